@@ -1,0 +1,3 @@
+from dvk.cli import main
+
+main()
