@@ -1,0 +1,132 @@
+"""The `dvk` command line: parse, call the domain, print. Nothing heavy is imported here.
+
+Commands live in `dvk/commands/` (one module per group). One place, `DvkGroup.invoke`,
+turns domain errors into a Vietnamese message on stderr and an exit code:
+0 ok, 1 user/data/environment error, 2 usage error (Typer's own), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from dvk import __version__
+from dvk.errors import DvkError
+
+_ARGS: list[str] = []
+
+
+def command_line() -> str:
+    """The command as typed, for the history ("dvk register --year 2024 …")."""
+    return " ".join(["dvk", *_ARGS])[:2000]
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("DVK_DEBUG", "") not in ("", "0")
+
+
+def print_error(err: DvkError) -> None:
+    from dvk.commands.common import err_console
+
+    err_console().print(f"[bold red]Lỗi:[/] {err.message}", highlight=False, markup=True)
+    for line in err.details[:500]:
+        err_console().print(f"  - {line}", highlight=False, markup=False)
+    if len(err.details) > 500:
+        err_console().print(f"  … và {len(err.details) - 500} lỗi khác.", highlight=False)
+
+
+class DvkGroup(TyperGroup):
+    """Root group: remembers the command line and maps errors to messages and exit codes."""
+
+    def main(self, args=None, *a, **kw):  # type: ignore[override]
+        global _ARGS
+        _ARGS = list(sys.argv[1:] if args is None else args)
+        return super().main(args, *a, **kw)
+
+    def invoke(self, ctx):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except DvkError as err:
+            print_error(err)
+            raise typer.Exit(code=err.exit_code)
+        except KeyboardInterrupt:
+            print("Đã dừng (Ctrl-C). Sổ giữ nguyên như trước lệnh.", file=sys.stderr)
+            raise typer.Exit(code=130)
+        except (typer.Exit, typer.Abort):
+            raise
+        except OSError as exc:
+            if debug_enabled():
+                raise
+            where = f" “{exc.filename}”" if getattr(exc, "filename", None) else ""
+            print(f"Lỗi: không đọc/ghi được tệp{where}: {exc.strerror or exc}.", file=sys.stderr)
+            raise typer.Exit(code=1)
+        except Exception as exc:  # noqa: BLE001 - last line of defence for the clerk
+            if debug_enabled() or getattr(exc, "__module__", "").startswith("typer"):
+                raise
+            if type(exc).__module__.startswith("click") or type(exc).__name__ in ("UsageError", "BadParameter"):
+                raise
+            print(
+                f"Lỗi nội bộ của dvk ({type(exc).__name__}: {exc}). Sổ giữ nguyên như trước lệnh. "
+                "Chạy lại với --debug (hoặc DVK_DEBUG=1) để xem chi tiết và báo cho người phát triển.",
+                file=sys.stderr,
+            )
+            raise typer.Exit(code=1)
+
+
+app = typer.Typer(
+    cls=DvkGroup,
+    name="dvk",
+    help="Sổ theo dõi và văn bản phong trào thi đua “Dân vận khéo”: đăng ký, báo cáo, xác nhận, "
+    "chấm điểm, công nhận và xuất văn bản Word/Excel.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"dvk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="In phiên bản dvk rồi thoát."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Hiện chi tiết lỗi nội bộ (cho người phát triển).")] = False,
+) -> None:
+    """Sổ theo dõi phong trào “Dân vận khéo”."""
+    if debug:
+        os.environ["DVK_DEBUG"] = "1"
+    if os.name == "posix":
+        os.umask(0o077)  # ledger, backups and documents hold people's names: owner only
+
+
+def _register_commands() -> None:
+    from dvk.commands import cycle, docs, ledger, views
+
+    ledger.register(app)
+    cycle.register(app)
+    views.register(app)
+    docs.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - outside a command
+        print("Đã dừng (Ctrl-C).", file=sys.stderr)
+        sys.exit(130)

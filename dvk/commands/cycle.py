@@ -1,0 +1,261 @@
+"""The yearly cycle: register, report, confirm, score, check, recognize."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+
+from dvk.commands.common import (DateOpt, DbOpt, JsonOpt, UserOpt, console, ledger, parse_date_opt, print_json,
+                                 say, table, warn, writing)
+
+
+def register_cmd(
+    year: Annotated[int, typer.Option("--year", "-y", help="Năm đăng ký.")],
+    unit: Annotated[str, typer.Option("--unit", "-u", help="Mã đơn vị (xem: dvk units list).")],
+    title: Annotated[str, typer.Option("--title", "-t", help="Tên mô hình, điển hình.")],
+    field: Annotated[int, typer.Option("--field", "-f", help="Lĩnh vực 1–5 (mục II Công văn 69/CĐN).")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    exemplar: Annotated[bool, typer.Option("--exemplar", help="Là điển hình (mặc định: mô hình).")] = False,
+    individual: Annotated[
+        Optional[str], typer.Option("--individual", help="Họ và tên nếu là cá nhân (mặc định: tập thể).")
+    ] = None,
+    position: Annotated[Optional[str], typer.Option("--position", help="Chức vụ của cá nhân.")] = None,
+    date: DateOpt = None,
+    sudden: Annotated[bool, typer.Option("--sudden", help="Thành tích đột xuất (không phải đăng ký).")] = False,
+    note: Annotated[Optional[str], typer.Option("--note", help="Ghi chú.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Đăng ký một mô hình, điển hình; in mã mới (dạng 2024-007)."""
+    from dvk import ops
+
+    on = parse_date_opt(date)
+    with writing(db, user) as tx:
+        crit = ops.criteria_for(tx.conn, year)
+        units = {u["code"]: u for u in ops.list_units(tx.conn)}
+        unit_code = ops.get_unit(tx.conn, unit)["code"] if unit not in units else unit
+        e = ops.validate_entry(
+            year=year, unit_code=unit_code, title=title, field=field, kind="exemplar" if exemplar else "model",
+            subject="individual" if individual else "collective", person=individual, position=position,
+            registered_on=on, sudden=sudden, note=note, crit=crit, units=units,
+        )
+        row = ops.register(tx, e)
+        tx.note(f"Đăng ký {row['id']}: {row['title']} ({row['unit_code']})")
+    if json_:
+        print_json({"id": row["id"], "late": row["late"], "sudden": row["sudden"]})
+        return
+    typer.echo(row["id"])
+    if row["late"]:
+        start, end = crit.window(year)
+        from dvk.dates import fmt_date
+
+        warn(f"{row['id']} đăng ký ngày {fmt_date(row['registered_on'])}, ngoài thời hạn "
+             f"{fmt_date(start)}–{fmt_date(end)}: được ghi nhận là đăng ký muộn.")
+
+
+def report_cmd(
+    entry_id: Annotated[str, typer.Argument(metavar="ID", help="Mã mô hình, điển hình (2024-007).")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    approach: Annotated[Optional[str], typer.Option("--approach", help="Cách làm.")] = None,
+    experience: Annotated[Optional[str], typer.Option("--experience", help="Kinh nghiệm.")] = None,
+    spread: Annotated[Optional[str], typer.Option("--spread", help="Tính lan tỏa.")] = None,
+    effectiveness: Annotated[Optional[str], typer.Option("--effectiveness", help="Hiệu quả.")] = None,
+    sustainability: Annotated[Optional[str], typer.Option("--sustainability", help="Sự bền vững.")] = None,
+    date: DateOpt = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="Tệp báo cáo (lưu đường dẫn và mã SHA-256).")] = None,
+) -> None:
+    """Ghi báo cáo thành tích: cách làm, kinh nghiệm, lan tỏa, hiệu quả, bền vững."""
+    from dvk import ops
+
+    on = parse_date_opt(date)
+    aspects = dict(approach=approach, experience=experience, spread=spread, effectiveness=effectiveness,
+                   sustainability=sustainability)
+    with writing(db, user) as tx:
+        row, missing = ops.save_report(tx, entry_id, aspects, on, file)
+        tx.note(f"Báo cáo thành tích của {row['entry_id']}")
+    say(f"Đã ghi báo cáo thành tích của {row['entry_id']}.")
+    if missing:
+        warn("báo cáo còn thiếu: " + ", ".join(missing) + " (cần đủ 5 nội dung để được xét).")
+
+
+def confirm_cmd(
+    entry_id: Annotated[str, typer.Argument(metavar="ID", help="Mã mô hình, điển hình.")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    committee: Annotated[
+        Optional[str], typer.Option("--committee", help="Cấp ủy xác nhận (mặc định: cấp ủy của đơn vị).")
+    ] = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="Người ký xác nhận (họ tên, chức vụ).")] = None,
+    date: DateOpt = None,
+    comment: Annotated[Optional[str], typer.Option("--comment", help="Nhận xét, đánh giá của cấp ủy.")] = None,
+    reject: Annotated[bool, typer.Option("--reject", help="Cấp ủy không xác nhận.")] = False,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Lý do không xác nhận.")] = None,
+) -> None:
+    """Ghi xác nhận (hoặc không xác nhận) của cấp ủy cùng cấp vào báo cáo thành tích."""
+    from dvk import ops
+    from dvk.errors import InvalidInput
+
+    if by is None:
+        raise InvalidInput("Thiếu người ký xác nhận (--by).")
+    on = parse_date_opt(date)
+    with writing(db, user) as tx:
+        row = ops.save_confirmation(tx, entry_id, committee=committee, by=by, on=on, comment=comment,
+                                    rejected=reject, reason=reason)
+        tx.note(f"{'Cấp ủy không xác nhận' if reject else 'Cấp ủy xác nhận'} {row['entry_id']}")
+    if reject:
+        say(f"Đã ghi: {row['committee']} không xác nhận {row['entry_id']} ({row['reason']}).")
+    else:
+        say(f"Đã ghi xác nhận của {row['committee']} cho {row['entry_id']}.")
+
+
+def score_cmd(
+    entry_id: Annotated[str, typer.Argument(metavar="ID", help="Mã mô hình, điển hình.")],
+    scores: Annotated[
+        Optional[List[str]], typer.Argument(metavar="MÃ=ĐIỂM...", help="Điểm từng tiêu chí, ví dụ G1=8 S5=na.")
+    ] = None,
+    member: Annotated[Optional[str], typer.Option("--member", "-m", help="Thành viên Hội đồng chấm.")] = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+) -> None:
+    """Ghi điểm của một thành viên Hội đồng (chấm lại thì thay điểm cũ của người đó)."""
+    from dvk import criteria as cm
+    from dvk import ops
+    from dvk.errors import InvalidInput
+
+    if not member:
+        raise InvalidInput("Thiếu tên thành viên Hội đồng (--member).")
+    with writing(db, user) as tx:
+        entry = ops.get_entry(tx.conn, entry_id)
+        crit = ops.criteria_for(tx.conn, entry["year"])
+        values = cm.parse_score_args(scores or [], crit)
+        res = ops.save_scores(tx, entry["id"], member, values)
+        tx.note(f"{'Chấm lại' if res['replaced'] else 'Chấm điểm'} {res['entry_id']}: {res['member']}")
+    verb = "Đã thay điểm" if res["replaced"] else "Đã ghi điểm"
+    say(f"{verb} của {res['member']} cho {res['entry_id']}: tổng {cm.fmt_score(res['total'])}/100.")
+
+
+def check_cmd(
+    entry_id: Annotated[Optional[str], typer.Argument(metavar="[ID]", help="Mã mô hình; bỏ trống thì dùng --year.")] = None,
+    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Kiểm tra mọi mô hình của năm.")] = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Kiểm tra từng mô hình theo mọi điều kiện và tiêu chí, nêu lý do đạt/không đạt."""
+    from dvk import criteria as cm
+    from dvk import ops
+    from dvk.errors import InvalidInput
+
+    if not entry_id and year is None:
+        raise InvalidInput("Hãy nêu mã mô hình hoặc --year.")
+    with ledger(db) as led, led.read() as conn:
+        if entry_id:
+            e = ops.get_entry(conn, entry_id)
+            yd = ops.load_year(conn, e["year"], entry_ids=[e["id"]])
+        else:
+            yd = ops.load_year(conn, ops.check_year(year))
+    out = []
+    for e in yd.entries:
+        ev = yd.evaluations[e["id"]]
+        out.append({**ops.entry_json(yd, e),
+                    "gates": [g.as_dict() for g in ev.gates],
+                    "member_totals": {m: (None if t is None else round(float(t), 2)) for m, t in ev.member_totals.items()},
+                    "pass_mark": float(ev.pass_mark)})
+    if json_:
+        print_json(out if not entry_id else out[0])
+        return
+    if not out:
+        say(f"Năm {yd.year} chưa có mô hình, điển hình nào.")
+        return
+    if entry_id:
+        r = out[0]
+        say(f"{r['id']} — {r['title']} ({r['unit']})")
+        table(None, ["Điều kiện", "Kết quả", "Giải thích"],
+              [[g["label"], "ĐẠT" if g["ok"] else "KHÔNG ĐẠT", g["reason"]] for g in r["gates"]])
+        for m, t in r["member_totals"].items():
+            say(f"  {m}: {cm.fmt_score(t)}")
+        say(f"Điểm: {cm.fmt_score(r['score'])} — " + ("ĐỦ ĐIỀU KIỆN CÔNG NHẬN" if r["eligible"] else "CHƯA ĐỦ ĐIỀU KIỆN"))
+        return
+    rows = [[r["id"], r["unit"], r["title"], cm.fmt_score(r["score"]), "đạt" if r["eligible"] else "không",
+             "\n".join(r["reasons"])] for r in out]
+    table(f"Kiểm tra năm {yd.year}", ["Mã", "Đơn vị", "Tên", "Điểm", "Đạt", "Lý do"], rows)
+    n = sum(1 for r in out if r["eligible"])
+    say(f"{n}/{len(out)} mô hình, điển hình đủ điều kiện công nhận.")
+
+
+def recognize_cmd(
+    year: Annotated[int, typer.Option("--year", "-y", help="Năm xét công nhận.")],
+    number: Annotated[Optional[int], typer.Option("--number", "-n", help="Số quyết định.")] = None,
+    date: DateOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Chỉ xem kết quả, không ghi.")] = False,
+    revoke: Annotated[bool, typer.Option("--revoke", help="Thu hồi quyết định đang có hiệu lực của năm.")] = False,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Lý do thu hồi.")] = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Ra quyết định công nhận (mặc định ngày 15/10) và khóa các mô hình của năm."""
+    from dvk import criteria as cm
+    from dvk import ops
+    from dvk.db import backup_before
+    from dvk.dates import fmt_date
+    from dvk.errors import InvalidInput
+
+    on = parse_date_opt(date)
+    if revoke:
+        with writing(db, user) as tx:
+            dec = ops.revoke(tx, year, reason, on)
+            tx.note(f"Thu hồi quyết định số {dec['number']:02d} năm {year}: {dec['revoked_reason']}")
+        if json_:
+            print_json({"revoked": True, "year": year, "number": dec["number"]})
+        else:
+            say(f"Đã thu hồi quyết định số {dec['number']:02d} năm {year}. Các mô hình năm {year} được mở khóa.")
+        return
+    if number is None:
+        raise InvalidInput("Thiếu số quyết định (--number).")
+    with ledger(db) as led:
+        with led.read() as conn:
+            plan = ops.plan_recognition(conn, year, number, on)
+            prof = ops.profile_for(conn, year)
+        if not dry_run:
+            ops.ensure_recognizable(plan)
+            backup_before(led, "recognize")
+            from dvk.cli import command_line
+            from dvk.db import current_user
+
+            with led.write(user=current_user(user), command=command_line()) as tx:
+                plan = ops.plan_recognition(tx.conn, year, number, on)  # re-check inside the lock
+                ops.recognize(tx, plan)
+                tx.note(f"Quyết định số {number:02d}/QĐ-{prof['symbol']} ngày {fmt_date(plan.decided_on)}: "
+                        f"công nhận {len(plan.recognized)}/{len(plan.yd.entries)} mô hình, điển hình năm {year}")
+    if json_:
+        print_json({"year": year, "number": number, "date": plan.decided_on.isoformat(), "dry_run": dry_run,
+                    "recognized": plan.recognized,
+                    "not_recognized": [{"id": i, "reasons": r} for i, r in plan.not_recognized]})
+        return
+    ents = {e["id"]: e for e in plan.yd.entries}
+    table(
+        ("Dự kiến — " if dry_run else "") + f"Công nhận năm {year} ({len(plan.recognized)} mô hình, điển hình)",
+        ["Mã", "Đơn vị", "Tên", "Điểm"],
+        [[i, ents[i]["unit_code"], ents[i]["title"], cm.fmt_score(plan.yd.evaluations[i].score)]
+         for i in plan.recognized],
+    )
+    if plan.not_recognized:
+        table(f"Không công nhận ({len(plan.not_recognized)})", ["Mã", "Đơn vị", "Tên", "Lý do"],
+              [[i, ents[i]["unit_code"], ents[i]["title"], "\n".join(r)] for i, r in plan.not_recognized])
+    if dry_run:
+        say("Chạy thử: chưa ghi gì vào sổ.")
+    else:
+        say(f"Đã ghi Quyết định số {number:02d}/QĐ-{prof['symbol']} ngày {fmt_date(plan.decided_on)}. "
+            f"Các mô hình năm {year} đã được khóa.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("register")(register_cmd)
+    app.command("report")(report_cmd)
+    app.command("confirm")(confirm_cmd)
+    app.command("score")(score_cmd)
+    app.command("check")(check_cmd)
+    app.command("recognize")(recognize_cmd)

@@ -1,0 +1,295 @@
+"""Ledger-wide commands: init, info, org, units, criteria, history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+
+from dvk.commands.common import DbOpt, JsonOpt, UserOpt, console, ledger, print_json, say, table, writing
+
+org_app = typer.Typer(help="Thông tin đơn vị ban hành (tên, ký hiệu, người ký) theo từng năm.", no_args_is_help=True)
+units_app = typer.Typer(help="Danh sách đơn vị (CĐCS) và cấp ủy của từng đơn vị.", no_args_is_help=True)
+criteria_app = typer.Typer(help="Bộ tiêu chí, thang điểm và lịch đăng ký/công nhận.", no_args_is_help=True)
+
+
+def init(
+    db: DbOpt = None,
+    user: UserOpt = None,
+    org: Annotated[Optional[str], typer.Option("--org", help="Tên đơn vị phát động, ban hành quyết định.")] = None,
+    parent_org: Annotated[Optional[str], typer.Option("--parent-org", help="Tên cơ quan cấp trên.")] = None,
+    place: Annotated[Optional[str], typer.Option("--place", help="Địa danh ghi trên văn bản.")] = None,
+    symbol: Annotated[Optional[str], typer.Option("--symbol", help="Ký hiệu viết tắt của đơn vị (ví dụ CĐN).")] = None,
+    signer: Annotated[Optional[str], typer.Option("--signer", help="Họ tên người ký.")] = None,
+    signer_title: Annotated[Optional[str], typer.Option("--signer-title", help="Chức vụ người ký (CHỦ TỊCH).")] = None,
+    on_behalf: Annotated[Optional[str], typer.Option("--on-behalf", help="Thẩm quyền ký (TM. BAN THƯỜNG VỤ).")] = None,
+    criteria: Annotated[Optional[Path], typer.Option("--criteria", help="Tệp tiêu chí TOML thay cho bộ mặc định.")] = None,
+) -> None:
+    """Tạo sổ mới (chạy lần nữa trên sổ đã có thì không thay đổi gì)."""
+    from dvk import ops
+    from dvk.db import current_user, resolve_path
+    from dvk.cli import command_line
+
+    path = resolve_path(db)
+    profile = dict(org=org, parent_org=parent_org, place=place, symbol=symbol, signer=signer,
+                   signer_title=signer_title, on_behalf=on_behalf)
+    led, created = ops.init_ledger(path, user=current_user(user), profile=profile, criteria_file=criteria,
+                                   command=command_line())
+    led.close()
+    if created:
+        say(f"Đã tạo sổ: {path}")
+    else:
+        say(f"Sổ đã có sẵn tại {path}; không thay đổi gì.")
+
+
+def info(db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Đường dẫn sổ, phiên bản lược đồ và số bản ghi."""
+    from dvk import ops
+
+    with ledger(db) as led:
+        with led.read() as conn:
+            data = ops.ledger_info(conn)
+        data = {"path": str(led.path), **data}
+    if json_:
+        print_json(data)
+        return
+    labels = {"unit": "Đơn vị", "entry": "Mô hình, điển hình", "report": "Báo cáo", "confirmation": "Xác nhận",
+              "score": "Điểm thành phần", "decision": "Quyết định", "history": "Bản ghi lịch sử"}
+    say(f"Sổ: {data['path']}")
+    say(f"Phiên bản lược đồ: {data['schema']}")
+    say("Các năm có dữ liệu: " + (", ".join(map(str, data["years"])) or "chưa có"))
+    for k, v in data["counts"].items():
+        say(f"  {labels[k]}: {v}")
+
+
+# ---------------------------------------------------------------- org
+
+def _profile_lines(p: dict) -> list[list[str]]:
+    from dvk.ops import PROFILE_LABELS
+
+    rows = []
+    for k, label in PROFILE_LABELS.items():
+        v = p[k]
+        rows.append([label, "; ".join(v) if isinstance(v, list) else v])
+    return rows
+
+
+@org_app.command("show")
+def org_show(
+    db: DbOpt = None,
+    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Chỉ hiện thông tin áp dụng cho năm này.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Xem thông tin đơn vị ban hành (theo từng mốc năm)."""
+    from dvk import ops
+
+    with ledger(db) as led, led.read() as conn:
+        data = [ops.profile_for(conn, year)] if year else ops.profiles(conn)
+    if json_:
+        print_json(data)
+        return
+    for p in data:
+        head = "Áp dụng từ đầu" if p["from_year"] == ops.BASE_YEAR else f"Áp dụng từ năm {p['from_year']}"
+        table(head, ["Mục", "Giá trị"], _profile_lines(p))
+
+
+@org_app.command("set")
+def org_set(
+    from_year: Annotated[int, typer.Option("--from-year", help="Năm bắt đầu áp dụng; các năm trước giữ nguyên.")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    org: Annotated[Optional[str], typer.Option("--org", help="Tên đơn vị ban hành.")] = None,
+    parent_org: Annotated[Optional[str], typer.Option("--parent-org", help="Tên cơ quan cấp trên.")] = None,
+    place: Annotated[Optional[str], typer.Option("--place", help="Địa danh.")] = None,
+    symbol: Annotated[Optional[str], typer.Option("--symbol", help="Ký hiệu văn bản.")] = None,
+    signer: Annotated[Optional[str], typer.Option("--signer", help="Họ tên người ký.")] = None,
+    signer_title: Annotated[Optional[str], typer.Option("--signer-title", help="Chức vụ người ký.")] = None,
+    on_behalf: Annotated[Optional[str], typer.Option("--on-behalf", help="Thẩm quyền ký.")] = None,
+    recipient: Annotated[
+        Optional[List[str]], typer.Option("--recipient", help="Một dòng “Nơi nhận” (lặp lại cho nhiều dòng).")
+    ] = None,
+) -> None:
+    """Đổi thông tin đơn vị ban hành từ một năm trở đi."""
+    from dvk import ops
+
+    changes = dict(org=org, parent_org=parent_org, place=place, symbol=symbol, signer=signer,
+                   signer_title=signer_title, on_behalf=on_behalf, recipients=recipient)
+    with writing(db, user, f"Đổi thông tin đơn vị ban hành từ năm {from_year}") as tx:
+        row = ops.set_profile(tx, from_year, changes)
+    say(f"Đã cập nhật thông tin đơn vị ban hành từ năm {from_year}: {row['org']}.")
+
+
+# ---------------------------------------------------------------- units
+
+@units_app.command("add")
+def units_add(
+    code: Annotated[str, typer.Argument(help="Mã đơn vị (ví dụ BVDK).")],
+    name: Annotated[str, typer.Argument(help="Tên đơn vị.")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    committee: Annotated[Optional[str], typer.Option("--committee", help="Tên cấp ủy cùng cấp của đơn vị.")] = None,
+) -> None:
+    """Thêm một đơn vị."""
+    from dvk import ops
+
+    with writing(db, user, f"Thêm đơn vị {code}") as tx:
+        row = ops.add_unit(tx, code, name, committee)
+    say(f"Đã thêm đơn vị {row['code']}: {row['name']}.")
+
+
+@units_app.command("import")
+def units_import(
+    file: Annotated[Path, typer.Argument(help="Tệp CSV hoặc XLSX có cột “Mã đơn vị”, “Tên đơn vị”, “Cấp ủy”.")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Nhập danh sách đơn vị từ tệp (thêm mới hoặc cập nhật tên, cấp ủy)."""
+    from dvk import intake_units
+
+    with writing(db, user, f"Nhập đơn vị từ {file.name}") as tx:
+        counts = intake_units.import_units(tx, file)
+        tx.note(f"Nhập đơn vị từ {file.name}: thêm {counts['added']}, cập nhật {counts['updated']}")
+    if json_:
+        print_json(counts)
+    else:
+        say(f"Đã nhập từ {file}: thêm {counts['added']}, cập nhật {counts['updated']}, "
+            f"giữ nguyên {counts['unchanged']} đơn vị.")
+
+
+@units_app.command("list")
+def units_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Liệt kê các đơn vị theo thứ tự đã cấu hình."""
+    from dvk import ops
+
+    with ledger(db) as led, led.read() as conn:
+        units = ops.list_units(conn)
+    if json_:
+        print_json([{"code": u["code"], "name": u["name"], "committee": u["committee"], "order": u["ordinal"]}
+                    for u in units])
+        return
+    table(f"{len(units)} đơn vị", ["STT", "Mã", "Tên đơn vị", "Cấp ủy"],
+          [[i, u["code"], u["name"], u["committee"] or ""] for i, u in enumerate(units, 1)])
+
+
+# ---------------------------------------------------------------- criteria
+
+@criteria_app.command("show")
+def criteria_show(
+    db: DbOpt = None,
+    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Bộ tiêu chí áp dụng cho năm này.")] = None,
+    json_: JsonOpt = False,
+    raw: Annotated[bool, typer.Option("--raw", help="In nguyên văn tệp TOML (để sao chép, sửa).")] = False,
+) -> None:
+    """Xem bộ tiêu chí, trọng số, điểm đạt và lịch."""
+    from dvk import criteria as cm
+    from dvk import ops
+    from dvk.dates import fmt_date
+
+    if db is None and not _ledger_exists(db):
+        crit = cm.load_text(cm.default_text())
+    else:
+        with ledger(db) as led, led.read() as conn:
+            crit = ops.criteria_for(conn, year or 9999)
+    if raw:
+        typer.echo(crit.text, nl=False)
+        return
+    y = year or 2024
+    start, end = crit.window(y)
+    if json_:
+        print_json({
+            "phase": crit.phase, "name": crit.name, "note": crit.note, "aggregation": crit.aggregation,
+            "pass_mark": float(crit.pass_mark), "min_members": crit.min_members,
+            "scale": [float(crit.scale_min), float(crit.scale_max)], "decimals": crit.decimals,
+            "registration_window": [start.isoformat(), end.isoformat()],
+            "recognition_date": crit.recognition_day(y).isoformat(),
+            "criteria": [{"code": c.code, "group": c.group, "title": c.title, "weight": float(c.weight),
+                          "allow_na": c.allow_na} for c in crit.criteria],
+            "fields": [{"number": f.number, "title": f.title} for f in crit.fields],
+            "sha256": crit.sha256,
+        })
+        return
+    say(crit.name)
+    if crit.note:
+        say(f"Ghi chú: {crit.note}")
+    table("Tiêu chí", ["Mã", "Nhóm", "Nội dung", "Trọng số", "Được ghi na"],
+          [[c.code, "Chung" if c.group == "general" else "Cụ thể", c.title, cm._num(c.weight),
+            "có" if c.allow_na else "không"] for c in crit.criteria])
+    say(f"Thang điểm mỗi tiêu chí: {cm._num(crit.scale_min)}–{cm._num(crit.scale_max)}, "
+        f"lẻ {crit.decimals} chữ số thập phân; tổng hợp: "
+        f"{'trung bình' if crit.aggregation == 'mean' else 'trung vị'}; điểm đạt: {cm._num(crit.pass_mark)}/100; "
+        f"tối thiểu {crit.min_members} thành viên chấm.")
+    say(f"Đăng ký năm {y}: {fmt_date(start)}–{fmt_date(end)}; công nhận: {fmt_date(crit.recognition_day(y))}.")
+    table("Lĩnh vực", ["Số", "Lĩnh vực"], [[f.number, f.title] for f in crit.fields])
+
+
+def _ledger_exists(db) -> bool:
+    from dvk.db import resolve_path
+
+    return resolve_path(db).exists()
+
+
+@criteria_app.command("use")
+def criteria_use(
+    file: Annotated[Path, typer.Argument(help="Tệp tiêu chí TOML.")],
+    from_year: Annotated[int, typer.Option("--from-year", help="Năm bắt đầu áp dụng.")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+) -> None:
+    """Áp dụng bộ tiêu chí khác từ một năm trở đi (các năm trước giữ bộ cũ)."""
+    from dvk import ops
+
+    with writing(db, user, f"Áp dụng bộ tiêu chí {file.name} từ năm {from_year}") as tx:
+        crit = ops.use_criteria(tx, file, from_year)
+    say(f"Đã áp dụng “{crit.name}” từ năm {from_year}.")
+
+
+# ---------------------------------------------------------------- history
+
+def history(
+    row: Annotated[Optional[str], typer.Argument(help="Mã mô hình (2024-007) hoặc mã đơn vị; bỏ trống: toàn sổ.")] = None,
+    db: DbOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Số bản ghi gần nhất.")] = 30,
+    changes: Annotated[bool, typer.Option("--changes", help="Hiện cả từng dòng dữ liệu đã thay đổi.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Lịch sử thay đổi: ai, khi nào, lệnh gì, thay đổi gì."""
+    from dvk import history as hist
+
+    with ledger(db) as led, led.read() as conn:
+        recs = hist.list_history(conn, row=row, limit=limit)
+        if changes or row or json_:
+            for r in recs:
+                r["changes"] = hist.changes_of(conn, r["id"], row=row)
+    if json_:
+        print_json(recs)
+        return
+    if not recs:
+        say("Chưa có bản ghi lịch sử nào" + (f" cho “{row}”." if row else "."))
+        return
+    rows = []
+    for r in recs:
+        what = r["summary"]
+        if "changes" in r:
+            ops_ = [f"{c['op']} {c['table_name']} {c['row_key']}" for c in r["changes"][:10]]
+            if ops_:
+                what += "\n" + "\n".join(ops_)
+        rows.append([r["id"], _local_time(r["at"]), r["user"], r["command"], what, r["n_changes"]])
+    table("Lịch sử", ["#", "Thời điểm", "Người thực hiện", "Lệnh", "Nội dung", "Số dòng"], rows)
+
+
+def _local_time(iso: str) -> str:
+    import datetime as dt
+
+    t = dt.datetime.fromisoformat(iso).astimezone()
+    return t.strftime("%d/%m/%Y %H:%M:%S")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("info")(info)
+    app.command("history")(history)
+    app.add_typer(org_app, name="org")
+    app.add_typer(units_app, name="units")
+    app.add_typer(criteria_app, name="criteria")

@@ -1,0 +1,165 @@
+"""Read-only views: list, show, status."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from dvk.commands.common import DbOpt, JsonOpt, ledger, print_json, say, table
+
+
+def list_cmd(
+    year: Annotated[int, typer.Option("--year", "-y", help="Năm.")],
+    status: Annotated[
+        Optional[str],
+        typer.Option("--status", "-s", help="Lọc theo trạng thái: registered, reported, confirmed, scored, "
+                     "recognized, not_recognized."),
+    ] = None,
+    unit: Annotated[Optional[str], typer.Option("--unit", "-u", help="Lọc theo mã đơn vị.")] = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Danh sách mô hình, điển hình của một năm."""
+    from dvk import criteria as cm
+    from dvk import ops
+    from dvk.dates import fmt_date
+    from dvk.errors import InvalidInput
+
+    if status is not None and status not in ops.STATUSES:
+        raise InvalidInput(f"Trạng thái “{status}” không có; dùng một trong: {', '.join(ops.STATUSES)}.")
+    with ledger(db) as led, led.read() as conn:
+        yd = ops.load_year(conn, ops.check_year(year))
+    rows = [ops.entry_json(yd, e) for e in yd.entries if unit is None or e["unit_code"] == unit]
+    if status:
+        rows = [r for r in rows if r["status"] == status]
+    if json_:
+        print_json(rows)
+        return
+    table(
+        f"Năm {year}: {len(rows)} mô hình, điển hình",
+        ["Mã", "Đơn vị", "Tên", "Loại", "Cá nhân", "LV", "Ngày ĐK", "Trạng thái", "Điểm"],
+        [[r["id"], r["unit"], r["title"], ops.KINDS[r["kind"]],
+          (r["person"] or "") + (f" ({r['position']})" if r["position"] else ""), r["field"],
+          (fmt_date(yd_date(r["registered_on"])) if r["registered_on"] else "")
+          + (" (muộn)" if r["late"] else "") + (" (đột xuất)" if r["sudden"] else ""),
+          ops.STATUSES[r["status"]], cm.fmt_score(r["score"]) if r["score"] is not None else ""]
+         for r in rows],
+    )
+
+
+def yd_date(iso: str):
+    import datetime as dt
+
+    return dt.date.fromisoformat(iso)
+
+
+def show_cmd(
+    entry_id: Annotated[str, typer.Argument(metavar="ID", help="Mã mô hình, điển hình.")],
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Toàn bộ thông tin một mô hình: đăng ký, báo cáo, xác nhận, điểm, kết quả."""
+    from dvk import criteria as cm
+    from dvk import ops
+    from dvk.criteria import ASPECTS
+    from dvk.dates import fmt_date
+
+    with ledger(db) as led, led.read() as conn:
+        e = ops.get_entry(conn, entry_id)
+        yd = ops.load_year(conn, e["year"], entry_ids=[e["id"]])
+    ev = yd.evaluations[e["id"]]
+    data = ops.entry_json(yd, e)
+    rep = yd.reports.get(e["id"])
+    conf = yd.confirmations.get(e["id"])
+    scores = yd.scores.get(e["id"], {})
+    data["report"] = None if rep is None else {
+        **{k: rep[k] for k, _ in ASPECTS},
+        "reported_on": rep["reported_on"].isoformat() if rep["reported_on"] else None,
+        "file": rep["file_path"], "file_sha256": rep["file_sha256"],
+    }
+    data["confirmation"] = None if conf is None else {
+        "committee": conf["committee"], "by": conf["confirmed_by"],
+        "date": conf["confirmed_on"].isoformat() if conf["confirmed_on"] else None,
+        "comment": conf["comment"], "rejected": conf["rejected"], "reason": conf["reason"],
+    }
+    data["scores"] = {m: {c: (None if v is None else float(v)) for c, v in s.items()} for m, s in scores.items()}
+    data["member_totals"] = {m: (None if t is None else round(float(t), 2)) for m, t in ev.member_totals.items()}
+    data["gates"] = [g.as_dict() for g in ev.gates]
+    if json_:
+        print_json(data)
+        return
+    unit = yd.units.get(e["unit_code"], {})
+    say(f"{e['id']} — {e['title']}")
+    lines = [
+        ["Đơn vị", f"{e['unit_code']} — {unit.get('name', '')}"],
+        ["Loại", ops.KINDS[e["kind"]]],
+        ["Đối tượng", ops.SUBJECTS[e["subject"]] + (f": {e['person']}" if e["person"] else "")
+         + (f", {e['position']}" if e["position"] else "")],
+        ["Lĩnh vực", f"{e['field']}. {yd.crit.field_title(e['field'])}"],
+        ["Ngày đăng ký", (fmt_date(e["registered_on"]) if e["registered_on"] else "")
+         + (" — muộn" if e["late"] else "") + (" — thành tích đột xuất" if e["sudden"] else "")],
+        ["Ghi chú", e["note"] or ""],
+        ["Trạng thái", ops.STATUSES[data["status"]]],
+    ]
+    table(None, ["Mục", "Nội dung"], lines, show_header=False)
+    if rep:
+        table("Báo cáo thành tích", ["Nội dung", ""], [[label, rep[k] or "(trống)"] for k, label in ASPECTS]
+              + ([["Tệp", f"{rep['file_path']} (SHA-256 {rep['file_sha256'][:12]}…)"]] if rep["file_path"] else []))
+    if conf:
+        say(("Cấp ủy KHÔNG xác nhận: " if conf["rejected"] else "Cấp ủy xác nhận: ")
+            + f"{conf['committee']}, {conf['confirmed_by']}, ngày {fmt_date(conf['confirmed_on'])}"
+            + (f" — lý do: {conf['reason']}" if conf["rejected"] else "")
+            + (f" — nhận xét: {conf['comment']}" if conf["comment"] else ""))
+    if scores:
+        codes = yd.crit.codes
+        table("Điểm", ["Thành viên", *codes, "Tổng"],
+              [[m, *[("na" if s.get(c) is None else cm._num(s[c])) if c in s else "" for c in codes],
+                cm.fmt_score(ev.member_totals[m])] for m, s in scores.items()])
+    table("Điều kiện", ["Điều kiện", "Kết quả", "Giải thích"],
+          [[g.label, "ĐẠT" if g.ok else "KHÔNG ĐẠT", g.reason] for g in ev.gates])
+    say(f"Điểm: {cm.fmt_score(data['score'])}")
+
+
+def status_cmd(
+    year: Annotated[int, typer.Option("--year", "-y", help="Năm.")],
+    db: DbOpt = None,
+    missing: Annotated[bool, typer.Option("--missing", help="Liệt kê theo đơn vị những gì còn thiếu.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Tiến độ của năm: số lượng ở từng bước, theo đơn vị và lĩnh vực."""
+    from dvk import ops
+    from dvk.dates import fmt_date
+
+    with ledger(db) as led, led.read() as conn:
+        yd = ops.load_year(conn, ops.check_year(year))
+        prof = ops.profile_for(conn, year)
+    s = ops.status_summary(yd)
+    if json_:
+        if not missing:
+            s.pop("missing")
+        print_json(s)
+        return
+    stage_names = [ops.STATUSES[k] if k not in ("registered",) else "Đăng ký" for k in ops.STAGES]
+    say(f"Năm {year}: {s['total']} mô hình, điển hình ({s['late']} đăng ký muộn, {s['sudden']} đột xuất).")
+    if s["decision"]:
+        say(f"Đã có Quyết định số {s['decision']['number']:02d}/QĐ-{prof['symbol']} ngày "
+            f"{fmt_date(yd.decision['decided_on'])} — các mô hình của năm đã khóa.")
+    table("Theo bước", ["Bước", "Số lượng"], [[n, s["counts"][k]] for n, k in zip(stage_names, ops.STAGES)])
+    table("Theo đơn vị", ["Đơn vị", *stage_names],
+          [[f"{u} — {yd.units[u]['name']}", *[c[k] for k in ops.STAGES]] for u, c in s["by_unit"].items()])
+    table("Theo lĩnh vực", ["Lĩnh vực", *stage_names],
+          [[f"{f}. {yd.crit.field_short(int(f))}", *[c[k] for k in ops.STAGES]] for f, c in s["by_field"].items()])
+    if missing:
+        if not s["missing"]:
+            say("Không đơn vị nào còn thiếu hồ sơ." if not s["decision"] else "Năm đã có quyết định công nhận.")
+        for u, items in s["missing"].items():
+            say(f"\n{u} — {yd.units[u]['name']}:")
+            for it in items:
+                say(f"  {it['id']} {it['title']}: còn thiếu " + "; ".join(it["missing"]))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_cmd)
+    app.command("show")(show_cmd)
+    app.command("status")(status_cmd)

@@ -1,0 +1,474 @@
+"""The rules: criteria sets (data, loaded from TOML), scoring and the recognition gates.
+
+Everything here is pure: no database, no I/O except reading a criteria file's text.
+A criteria set (bộ tiêu chí) belongs to a phase (giai đoạn) and is stored in the ledger,
+so a year keeps the rules it was judged by even when a later year swaps them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from dvk.errors import InvalidInput
+
+DEFAULT_CRITERIA_FILE = "criteria-2021-2025.toml"
+NA_WORDS = {"na", "n/a", "kad", "không áp dụng", "khong ap dung", "-"}
+ASPECTS: tuple[tuple[str, str], ...] = (
+    ("approach", "Cách làm"),
+    ("experience", "Kinh nghiệm"),
+    ("spread", "Tính lan tỏa"),
+    ("effectiveness", "Hiệu quả"),
+    ("sustainability", "Sự bền vững"),
+)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One criterion (tiêu chí) that council members score."""
+
+    code: str
+    group: str  # "general" | "specific"
+    title: str
+    weight: Fraction
+    allow_na: bool
+
+
+@dataclass(frozen=True)
+class Field:
+    """One of the five fields (lĩnh vực) of section II."""
+
+    number: int
+    title: str
+    short: str
+
+
+@dataclass(frozen=True)
+class CriteriaSet:
+    """A whole criteria file: criteria, fields, scoring settings and calendar."""
+
+    phase: str
+    name: str
+    note: str
+    criteria: tuple[Criterion, ...]
+    fields: tuple[Field, ...]
+    scale_min: Fraction
+    scale_max: Fraction
+    decimals: int
+    aggregation: str
+    pass_mark: Fraction
+    min_members: int
+    registration_start: tuple[int, int]
+    registration_end: tuple[int, int]
+    recognition_date: tuple[int, int]
+    text: str = field(repr=False, default="")
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @property
+    def codes(self) -> list[str]:
+        return [c.code for c in self.criteria]
+
+    def criterion(self, code: str) -> Criterion | None:
+        for c in self.criteria:
+            if c.code == code:
+                return c
+        return None
+
+    def field_title(self, number: int) -> str:
+        for f in self.fields:
+            if f.number == number:
+                return f.title
+        return str(number)
+
+    def field_short(self, number: int) -> str:
+        for f in self.fields:
+            if f.number == number:
+                return f.short
+        return str(number)
+
+    def window(self, year: int) -> tuple[date, date]:
+        """The registration window of a year (end day clipped to the month's end)."""
+        return _month_day(year, *self.registration_start), _month_day(year, *self.registration_end)
+
+    def recognition_day(self, year: int) -> date:
+        return _month_day(year, *self.recognition_date)
+
+
+def _month_day(year: int, month: int, day: int) -> date:
+    import calendar
+
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day, last))
+
+
+def _parse_md(value: object, where: str) -> tuple[int, int]:
+    try:
+        text = str(value)
+        m, d = text.split("-")
+        month, day = int(m), int(d)
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            raise ValueError
+        return month, day
+    except ValueError:
+        raise InvalidInput(f"Tệp tiêu chí: “{where}” phải có dạng MM-DD (ví dụ 02-01), nhận được “{value}”.")
+
+
+def load_text(text: str, source: str = "tệp tiêu chí") -> CriteriaSet:
+    """Parse and validate a criteria file's TOML text; every problem raises InvalidInput."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"{source}: không đọc được TOML ({exc}).")
+    problems: list[str] = []
+
+    def need(key: str, container: Mapping, where: str) -> object:
+        if key not in container:
+            problems.append(f"thiếu khóa “{key}” trong {where}")
+            return None
+        return container[key]
+
+    scoring = data.get("scoring", {})
+    cal = data.get("calendar", {})
+    crit_rows = data.get("criteria", [])
+    field_rows = data.get("fields", [])
+    if not crit_rows:
+        problems.append("không có tiêu chí nào ([[criteria]])")
+    criteria: list[Criterion] = []
+    seen: set[str] = set()
+    for i, row in enumerate(crit_rows, 1):
+        code = str(row.get("code", "")).strip().upper()
+        if not code:
+            problems.append(f"tiêu chí thứ {i} thiếu “code”")
+            continue
+        if code in seen:
+            problems.append(f"mã tiêu chí “{code}” bị trùng")
+        seen.add(code)
+        group = str(row.get("group", "specific"))
+        if group not in ("general", "specific"):
+            problems.append(f"tiêu chí {code}: “group” phải là general hoặc specific")
+        try:
+            weight = Fraction(str(row.get("weight", "")))
+            if weight <= 0:
+                raise ValueError
+        except (ValueError, ZeroDivisionError):
+            problems.append(f"tiêu chí {code}: trọng số “weight” phải là số dương")
+            weight = Fraction(1)
+        criteria.append(
+            Criterion(code, group, str(row.get("title", code)), weight, bool(row.get("allow_na", group == "specific")))
+        )
+    fields = tuple(
+        Field(int(f.get("number", i)), str(f.get("title", "")), str(f.get("short", f.get("title", ""))))
+        for i, f in enumerate(field_rows, 1)
+    )
+    if not fields:
+        fields = tuple(Field(i, f"Lĩnh vực {i}", f"Lĩnh vực {i}") for i in range(1, 6))
+    aggregation = str(scoring.get("aggregation", "mean"))
+    if aggregation not in ("mean", "median"):
+        problems.append("“aggregation” phải là mean hoặc median")
+    try:
+        scale_min = Fraction(str(scoring.get("scale_min", 0)))
+        scale_max = Fraction(str(scoring.get("scale_max", 10)))
+        pass_mark = Fraction(str(scoring.get("pass_mark", 80)))
+        if scale_max <= scale_min:
+            problems.append("“scale_max” phải lớn hơn “scale_min”")
+        if not (0 <= pass_mark <= 100):
+            problems.append("“pass_mark” phải trong khoảng 0–100")
+    except (ValueError, ZeroDivisionError):
+        problems.append("thang điểm hoặc điểm đạt không phải là số")
+        scale_min, scale_max, pass_mark = Fraction(0), Fraction(10), Fraction(80)
+    decimals = int(scoring.get("decimals", 1))
+    min_members = int(scoring.get("min_members", 1))
+    if min_members < 1:
+        problems.append("“min_members” phải ≥ 1")
+    phase = need("phase", data, "tệp")
+    if problems:
+        raise InvalidInput(f"{source} không hợp lệ.", details=problems)
+    return CriteriaSet(
+        phase=str(phase),
+        name=str(data.get("name", phase)),
+        note=str(data.get("default_note", "")),
+        criteria=tuple(criteria),
+        fields=fields,
+        scale_min=scale_min,
+        scale_max=scale_max,
+        decimals=decimals,
+        aggregation=aggregation,
+        pass_mark=pass_mark,
+        min_members=min_members,
+        registration_start=_parse_md(cal.get("registration_start", "02-01"), "registration_start"),
+        registration_end=_parse_md(cal.get("registration_end", "02-31"), "registration_end"),
+        recognition_date=_parse_md(cal.get("recognition_date", "10-15"), "recognition_date"),
+        text=text,
+    )
+
+
+def default_text() -> str:
+    """The 2021–2025 criteria shipped inside the package."""
+    return resources.files("dvk.data").joinpath(DEFAULT_CRITERIA_FILE).read_text(encoding="utf-8")
+
+
+def load_file(path: Path) -> CriteriaSet:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput(f"Không tìm thấy tệp tiêu chí “{path}”.")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"Không đọc được tệp tiêu chí “{path}”: {exc}.")
+    return load_text(text, source=f"Tệp tiêu chí “{path}”")
+
+
+# ---------------------------------------------------------------- scoring
+
+def parse_score_value(raw: object, crit: CriteriaSet, code: str) -> Fraction | None:
+    """Parse one score ("8", "7,5", "na"); None means not applicable. Raises InvalidInput."""
+    criterion = crit.criterion(code)
+    if criterion is None:
+        raise InvalidInput(
+            f"Mã tiêu chí “{code}” không có trong bộ tiêu chí {crit.phase} (các mã: {', '.join(crit.codes)})."
+        )
+    if raw is None:
+        raise InvalidInput(f"Tiêu chí {code}: chưa có điểm.")
+    text = str(raw).strip().lower()
+    if text in NA_WORDS:
+        if not criterion.allow_na:
+            raise InvalidInput(f"Tiêu chí {code} là tiêu chí chung, không được chấm “không áp dụng” (na).")
+        return None
+    if isinstance(raw, bool):
+        raise InvalidInput(f"Tiêu chí {code}: điểm “{raw}” không phải là số.")
+    try:
+        value = Decimal(text.replace(",", "."))
+        if not value.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        raise InvalidInput(f"Tiêu chí {code}: điểm “{raw}” không phải là số (dùng 0–10 hoặc na).")
+    step = Decimal(1).scaleb(-crit.decimals)
+    rounded = value.quantize(step)
+    if value != rounded:
+        # Excel may hand 7.499999999 for 7.5: accept values within float noise of a valid step.
+        if abs(value - rounded) > Decimal("1e-9"):
+            raise InvalidInput(f"Tiêu chí {code}: điểm “{raw}” có quá {crit.decimals} chữ số thập phân.")
+        value = rounded
+    frac = Fraction(value)
+    if not (crit.scale_min <= frac <= crit.scale_max):
+        raise InvalidInput(
+            f"Tiêu chí {code}: điểm “{raw}” nằm ngoài thang {_num(crit.scale_min)}–{_num(crit.scale_max)}."
+        )
+    return frac
+
+
+def parse_score_args(pairs: Iterable[str], crit: CriteriaSet) -> dict[str, Fraction | None]:
+    """Parse CODE=VALUE words of `dvk score`; collects every problem, requires every criterion."""
+    values: dict[str, Fraction | None] = {}
+    problems: list[str] = []
+    for pair in pairs:
+        if "=" not in pair:
+            problems.append(f"“{pair}” không có dạng MÃ=ĐIỂM (ví dụ G1=8 hoặc S5=na)")
+            continue
+        code, raw = pair.split("=", 1)
+        code = code.strip().upper()
+        if code in values:
+            problems.append(f"tiêu chí {code} được chấm hai lần")
+            continue
+        try:
+            values[code] = parse_score_value(raw, crit, code)
+        except InvalidInput as exc:
+            problems.append(exc.message)
+    missing = [c for c in crit.codes if c not in values]
+    if missing and not problems:
+        problems.append("chưa chấm các tiêu chí: " + ", ".join(missing) + " (tiêu chí cụ thể có thể ghi na)")
+    elif missing:
+        problems.append("chưa chấm các tiêu chí: " + ", ".join(missing))
+    if problems:
+        raise InvalidInput("Phiếu chấm điểm không hợp lệ.", details=problems)
+    return values
+
+
+def member_total(scores: Mapping[str, Fraction | None], crit: CriteriaSet) -> Fraction | None:
+    """A member's total on a 100 scale: Σ(score/max × weight) × 100 / Σ(applicable weights)."""
+    num = Fraction(0)
+    den = Fraction(0)
+    span = crit.scale_max - crit.scale_min
+    for c in crit.criteria:
+        if c.code not in scores:
+            continue
+        v = scores[c.code]
+        if v is None:
+            continue
+        num += (Fraction(v) - crit.scale_min) / span * c.weight
+        den += c.weight
+    if den == 0:
+        return None
+    return num * 100 / den
+
+
+def aggregate(totals: Iterable[Fraction], method: str) -> Fraction | None:
+    values = sorted(totals)
+    if not values:
+        return None
+    if method == "median":
+        return Fraction(statistics.median(values))
+    return sum(values, Fraction(0)) / len(values)
+
+
+# ---------------------------------------------------------------- gates
+
+@dataclass
+class EntryFacts:
+    """What the gates need to know about one entry, fetched in sets by the caller."""
+
+    entry_id: str
+    year: int
+    registered_on: date | None
+    sudden: bool
+    report: Mapping[str, str | None] | None = None
+    confirmation: Mapping[str, object] | None = None  # committee, rejected, reason
+    unit_committee: str | None = None
+    member_scores: Mapping[str, Mapping[str, Fraction | None]] = field(default_factory=dict)
+
+
+@dataclass
+class Gate:
+    code: str
+    label: str
+    ok: bool
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "label": self.label, "ok": self.ok, "reason": self.reason}
+
+
+@dataclass
+class Evaluation:
+    entry_id: str
+    gates: list[Gate]
+    score: Fraction | None
+    member_totals: dict[str, Fraction | None]
+    pass_mark: Fraction
+
+    @property
+    def eligible(self) -> bool:
+        return all(g.ok for g in self.gates)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [g.reason for g in self.gates if not g.ok]
+
+    @property
+    def score_float(self) -> float | None:
+        return None if self.score is None else round(float(self.score), 2)
+
+
+def _num(x: Fraction) -> str:
+    if x.denominator == 1:
+        return str(x.numerator)
+    return f"{float(x):.2f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+def fmt_score(x: Fraction | float | None) -> str:
+    """Scores in Vietnamese notation with a decimal comma: 83,25."""
+    if x is None:
+        return "—"
+    return f"{float(x):.2f}".replace(".", ",")
+
+
+def _same_committee(a: str | None, b: str | None) -> bool:
+    from dvk.textnorm import fold
+
+    return fold(a or "") == fold(b or "")
+
+
+def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
+    """Check one entry against every gate and the pass mark; explain each in Vietnamese."""
+    from dvk.dates import fmt_date
+
+    gates: list[Gate] = []
+    start, end = crit.window(facts.year)
+    if facts.sudden:
+        gates.append(Gate("registration", "Đăng ký", True, "Thành tích đột xuất, không phải đăng ký."))
+    elif facts.registered_on is None:
+        gates.append(Gate("registration", "Đăng ký", False, "Chưa có ngày đăng ký."))
+    elif start <= facts.registered_on <= end:
+        gates.append(Gate("registration", "Đăng ký", True, f"Đăng ký ngày {fmt_date(facts.registered_on)}, đúng hạn."))
+    else:
+        gates.append(
+            Gate(
+                "registration",
+                "Đăng ký",
+                False,
+                f"Đăng ký ngày {fmt_date(facts.registered_on)}, ngoài thời hạn "
+                f"{fmt_date(start)}–{fmt_date(end)} và không phải thành tích đột xuất.",
+            )
+        )
+
+    if facts.report is None:
+        gates.append(Gate("report", "Báo cáo thành tích", False, "Chưa có báo cáo thành tích."))
+    else:
+        empty = [label for key, label in ASPECTS if not (facts.report.get(key) or "").strip()]
+        if empty:
+            gates.append(
+                Gate("report", "Báo cáo thành tích", False, "Báo cáo thành tích còn thiếu: " + ", ".join(empty) + ".")
+            )
+        else:
+            gates.append(Gate("report", "Báo cáo thành tích", True, "Báo cáo nêu đủ 5 nội dung."))
+
+    conf = facts.confirmation
+    if conf is None:
+        gates.append(Gate("confirmation", "Xác nhận của cấp ủy", False, "Chưa có xác nhận của cấp ủy cùng cấp."))
+    elif conf.get("rejected"):
+        gates.append(
+            Gate(
+                "confirmation",
+                "Xác nhận của cấp ủy",
+                False,
+                f"Cấp ủy “{conf.get('committee')}” không xác nhận: {conf.get('reason') or 'không nêu lý do'}.",
+            )
+        )
+    elif facts.unit_committee and not _same_committee(str(conf.get("committee")), facts.unit_committee):
+        gates.append(
+            Gate(
+                "confirmation",
+                "Xác nhận của cấp ủy",
+                False,
+                f"Xác nhận của “{conf.get('committee')}” không phải cấp ủy cùng cấp của đơn vị "
+                f"(“{facts.unit_committee}”).",
+            )
+        )
+    else:
+        gates.append(Gate("confirmation", "Xác nhận của cấp ủy", True, f"Đã được “{conf.get('committee')}” xác nhận."))
+
+    totals = {m: member_total(s, crit) for m, s in facts.member_scores.items()}
+    n = len(totals)
+    if n < crit.min_members:
+        gates.append(
+            Gate(
+                "scores",
+                "Chấm điểm",
+                False,
+                f"Mới có {n} thành viên Hội đồng chấm điểm, cần ít nhất {crit.min_members}.",
+            )
+        )
+    else:
+        gates.append(Gate("scores", "Chấm điểm", True, f"{n} thành viên Hội đồng đã chấm điểm."))
+    score = aggregate([t for t in totals.values() if t is not None], crit.aggregation)
+    if score is None:
+        gates.append(Gate("pass_mark", "Điểm đạt", False, f"Chưa có điểm (điểm đạt {_num(crit.pass_mark)})."))
+    elif score >= crit.pass_mark:
+        gates.append(
+            Gate("pass_mark", "Điểm đạt", True, f"Điểm {fmt_score(score)} ≥ điểm đạt {_num(crit.pass_mark)}.")
+        )
+    else:
+        gates.append(
+            Gate("pass_mark", "Điểm đạt", False, f"Điểm {fmt_score(score)} thấp hơn điểm đạt {_num(crit.pass_mark)}.")
+        )
+    return Evaluation(facts.entry_id, gates, score, totals, crit.pass_mark)

@@ -1,0 +1,77 @@
+"""Typed errors raised by the domain layer.
+
+The CLI turns each of them into one Vietnamese line on stderr and an exit code;
+no traceback ever reaches a clerk for a user or data mistake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class DvkError(Exception):
+    """A user, data or environment error with a Vietnamese message."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details or [])
+
+
+class NotFound(DvkError):
+    """An entry, unit or decision that does not exist."""
+
+
+class InvalidInput(DvkError):
+    """A value that breaks a rule (field outside 1–5, score outside 0–10, bad date…)."""
+
+
+class LockedYear(DvkError):
+    """The year has a recognition decision in force; its entries cannot change."""
+
+
+class LedgerError(DvkError):
+    """The ledger file is missing, unreadable, too new, read-only or the disk is full."""
+
+
+class OutputError(DvkError):
+    """An output file cannot be written (exists already, template broken…)."""
+
+
+@dataclass
+class Problem:
+    """One validation problem with its location (file, row, column)."""
+
+    reason: str
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: object | None = None
+    location_word: str = "dòng"
+
+    def text(self) -> str:
+        parts: list[str] = []
+        if self.file:
+            parts.append(self.file)
+        if self.row is not None:
+            parts.append(f"{self.location_word} {self.row}")
+        if self.column:
+            parts.append(f"cột “{self.column}”")
+        where = ", ".join(parts)
+        val = ""
+        if self.value not in (None, ""):
+            val = f" (giá trị: “{self.value}”)"
+        return f"{where}: {self.reason}{val}" if where else f"{self.reason}{val}"
+
+
+@dataclass
+class ValidationFailed(DvkError):
+    """Several problems found at once; nothing was written."""
+
+    problems: list[Problem] = field(default_factory=list)
+    headline: str = "Dữ liệu không hợp lệ, không ghi gì vào sổ."
+
+    def __post_init__(self) -> None:
+        DvkError.__init__(self, self.headline, details=[p.text() for p in self.problems])

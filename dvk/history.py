@@ -1,0 +1,222 @@
+"""The ledger's history (lịch sử): every write records who, when, which command and what rows.
+
+All writes of a command go through a `Tx`, which changes the tables and records each changed
+row's full new state in `change`; the command's `history` record carries the SHA-256 of the
+record before it and of its own changes, so any edit made behind the tool's back shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any, Iterable, Mapping, Sequence
+
+from sqlalchemy import and_, insert, select, update, delete
+from sqlalchemy.engine import Connection
+
+from dvk.models import ROW_KEYS, Change, History, SQLModel
+
+GENESIS = "0" * 64
+BATCH = 5000
+
+
+def table(name: str):
+    return SQLModel.metadata.tables[name]
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return v
+
+
+def canonical(row: Mapping[str, Any]) -> str:
+    """The one JSON spelling of a row used in `change.data` and in hashes."""
+    return json.dumps({k: _jsonable(v) for k, v in row.items()}, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def row_key(table_name: str, row: Mapping[str, Any]) -> str:
+    return "|".join(str(row[k]) for k in ROW_KEYS[table_name])
+
+
+def record_hash(prev_hash: str, rec: Mapping[str, Any], changes_digest: str) -> str:
+    head = "\n".join(
+        [prev_hash, str(rec["id"]), rec["at"], rec["user"], rec["command"], rec["summary"], str(rec["n_changes"]),
+         changes_digest]
+    )
+    return hashlib.sha256(head.encode("utf-8")).hexdigest()
+
+
+def change_line(seq: int, table_name: str, key: str, op: str, data: str | None) -> bytes:
+    return f"{seq}\t{table_name}\t{key}\t{op}\t{data if data is not None else ''}\n".encode("utf-8")
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+class Tx:
+    """The writes of one command inside one transaction, recorded as one history record."""
+
+    def __init__(self, conn: Connection, *, user: str, command: str, summary: str = "") -> None:
+        self.conn = conn
+        self.user = user
+        self.command = command
+        self.summary = summary
+        self.at = now_iso()
+        self._digest = hashlib.sha256()
+        self._pending: list[dict] = []
+        self.n = 0
+        res = conn.execute(
+            insert(History.__table__).values(
+                at=self.at, user=user, command=command, summary=summary, n_changes=0, prev_hash="", hash=""
+            )
+        )
+        self.history_id = res.inserted_primary_key[0]
+
+    # ------------------------------------------------------------ recording
+    def _record(self, table_name: str, key: str, op: str, data: str | None) -> None:
+        self.n += 1
+        self._digest.update(change_line(self.n, table_name, key, op, data))
+        self._pending.append(
+            {"history_id": self.history_id, "seq": self.n, "table_name": table_name, "row_key": key, "op": op,
+             "data": data}
+        )
+        if len(self._pending) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.conn.execute(insert(Change.__table__), self._pending)
+            self._pending = []
+
+    # ------------------------------------------------------------ writes
+    def insert(self, table_name: str, row: Mapping[str, Any]) -> Any:
+        t = table(table_name)
+        res = self.conn.execute(insert(t).values(**row))
+        full = dict(row)
+        if table_name == "decision" and "id" not in full:
+            full["id"] = res.inserted_primary_key[0]
+        full = self._complete(t, full)
+        self._record(table_name, row_key(table_name, full), "insert", canonical(full))
+        return res.inserted_primary_key[0] if res.inserted_primary_key else None
+
+    def insert_many(self, table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Bulk insert (executemany) of complete rows, recorded row by row."""
+        if not rows:
+            return
+        t = table(table_name)
+        self.conn.execute(insert(t), list(rows))
+        for row in rows:
+            self._record(table_name, row_key(table_name, row), "insert", canonical(row))
+
+    def update(self, table_name: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+        t = table(table_name)
+        cond = and_(*[t.c[k] == v for k, v in key.items()])
+        self.conn.execute(update(t).where(cond).values(**values))
+        after = self.conn.execute(select(t).where(cond)).mappings().first()
+        if after is None:
+            return
+        self._record(table_name, row_key(table_name, after), "update", canonical(dict(after)))
+
+    def update_many(self, table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Bulk update of complete rows (every column given), keyed by the table's natural key."""
+        if not rows:
+            return
+        from sqlalchemy import bindparam
+
+        t = table(table_name)
+        keys = ROW_KEYS[table_name]
+        stmt = update(t).where(and_(*[t.c[k] == bindparam("k_" + k) for k in keys])).values(
+            {c: bindparam("v_" + c) for c in rows[0].keys() if c not in keys}
+        )
+        params = [
+            {**{"k_" + k: r[k] for k in keys}, **{"v_" + c: v for c, v in r.items() if c not in keys}} for r in rows
+        ]
+        self.conn.execute(stmt, params)
+        for row in rows:
+            self._record(table_name, row_key(table_name, row), "update", canonical(row))
+
+    def upsert(self, table_name: str, row: Mapping[str, Any]) -> str:
+        """Insert or replace one whole row; returns "insert" or "update"."""
+        t = table(table_name)
+        keys = ROW_KEYS[table_name]
+        cond = and_(*[t.c[k] == row[k] for k in keys])
+        exists = self.conn.execute(select(*[t.c[k] for k in keys]).where(cond)).first()
+        if exists:
+            self.update(table_name, {k: row[k] for k in keys}, {c: v for c, v in row.items() if c not in keys})
+            return "update"
+        self.insert(table_name, row)
+        return "insert"
+
+    def delete(self, table_name: str, key: Mapping[str, Any]) -> int:
+        t = table(table_name)
+        cond = and_(*[t.c[k] == v for k, v in key.items()])
+        keys = ROW_KEYS[table_name]
+        gone = self.conn.execute(select(*[t.c[k] for k in keys]).where(cond)).mappings().all()
+        if not gone:
+            return 0
+        self.conn.execute(delete(t).where(cond))
+        for g in gone:
+            self._record(table_name, row_key(table_name, g), "delete", None)
+        return len(gone)
+
+    def _complete(self, t, row: dict) -> dict:
+        """Fill column defaults so the recorded state equals what the table holds."""
+        out = {}
+        for c in t.columns:
+            if c.name in row:
+                out[c.name] = row[c.name]
+            elif c.default is not None and getattr(c.default, "is_scalar", False):
+                out[c.name] = c.default.arg
+            else:
+                out[c.name] = None
+        return out
+
+    def note(self, summary: str) -> None:
+        self.summary = summary
+
+    # ------------------------------------------------------------ closing
+    def finish(self) -> None:
+        self._flush()
+        ht = History.__table__
+        prev = self.conn.execute(
+            select(ht.c.hash).where(ht.c.id < self.history_id).order_by(ht.c.id.desc()).limit(1)
+        ).scalar()
+        prev = prev or GENESIS
+        rec = {"id": self.history_id, "at": self.at, "user": self.user, "command": self.command,
+               "summary": self.summary, "n_changes": self.n}
+        h = record_hash(prev, rec, self._digest.hexdigest())
+        self.conn.execute(
+            update(ht).where(ht.c.id == self.history_id).values(
+                summary=self.summary, n_changes=self.n, prev_hash=prev, hash=h
+            )
+        )
+
+
+def list_history(conn: Connection, *, row: str | None = None, limit: int = 50) -> list[dict]:
+    """History records, newest first; with `row` only those that touched that entry/row key."""
+    ht = History.__table__
+    ct = Change.__table__
+    q = select(ht).order_by(ht.c.id.desc()).limit(limit)
+    if row:
+        ids = select(ct.c.history_id).where(
+            (ct.c.row_key == row) | (ct.c.row_key.like(f"{row}|%")) | (ct.c.row_key.like(f"%|{row}"))
+        )
+        q = q.where(ht.c.id.in_(ids))
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def changes_of(conn: Connection, history_id: int, row: str | None = None, limit: int = 200) -> list[dict]:
+    ct = Change.__table__
+    q = select(ct).where(ct.c.history_id == history_id).order_by(ct.c.seq).limit(limit)
+    if row:
+        q = q.where((ct.c.row_key == row) | (ct.c.row_key.like(f"{row}|%")) | (ct.c.row_key.like(f"%|{row}")))
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def iter_rows_json(rows: Iterable[Mapping[str, Any]]) -> Iterable[str]:
+    for r in rows:
+        yield canonical(r)

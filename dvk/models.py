@@ -1,0 +1,189 @@
+"""The ledger's tables (SQLModel).
+
+Each table has a natural key (see `ROW_KEYS`) that the history uses to name the row a
+change touched, so `dvk verify` can replay the history and compare it with the tables.
+The schema itself is created and upgraded only by the Alembic migrations in
+`dvk/migrations/versions/`; `SQLModel.metadata.create_all` is never used on a ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Optional
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Meta(SQLModel, table=True):
+    """Ledger-wide settings and facts (khóa/giá trị): ledger id, creation time, backup count."""
+
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class OrgProfile(SQLModel, table=True):
+    """The issuing organisation (đơn vị phát động) in force from a given year on."""
+
+    __tablename__ = "org_profile"
+    from_year: int = Field(primary_key=True)
+    org: str
+    parent_org: str
+    place: str
+    symbol: str
+    signer: str
+    signer_title: str
+    on_behalf: str
+    recipients: str = "[]"  # JSON list of "Nơi nhận" lines
+
+
+class CriteriaSetRow(SQLModel, table=True):
+    """A criteria file (bộ tiêu chí) in force from a given year on, stored whole."""
+
+    __tablename__ = "criteria_set"
+    from_year: int = Field(primary_key=True)
+    phase: str
+    text: str
+    sha256: str
+
+
+class Unit(SQLModel, table=True):
+    """A member organisation (đơn vị / CĐCS) that registers entries, with its Party committee."""
+
+    __tablename__ = "unit"
+    code: str = Field(primary_key=True)
+    name: str
+    committee: Optional[str] = None
+    ordinal: int = 0
+
+
+class Entry(SQLModel, table=True):
+    """A registered model or exemplar (mô hình / điển hình) of one year."""
+
+    __tablename__ = "entry"
+    __table_args__ = (
+        UniqueConstraint("year", "seq", name="uq_entry_year_seq"),
+        Index("ix_entry_year_unit", "year", "unit_code"),
+        Index("ix_entry_year_match", "year", "match_key"),
+    )
+    id: str = Field(primary_key=True)  # YYYY-NNN
+    year: int
+    seq: int
+    unit_code: str = Field(foreign_key="unit.code")
+    title: str
+    kind: str  # model | exemplar
+    subject: str  # collective | individual
+    person: Optional[str] = None
+    position: Optional[str] = None
+    field: int
+    registered_on: Optional[date] = None
+    late: bool = False
+    sudden: bool = False
+    note: Optional[str] = None
+    match_key: str  # folded unit|title|person, for duplicate detection on import
+
+
+class Report(SQLModel, table=True):
+    """The achievement report (báo cáo thành tích) with the five aspects of section IV."""
+
+    __tablename__ = "report"
+    entry_id: str = Field(primary_key=True, foreign_key="entry.id")
+    approach: Optional[str] = None
+    experience: Optional[str] = None
+    spread: Optional[str] = None
+    effectiveness: Optional[str] = None
+    sustainability: Optional[str] = None
+    reported_on: Optional[date] = None
+    file_path: Optional[str] = None
+    file_sha256: Optional[str] = None
+
+
+class Confirmation(SQLModel, table=True):
+    """The Party committee's confirmation (xác nhận của cấp ủy), or its refusal."""
+
+    __tablename__ = "confirmation"
+    entry_id: str = Field(primary_key=True, foreign_key="entry.id")
+    committee: str
+    confirmed_by: str
+    confirmed_on: Optional[date] = None
+    comment: Optional[str] = None
+    rejected: bool = False
+    reason: Optional[str] = None
+
+
+class Score(SQLModel, table=True):
+    """One council member's score (điểm) on one criterion; NULL value means not applicable."""
+
+    __tablename__ = "score"
+    entry_id: str = Field(primary_key=True, foreign_key="entry.id")
+    member: str = Field(primary_key=True)
+    criterion: str = Field(primary_key=True)
+    value: Optional[float] = None
+
+
+class Decision(SQLModel, table=True):
+    """A recognition decision (quyết định công nhận) of a year; revoked ones are kept."""
+
+    __tablename__ = "decision"
+    __table_args__ = (Index("ix_decision_year", "year"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    year: int
+    number: int
+    decided_on: date
+    revoked: bool = False
+    revoked_reason: Optional[str] = None
+    revoked_on: Optional[date] = None
+
+
+class Outcome(SQLModel, table=True):
+    """What a decision said of one entry: recognised or not, its score and the reasons."""
+
+    __tablename__ = "outcome"
+    decision_id: int = Field(primary_key=True, foreign_key="decision.id")
+    entry_id: str = Field(primary_key=True, foreign_key="entry.id")
+    recognized: bool
+    score: Optional[float] = None
+    reasons: str = "[]"  # JSON list of Vietnamese reasons
+
+
+class History(SQLModel, table=True):
+    """One command's record in the history (lịch sử): who, when, what; hash-chained."""
+
+    __tablename__ = "history"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: str  # ISO 8601 UTC timestamp
+    user: str
+    command: str
+    summary: str
+    n_changes: int = 0
+    prev_hash: str
+    hash: str
+
+
+class Change(SQLModel, table=True):
+    """One row a history record changed, with the row's full state after the change."""
+
+    __tablename__ = "change"
+    __table_args__ = (Index("ix_change_row", "table_name", "row_key"),)
+    history_id: int = Field(primary_key=True, foreign_key="history.id")
+    seq: int = Field(primary_key=True)
+    table_name: str
+    row_key: str
+    op: str  # insert | update | delete
+    data: Optional[str] = None  # JSON of the row after the change; NULL for delete
+
+
+# Natural key columns of each table, used by the history and `dvk verify`.
+ROW_KEYS: dict[str, tuple[str, ...]] = {
+    "meta": ("key",),
+    "org_profile": ("from_year",),
+    "criteria_set": ("from_year",),
+    "unit": ("code",),
+    "entry": ("id",),
+    "report": ("entry_id",),
+    "confirmation": ("entry_id",),
+    "score": ("entry_id", "member", "criterion"),
+    "decision": ("id",),
+    "outcome": ("decision_id", "entry_id"),
+}

@@ -1,0 +1,771 @@
+"""Domain operations of the yearly cycle: each takes an open ledger or transaction and raises
+typed errors (dvk.errors) with Vietnamese messages. The CLI only parses, calls and prints.
+
+Reads fetch whole sets (a year's entries, reports, confirmations, scores) in a handful of
+queries and compute in Python, so a year of 100,000 entries costs the same few queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Connection
+
+from dvk import criteria as crit_mod
+from dvk.criteria import ASPECTS, CriteriaSet, EntryFacts, Evaluation
+from dvk.db import Ledger
+from dvk.dates import fmt_date
+from dvk.errors import InvalidInput, LockedYear, NotFound
+from dvk.history import Tx, table
+from dvk.textnorm import clean, fold
+
+KINDS = {"model": "Mô hình", "exemplar": "Điển hình"}
+SUBJECTS = {"collective": "Tập thể", "individual": "Cá nhân"}
+STATUSES = {
+    "registered": "Đã đăng ký",
+    "reported": "Đã có báo cáo",
+    "confirmed": "Đã xác nhận",
+    "scored": "Đã chấm điểm",
+    "recognized": "Được công nhận",
+    "not_recognized": "Không được công nhận",
+}
+MIN_YEAR, MAX_YEAR = 2000, 2100
+BASE_YEAR = 0  # a profile or criteria set "from the beginning"
+
+DEFAULT_PROFILE = {
+    "org": "Công đoàn ngành Y tế tỉnh Đồng Nai",
+    "parent_org": "Liên đoàn Lao động tỉnh Đồng Nai",
+    "place": "Đồng Nai",
+    "symbol": "CĐN",
+    "signer": "Đàm Đức Chính",
+    "signer_title": "CHỦ TỊCH",
+    "on_behalf": "TM. BAN THƯỜNG VỤ",
+}
+DEFAULT_RECIPIENTS = [
+    "Ban Thường vụ LĐLĐ tỉnh (b/c)",
+    "Ban Thường vụ Đảng ủy Sở Y tế (b/c)",
+    "Như Điều 3",
+]
+PROFILE_LABELS = {
+    "org": "Đơn vị ban hành",
+    "parent_org": "Cơ quan cấp trên",
+    "place": "Địa danh",
+    "symbol": "Ký hiệu văn bản",
+    "signer": "Người ký",
+    "signer_title": "Chức vụ người ký",
+    "on_behalf": "Thẩm quyền ký",
+    "recipients": "Nơi nhận",
+}
+
+
+# ---------------------------------------------------------------- helpers
+
+def check_year(year: int) -> int:
+    if not (MIN_YEAR <= int(year) <= MAX_YEAR):
+        raise InvalidInput(f"Năm “{year}” không hợp lệ (phải trong khoảng {MIN_YEAR}–{MAX_YEAR}).")
+    return int(year)
+
+
+def entry_year(entry_id: str) -> int | None:
+    head = entry_id.split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+def _text(value: str | None, label: str, *, required: bool = False, max_len: int = 2000) -> str | None:
+    v = clean(value) if value is not None else None
+    if required and not v:
+        raise InvalidInput(f"Thiếu {label}.")
+    if v and len(v) > max_len:
+        raise InvalidInput(f"{label} quá dài ({len(v)} ký tự, tối đa {max_len}).")
+    return v or None
+
+
+# ---------------------------------------------------------------- ledger-wide settings
+
+def init_ledger(path: Path, *, user: str, profile: Mapping[str, str | None], criteria_file: Path | None,
+                command: str = "dvk init") -> tuple[Ledger, bool]:
+    """Create the ledger (or open it unchanged when it already exists). Returns (ledger, created)."""
+    crit_text = crit_mod.load_file(criteria_file).text if criteria_file else crit_mod.default_text()
+    crit = crit_mod.load_text(crit_text)
+    existed = Path(path).exists() and Path(path).stat().st_size > 0
+    ledger = Ledger.open(path, create=True)
+    with ledger.read() as conn:
+        has_meta = conn.execute(select(func.count()).select_from(table("meta"))).scalar()
+    if existed and has_meta:
+        return ledger, False
+    values = {k: (clean(v) if v else None) or DEFAULT_PROFILE[k] for k, v in profile.items() if k in DEFAULT_PROFILE}
+    for k, v in DEFAULT_PROFILE.items():
+        values.setdefault(k, v)
+    with ledger.write(user=user, command=command, summary=f"Tạo sổ cho {values['org']}") as tx:
+        tx.insert("meta", {"key": "ledger_id", "value": str(uuid.uuid4())})
+        tx.insert("meta", {"key": "created_at", "value": dt.datetime.now(dt.timezone.utc).isoformat()})
+        tx.insert("meta", {"key": "backup_keep", "value": "10"})
+        tx.insert("org_profile", {"from_year": BASE_YEAR, **values,
+                                  "recipients": json.dumps(DEFAULT_RECIPIENTS, ensure_ascii=False)})
+        tx.insert("criteria_set", {"from_year": BASE_YEAR, "phase": crit.phase, "text": crit.text,
+                                   "sha256": crit.sha256})
+    return ledger, True
+
+
+def profile_for(conn: Connection, year: int) -> dict:
+    """The organisation profile in force for `year` (the newest from_year ≤ year)."""
+    t = table("org_profile")
+    row = conn.execute(
+        select(t).where(t.c.from_year <= year).order_by(t.c.from_year.desc()).limit(1)
+    ).mappings().first()
+    if row is None:
+        row = conn.execute(select(t).order_by(t.c.from_year).limit(1)).mappings().first()
+    if row is None:
+        raise NotFound("Sổ chưa có thông tin đơn vị ban hành; hãy chạy dvk init.")
+    out = dict(row)
+    out["recipients"] = json.loads(out.get("recipients") or "[]")
+    return out
+
+
+def profiles(conn: Connection) -> list[dict]:
+    t = table("org_profile")
+    out = []
+    for r in conn.execute(select(t).order_by(t.c.from_year)).mappings():
+        d = dict(r)
+        d["recipients"] = json.loads(d.get("recipients") or "[]")
+        out.append(d)
+    return out
+
+
+def set_profile(tx: Tx, from_year: int, changes: Mapping[str, Any]) -> dict:
+    """Change the profile from `from_year` on; years before keep theirs. Refused for decided years."""
+    check_year(from_year)
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise InvalidInput("Chưa nêu thay đổi nào (ví dụ --org, --signer).")
+    dt_ = table("decision")
+    decided = tx.conn.execute(
+        select(dt_.c.year, dt_.c.number).where(and_(dt_.c.year >= from_year, dt_.c.revoked == False))  # noqa: E712
+        .order_by(dt_.c.year)
+    ).first()
+    if decided:
+        raise LockedYear(
+            f"Năm {decided.year} đã có quyết định công nhận số {decided.number:02d}; không thể đổi thông tin "
+            f"đơn vị ban hành từ năm {from_year}. Hãy chọn --from-year sau {decided.year} hoặc thu hồi quyết định."
+        )
+    current = profile_for(tx.conn, from_year)
+    new = {k: current[k] for k in ("org", "parent_org", "place", "symbol", "signer", "signer_title", "on_behalf")}
+    recipients = current["recipients"]
+    for k, v in changes.items():
+        if k == "recipients":
+            recipients = [clean(x) for x in v if clean(x)]
+        else:
+            new[k] = _text(v, PROFILE_LABELS.get(k, k), required=True, max_len=300)
+    row = {"from_year": from_year, **new, "recipients": json.dumps(recipients, ensure_ascii=False)}
+    tx.upsert("org_profile", row)
+    row["recipients"] = recipients
+    return row
+
+
+def criteria_for(conn: Connection, year: int) -> CriteriaSet:
+    t = table("criteria_set")
+    row = conn.execute(
+        select(t.c.text).where(t.c.from_year <= year).order_by(t.c.from_year.desc()).limit(1)
+    ).first()
+    if row is None:
+        row = conn.execute(select(t.c.text).order_by(t.c.from_year).limit(1)).first()
+    if row is None:
+        raise NotFound("Sổ chưa có bộ tiêu chí; hãy chạy dvk init.")
+    return crit_mod.load_text(row.text)
+
+
+def criteria_sets(conn: Connection) -> list[dict]:
+    t = table("criteria_set")
+    return [dict(r) for r in conn.execute(select(t.c.from_year, t.c.phase, t.c.sha256).order_by(t.c.from_year)).mappings()]
+
+
+def use_criteria(tx: Tx, path: Path, from_year: int) -> CriteriaSet:
+    check_year(from_year)
+    crit = crit_mod.load_file(path)
+    dt_ = table("decision")
+    decided = tx.conn.execute(
+        select(dt_.c.year).where(and_(dt_.c.year >= from_year, dt_.c.revoked == False)).limit(1)  # noqa: E712
+    ).first()
+    if decided:
+        raise LockedYear(
+            f"Năm {decided.year} đã có quyết định công nhận; không thể đổi bộ tiêu chí từ năm {from_year}."
+        )
+    tx.upsert("criteria_set", {"from_year": from_year, "phase": crit.phase, "text": crit.text, "sha256": crit.sha256})
+    return crit
+
+
+def set_setting(tx: Tx, key: str, value: str) -> None:
+    tx.upsert("meta", {"key": key, "value": value})
+
+
+def get_setting(conn: Connection, key: str, default: str | None = None) -> str | None:
+    t = table("meta")
+    v = conn.execute(select(t.c.value).where(t.c.key == key)).scalar()
+    return default if v is None else v
+
+
+# ---------------------------------------------------------------- units
+
+def add_unit(tx: Tx, code: str, name: str, committee: str | None = None) -> dict:
+    code_c = _text(code, "mã đơn vị", required=True, max_len=40)
+    name_c = _text(name, "tên đơn vị", required=True, max_len=300)
+    committee_c = _text(committee, "tên cấp ủy", max_len=300)
+    t = table("unit")
+    if tx.conn.execute(select(t.c.code).where(t.c.code == code_c)).first():
+        raise InvalidInput(f"Mã đơn vị “{code_c}” đã có trong sổ.")
+    ordinal = (tx.conn.execute(select(func.max(t.c.ordinal))).scalar() or 0) + 1
+    row = {"code": code_c, "name": name_c, "committee": committee_c, "ordinal": ordinal}
+    tx.insert("unit", row)
+    return row
+
+
+def upsert_units(tx: Tx, rows: Sequence[Mapping[str, str | None]]) -> dict[str, int]:
+    """Add or update units from an import (file order = unit order for new ones)."""
+    t = table("unit")
+    existing = {r.code: dict(r) for r in tx.conn.execute(select(t)).mappings()}
+    ordinal = max([u["ordinal"] for u in existing.values()], default=0)
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    for r in rows:
+        code = r["code"]
+        if code in existing:
+            cur = existing[code]
+            new = {"name": r["name"], "committee": r.get("committee")}
+            if cur["name"] == new["name"] and cur["committee"] == new["committee"]:
+                counts["unchanged"] += 1
+            else:
+                tx.update("unit", {"code": code}, new)
+                counts["updated"] += 1
+        else:
+            ordinal += 1
+            tx.insert("unit", {"code": code, "name": r["name"], "committee": r.get("committee"), "ordinal": ordinal})
+            existing[code] = {"code": code, "ordinal": ordinal, **r}
+            counts["added"] += 1
+    return counts
+
+
+def list_units(conn: Connection) -> list[dict]:
+    t = table("unit")
+    return [dict(r) for r in conn.execute(select(t).order_by(t.c.ordinal, t.c.code)).mappings()]
+
+
+def get_unit(conn: Connection, code: str) -> dict:
+    t = table("unit")
+    row = conn.execute(select(t).where(t.c.code == code)).mappings().first()
+    if row is None:
+        # Be forgiving about case and spacing, never about identity.
+        cands = [u for u in list_units(conn) if fold(u["code"]) == fold(code)]
+        if len(cands) == 1:
+            return cands[0]
+        raise NotFound(f"Không có đơn vị mã “{code}” trong sổ (xem: dvk units list).")
+    return dict(row)
+
+
+# ---------------------------------------------------------------- locks
+
+def active_decision(conn: Connection, year: int) -> dict | None:
+    t = table("decision")
+    row = conn.execute(
+        select(t).where(and_(t.c.year == year, t.c.revoked == False)).order_by(t.c.id.desc()).limit(1)  # noqa: E712
+    ).mappings().first()
+    return dict(row) if row else None
+
+
+def ensure_unlocked(conn: Connection, year: int, what: str) -> None:
+    dec = active_decision(conn, year)
+    if dec:
+        prof = profile_for(conn, year)
+        raise LockedYear(
+            f"Năm {year} đã có Quyết định công nhận số {dec['number']:02d}/QĐ-{prof['symbol']} ngày "
+            f"{fmt_date(dec['decided_on'])}; không thể thay đổi {what}. Muốn sửa, phải thu hồi quyết định: "
+            f"dvk recognize --revoke --year {year} --reason \"…\""
+        )
+
+
+# ---------------------------------------------------------------- entries
+
+def match_key(unit_code: str, title: str, person: str | None) -> str:
+    return "|".join([fold(unit_code), fold(title), fold(person or "")])
+
+
+@dataclass
+class NewEntry:
+    """A validated registration, ready to insert (id assigned on insert)."""
+
+    year: int
+    unit_code: str
+    title: str
+    kind: str = "model"
+    subject: str = "collective"
+    person: str | None = None
+    position: str | None = None
+    field: int = 1
+    registered_on: dt.date | None = None
+    sudden: bool = False
+    note: str | None = None
+    late: bool = False
+
+    @property
+    def key(self) -> str:
+        return match_key(self.unit_code, self.title, self.person)
+
+
+def validate_entry(
+    *, year: int, unit_code: str, title: str | None, field: int | None, kind: str = "model",
+    subject: str | None = None, person: str | None = None, position: str | None = None,
+    registered_on: dt.date | None = None, sudden: bool = False, note: str | None = None,
+    crit: CriteriaSet, units: Mapping[str, Mapping], today_: dt.date | None = None,
+) -> NewEntry:
+    """Check one registration against the rules; raises InvalidInput (details list every problem)."""
+    problems: list[str] = []
+    try:
+        check_year(year)
+    except InvalidInput as exc:
+        problems.append(exc.message)
+    if unit_code not in units:
+        problems.append(f"không có đơn vị mã “{unit_code}” trong sổ")
+    title_c = clean(title) if title else None
+    if not title_c:
+        problems.append("thiếu tên mô hình, điển hình")
+    elif len(title_c) > 500:
+        problems.append(f"tên mô hình quá dài ({len(title_c)} ký tự, tối đa 500)")
+    numbers = [f.number for f in crit.fields]
+    if field is None:
+        problems.append("thiếu lĩnh vực (1–5)")
+    elif field not in numbers:
+        problems.append(f"lĩnh vực “{field}” không hợp lệ (chỉ có {', '.join(map(str, numbers))})")
+    if kind not in KINDS:
+        problems.append(f"loại “{kind}” không hợp lệ (mô hình hoặc điển hình)")
+    person_c = clean(person) if person else None
+    position_c = clean(position) if position else None
+    if subject is None:
+        subject = "individual" if person_c else "collective"
+    if subject not in SUBJECTS:
+        problems.append(f"đối tượng “{subject}” không hợp lệ (tập thể hoặc cá nhân)")
+    if subject == "individual" and not person_c:
+        problems.append("điển hình cá nhân phải có họ và tên")
+    if subject == "individual" and person_c and len(person_c.split()) < 2:
+        problems.append(f"họ và tên “{person_c}” phải có ít nhất họ và tên")
+    if subject == "collective" and (person_c or position_c):
+        problems.append("tập thể không có họ tên, chức vụ (dùng --individual cho cá nhân)")
+    if registered_on is None:
+        registered_on = today_ or today()
+    if problems:
+        raise InvalidInput("Đăng ký không hợp lệ: " + "; ".join(problems) + ".", details=[])
+    start, end = crit.window(year)
+    late = (not sudden) and not (start <= registered_on <= end)
+    return NewEntry(
+        year=year, unit_code=unit_code, title=title_c or "", kind=kind, subject=subject, person=person_c,
+        position=position_c, field=int(field or 0), registered_on=registered_on, sudden=bool(sudden),
+        note=clean(note) if note else None, late=late,
+    )
+
+
+def next_seq(conn: Connection, year: int) -> int:
+    t = table("entry")
+    return (conn.execute(select(func.max(t.c.seq)).where(t.c.year == year)).scalar() or 0) + 1
+
+
+def make_id(year: int, seq: int) -> str:
+    return f"{year}-{seq:03d}"
+
+
+def entry_row(e: NewEntry, seq: int) -> dict:
+    return {
+        "id": make_id(e.year, seq), "year": e.year, "seq": seq, "unit_code": e.unit_code, "title": e.title,
+        "kind": e.kind, "subject": e.subject, "person": e.person, "position": e.position, "field": e.field,
+        "registered_on": e.registered_on, "late": e.late, "sudden": e.sudden, "note": e.note,
+        "match_key": e.key,
+    }
+
+
+def register(tx: Tx, e: NewEntry) -> dict:
+    """Insert one registration; a duplicate of the same year is refused."""
+    ensure_unlocked(tx.conn, e.year, f"danh sách đăng ký năm {e.year}")
+    t = table("entry")
+    dup = tx.conn.execute(
+        select(t.c.id).where(and_(t.c.year == e.year, t.c.match_key == e.key))
+    ).first()
+    if dup:
+        raise InvalidInput(
+            f"Mô hình “{e.title}” của đơn vị {e.unit_code} đã đăng ký năm {e.year} (mã {dup.id})."
+        )
+    row = entry_row(e, next_seq(tx.conn, e.year))
+    tx.insert("entry", row)
+    return row
+
+
+def get_entry(conn: Connection, entry_id: str) -> dict:
+    t = table("entry")
+    row = conn.execute(select(t).where(t.c.id == entry_id.strip())).mappings().first()
+    if row is None:
+        raise NotFound(f"Không có mô hình, điển hình mã “{entry_id}” trong sổ (dạng mã: 2024-007).")
+    return dict(row)
+
+
+def save_report(tx: Tx, entry_id: str, aspects: Mapping[str, str | None], reported_on: dt.date | None,
+                file: Path | None) -> tuple[dict, list[str]]:
+    """Record (or complete) an achievement report. Returns the row and the aspects still empty."""
+    entry = get_entry(tx.conn, entry_id)
+    ensure_unlocked(tx.conn, entry["year"], f"báo cáo của {entry['id']}")
+    t = table("report")
+    cur = tx.conn.execute(select(t).where(t.c.entry_id == entry["id"])).mappings().first()
+    row = dict(cur) if cur else {"entry_id": entry["id"], "approach": None, "experience": None, "spread": None,
+                                 "effectiveness": None, "sustainability": None, "reported_on": None,
+                                 "file_path": None, "file_sha256": None}
+    labels = dict(ASPECTS)
+    for key, value in aspects.items():
+        if value is not None:
+            row[key] = _text(value, labels[key], max_len=20000)
+    row["reported_on"] = reported_on or row["reported_on"] or today()
+    if file is not None:
+        p = Path(file)
+        try:
+            digest = hashlib.sha256()
+            with open(p, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+        except FileNotFoundError:
+            raise NotFound(f"Không tìm thấy tệp báo cáo “{p}”.")
+        except OSError as exc:
+            raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {exc.strerror}.")
+        row["file_path"] = str(p.resolve())
+        row["file_sha256"] = digest.hexdigest()
+    if not any(row[k] for k, _ in ASPECTS) and not row["file_path"]:
+        raise InvalidInput("Báo cáo thành tích trống: hãy nêu ít nhất một nội dung (--approach, --experience, "
+                           "--spread, --effectiveness, --sustainability).")
+    tx.upsert("report", row)
+    missing = [label for key, label in ASPECTS if not row[key]]
+    return row, missing
+
+
+def save_confirmation(tx: Tx, entry_id: str, *, committee: str | None, by: str | None, on: dt.date | None,
+                      comment: str | None, rejected: bool, reason: str | None) -> dict:
+    entry = get_entry(tx.conn, entry_id)
+    ensure_unlocked(tx.conn, entry["year"], f"xác nhận của {entry['id']}")
+    rt = table("report")
+    if not tx.conn.execute(select(rt.c.entry_id).where(rt.c.entry_id == entry["id"])).first():
+        raise InvalidInput(f"{entry['id']} chưa có báo cáo thành tích; cấp ủy xác nhận vào bản báo cáo, "
+                           "hãy ghi báo cáo trước (dvk report).")
+    unit = get_unit(tx.conn, entry["unit_code"])
+    committee_c = _text(committee, "tên cấp ủy (--committee)", max_len=300) or unit.get("committee")
+    if not committee_c:
+        raise InvalidInput("Thiếu tên cấp ủy xác nhận (--committee).")
+    by_c = _text(by, "người ký xác nhận (--by)", required=True, max_len=200)
+    reason_c = _text(reason, "lý do", max_len=2000)
+    if rejected and not reason_c:
+        raise InvalidInput("Cấp ủy không xác nhận thì phải nêu lý do (--reason).")
+    row = {"entry_id": entry["id"], "committee": committee_c, "confirmed_by": by_c,
+           "confirmed_on": on or today(), "comment": _text(comment, "nhận xét", max_len=5000),
+           "rejected": bool(rejected), "reason": reason_c if rejected else None}
+    tx.upsert("confirmation", row)
+    return row
+
+
+def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fraction | None]) -> dict:
+    """One member's scores on one entry; scoring again replaces that member's scores."""
+    entry = get_entry(tx.conn, entry_id)
+    ensure_unlocked(tx.conn, entry["year"], f"điểm của {entry['id']}")
+    member_c = _text(member, "tên thành viên Hội đồng (--member)", required=True, max_len=200)
+    st = table("score")
+    replaced = tx.delete("score", {"entry_id": entry["id"], "member": member_c}) > 0
+    rows = [{"entry_id": entry["id"], "member": member_c, "criterion": code,
+             "value": None if v is None else float(v)} for code, v in values.items()]
+    tx.insert_many("score", rows)
+    crit = criteria_for(tx.conn, entry["year"])
+    total = crit_mod.member_total(values, crit)
+    _ = st
+    return {"entry_id": entry["id"], "member": member_c, "replaced": replaced,
+            "total": None if total is None else round(float(total), 2)}
+
+
+# ---------------------------------------------------------------- reading a year in sets
+
+@dataclass
+class YearData:
+    """Everything about a year's entries, fetched in a handful of set queries."""
+
+    year: int
+    crit: CriteriaSet
+    units: dict[str, dict]
+    entries: list[dict]
+    reports: dict[str, dict]
+    confirmations: dict[str, dict]
+    scores: dict[str, dict[str, dict[str, Fraction | None]]]
+    decision: dict | None
+    outcomes: dict[str, dict]
+    evaluations: dict[str, Evaluation] = field(default_factory=dict)
+
+    def status(self, entry_id: str) -> str:
+        if self.decision is not None and entry_id in self.outcomes:
+            return "recognized" if self.outcomes[entry_id]["recognized"] else "not_recognized"
+        if self.scores.get(entry_id):
+            return "scored"
+        conf = self.confirmations.get(entry_id)
+        if conf and not conf["rejected"]:
+            return "confirmed"
+        if entry_id in self.reports:
+            return "reported"
+        return "registered"
+
+
+def _score_value(v: float | None) -> Fraction | None:
+    return None if v is None else Fraction(str(round(v, 6))).limit_denominator(10**6)
+
+
+def load_year(conn: Connection, year: int, *, entry_ids: Sequence[str] | None = None) -> YearData:
+    et, rt, ct, st, ot = (table(n) for n in ("entry", "report", "confirmation", "score", "outcome"))
+    crit = criteria_for(conn, year)
+    units = {u["code"]: u for u in list_units(conn)}
+    q = select(et).where(et.c.year == year)
+    if entry_ids is not None:
+        q = q.where(et.c.id.in_(list(entry_ids)))
+    entries = [dict(r) for r in conn.execute(q.order_by(et.c.seq)).mappings()]
+    ids_filter = (lambda col: col.in_(list(entry_ids))) if entry_ids is not None else None
+
+    def by_year(t, col):
+        j = select(t).join(et, et.c.id == col).where(et.c.year == year)
+        if ids_filter is not None:
+            j = j.where(ids_filter(col))
+        return j
+
+    reports = {r["entry_id"]: dict(r) for r in conn.execute(by_year(rt, rt.c.entry_id)).mappings()}
+    confs = {r["entry_id"]: dict(r) for r in conn.execute(by_year(ct, ct.c.entry_id)).mappings()}
+    scores: dict[str, dict[str, dict[str, Fraction | None]]] = defaultdict(lambda: defaultdict(dict))
+    for r in conn.execute(
+        select(st.c.entry_id, st.c.member, st.c.criterion, st.c.value).join(et, et.c.id == st.c.entry_id)
+        .where(et.c.year == year).where(ids_filter(st.c.entry_id) if ids_filter else True)
+    ):
+        scores[r.entry_id][r.member][r.criterion] = _score_value(r.value)
+    decision = active_decision(conn, year)
+    outcomes: dict[str, dict] = {}
+    if decision:
+        for r in conn.execute(select(ot).where(ot.c.decision_id == decision["id"])).mappings():
+            d = dict(r)
+            d["reasons"] = json.loads(d["reasons"] or "[]")
+            outcomes[d["entry_id"]] = d
+    yd = YearData(year, crit, units, entries, reports, confs,
+                  {k: dict(v) for k, v in scores.items()}, decision, outcomes)
+    for e in entries:
+        yd.evaluations[e["id"]] = crit_mod.evaluate(facts_of(yd, e), crit)
+    return yd
+
+
+def facts_of(yd: YearData, e: Mapping) -> EntryFacts:
+    unit = yd.units.get(e["unit_code"], {})
+    return EntryFacts(
+        entry_id=e["id"], year=e["year"], registered_on=e["registered_on"], sudden=e["sudden"],
+        report=yd.reports.get(e["id"]), confirmation=yd.confirmations.get(e["id"]),
+        unit_committee=unit.get("committee"), member_scores=yd.scores.get(e["id"], {}),
+    )
+
+
+def entry_json(yd: YearData, e: Mapping) -> dict:
+    """The documented JSON shape of one entry (stable for scripts)."""
+    ev = yd.evaluations[e["id"]]
+    status = yd.status(e["id"])
+    out = yd.outcomes.get(e["id"]) if yd.decision else None
+    return {
+        "id": e["id"], "year": e["year"], "unit": e["unit_code"],
+        "unit_name": yd.units.get(e["unit_code"], {}).get("name"), "title": e["title"], "kind": e["kind"],
+        "subject": e["subject"], "person": e["person"], "position": e["position"], "field": e["field"],
+        "registered_on": e["registered_on"].isoformat() if e["registered_on"] else None, "late": e["late"],
+        "sudden": e["sudden"], "note": e["note"], "status": status,
+        "score": out["score"] if out else ev.score_float,
+        "eligible": out["recognized"] if out else ev.eligible,
+        "reasons": out["reasons"] if out else ev.reasons,
+    }
+
+
+def years(conn: Connection) -> list[int]:
+    t = table("entry")
+    return [r[0] for r in conn.execute(select(t.c.year).distinct().order_by(t.c.year))]
+
+
+# ---------------------------------------------------------------- recognition
+
+@dataclass
+class RecognitionPlan:
+    year: int
+    number: int
+    decided_on: dt.date
+    recognized: list[str]
+    not_recognized: list[tuple[str, list[str]]]
+    yd: YearData
+
+
+def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.date | None) -> RecognitionPlan:
+    check_year(year)
+    if number < 1:
+        raise InvalidInput(f"Số quyết định phải là số nguyên dương (nhận được {number}).")
+    dec = active_decision(conn, year)
+    if dec:
+        prof = profile_for(conn, year)
+        raise LockedYear(
+            f"Năm {year} đã có Quyết định công nhận số {dec['number']:02d}/QĐ-{prof['symbol']} ngày "
+            f"{fmt_date(dec['decided_on'])}. Muốn ra quyết định khác, hãy thu hồi quyết định cũ: "
+            f"dvk recognize --revoke --year {year} --reason \"…\""
+        )
+    t = table("decision")
+    used = conn.execute(select(t.c.id).where(and_(t.c.year == year, t.c.number == number))).first()
+    if used:
+        raise InvalidInput(f"Số quyết định {number:02d} năm {year} đã được dùng (kể cả quyết định đã thu hồi); "
+                           "hãy dùng số khác.")
+    yd = load_year(conn, year)
+    decided_on = decided_on or yd.crit.recognition_day(year)
+    if decided_on.year not in (year, year + 1):
+        raise InvalidInput(f"Ngày quyết định {fmt_date(decided_on)} phải thuộc năm {year} (hoặc đầu năm {year + 1}).")
+    if not yd.entries:
+        raise InvalidInput(f"Năm {year} chưa có mô hình, điển hình nào đăng ký.")
+    recognized = [e["id"] for e in yd.entries if yd.evaluations[e["id"]].eligible]
+    failed = [(e["id"], yd.evaluations[e["id"]].reasons) for e in yd.entries
+              if not yd.evaluations[e["id"]].eligible]
+    return RecognitionPlan(year, number, decided_on, recognized, failed, yd)
+
+
+def ensure_recognizable(plan: RecognitionPlan) -> None:
+    if not plan.recognized:
+        raise InvalidInput(f"Không có mô hình, điển hình nào năm {plan.year} đạt đủ tiêu chí; không ra quyết định. "
+                           f"Xem lý do: dvk check --year {plan.year}")
+
+
+def recognize(tx: Tx, plan: RecognitionPlan) -> int:
+    """Record the decision and every entry's outcome; the year is locked from then on."""
+    ensure_recognizable(plan)
+    dec_id = tx.insert("decision", {"year": plan.year, "number": plan.number, "decided_on": plan.decided_on,
+                                    "revoked": False, "revoked_reason": None, "revoked_on": None})
+    rows = []
+    for e in plan.yd.entries:
+        ev = plan.yd.evaluations[e["id"]]
+        rows.append({"decision_id": dec_id, "entry_id": e["id"], "recognized": ev.eligible,
+                     "score": ev.score_float, "reasons": json.dumps(ev.reasons, ensure_ascii=False)})
+    tx.insert_many("outcome", rows)
+    return dec_id
+
+
+def revoke(tx: Tx, year: int, reason: str | None, on: dt.date | None = None) -> dict:
+    dec = active_decision(tx.conn, year)
+    if dec is None:
+        raise NotFound(f"Năm {year} không có quyết định công nhận nào đang có hiệu lực để thu hồi.")
+    reason_c = _text(reason, "lý do thu hồi (--reason)", required=True, max_len=2000)
+    tx.update("decision", {"id": dec["id"]}, {"revoked": True, "revoked_reason": reason_c,
+                                              "revoked_on": on or today()})
+    dec.update(revoked=True, revoked_reason=reason_c)
+    return dec
+
+
+def decisions(conn: Connection, year: int | None = None) -> list[dict]:
+    t = table("decision")
+    q = select(t).order_by(t.c.year, t.c.id)
+    if year is not None:
+        q = q.where(t.c.year == year)
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+# ---------------------------------------------------------------- status
+
+STAGES = ("registered", "reported", "confirmed", "scored", "recognized", "not_recognized")
+
+
+def reached(yd: YearData, entry_id: str) -> set[str]:
+    """The stages an entry has reached (cumulative)."""
+    out = {"registered"}
+    if entry_id in yd.reports:
+        out.add("reported")
+    conf = yd.confirmations.get(entry_id)
+    if conf and not conf["rejected"]:
+        out.add("confirmed")
+    if yd.scores.get(entry_id):
+        out.add("scored")
+    st = yd.status(entry_id)
+    if st in ("recognized", "not_recognized"):
+        out.add(st)
+    return out
+
+
+def missing_items(yd: YearData, e: Mapping) -> list[str]:
+    """What an entry still lacks before it can be judged, in the clerk's words."""
+    out: list[str] = []
+    rep = yd.reports.get(e["id"])
+    if rep is None:
+        out.append("báo cáo thành tích")
+    else:
+        empty = [label for key, label in ASPECTS if not rep.get(key)]
+        if empty:
+            out.append("nội dung báo cáo: " + ", ".join(empty))
+    conf = yd.confirmations.get(e["id"])
+    if conf is None:
+        out.append("xác nhận của cấp ủy")
+    elif conf["rejected"]:
+        out.append(f"xác nhận của cấp ủy (bị từ chối: {conf['reason']})")
+    n = len(yd.scores.get(e["id"], {}))
+    if n < yd.crit.min_members:
+        out.append(f"chấm điểm ({n}/{yd.crit.min_members} thành viên)")
+    return out
+
+
+def status_summary(yd: YearData) -> dict:
+    counts = {s: 0 for s in STAGES}
+    by_unit: dict[str, dict[str, int]] = {}
+    by_field: dict[int, dict[str, int]] = {f.number: {s: 0 for s in STAGES} for f in yd.crit.fields}
+    missing: dict[str, list[dict]] = {}
+    for e in yd.entries:
+        r = reached(yd, e["id"])
+        u = by_unit.setdefault(e["unit_code"], {s: 0 for s in STAGES})
+        f = by_field.setdefault(e["field"], {s: 0 for s in STAGES})
+        for s in r:
+            counts[s] += 1
+            u[s] += 1
+            f[s] += 1
+        if yd.decision is None:
+            m = missing_items(yd, e)
+            if m:
+                missing.setdefault(e["unit_code"], []).append({"id": e["id"], "title": e["title"], "missing": m})
+    order = [u for u in yd.units]  # configured unit order
+    return {
+        "year": yd.year,
+        "total": len(yd.entries),
+        "late": sum(1 for e in yd.entries if e["late"]),
+        "sudden": sum(1 for e in yd.entries if e["sudden"]),
+        "decision": _decision_json(yd.decision),
+        "counts": counts,
+        "by_unit": {k: by_unit[k] for k in order if k in by_unit},
+        "by_field": {str(k): v for k, v in sorted(by_field.items())},
+        "missing": {k: missing[k] for k in order if k in missing},
+    }
+
+
+def _decision_json(dec: Mapping | None) -> dict | None:
+    if not dec:
+        return None
+    return {"id": dec["id"], "number": dec["number"], "decided_on": dec["decided_on"].isoformat()}
+
+
+def ledger_info(conn: Connection) -> dict:
+    counts = {}
+    for name in ("unit", "entry", "report", "confirmation", "score", "decision", "history"):
+        counts[name] = conn.execute(select(func.count()).select_from(table(name))).scalar()
+    from dvk.db import _current_revision
+
+    return {"schema": _current_revision(conn), "counts": counts, "years": years(conn),
+            "ledger_id": get_setting(conn, "ledger_id")}
+
+
+def entries_for_ids(conn: Connection, ids: Iterable[str]) -> dict[int, list[str]]:
+    by_year: dict[int, list[str]] = defaultdict(list)
+    for i in ids:
+        e = get_entry(conn, i)
+        by_year[e["year"]].append(e["id"])
+    return by_year
