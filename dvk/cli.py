@@ -103,8 +103,16 @@ def root(
         typer.Option("--version", callback=_version, is_eager=True, help="In phiên bản dvk rồi thoát."),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Hiện chi tiết lỗi nội bộ (cho người phát triển).")] = False,
+    db: Annotated[
+        Optional[str], typer.Option("--db", help="Tệp sổ cho mọi lệnh (cũng có thể đặt sau tên lệnh).")
+    ] = None,
+    user: Annotated[Optional[str], typer.Option("--user", help="Người thực hiện, ghi vào lịch sử.")] = None,
 ) -> None:
     """Sổ theo dõi phong trào “Dân vận khéo”."""
+    if db:
+        os.environ["DVK_DB"] = db
+    if user:
+        os.environ["DVK_USER"] = user
     if debug:
         os.environ["DVK_DEBUG"] = "1"
     if os.name == "posix":

@@ -84,8 +84,15 @@ def today() -> dt.date:
     return dt.date.today()
 
 
-def _text(value: str | None, label: str, *, required: bool = False, max_len: int = 2000) -> str | None:
-    v = clean(value) if value is not None else None
+def _text(value: str | None, label: str, *, required: bool = False, max_len: int = 2000,
+          multiline: bool = False) -> str | None:
+    if value is None:
+        v = None
+    elif multiline:
+        lines = [clean(line) or "" for line in str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+        v = "\n".join(lines).strip("\n")
+    else:
+        v = clean(value)
     if required and not v:
         raise InvalidInput(f"Thiếu {label}.")
     if v and len(v) > max_len:
@@ -428,7 +435,7 @@ def save_report(tx: Tx, entry_id: str, aspects: Mapping[str, str | None], report
     labels = dict(ASPECTS)
     for key, value in aspects.items():
         if value is not None:
-            row[key] = _text(value, labels[key], max_len=20000)
+            row[key] = _text(value, labels[key], max_len=20000, multiline=True)
     row["reported_on"] = reported_on or row["reported_on"] or today()
     if file is not None:
         p = Path(file)
@@ -468,7 +475,7 @@ def save_confirmation(tx: Tx, entry_id: str, *, committee: str | None, by: str |
     if rejected and not reason_c:
         raise InvalidInput("Cấp ủy không xác nhận thì phải nêu lý do (--reason).")
     row = {"entry_id": entry["id"], "committee": committee_c, "confirmed_by": by_c,
-           "confirmed_on": on or today(), "comment": _text(comment, "nhận xét", max_len=5000),
+           "confirmed_on": on or today(), "comment": _text(comment, "nhận xét", max_len=5000, multiline=True),
            "rejected": bool(rejected), "reason": reason_c if rejected else None}
     tx.upsert("confirmation", row)
     return row

@@ -187,7 +187,7 @@ def criteria_show(
     from dvk import ops
     from dvk.dates import fmt_date
 
-    if db is None and not _ledger_exists(db):
+    if not _ledger_exists(db):
         crit = cm.load_text(cm.default_text())
     else:
         with ledger(db) as led, led.read() as conn:

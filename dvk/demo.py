@@ -1,0 +1,252 @@
+"""`dvk demo`: a plausible year of the Đồng Nai health-sector union, run end to end.
+
+About 30 units and 60 entries in the demo year (with late, sudden, refused, incomplete and
+failing cases), smaller earlier years of the phase for the phase summary, then the whole
+cycle through the same domain operations the commands use, each step its own transaction.
+The data are invented but shaped like the real thing; the generator is seeded, so every
+run builds the same ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+from typing import Callable
+
+from dvk import criteria as cm
+from dvk import ops
+from dvk.db import Ledger, current_user
+from dvk.errors import OutputError
+
+DEMO_YEAR = 2025
+PHASE_YEARS = (2021, 2022, 2023, 2024)
+LEDGER_NAME = "dvk-demo.sqlite"
+
+UNITS: list[tuple[str, str, str]] = [
+    ("BVDKDN", "Công đoàn Bệnh viện Đa khoa Đồng Nai", "Đảng ủy Bệnh viện Đa khoa Đồng Nai"),
+    ("BVDKTN", "Công đoàn Bệnh viện Đa khoa Thống Nhất", "Đảng ủy Bệnh viện Đa khoa Thống Nhất"),
+    ("BVLK", "Công đoàn Bệnh viện Đa khoa khu vực Long Khánh", "Đảng ủy Bệnh viện Đa khoa khu vực Long Khánh"),
+    ("BVDQ", "Công đoàn Bệnh viện Đa khoa khu vực Định Quán", "Chi bộ Bệnh viện Đa khoa khu vực Định Quán"),
+    ("BVLT", "Công đoàn Bệnh viện Đa khoa khu vực Long Thành", "Chi bộ Bệnh viện Đa khoa khu vực Long Thành"),
+    ("BVNHI", "Công đoàn Bệnh viện Nhi đồng Đồng Nai", "Đảng ủy Bệnh viện Nhi đồng Đồng Nai"),
+    ("BVPHOI", "Công đoàn Bệnh viện Phổi Đồng Nai", "Chi bộ Bệnh viện Phổi Đồng Nai"),
+    ("BVDL", "Công đoàn Bệnh viện Da liễu Đồng Nai", "Chi bộ Bệnh viện Da liễu Đồng Nai"),
+    ("BVYHCT", "Công đoàn Bệnh viện Y dược cổ truyền Đồng Nai", "Chi bộ Bệnh viện Y dược cổ truyền Đồng Nai"),
+    ("BVXL", "Công đoàn Bệnh viện Đa khoa khu vực Xuân Lộc", "Chi bộ Bệnh viện Đa khoa khu vực Xuân Lộc"),
+    ("CDC", "Công đoàn Trung tâm Kiểm soát bệnh tật tỉnh", "Đảng ủy Trung tâm Kiểm soát bệnh tật tỉnh"),
+    ("PHAPY", "Công đoàn Trung tâm Pháp y", "Chi bộ Trung tâm Pháp y"),
+    ("GDYK", "Công đoàn Trung tâm Giám định y khoa", "Chi bộ Trung tâm Giám định y khoa"),
+    ("KNT", "Công đoàn Trung tâm Kiểm nghiệm thuốc, mỹ phẩm, thực phẩm", "Chi bộ Trung tâm Kiểm nghiệm"),
+    ("CC115", "Công đoàn Trung tâm Cấp cứu 115", "Chi bộ Trung tâm Cấp cứu 115"),
+    ("VPSYT", "Công đoàn Văn phòng Sở Y tế", "Chi bộ Văn phòng Sở Y tế"),
+    ("ATTP", "Công đoàn Chi cục An toàn vệ sinh thực phẩm", "Chi bộ Chi cục An toàn vệ sinh thực phẩm"),
+    ("DSKH", "Công đoàn Chi cục Dân số - Kế hoạch hóa gia đình", "Chi bộ Chi cục Dân số - KHHGĐ"),
+    ("CDYT", "Công đoàn Trường Cao đẳng Y tế Đồng Nai", "Đảng ủy Trường Cao đẳng Y tế Đồng Nai"),
+    ("TTYTBH", "Công đoàn Trung tâm Y tế thành phố Biên Hòa", "Đảng ủy Trung tâm Y tế thành phố Biên Hòa"),
+    ("TTYTLK", "Công đoàn Trung tâm Y tế thành phố Long Khánh", "Chi bộ Trung tâm Y tế thành phố Long Khánh"),
+    ("TTYTNT", "Công đoàn Trung tâm Y tế huyện Nhơn Trạch", "Chi bộ Trung tâm Y tế huyện Nhơn Trạch"),
+    ("TTYTLT", "Công đoàn Trung tâm Y tế huyện Long Thành", "Chi bộ Trung tâm Y tế huyện Long Thành"),
+    ("TTYTTB", "Công đoàn Trung tâm Y tế huyện Trảng Bom", "Chi bộ Trung tâm Y tế huyện Trảng Bom"),
+    ("TTYTTN", "Công đoàn Trung tâm Y tế huyện Thống Nhất", "Chi bộ Trung tâm Y tế huyện Thống Nhất"),
+    ("TTYTVC", "Công đoàn Trung tâm Y tế huyện Vĩnh Cửu", "Chi bộ Trung tâm Y tế huyện Vĩnh Cửu"),
+    ("TTYTDQ", "Công đoàn Trung tâm Y tế huyện Định Quán", "Chi bộ Trung tâm Y tế huyện Định Quán"),
+    ("TTYTTP", "Công đoàn Trung tâm Y tế huyện Tân Phú", "Chi bộ Trung tâm Y tế huyện Tân Phú"),
+    ("TTYTXL", "Công đoàn Trung tâm Y tế huyện Xuân Lộc", "Chi bộ Trung tâm Y tế huyện Xuân Lộc"),
+    ("TTYTCM", "Công đoàn Trung tâm Y tế huyện Cẩm Mỹ", "Chi bộ Trung tâm Y tế huyện Cẩm Mỹ"),
+]
+
+COLLECTIVE_TITLES: dict[int, list[str]] = {
+    1: ["Quỹ “Tấm lòng vàng” hỗ trợ đoàn viên khó khăn", "Đối thoại định kỳ giữa Ban Giám đốc và người lao động",
+        "“Mái ấm Công đoàn” cho đoàn viên nghèo", "Thực hành tiết kiệm điện, nước tại các khoa phòng",
+        "Bữa cơm nghĩa tình cho người bệnh nghèo", "Tủ thuốc nhân ái tại khoa Khám bệnh"],
+    2: ["Tuyên truyền pháp luật qua nhóm Zalo khoa phòng", "Ngày hội văn hóa, thể thao người lao động",
+        "Tủ sách pháp luật điện tử", "Câu lạc bộ “Nói lời hay, làm việc tốt”",
+        "Góc truyền thông “Học và làm theo Bác” tại khoa Khám bệnh"],
+    3: ["Tổ công đoàn “3 không” vững mạnh", "Phát triển đoàn viên trong lực lượng hợp đồng",
+        "Sổ tay điện tử của cán bộ công đoàn", "Sinh hoạt tổ công đoàn theo chuyên đề hằng tháng"],
+    4: ["Phong trào “Xanh - Sạch - Đẹp - An toàn” khoa phòng", "Sáng kiến đặt lịch khám qua điện thoại",
+        "Cải tiến quy trình cấp phát thuốc ngoại trú", "Ứng dụng bệnh án điện tử tại khoa Nội",
+        "Phong trào “Người thầy thuốc vì sức khỏe cộng đồng”"],
+    5: ["Bồi dưỡng kỹ năng vận động quần chúng cho cán bộ công đoàn", "Lớp kỹ năng giao tiếp, ứng xử với người bệnh",
+        "Kèm cặp cán bộ công đoàn trẻ"],
+}
+PEOPLE: list[tuple[str, str]] = [
+    ("Nguyễn Thị Ánh", "Điều dưỡng trưởng khoa Nội tổng hợp"),
+    ("Trần Văn Bình", "Chủ tịch Công đoàn cơ sở"),
+    ("Lê Thị Hồng Nhung", "Nữ hộ sinh khoa Sản"),
+    ("Phạm Minh Đức", "Bác sĩ khoa Cấp cứu"),
+    ("Võ Thị Thu Hà", "Kỹ thuật viên trưởng khoa Xét nghiệm"),
+    ("Đặng Quốc An", "Trưởng phòng Tổ chức cán bộ"),
+    ("Huỳnh Thị Mỹ Dung", "Tổ trưởng tổ công đoàn khoa Nhi"),
+    ("Bùi Văn Ân", "Dược sĩ khoa Dược"),
+    ("Ngô Thị Ngọc Ánh", "Phó Chủ tịch Công đoàn cơ sở"),
+    ("Đỗ Hoàng Long", "Bác sĩ Trạm Y tế xã"),
+    ("Trương Thị Lan", "Hộ lý khoa Hồi sức"),
+    ("Lý Văn Ăn", "Nhân viên phòng Hành chính quản trị"),
+]
+COUNCIL = ["Nguyễn Văn Hùng", "Trần Thị Mai", "Lê Minh Tuấn"]
+
+
+def _aspects(title: str, rng: random.Random) -> dict[str, str]:
+    n = rng.randint(3, 40)
+    return {
+        "approach": f"Xây dựng kế hoạch, phân công từng tổ công đoàn thực hiện “{title}”, có sơ kết hằng quý.",
+        "experience": "Lãnh đạo cùng vào cuộc; lắng nghe ý kiến đoàn viên trước khi triển khai.",
+        "spread": f"Được {n} khoa, phòng và {rng.randint(1, 5)} đơn vị bạn học tập, áp dụng.",
+        "effectiveness": f"Hỗ trợ {rng.randint(10, 200)} lượt đoàn viên; tiết kiệm khoảng {rng.randint(5, 300)} triệu đồng.",
+        "sustainability": f"Duy trì liên tục {rng.randint(1, 4)} năm, có quy chế và nguồn kinh phí ổn định.",
+    }
+
+
+def _scores(rng: random.Random, level: float, crit: cm.CriteriaSet) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for c in crit.criteria:
+        if c.allow_na and rng.random() < 0.05:
+            out[c.code] = None
+            continue
+        v = min(10.0, max(0.0, round(rng.gauss(level, 0.6) * 2) / 2))
+        out[c.code] = cm.parse_score_value(str(v), crit, c.code)
+    return out
+
+
+def _plan_year(year: int, n: int, rng: random.Random) -> list[dict]:
+    """Entries of one year with their fate: ok, late, sudden, refused, no_report, partial, weak, unscored."""
+    fates = ["ok"] * n
+    if n >= 40:
+        specials = ["late", "late", "sudden", "sudden", "sudden", "refused", "refused", "no_report", "partial",
+                    "weak", "weak", "weak", "unscored", "wrong_committee"]
+        for i, f in enumerate(specials):
+            fates[(i * 7 + 3) % n] = f
+    else:
+        fates[rng.randrange(n)] = "weak"
+    plan = []
+    used: set[tuple[str, str]] = set()
+    for i in range(n):
+        unit = UNITS[(i * 11 + year) % len(UNITS)][0]
+        field = rng.randint(1, 5)
+        individual = rng.random() < 0.3
+        person = position = None
+        if individual:
+            person, position = PEOPLE[(i + year) % len(PEOPLE)]
+            title = f"Gương “Dân vận khéo” {person}"
+            kind = "exemplar"
+        else:
+            title = rng.choice(COLLECTIVE_TITLES[field])
+            kind = "model" if rng.random() < 0.75 else "exemplar"
+        if (unit, title) in used:
+            title = f"{title} (năm {year})"
+        used.add((unit, title))
+        fate = fates[i]
+        if fate == "late":
+            when = dt.date(year, 3, rng.randint(2, 20))
+        elif fate == "sudden":
+            when = dt.date(year, rng.randint(5, 8), rng.randint(1, 28))
+        else:
+            when = dt.date(year, 2, rng.randint(1, 27))
+        plan.append(dict(unit=unit, title=title, field=field, kind=kind, person=person, position=position,
+                         when=when, fate=fate, sudden=fate == "sudden",
+                         subject="individual" if individual else "collective"))
+    return plan
+
+
+def build(path: Path, *, user: str, echo: Callable[[str], None] = print) -> dict:
+    """Build the demo ledger at `path` and run every year's cycle. Returns a summary."""
+    rng = random.Random(20210514)  # the date of letter 69/CĐN
+    led, _ = ops.init_ledger(path, user=user, profile={}, criteria_file=None, command="dvk demo")
+    summary: dict[int, dict] = {}
+    try:
+        with led.write(user=user, command="dvk demo", summary="Nhập danh sách 30 đơn vị mẫu") as tx:
+            ops.upsert_units(tx, [{"code": c, "name": n, "committee": k} for c, n, k in UNITS])
+        for year, n, number in [(y, 8 + (y - 2021) * 2, 3 + (y - 2021)) for y in PHASE_YEARS] + [(DEMO_YEAR, 60, 5)]:
+            summary[year] = _run_year(led, year, n, number, rng, user)
+            s = summary[year]
+            echo(f"Năm {year}: {s['entries']} mô hình, điển hình; công nhận {s['recognized']}, "
+                 f"không công nhận {s['not_recognized']} (Quyết định số {number:02d}).")
+    finally:
+        led.close()
+    return summary
+
+
+def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, user: str) -> dict:
+    plan = _plan_year(year, n, rng)
+    with led.write(user=user, command=f"dvk register (demo {year})", summary=f"Đăng ký năm {year}") as tx:
+        crit = ops.criteria_for(tx.conn, year)
+        units = {u["code"]: u for u in ops.list_units(tx.conn)}
+        for p in plan:
+            e = ops.validate_entry(year=year, unit_code=p["unit"], title=p["title"], field=p["field"], kind=p["kind"],
+                                   subject=p["subject"], person=p["person"], position=p["position"],
+                                   registered_on=p["when"], sudden=p["sudden"], crit=crit, units=units,
+                                   note="Thành tích đột xuất trong phòng, chống dịch" if p["sudden"] else None)
+            p["id"] = ops.register(tx, e)["id"]
+    with led.write(user=user, command=f"dvk report (demo {year})", summary=f"Báo cáo thành tích năm {year}") as tx:
+        for p in plan:
+            if p["fate"] == "no_report":
+                continue
+            aspects = _aspects(p["title"], rng)
+            if p["fate"] == "partial":
+                aspects["sustainability"] = None
+                aspects["spread"] = None
+            ops.save_report(tx, p["id"], aspects, dt.date(year, 8, rng.randint(1, 28)), None)
+    with led.write(user=user, command=f"dvk confirm (demo {year})", summary=f"Xác nhận của cấp ủy năm {year}") as tx:
+        for p in plan:
+            if p["fate"] == "no_report":
+                continue
+            unit = units[p["unit"]]
+            if p["fate"] == "refused":
+                ops.save_confirmation(tx, p["id"], committee=unit["committee"], by="Bí thư cấp ủy",
+                                      on=dt.date(year, 9, 5), comment=None, rejected=True,
+                                      reason="Mô hình mới triển khai, chưa có kết quả rõ ràng, chưa lan tỏa")
+            else:
+                committee = "Chi bộ Khoa Khám bệnh" if p["fate"] == "wrong_committee" else unit["committee"]
+                ops.save_confirmation(tx, p["id"], committee=committee, by="Bí thư cấp ủy",
+                                      on=dt.date(year, 9, rng.randint(1, 25)),
+                                      comment="Mô hình thiết thực, hiệu quả, có sức lan tỏa.", rejected=False,
+                                      reason=None)
+    for member in COUNCIL:
+        with led.write(user=user, command=f"dvk score --member {member} (demo {year})",
+                       summary=f"Chấm điểm năm {year}: {member}") as tx:
+            for p in plan:
+                if p["fate"] in ("no_report", "unscored"):
+                    continue
+                level = 6.8 if p["fate"] == "weak" else rng.uniform(8.2, 9.4)
+                ops.save_scores(tx, p["id"], member, _scores(rng, level, crit))
+    with led.read() as conn:
+        rplan = ops.plan_recognition(conn, year, number, None)
+    with led.write(user=user, command=f"dvk recognize --year {year} --number {number} (demo)") as tx:
+        rplan = ops.plan_recognition(tx.conn, year, number, None)
+        ops.recognize(tx, rplan)
+        tx.note(f"Quyết định số {number:02d}: công nhận {len(rplan.recognized)}/{len(rplan.yd.entries)} năm {year}")
+    return {"entries": len(plan), "recognized": len(rplan.recognized), "not_recognized": len(rplan.not_recognized),
+            "number": number}
+
+
+def run(out: Path, *, user: str | None = None, force: bool = False, echo: Callable[[str], None] = print) -> Path:
+    """`dvk demo --out DIR`: build the ledger in DIR, run the cycle, write the documents."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / LEDGER_NAME
+    if path.exists():
+        if not force:
+            raise OutputError(f"Thư mục “{out}” đã có sổ mẫu {LEDGER_NAME}; dùng --force để tạo lại.")
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(path) + suffix)
+            if p.exists():
+                p.unlink()
+    echo(f"Tạo sổ mẫu: {path}")
+    build(path, user=current_user(user), echo=echo)
+    written = _write_documents(path, out, force=force, echo=echo)
+    echo("")
+    echo(f"Xong. Sổ mẫu: {path}")
+    if written:
+        echo(f"Đã ghi {len(written)} văn bản vào {out}.")
+    echo(f"Xem thêm: dvk --help; ví dụ: dvk status --year {DEMO_YEAR} --db \"{path}\"")
+    return path
+
+
+def _write_documents(path: Path, out: Path, *, force: bool, echo: Callable[[str], None]) -> list[Path]:
+    try:
+        from dvk import export
+    except ImportError:  # the documents layer is optional until it lands
+        return []
+    return export.demo_documents(path, out, years=[DEMO_YEAR], phase="2021-2025", force=force, echo=echo)
