@@ -12,7 +12,8 @@ import sys
 from typing import Annotated, Optional
 
 import typer
-from typer.core import TyperGroup
+
+from dvk.commands.common import ViGroup
 
 from dvk import __version__
 from dvk.errors import DvkError
@@ -39,13 +40,29 @@ def print_error(err: DvkError) -> None:
         err_console().print(f"  … và {len(err.details) - 500} lỗi khác.", highlight=False)
 
 
-class DvkGroup(TyperGroup):
+class DvkGroup(ViGroup):
     """Root group: remembers the command line and maps errors to messages and exit codes."""
 
-    def main(self, args=None, *a, **kw):  # type: ignore[override]
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
         global _ARGS
+        from typer._click.exceptions import UsageError
+
         _ARGS = list(sys.argv[1:] if args is None else args)
-        return super().main(args, *a, **kw)
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name or "dvk", complete_var, standalone_mode=False, **extra)
+        except UsageError as exc:
+            from dvk.commands.common import vi_usage_error
+
+            path = exc.ctx.command_path if exc.ctx is not None else "dvk"
+            print(f"Lỗi cú pháp lệnh: {vi_usage_error(exc.format_message())}.\n"
+                  f"Xem hướng dẫn: {path} --help", file=sys.stderr)
+            sys.exit(2)
+        except typer.Abort:
+            print("Đã dừng. Sổ giữ nguyên như trước lệnh.", file=sys.stderr)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx):  # type: ignore[override]
         try:

@@ -96,3 +96,83 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]], **kw):
     for r in rows:
         t.add_row(*["" if v is None else str(v) for v in r])
     console().print(t)
+
+
+# ---------------------------------------------------------------- Vietnamese help and usage errors
+
+import re as _re
+
+from typer.core import TyperCommand, TyperGroup
+
+_HELP_VI = [
+    ("Usage:", "Cách dùng:"), ("Options:", "Tùy chọn:"), ("Commands:", "Lệnh:"), ("Arguments:", "Tham số:"),
+    ("Show this message and exit.", "Hiện hướng dẫn này rồi thoát."), ("[required]", "[bắt buộc]"),
+    ("[default: ", "[mặc định: "), ("[OPTIONS]", "[TÙY CHỌN]"), ("COMMAND [ARGS]...", "LỆNH [THAM SỐ]..."),
+    ("<int>", "<số> "), ("<str>", "<chữ>"), ("<path>", "<tệp> "), ("<float>", "<số>   "),
+]
+_ERR_VI = [
+    (r"No such option: (\S+)(?: \(Possible options: (.*)\))?", lambda m: f"không có tùy chọn {m[1]}"
+     + (f" (có thể là: {m[2]})" if m[2] else "")),
+    (r"No such option: (\S+)", lambda m: f"không có tùy chọn {m[1]}"),
+    (r"Missing option '([^']+)'.*", lambda m: f"thiếu tùy chọn bắt buộc {m[1]}"),
+    (r"Missing argument '([^']+)'.*", lambda m: f"thiếu tham số {m[1]}"),
+    (r"No such command '([^']+)'.*", lambda m: f"không có lệnh “{m[1]}”"),
+    (r"Got unexpected extra arguments? \((.*)\)", lambda m: f"thừa tham số: {m[1]}"),
+    (r"Option '([^']+)' requires an argument.*", lambda m: f"tùy chọn {m[1]} cần một giá trị"),
+    (r"Invalid value for '([^']+)'(?: / '[^']+')?: (.*)", lambda m: f"giá trị không hợp lệ cho {m[1]}: "
+     + _detail_vi(m[2])),
+]
+
+
+def _detail_vi(text: str) -> str:
+    low = text.lower()
+    if "valid integer" in low:
+        return "phải là số nguyên"
+    if "valid number" in low or "valid float" in low:
+        return "phải là số"
+    if "does not exist" in low:
+        return "tệp hoặc thư mục không tồn tại"
+    return text
+
+
+def vi_help(text: str) -> str:
+    for en, vi in _HELP_VI:
+        text = text.replace(en, vi)
+    return text
+
+
+def vi_usage_error(message: str) -> str:
+    for pattern, fn in _ERR_VI:
+        m = _re.fullmatch(pattern, message.strip(), flags=_re.S)
+        if m:
+            return fn(m)
+    return message
+
+
+class ViCommand(TyperCommand):
+    """A command whose help screen speaks Vietnamese."""
+
+    def get_help(self, ctx) -> str:  # type: ignore[override]
+        return vi_help(super().get_help(ctx))
+
+    def get_usage(self, ctx) -> str:  # type: ignore[override]
+        return vi_help(super().get_usage(ctx))
+
+
+class ViGroup(TyperGroup):
+    """A command group whose help screen speaks Vietnamese."""
+
+    def get_help(self, ctx) -> str:  # type: ignore[override]
+        return vi_help(super().get_help(ctx))
+
+    def get_usage(self, ctx) -> str:  # type: ignore[override]
+        return vi_help(super().get_usage(ctx))
+
+
+def sub_app(help: str) -> "typer.Typer":
+    return typer.Typer(cls=ViGroup, help=help, no_args_is_help=True, rich_markup_mode=None)
+
+
+def add(app: "typer.Typer", name: str, fn) -> None:
+    """Register a command function with the Vietnamese help class."""
+    app.command(name, cls=ViCommand)(fn)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dvk.commands.common import UserOpt, say
+from dvk.commands.common import add, UserOpt, say
 
 
 def demo_cmd(
@@ -22,4 +22,4 @@ def demo_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo_cmd)
+    add(app, "demo", demo_cmd)

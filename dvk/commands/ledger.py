@@ -7,11 +7,11 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import DbOpt, JsonOpt, UserOpt, console, ledger, print_json, say, table, writing
+from dvk.commands.common import DbOpt, JsonOpt, UserOpt, ViCommand, add, ledger, print_json, say, sub_app, table, writing
 
-org_app = typer.Typer(help="Thông tin đơn vị ban hành (tên, ký hiệu, người ký) theo từng năm.", no_args_is_help=True)
-units_app = typer.Typer(help="Danh sách đơn vị (CĐCS) và cấp ủy của từng đơn vị.", no_args_is_help=True)
-criteria_app = typer.Typer(help="Bộ tiêu chí, thang điểm và lịch đăng ký/công nhận.", no_args_is_help=True)
+org_app = sub_app("Thông tin đơn vị ban hành (tên, ký hiệu, người ký) theo từng năm.")
+units_app = sub_app("Danh sách đơn vị (CĐCS) và cấp ủy của từng đơn vị.")
+criteria_app = sub_app("Bộ tiêu chí, thang điểm và lịch đăng ký/công nhận.")
 
 
 def init(
@@ -75,7 +75,7 @@ def _profile_lines(p: dict) -> list[list[str]]:
     return rows
 
 
-@org_app.command("show")
+@org_app.command("show", cls=ViCommand)
 def org_show(
     db: DbOpt = None,
     year: Annotated[Optional[int], typer.Option("--year", "-y", help="Chỉ hiện thông tin áp dụng cho năm này.")] = None,
@@ -94,7 +94,7 @@ def org_show(
         table(head, ["Mục", "Giá trị"], _profile_lines(p))
 
 
-@org_app.command("set")
+@org_app.command("set", cls=ViCommand)
 def org_set(
     from_year: Annotated[int, typer.Option("--from-year", help="Năm bắt đầu áp dụng; các năm trước giữ nguyên.")],
     db: DbOpt = None,
@@ -122,7 +122,7 @@ def org_set(
 
 # ---------------------------------------------------------------- units
 
-@units_app.command("add")
+@units_app.command("add", cls=ViCommand)
 def units_add(
     code: Annotated[str, typer.Argument(help="Mã đơn vị (ví dụ BVDK).")],
     name: Annotated[str, typer.Argument(help="Tên đơn vị.")],
@@ -138,7 +138,7 @@ def units_add(
     say(f"Đã thêm đơn vị {row['code']}: {row['name']}.")
 
 
-@units_app.command("import")
+@units_app.command("import", cls=ViCommand)
 def units_import(
     file: Annotated[Path, typer.Argument(help="Tệp CSV hoặc XLSX có cột “Mã đơn vị”, “Tên đơn vị”, “Cấp ủy”.")],
     db: DbOpt = None,
@@ -158,7 +158,7 @@ def units_import(
             f"giữ nguyên {counts['unchanged']} đơn vị.")
 
 
-@units_app.command("list")
+@units_app.command("list", cls=ViCommand)
 def units_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Liệt kê các đơn vị theo thứ tự đã cấu hình."""
     from dvk import ops
@@ -175,7 +175,7 @@ def units_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 # ---------------------------------------------------------------- criteria
 
-@criteria_app.command("show")
+@criteria_app.command("show", cls=ViCommand)
 def criteria_show(
     db: DbOpt = None,
     year: Annotated[Optional[int], typer.Option("--year", "-y", help="Bộ tiêu chí áp dụng cho năm này.")] = None,
@@ -230,7 +230,7 @@ def _ledger_exists(db) -> bool:
     return resolve_path(db).exists()
 
 
-@criteria_app.command("use")
+@criteria_app.command("use", cls=ViCommand)
 def criteria_use(
     file: Annotated[Path, typer.Argument(help="Tệp tiêu chí TOML.")],
     from_year: Annotated[int, typer.Option("--from-year", help="Năm bắt đầu áp dụng.")],
@@ -287,9 +287,9 @@ def _local_time(iso: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("init")(init)
-    app.command("info")(info)
-    app.command("history")(history)
+    add(app, "init", init)
+    add(app, "info", info)
+    add(app, "history", history)
     app.add_typer(org_app, name="org")
     app.add_typer(units_app, name="units")
     app.add_typer(criteria_app, name="criteria")

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dvk.commands.common import DbOpt, JsonOpt, ledger, print_json, say, table
+from dvk.commands.common import add, DbOpt, JsonOpt, ledger, print_json, say, table
 
 
 def list_cmd(
@@ -160,6 +160,6 @@ def status_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("list")(list_cmd)
-    app.command("show")(show_cmd)
-    app.command("status")(status_cmd)
+    add(app, "list", list_cmd)
+    add(app, "show", show_cmd)
+    add(app, "status", status_cmd)

@@ -1,0 +1,28 @@
+"""The fast paths stay lazy: `dvk --help`/`--version` import no database or document library."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("sqlalchemy", "sqlmodel", "docx", "docxtpl", "openpyxl", "alembic")
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", code + "\nimport sys\nprint('\\n'.join(sys.modules))"],
+                         capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_importing_the_cli_imports_nothing_heavy():
+    mods = _modules_after("import dvk.cli")
+    assert not {m for m in mods if m.split(".")[0] in HEAVY}
+
+
+def test_version_and_help_import_nothing_heavy():
+    for args in (["--version"], ["--help"], ["register", "--help"]):
+        code = ("import sys\nfrom dvk.cli import app\n"
+                f"sys.argv = ['dvk', *{args!r}]\n"
+                "try:\n    app()\nexcept SystemExit:\n    pass\n")
+        mods = _modules_after(code)
+        assert not {m for m in mods if m.split(".")[0] in HEAVY}, args
