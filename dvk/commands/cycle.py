@@ -7,7 +7,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import (DateOpt, DbOpt, JsonOpt, UserOpt, console, ledger, parse_date_opt, print_json,
+from dvk.commands.common import (add, DateOpt, DbOpt, JsonOpt, UserOpt, console, ledger, parse_date_opt, print_json,
                                  say, table, warn, writing)
 
 
@@ -253,9 +253,9 @@ def recognize_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("register")(register_cmd)
-    app.command("report")(report_cmd)
-    app.command("confirm")(confirm_cmd)
-    app.command("score")(score_cmd)
-    app.command("check")(check_cmd)
-    app.command("recognize")(recognize_cmd)
+    add(app, "register", register_cmd)
+    add(app, "report", report_cmd)
+    add(app, "confirm", confirm_cmd)
+    add(app, "score", score_cmd)
+    add(app, "check", check_cmd)
+    add(app, "recognize", recognize_cmd)
