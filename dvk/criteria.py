@@ -8,6 +8,7 @@ so a year keeps the rules it was judged by even when a later year swaps them.
 from __future__ import annotations
 
 import hashlib
+import math
 import statistics
 import tomllib
 from dataclasses import dataclass, field
@@ -294,22 +295,42 @@ def parse_score_args(pairs: Iterable[str], crit: CriteriaSet) -> dict[str, Fract
     return values
 
 
-def member_total(scores: Mapping[str, Fraction | None], crit: CriteriaSet) -> Fraction | None:
-    """A member's total on a 100 scale: Σ(score/max × weight) × 100 / Σ(applicable weights)."""
-    num = Fraction(0)
-    den = Fraction(0)
-    span = crit.scale_max - crit.scale_min
+def _int_weights(crit: CriteriaSet) -> tuple[dict[str, int], int]:
+    """Weights scaled to integers (× the lcm of their denominators), cached per criteria set."""
+    cached = _WEIGHTS.get(id(crit))
+    if cached is not None and cached[0] is crit:
+        return cached[1], cached[2]
+    lcm = 1
     for c in crit.criteria:
-        if c.code not in scores:
+        lcm = lcm * c.weight.denominator // math.gcd(lcm, c.weight.denominator)
+    weights = {c.code: int(c.weight * lcm) for c in crit.criteria}
+    _WEIGHTS[id(crit)] = (crit, weights, lcm)
+    return weights, lcm
+
+
+_WEIGHTS: dict[int, tuple[CriteriaSet, dict[str, int], int]] = {}
+
+
+def member_total(scores: Mapping[str, Fraction | float | int | None], crit: CriteriaSet) -> Fraction | None:
+    """A member's total on a 100 scale: Σ(score/max × weight) × 100 / Σ(applicable weights).
+
+    Exact: scores are whole multiples of 10^-decimals, so the sum is done on integers and only
+    the result becomes a Fraction (fast enough for hundreds of thousands of sheets).
+    """
+    weights, _ = _int_weights(crit)
+    unit = 10 ** crit.decimals
+    low = crit.scale_min * unit
+    num = 0
+    den = 0
+    for code, v in scores.items():
+        w = weights.get(code)
+        if w is None or v is None:
             continue
-        v = scores[c.code]
-        if v is None:
-            continue
-        num += (Fraction(v) - crit.scale_min) / span * c.weight
-        den += c.weight
+        num += (round(v * unit) - low) * w
+        den += w
     if den == 0:
         return None
-    return num * 100 / den
+    return Fraction(num * 100) / ((crit.scale_max - crit.scale_min) * unit * den)
 
 
 def aggregate(totals: Iterable[Fraction], method: str) -> Fraction | None:
@@ -369,7 +390,9 @@ class Evaluation:
         return None if self.score is None else round(float(self.score), 2)
 
 
-def _num(x: Fraction) -> str:
+def _num(x: Fraction | float | int) -> str:
+    if not isinstance(x, Fraction):
+        x = Fraction(str(x))
     if x.denominator == 1:
         return str(x.numerator)
     return f"{float(x):.2f}".rstrip("0").rstrip(".").replace(".", ",")

@@ -113,13 +113,17 @@ class Confirmation(SQLModel, table=True):
 
 
 class Score(SQLModel, table=True):
-    """One council member's score (điểm) on one criterion; NULL value means not applicable."""
+    """One council member's score sheet (phiếu chấm điểm) for one entry.
+
+    `marks` is a JSON object from criterion code to the score given (a number on the criteria
+    set's scale) or null for "not applicable" (na), e.g. {"G1": 8, "G2": 7.5, …, "S5": null}.
+    A member's sheet is entered and replaced as a whole, so it is one row (and one history change).
+    """
 
     __tablename__ = "score"
     entry_id: str = Field(primary_key=True, foreign_key="entry.id")
     member: str = Field(primary_key=True)
-    criterion: str = Field(primary_key=True)
-    value: Optional[float] = None
+    marks: str
 
 
 class Decision(SQLModel, table=True):
@@ -183,7 +187,7 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "entry": ("id",),
     "report": ("entry_id",),
     "confirmation": ("entry_id",),
-    "score": ("entry_id", "member", "criterion"),
+    "score": ("entry_id", "member"),
     "decision": ("id",),
     "outcome": ("decision_id", "entry_id"),
 }

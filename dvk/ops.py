@@ -481,20 +481,29 @@ def save_confirmation(tx: Tx, entry_id: str, *, committee: str | None, by: str |
     return row
 
 
+def marks_json(values: Mapping[str, Fraction | float | None], crit: CriteriaSet) -> str:
+    """One member's sheet as stored: criteria in the set's order, numbers as plain JSON numbers."""
+    out = {}
+    for code in crit.codes:
+        if code in values:
+            v = values[code]
+            if v is None:
+                out[code] = None
+            else:
+                f = float(v)
+                out[code] = int(f) if f == int(f) else f
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+
+
 def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fraction | None]) -> dict:
-    """One member's scores on one entry; scoring again replaces that member's scores."""
+    """One member's scores on one entry; scoring again replaces that member's sheet."""
     entry = get_entry(tx.conn, entry_id)
     ensure_unlocked(tx.conn, entry["year"], f"điểm của {entry['id']}")
     member_c = _text(member, "tên thành viên Hội đồng (--member)", required=True, max_len=200)
-    st = table("score")
-    replaced = tx.delete("score", {"entry_id": entry["id"], "member": member_c}) > 0
-    rows = [{"entry_id": entry["id"], "member": member_c, "criterion": code,
-             "value": None if v is None else float(v)} for code, v in values.items()]
-    tx.insert_many("score", rows)
     crit = criteria_for(tx.conn, entry["year"])
+    op = tx.upsert("score", {"entry_id": entry["id"], "member": member_c, "marks": marks_json(values, crit)})
     total = crit_mod.member_total(values, crit)
-    _ = st
-    return {"entry_id": entry["id"], "member": member_c, "replaced": replaced,
+    return {"entry_id": entry["id"], "member": member_c, "replaced": op == "update",
             "total": None if total is None else round(float(total), 2)}
 
 
@@ -510,7 +519,7 @@ class YearData:
     entries: list[dict]
     reports: dict[str, dict]
     confirmations: dict[str, dict]
-    scores: dict[str, dict[str, dict[str, Fraction | None]]]
+    scores: dict[str, dict[str, dict[str, float | None]]]  # entry → member → code → mark (None = na)
     decision: dict | None
     outcomes: dict[str, dict]
     evaluations: dict[str, Evaluation] = field(default_factory=dict)
@@ -526,10 +535,6 @@ class YearData:
         if entry_id in self.reports:
             return "reported"
         return "registered"
-
-
-def _score_value(v: float | None) -> Fraction | None:
-    return None if v is None else Fraction(str(round(v, 6))).limit_denominator(10**6)
 
 
 def load_year(conn: Connection, year: int, *, entry_ids: Sequence[str] | None = None) -> YearData:
@@ -550,12 +555,13 @@ def load_year(conn: Connection, year: int, *, entry_ids: Sequence[str] | None = 
 
     reports = {r["entry_id"]: dict(r) for r in conn.execute(by_year(rt, rt.c.entry_id)).mappings()}
     confs = {r["entry_id"]: dict(r) for r in conn.execute(by_year(ct, ct.c.entry_id)).mappings()}
-    scores: dict[str, dict[str, dict[str, Fraction | None]]] = defaultdict(lambda: defaultdict(dict))
-    for r in conn.execute(
-        select(st.c.entry_id, st.c.member, st.c.criterion, st.c.value).join(et, et.c.id == st.c.entry_id)
+    scores: dict[str, dict[str, dict[str, float | None]]] = defaultdict(dict)
+    loads = json.loads
+    for entry_id_, member_, marks_ in conn.execute(
+        select(st.c.entry_id, st.c.member, st.c.marks).join(et, et.c.id == st.c.entry_id)
         .where(et.c.year == year).where(ids_filter(st.c.entry_id) if ids_filter else True)
     ):
-        scores[r.entry_id][r.member][r.criterion] = _score_value(r.value)
+        scores[entry_id_][member_] = loads(marks_)
     decision = active_decision(conn, year)
     outcomes: dict[str, dict] = {}
     if decision:

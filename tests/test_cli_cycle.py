@@ -258,7 +258,8 @@ def test_score_replaces_the_same_members_scores(ledger, full_entry):
     e = json.loads(ledger("show", full_entry, "--json").stdout)
     assert list(e["scores"]) == ["Nguyễn Văn An"] and e["score"] == 50.0 != first
     hist = json.loads(ledger("history", full_entry, "--json").stdout)
-    assert any(c["op"] == "delete" for h in hist for c in h["changes"])
+    assert [c["op"] for c in hist[0]["changes"]] == ["update"]
+    assert json.loads(hist[0]["changes"][0]["data"])["marks"].startswith('{"G1":5,')
 
 
 def test_several_members_mean(ledger, full_entry):
@@ -438,8 +439,11 @@ def test_every_change_is_in_the_history(ledger, full_entry):
     own = json.loads(ledger("history", full_entry, "--json").stdout)
     assert len(own) == 4
     score = own[0]["changes"]
-    assert {c["row_key"] for c in score} == {f"{full_entry}|Nguyễn Văn An|{c.split('=')[0]}" for c in FULL}
-    assert json.loads(score[0]["data"])["member"] == "Nguyễn Văn An"
+    assert [c["row_key"] for c in score] == [f"{full_entry}|Nguyễn Văn An"]
+    data = json.loads(score[0]["data"])
+    assert data["member"] == "Nguyễn Văn An"
+    assert json.loads(data["marks"]) == {"G1": 8, "G2": 9, "G3": 8, "G4": 8.5, "G5": 9, "S1": 9, "S2": 8, "S3": None,
+                                         "S4": 9, "S5": 8, "S6": 9}
 
 
 def test_user_option_is_recorded(ledger):

@@ -145,10 +145,9 @@ def upgrade() -> None:
     op.create_table('score',
     sa.Column('entry_id', sa.String(), nullable=False),
     sa.Column('member', sa.String(), nullable=False),
-    sa.Column('criterion', sa.String(), nullable=False),
-    sa.Column('value', sa.Float(), nullable=True),
+    sa.Column('marks', sa.String(), nullable=False),
     sa.ForeignKeyConstraint(['entry_id'], ['entry.id'], ),
-    sa.PrimaryKeyConstraint('entry_id', 'member', 'criterion')
+    sa.PrimaryKeyConstraint('entry_id', 'member')
     )
 
 
