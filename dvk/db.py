@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import os
+import re
+import shutil
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from dvk.errors import LedgerError
+from dvk.errors import InvalidInput, LedgerError
 from dvk.migrations import SCHEMA_HEAD
 
 BUSY_TIMEOUT_MS = 60_000
@@ -40,26 +44,75 @@ def resolve_path(db: str | os.PathLike | None) -> Path:
 
 def translate(exc: BaseException, path: Path | str) -> LedgerError:
     """Turn a database exception into a Vietnamese LedgerError naming the file."""
-    orig = getattr(exc, "orig", exc)
+    orig = getattr(exc, "orig", None) or exc
+    name = str(getattr(orig, "sqlite_errorname", "") or "")
     msg = str(orig).lower()
-    if "readonly" in msg or "read-only" in msg:
-        return LedgerError(f"Sổ “{path}” chỉ cho phép đọc, không ghi được. Kiểm tra quyền ghi của tệp và thư mục.")
-    if "disk is full" in msg or "disk i/o" in msg or "no space" in msg or "file too large" in msg:
+    if name.startswith("SQLITE_READONLY") or "readonly" in msg or "read-only" in msg:
+        return LedgerError(f"Sổ “{path}” chỉ cho phép đọc, không ghi được. Kiểm tra quyền ghi của tệp và thư mục "
+                           "chứa nó (hoặc ổ đĩa chỉ đọc). Sổ không bị thay đổi.")
+    if name == "SQLITE_FULL" or "disk is full" in msg or "no space" in msg:
         return LedgerError(
-            f"Không ghi được sổ “{path}”: ổ đĩa đầy hoặc lỗi ghi đĩa. Sổ giữ nguyên như trước lệnh; "
+            f"Không ghi được sổ “{path}”: ổ đĩa đã đầy. Sổ giữ nguyên như trước lệnh; "
             "hãy giải phóng dung lượng rồi chạy lại."
         )
-    if "not a database" in msg or "malformed" in msg or "file is encrypted" in msg:
-        return LedgerError(f"Tệp “{path}” không phải là sổ dvk (không phải cơ sở dữ liệu SQLite hợp lệ) hoặc đã hỏng.")
-    if "unable to open" in msg:
-        return LedgerError(f"Không mở được sổ “{path}”: thư mục không tồn tại hoặc không có quyền truy cập.")
-    if "locked" in msg or "busy" in msg:
+    if name.startswith("SQLITE_IOERR") or "disk i/o" in msg or "file too large" in msg:
+        return LedgerError(
+            f"Không ghi được sổ “{path}”: lỗi ghi đĩa (ổ đĩa đầy, tệp vượt giới hạn dung lượng hoặc ổ đĩa hỏng). "
+            "Sổ giữ nguyên như trước lệnh; hãy giải phóng dung lượng hoặc kiểm tra ổ đĩa rồi chạy lại."
+        )
+    if name in ("SQLITE_NOTADB",) or name.startswith("SQLITE_CORRUPT") or "not a database" in msg \
+            or "malformed" in msg or "file is encrypted" in msg:
+        return LedgerError(f"Tệp “{path}” không phải là sổ dvk (không phải cơ sở dữ liệu SQLite hợp lệ) hoặc đã hỏng. "
+                           "Có thể khôi phục từ bản sao lưu: dvk restore TỆP_SAO_LƯU.")
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in msg:
+        return LedgerError(f"Không mở được sổ “{path}”: thư mục không tồn tại hoặc không có quyền truy cập "
+                           "(sổ cần quyền ghi vào thư mục chứa nó để tạo tệp -wal, -shm).")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in msg or "busy" in msg:
         return LedgerError(f"Sổ “{path}” đang bận (một lệnh khác đang ghi quá lâu). Hãy thử lại sau.")
+    if name.startswith("SQLITE_PERM") or name.startswith("SQLITE_AUTH"):
+        return LedgerError(f"Không có quyền truy cập sổ “{path}”.")
     return LedgerError(f"Lỗi cơ sở dữ liệu với sổ “{path}”: {orig}")
 
 
+_OS_REASONS = {
+    errno.ENOSPC: "ổ đĩa đã đầy",
+    errno.EFBIG: "tệp vượt giới hạn dung lượng cho phép",
+    errno.EDQUOT: "vượt hạn mức dung lượng của người dùng",
+    errno.EROFS: "ổ đĩa chỉ cho phép đọc",
+    errno.EACCES: "không có quyền",
+    errno.EPERM: "không được phép (tệp bị khóa hoặc không có quyền)",
+    errno.ENOENT: "không tồn tại",
+    errno.ENOTDIR: "đường dẫn không phải thư mục",
+    errno.EISDIR: "là một thư mục",
+    errno.EIO: "lỗi đọc/ghi đĩa",
+}
+
+
+def os_reason(exc: BaseException) -> str:
+    """A short Vietnamese reason for an OS or SQLite error (for messages about files)."""
+    if isinstance(exc, OSError) and exc.errno in _OS_REASONS:
+        return _OS_REASONS[exc.errno]
+    if isinstance(exc, sqlite3.Error):
+        name = str(getattr(exc, "sqlite_errorname", "") or "")
+        for prefix, reason in _SQLITE_REASONS:
+            if name.startswith(prefix):
+                return reason
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+_SQLITE_REASONS = (
+    ("SQLITE_FULL", "ổ đĩa đã đầy"),
+    ("SQLITE_IOERR", "lỗi ghi đĩa (ổ đĩa đầy, tệp vượt giới hạn dung lượng hoặc ổ đĩa hỏng)"),
+    ("SQLITE_READONLY", "không có quyền ghi"),
+    ("SQLITE_NOTADB", "không phải cơ sở dữ liệu SQLite hợp lệ"),
+    ("SQLITE_CORRUPT", "cơ sở dữ liệu đã hỏng"),
+    ("SQLITE_CANTOPEN", "không mở được tệp"),
+    ("SQLITE_BUSY", "sổ đang bận"),
+)
+
+
 def _make_engine(path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", poolclass=None)
+    engine = create_engine(f"sqlite:///{path}")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every test
@@ -68,10 +121,9 @@ def _make_engine(path: Path) -> Engine:
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=FULL")
-        mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
-        if str(mode).lower() != "wal":
-            cur.execute("PRAGMA journal_mode=WAL")
         cur.close()
+        # The journal mode (WAL) is set by Ledger.open once the file is known to be a dvk
+        # ledger of a schema this version understands: a refused file is never modified.
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover
@@ -87,44 +139,73 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-class Ledger:
-    """An open ledger file. Use `read()` and `write()` for transactions."""
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable (POSIX); harmless where directories cannot be opened."""
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
-    def __init__(self, path: Path, engine: Engine, conn: Connection) -> None:
+
+def _exists(path: Path, shown: Path | str) -> bool:
+    try:
+        return path.exists()
+    except OSError as exc:
+        raise LedgerError(f"Không truy cập được “{shown}”: {os_reason(exc)}.")
+
+
+class Ledger:
+    """An open ledger file. Use `read()` and `write()` for transactions.
+
+    `shown` is the name used in messages (the path, unless the ledger is a staged copy).
+    """
+
+    def __init__(self, path: Path, engine: Engine, conn: Connection, shown: str | None = None) -> None:
         self.path = path
         self.engine = engine
         self.conn = conn
+        self.shown = shown or str(path)
 
     # ------------------------------------------------------------ opening
     @classmethod
-    def open(cls, path: Path, *, create: bool = False) -> "Ledger":
+    def open(cls, path: Path, *, create: bool = False, backup_on_migrate: bool = True,
+             shown: str | None = None) -> "Ledger":
+        """Open (or with `create`, create) a ledger and upgrade its schema if it is older.
+
+        Refused without any change to the file: a missing file (unless `create`), a directory,
+        an empty file or an empty database (unless `create`), a file that is not SQLite, a SQLite
+        database that is not a dvk ledger, a ledger made by a newer dvk.
+        """
         path = Path(path)
-        if not path.exists():
+        name = shown or str(path)
+        if not _exists(path, name):
             if not create:
                 raise LedgerError(
-                    f"Chưa có sổ tại “{path}”. Hãy tạo sổ bằng lệnh: dvk init --db \"{path}\" "
+                    f"Chưa có sổ tại “{name}”. Hãy tạo sổ bằng lệnh: dvk init --db \"{name}\" "
                     "(hoặc đặt biến môi trường DVK_DB)."
                 )
-            if not path.parent.exists():
+            if not _exists(path.parent, path.parent):
                 raise LedgerError(f"Thư mục “{path.parent}” không tồn tại; hãy tạo thư mục trước.")
             try:
                 _create_private_file(path)
             except FileExistsError:
                 pass
             except OSError as exc:
-                raise LedgerError(f"Không tạo được sổ “{path}”: {exc.strerror}.")
+                raise LedgerError(f"Không tạo được sổ “{name}”: {os_reason(exc)}.")
         elif path.is_dir():
-            raise LedgerError(f"“{path}” là một thư mục, không phải tệp sổ.")
-        _check_header(path)
+            raise LedgerError(f"“{name}” là một thư mục, không phải tệp sổ.")
+        _check_header(path, name, empty_ok=create)
         engine = _make_engine(path)
         try:
             conn = engine.connect()
         except (DBAPIError, sqlite3.Error) as exc:
             engine.dispose()
-            raise translate(exc, path)
-        ledger = cls(path, engine, conn)
+            raise translate(exc, name)
+        ledger = cls(path, engine, conn, name)
         try:
-            ledger._migrate()
+            ledger._prepare(create=create, backup_on_migrate=backup_on_migrate)
         except BaseException:
             ledger.close()
             raise
@@ -151,7 +232,7 @@ class Ledger:
             with self.conn.begin():
                 yield self.conn
         except SQLAlchemyError as exc:
-            raise translate(exc, self.path)
+            raise translate(exc, self.shown)
 
     @contextlib.contextmanager
     def write(self, *, user: str, command: str, summary: str = "") -> Iterator["Tx"]:
@@ -165,37 +246,84 @@ class Ledger:
                 yield tx
                 tx.finish()
         except SQLAlchemyError as exc:
-            raise translate(exc, self.path)
+            raise translate(exc, self.shown)
         finally:
             self.conn.info["begin_mode"] = "DEFERRED"
+
+    def raw(self) -> sqlite3.Connection:
+        """The underlying sqlite3 connection (for PRAGMAs outside a transaction, backups)."""
+        return self.conn.connection.dbapi_connection  # type: ignore[return-value]
+
+    def integrity_errors(self) -> list[str]:
+        """`PRAGMA integrity_check` (and foreign keys): an empty list when the file is sound."""
+        try:
+            with self.read() as conn:
+                rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
+                fk = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        except LedgerError as exc:
+            return [exc.message]
+        out = [] if rows == ["ok"] else [str(r) for r in rows]
+        out += [f"khóa ngoại hỏng: bảng {r[0]}, dòng {r[1]} trỏ tới {r[2]} không tồn tại" for r in fk]
+        return out
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        with self.read() as conn:
+            if not _has_table(conn, "meta"):
+                return default
+            v = conn.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar()
+        return default if v is None else v
 
     # ------------------------------------------------------------ schema
     def schema_version(self) -> str | None:
         with self.read() as conn:
             return _current_revision(conn)
 
-    def _migrate(self) -> None:
+    def _prepare(self, *, create: bool, backup_on_migrate: bool) -> None:
         with self.read() as conn:
             current = _current_revision(conn)
             has_tables = bool(
                 conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE type='table'").scalar()
             )
-        if current == SCHEMA_HEAD:
-            return
         if current is None and has_tables:
-            raise LedgerError(f"Tệp “{self.path}” là cơ sở dữ liệu SQLite nhưng không phải sổ dvk.")
-        from dvk.migrations.runner import known_revisions, upgrade
+            raise LedgerError(f"Tệp “{self.shown}” là cơ sở dữ liệu SQLite nhưng không phải sổ dvk; "
+                              "dvk không thay đổi tệp này.")
+        if current is None and not create:
+            raise LedgerError(f"Tệp “{self.shown}” chưa phải là sổ dvk (cơ sở dữ liệu trống). "
+                              f"Hãy tạo sổ bằng lệnh: dvk init --db \"{self.shown}\".")
+        if current is not None and current != SCHEMA_HEAD:
+            from dvk.migrations.runner import known_revisions
 
-        if current is not None and current not in known_revisions():
-            raise LedgerError(
-                f"Sổ “{self.path}” được tạo bởi phiên bản dvk mới hơn (lược đồ {current}). "
-                "Hãy cập nhật dvk; sổ không bị thay đổi."
-            )
-        if current is not None:
+            if current not in known_revisions():
+                raise LedgerError(
+                    f"Sổ “{self.shown}” được tạo bởi phiên bản dvk mới hơn (lược đồ {current}, phiên bản này "
+                    f"chỉ biết đến {SCHEMA_HEAD}). Hãy cập nhật dvk; sổ không bị thay đổi."
+                )
+        self._ensure_wal()
+        if current != SCHEMA_HEAD:
+            self._migrate(current, backup=backup_on_migrate)
+
+    def _ensure_wal(self) -> None:
+        raw = self.raw()
+        try:
+            mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raw.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
+                return  # a read-only ledger can still be read; writes get a clear message later
+            raise translate(exc, self.shown)
+
+    def _migrate(self, current: str | None, *, backup: bool) -> None:
+        from dvk.migrations.runner import upgrade
+
+        if current is not None and backup:
             backup_before(self, "migrate")
         self.conn.info["begin_mode"] = "IMMEDIATE"
         try:
             with self.conn.begin():
+                current = _current_revision(self.conn)  # re-read under the write lock
+                if current == SCHEMA_HEAD:
+                    return  # another process upgraded it meanwhile
                 upgrade(self.conn)
                 if current is not None:
                     from dvk.history import Tx
@@ -204,31 +332,42 @@ class Ledger:
                             summary=f"Nâng cấp lược đồ sổ từ {current} lên {SCHEMA_HEAD}")
                     tx.finish()
         except SQLAlchemyError as exc:
-            raise translate(exc, self.path)
+            raise translate(exc, self.shown)
         finally:
             self.conn.info["begin_mode"] = "DEFERRED"
 
 
+def _has_table(conn: Connection, name: str) -> bool:
+    return conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)
+    ).first() is not None
+
+
 def _current_revision(conn: Connection) -> str | None:
-    exists = conn.exec_driver_sql(
-        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
-    ).first()
-    if not exists:
+    if not _has_table(conn, "alembic_version"):
         return None
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def _check_header(path: Path) -> None:
-    """Refuse a non-empty file that is not SQLite before SQLite touches it."""
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_header(path: Path, shown: str | None = None, *, empty_ok: bool = True) -> None:
+    """Refuse a file that is not SQLite before SQLite touches it."""
+    shown = shown or str(path)
     try:
         with open(path, "rb") as fh:
             head = fh.read(16)
     except PermissionError:
-        raise LedgerError(f"Không có quyền đọc sổ “{path}”.")
+        raise LedgerError(f"Không có quyền đọc sổ “{shown}”.")
     except OSError as exc:
-        raise LedgerError(f"Không đọc được sổ “{path}”: {exc.strerror}.")
-    if head and head != b"SQLite format 3\x00":
-        raise LedgerError(f"Tệp “{path}” không phải là sổ dvk (không phải cơ sở dữ liệu SQLite).")
+        raise LedgerError(f"Không đọc được sổ “{shown}”: {os_reason(exc)}.")
+    if not head and not empty_ok:
+        raise LedgerError(f"Tệp “{shown}” trống, chưa phải là sổ dvk. "
+                          f"Hãy tạo sổ bằng lệnh: dvk init --db \"{shown}\".")
+    if head and head != SQLITE_MAGIC:
+        raise LedgerError(f"Tệp “{shown}” không phải là sổ dvk (không phải cơ sở dữ liệu SQLite); "
+                          "dvk không thay đổi tệp này.")
 
 
 def _os_user() -> str:
@@ -245,66 +384,331 @@ def current_user(option: str | None = None) -> str:
     return option or os.environ.get("DVK_USER") or _os_user()
 
 
+# ---------------------------------------------------------------- settings
+
+BACKUP_KEEP_DEFAULT = 10
+SETTINGS: dict[str, str] = {
+    "backup_keep": "Số bản sao lưu tự động giữ lại bên cạnh sổ (1–1000, mặc định 10).",
+}
+
+
+def check_setting(key: str, value: str) -> str:
+    """Validate a ledger setting (`dvk settings set`); returns the value to store."""
+    if key not in SETTINGS:
+        raise InvalidInput(f"Không có cài đặt “{key}” (các cài đặt: {', '.join(SETTINGS)}).")
+    if key == "backup_keep":
+        try:
+            n = int(str(value).strip())
+        except ValueError:
+            raise InvalidInput(f"backup_keep phải là một số nguyên (nhận được “{value}”).")
+        if not 1 <= n <= 1000:
+            raise InvalidInput(f"backup_keep phải từ 1 đến 1000 (nhận được {n}).")
+        return str(n)
+    return value  # pragma: no cover
+
+
 # ---------------------------------------------------------------- backups
 
-def backup_to(ledger: Ledger, dest: Path) -> Path:
-    """A consistent copy with SQLite's online backup API (other commands may be running)."""
-    dest = Path(dest)
-    if dest.exists():
-        raise LedgerError(f"Tệp sao lưu “{dest}” đã tồn tại; chọn tên khác.")
+# Automatic backups are named <stem>-<UTC stamp>-<reason>.sqlite in <ledger>.backups/.
+# Those made for a reason in KEPT_REASONS (a backup asked for by hand, a ledger replaced by
+# `dvk restore`) are never deleted by the rotation; the others keep the newest `backup_keep`.
+KEPT_REASONS = frozenset({"manual", "replaced"})
+_STAMP = "%Y%m%dT%H%M%S%fZ"
+
+
+@dataclass
+class BackupFile:
+    """One backup file in the folder beside the ledger."""
+
+    path: Path
+    when: dt.datetime
+    reason: str
+
+    @property
+    def rotated(self) -> bool:
+        return self.reason not in KEPT_REASONS
+
+
+def backup_dir(ledger: "Ledger | Path") -> Path:
+    path = ledger.path if isinstance(ledger, Ledger) else Path(ledger)
+    return path.with_name(path.name + ".backups")
+
+
+def list_backups(ledger: "Ledger | Path") -> list[BackupFile]:
+    """The backups beside the ledger, oldest first."""
+    path = ledger.path if isinstance(ledger, Ledger) else Path(ledger)
+    folder = backup_dir(path)
+    pat = re.compile(rf"^{re.escape(path.stem)}-(\d{{8}}T\d{{12}}Z)-([a-z0-9-]+)\.sqlite$")
+    out = []
+    with contextlib.suppress(OSError):
+        for f in folder.iterdir():
+            m = pat.match(f.name)
+            if m and f.is_file():
+                when = dt.datetime.strptime(m.group(1), _STAMP).replace(tzinfo=dt.timezone.utc)
+                out.append(BackupFile(f, when, m.group(2)))
+    return sorted(out, key=lambda b: b.path.name)
+
+
+def _copy_database(src_path: Path, dest: Path, *, src_conn: sqlite3.Connection | None = None) -> None:
+    """Copy a SQLite database with the online backup API into a new private file `dest`."""
     tmp = dest.with_name(dest.name + ".tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
+    for leftover in (tmp, Path(f"{tmp}-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
     try:
         _create_private_file(tmp)
-        src = sqlite3.connect(str(ledger.path), timeout=BUSY_TIMEOUT_MS / 1000)
+        src = src_conn or sqlite3.connect(Path(src_path).resolve().as_uri() + "?mode=ro", uri=True,
+                                          timeout=BUSY_TIMEOUT_MS / 1000)
         try:
             dst = sqlite3.connect(str(tmp))
             try:
                 src.backup(dst)
-                dst.execute("PRAGMA journal_mode=DELETE")
+                dst.execute("PRAGMA journal_mode=DELETE")  # the copy is one self-contained file
             finally:
                 dst.close()
         finally:
-            src.close()
+            if src_conn is None:
+                src.close()
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
+        _fsync_dir(dest.parent)
+    except BaseException:
+        for leftover in (tmp, Path(f"{tmp}-journal")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        raise
+
+
+def backup_to(ledger: Ledger, dest: Path) -> Path:
+    """A consistent copy with SQLite's online backup API (other commands may be running).
+
+    The copy is written under a temporary name and renamed, readable by the owner only.
+    """
+    dest = Path(dest)
+    if _exists(dest, dest) and dest.is_dir():
+        dest = dest / f"{ledger.path.stem}-{dt.datetime.now(dt.timezone.utc).strftime(_STAMP)}-manual.sqlite"
+    if _exists(dest, dest):
+        raise LedgerError(f"Tệp “{dest}” đã tồn tại; dvk không ghi đè. Hãy chọn tên khác.")
+    if not _exists(dest.parent, dest.parent):
+        raise LedgerError(f"Thư mục “{dest.parent}” không tồn tại; hãy tạo thư mục trước.")
+    try:
+        _copy_database(ledger.path, dest)
     except (OSError, sqlite3.Error) as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise LedgerError(f"Không sao lưu được sổ vào “{dest}”: {exc}.")
+        raise LedgerError(f"Không sao lưu được sổ vào “{dest}”: {os_reason(exc)}. Sổ không bị thay đổi.")
     return dest
-
-
-def backup_dir(ledger: Ledger) -> Path:
-    return ledger.path.with_name(ledger.path.name + ".backups")
 
 
 def backup_before(ledger: Ledger, reason: str, keep: int | None = None) -> Path:
     """Automatic backup beside the ledger before a risky command; keeps the newest `keep`."""
     folder = backup_dir(ledger)
-    folder.mkdir(mode=0o700, exist_ok=True)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    dest = backup_to(ledger, folder / f"{ledger.path.stem}-{stamp}-{reason}.sqlite")
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise LedgerError(f"Không tạo được thư mục sao lưu “{folder}”: {os_reason(exc)}. Lệnh chưa thực hiện.")
+    stamp = dt.datetime.now(dt.timezone.utc).strftime(_STAMP)
+    dest = folder / f"{ledger.path.stem}-{stamp}-{reason}.sqlite"
+    try:
+        _copy_database(ledger.path, dest)
+    except (OSError, sqlite3.Error) as exc:
+        raise LedgerError(
+            f"Không tạo được bản sao lưu tự động “{dest}”: {os_reason(exc)}. Lệnh chưa thực hiện; sổ không bị "
+            "thay đổi."
+        )
+    rotate_backups(ledger, keep)
+    return dest
+
+
+def rotate_backups(ledger: Ledger, keep: int | None = None) -> list[Path]:
+    """Delete the oldest automatic backups beyond `keep` (setting backup_keep); returns what went."""
     if keep is None:
         keep = _backup_keep(ledger)
-    backups = sorted(folder.glob(f"{ledger.path.stem}-*.sqlite"))
-    for old in backups[: max(0, len(backups) - keep)]:
+    rotating = [b for b in list_backups(ledger) if b.rotated]
+    gone = []
+    for old in rotating[: max(0, len(rotating) - keep)]:
         with contextlib.suppress(OSError):
-            old.unlink()
+            old.path.unlink()
+            gone.append(old.path)
+        with contextlib.suppress(OSError):
+            shutil.rmtree(old.path.with_suffix(".files"))
+    return gone
+
+
+def backup_before_overwrite(ledger: Ledger, files: Iterable[Path] = ()) -> Path:
+    """Before a `--force` overwrite: back up the ledger and keep a copy of each file about to be
+    replaced, in `<ledger>.backups/<stem>-<stamp>-force.files/`; rotated like the other automatic
+    backups. Returns the ledger backup's path. Call it before writing anything.
+    """
+    dest = backup_before(ledger, "force")
+    existing = [Path(f) for f in files if Path(f).is_file()]
+    if existing:
+        folder = dest.with_suffix(".files")
+        try:
+            folder.mkdir(mode=0o700)
+            for i, f in enumerate(existing):
+                target = folder / (f.name if i == 0 or not (folder / f.name).exists() else f"{i}-{f.name}")
+                fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                with open(fd, "wb") as out, open(f, "rb") as src:
+                    shutil.copyfileobj(src, out)
+                    out.flush()
+                    os.fsync(out.fileno())
+        except OSError as exc:
+            raise LedgerError(f"Không sao lưu được tệp sắp bị ghi đè vào “{folder}”: {os_reason(exc)}. "
+                              "Chưa ghi đè gì.")
     return dest
 
 
 def _backup_keep(ledger: Ledger) -> int:
     try:
-        with ledger.read() as conn:
-            exists = conn.exec_driver_sql(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
-            ).first()
-            if not exists:
-                return 10
-            value = conn.execute(text("SELECT value FROM meta WHERE key='backup_keep'")).scalar()
-        return max(1, int(value)) if value else 10
+        value = ledger.setting("backup_keep")
+        return max(1, int(value)) if value else BACKUP_KEEP_DEFAULT
     except (LedgerError, ValueError):
-        return 10
+        return BACKUP_KEEP_DEFAULT
+
+
+# ---------------------------------------------------------------- restore
+
+@dataclass
+class RestoreResult:
+    """What `restore` did."""
+
+    source: Path
+    ledger: Path
+    replaced: Path | None  # where the replaced ledger was kept (None: there was none)
+    ledger_id: str | None
+    other_ledger: bool  # the backup came from another ledger (allowed by --force)
+    migrated_from: str | None
+    records: int
+    rows: int
+    notes: list[str]
+
+
+def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, command: str) -> RestoreResult:
+    """Replace the ledger by a checked backup, keeping the replaced ledger beside it.
+
+    The backup is copied to a private staging file next to the ledger (the backup itself is
+    never modified), upgraded if it is older, then must pass `PRAGMA integrity_check` and
+    `dvk verify`. A backup of another ledger (another ledger id) is refused unless `force`.
+    The current ledger is kept in `<ledger>.backups/` (never rotated away), then overwritten
+    through SQLite's backup API (one transaction, other processes wait) — or, when the current
+    file cannot be opened at all, moved aside and replaced by a rename.
+    """
+    from dvk.verify import verify
+
+    backup = Path(backup)
+    ledger_path = Path(ledger_path)
+    if not _exists(backup, backup):
+        raise LedgerError(f"Không có tệp sao lưu “{backup}”.")
+    if backup.is_dir():
+        raise LedgerError(f"“{backup}” là một thư mục, không phải tệp sao lưu.")
+    _check_header(backup, str(backup), empty_ok=False)
+    if _exists(ledger_path, ledger_path) and os.path.samefile(backup, ledger_path):
+        raise LedgerError(f"Tệp “{backup}” chính là sổ đang dùng; hãy chọn một tệp sao lưu.")
+    if not _exists(ledger_path.parent, ledger_path.parent):
+        raise LedgerError(f"Thư mục “{ledger_path.parent}” không tồn tại; hãy tạo thư mục trước.")
+
+    staged = ledger_path.with_name(f".{ledger_path.name}.restore-{os.getpid()}.tmp")
+    _remove_db_files(staged)
+    notes: list[str] = []
+    try:
+        try:
+            _copy_database(backup, staged)
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerError(f"Không đọc được tệp sao lưu “{backup}”: {os_reason(exc)}.")
+        with Ledger.open(staged, backup_on_migrate=False, shown=str(backup)) as st:
+            migrated_from = None
+            with st.read() as conn:
+                last = conn.exec_driver_sql("SELECT command, summary FROM history ORDER BY id DESC LIMIT 1").first()
+            if last is not None and last[0] == "migrate":
+                migrated_from = last[1]
+            problems = st.integrity_errors()
+            if problems:
+                raise LedgerError(f"Tệp sao lưu “{backup}” bị hỏng (kiểm tra toàn vẹn SQLite không đạt); "
+                                  "không khôi phục.", details=problems[:50])
+            report = verify(st)
+            if not report.ok:
+                raise LedgerError(f"Tệp sao lưu “{backup}” không khớp với lịch sử của chính nó "
+                                  f"({report.n_problems} chỗ sai); không khôi phục.",
+                                  details=[p.message for p in report.problems[:50]])
+            backup_id = st.setting("ledger_id")
+        st.close()
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{staged}{suffix}").unlink()
+
+        replaced: Path | None = None
+        other = False
+        if _exists(ledger_path, ledger_path):
+            try:
+                cur = Ledger.open(ledger_path)
+            except LedgerError as exc:
+                cur = None
+                notes.append(f"Sổ hiện tại không mở được ({exc.message}); đã chuyển nguyên tệp sang thư mục sao lưu.")
+            if cur is not None:
+                with cur:
+                    cur_id = cur.setting("ledger_id")
+                    if cur_id and backup_id and cur_id != backup_id:
+                        if not force:
+                            raise LedgerError(
+                                f"Tệp sao lưu “{backup}” là của một sổ khác (mã sổ {backup_id}, sổ hiện tại "
+                                f"{cur_id}); không khôi phục. Nếu chắc chắn, chạy lại với --force "
+                                "(sổ hiện tại vẫn được giữ lại)."
+                            )
+                        other = True
+                    replaced = backup_before(cur, "replaced")
+                    src = sqlite3.connect(str(staged))
+                    try:
+                        dst = sqlite3.connect(str(ledger_path), timeout=BUSY_TIMEOUT_MS / 1000)
+                        try:
+                            dst.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                            src.backup(dst)
+                        finally:
+                            dst.close()
+                    except sqlite3.Error as exc:
+                        raise translate(exc, ledger_path)
+                    finally:
+                        src.close()
+            else:
+                replaced = _move_aside(ledger_path)
+                os.replace(staged, ledger_path)
+                _fsync_dir(ledger_path.parent)
+        else:
+            os.replace(staged, ledger_path)
+            _fsync_dir(ledger_path.parent)
+    finally:
+        _remove_db_files(staged)
+
+    summary = f"Khôi phục sổ từ bản sao lưu “{backup}”"
+    if replaced:
+        summary += f"; sổ bị thay được giữ tại “{replaced}”"
+    if other:
+        summary += f" (bản sao lưu của sổ khác, mã {backup_id}, khôi phục với --force)"
+    with Ledger.open(ledger_path) as led:
+        with led.write(user=user, command=command, summary=summary):
+            pass
+        with led.read() as conn:
+            records = conn.exec_driver_sql("SELECT count(*) FROM history").scalar() or 0
+            rows = conn.exec_driver_sql("SELECT count(*) FROM entry").scalar() or 0
+    return RestoreResult(source=backup, ledger=ledger_path, replaced=replaced, ledger_id=backup_id,
+                         other_ledger=other, migrated_from=migrated_from, records=records, rows=rows, notes=notes)
+
+
+def _remove_db_files(path: Path) -> None:
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal"), Path(f"{path}.tmp")):
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            p.unlink()
+
+
+def _move_aside(ledger_path: Path) -> Path:
+    """Keep a ledger file that cannot be opened (with its -wal/-shm) in the backups folder."""
+    folder = backup_dir(ledger_path)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime(_STAMP)
+    dest = folder / f"{ledger_path.stem}-{stamp}-replaced.sqlite"
+    os.replace(ledger_path, dest)
+    for suffix in ("-wal", "-shm"):
+        side = Path(f"{ledger_path}{suffix}")
+        if side.exists():
+            os.replace(side, Path(f"{dest}{suffix}"))
+    _fsync_dir(folder)
+    return dest

@@ -108,6 +108,9 @@ class Tx:
         if not rows:
             return
         t = table(table_name)
+        names = set(t.columns.keys())
+        if not all(names <= r.keys() for r in rows):
+            rows = [self._complete(t, dict(r)) for r in rows]  # record exactly what the table holds
         self.conn.execute(insert(t), list(rows))
         for row in rows:
             self._record(table_name, row_key(table_name, row), "insert", canonical(row))

@@ -1,0 +1,144 @@
+"""Data-safety commands: verify, backup, restore, settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dvk.commands.common import (DbOpt, JsonOpt, UserOpt, ViCommand, add, ledger, print_json, say, sub_app, table,
+                                 writing)
+
+settings_app = sub_app("Cài đặt của sổ (ví dụ số bản sao lưu tự động giữ lại).")
+
+
+def verify_cmd(db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Kiểm tra sổ: chuỗi mã kiểm tra của lịch sử và từng dòng dữ liệu so với lịch sử."""
+    from dvk.verify import VerifyFailed, verify
+
+    with ledger(db) as led:
+        report = verify(led)
+    if json_:
+        print_json(report.as_dict())
+        if not report.ok:
+            raise typer.Exit(code=1)
+        return
+    if not report.ok:
+        raise VerifyFailed(report)
+    say(report.summary())
+
+
+def backup_cmd(
+    path: Annotated[
+        Optional[Path],
+        typer.Argument(help="Tệp (hoặc thư mục) nhận bản sao lưu; bỏ trống: thư mục <sổ>.backups cạnh sổ."),
+    ] = None,
+    db: DbOpt = None,
+    list_: Annotated[bool, typer.Option("--list", help="Liệt kê các bản sao lưu cạnh sổ.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Sao lưu sổ (bản sao nhất quán, có thể chạy trong khi lệnh khác đang ghi)."""
+    from dvk.db import backup_before, backup_dir, backup_to, list_backups
+
+    with ledger(db) as led:
+        if list_:
+            backups = list_backups(led)
+            if json_:
+                print_json([{"path": str(b.path), "at": b.when.isoformat(), "reason": b.reason,
+                             "size": b.path.stat().st_size, "rotated": b.rotated} for b in backups])
+                return
+            if not backups:
+                say(f"Chưa có bản sao lưu nào trong {backup_dir(led)}.")
+                return
+            table(f"Bản sao lưu trong {backup_dir(led)}", ["Thời điểm", "Lý do", "Tệp", "Dung lượng"],
+                  [[b.when.astimezone().strftime("%d/%m/%Y %H:%M:%S"), REASONS.get(b.reason, b.reason), b.path.name,
+                    _size(b.path.stat().st_size)] for b in backups])
+            return
+        dest = backup_to(led, path) if path is not None else backup_before(led, "manual")
+    if json_:
+        print_json({"backup": str(dest), "size": dest.stat().st_size})
+    else:
+        say(f"Đã sao lưu sổ vào: {dest}")
+
+
+REASONS = {
+    "manual": "sao lưu theo yêu cầu",
+    "migrate": "trước khi nâng cấp lược đồ",
+    "recognize": "trước khi ra quyết định công nhận",
+    "force": "trước khi ghi đè (--force)",
+    "replaced": "sổ bị thay khi khôi phục",
+}
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}".replace(".", ",")
+        n /= 1024
+    return str(n)  # pragma: no cover
+
+
+def restore_cmd(
+    path: Annotated[Path, typer.Argument(help="Tệp sao lưu cần khôi phục.")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Khôi phục cả khi bản sao lưu là của một sổ khác (khác mã sổ).")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Khôi phục sổ từ bản sao lưu (kiểm tra bản sao lưu trước; sổ bị thay được giữ lại)."""
+    from dvk.cli import command_line
+    from dvk.db import current_user, resolve_path, restore
+
+    res = restore(path, resolve_path(db), force=force, user=current_user(user), command=command_line())
+    if json_:
+        print_json({"restored": str(res.ledger), "from": str(res.source),
+                    "replaced": str(res.replaced) if res.replaced else None, "ledger_id": res.ledger_id,
+                    "other_ledger": res.other_ledger, "history_records": res.records, "entries": res.rows,
+                    "notes": res.notes})
+        return
+    for note in res.notes:
+        say(f"Lưu ý: {note}")
+    say(f"Đã khôi phục sổ {res.ledger} từ {res.source} (đã kiểm tra toàn vẹn và khớp lịch sử; "
+        f"{res.rows} mô hình, điển hình; {res.records} bản ghi lịch sử).")
+    if res.replaced:
+        say(f"Sổ trước khi khôi phục được giữ tại: {res.replaced}")
+
+
+@settings_app.command("show", cls=ViCommand)
+def settings_show(db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Xem các cài đặt của sổ."""
+    from dvk.db import BACKUP_KEEP_DEFAULT, SETTINGS
+
+    defaults = {"backup_keep": str(BACKUP_KEEP_DEFAULT)}
+    with ledger(db) as led:
+        values = {k: led.setting(k, defaults.get(k)) for k in SETTINGS}
+    if json_:
+        print_json(values)
+        return
+    table("Cài đặt của sổ", ["Cài đặt", "Giá trị", "Ý nghĩa"], [[k, values[k], SETTINGS[k]] for k in SETTINGS])
+
+
+@settings_app.command("set", cls=ViCommand)
+def settings_set(
+    key: Annotated[str, typer.Argument(help="Tên cài đặt (backup_keep).")],
+    value: Annotated[str, typer.Argument(help="Giá trị mới.")],
+    db: DbOpt = None,
+    user: UserOpt = None,
+) -> None:
+    """Đổi một cài đặt của sổ (ghi vào lịch sử)."""
+    from dvk.db import check_setting
+
+    stored = check_setting(key, value)
+    with writing(db, user, f"Đổi cài đặt {key} thành {stored}") as tx:
+        tx.upsert("meta", {"key": key, "value": stored})
+    say(f"Đã đặt {key} = {stored}.")
+
+
+def register(app: typer.Typer) -> None:
+    add(app, "verify", verify_cmd)
+    add(app, "backup", backup_cmd)
+    add(app, "restore", restore_cmd)
+    app.add_typer(settings_app, name="settings")

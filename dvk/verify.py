@@ -1,0 +1,443 @@
+"""Tamper check of a ledger (kiểm tra toàn vẹn sổ): `dvk verify`.
+
+Two passes over one read snapshot:
+
+1. **The hash chain.** Every history record is re-hashed from its own fields and its changes
+   (in `seq` order); its `prev_hash` must be the stored hash of the record before it, ids run
+   1, 2, 3… without gaps, each record holds exactly `n_changes` changes numbered 1…n, and no
+   change belongs to a record that does not exist.
+2. **The state.** The changes are replayed per (table, row key) — the latest state wins, a
+   delete removes the row — and compared with the current rows of every table in `ROW_KEYS`:
+   a missing row, an extra row, or a column whose value differs is reported with the table,
+   the key, the column, what the history says and what the ledger now holds.
+
+Memory stays bounded whatever the ledger's size: both sides are streamed from SQLite in the
+same key order and merged (no dictionary of all rows).
+
+A data migration must record its changes through `dvk.history.Tx` like any command, or this
+check reports the rows it touched. The chain has no secret key: someone who knows the format
+can rewrite the whole history consistently, which is why the summary prints the last record's
+hash — written down (or printed on the decision) it anchors everything before it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterator
+
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String, cast, select, type_coerce
+from sqlalchemy.engine import Connection
+from sqlalchemy.types import NullType
+
+from dvk.errors import DvkError
+from dvk.history import GENESIS, change_line, record_hash, table
+from dvk.models import ROW_KEYS, Change, History
+
+MAX_KEPT = 1000  # problems kept with their details; the rest are only counted
+CHUNK = 2000
+
+TABLE_LABELS = {
+    "meta": "Cài đặt",
+    "org_profile": "Thông tin đơn vị ban hành từ năm",
+    "criteria_set": "Bộ tiêu chí từ năm",
+    "unit": "Đơn vị",
+    "entry": "Mô hình, điển hình",
+    "report": "Báo cáo thành tích của",
+    "confirmation": "Xác nhận của cấp ủy cho",
+    "score": "Điểm",
+    "decision": "Quyết định (mã nội bộ)",
+    "outcome": "Kết quả công nhận (quyết định / mô hình)",
+}
+COLUMN_LABELS = {
+    "value": "giá trị", "year": "năm", "seq": "số thứ tự", "unit_code": "đơn vị", "title": "tên",
+    "kind": "loại", "subject": "đối tượng", "person": "họ và tên", "position": "chức vụ", "field": "lĩnh vực",
+    "registered_on": "ngày đăng ký", "late": "đăng ký muộn", "sudden": "đột xuất", "note": "ghi chú",
+    "match_key": "khóa so trùng", "approach": "cách làm", "experience": "kinh nghiệm", "spread": "tính lan tỏa",
+    "effectiveness": "hiệu quả", "sustainability": "sự bền vững", "reported_on": "ngày báo cáo",
+    "file_path": "tệp báo cáo", "file_sha256": "mã SHA-256 của tệp", "committee": "cấp ủy",
+    "confirmed_by": "người ký xác nhận", "confirmed_on": "ngày xác nhận", "comment": "nhận xét",
+    "rejected": "không xác nhận", "reason": "lý do", "marks": "phiếu điểm", "number": "số quyết định",
+    "decided_on": "ngày quyết định", "revoked": "đã thu hồi", "revoked_reason": "lý do thu hồi",
+    "revoked_on": "ngày thu hồi", "recognized": "được công nhận", "score": "điểm", "reasons": "lý do",
+    "name": "tên đơn vị", "ordinal": "thứ tự", "org": "đơn vị ban hành", "parent_org": "cơ quan cấp trên",
+    "place": "địa danh", "symbol": "ký hiệu", "signer": "người ký", "signer_title": "chức vụ người ký",
+    "on_behalf": "thẩm quyền ký", "recipients": "nơi nhận", "phase": "giai đoạn", "text": "nội dung tệp tiêu chí",
+    "sha256": "mã SHA-256",
+}
+# Text columns holding a JSON object: a difference is reported key by key ("… / G2: …").
+JSON_OBJECT_COLUMNS = {("score", "marks")}
+
+
+@dataclass
+class Problem:
+    """One disagreement, with where it is and what differs."""
+
+    kind: str  # chain | missing | extra | differs
+    message: str
+    table: str | None = None
+    key: str | None = None
+    column: str | None = None
+    expected: Any = None
+    found: Any = None
+    history_id: int | None = None
+
+
+@dataclass
+class Report:
+    """What `verify` found. `ok` when the chain holds and every row agrees with the history."""
+
+    records: int = 0
+    changes: int = 0
+    rows: int = 0
+    head_id: int | None = None
+    head_hash: str | None = None
+    n_problems: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.n_problems == 0
+
+    def add(self, problem: Problem) -> None:
+        self.n_problems += 1
+        if len(self.problems) < MAX_KEPT:
+            self.problems.append(problem)
+
+    def summary(self) -> str:
+        """One Vietnamese line."""
+        if self.ok:
+            head = f" Mã kiểm tra cuối: #{self.head_id} {self.head_hash[:16]}." if self.head_hash else ""
+            return (f"Sổ toàn vẹn: {_n(self.records)} bản ghi lịch sử nối liền, {_n(self.changes)} thay đổi; "
+                    f"{_n(self.rows)} dòng dữ liệu khớp với lịch sử.{head}")
+        return (f"Sổ có {_n(self.n_problems)} chỗ không khớp với lịch sử — có thể đã bị sửa ngoài dvk "
+                f"(đã kiểm {_n(self.records)} bản ghi lịch sử, {_n(self.rows)} dòng dữ liệu).")
+
+    def details(self) -> list[str]:
+        out = [p.message for p in self.problems]
+        if self.n_problems > len(self.problems):
+            out.append(f"… và {_n(self.n_problems - len(self.problems))} chỗ khác.")
+        return out
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "summary": self.summary(), "records": self.records, "changes": self.changes,
+                "rows": self.rows, "head_id": self.head_id, "head_hash": self.head_hash,
+                "n_problems": self.n_problems, "problems": [asdict(p) for p in self.problems]}
+
+
+class VerifyFailed(DvkError):
+    """The ledger does not agree with its history (exit 1, every problem listed)."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(report.summary(), details=report.details())
+        self.report = report
+
+
+def verify(ledger) -> Report:
+    """Check the hash chain and every current row against the history (one read snapshot)."""
+    report = Report()
+    with ledger.read() as conn:
+        check_chain(conn, report)
+        check_state(conn, report)
+    return report
+
+
+# ---------------------------------------------------------------- pass 1: the chain
+
+def check_chain(conn: Connection, report: Report) -> None:
+    ht, ct = History.__table__, Change.__table__
+    records = conn.execute(
+        select(ht.c.id, ht.c.at, ht.c.user, ht.c.command, ht.c.summary, ht.c.n_changes, ht.c.prev_hash, ht.c.hash)
+        .order_by(ht.c.id).execution_options(yield_per=CHUNK)
+    )
+    changes = _Peek(conn.execute(
+        select(ct.c.history_id, ct.c.seq, ct.c.table_name, ct.c.row_key, ct.c.op, ct.c.data)
+        .order_by(ct.c.history_id, ct.c.seq).execution_options(yield_per=CHUNK)
+    ))
+    prev_hash, prev_id = GENESIS, 0
+    for h in records:
+        report.records += 1
+        _orphans(changes, h.id, report)
+        where = _record_where(h)
+        if h.id != prev_id + 1:
+            gone = f"#{prev_id + 1}" if h.id == prev_id + 2 else f"#{prev_id + 1}–#{h.id - 1}"
+            report.add(Problem("chain", f"Thiếu bản ghi lịch sử {gone} (trước {where}) — bị xóa ngoài dvk.",
+                               history_id=h.id))
+        digest = hashlib.sha256()
+        n, gap = 0, False
+        while (c := changes.peek()) is not None and c.history_id == h.id:
+            changes.next()
+            n += 1
+            report.changes += 1
+            gap = gap or c.seq != n
+            digest.update(change_line(c.seq, c.table_name, c.row_key, c.op, c.data))
+        if gap or n != h.n_changes:
+            report.add(Problem("chain", f"{where}: ghi {h.n_changes} thay đổi nhưng sổ còn {n}"
+                               f"{' (số thứ tự không liền nhau)' if gap else ''} — thay đổi bị xóa hoặc thêm ngoài dvk.",
+                               history_id=h.id))
+        rec = {"id": h.id, "at": h.at, "user": h.user, "command": h.command, "summary": h.summary,
+               "n_changes": h.n_changes}
+        if h.prev_hash != prev_hash:
+            report.add(Problem("chain", f"{where}: không nối với bản ghi trước (#{prev_id}) — lịch sử bị sửa, "
+                               "xóa hoặc chèn ngoài dvk.", history_id=h.id, expected=prev_hash, found=h.prev_hash))
+        if record_hash(h.prev_hash, rec, digest.hexdigest()) != h.hash:
+            report.add(Problem("chain", f"{where}: mã kiểm tra không khớp với nội dung — bản ghi hoặc các thay đổi "
+                               "của nó bị sửa ngoài dvk.", history_id=h.id))
+        prev_hash, prev_id = h.hash, h.id
+        report.head_id, report.head_hash = h.id, h.hash
+    _orphans(changes, None, report)
+
+
+def _orphans(changes: "_Peek", before: int | None, report: Report) -> None:
+    """Changes whose history record does not exist (ids below `before`, or all that remain)."""
+    while (c := changes.peek()) is not None and (before is None or c.history_id < before):
+        hid, n = c.history_id, 0
+        while (c := changes.peek()) is not None and c.history_id == hid:
+            changes.next()
+            n += 1
+        report.changes += n
+        report.add(Problem("chain", f"Có {n} thay đổi thuộc bản ghi lịch sử #{hid} không tồn tại — bản ghi lịch sử "
+                           "bị xóa ngoài dvk.", history_id=hid))
+
+
+def _record_where(h) -> str:
+    try:
+        when = dt.datetime.fromisoformat(h.at).astimezone().strftime("%d/%m/%Y %H:%M")
+    except (TypeError, ValueError):
+        when = str(h.at)
+    command = str(h.command)
+    if len(command) > 60:
+        command = command[:59] + "…"
+    return f"Bản ghi lịch sử #{h.id} ({when}, {h.user}, “{command}”)"
+
+
+# ---------------------------------------------------------------- pass 2: the state
+
+def check_state(conn: Connection, report: Report) -> None:
+    existing = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")} \
+        if conn.dialect.name == "sqlite" else set(ROW_KEYS)
+    for name in ROW_KEYS:
+        if name in existing:
+            _check_table(conn, name, report)
+
+
+def _check_table(conn: Connection, name: str, report: Report) -> None:
+    t = table(name)
+    expected = _replayed(conn, name)
+    current = _current(conn, name)
+    e, c = next(expected, None), next(current, None)
+    while e is not None or c is not None:
+        if c is None or (e is not None and e[0] < c[0]):
+            report.add(Problem("missing", f"{_where(name, e[0])}: lịch sử ghi có dòng này nhưng sổ không còn — "
+                               "bị xóa ngoài dvk.", table=name, key=e[0]))
+            e = next(expected, None)
+        elif e is None or c[0] < e[0]:
+            report.rows += 1
+            report.add(Problem("extra", f"{_where(name, c[0])}: sổ có dòng này nhưng lịch sử không ghi — "
+                               "bị thêm ngoài dvk.", table=name, key=c[0]))
+            c = next(current, None)
+        else:
+            report.rows += 1
+            _compare(t, name, e[0], e[1], c[1], report)
+            e, c = next(expected, None), next(current, None)
+
+
+def _replayed(conn: Connection, name: str) -> Iterator[tuple[str, dict]]:
+    """(row key, state) per row the history says exists now, in key order; streamed.
+
+    Ordered by row key only, so SQLite walks the index `ix_change_row (table_name, row_key)`
+    without a sort; within one key the latest change is picked by (history_id, seq).
+    """
+    ct = Change.__table__
+    rows = conn.execute(
+        select(ct.c.row_key, ct.c.history_id, ct.c.seq, ct.c.op, ct.c.data).where(ct.c.table_name == name)
+        .order_by(_binary(conn, ct.c.row_key)).execution_options(yield_per=CHUNK)
+    )
+    key, last = None, None
+    for r in rows:
+        if r.row_key != key:
+            if last is not None and last.op != "delete":
+                yield key, _loads(last.data)
+            key, last = r.row_key, r
+        elif (r.history_id, r.seq) > (last.history_id, last.seq):
+            last = r
+    if last is not None and last.op != "delete":
+        yield key, _loads(last.data)
+
+
+def _loads(data: str | None) -> dict:
+    try:
+        v = json.loads(data) if data is not None else {}
+    except ValueError:
+        return {}
+    return v if isinstance(v, dict) else {}
+
+
+def _current(conn: Connection, name: str) -> Iterator[tuple[str, dict]]:
+    """(row key, raw values) of the table's rows, in the order of the history's row keys."""
+    t = table(name)
+    keys = ROW_KEYS[name]
+    if len(keys) == 1 and isinstance(t.c[keys[0]].type, String):
+        key_expr = t.c[keys[0]]  # its own index already has the order of the string key
+    else:
+        key_expr = None
+        for k in keys:
+            part = cast(t.c[k], String)
+            key_expr = part if key_expr is None else key_expr + "|" + part
+    # Raw values (no type processing): a date edited into nonsense must be reported, not crash.
+    cols = [type_coerce(c, NullType()).label(c.name) for c in t.columns]
+    rows = conn.execute(
+        select(key_expr.label("_key"), *cols).order_by(_binary(conn, key_expr)).execution_options(yield_per=CHUNK)
+    )
+    for r in rows:
+        m = r._mapping
+        yield str(m["_key"]), m
+
+
+def _binary(conn: Connection, expr):
+    """Order strings by code point, like Python compares them (SQLite's default BINARY)."""
+    return expr.collate("C") if conn.dialect.name == "postgresql" else expr
+
+
+def _compare(t, name: str, key: str, expected: dict, found, report: Report) -> None:
+    for col in t.columns:
+        if col.name in expected:
+            want = expected[col.name]
+        else:  # a column added after the change was recorded: its default
+            d = col.default
+            want = d.arg if d is not None and getattr(d, "is_scalar", False) else None
+        have = found[col.name]
+        w, h = _norm(col.type, want), _norm(col.type, have)
+        if w == h:
+            continue
+        if (name, col.name) in JSON_OBJECT_COLUMNS and _json_diff(name, key, col.name, w, h, report):
+            continue
+        label = COLUMN_LABELS.get(col.name, col.name)
+        report.add(Problem("differs", f"{_where(name, key)} / {label}: lịch sử ghi {_fmt(w, col.type)}, "
+                           f"sổ hiện ghi {_fmt(h, col.type)}"
+                           " — bị sửa ngoài dvk.", table=name, key=key, column=col.name,
+                           expected=_plain(w), found=_plain(h)))
+
+
+def _json_diff(name: str, key: str, column: str, want: Any, have: Any, report: Report) -> bool:
+    try:
+        a, b = json.loads(want), json.loads(have)
+    except (TypeError, ValueError):
+        return False
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return False
+    for k in list(a) + [k for k in b if k not in a]:
+        va, vb = a.get(k, _ABSENT), b.get(k, _ABSENT)
+        if va == vb and type(va) is type(vb) or _num_eq(va, vb):
+            continue
+        report.add(Problem("differs", f"{_where(name, key)} / {k}: lịch sử ghi {_fmt(va)}, sổ hiện ghi {_fmt(vb)}"
+                           " — bị sửa ngoài dvk.", table=name, key=key, column=f"{column}.{k}",
+                           expected=_plain(va), found=_plain(vb)))
+    return True
+
+
+def _num_eq(a: Any, b: Any) -> bool:
+    nums = (int, float)
+    return (isinstance(a, nums) and isinstance(b, nums) and not isinstance(a, bool) and not isinstance(b, bool)
+            and a == b)
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "(không có)"
+
+
+_ABSENT = _Absent()
+
+
+def _norm(coltype, v: Any) -> Any:
+    """One spelling per value, whether it comes from the history's JSON or from the raw row."""
+    if v is None:
+        return None
+    if isinstance(coltype, Boolean):
+        return bool(v) if v in (0, 1) else v  # True == 1, False == 0
+    if isinstance(coltype, Integer):
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        return v
+    if isinstance(coltype, (Float, Numeric)):
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+    if isinstance(coltype, DateTime):
+        try:
+            return dt.datetime.fromisoformat(str(v))
+        except ValueError:
+            return v
+    if isinstance(coltype, Date):
+        return v.isoformat() if isinstance(v, dt.date) else v
+    if isinstance(coltype, String) and isinstance(v, (int, float)) and not isinstance(v, bool):
+        return str(v)
+    return v
+
+
+def _where(name: str, key: str) -> str:
+    parts = key.split("|")
+    if name == "org_profile" or name == "criteria_set":
+        parts = ["đầu" if p == "0" else p for p in parts]
+    if name == "decision":
+        return f"Quyết định #{key}"
+    if name == "outcome" and len(parts) == 2:
+        return f"Kết quả công nhận của {parts[1]} theo quyết định #{parts[0]}"
+    return f"{TABLE_LABELS.get(name, name)} {' / '.join(parts)}"
+
+
+def _fmt(v: Any, coltype=None) -> str:
+    if isinstance(coltype, Date) and isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v).strftime("%d/%m/%Y")
+        except ValueError:
+            pass
+    if v is None:
+        return "(trống)"
+    if v is _ABSENT:
+        return "(không có)"
+    if isinstance(v, bool):
+        return "có" if v else "không"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v).replace(".", ",")
+    if isinstance(v, (dict, list)):
+        v = json.dumps(v, ensure_ascii=False)
+    if isinstance(v, bytes):
+        v = v.hex()
+    s = str(v)
+    if len(s) > 80:
+        s = s[:79] + "…"
+    return f"“{s}”"
+
+
+def _plain(v: Any) -> Any:
+    if v is _ABSENT:
+        return None
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if isinstance(v, bytes):
+        return v.hex()
+    return v
+
+
+def _n(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+class _Peek:
+    """An iterator with one item of look-ahead."""
+
+    def __init__(self, it) -> None:
+        self._it = iter(it)
+        self._head = next(self._it, None)
+
+    def peek(self):
+        return self._head
+
+    def next(self):
+        head = self._head
+        self._head = next(self._it, None)
+        return head
