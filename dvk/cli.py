@@ -143,6 +143,7 @@ def _register_commands() -> None:
     cycle.register(app)
     views.register(app)
     docs.register(app)
+    __import__("dvk.commands.safety", fromlist=["register"]).register(app)  # verify, backup, restore
 
 
 _register_commands()
