@@ -7,6 +7,7 @@ so a year keeps the rules it was judged by even when a later year swaps them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import statistics
@@ -311,15 +312,12 @@ def _int_weights(crit: CriteriaSet) -> tuple[dict[str, int], int]:
 _WEIGHTS: dict[int, tuple[CriteriaSet, dict[str, int], int]] = {}
 
 
-def member_total(scores: Mapping[str, Fraction | float | int | None], crit: CriteriaSet) -> Fraction | None:
-    """A member's total on a 100 scale: Σ(score/max × weight) × 100 / Σ(applicable weights).
-
-    Exact: scores are whole multiples of 10^-decimals, so the sum is done on integers and only
-    the result becomes a Fraction (fast enough for hundreds of thousands of sheets).
-    """
+def _member_parts(scores: Mapping[str, Fraction | float | int | None], crit: CriteriaSet) -> tuple[int, int]:
+    """Integer numerator and weight sum of a member's total (scores are multiples of 10^-decimals)."""
     weights, _ = _int_weights(crit)
     unit = 10 ** crit.decimals
     low = crit.scale_min * unit
+    low = int(low) if low.denominator == 1 else low
     num = 0
     den = 0
     for code, v in scores.items():
@@ -328,9 +326,28 @@ def member_total(scores: Mapping[str, Fraction | float | int | None], crit: Crit
             continue
         num += (round(v * unit) - low) * w
         den += w
+    return num, den
+
+
+def member_total(scores: Mapping[str, Fraction | float | int | None], crit: CriteriaSet) -> Fraction | None:
+    """A member's total on a 100 scale: Σ(score/max × weight) × 100 / Σ(applicable weights), exactly.
+
+    Scores are whole multiples of 10^-decimals, so the sum is done on integers and only the
+    result becomes a Fraction.
+    """
+    num, den = _member_parts(scores, crit)
     if den == 0:
         return None
-    return Fraction(num * 100) / ((crit.scale_max - crit.scale_min) * unit * den)
+    span = (crit.scale_max - crit.scale_min) * 10 ** crit.decimals
+    return Fraction(num * 100) / (span * den)
+
+
+def _member_total_float(scores: Mapping[str, Fraction | float | int | None], crit: CriteriaSet,
+                        span: float) -> float | None:
+    num, den = _member_parts(scores, crit)
+    if den == 0:
+        return None
+    return num * 100 / (span * den)
 
 
 def aggregate(totals: Iterable[Fraction], method: str) -> Fraction | None:
@@ -371,10 +388,15 @@ class Gate:
 
 @dataclass
 class Evaluation:
+    """The verdict on one entry: every gate with its reason, the score and members' totals.
+
+    Scores are floats for display; whether the pass mark is reached is decided exactly.
+    """
+
     entry_id: str
     gates: list[Gate]
-    score: Fraction | None
-    member_totals: dict[str, Fraction | None]
+    score: float | None
+    member_totals: dict[str, float | None]
     pass_mark: Fraction
 
     @property
@@ -405,10 +427,15 @@ def fmt_score(x: Fraction | float | None) -> str:
     return f"{float(x):.2f}".replace(".", ",")
 
 
-def _same_committee(a: str | None, b: str | None) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _folded(s: str) -> str:
     from dvk.textnorm import fold
 
-    return fold(a or "") == fold(b or "")
+    return fold(s)
+
+
+def _same_committee(a: str | None, b: str | None) -> bool:
+    return a == b or _folded(a or "") == _folded(b or "")
 
 
 def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
@@ -470,7 +497,10 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
     else:
         gates.append(Gate("confirmation", "Xác nhận của cấp ủy", True, f"Đã được “{conf.get('committee')}” xác nhận."))
 
-    totals = {m: member_total(s, crit) for m, s in facts.member_scores.items()}
+    span = float((crit.scale_max - crit.scale_min) * 10 ** crit.decimals)
+    totals: dict[str, float | None] = {
+        m: _member_total_float(s, crit, span) for m, s in facts.member_scores.items()
+    }
     n = len(totals)
     if n < crit.min_members:
         gates.append(
@@ -483,10 +513,20 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
         )
     else:
         gates.append(Gate("scores", "Chấm điểm", True, f"{n} thành viên Hội đồng đã chấm điểm."))
-    score = aggregate([t for t in totals.values() if t is not None], crit.aggregation)
+    values = [t for t in totals.values() if t is not None]
+    score: float | None = None
+    passed = False
+    if values:
+        score = statistics.median(values) if crit.aggregation == "median" else sum(values) / len(values)
+        passed = score >= float(crit.pass_mark)
+        if abs(score - float(crit.pass_mark)) < 1e-6:  # too close for floats: decide exactly
+            exact = aggregate([t for t in (member_total(s, crit) for s in facts.member_scores.values())
+                               if t is not None], crit.aggregation)
+            passed = exact >= crit.pass_mark
+            score = float(exact)
     if score is None:
         gates.append(Gate("pass_mark", "Điểm đạt", False, f"Chưa có điểm (điểm đạt {_num(crit.pass_mark)})."))
-    elif score >= crit.pass_mark:
+    elif passed:
         gates.append(
             Gate("pass_mark", "Điểm đạt", True, f"Điểm {fmt_score(score)} ≥ điểm đạt {_num(crit.pass_mark)}.")
         )
