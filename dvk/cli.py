@@ -144,6 +144,7 @@ def _register_commands() -> None:
     views.register(app)
     docs.register(app)
     __import__("dvk.commands.safety", fromlist=["register"]).register(app)  # verify, backup, restore
+    __import__("dvk.commands.intake", fromlist=["register"]).register(app)  # dvk template
 
 
 _register_commands()

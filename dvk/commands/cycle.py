@@ -9,13 +9,15 @@ import typer
 
 from dvk.commands.common import (add, DateOpt, DbOpt, JsonOpt, UserOpt, console, ledger, parse_date_opt, print_json,
                                  say, table, warn, writing)
+from dvk.commands.intake import DryRunOpt, FromOpt, RejectsOpt, SkipInvalidOpt, UpdateOpt
 
 
 def register_cmd(
-    year: Annotated[int, typer.Option("--year", "-y", help="Năm đăng ký.")],
-    unit: Annotated[str, typer.Option("--unit", "-u", help="Mã đơn vị (xem: dvk units list).")],
-    title: Annotated[str, typer.Option("--title", "-t", help="Tên mô hình, điển hình.")],
-    field: Annotated[int, typer.Option("--field", "-f", help="Lĩnh vực 1–5 (mục II Công văn 69/CĐN).")],
+    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Năm đăng ký (với --from: năm của các dòng "
+                                                                      "không ghi năm).")] = None,
+    unit: Annotated[Optional[str], typer.Option("--unit", "-u", help="Mã đơn vị (xem: dvk units list).")] = None,
+    title: Annotated[Optional[str], typer.Option("--title", "-t", help="Tên mô hình, điển hình.")] = None,
+    field: Annotated[Optional[int], typer.Option("--field", "-f", help="Lĩnh vực 1–5 (mục II Công văn 69/CĐN).")] = None,
     db: DbOpt = None,
     user: UserOpt = None,
     exemplar: Annotated[bool, typer.Option("--exemplar", help="Là điển hình (mặc định: mô hình).")] = False,
@@ -27,10 +29,30 @@ def register_cmd(
     sudden: Annotated[bool, typer.Option("--sudden", help="Thành tích đột xuất (không phải đăng ký).")] = False,
     note: Annotated[Optional[str], typer.Option("--note", help="Ghi chú.")] = None,
     json_: JsonOpt = False,
+    from_: FromOpt = None,
+    dry_run: DryRunOpt = False,
+    skip_invalid: SkipInvalidOpt = False,
+    rejects: RejectsOpt = None,
+    update: UpdateOpt = False,
 ) -> None:
-    """Đăng ký một mô hình, điển hình; in mã mới (dạng 2024-007)."""
+    """Đăng ký một mô hình, điển hình (in mã mới, dạng 2024-007), hoặc nhập cả danh sách: --from TỆP."""
     from dvk import ops
+    from dvk.commands.intake import import_file, missing_options, refuse_bulk_options
+    from dvk.errors import InvalidInput
 
+    if from_ is not None:
+        single = [n for n, v in (("--unit", unit), ("--title", title), ("--field", field), ("--individual", individual),
+                                 ("--position", position), ("--date", date), ("--note", note)) if v is not None]
+        single += [n for n, v in (("--exemplar", exemplar), ("--sudden", sudden)) if v]
+        if single:
+            raise InvalidInput(f"Không dùng {', '.join(single)} cùng --from: các giá trị lấy từ tệp.")
+        import_file("registrations", from_, db=db, user=user, json_=json_, dry_run=dry_run,
+                    skip_invalid=skip_invalid, rejects=rejects, update=update, year=year)
+        return
+    refuse_bulk_options(dry_run, skip_invalid, rejects, update)
+    missing = [n for n, v in (("--year", year), ("--unit", unit), ("--title", title), ("--field", field)) if v is None]
+    if missing:
+        raise missing_options(missing, "hoặc dùng --from TỆP để nhập cả danh sách")
     on = parse_date_opt(date)
     with writing(db, user) as tx:
         crit = ops.criteria_for(tx.conn, year)
@@ -56,7 +78,9 @@ def register_cmd(
 
 
 def report_cmd(
-    entry_id: Annotated[str, typer.Argument(metavar="ID", help="Mã mô hình, điển hình (2024-007).")],
+    entry_id: Annotated[
+        Optional[str], typer.Argument(metavar="[ID]", help="Mã mô hình, điển hình (2024-007); bỏ trống khi --from.")
+    ] = None,
     db: DbOpt = None,
     user: UserOpt = None,
     approach: Annotated[Optional[str], typer.Option("--approach", help="Cách làm.")] = None,
@@ -66,23 +90,59 @@ def report_cmd(
     sustainability: Annotated[Optional[str], typer.Option("--sustainability", help="Sự bền vững.")] = None,
     date: DateOpt = None,
     file: Annotated[Optional[Path], typer.Option("--file", help="Tệp báo cáo (lưu đường dẫn và mã SHA-256).")] = None,
+    from_docx: Annotated[
+        Optional[Path], typer.Option("--from-docx", help="Đọc 5 nội dung từ báo cáo viết theo mẫu Word "
+                                                         "(dvk template report-form); tệp được lưu kèm mã SHA-256.")
+    ] = None,
+    json_: JsonOpt = False,
+    from_: FromOpt = None,
+    dry_run: DryRunOpt = False,
+    skip_invalid: SkipInvalidOpt = False,
+    rejects: RejectsOpt = None,
+    update: UpdateOpt = False,
 ) -> None:
-    """Ghi báo cáo thành tích: cách làm, kinh nghiệm, lan tỏa, hiệu quả, bền vững."""
+    """Ghi báo cáo thành tích (cách làm, kinh nghiệm, lan tỏa, hiệu quả, bền vững); --from TỆP để nhập nhiều."""
     from dvk import ops
+    from dvk.commands.intake import import_file, missing_options, refuse_bulk_options
+    from dvk.errors import InvalidInput
 
-    on = parse_date_opt(date)
     aspects = dict(approach=approach, experience=experience, spread=spread, effectiveness=effectiveness,
                    sustainability=sustainability)
+    if from_ is not None:
+        single = [n for n, v in (("ID", entry_id), ("--date", date), ("--file", file), ("--from-docx", from_docx))
+                  if v is not None] + [f"--{k}" for k, v in aspects.items() if v is not None]
+        if single:
+            raise InvalidInput(f"Không dùng {', '.join(single)} cùng --from: các giá trị lấy từ tệp.")
+        import_file("reports", from_, db=db, user=user, json_=json_, dry_run=dry_run, skip_invalid=skip_invalid,
+                    rejects=rejects, update=update)
+        return
+    refuse_bulk_options(dry_run, skip_invalid, rejects, update)
+    if not entry_id:
+        raise missing_options(["mã mô hình, điển hình (ID)"], "hoặc dùng --from TỆP để nhập nhiều báo cáo")
+    if from_docx is not None:
+        from dvk import forms
+
+        given = [f"--{k}" for k, v in aspects.items() if v is not None] + (["--file"] if file else [])
+        if given:
+            raise InvalidInput(f"Không dùng {', '.join(given)} cùng --from-docx: nội dung lấy từ tệp Word.")
+        aspects = forms.read_report_docx(from_docx, entry_id)
+        file = from_docx
+    on = parse_date_opt(date)
     with writing(db, user) as tx:
         row, missing = ops.save_report(tx, entry_id, aspects, on, file)
         tx.note(f"Báo cáo thành tích của {row['entry_id']}")
+    if json_:
+        print_json({"id": row["entry_id"], "missing": missing, "file_sha256": row["file_sha256"]})
+        return
     say(f"Đã ghi báo cáo thành tích của {row['entry_id']}.")
     if missing:
         warn("báo cáo còn thiếu: " + ", ".join(missing) + " (cần đủ 5 nội dung để được xét).")
 
 
 def confirm_cmd(
-    entry_id: Annotated[str, typer.Argument(metavar="ID", help="Mã mô hình, điển hình.")],
+    entry_id: Annotated[
+        Optional[str], typer.Argument(metavar="[ID]", help="Mã mô hình, điển hình; bỏ trống khi --from.")
+    ] = None,
     db: DbOpt = None,
     user: UserOpt = None,
     committee: Annotated[
@@ -93,11 +153,30 @@ def confirm_cmd(
     comment: Annotated[Optional[str], typer.Option("--comment", help="Nhận xét, đánh giá của cấp ủy.")] = None,
     reject: Annotated[bool, typer.Option("--reject", help="Cấp ủy không xác nhận.")] = False,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Lý do không xác nhận.")] = None,
+    json_: JsonOpt = False,
+    from_: FromOpt = None,
+    dry_run: DryRunOpt = False,
+    skip_invalid: SkipInvalidOpt = False,
+    rejects: RejectsOpt = None,
+    update: UpdateOpt = False,
 ) -> None:
-    """Ghi xác nhận (hoặc không xác nhận) của cấp ủy cùng cấp vào báo cáo thành tích."""
+    """Ghi xác nhận (hoặc không xác nhận) của cấp ủy cùng cấp vào báo cáo thành tích; --from TỆP để nhập nhiều."""
     from dvk import ops
+    from dvk.commands.intake import import_file, missing_options, refuse_bulk_options
     from dvk.errors import InvalidInput
 
+    if from_ is not None:
+        single = [n for n, v in (("ID", entry_id), ("--committee", committee), ("--by", by), ("--date", date),
+                                 ("--comment", comment), ("--reason", reason)) if v is not None]
+        single += ["--reject"] if reject else []
+        if single:
+            raise InvalidInput(f"Không dùng {', '.join(single)} cùng --from: các giá trị lấy từ tệp.")
+        import_file("confirmations", from_, db=db, user=user, json_=json_, dry_run=dry_run,
+                    skip_invalid=skip_invalid, rejects=rejects, update=update)
+        return
+    refuse_bulk_options(dry_run, skip_invalid, rejects, update)
+    if not entry_id:
+        raise missing_options(["mã mô hình, điển hình (ID)"], "hoặc dùng --from TỆP để nhập nhiều xác nhận")
     if by is None:
         raise InvalidInput("Thiếu người ký xác nhận (--by).")
     on = parse_date_opt(date)
@@ -105,6 +184,10 @@ def confirm_cmd(
         row = ops.save_confirmation(tx, entry_id, committee=committee, by=by, on=on, comment=comment,
                                     rejected=reject, reason=reason)
         tx.note(f"{'Cấp ủy không xác nhận' if reject else 'Cấp ủy xác nhận'} {row['entry_id']}")
+    if json_:
+        print_json({"id": row["entry_id"], "committee": row["committee"], "rejected": row["rejected"],
+                    "reason": row["reason"]})
+        return
     if reject:
         say(f"Đã ghi: {row['committee']} không xác nhận {row['entry_id']} ({row['reason']}).")
     else:
@@ -112,19 +195,40 @@ def confirm_cmd(
 
 
 def score_cmd(
-    entry_id: Annotated[str, typer.Argument(metavar="ID", help="Mã mô hình, điển hình.")],
+    entry_id: Annotated[
+        Optional[str], typer.Argument(metavar="[ID]", help="Mã mô hình, điển hình; bỏ trống khi --from.")
+    ] = None,
     scores: Annotated[
         Optional[List[str]], typer.Argument(metavar="MÃ=ĐIỂM...", help="Điểm từng tiêu chí, ví dụ G1=8 S5=na.")
     ] = None,
-    member: Annotated[Optional[str], typer.Option("--member", "-m", help="Thành viên Hội đồng chấm.")] = None,
+    member: Annotated[
+        Optional[str], typer.Option("--member", "-m", help="Thành viên Hội đồng chấm (với --from: cho tệp không có "
+                                                            "cột Thành viên).")
+    ] = None,
     db: DbOpt = None,
     user: UserOpt = None,
+    json_: JsonOpt = False,
+    from_: FromOpt = None,
+    dry_run: DryRunOpt = False,
+    skip_invalid: SkipInvalidOpt = False,
+    rejects: RejectsOpt = None,
+    update: UpdateOpt = False,
 ) -> None:
-    """Ghi điểm của một thành viên Hội đồng (chấm lại thì thay điểm cũ của người đó)."""
+    """Ghi điểm của một thành viên Hội đồng (chấm lại thì thay điểm cũ); --from TỆP: mỗi thành viên một trang tính."""
     from dvk import criteria as cm
     from dvk import ops
+    from dvk.commands.intake import import_file, missing_options, refuse_bulk_options
     from dvk.errors import InvalidInput
 
+    if from_ is not None:
+        if entry_id or scores:
+            raise InvalidInput("Không ghi mã mô hình hay MÃ=ĐIỂM cùng --from: điểm lấy từ tệp.")
+        import_file("scores", from_, db=db, user=user, json_=json_, dry_run=dry_run, skip_invalid=skip_invalid,
+                    rejects=rejects, update=update, member=member)
+        return
+    refuse_bulk_options(dry_run, skip_invalid, rejects, update)
+    if not entry_id:
+        raise missing_options(["mã mô hình, điển hình (ID)"], "hoặc dùng --from TỆP để nhập phiếu chấm")
     if not member:
         raise InvalidInput("Thiếu tên thành viên Hội đồng (--member).")
     with writing(db, user) as tx:
@@ -133,6 +237,9 @@ def score_cmd(
         values = cm.parse_score_args(scores or [], crit)
         res = ops.save_scores(tx, entry["id"], member, values)
         tx.note(f"{'Chấm lại' if res['replaced'] else 'Chấm điểm'} {res['entry_id']}: {res['member']}")
+    if json_:
+        print_json(res)
+        return
     verb = "Đã thay điểm" if res["replaced"] else "Đã ghi điểm"
     say(f"{verb} của {res['member']} cho {res['entry_id']}: tổng {cm.fmt_score(res['total'])}/100.")
 

@@ -1,0 +1,1392 @@
+"""Bulk intake (nhập hàng loạt): registrations, reports, confirmations and scores from files.
+
+The 34 grassroots unions send Excel/CSV/JSON files; `dvk register|report|confirm|score --from FILE`
+brings them in. One import is:
+
+1. **read** — `dvk.tabular.read_table` streams the rows (headers matched regardless of case,
+   diacritics and spacing; legacy TCVN3/VNI text converted; every cell NFC);
+2. **check** — every row is checked with the same rules as the single-entry commands, and every
+   problem is collected as a `Problem(reason, file, row, column, value)`;
+3. **write** — rows go in by batches of `BATCH` through `Tx.insert_many`/`Tx.update_many`
+   (Core executemany, each row recorded in the history) inside ONE transaction.
+
+All or nothing: if any row is bad (and `--skip-invalid` is not given) the transaction is rolled
+back and `ValidationFailed` lists every problem. A dry run runs the very same code and rolls back,
+so its counts and ids are exactly those of the real run. An import that changes nothing is rolled
+back too (no empty history record).
+
+Idempotent: a registration is matched to the ledger by `ops.match_key` (folded unit, title and
+person, indexed by year); reports and confirmations by entry id; scores by entry id and council
+member. The same row again is "already there"; the same key with different values is a conflict
+(listed, not written) unless `--update`.
+
+Memory stays bounded: rows are streamed, only the current batch is held, existing rows are looked
+up per batch with an indexed IN query (rows added by earlier batches of the same import are in the
+database already), rejected rows are spooled to a temporary file, and only a capped number of
+problems, conflicts and new ids is kept for the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import pickle
+import re
+import tempfile
+from array import array
+from fractions import Fraction
+from functools import lru_cache
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from sqlalchemy import and_, select
+
+from dvk import criteria as crit_mod
+from dvk import ops
+from dvk.criteria import ASPECTS, CriteriaSet
+from dvk.dates import DateError, fmt_date, parse_date
+from dvk.errors import DvkError, InvalidInput, Problem, ValidationFailed
+from dvk.history import table as db_table
+from dvk.tabular import fold_header
+from dvk.textnorm import clean, fold, nfc
+
+BATCH = 5000  # rows per executemany (the history flushes by the same size)
+LOOKUP_CHUNK = 500  # keys per IN (...) query
+MAX_PROBLEMS = 500  # problems kept for the report (all are counted)
+MAX_CONFLICTS = 200
+MAX_NEW_IDS = 1000
+PROGRESS_FROM = 5000  # rows read before a progress bar appears
+EXAMPLE_MARK = "[VÍ DỤ]"  # rows of the forms' examples start a cell with this; they are skipped
+REJECT_REASON_KEY = "Lý do bị loại"  # JSON member / column of a rejects file for confirmations
+
+KINDS = ("registrations", "reports", "confirmations", "scores")
+KIND_LABELS = {
+    "registrations": "đăng ký",
+    "reports": "báo cáo thành tích",
+    "confirmations": "xác nhận của cấp ủy",
+    "scores": "điểm chấm",
+}
+
+
+# ---------------------------------------------------------------- columns
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an import file: canonical key, the form's header, other accepted spellings."""
+
+    key: str
+    header: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def spellings(self) -> list[str]:
+        return [self.header, self.key, *self.aliases]
+
+
+REGISTRATION_COLUMNS: tuple[Column, ...] = (
+    Column("year", "Năm"),
+    Column("unit", "Mã đơn vị", ("unit_code", "Mã ĐV")),
+    Column("title", "Tên mô hình, điển hình", ("Tên mô hình", "Tên điển hình", "Tên mô hình điển hình")),
+    Column("kind", "Loại", ("Loại hình",)),
+    Column("subject", "Đối tượng"),
+    Column("person", "Họ và tên", ("Họ tên", "Họ và tên cá nhân")),
+    Column("position", "Chức vụ"),
+    Column("field", "Lĩnh vực"),
+    Column("registered_on", "Ngày đăng ký", ("date",)),
+    Column("sudden", "Đột xuất", ("Thành tích đột xuất",)),
+    Column("note", "Ghi chú"),
+)
+# Keys of `dvk list --json` that a registration import ignores without a warning.
+REGISTRATION_IGNORED: tuple[Column, ...] = (
+    Column("_id", "id", ("Mã mô hình", "Mã")),
+    Column("_unit_name", "unit_name", ("Tên đơn vị",)),
+    Column("_late", "late", ("Muộn", "Đăng ký muộn")),
+    Column("_status", "status", ("Trạng thái",)),
+    Column("_score", "score", ("Điểm",)),
+    Column("_eligible", "eligible"),
+    Column("_reasons", "reasons"),
+)
+
+ID_COLUMN = Column("id", "Mã", ("Mã mô hình", "Mã mô hình, điển hình", "entry_id", "Mã số"))
+TITLE_INFO = Column("_title", "Tên mô hình, điển hình", ("title", "Tên mô hình", "Tên"))
+UNIT_INFO = Column("_unit", "Mã đơn vị", ("unit", "unit_code", "Đơn vị"))
+
+REPORT_COLUMNS: tuple[Column, ...] = (
+    ID_COLUMN, TITLE_INFO, UNIT_INFO,
+    Column("approach", "Cách làm"),
+    Column("experience", "Kinh nghiệm"),
+    Column("spread", "Tính lan tỏa", ("Lan tỏa", "Tính lan toả", "Lan toả")),
+    Column("effectiveness", "Hiệu quả"),
+    Column("sustainability", "Sự bền vững", ("Bền vững", "Tính bền vững")),
+    Column("reported_on", "Ngày báo cáo", ("date", "Ngày")),
+)
+
+CONFIRMATION_COLUMNS: tuple[Column, ...] = (
+    ID_COLUMN, TITLE_INFO, UNIT_INFO,
+    Column("committee", "Cấp ủy", ("Cấp ủy xác nhận", "Cấp uỷ")),
+    Column("by", "Người xác nhận", ("confirmed_by", "Người ký xác nhận", "Người ký")),
+    Column("on", "Ngày xác nhận", ("confirmed_on", "date")),
+    Column("comment", "Nhận xét", ("Nhận xét, đánh giá",)),
+    Column("rejected", "Không xác nhận", ("reject",)),
+    Column("reason", "Lý do", ("Lý do không xác nhận",)),
+)
+
+MEMBER_COLUMN = Column("member", "Thành viên", ("Thành viên Hội đồng", "Người chấm"))
+SCORE_BASE_COLUMNS: tuple[Column, ...] = (ID_COLUMN, TITLE_INFO, UNIT_INFO, MEMBER_COLUMN)
+
+_REQUIRED = {
+    "registrations": ("unit", "title", "field"),
+    "reports": ("id",),
+    "confirmations": ("id",),
+    "scores": ("id",),
+}
+# Sheet names Excel and LibreOffice give by default: never a council member's name.
+_DEFAULT_SHEET = re.compile(r"^(sheet|trang tính|trang|feuil|tabelle|hoja|foglio|planilha|blad)\s*\d*$", re.I)
+_LISTS_SHEET = "Danh mục"  # the forms' hidden sheet of drop-down values
+
+
+def column_spec(columns: Iterable[Column]) -> dict[str, list[str]]:
+    return {c.key: c.spellings for c in columns}
+
+
+# ---------------------------------------------------------------- options and result
+
+@dataclass
+class ImportOptions:
+    """What the command line asked for."""
+
+    dry_run: bool = False
+    skip_invalid: bool = False
+    rejects: Path | None = None
+    update: bool = False
+    year: int | None = None  # registrations: the year of rows without one (and a check of the others)
+    member: str | None = None  # scores: the member of a file without a member column
+    progress: bool = True
+
+
+@dataclass
+class Conflict:
+    """A row that matches something in the ledger but differs from it."""
+
+    where: str
+    target: str  # entry id (and member for scores)
+    diffs: list[tuple[str, str, str]]  # (column, in the ledger, in the file)
+
+    def text(self) -> str:
+        parts = "; ".join(f"{c}: sổ ghi “{a}”, tệp ghi “{b}”" for c, a, b in self.diffs)
+        return f"{self.where}: trùng với {self.target} đã có trong sổ nhưng khác ({parts})."
+
+    def as_dict(self) -> dict:
+        return {"where": self.where, "target": self.target,
+                "diffs": [{"column": c, "ledger": a, "file": b} for c, a, b in self.diffs]}
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, for a dry run, would do)."""
+
+    kind: str
+    file: str
+    dry_run: bool = False
+    rows: int = 0
+    added: int = 0
+    already: int = 0
+    updated: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    blank: int = 0
+    examples: int = 0
+    new_ids: list[str] = field(default_factory=list)
+    new_ids_more: int = 0
+    conflict_list: list[Conflict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    legacy: dict[str, int] = field(default_factory=dict)  # encoding -> cells converted
+    legacy_where: list[str] = field(default_factory=list)
+    unknown_headers: list[str] = field(default_factory=list)
+    skipped_sheets: list[str] = field(default_factory=list)
+    rejects_file: str | None = None
+    changes: int = 0  # rows recorded in the history
+
+    def add_problem(self, p: Problem) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(p)
+
+    def add_new_id(self, entry_id: str) -> None:
+        if len(self.new_ids) < MAX_NEW_IDS:
+            self.new_ids.append(entry_id)
+        else:
+            self.new_ids_more += 1
+
+    def add_conflict(self, c: Conflict) -> None:
+        self.conflicts += 1
+        if len(self.conflict_list) < MAX_CONFLICTS:
+            self.conflict_list.append(c)
+
+    def as_json(self) -> dict:
+        return {
+            "kind": self.kind, "file": self.file, "dry_run": self.dry_run, "rows": self.rows,
+            "added": self.added, "already": self.already, "updated": self.updated,
+            "conflicts": self.conflicts, "rejected": self.rejected, "blank": self.blank,
+            "examples": self.examples, "new_ids": self.new_ids, "new_ids_truncated": self.new_ids_more > 0,
+            "conflict_details": [c.as_dict() for c in self.conflict_list],
+            "problems": [_problem_json(p) for p in self.problems], "problem_count": self.problem_count,
+            "legacy_converted": self.legacy, "unknown_headers": self.unknown_headers,
+            "rejects_file": self.rejects_file,
+        }
+
+    def summary_line(self) -> str:
+        return (f"Nhập {KIND_LABELS[self.kind]} từ “{Path(self.file).name}”: thêm {self.added}, "
+                f"cập nhật {self.updated}, đã có {self.already}, xung đột {self.conflicts}, "
+                f"bị loại {self.rejected}")
+
+
+def _problem_json(p: Problem) -> dict:
+    value = p.value
+    if isinstance(value, (dt.date, dt.datetime)):
+        value = value.isoformat()
+    return {"file": p.file, "row": p.row, "column": p.column, "value": value, "reason": p.reason,
+            "text": p.text()}
+
+
+# ---------------------------------------------------------------- cell values
+
+def _text(v: Any) -> str | None:
+    """A one-line text cell, NFC with tidy spaces; None when empty."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return clean(v) or None
+    if isinstance(v, bool):
+        return "x" if v else None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (dt.date, dt.datetime)):
+        return fmt_date(v)
+    return clean(str(v)) or None
+
+
+def _shown(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (dt.datetime, dt.date)):
+        return fmt_date(v)
+    return str(v)
+
+
+_INT_RE = re.compile(r"\s*(\d{1,6})(?:[.,]0+)?\s*")
+
+
+def _int(v: Any) -> int | None:
+    """An integer cell ("3", 3, 3.0); None when it is not one."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return int(v) if v.is_integer() else None
+    if isinstance(v, str):
+        m = _INT_RE.fullmatch(v)
+        return int(m.group(1)) if m else None
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _word(v: Any) -> str:
+    """Key to compare a word value: no case, accents, spaces or punctuation ("Mô hình" -> "mohinh")."""
+    return fold_header(v)
+
+
+_KIND_WORDS = {"mohinh": "model", "model": "model", "dienhinh": "exemplar", "exemplar": "exemplar"}
+_SUBJECT_WORDS = {"tapthe": "collective", "collective": "collective", "canhan": "individual",
+                  "individual": "individual"}
+_YES = {"x", "co", "yes", "y", "true", "1", "dotxuat", "sudden", "khongxacnhan", "v"}
+_NO = {"", "khong", "no", "n", "false", "0"}
+
+
+def _flag(v: Any) -> bool | None:
+    """A tick cell: "x"/"có"/True/1 -> True, empty/"không"/False/0 -> False, else None."""
+    if v is None:
+        return False
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)):
+        return {1: True, 0: False}.get(v)  # type: ignore[call-overload]
+    w = _word(v)
+    if w in _YES:
+        return True
+    if w in _NO:
+        return False
+    return None
+
+
+def _is_example(v: Any) -> bool:
+    return isinstance(v, str) and nfc(v).lstrip().upper().startswith(EXAMPLE_MARK)
+
+
+_ID_RE = re.compile(r"\s*(\d{4})\s*-\s*(\d{1,6})\s*")
+
+
+def _entry_id(v: Any) -> str | None:
+    """An entry id as typed ("2024-007", "2024-7") in the ledger's spelling."""
+    t = _text(v)
+    if t is None:
+        return None
+    m = _ID_RE.fullmatch(t)
+    if m:
+        return ops.make_id(int(m.group(1)), int(m.group(2)))
+    return t
+
+
+# ---------------------------------------------------------------- rejects spool
+
+class _Spool:
+    """Rejected rows kept on disk (pickled one by one) until they are written as a rejects file."""
+
+    def __init__(self) -> None:
+        fd, name = tempfile.mkstemp(prefix="dvk-rejects-", suffix=".pickle")
+        self.path = Path(name)
+        self.fh = os.fdopen(fd, "wb")
+        self.count = 0
+
+    def add(self, row: dict) -> None:
+        pickle.dump(row, self.fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self.count += 1
+
+    def rows(self) -> Iterator[dict]:
+        self.fh.flush()
+        with open(self.path, "rb") as fh:
+            while True:
+                try:
+                    yield pickle.load(fh)
+                except EOFError:
+                    return
+
+    def close(self) -> None:
+        try:
+            self.fh.close()
+        finally:
+            try:
+                self.path.unlink()
+            except OSError:
+                pass
+
+
+# ---------------------------------------------------------------- progress
+
+class _Progress:
+    """A progress bar on stderr, shown only once a file proves longer than PROGRESS_FROM rows."""
+
+    def __init__(self, enabled: bool, label: str) -> None:
+        self.enabled = enabled
+        self.label = label
+        self.bar: Any = None
+        self.task: Any = None
+
+    def update(self, rows: int) -> None:
+        if not self.enabled or rows % 1000:
+            return
+        if self.bar is None:
+            if rows < PROGRESS_FROM:
+                return
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            from dvk.commands.common import err_console
+
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=None),
+                                TextColumn("{task.completed:,} dòng"), TimeElapsedColumn(),
+                                console=err_console(), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=None)
+        self.bar.update(self.task, completed=rows)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+# ---------------------------------------------------------------- the engine
+
+class _Item:
+    """One row of the current batch: the row read, what it became, its problems."""
+
+    __slots__ = ("row", "cand", "problems")
+
+    def __init__(self, row: Any, cand: Any, problems: list[Problem] | None) -> None:
+        self.row = row
+        self.cand = cand
+        self.problems = problems
+
+
+class _Importer:
+    """Shared machinery; one subclass per kind of file."""
+
+    kind = ""
+    columns: tuple[Column, ...] = ()
+    info_keys: tuple[str, ...] = ("id", "_title", "_unit")  # columns that do not count as data
+    sheet: str | None = None
+
+    def __init__(self, tx: Any, path: Path, opts: ImportOptions, spool: _Spool | None) -> None:
+        self.tx = tx
+        self.conn = tx.conn
+        self.path = path
+        self.opts = opts
+        self.spool = spool
+        self.res = ImportResult(self.kind, str(path), dry_run=opts.dry_run)
+        self.fname = path.name
+        self.table: Any = None
+        self.headers: dict[tuple[str | None, str], str] = {}  # (sheet, key) -> header text in the file
+        self.writing = True  # False once the import is bound to fail: keep checking, stop writing
+        self._unlocked: set[int] = set()
+        self._crits: dict[int, CriteriaSet] = {}
+        self.units = {u["code"]: u for u in ops.list_units(self.conn)}
+        folded: dict[str, list[str]] = {}
+        for code in self.units:
+            folded.setdefault(fold(code), []).append(code)
+        self._unit_by_fold = {k: v[0] for k, v in folded.items() if len(v) == 1}
+
+    # ------------------------------------------------------------ helpers for subclasses
+    def all_columns(self) -> tuple[Column, ...]:
+        return self.columns
+
+    def crit(self, year: int) -> CriteriaSet:
+        c = self._crits.get(year)
+        if c is None:
+            c = self._crits[year] = ops.criteria_for(self.conn, year)
+        return c
+
+    def unit_code(self, raw: str) -> str | None:
+        if raw in self.units:
+            return raw
+        return self._unit_by_fold.get(fold(raw))
+
+    def unlock(self, year: int, what: str) -> None:
+        """Refuse the whole import (LockedYear) when it would change a decided year."""
+        if year not in self._unlocked:
+            ops.ensure_unlocked(self.conn, year, what)
+            self._unlocked.add(year)
+
+    def where(self, row: Any) -> str:
+        if row[3]:
+            return f"{self.fname}, trang tính “{row[3]}”, {row[4]} {row[0]}"
+        return f"{self.fname}, {row[4]} {row[0]}"
+
+    def problem(self, row: Any, reason: str, key: str | None = None, value: Any = None) -> Problem:
+        column = None
+        if key is not None:
+            column = self.headers.get((row[3], key)) or self.headers.get((None, key)) or self._label(key)
+        file = self.fname if not row[3] else f"{self.fname}, trang tính “{row[3]}”"
+        return Problem(reason, file=file, row=row[0], column=column,
+                       value=_shown(value) if value is not None else None, location_word=row[4])
+
+    def _label(self, key: str) -> str:
+        for c in self.all_columns():
+            if c.key == key:
+                return c.header
+        return key
+
+    def rows_by_id(self, t: Any, col: Any, ids: Sequence[str], *extra: Any) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        uniq = list(dict.fromkeys(ids))
+        for i in range(0, len(uniq), LOOKUP_CHUNK):
+            q = select(t).where(col.in_(uniq[i:i + LOOKUP_CHUNK]), *extra)
+            for r in self.conn.execute(q).mappings():
+                out[r[col.name]] = dict(r)
+        return out
+
+    def entries(self, ids: Sequence[str]) -> dict[str, dict]:
+        et = db_table("entry")
+        out: dict[str, dict] = {}
+        uniq = list(dict.fromkeys(ids))
+        for i in range(0, len(uniq), LOOKUP_CHUNK):
+            q = select(et.c.id, et.c.year, et.c.unit_code, et.c.title).where(et.c.id.in_(uniq[i:i + LOOKUP_CHUNK]))
+            for r in self.conn.execute(q):
+                out[r.id] = {"id": r.id, "year": r.year, "unit_code": r.unit_code, "title": r.title}
+        return out
+
+    def check_entry(self, item: _Item, entry_id: str, known: Mapping[str, dict]) -> dict | None:
+        """The entry a row names, or None after recording the problem (missing, other unit)."""
+        row = item.row
+        e = known.get(entry_id)
+        if e is None:
+            item.problems = [self.problem(row, "không có mô hình, điển hình mã này trong sổ (dạng mã: 2024-007)",
+                                          "id", row[1].get("id"))]
+            return None
+        unit = _text(row[1].get("_unit"))
+        if unit is not None and fold(unit) != fold(e["unit_code"]):
+            item.problems = [self.problem(row, f"mô hình {entry_id} thuộc đơn vị {e['unit_code']}, không phải "
+                                               f"đơn vị ghi ở dòng này", "_unit", unit)]
+            return None
+        return e
+
+    # ------------------------------------------------------------ the loop
+    def open_table(self) -> Any:
+        from dvk.tabular import read_table
+
+        return read_table(self.path, column_spec(self.all_columns()), sheet=self.sheet)
+
+    def file_problems(self, table: Any) -> list[Problem]:
+        """Problems with the file as a whole (missing columns)."""
+        out = []
+        for key in self.required_keys():
+            if key in table.missing:
+                label = self._label(key)
+                sheets = [i.name for i in table.sheet_info if key in i.missing and i.name]
+                file = self.fname + (f", trang tính {', '.join('“' + s + '”' for s in sheets)}" if sheets else "")
+                out.append(Problem(f"thiếu cột “{label}”", file=file))
+        return out
+
+    def required_keys(self) -> tuple[str, ...]:
+        return _REQUIRED[self.kind]
+
+    def run(self) -> ImportResult:
+        from dvk.tabular import REASON_HEADER, TableError, fold_header
+
+        try:
+            table = self.open_table()
+        except TableError as exc:
+            raise InvalidInput(exc.message)
+        self.table = table
+        try:
+            for info in table.sheet_info:
+                for key, text in info.columns.items():
+                    self.headers[(info.name, key)] = text
+            ignore = {fold_header(REASON_HEADER), fold_header(REJECT_REASON_KEY)}
+            self.res.unknown_headers = [h for h in table.unknown_headers if fold_header(h) not in ignore]
+            self.res.skipped_sheets = list(getattr(table, "skipped_sheets", []))
+            bad = self.file_problems(table)
+            if bad:
+                raise ValidationFailed(problems=bad, headline=f"Tệp “{self.fname}” thiếu cột bắt buộc; "
+                                                              "không ghi gì vào sổ.")
+            self.reject_headers = self.rejects_headers(table)
+            progress = _Progress(self.opts.progress and _stderr_is_terminal(), f"Đang nhập {self.fname}")
+            try:
+                self.loop(table, progress)
+            except TableError as exc:
+                raise InvalidInput(exc.message)
+            finally:
+                progress.close()
+        finally:
+            table.close()
+        self.res.changes = self.tx.n
+        return self.res
+
+    def loop(self, table: Any, progress: _Progress) -> None:
+        res = self.res
+        data_keys = [c.key for c in self.columns if c.key not in self.info_keys and not c.key.startswith("_")]
+        example_key = self.example_key
+        parse = self.parse
+        batch: list[_Item] = []
+        n = 0
+        for row in table:
+            n += 1
+            progress.update(n)
+            values = row[1]
+            if example_key and _is_example(values.get(example_key)):
+                res.examples += 1
+                continue
+            if all(values.get(k) is None for k in data_keys):
+                res.blank += 1
+                continue
+            if row[2]:
+                self.note_legacy(row)
+            problems: list[Problem] = []
+            cand = parse(row, problems)
+            batch.append(_Item(row, cand, problems or None))
+            if len(batch) >= BATCH:
+                self.flush(batch)
+                batch = []
+        if batch:
+            self.flush(batch)
+        res.rows = n
+
+    example_key = "_title"
+
+    def note_legacy(self, row: Any) -> None:
+        for key, enc in row[2].items():
+            name = {"tcvn3": "TCVN3 (ABC)", "vni": "VNI"}.get(enc, enc)
+            self.res.legacy[name] = self.res.legacy.get(name, 0) + 1
+            if len(self.res.legacy_where) < 20:
+                col = self.headers.get((row[3], key)) or self._label(key)
+                self.res.legacy_where.append(f"{self.where(row)}, cột “{col}”")
+
+    def flush(self, batch: list[_Item]) -> None:
+        """Look up what the batch's rows match, decide each row in file order, write."""
+        good = [it for it in batch if it.problems is None]
+        if good:
+            self.decide(good)
+        for it in batch:
+            if it.problems is not None:
+                self.reject(it)
+
+    def reject(self, item: _Item) -> None:
+        res = self.res
+        res.rejected += 1
+        for p in item.problems or ():
+            res.add_problem(p)
+        if not self.opts.skip_invalid:
+            self.writing = False
+        if self.spool is not None:
+            row = item.row
+            cols = self.reject_columns
+            out = {cols[k]: v for k, v in row[1].items() if k in cols}
+            self.complete_reject(item, out)
+            out[self.reason_key] = "; ".join(
+                (f"cột “{p.column}”: " if p.column else "") + p.reason
+                + (f" (giá trị: “{p.value}”)" if p.value not in (None, "") else "") for p in item.problems or ())
+            self.spool.add(out)
+
+    def complete_reject(self, item: _Item, out: dict) -> None:
+        """Add what the rejects file needs besides the row's own cells (scores: the member)."""
+
+    reason_key = "Lý do"
+
+    def rejects_headers(self, table: Any) -> list[str]:
+        cols = table.columns  # key -> header text found (first sheet that has it)
+        self.reject_columns = dict(cols)
+        return table.reject_headers() if len(table.sheet_info) == 1 else list(cols.values())
+
+    # ------------------------------------------------------------ to implement
+    def parse(self, row: Any, problems: list[Problem]) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def decide(self, items: list[_Item]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _stderr_is_terminal() -> bool:
+    from dvk.commands.common import err_console
+
+    return bool(err_console().is_terminal)
+
+
+def _same_text(a: str | None, b: str | None) -> bool:
+    return fold(a or "") == fold(b or "")
+
+
+def _show_bool(v: Any) -> str:
+    return "x" if v else "(trống)"
+
+
+def _show(v: Any) -> str:
+    if v is None or v == "":
+        return "(trống)"
+    if isinstance(v, bool):
+        return _show_bool(v)
+    return _shown(v)
+
+
+# ---------------------------------------------------------------- registrations
+
+class _Registrations(_Importer):
+    kind = "registrations"
+    columns = REGISTRATION_COLUMNS
+    info_keys = ()
+    example_key = "note"
+
+    def __init__(self, *a: Any, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self._seq: dict[int, int] = {}
+        self._first_seq: dict[int, int] = {}
+        self._lines: dict[int, array] = {}  # year -> file line of each entry added, by seq
+        self._years: dict[Any, int | None] = {}
+        self._fields: dict[int, set[int]] = {}
+        self._dates: dict[str, Any] = {}
+
+    def all_columns(self) -> tuple[Column, ...]:
+        return REGISTRATION_COLUMNS + REGISTRATION_IGNORED
+
+    def required_keys(self) -> tuple[str, ...]:
+        keys = _REQUIRED[self.kind]
+        return keys if self.opts.year is not None else ("year", *keys)
+
+    def _date(self, raw: Any) -> Any:
+        """A date, or the DateError's short reason as a str."""
+        if isinstance(raw, str):
+            hit = self._dates.get(raw)
+            if hit is None:
+                try:
+                    hit = parse_date(raw)
+                except DateError as exc:
+                    hit = exc.reason or "không phải ngày dạng dd/mm/yyyy hoặc yyyy-mm-dd"
+                if len(self._dates) > 20000:
+                    self._dates.clear()
+                self._dates[raw] = hit
+            return hit
+        try:
+            return parse_date(raw)
+        except DateError as exc:
+            return exc.reason or "không phải ngày dạng dd/mm/yyyy hoặc yyyy-mm-dd"
+
+    def parse(self, row: Any, problems: list[Problem]) -> Any:
+        v = row[1]
+        opts = self.opts
+        # year
+        raw = v["year"]
+        if raw is None:
+            year = opts.year
+            if year is None:
+                problems.append(self.problem(row, "thiếu năm", "year"))
+        else:
+            year = self._years.get(raw, -1)
+            if year == -1:
+                year = _int(raw)
+                if year is not None and not (ops.MIN_YEAR <= year <= ops.MAX_YEAR):
+                    year = None
+                if len(self._years) < 1000:
+                    self._years[raw] = year
+            if year is None:
+                problems.append(self.problem(row, f"năm không hợp lệ (phải là số trong khoảng {ops.MIN_YEAR}–"
+                                                  f"{ops.MAX_YEAR})", "year", raw))
+            elif opts.year is not None and year != opts.year:
+                problems.append(self.problem(row, f"năm {year} khác với năm đang nhập (--year {opts.year})",
+                                             "year", raw))
+                year = None
+        # unit
+        raw = v["unit"]
+        unit = None
+        if raw is None:
+            problems.append(self.problem(row, "thiếu mã đơn vị", "unit"))
+        else:
+            unit = self.unit_code(raw if isinstance(raw, str) else _text(raw) or "")
+            if unit is None:
+                problems.append(self.problem(row, "không có đơn vị mã này trong sổ (xem: dvk units list)",
+                                             "unit", raw))
+        # title
+        title = v["title"]
+        if title is not None and not isinstance(title, str):
+            title = _text(title)
+        if title is None:
+            problems.append(self.problem(row, "thiếu tên mô hình, điển hình", "title"))
+        elif len(title) > 500:
+            problems.append(self.problem(row, f"tên quá dài ({len(title)} ký tự, tối đa 500)", "title"))
+        # kind, subject
+        raw = v["kind"]
+        kind = "model"
+        if raw is not None:
+            kind = _KIND_WORDS.get(_word(raw))  # type: ignore[assignment]
+            if kind is None:
+                problems.append(self.problem(row, "loại không hợp lệ (ghi “Mô hình” hoặc “Điển hình”)", "kind", raw))
+        person = _text(v["person"])
+        position = _text(v["position"])
+        raw = v["subject"]
+        if raw is None:
+            subject = "individual" if person else "collective"
+        else:
+            subject = _SUBJECT_WORDS.get(_word(raw))  # type: ignore[assignment]
+            if subject is None:
+                problems.append(self.problem(row, "đối tượng không hợp lệ (ghi “Tập thể” hoặc “Cá nhân”)",
+                                             "subject", raw))
+        if subject == "individual":
+            if not person:
+                problems.append(self.problem(row, "điển hình cá nhân phải có họ và tên", "person"))
+            elif len(person.split()) < 2:
+                problems.append(self.problem(row, "họ và tên phải có ít nhất họ và tên", "person", person))
+        elif subject == "collective":
+            if person:
+                problems.append(self.problem(row, "tập thể không ghi họ và tên (ghi “Cá nhân” ở cột Đối tượng "
+                                                  "nếu là cá nhân)", "person", person))
+            if position:
+                problems.append(self.problem(row, "tập thể không ghi chức vụ", "position", position))
+        # field
+        raw = v["field"]
+        fnum = None
+        if raw is None:
+            problems.append(self.problem(row, "thiếu lĩnh vực", "field"))
+        else:
+            fnum = _int(raw)
+            numbers = self._fields.get(year) if year is not None else None
+            if numbers is None and year is not None:
+                numbers = self._fields[year] = {f.number for f in self.crit(year).fields}
+            if fnum is None or (numbers is not None and fnum not in numbers):
+                allowed = ", ".join(map(str, sorted(numbers))) if numbers else "1–5"
+                problems.append(self.problem(row, f"lĩnh vực không hợp lệ (chỉ có {allowed})", "field", raw))
+        # date, sudden, note
+        raw = v["registered_on"]
+        on = None
+        if raw is not None:
+            on = self._date(raw)
+            if isinstance(on, str):
+                problems.append(self.problem(row, f"ngày đăng ký không hợp lệ: {on}", "registered_on", raw))
+                on = None
+        raw = v["sudden"]
+        sudden = _flag(raw)
+        if sudden is None:
+            problems.append(self.problem(row, "cột Đột xuất chỉ ghi “x” hoặc để trống", "sudden", raw))
+        note = _text(v["note"])
+        if problems:
+            return None
+        try:
+            e = ops.validate_entry(
+                year=year, unit_code=unit, title=title, field=fnum, kind=kind, subject=subject,  # type: ignore[arg-type]
+                person=person, position=position, registered_on=on, sudden=bool(sudden), note=note,
+                crit=self.crit(year), units=self.units)  # type: ignore[arg-type]
+        except InvalidInput as exc:
+            problems.append(self.problem(row, exc.message.rstrip(".")))
+            return None
+        return (ops.entry_row(e, 0), on is not None)
+
+    _COMPARE = (("kind", "Loại"), ("subject", "Đối tượng"), ("position", "Chức vụ"), ("field", "Lĩnh vực"),
+                ("registered_on", "Ngày đăng ký"), ("sudden", "Đột xuất"), ("note", "Ghi chú"))
+
+    def _diffs(self, cur: Mapping, new: Mapping, date_given: bool) -> list[tuple[str, str, str]]:
+        out = []
+        for key, label in self._COMPARE:
+            a, b = cur[key], new[key]
+            if key in ("position", "note"):
+                same = _same_text(a, b)
+            elif key == "registered_on":
+                same = (not date_given) or a == b
+            else:
+                same = a == b
+            if not same:
+                if key == "kind":
+                    a, b = ops.KINDS.get(a, a), ops.KINDS.get(b, b)
+                elif key == "subject":
+                    a, b = ops.SUBJECTS.get(a, a), ops.SUBJECTS.get(b, b)
+                out.append((self.headers.get((None, key), label), _show(a), _show(b)))
+        return out
+
+    def _next_seq(self, year: int) -> int:
+        seq = self._seq.get(year)
+        if seq is None:
+            seq = ops.next_seq(self.conn, year)
+            self._first_seq[year] = seq
+            self._lines[year] = array("I")
+        self._seq[year] = seq + 1
+        return seq
+
+    def _added_line(self, row: Mapping) -> int | None:
+        first = self._first_seq.get(row["year"])
+        if first is None or row["seq"] < first:
+            return None
+        lines = self._lines[row["year"]]
+        i = row["seq"] - first
+        return lines[i] if i < len(lines) else None
+
+    def decide(self, items: list[_Item]) -> None:
+        et = db_table("entry")
+        res = self.res
+        by_year: dict[int, list[str]] = {}
+        for it in items:
+            r = it.cand[0]
+            by_year.setdefault(r["year"], []).append(r["match_key"])
+        existing: dict[tuple[int, str], dict] = {}
+        for year, keys in by_year.items():
+            uniq = list(dict.fromkeys(keys))
+            for i in range(0, len(uniq), LOOKUP_CHUNK):
+                q = select(et).where(and_(et.c.year == year, et.c.match_key.in_(uniq[i:i + LOOKUP_CHUNK])))
+                for r in self.conn.execute(q).mappings():
+                    existing.setdefault((year, r["match_key"]), dict(r))
+        pending: dict[tuple[int, str], dict] = {}
+        inserts: list[dict] = []
+        updates: list[dict] = []
+        for it in items:
+            new, date_given = it.cand
+            year = new["year"]
+            k = (year, new["match_key"])
+            cur = pending.get(k) or existing.get(k)
+            if cur is None:
+                self.unlock(year, f"danh sách đăng ký năm {year}")
+                seq = self._next_seq(year)
+                new["seq"] = seq
+                new["id"] = eid = ops.make_id(year, seq)
+                self._lines[year].append(it.row[0])
+                inserts.append(new)
+                pending[k] = new
+                res.added += 1
+                res.add_new_id(eid)
+                continue
+            diffs = self._diffs(cur, new, date_given)
+            if not diffs:
+                res.already += 1
+            elif self.opts.update:
+                self.unlock(year, f"danh sách đăng ký năm {year}")
+                merged = cur if k in pending else dict(cur)
+                for key in ("kind", "subject", "position", "field", "sudden", "note"):
+                    merged[key] = new[key]
+                if date_given:
+                    merged["registered_on"] = new["registered_on"]
+                start, end = self.crit(year).window(year)
+                on = merged["registered_on"]
+                merged["late"] = (not merged["sudden"]) and not (on is not None and start <= on <= end)
+                if k not in pending:
+                    updates.append(merged)
+                    pending[k] = merged
+                res.updated += 1
+            else:
+                line = self._added_line(cur)
+                target = cur["id"] + (f" (vừa thêm từ dòng {line} của tệp)" if line else "")
+                res.add_conflict(Conflict(self.where(it.row), target, diffs))
+        if self.writing:
+            self.tx.insert_many("entry", inserts)
+            self.tx.update_many("entry", updates)
+
+
+# ---------------------------------------------------------------- reports
+
+class _Reports(_Importer):
+    kind = "reports"
+    columns = REPORT_COLUMNS
+    _LABELS = dict(ASPECTS)
+
+    def parse(self, row: Any, problems: list[Problem]) -> Any:
+        v = row[1]
+        eid = _entry_id(v["id"])
+        if eid is None:
+            problems.append(self.problem(row, "thiếu mã mô hình, điển hình", "id"))
+        aspects: dict[str, str | None] = {}
+        for key, label in ASPECTS:
+            raw = v[key]
+            if raw is None:
+                continue
+            try:
+                aspects[key] = ops._text(raw if isinstance(raw, str) else _shown(raw), label, max_len=20000,
+                                         multiline=True)
+            except InvalidInput as exc:
+                problems.append(self.problem(row, exc.message.rstrip("."), key))
+        aspects = {k: t for k, t in aspects.items() if t}
+        raw = v["reported_on"]
+        on = None
+        if raw is not None:
+            try:
+                on = parse_date(raw)
+            except DateError as exc:
+                problems.append(self.problem(row, f"ngày báo cáo không hợp lệ: {exc.reason or 'sai dạng'}",
+                                             "reported_on", raw))
+        if not aspects and not problems:
+            problems.append(self.problem(row, "báo cáo trống: chưa ghi nội dung nào trong 5 nội dung"))
+        if problems:
+            return None
+        return (eid, aspects, on)
+
+    def decide(self, items: list[_Item]) -> None:
+        rt = db_table("report")
+        res = self.res
+        ids = [it.cand[0] for it in items]
+        known = self.entries(ids)
+        existing = self.rows_by_id(rt, rt.c.entry_id, ids)
+        pending: dict[str, dict] = {}
+        inserts: list[dict] = []
+        updates: list[dict] = []
+        for it in items:
+            eid, aspects, on = it.cand
+            e = self.check_entry(it, eid, known)
+            if e is None:
+                continue
+            cur = pending.get(eid) or existing.get(eid)
+            if cur is None:
+                self.unlock(e["year"], f"báo cáo của {eid}")
+                row = {"entry_id": eid, "approach": None, "experience": None, "spread": None, "effectiveness": None,
+                       "sustainability": None, "reported_on": on or ops.today(), "file_path": None,
+                       "file_sha256": None}
+                row.update(aspects)
+                inserts.append(row)
+                pending[eid] = row
+                res.added += 1
+                continue
+            diffs = [(self.headers.get((it.row[3], k)) or self._LABELS[k], _show(cur[k]), _show(t))
+                     for k, t in aspects.items() if cur[k] != t]
+            if on is not None and cur["reported_on"] != on:
+                diffs.append((self.headers.get((it.row[3], "reported_on")) or "Ngày báo cáo",
+                              _show(cur["reported_on"]), _show(on)))
+            if not diffs:
+                res.already += 1
+            elif self.opts.update:
+                self.unlock(e["year"], f"báo cáo của {eid}")
+                merged = cur if eid in pending else dict(cur)
+                merged.update(aspects)
+                if on is not None:
+                    merged["reported_on"] = on
+                if eid not in pending:
+                    updates.append(merged)
+                    pending[eid] = merged
+                res.updated += 1
+            else:
+                res.add_conflict(Conflict(self.where(it.row), f"báo cáo của {eid}", diffs))
+        if self.writing:
+            self.tx.insert_many("report", inserts)
+            self.tx.update_many("report", updates)
+
+
+# ---------------------------------------------------------------- confirmations
+
+class _Confirmations(_Importer):
+    kind = "confirmations"
+    columns = CONFIRMATION_COLUMNS
+    reason_key = REJECT_REASON_KEY
+
+    def parse(self, row: Any, problems: list[Problem]) -> Any:
+        v = row[1]
+        eid = _entry_id(v["id"])
+        if eid is None:
+            problems.append(self.problem(row, "thiếu mã mô hình, điển hình", "id"))
+
+        def text(key: str, label: str, max_len: int, multiline: bool = False) -> str | None:
+            raw = v[key]
+            if raw is None:
+                return None
+            try:
+                return ops._text(raw if isinstance(raw, str) else _shown(raw), label, max_len=max_len,
+                                 multiline=multiline)
+            except InvalidInput as exc:
+                problems.append(self.problem(row, exc.message.rstrip("."), key))
+                return None
+
+        committee = text("committee", "tên cấp ủy", 300)
+        by = text("by", "người xác nhận", 200)
+        if by is None and v["by"] is None:
+            problems.append(self.problem(row, "thiếu người ký xác nhận", "by"))
+        comment = text("comment", "nhận xét", 5000, multiline=True)
+        reason = text("reason", "lý do", 2000)
+        rejected = _flag(v["rejected"])
+        if rejected is None:
+            problems.append(self.problem(row, "cột Không xác nhận chỉ ghi “x” hoặc để trống", "rejected",
+                                         v["rejected"]))
+        elif rejected and not reason:
+            problems.append(self.problem(row, "cấp ủy không xác nhận thì phải ghi lý do", "reason"))
+        raw = v["on"]
+        on = None
+        if raw is not None:
+            try:
+                on = parse_date(raw)
+            except DateError as exc:
+                problems.append(self.problem(row, f"ngày xác nhận không hợp lệ: {exc.reason or 'sai dạng'}",
+                                             "on", raw))
+        if problems:
+            return None
+        return (eid, {"committee": committee, "confirmed_by": by, "comment": comment, "rejected": bool(rejected),
+                      "reason": reason if rejected else None}, on)
+
+    _LABELS = {"committee": ("committee", "Cấp ủy"), "confirmed_by": ("by", "Người xác nhận"),
+               "comment": ("comment", "Nhận xét"), "rejected": ("rejected", "Không xác nhận"),
+               "reason": ("reason", "Lý do"), "confirmed_on": ("on", "Ngày xác nhận")}
+
+    def _diffs(self, row: Any, cur: Mapping, new: Mapping, on: dt.date | None) -> list[tuple[str, str, str]]:
+        out = []
+        for key in ("committee", "confirmed_by", "comment", "rejected", "reason"):
+            a, b = cur[key], new[key]
+            same = (a == b) if key == "rejected" else _same_text(a, b)
+            if not same:
+                k, label = self._LABELS[key]
+                out.append((self.headers.get((row[3], k)) or label, _show(a), _show(b)))
+        if on is not None and cur["confirmed_on"] != on:
+            out.append((self.headers.get((row[3], "on")) or "Ngày xác nhận", _show(cur["confirmed_on"]), _show(on)))
+        return out
+
+    def decide(self, items: list[_Item]) -> None:
+        ct, rt = db_table("confirmation"), db_table("report")
+        res = self.res
+        ids = [it.cand[0] for it in items]
+        known = self.entries(ids)
+        reported = set(self.rows_by_id(rt, rt.c.entry_id, ids))
+        existing = self.rows_by_id(ct, ct.c.entry_id, ids)
+        pending: dict[str, dict] = {}
+        inserts: list[dict] = []
+        updates: list[dict] = []
+        for it in items:
+            eid, vals, on = it.cand
+            e = self.check_entry(it, eid, known)
+            if e is None:
+                continue
+            if eid not in reported:
+                it.problems = [self.problem(it.row, f"{eid} chưa có báo cáo thành tích; cấp ủy xác nhận vào bản báo "
+                                                    "cáo, hãy nhập báo cáo trước", "id", it.row[1].get("id"))]
+                continue
+            new = {"entry_id": eid, **vals}
+            if not new["committee"]:
+                new["committee"] = self.units.get(e["unit_code"], {}).get("committee")
+                if not new["committee"]:
+                    it.problems = [self.problem(it.row, f"thiếu tên cấp ủy (đơn vị {e['unit_code']} chưa khai báo "
+                                                        "cấp ủy trong sổ)", "committee")]
+                    continue
+            cur = pending.get(eid) or existing.get(eid)
+            if cur is None:
+                self.unlock(e["year"], f"xác nhận của {eid}")
+                new["confirmed_on"] = on or ops.today()
+                row = {k: new[k] for k in ("entry_id", "committee", "confirmed_by", "confirmed_on", "comment",
+                                           "rejected", "reason")}
+                inserts.append(row)
+                pending[eid] = row
+                res.added += 1
+                continue
+            diffs = self._diffs(it.row, cur, new, on)
+            if not diffs:
+                res.already += 1
+            elif self.opts.update:
+                self.unlock(e["year"], f"xác nhận của {eid}")
+                merged = cur if eid in pending else dict(cur)
+                for k in ("committee", "confirmed_by", "comment", "rejected", "reason"):
+                    merged[k] = new[k]
+                if on is not None:
+                    merged["confirmed_on"] = on
+                if eid not in pending:
+                    updates.append(merged)
+                    pending[eid] = merged
+                res.updated += 1
+            else:
+                res.add_conflict(Conflict(self.where(it.row), f"xác nhận của {eid}", diffs))
+        if self.writing:
+            self.tx.insert_many("confirmation", inserts)
+            self.tx.update_many("confirmation", updates)
+
+
+# ---------------------------------------------------------------- scores
+
+class _Scores(_Importer):
+    kind = "scores"
+    info_keys = ("id", "_title", "_unit", "member")
+    sheet = "*"
+
+    def __init__(self, *a: Any, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        from dvk.criteria import load_text
+
+        cs = db_table("criteria_set")
+        self.codes: list[str] = []
+        self._code_sets: list[set[str]] = []
+        for r in self.conn.execute(select(cs.c.text).order_by(cs.c.from_year)):
+            crit = load_text(r.text)
+            self._code_sets.append(set(crit.codes))
+            for code in crit.codes:
+                if code not in self.codes:
+                    self.codes.append(code)
+        self.columns = SCORE_BASE_COLUMNS + tuple(Column(c, c) for c in self.codes)
+        self._members: dict[str | None, Any] = {}
+
+    def open_table(self) -> Any:
+        from dvk.tabular import read_table
+
+        sheet = "*" if self.path.suffix.lower() in (".xlsx", ".xlsm") else None
+        return read_table(self.path, column_spec(self.all_columns()), sheet=sheet)
+
+    def file_problems(self, table: Any) -> list[Problem]:
+        out = super().file_problems(table)
+        common = set.intersection(*self._code_sets) if self._code_sets else set()
+        missing = [c for c in self.codes if c in common and c in table.missing]
+        if missing:
+            out.append(Problem("thiếu cột điểm của tiêu chí " + ", ".join(missing) + " (mỗi tiêu chí một cột, "
+                               "tiêu đề là mã tiêu chí)", file=self.fname))
+        if "member" in table.missing and self.opts.member is None and table.format != "xlsx":
+            out.append(Problem("thiếu cột “Thành viên” (tên thành viên Hội đồng chấm); hoặc nêu --member",
+                               file=self.fname))
+        return out
+
+    def _sheet_member(self, sheet: str | None) -> Any:
+        """The member a sheet stands for, or a str problem (default sheet name)."""
+        if sheet in self._members:
+            return self._members[sheet]
+        if self.opts.member:
+            out: Any = (clean(self.opts.member), None)
+        elif sheet and _DEFAULT_SHEET.match(sheet.strip()):
+            out = (None, f"trang tính “{sheet}” mang tên mặc định: hãy đặt tên trang tính là tên thành viên "
+                         "Hội đồng, hoặc thêm cột “Thành viên”")
+        elif sheet:
+            out = (clean(sheet), None)
+        else:
+            out = (None, "thiếu tên thành viên Hội đồng (cột “Thành viên” hoặc --member)")
+        self._members[sheet] = out
+        return out
+
+    def parse(self, row: Any, problems: list[Problem]) -> Any:
+        v = row[1]
+        eid = _entry_id(v["id"])
+        if eid is None:
+            problems.append(self.problem(row, "thiếu mã mô hình, điển hình", "id"))
+        member = _text(v["member"])
+        if member is None:
+            member, why = self._sheet_member(row[3])
+            if member is None:
+                problems.append(self.problem(row, why, "member"))
+        elif len(member) > 200:
+            problems.append(self.problem(row, "tên thành viên quá dài (tối đa 200 ký tự)", "member", member))
+        year = ops.entry_year(eid) if eid else None
+        if eid is not None and year is None:
+            problems.append(self.problem(row, "mã mô hình không đúng dạng (ví dụ 2024-007)", "id", v["id"]))
+        if year is None:
+            return None
+        try:
+            crit = self.crit(year)
+        except DvkError as exc:
+            problems.append(self.problem(row, exc.message.rstrip("."), "id", v["id"]))
+            return None
+        values: dict[str, Any] = {}
+        missing = []
+        for code in crit.codes:
+            raw = v.get(code)
+            if raw is None:
+                missing.append(code)
+                continue
+            try:
+                values[code] = crit_mod.parse_score_value(raw, crit, code)
+            except InvalidInput as exc:
+                problems.append(self.problem(row, exc.message.rstrip("."), code, raw))
+        for code in self.codes:
+            if code not in crit.codes and v.get(code) is not None:
+                problems.append(self.problem(row, f"tiêu chí {code} không có trong bộ tiêu chí năm {year}", code,
+                                             v.get(code)))
+        if missing:
+            problems.append(self.problem(row, "chưa chấm các tiêu chí: " + ", ".join(missing)
+                                         + " (tiêu chí cụ thể không áp dụng thì ghi na)"))
+        if problems:
+            return None
+        return (eid, member, values)
+
+    def complete_reject(self, item: _Item, out: dict) -> None:
+        col = self.reject_columns.get("member", MEMBER_COLUMN.header)
+        if out.get(col) is None and item.row[3]:
+            out[col] = item.row[3]
+
+    def rejects_headers(self, table: Any) -> list[str]:
+        headers = super().rejects_headers(table)
+        if "member" not in self.reject_columns:
+            self.reject_columns["member"] = MEMBER_COLUMN.header
+            headers = [*headers[:1], MEMBER_COLUMN.header, *headers[1:]]
+        return headers
+
+    def decide(self, items: list[_Item]) -> None:
+        st = db_table("score")
+        res = self.res
+        ids = [it.cand[0] for it in items]
+        known = self.entries(ids)
+        existing: dict[tuple[str, str], dict] = {}
+        uniq = list(dict.fromkeys(ids))
+        for i in range(0, len(uniq), LOOKUP_CHUNK):
+            q = select(st).where(st.c.entry_id.in_(uniq[i:i + LOOKUP_CHUNK]))
+            for r in self.conn.execute(q).mappings():
+                existing[(r["entry_id"], r["member"])] = dict(r)
+        pending: dict[tuple[str, str], dict] = {}
+        inserts: list[dict] = []
+        updates: list[dict] = []
+        for it in items:
+            eid, member, values = it.cand
+            e = self.check_entry(it, eid, known)
+            if e is None:
+                continue
+            crit = self.crit(e["year"])
+            marks = ops.marks_json(values, crit)  # exactly what `dvk score` stores
+            k = (eid, member)
+            cur = pending.get(k) or existing.get(k)
+            if cur is None:
+                self.unlock(e["year"], f"điểm của {eid}")
+                row = {"entry_id": eid, "member": member, "marks": marks}
+                inserts.append(row)
+                pending[k] = row
+                res.added += 1
+                continue
+            if cur["marks"] == marks or json.loads(cur["marks"]) == json.loads(marks):
+                res.already += 1
+                continue
+            if self.opts.update:
+                self.unlock(e["year"], f"điểm của {eid}")
+                if k in pending:
+                    cur["marks"] = marks
+                else:
+                    row = {"entry_id": eid, "member": member, "marks": marks}
+                    updates.append(row)
+                    pending[k] = row
+                res.updated += 1
+                continue
+            old, new = json.loads(cur["marks"]), json.loads(marks)
+            diffs = [(self.headers.get((it.row[3], c)) or c, _show_score(old.get(c, "")), _show_score(new.get(c, "")))
+                     for c in dict.fromkeys([*old, *new]) if old.get(c, "") != new.get(c, "")]
+            res.add_conflict(Conflict(self.where(it.row), f"điểm của {member} cho {eid}", diffs))
+        if self.writing:
+            self.tx.insert_many("score", inserts)
+            self.tx.update_many("score", updates)
+
+
+def _show_score(v: Any) -> str:
+    if v == "":
+        return "(trống)"
+    if v is None:
+        return "na"
+    return crit_mod._num(Fraction(str(v)))
+
+
+IMPORTERS: dict[str, type[_Importer]] = {
+    "registrations": _Registrations,
+    "reports": _Reports,
+    "confirmations": _Confirmations,
+    "scores": _Scores,
+}
+
+
+# ---------------------------------------------------------------- running an import
+
+class _Rollback(Exception):
+    """Raised inside the write transaction to undo it (dry run, nothing changed)."""
+
+    def __init__(self, result: ImportResult) -> None:
+        super().__init__("rollback")
+        self.result = result
+
+
+def _rejects_format(path: Path, table_format: str) -> str:
+    ext = path.suffix.lower().lstrip(".")
+    if ext in ("csv", "txt", "tsv"):
+        return "csv"
+    if ext in ("xlsx", "xlsm"):
+        return "xlsx"
+    if ext == "json":
+        return "json"
+    return table_format
+
+
+def check_options(opts: ImportOptions) -> None:
+    if opts.rejects is not None and not opts.skip_invalid:
+        raise InvalidInput("--rejects chỉ dùng cùng --skip-invalid (nhập các dòng hợp lệ, ghi các dòng bị loại "
+                           "ra tệp).")
+
+
+def run_import(led: Any, kind: str, path: Path, opts: ImportOptions, *, user: str, command: str) -> ImportResult:
+    """Import one file into the ledger `led` (a dvk.db.Ledger); all or nothing, in one transaction.
+
+    Raises ValidationFailed (every problem listed) when a row is bad and `skip_invalid` is off,
+    LockedYear when it would change a decided year, InvalidInput for an unreadable file.
+    """
+    if kind not in IMPORTERS:
+        raise ValueError(kind)
+    check_options(opts)
+    path = Path(path)
+    spool = _Spool() if (opts.skip_invalid and opts.rejects is not None) else None
+    importer: _Importer | None = None
+    try:
+        try:
+            with led.write(user=user, command=command, summary=f"Nhập {KIND_LABELS[kind]} từ {path.name}") as tx:
+                importer = IMPORTERS[kind](tx, path, opts, spool)
+                res = importer.run()
+                if res.problem_count and not opts.skip_invalid:
+                    rows = res.rejected
+                    raise ValidationFailed(
+                        problems=res.problems,
+                        headline=f"Tệp “{path.name}” có {res.problem_count} lỗi ở {rows} dòng; không ghi gì vào sổ. "
+                                 "Sửa tệp rồi nhập lại (hoặc dùng --skip-invalid --rejects TỆP để nhập các dòng "
+                                 "hợp lệ và ghi các dòng lỗi ra tệp).",
+                    )
+                if opts.dry_run or tx.n == 0:
+                    raise _Rollback(res)
+                tx.note(res.summary_line())
+        except _Rollback as rb:
+            res = rb.result
+        if spool is not None and not opts.dry_run and importer is not None and opts.rejects is not None:
+            from dvk.tabular import TableError, write_rejects
+
+            fmt = _rejects_format(opts.rejects, importer.table.format)
+            try:
+                write_rejects(opts.rejects, fmt, importer.reject_headers, spool.rows(), importer.reason_key,
+                              delimiter=importer.table.delimiter if fmt == "csv" else None,
+                              reason_header=importer.reason_key)
+            except TableError as exc:
+                raise InvalidInput(exc.message + " Các dòng hợp lệ đã được ghi vào sổ.")
+            res.rejects_file = str(opts.rejects)
+        return res
+    finally:
+        if spool is not None:
+            spool.close()

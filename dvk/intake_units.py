@@ -1,0 +1,101 @@
+"""Importing the list of units (đơn vị / CĐCS) from a CSV, XLSX or JSON file.
+
+Headers "Mã đơn vị", "Tên đơn vị", "Cấp ủy" (or code, name, committee), matched regardless of
+case, diacritics and spacing. All or nothing: every row is checked first and every problem is
+listed; only then are the units added (in file order) or updated.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dvk import ops
+from dvk.errors import InvalidInput, Problem, ValidationFailed
+from dvk.textnorm import clean, fold
+
+UNIT_COLUMNS = {
+    "code": ["Mã đơn vị", "code", "unit", "Mã ĐV", "Mã"],
+    "name": ["Tên đơn vị", "name", "Tên"],
+    "committee": ["Cấp ủy", "committee", "Cấp uỷ", "Cấp ủy cùng cấp"],
+}
+_LABELS = {"code": "Mã đơn vị", "name": "Tên đơn vị", "committee": "Cấp ủy"}
+_LIMITS = {"code": 40, "name": 300, "committee": 300}
+
+
+def _cell(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return clean(str(v)) or None
+
+
+def read_units(path: Path) -> list[dict[str, str | None]]:
+    """Read and check a units file; raises ValidationFailed listing every problem."""
+    from dvk.tabular import TableError, read_table
+
+    path = Path(path)
+    name = path.name
+    try:
+        table = read_table(path, UNIT_COLUMNS)
+    except TableError as exc:
+        raise InvalidInput(exc.message)
+    problems: list[Problem] = []
+    rows: list[dict[str, str | None]] = []
+    seen: dict[str, tuple[int, dict]] = {}
+    with table:
+        cols = table.columns
+        for key in ("code", "name"):
+            if key in table.missing:
+                problems.append(Problem(f"thiếu cột “{_LABELS[key]}”", file=name))
+        if problems:
+            raise ValidationFailed(problems=problems, headline=f"Tệp “{name}” thiếu cột bắt buộc; không ghi gì vào sổ.")
+        try:
+            for row in table:
+                values = {k: _cell(row.values.get(k)) for k in UNIT_COLUMNS}
+
+                def bad(reason: str, key: str | None = None, value: Any = None) -> None:
+                    problems.append(Problem(reason, file=name, row=row.line, column=cols.get(key or "", None)
+                                            if key else None, value=value, location_word=row[4]))
+
+                ok = True
+                for key in ("code", "name"):
+                    if not values[key]:
+                        bad(f"thiếu {_LABELS[key].lower()}", key)
+                        ok = False
+                for key, limit in _LIMITS.items():
+                    v = values[key]
+                    if v and len(v) > limit:
+                        bad(f"{_LABELS[key].lower()} quá dài ({len(v)} ký tự, tối đa {limit})", key, v)
+                        ok = False
+                if not ok:
+                    continue
+                k = fold(values["code"] or "")
+                if k in seen:
+                    line, prev = seen[k]
+                    if prev != values:
+                        bad(f"mã đơn vị trùng với dòng {line} nhưng khác tên hoặc cấp ủy", "code", values["code"])
+                    continue
+                seen[k] = (row.line, values)
+                rows.append(values)
+        except TableError as exc:
+            raise InvalidInput(exc.message)
+    if problems:
+        raise ValidationFailed(problems=problems,
+                               headline=f"Tệp “{name}” có {len(problems)} lỗi; không ghi gì vào sổ.")
+    if not rows:
+        raise InvalidInput(f"Tệp “{name}” không có đơn vị nào (cần các cột “Mã đơn vị”, “Tên đơn vị”, “Cấp ủy”).")
+    return rows
+
+
+def import_units(tx: Any, path: Path) -> dict[str, int]:
+    """Add or update the units of a file inside the transaction `tx`; returns added/updated/unchanged.
+
+    A code that differs from an existing one only by case or spacing is that unit (no near-duplicates).
+    """
+    rows = read_units(path)
+    existing = {fold(u["code"]): u["code"] for u in ops.list_units(tx.conn)}
+    for r in rows:
+        r["code"] = existing.get(fold(r["code"] or ""), r["code"])
+    return ops.upsert_units(tx, rows)
