@@ -224,7 +224,7 @@ def check_state(conn: Connection, report: Report) -> None:
 
 
 def _check_table(conn: Connection, name: str, report: Report) -> None:
-    t = table(name)
+    cols = _columns(table(name))
     expected = _replayed(conn, name)
     current = _current(conn, name)
     e, c = next(expected, None), next(current, None)
@@ -240,7 +240,7 @@ def _check_table(conn: Connection, name: str, report: Report) -> None:
             c = next(current, None)
         else:
             report.rows += 1
-            _compare(t, name, e[0], e[1], c[1], report)
+            _compare(cols, name, e[0], e[1], c[1], report)
             e, c = next(expected, None), next(current, None)
 
 
@@ -301,23 +301,29 @@ def _binary(conn: Connection, expr):
     return expr.collate("C") if conn.dialect.name == "postgresql" else expr
 
 
-def _compare(t, name: str, key: str, expected: dict, found, report: Report) -> None:
+def _columns(t) -> list[tuple[str, Any, Any]]:
+    """(name, type, default) of each column; the default stands for a column the history lacks."""
+    out = []
     for col in t.columns:
-        if col.name in expected:
-            want = expected[col.name]
-        else:  # a column added after the change was recorded: its default
-            d = col.default
-            want = d.arg if d is not None and getattr(d, "is_scalar", False) else None
-        have = found[col.name]
-        w, h = _norm(col.type, want), _norm(col.type, have)
-        if w == h:
+        d = col.default
+        out.append((col.name, col.type, d.arg if d is not None and getattr(d, "is_scalar", False) else None))
+    return out
+
+
+def _compare(cols, name: str, key: str, expected: dict, found, report: Report) -> None:
+    for cname, ctype, default in cols:
+        want = expected.get(cname, default) if cname in expected else default
+        have = found[cname]
+        if want == have and (want is None) == (have is None):  # fast path: 1 == True == 1.0, "x" == "x"
             continue
-        if (name, col.name) in JSON_OBJECT_COLUMNS and _json_diff(name, key, col.name, w, h, report):
+        w, h = _norm(ctype, want), _norm(ctype, have)
+        if w == h and type(w) is type(h):
             continue
-        label = COLUMN_LABELS.get(col.name, col.name)
-        report.add(Problem("differs", f"{_where(name, key)} / {label}: lịch sử ghi {_fmt(w, col.type)}, "
-                           f"sổ hiện ghi {_fmt(h, col.type)}"
-                           " — bị sửa ngoài dvk.", table=name, key=key, column=col.name,
+        if (name, cname) in JSON_OBJECT_COLUMNS and _json_diff(name, key, cname, w, h, report):
+            continue
+        label = COLUMN_LABELS.get(cname, cname)
+        report.add(Problem("differs", f"{_where(name, key)} / {label}: lịch sử ghi {_fmt(w, ctype)}, "
+                           f"sổ hiện ghi {_fmt(h, ctype)} — bị sửa ngoài dvk.", table=name, key=key, column=cname,
                            expected=_plain(w), found=_plain(h)))
 
 
