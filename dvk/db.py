@@ -613,8 +613,11 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
     try:
         try:
             _copy_database(backup, staged)
-        except (OSError, sqlite3.Error) as exc:
-            raise LedgerError(f"Không đọc được tệp sao lưu “{backup}”: {os_reason(exc)}.")
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"Tệp sao lưu “{backup}” bị hỏng hoặc không phải là sổ dvk ({os_reason(exc)}); "
+                              "không khôi phục. Sổ hiện tại giữ nguyên.")
+        except OSError as exc:
+            raise LedgerError(f"Không đọc được tệp sao lưu “{backup}”: {os_reason(exc)}. Sổ hiện tại giữ nguyên.")
         with Ledger.open(staged, backup_on_migrate=False, shown=str(backup)) as st:
             migrated_from = None
             with st.read() as conn:
