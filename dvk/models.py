@@ -151,6 +151,24 @@ class Outcome(SQLModel, table=True):
     reasons: str = "[]"  # JSON list of Vietnamese reasons
 
 
+class Document(SQLModel, table=True):
+    """A file dvk exported (văn bản đã xuất): name, kind, year or phase, decision and SHA-256.
+
+    `params` is JSON of what else the file was rendered from (document date, deadline, council
+    members, templates folder, source .docx of a PDF), so `dvk verify-doc` can render it again.
+    """
+
+    __tablename__ = "document"
+    __table_args__ = (Index("ix_document_kind_year", "kind", "year"),)
+    sha256: str = Field(primary_key=True)
+    name: str
+    kind: str  # decision | registrations | score-sheets | results | reminder | workbook | proposal | phase-workbook
+    year: Optional[int] = None
+    phase: Optional[str] = None
+    decision_id: Optional[int] = Field(default=None, foreign_key="decision.id")
+    params: str = "{}"
+
+
 class History(SQLModel, table=True):
     """One command's record in the history (lịch sử): who, when, what; hash-chained."""
 
@@ -190,4 +208,5 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "score": ("entry_id", "member"),
     "decision": ("id",),
     "outcome": ("decision_id", "entry_id"),
+    "document": ("sha256",),
 }

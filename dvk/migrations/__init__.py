@@ -4,4 +4,4 @@
 import; `tests/test_migrations.py` checks it against Alembic's own head.
 """
 
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
