@@ -50,6 +50,7 @@ TABLE_LABELS = {
     "score": "Điểm",
     "decision": "Quyết định (mã nội bộ)",
     "outcome": "Kết quả công nhận (quyết định / mô hình)",
+    "document": "Văn bản đã xuất có mã SHA-256",
 }
 COLUMN_LABELS = {
     "value": "giá trị", "year": "năm", "seq": "số thứ tự", "unit_code": "đơn vị", "title": "tên",
@@ -66,6 +67,10 @@ COLUMN_LABELS = {
     "place": "địa danh", "symbol": "ký hiệu", "signer": "người ký", "signer_title": "chức vụ người ký",
     "on_behalf": "thẩm quyền ký", "recipients": "nơi nhận", "phase": "giai đoạn", "text": "nội dung tệp tiêu chí",
     "sha256": "mã SHA-256",
+}
+COLUMN_LABELS_BY_TABLE = {
+    ("document", "name"): "tên tệp", ("document", "kind"): "loại văn bản", ("document", "year"): "năm",
+    ("document", "phase"): "giai đoạn", ("document", "decision_id"): "quyết định", ("document", "params"): "tham số",
 }
 # Text columns holding a JSON object: a difference is reported key by key ("… / G2: …").
 JSON_OBJECT_COLUMNS = {("score", "marks")}
@@ -321,7 +326,7 @@ def _compare(cols, name: str, key: str, expected: dict, found, report: Report) -
             continue
         if (name, cname) in JSON_OBJECT_COLUMNS and _json_diff(name, key, cname, w, h, report):
             continue
-        label = COLUMN_LABELS.get(cname, cname)
+        label = COLUMN_LABELS_BY_TABLE.get((name, cname)) or COLUMN_LABELS.get(cname, cname)
         report.add(Problem("differs", f"{_where(name, key)} / {label}: lịch sử ghi {_fmt(w, ctype)}, "
                            f"sổ hiện ghi {_fmt(h, ctype)} — bị sửa ngoài dvk.", table=name, key=key, column=cname,
                            expected=_plain(w), found=_plain(h)))

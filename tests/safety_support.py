@@ -59,7 +59,8 @@ def data_dump(db: Path) -> dict[str, list]:
 
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return {t: sorted(map(repr, con.execute(f'SELECT * FROM "{t}"'))) for t in ROW_KEYS}
+        have = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return {t: sorted(map(repr, con.execute(f'SELECT * FROM "{t}"'))) for t in ROW_KEYS if t in have}
     finally:
         con.close()
 
