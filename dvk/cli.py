@@ -137,10 +137,11 @@ def root(
 
 
 def _register_commands() -> None:
-    from dvk.commands import cycle, docs, ledger, views
+    from dvk.commands import cycle, decide, docs, ledger, views
 
     ledger.register(app)
     cycle.register(app)
+    decide.register(app)
     views.register(app)
     docs.register(app)
     __import__("dvk.commands.safety", fromlist=["register"]).register(app)  # verify, backup, restore

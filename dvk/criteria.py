@@ -427,6 +427,13 @@ def fmt_score(x: Fraction | float | None) -> str:
     return f"{float(x):.2f}".replace(".", ",")
 
 
+def _filled(value: object) -> bool:
+    """An aspect is filled in when it has text (or, from a light query, a true flag)."""
+    if isinstance(value, str):
+        return bool(value.strip())
+    return bool(value)
+
+
 @functools.lru_cache(maxsize=4096)
 def _folded(s: str) -> str:
     from dvk.textnorm import fold
@@ -464,7 +471,7 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
     if facts.report is None:
         gates.append(Gate("report", "Báo cáo thành tích", False, "Chưa có báo cáo thành tích."))
     else:
-        empty = [label for key, label in ASPECTS if not (facts.report.get(key) or "").strip()]
+        empty = [label for key, label in ASPECTS if not _filled(facts.report.get(key))]
         if empty:
             gates.append(
                 Gate("report", "Báo cáo thành tích", False, "Báo cáo thành tích còn thiếu: " + ", ".join(empty) + ".")

@@ -216,7 +216,7 @@ def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, u
     with led.write(user=user, command=f"dvk recognize --year {year} --number {number} (demo)") as tx:
         rplan = ops.plan_recognition(tx.conn, year, number, None)
         ops.recognize(tx, rplan)
-        tx.note(f"Quyết định số {number:02d}: công nhận {len(rplan.recognized)}/{len(rplan.yd.entries)} năm {year}")
+        tx.note(f"Quyết định số {number:02d}: công nhận {len(rplan.recognized)}/{rplan.total} năm {year}")
     return {"entries": len(plan), "recognized": len(rplan.recognized), "not_recognized": len(rplan.not_recognized),
             "number": number}
 

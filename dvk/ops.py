@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
@@ -510,8 +510,145 @@ def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fractio
 # ---------------------------------------------------------------- reading a year in sets
 
 @dataclass
+class YearContext:
+    """What every entry of a year is judged against: rules, units, the decision in force."""
+
+    year: int
+    crit: CriteriaSet
+    units: dict[str, dict]
+    decision: dict | None
+
+
+@dataclass(slots=True)
+class Bundle:
+    """One entry with its report, confirmation, members' sheets and (if decided) its outcome."""
+
+    entry: dict
+    report: dict | None = None
+    confirmation: dict | None = None
+    scores: dict = field(default_factory=dict)  # member → {code: mark | None}
+    outcome: dict | None = None
+
+
+def year_context(conn: Connection, year: int) -> YearContext:
+    return YearContext(year, criteria_for(conn, year), {u["code"]: u for u in list_units(conn)},
+                       active_decision(conn, year))
+
+
+def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
+              entry_ids: Sequence[str] | None = None) -> Iterator[Bundle]:
+    """Stream a year's entries in registration order, each with everything about it.
+
+    Five ordered queries (entries, reports, confirmations, sheets, outcomes) are merged on
+    the entry's sequence number, so memory stays flat whatever the year's size. With
+    `full=False` a report carries only whether each aspect is filled in, not its text.
+    """
+    et, rt, ct, st, ot = (table(n) for n in ("entry", "report", "confirmation", "score", "outcome"))
+    cond = et.c.year == ctx.year
+    if entry_ids is not None:
+        cond = and_(cond, et.c.id.in_(list(entry_ids)))
+
+    def joined(t, key, *cols, extra=None):
+        q = select(et.c.seq, *cols).select_from(et.join(t, t.c[key] == et.c.id)).where(cond)
+        if extra is not None:
+            q = q.where(extra)
+        return q.order_by(et.c.seq)
+
+    if full:
+        rep_cols = [rt.c[c] for c in rt.c.keys()]
+    else:
+        rep_cols = [rt.c.entry_id] + [
+            (func.length(func.trim(func.coalesce(rt.c[k], ""))) > 0).label(k) for k, _ in ASPECTS
+        ] + [rt.c.reported_on]
+    entries = conn.execute(select(et).where(cond).order_by(et.c.seq)).mappings()
+    reports = conn.execute(joined(rt, "entry_id", *rep_cols))
+    confs = conn.execute(joined(ct, "entry_id", *[ct.c[c] for c in ct.c.keys()]))
+    sheets = conn.execute(joined(st, "entry_id", st.c.member, st.c.marks).order_by(st.c.member))
+    outcomes = None
+    if ctx.decision is not None:
+        outcomes = conn.execute(joined(ot, "entry_id", ot.c.recognized, ot.c.score, ot.c.reasons,
+                                       extra=ot.c.decision_id == ctx.decision["id"]))
+    rep_keys = list(reports.keys())[1:]
+    conf_keys = list(confs.keys())[1:]
+    loads = json.loads
+    nxt_r = next(reports, None)
+    nxt_c = next(confs, None)
+    nxt_s = next(sheets, None)
+    nxt_o = next(outcomes, None) if outcomes is not None else None
+    for e in entries:
+        seq = e["seq"]
+        b = Bundle(dict(e))
+        while nxt_r is not None and nxt_r[0] < seq:
+            nxt_r = next(reports, None)
+        if nxt_r is not None and nxt_r[0] == seq:
+            b.report = dict(zip(rep_keys, nxt_r[1:]))
+            nxt_r = next(reports, None)
+        while nxt_c is not None and nxt_c[0] < seq:
+            nxt_c = next(confs, None)
+        if nxt_c is not None and nxt_c[0] == seq:
+            b.confirmation = dict(zip(conf_keys, nxt_c[1:]))
+            nxt_c = next(confs, None)
+        while nxt_s is not None and nxt_s[0] <= seq:
+            if nxt_s[0] == seq:
+                b.scores[nxt_s[1]] = loads(nxt_s[2])
+            nxt_s = next(sheets, None)
+        if outcomes is not None:
+            while nxt_o is not None and nxt_o[0] < seq:
+                nxt_o = next(outcomes, None)
+            if nxt_o is not None and nxt_o[0] == seq:
+                b.outcome = {"recognized": bool(nxt_o[1]), "score": nxt_o[2], "reasons": loads(nxt_o[3] or "[]")}
+                nxt_o = next(outcomes, None)
+        yield b
+
+
+def facts(ctx: YearContext, b: Bundle) -> EntryFacts:
+    e = b.entry
+    unit = ctx.units.get(e["unit_code"]) or {}
+    return EntryFacts(entry_id=e["id"], year=e["year"], registered_on=e["registered_on"], sudden=e["sudden"],
+                      report=b.report, confirmation=b.confirmation, unit_committee=unit.get("committee"),
+                      member_scores=b.scores)
+
+
+def judged(conn: Connection, ctx: YearContext, *, full: bool = False,
+           entry_ids: Sequence[str] | None = None) -> Iterator[tuple[Bundle, Evaluation]]:
+    """Stream (bundle, evaluation) for every entry of the year."""
+    crit = ctx.crit
+    evaluate = crit_mod.evaluate
+    for b in iter_year(conn, ctx, full=full, entry_ids=entry_ids):
+        yield b, evaluate(facts(ctx, b), crit)
+
+
+def status_of(b: Bundle) -> str:
+    if b.outcome is not None:
+        return "recognized" if b.outcome["recognized"] else "not_recognized"
+    if b.scores:
+        return "scored"
+    if b.confirmation and not b.confirmation["rejected"]:
+        return "confirmed"
+    if b.report is not None:
+        return "reported"
+    return "registered"
+
+
+def bundle_json(ctx: YearContext, b: Bundle, ev: Evaluation) -> dict:
+    """The documented JSON shape of one entry (stable for scripts)."""
+    e = b.entry
+    out = b.outcome
+    return {
+        "id": e["id"], "year": e["year"], "unit": e["unit_code"],
+        "unit_name": (ctx.units.get(e["unit_code"]) or {}).get("name"), "title": e["title"], "kind": e["kind"],
+        "subject": e["subject"], "person": e["person"], "position": e["position"], "field": e["field"],
+        "registered_on": e["registered_on"].isoformat() if e["registered_on"] else None, "late": e["late"],
+        "sudden": e["sudden"], "note": e["note"], "status": status_of(b),
+        "score": out["score"] if out else ev.score_float,
+        "eligible": out["recognized"] if out else ev.eligible,
+        "reasons": out["reasons"] if out else ev.reasons,
+    }
+
+
+@dataclass
 class YearData:
-    """Everything about a year's entries, fetched in a handful of set queries."""
+    """A whole year in memory (for documents and small views); big views use `judged()`."""
 
     year: int
     crit: CriteriaSet
@@ -525,81 +662,47 @@ class YearData:
     evaluations: dict[str, Evaluation] = field(default_factory=dict)
 
     def status(self, entry_id: str) -> str:
-        if self.decision is not None and entry_id in self.outcomes:
-            return "recognized" if self.outcomes[entry_id]["recognized"] else "not_recognized"
-        if self.scores.get(entry_id):
-            return "scored"
-        conf = self.confirmations.get(entry_id)
-        if conf and not conf["rejected"]:
-            return "confirmed"
-        if entry_id in self.reports:
-            return "reported"
-        return "registered"
+        return status_of(self.bundle(entry_id))
+
+    def bundle(self, entry_id: str) -> Bundle:
+        return Bundle(self._index[entry_id], self.reports.get(entry_id), self.confirmations.get(entry_id),
+                      self.scores.get(entry_id, {}), self.outcomes.get(entry_id))
+
+    @property
+    def _index(self) -> dict[str, dict]:
+        idx = self.__dict__.get("_idx")
+        if idx is None or len(idx) != len(self.entries):
+            idx = {e["id"]: e for e in self.entries}
+            self.__dict__["_idx"] = idx
+        return idx
+
+    @property
+    def ctx(self) -> YearContext:
+        return YearContext(self.year, self.crit, self.units, self.decision)
 
 
 def load_year(conn: Connection, year: int, *, entry_ids: Sequence[str] | None = None) -> YearData:
-    et, rt, ct, st, ot = (table(n) for n in ("entry", "report", "confirmation", "score", "outcome"))
-    crit = criteria_for(conn, year)
-    units = {u["code"]: u for u in list_units(conn)}
-    q = select(et).where(et.c.year == year)
-    if entry_ids is not None:
-        q = q.where(et.c.id.in_(list(entry_ids)))
-    entries = [dict(r) for r in conn.execute(q.order_by(et.c.seq)).mappings()]
-    ids_filter = (lambda col: col.in_(list(entry_ids))) if entry_ids is not None else None
-
-    def by_year(t, col):
-        j = select(t).join(et, et.c.id == col).where(et.c.year == year)
-        if ids_filter is not None:
-            j = j.where(ids_filter(col))
-        return j
-
-    reports = {r["entry_id"]: dict(r) for r in conn.execute(by_year(rt, rt.c.entry_id)).mappings()}
-    confs = {r["entry_id"]: dict(r) for r in conn.execute(by_year(ct, ct.c.entry_id)).mappings()}
-    scores: dict[str, dict[str, dict[str, float | None]]] = defaultdict(dict)
-    loads = json.loads
-    for entry_id_, member_, marks_ in conn.execute(
-        select(st.c.entry_id, st.c.member, st.c.marks).join(et, et.c.id == st.c.entry_id)
-        .where(et.c.year == year).where(ids_filter(st.c.entry_id) if ids_filter else True)
-    ):
-        scores[entry_id_][member_] = loads(marks_)
-    decision = active_decision(conn, year)
-    outcomes: dict[str, dict] = {}
-    if decision:
-        for r in conn.execute(select(ot).where(ot.c.decision_id == decision["id"])).mappings():
-            d = dict(r)
-            d["reasons"] = json.loads(d["reasons"] or "[]")
-            outcomes[d["entry_id"]] = d
-    yd = YearData(year, crit, units, entries, reports, confs,
-                  {k: dict(v) for k, v in scores.items()}, decision, outcomes)
-    for e in entries:
-        yd.evaluations[e["id"]] = crit_mod.evaluate(facts_of(yd, e), crit)
+    """The whole year in memory, full report texts included (documents, forms, `show`)."""
+    ctx = year_context(conn, year)
+    yd = YearData(year, ctx.crit, ctx.units, [], {}, {}, {}, ctx.decision, {})
+    for b, ev in judged(conn, ctx, full=True, entry_ids=entry_ids):
+        eid = b.entry["id"]
+        yd.entries.append(b.entry)
+        if b.report is not None:
+            yd.reports[eid] = b.report
+        if b.confirmation is not None:
+            yd.confirmations[eid] = b.confirmation
+        if b.scores:
+            yd.scores[eid] = b.scores
+        if b.outcome is not None:
+            yd.outcomes[eid] = {"entry_id": eid, **b.outcome}
+        yd.evaluations[eid] = ev
     return yd
 
 
-def facts_of(yd: YearData, e: Mapping) -> EntryFacts:
-    unit = yd.units.get(e["unit_code"], {})
-    return EntryFacts(
-        entry_id=e["id"], year=e["year"], registered_on=e["registered_on"], sudden=e["sudden"],
-        report=yd.reports.get(e["id"]), confirmation=yd.confirmations.get(e["id"]),
-        unit_committee=unit.get("committee"), member_scores=yd.scores.get(e["id"], {}),
-    )
-
-
 def entry_json(yd: YearData, e: Mapping) -> dict:
-    """The documented JSON shape of one entry (stable for scripts)."""
-    ev = yd.evaluations[e["id"]]
-    status = yd.status(e["id"])
-    out = yd.outcomes.get(e["id"]) if yd.decision else None
-    return {
-        "id": e["id"], "year": e["year"], "unit": e["unit_code"],
-        "unit_name": yd.units.get(e["unit_code"], {}).get("name"), "title": e["title"], "kind": e["kind"],
-        "subject": e["subject"], "person": e["person"], "position": e["position"], "field": e["field"],
-        "registered_on": e["registered_on"].isoformat() if e["registered_on"] else None, "late": e["late"],
-        "sudden": e["sudden"], "note": e["note"], "status": status,
-        "score": out["score"] if out else ev.score_float,
-        "eligible": out["recognized"] if out else ev.eligible,
-        "reasons": out["reasons"] if out else ev.reasons,
-    }
+    """The documented JSON shape of one entry of an in-memory year."""
+    return bundle_json(yd.ctx, yd.bundle(e["id"]), yd.evaluations[e["id"]])
 
 
 def years(conn: Connection) -> list[int]:
@@ -609,17 +712,40 @@ def years(conn: Connection) -> list[int]:
 
 # ---------------------------------------------------------------- recognition
 
+@dataclass(slots=True)
+class PlanRow:
+    """One entry's verdict in a recognition plan (kept small: a year may have 100,000)."""
+
+    id: str
+    unit: str
+    title: str
+    score: float | None
+    eligible: bool
+    reasons: list[str]
+
+
 @dataclass
 class RecognitionPlan:
     year: int
     number: int
     decided_on: dt.date
-    recognized: list[str]
-    not_recognized: list[tuple[str, list[str]]]
-    yd: YearData
+    rows: list[PlanRow]
+
+    @property
+    def recognized(self) -> list[str]:
+        return [r.id for r in self.rows if r.eligible]
+
+    @property
+    def not_recognized(self) -> list[tuple[str, list[str]]]:
+        return [(r.id, r.reasons) for r in self.rows if not r.eligible]
+
+    @property
+    def total(self) -> int:
+        return len(self.rows)
 
 
 def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.date | None) -> RecognitionPlan:
+    """Judge every entry of the year for decision `number` (nothing is written)."""
     check_year(year)
     if number < 1:
         raise InvalidInput(f"Số quyết định phải là số nguyên dương (nhận được {number}).")
@@ -636,20 +762,19 @@ def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.da
     if used:
         raise InvalidInput(f"Số quyết định {number:02d} năm {year} đã được dùng (kể cả quyết định đã thu hồi); "
                            "hãy dùng số khác.")
-    yd = load_year(conn, year)
-    decided_on = decided_on or yd.crit.recognition_day(year)
+    ctx = year_context(conn, year)
+    decided_on = decided_on or ctx.crit.recognition_day(year)
     if decided_on.year not in (year, year + 1):
         raise InvalidInput(f"Ngày quyết định {fmt_date(decided_on)} phải thuộc năm {year} (hoặc đầu năm {year + 1}).")
-    if not yd.entries:
+    rows = [PlanRow(b.entry["id"], b.entry["unit_code"], b.entry["title"], ev.score_float, ev.eligible, ev.reasons)
+            for b, ev in judged(conn, ctx)]
+    if not rows:
         raise InvalidInput(f"Năm {year} chưa có mô hình, điển hình nào đăng ký.")
-    recognized = [e["id"] for e in yd.entries if yd.evaluations[e["id"]].eligible]
-    failed = [(e["id"], yd.evaluations[e["id"]].reasons) for e in yd.entries
-              if not yd.evaluations[e["id"]].eligible]
-    return RecognitionPlan(year, number, decided_on, recognized, failed, yd)
+    return RecognitionPlan(year, number, decided_on, rows)
 
 
 def ensure_recognizable(plan: RecognitionPlan) -> None:
-    if not plan.recognized:
+    if not any(r.eligible for r in plan.rows):
         raise InvalidInput(f"Không có mô hình, điển hình nào năm {plan.year} đạt đủ tiêu chí; không ra quyết định. "
                            f"Xem lý do: dvk check --year {plan.year}")
 
@@ -659,12 +784,15 @@ def recognize(tx: Tx, plan: RecognitionPlan) -> int:
     ensure_recognizable(plan)
     dec_id = tx.insert("decision", {"year": plan.year, "number": plan.number, "decided_on": plan.decided_on,
                                     "revoked": False, "revoked_reason": None, "revoked_on": None})
-    rows = []
-    for e in plan.yd.entries:
-        ev = plan.yd.evaluations[e["id"]]
-        rows.append({"decision_id": dec_id, "entry_id": e["id"], "recognized": ev.eligible,
-                     "score": ev.score_float, "reasons": json.dumps(ev.reasons, ensure_ascii=False)})
-    tx.insert_many("outcome", rows)
+    batch: list[dict] = []
+    dumps = json.dumps
+    for r in plan.rows:
+        batch.append({"decision_id": dec_id, "entry_id": r.id, "recognized": r.eligible, "score": r.score,
+                      "reasons": dumps(r.reasons, ensure_ascii=False)})
+        if len(batch) >= 5000:
+            tx.insert_many("outcome", batch)
+            batch = []
+    tx.insert_many("outcome", batch)
     return dec_id
 
 
@@ -692,67 +820,72 @@ def decisions(conn: Connection, year: int | None = None) -> list[dict]:
 STAGES = ("registered", "reported", "confirmed", "scored", "recognized", "not_recognized")
 
 
-def reached(yd: YearData, entry_id: str) -> set[str]:
+def reached(b: Bundle) -> set[str]:
     """The stages an entry has reached (cumulative)."""
     out = {"registered"}
-    if entry_id in yd.reports:
+    if b.report is not None:
         out.add("reported")
-    conf = yd.confirmations.get(entry_id)
-    if conf and not conf["rejected"]:
+    if b.confirmation and not b.confirmation["rejected"]:
         out.add("confirmed")
-    if yd.scores.get(entry_id):
+    if b.scores:
         out.add("scored")
-    st = yd.status(entry_id)
+    st = status_of(b)
     if st in ("recognized", "not_recognized"):
         out.add(st)
     return out
 
 
-def missing_items(yd: YearData, e: Mapping) -> list[str]:
+def missing_items(ctx: YearContext, b: Bundle) -> list[str]:
     """What an entry still lacks before it can be judged, in the clerk's words."""
     out: list[str] = []
-    rep = yd.reports.get(e["id"])
+    rep = b.report
     if rep is None:
         out.append("báo cáo thành tích")
     else:
-        empty = [label for key, label in ASPECTS if not rep.get(key)]
+        empty = [label for key, label in ASPECTS if not crit_mod._filled(rep.get(key))]
         if empty:
             out.append("nội dung báo cáo: " + ", ".join(empty))
-    conf = yd.confirmations.get(e["id"])
+    conf = b.confirmation
     if conf is None:
         out.append("xác nhận của cấp ủy")
     elif conf["rejected"]:
         out.append(f"xác nhận của cấp ủy (bị từ chối: {conf['reason']})")
-    n = len(yd.scores.get(e["id"], {}))
-    if n < yd.crit.min_members:
-        out.append(f"chấm điểm ({n}/{yd.crit.min_members} thành viên)")
+    n = len(b.scores)
+    if n < ctx.crit.min_members:
+        out.append(f"chấm điểm ({n}/{ctx.crit.min_members} thành viên)")
     return out
 
 
-def status_summary(yd: YearData) -> dict:
+def status_summary(ctx: YearContext, bundles: Iterable[Bundle]) -> dict:
+    """Counts at each stage, by unit and by field, and what each entry still lacks (streamed)."""
     counts = {s: 0 for s in STAGES}
     by_unit: dict[str, dict[str, int]] = {}
-    by_field: dict[int, dict[str, int]] = {f.number: {s: 0 for s in STAGES} for f in yd.crit.fields}
+    by_field: dict[int, dict[str, int]] = {f.number: {s: 0 for s in STAGES} for f in ctx.crit.fields}
     missing: dict[str, list[dict]] = {}
-    for e in yd.entries:
-        r = reached(yd, e["id"])
+    total = late = sudden = 0
+    for b in bundles:
+        e = b.entry
+        total += 1
+        late += bool(e["late"])
+        sudden += bool(e["sudden"])
+        r = reached(b)
         u = by_unit.setdefault(e["unit_code"], {s: 0 for s in STAGES})
         f = by_field.setdefault(e["field"], {s: 0 for s in STAGES})
-        for s in r:
-            counts[s] += 1
-            u[s] += 1
-            f[s] += 1
-        if yd.decision is None:
-            m = missing_items(yd, e)
+        for s_ in r:
+            counts[s_] += 1
+            u[s_] += 1
+            f[s_] += 1
+        if ctx.decision is None:
+            m = missing_items(ctx, b)
             if m:
                 missing.setdefault(e["unit_code"], []).append({"id": e["id"], "title": e["title"], "missing": m})
-    order = [u for u in yd.units]  # configured unit order
+    order = list(ctx.units)  # configured unit order
     return {
-        "year": yd.year,
-        "total": len(yd.entries),
-        "late": sum(1 for e in yd.entries if e["late"]),
-        "sudden": sum(1 for e in yd.entries if e["sudden"]),
-        "decision": _decision_json(yd.decision),
+        "year": ctx.year,
+        "total": total,
+        "late": late,
+        "sudden": sudden,
+        "decision": _decision_json(ctx.decision),
         "counts": counts,
         "by_unit": {k: by_unit[k] for k in order if k in by_unit},
         "by_field": {str(k): v for k, v in sorted(by_field.items())},

@@ -52,6 +52,19 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def json_stream(items) -> None:
+    """Write a JSON array item by item (memory stays flat for 100,000 entries)."""
+    out = sys.stdout
+    dumps = json.dumps
+    first = True
+    out.write("[")
+    for it in items:
+        out.write("\n  " if first else ",\n  ")
+        out.write(dumps(it, ensure_ascii=False, default=str))
+        first = False
+    out.write("\n]\n" if not first else "]\n")
+
+
 @contextlib.contextmanager
 def ledger(db: Optional[Path]) -> Iterator[Any]:
     """Open the ledger named by --db / $DVK_DB / the default path (must exist)."""

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dvk.commands.common import add, DbOpt, JsonOpt, ledger, print_json, say, table
+from dvk.commands.common import DbOpt, JsonOpt, add, json_stream, ledger, print_json, say, table
 
 
 def list_cmd(
@@ -29,13 +29,15 @@ def list_cmd(
     if status is not None and status not in ops.STATUSES:
         raise InvalidInput(f"Trạng thái “{status}” không có; dùng một trong: {', '.join(ops.STATUSES)}.")
     with ledger(db) as led, led.read() as conn:
-        yd = ops.load_year(conn, ops.check_year(year))
-    rows = [ops.entry_json(yd, e) for e in yd.entries if unit is None or e["unit_code"] == unit]
-    if status:
-        rows = [r for r in rows if r["status"] == status]
-    if json_:
-        print_json(rows)
-        return
+        ctx = ops.year_context(conn, ops.check_year(year))
+        stream = (ops.bundle_json(ctx, b, ev) for b, ev in ops.judged(conn, ctx)
+                  if unit is None or b.entry["unit_code"] == unit)
+        if status:
+            stream = (r for r in stream if r["status"] == status)
+        if json_:
+            json_stream(stream)
+            return
+        rows = list(stream)
     table(
         f"Năm {year}: {len(rows)} mô hình, điển hình",
         ["Mã", "Đơn vị", "Tên", "Loại", "Cá nhân", "LV", "Ngày ĐK", "Trạng thái", "Điểm"],
@@ -132,9 +134,10 @@ def status_cmd(
     from dvk.dates import fmt_date
 
     with ledger(db) as led, led.read() as conn:
-        yd = ops.load_year(conn, ops.check_year(year))
+        ctx = ops.year_context(conn, ops.check_year(year))
         prof = ops.profile_for(conn, year)
-    s = ops.status_summary(yd)
+        s = ops.status_summary(ctx, ops.iter_year(conn, ctx, full=False))
+    yd = ctx
     if json_:
         if not missing:
             s.pop("missing")
@@ -144,7 +147,7 @@ def status_cmd(
     say(f"Năm {year}: {s['total']} mô hình, điển hình ({s['late']} đăng ký muộn, {s['sudden']} đột xuất).")
     if s["decision"]:
         say(f"Đã có Quyết định số {s['decision']['number']:02d}/QĐ-{prof['symbol']} ngày "
-            f"{fmt_date(yd.decision['decided_on'])} — các mô hình của năm đã khóa.")
+            f"{fmt_date(ctx.decision['decided_on'])} — các mô hình của năm đã khóa.")
     table("Theo bước", ["Bước", "Số lượng"], [[n, s["counts"][k]] for n, k in zip(stage_names, ops.STAGES)])
     table("Theo đơn vị", ["Đơn vị", *stage_names],
           [[f"{u} — {yd.units[u]['name']}", *[c[k] for k in ops.STAGES]] for u, c in s["by_unit"].items()])

@@ -1,0 +1,130 @@
+"""Judging and deciding: check, recognize. Both stream a year, so 100,000 entries stay fast."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from dvk.commands.common import (DateOpt, DbOpt, JsonOpt, UserOpt, add, json_stream, ledger, parse_date_opt,
+                                 print_json, say, table, writing)
+
+
+def check_cmd(
+    entry_id: Annotated[Optional[str], typer.Argument(metavar="[ID]", help="Mã mô hình; bỏ trống thì dùng --year.")] = None,
+    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Kiểm tra mọi mô hình của năm.")] = None,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Kiểm tra từng mô hình theo mọi điều kiện và tiêu chí, nêu lý do đạt/không đạt."""
+    from dvk import criteria as cm
+    from dvk import ops
+    from dvk.errors import InvalidInput
+
+    if not entry_id and year is None:
+        raise InvalidInput("Hãy nêu mã mô hình hoặc --year.")
+
+    def detail(ctx, b, ev) -> dict:
+        return {**ops.bundle_json(ctx, b, ev), "gates": [g.as_dict() for g in ev.gates],
+                "member_totals": {m: (None if t is None else round(t, 2)) for m, t in ev.member_totals.items()},
+                "pass_mark": float(ev.pass_mark)}
+
+    with ledger(db) as led, led.read() as conn:
+        if entry_id:
+            e = ops.get_entry(conn, entry_id)
+            ctx = ops.year_context(conn, e["year"])
+            r = detail(ctx, *next(ops.judged(conn, ctx, entry_ids=[e["id"]])))
+            if json_:
+                print_json(r)
+                return
+            say(f"{r['id']} — {r['title']} ({r['unit']})")
+            table(None, ["Điều kiện", "Kết quả", "Giải thích"],
+                  [[g["label"], "ĐẠT" if g["ok"] else "KHÔNG ĐẠT", g["reason"]] for g in r["gates"]])
+            for m, t in r["member_totals"].items():
+                say(f"  {m}: {cm.fmt_score(t)}")
+            say(f"Điểm: {cm.fmt_score(r['score'])} — "
+                + ("ĐỦ ĐIỀU KIỆN CÔNG NHẬN" if r["eligible"] else "CHƯA ĐỦ ĐIỀU KIỆN"))
+            return
+        ctx = ops.year_context(conn, ops.check_year(year))
+        stream = (detail(ctx, b, ev) for b, ev in ops.judged(conn, ctx))
+        if json_:
+            json_stream(stream)
+            return
+        rows, n, ok = [], 0, 0
+        for r in stream:
+            n += 1
+            ok += bool(r["eligible"])
+            rows.append([r["id"], r["unit"], r["title"], cm.fmt_score(r["score"]), "đạt" if r["eligible"] else "không",
+                         "\n".join(r["reasons"])])
+    if not n:
+        say(f"Năm {year} chưa có mô hình, điển hình nào.")
+        return
+    table(f"Kiểm tra năm {year}", ["Mã", "Đơn vị", "Tên", "Điểm", "Đạt", "Lý do"], rows)
+    say(f"{ok}/{n} mô hình, điển hình đủ điều kiện công nhận.")
+
+
+def recognize_cmd(
+    year: Annotated[int, typer.Option("--year", "-y", help="Năm xét công nhận.")],
+    number: Annotated[Optional[int], typer.Option("--number", "-n", help="Số quyết định.")] = None,
+    date: DateOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Chỉ xem kết quả, không ghi.")] = False,
+    revoke: Annotated[bool, typer.Option("--revoke", help="Thu hồi quyết định đang có hiệu lực của năm.")] = False,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Lý do thu hồi.")] = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Ra quyết định công nhận (mặc định ngày 15/10) và khóa các mô hình của năm."""
+    from dvk import criteria as cm
+    from dvk import ops
+    from dvk.cli import command_line
+    from dvk.dates import fmt_date
+    from dvk.db import backup_before, current_user
+    from dvk.errors import InvalidInput
+
+    on = parse_date_opt(date)
+    if revoke:
+        with writing(db, user) as tx:
+            dec = ops.revoke(tx, year, reason, on)
+            tx.note(f"Thu hồi quyết định số {dec['number']:02d} năm {year}: {dec['revoked_reason']}")
+        if json_:
+            print_json({"revoked": True, "year": year, "number": dec["number"]})
+        else:
+            say(f"Đã thu hồi quyết định số {dec['number']:02d} năm {year}. Các mô hình năm {year} được mở khóa.")
+        return
+    if number is None:
+        raise InvalidInput("Thiếu số quyết định (--number).")
+    with ledger(db) as led:
+        with led.read() as conn:
+            plan = ops.plan_recognition(conn, year, number, on)
+            prof = ops.profile_for(conn, year)
+        if not dry_run:
+            ops.ensure_recognizable(plan)
+            backup_before(led, "recognize")
+            with led.write(user=current_user(user), command=command_line()) as tx:
+                plan = ops.plan_recognition(tx.conn, year, number, on)  # judged again inside the write lock
+                ops.recognize(tx, plan)
+                tx.note(f"Quyết định số {number:02d}/QĐ-{prof['symbol']} ngày {fmt_date(plan.decided_on)}: "
+                        f"công nhận {len(plan.recognized)}/{plan.total} mô hình, điển hình năm {year}")
+    if json_:
+        print_json({"year": year, "number": number, "date": plan.decided_on.isoformat(), "dry_run": dry_run,
+                    "recognized": plan.recognized,
+                    "not_recognized": [{"id": i, "reasons": r} for i, r in plan.not_recognized]})
+        return
+    ok = [r for r in plan.rows if r.eligible]
+    bad = [r for r in plan.rows if not r.eligible]
+    table(("Dự kiến — " if dry_run else "") + f"Công nhận năm {year} ({len(ok)} mô hình, điển hình)",
+          ["Mã", "Đơn vị", "Tên", "Điểm"], [[r.id, r.unit, r.title, cm.fmt_score(r.score)] for r in ok])
+    if bad:
+        table(f"Không công nhận ({len(bad)})", ["Mã", "Đơn vị", "Tên", "Lý do"],
+              [[r.id, r.unit, r.title, "\n".join(r.reasons)] for r in bad])
+    if dry_run:
+        say("Chạy thử: chưa ghi gì vào sổ.")
+    else:
+        say(f"Đã ghi Quyết định số {number:02d}/QĐ-{prof['symbol']} ngày {fmt_date(plan.decided_on)}. "
+            f"Các mô hình năm {year} đã được khóa.")
+
+
+def register(app: typer.Typer) -> None:
+    add(app, "check", check_cmd)
+    add(app, "recognize", recognize_cmd)
