@@ -83,6 +83,7 @@ __all__ = [
     "check_template",
     "context_of",
     "render_docx",
+    "render_docx_bytes",
     "write_year_workbook",
     "write_phase_workbook",
     "docx_to_pdf",
@@ -1268,30 +1269,27 @@ def _write_atomic(path: Path, data: bytes, *, force: bool) -> None:
 # --------------------------------------------------------------------------- Word
 
 
-def render_docx(
+def render_docx_bytes(
     template_name: str,
     view_model: Any,
-    out_path: str | os.PathLike,
     *,
     templates_dir: str | os.PathLike | None = None,
-    force: bool = False,
-) -> RenderResult:
-    """Render ``view_model`` with the Word template ``template_name`` into ``out_path``.
+    identifier: str = "",
+) -> tuple[bytes, tuple[str, ...]]:
+    """Render ``view_model`` with the Word template ``template_name`` in memory.
 
-    The template is taken from ``templates_dir`` when that folder has it, else from the packaged
-    templates.  Its placeholders are checked first (``TemplateError``); the view model's text is
-    cleaned (see the module docstring) and escaped; the file is written atomically with mode 0600
-    and deterministic bytes.  Raises ``OutputExistsError`` if ``out_path`` exists and not ``force``.
+    Returns the .docx bytes (deterministic: the same view model, template and ``identifier``
+    give the same bytes) and the warnings about the input.  ``identifier`` is stored in the
+    document's core properties (``identifier`` and ``keywords``) so a printed-out file can be
+    traced back to the ledger; empty leaves both empty.  Raises ``TemplateError`` as
+    ``render_docx`` does.
     """
     import jinja2
     from docxtpl import DocxTemplate
 
-    out_path = Path(out_path)
     expected = _DOC_TYPES.get(template_name)
     if expected is not None and not isinstance(view_model, expected):
         raise TypeError(f"{template_name} needs a {expected.__name__}, got {type(view_model).__name__}")
-    if out_path.exists() and not force:
-        raise _exists_error(out_path)
 
     warnings: list[str] = []
     clean = _sanitize(view_model, warnings)
@@ -1320,12 +1318,40 @@ def render_docx(
     cp.last_printed = when
     cp.comments = ""
     cp.category = ""
-    cp.keywords = ""
+    cp.keywords = identifier
+    cp.identifier = identifier
     buf = io.BytesIO()
     tpl.save(buf)
-    data = normalize_ooxml_zip(buf.getvalue(), when)
+    return normalize_ooxml_zip(buf.getvalue(), when), tuple(warnings)
+
+
+def render_docx(
+    template_name: str,
+    view_model: Any,
+    out_path: str | os.PathLike,
+    *,
+    templates_dir: str | os.PathLike | None = None,
+    force: bool = False,
+    identifier: str = "",
+) -> RenderResult:
+    """Render ``view_model`` with the Word template ``template_name`` into ``out_path``.
+
+    The template is taken from ``templates_dir`` when that folder has it, else from the packaged
+    templates.  Its placeholders are checked first (``TemplateError``); the view model's text is
+    cleaned (see the module docstring) and escaped; the file is written atomically with mode 0600
+    and deterministic bytes.  Raises ``OutputExistsError`` if ``out_path`` exists and not ``force``.
+    ``identifier`` goes into the core properties (see ``render_docx_bytes``).
+    """
+    out_path = Path(out_path)
+    expected = _DOC_TYPES.get(template_name)
+    if expected is not None and not isinstance(view_model, expected):
+        raise TypeError(f"{template_name} needs a {expected.__name__}, got {type(view_model).__name__}")
+    if out_path.exists() and not force:
+        raise _exists_error(out_path)
+    data, warnings = render_docx_bytes(template_name, view_model, templates_dir=templates_dir,
+                                       identifier=identifier)
     _write_atomic(out_path, data, force=force)
-    return RenderResult(out_path, hashlib.sha256(data).hexdigest(), tuple(warnings))
+    return RenderResult(out_path, hashlib.sha256(data).hexdigest(), warnings)
 
 
 # --------------------------------------------------------------------------- PDF
@@ -1474,11 +1500,18 @@ class ScoreRecord:
     """A row of the "Chấm điểm" sheet: one member's score on one criterion, or (``aggregate``) the
     entry's aggregate score on the 100 scale.
 
+    When ``YearWorkbookData.score_criteria`` is given the sheet is wide instead — one row per
+    member's sheet with a column per criterion (a 100,000-entry year with 3 members and 11
+    criteria would otherwise need 3.4 million rows, beyond Excel's 1,048,576): ``marks`` then
+    holds the member's marks in ``score_criteria`` order (a number, a text such as "KAD" for
+    not applicable, or None when not scored) and ``score`` the member's total on the 100 scale.
+
     Attributes:
         code, title: the entry; member: the council member (ignored for an aggregate row);
         criterion_code, criterion: the criterion (empty for an aggregate row);
         weight: the criterion's weight; score: 0–10 (None = not applicable / not scored);
-        note: remarks; aggregate: this row is the entry's aggregate (printed bold).
+        note: remarks; aggregate: this row is the entry's aggregate (printed bold);
+        marks: the member's marks, wide layout only.
     """
 
     code: str
@@ -1490,6 +1523,7 @@ class ScoreRecord:
     score: float | None = None
     note: str = ""
     aggregate: bool = False
+    marks: tuple[float | str | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -1535,7 +1569,10 @@ class YearWorkbookData:
         metadata and timestamps (use the data's date, not "now", for reproducible files);
         registrations, reports, confirmations, scores, results: the rows of each sheet;
         unit_counts: units × fields counts for "Thống kê" (a sequence, read twice);
-        fields: the field labels for "Thống kê" columns and charts.
+        fields: the field labels for "Thống kê" columns and charts;
+        score_criteria: the criteria, in order: when given, "Chấm điểm" has one row per member's
+        sheet and a column per criterion (see ``ScoreRecord``) and a "Tiêu chí" sheet lists them;
+        identifier: stored in the workbook's properties (identifier, keywords) to trace the file.
     """
 
     year: int
@@ -1548,6 +1585,8 @@ class YearWorkbookData:
     results: Iterable[ResultRecord] = ()
     unit_counts: Sequence[UnitFieldCount] = ()
     fields: Sequence[str] = FIELD_SHORT_NAMES
+    score_criteria: Sequence[Criterion] = ()
+    identifier: str = ""
 
 
 @dataclass(frozen=True)
@@ -1572,13 +1611,14 @@ class PhaseWorkbookData:
 
     Attributes:
         phase: e.g. "2021-2025"; author: workbook author; generated_on: fixes metadata/timestamps;
-        years: the years, in order.
+        years: the years, in order; identifier: as in ``YearWorkbookData``.
     """
 
     phase: str
     author: str
     generated_on: dt.date
     years: Sequence[PhaseYear] = ()
+    identifier: str = ""
 
 
 # --------------------------------------------------------------------------- Excel: writing
@@ -1662,6 +1702,8 @@ class _Sheet:
                 row.append(c)
             elif kind == "bool":
                 row.append("Có" if v else None)
+            elif kind == "num":  # a plain number as entered (a mark: 8, 7.5)
+                row.append(v)
             else:  # int
                 row.append(v)
         self.ws.append(row)
@@ -1690,7 +1732,7 @@ _RESULT_COLUMNS = [("Mã hồ sơ", 12, "text"), ("Đơn vị", 30, "text"), ("T
                    ("Trạng thái", 16, "text"), ("Lý do", 45, "text"), ("Quyết định", 26, "text")]
 
 
-def _new_workbook(author: str, when: dt.datetime, title: str):
+def _new_workbook(author: str, when: dt.datetime, title: str, identifier: str = ""):
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
@@ -1701,6 +1743,9 @@ def _new_workbook(author: str, when: dt.datetime, title: str):
     props.modified = when
     props.title = title
     props.language = "vi-VN"
+    if identifier:
+        props.identifier = identifier
+        props.keywords = identifier
     return wb
 
 
@@ -1721,6 +1766,32 @@ def _save_workbook(wb, path: Path, when: dt.datetime, force: bool) -> str:
         raw.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
     return digest
+
+
+def _number(text: str) -> float | int | str:
+    """A weight as printed ("8", "7,5") back to a number for a cell (the text if it is none)."""
+    try:
+        f = float(str(text).replace(",", "."))
+    except ValueError:
+        return text
+    return int(f) if f == int(f) else f
+
+
+def _wide_scores(wb, crits: Sequence[Criterion], rows: Iterable[ScoreRecord], warnings: list[str]) -> None:
+    """"Chấm điểm" with one row per member's sheet and a column per criterion (streamed)."""
+    n = len(crits)
+    cols = ([("Mã hồ sơ", 12, "text"), ("Tên mô hình, điển hình", 45, "text"), ("Thành viên Hội đồng", 26, "text")]
+            + [(c.code, 7, "num") for c in crits] + [("Tổng (thang 100)", 11, "score"), ("Ghi chú", 25, "text")])
+    sheet = _Sheet(wb, "Chấm điểm", cols, warnings)
+    blank = (None,) * n
+    for r in rows:
+        if r.aggregate:
+            sheet.append((r.code, r.title, "Điểm tổng hợp (thang 100)", *blank, r.score, r.note),
+                         owner=r.code, bold=True)
+        else:
+            marks = tuple(r.marks)[:n] + (None,) * max(0, n - len(r.marks))
+            sheet.append((r.code, r.title, r.member, *marks, r.score, r.note), owner=r.code)
+    sheet.close()
 
 
 def _result_values(r: ResultRecord) -> tuple:
@@ -1791,7 +1862,8 @@ def write_year_workbook(path: str | os.PathLike, data: YearWorkbookData, force: 
     if path.exists() and not force:
         raise _exists_error(path)
     when = dt.datetime(data.generated_on.year, data.generated_on.month, data.generated_on.day)
-    wb = _new_workbook(data.author, when, f"Tổng hợp mô hình, điển hình “Dân vận khéo” năm {data.year}")
+    wb = _new_workbook(data.author, when, f"Tổng hợp mô hình, điển hình “Dân vận khéo” năm {data.year}",
+                       data.identifier)
     warnings: list[str] = []
 
     sheet = _Sheet(wb, "Đăng ký", _REG_COLUMNS, warnings)
@@ -1812,15 +1884,19 @@ def write_year_workbook(path: str | os.PathLike, data: YearWorkbookData, force: 
                      owner=r.code)
     sheet.close()
 
-    sheet = _Sheet(wb, "Chấm điểm", _SCORE_COLUMNS, warnings)
-    for r in data.scores:
-        if r.aggregate:
-            sheet.append((r.code, r.title, "Điểm tổng hợp (thang 100)", None, None, None, r.score, r.note),
-                         owner=r.code, bold=True)
-        else:
-            sheet.append((r.code, r.title, r.member, r.criterion_code, r.criterion, r.weight, r.score, r.note),
-                         owner=r.code)
-    sheet.close()
+    crits = list(data.score_criteria)
+    if crits:
+        _wide_scores(wb, crits, data.scores, warnings)
+    else:
+        sheet = _Sheet(wb, "Chấm điểm", _SCORE_COLUMNS, warnings)
+        for r in data.scores:
+            if r.aggregate:
+                sheet.append((r.code, r.title, "Điểm tổng hợp (thang 100)", None, None, None, r.score, r.note),
+                             owner=r.code, bold=True)
+            else:
+                sheet.append((r.code, r.title, r.member, r.criterion_code, r.criterion, r.weight, r.score, r.note),
+                             owner=r.code)
+        sheet.close()
 
     sheet = _Sheet(wb, "Kết quả", _RESULT_COLUMNS, warnings)
     for r in data.results:
@@ -1828,6 +1904,12 @@ def write_year_workbook(path: str | os.PathLike, data: YearWorkbookData, force: 
     sheet.close()
 
     _stats_sheet(wb, data.fields, data.unit_counts, warnings)
+    if crits:
+        legend = _Sheet(wb, "Tiêu chí", [("Mã tiêu chí", 11, "text"), ("Nội dung tiêu chí", 90, "text"),
+                                         ("Trọng số", 10, "num")], warnings)
+        for c in crits:
+            legend.append((c.code, c.content, _number(c.weight)))
+        legend.close()
     digest = _save_workbook(wb, path, when, force)
     if len(warnings) >= _MAX_WARNINGS:
         warnings.append(f"(chỉ liệt kê {_MAX_WARNINGS} cảnh báo đầu tiên)")
@@ -1843,7 +1925,8 @@ def write_phase_workbook(path: str | os.PathLike, data: PhaseWorkbookData, force
     if path.exists() and not force:
         raise _exists_error(path)
     when = dt.datetime(data.generated_on.year, data.generated_on.month, data.generated_on.day)
-    wb = _new_workbook(data.author, when, f"Tổng hợp mô hình, điển hình “Dân vận khéo” giai đoạn {data.phase}")
+    wb = _new_workbook(data.author, when, f"Tổng hợp mô hình, điển hình “Dân vận khéo” giai đoạn {data.phase}",
+                       data.identifier)
     warnings: list[str] = []
     cols = [("Năm", 8, "int"), ("Đăng ký", 12, "int"), ("Công nhận", 12, "int"),
             ("Không công nhận", 16, "int"), ("Tỷ lệ công nhận (%)", 18, "score")]
