@@ -101,10 +101,15 @@ class CriteriaSet:
 
     def window(self, year: int) -> tuple[date, date]:
         """The registration window of a year (end day clipped to the month's end)."""
-        return _month_day(year, *self.registration_start), _month_day(year, *self.registration_end)
+        return _window(year, self.registration_start, self.registration_end)
 
     def recognition_day(self, year: int) -> date:
         return _month_day(year, *self.recognition_date)
+
+
+@functools.lru_cache(maxsize=256)
+def _window(year: int, start: tuple[int, int], end: tuple[int, int]) -> tuple[date, date]:
+    return _month_day(year, *start), _month_day(year, *end)
 
 
 def _month_day(year: int, month: int, day: int) -> date:
@@ -296,28 +301,41 @@ def parse_score_args(pairs: Iterable[str], crit: CriteriaSet) -> dict[str, Fract
     return values
 
 
-def _int_weights(crit: CriteriaSet) -> tuple[dict[str, int], int]:
-    """Weights scaled to integers (× the lcm of their denominators), cached per criteria set."""
-    cached = _WEIGHTS.get(id(crit))
+@dataclass(frozen=True)
+class _Fast:
+    """Per-criteria-set constants for the hot loop (weights as integers, floats of the marks)."""
+
+    weights: dict[str, int]
+    unit: int
+    low: int | Fraction
+    span: Fraction
+    span_float: float
+    pass_float: float
+
+
+_FAST: dict[int, tuple[CriteriaSet, _Fast]] = {}
+
+
+def _fast(crit: CriteriaSet) -> _Fast:
+    cached = _FAST.get(id(crit))
     if cached is not None and cached[0] is crit:
-        return cached[1], cached[2]
+        return cached[1]
     lcm = 1
     for c in crit.criteria:
         lcm = lcm * c.weight.denominator // math.gcd(lcm, c.weight.denominator)
-    weights = {c.code: int(c.weight * lcm) for c in crit.criteria}
-    _WEIGHTS[id(crit)] = (crit, weights, lcm)
-    return weights, lcm
-
-
-_WEIGHTS: dict[int, tuple[CriteriaSet, dict[str, int], int]] = {}
+    unit = 10 ** crit.decimals
+    low = crit.scale_min * unit
+    span = (crit.scale_max - crit.scale_min) * unit
+    f = _Fast({c.code: int(c.weight * lcm) for c in crit.criteria}, unit,
+              int(low) if low.denominator == 1 else low, span, float(span), float(crit.pass_mark))
+    _FAST[id(crit)] = (crit, f)
+    return f
 
 
 def _member_parts(scores: Mapping[str, Fraction | float | int | None], crit: CriteriaSet) -> tuple[int, int]:
     """Integer numerator and weight sum of a member's total (scores are multiples of 10^-decimals)."""
-    weights, _ = _int_weights(crit)
-    unit = 10 ** crit.decimals
-    low = crit.scale_min * unit
-    low = int(low) if low.denominator == 1 else low
+    f = _fast(crit)
+    weights, unit, low = f.weights, f.unit, f.low
     num = 0
     den = 0
     for code, v in scores.items():
@@ -338,8 +356,7 @@ def member_total(scores: Mapping[str, Fraction | float | int | None], crit: Crit
     num, den = _member_parts(scores, crit)
     if den == 0:
         return None
-    span = (crit.scale_max - crit.scale_min) * 10 ** crit.decimals
-    return Fraction(num * 100) / (span * den)
+    return Fraction(num * 100) / (_fast(crit).span * den)
 
 
 def _member_total_float(scores: Mapping[str, Fraction | float | int | None], crit: CriteriaSet,
@@ -504,7 +521,8 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
     else:
         gates.append(Gate("confirmation", "Xác nhận của cấp ủy", True, f"Đã được “{conf.get('committee')}” xác nhận."))
 
-    span = float((crit.scale_max - crit.scale_min) * 10 ** crit.decimals)
+    fast = _fast(crit)
+    span = fast.span_float
     totals: dict[str, float | None] = {
         m: _member_total_float(s, crit, span) for m, s in facts.member_scores.items()
     }
@@ -525,8 +543,8 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
     passed = False
     if values:
         score = statistics.median(values) if crit.aggregation == "median" else sum(values) / len(values)
-        passed = score >= float(crit.pass_mark)
-        if abs(score - float(crit.pass_mark)) < 1e-6:  # too close for floats: decide exactly
+        passed = score >= fast.pass_float
+        if abs(score - fast.pass_float) < 1e-6:  # too close for floats: decide exactly
             exact = aggregate([t for t in (member_total(s, crit) for s in facts.member_scores.values())
                                if t is not None], crit.aggregation)
             passed = exact >= crit.pass_mark
