@@ -111,8 +111,14 @@ _SQLITE_REASONS = (
 )
 
 
-def _make_engine(path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{path}")
+def _make_engine(path: Path, *, immutable: bool = False) -> Engine:
+    if immutable:
+        # A ledger on a read-only file system: no -shm can be created, so SQLite is told the
+        # file cannot change (no locks, no WAL index). Reads work; a write gets SQLITE_READONLY.
+        uri = Path(path).resolve().as_uri() + "?immutable=1"
+        engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
+    else:
+        engine = create_engine(f"sqlite:///{path}")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every test
@@ -137,6 +143,13 @@ def _create_private_file(path: Path) -> None:
     """Create an empty file readable by the owner only (the ledger holds people's names)."""
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(fd)
+
+
+def _on_read_only_fs(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path.parent).f_flag & getattr(os, "ST_RDONLY", 1))
+    except (OSError, AttributeError):
+        return False
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -197,7 +210,13 @@ class Ledger:
         elif path.is_dir():
             raise LedgerError(f"“{name}” là một thư mục, không phải tệp sổ.")
         _check_header(path, name, empty_ok=create)
-        engine = _make_engine(path)
+        immutable = _on_read_only_fs(path)
+        if immutable and _exists(Path(f"{path}-wal"), name) and Path(f"{path}-wal").stat().st_size > 0:
+            raise LedgerError(
+                f"Sổ “{name}” nằm trên ổ đĩa chỉ cho phép đọc và còn thay đổi chưa gộp trong tệp “{path.name}-wal”. "
+                "Hãy chép cả hai tệp sang ổ đĩa ghi được rồi mở lại."
+            )
+        engine = _make_engine(path, immutable=immutable)
         try:
             conn = engine.connect()
         except (DBAPIError, sqlite3.Error) as exc:
@@ -457,7 +476,8 @@ def _copy_database(src_path: Path, dest: Path, *, src_conn: sqlite3.Connection |
             leftover.unlink()
     try:
         _create_private_file(tmp)
-        src = src_conn or sqlite3.connect(Path(src_path).resolve().as_uri() + "?mode=ro", uri=True,
+        flags = "?immutable=1" if _on_read_only_fs(Path(src_path)) else "?mode=ro"
+        src = src_conn or sqlite3.connect(Path(src_path).resolve().as_uri() + flags, uri=True,
                                           timeout=BUSY_TIMEOUT_MS / 1000)
         try:
             dst = sqlite3.connect(str(tmp))
@@ -480,6 +500,12 @@ def _copy_database(src_path: Path, dest: Path, *, src_conn: sqlite3.Connection |
         raise
 
 
+def _idle_raw(ledger: Ledger) -> sqlite3.Connection | None:
+    """The ledger's own connection when it is outside a transaction (it works on a read-only file
+    system too); None inside one, so the copy never holds uncommitted changes."""
+    return None if ledger.conn.in_transaction() else ledger.raw()
+
+
 def backup_to(ledger: Ledger, dest: Path) -> Path:
     """A consistent copy with SQLite's online backup API (other commands may be running).
 
@@ -493,7 +519,7 @@ def backup_to(ledger: Ledger, dest: Path) -> Path:
     if not _exists(dest.parent, dest.parent):
         raise LedgerError(f"Thư mục “{dest.parent}” không tồn tại; hãy tạo thư mục trước.")
     try:
-        _copy_database(ledger.path, dest)
+        _copy_database(ledger.path, dest, src_conn=_idle_raw(ledger))
     except (OSError, sqlite3.Error) as exc:
         raise LedgerError(f"Không sao lưu được sổ vào “{dest}”: {os_reason(exc)}. Sổ không bị thay đổi.")
     return dest
@@ -509,7 +535,7 @@ def backup_before(ledger: Ledger, reason: str, keep: int | None = None) -> Path:
     stamp = dt.datetime.now(dt.timezone.utc).strftime(_STAMP)
     dest = folder / f"{ledger.path.stem}-{stamp}-{reason}.sqlite"
     try:
-        _copy_database(ledger.path, dest)
+        _copy_database(ledger.path, dest, src_conn=_idle_raw(ledger))
     except (OSError, sqlite3.Error) as exc:
         raise LedgerError(
             f"Không tạo được bản sao lưu tự động “{dest}”: {os_reason(exc)}. Lệnh chưa thực hiện; sổ không bị "
