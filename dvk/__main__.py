@@ -1,3 +1,3 @@
-from dvk.cli import main
+from dvk.entry import main
 
 main()

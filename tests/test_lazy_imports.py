@@ -26,3 +26,13 @@ def test_version_and_help_import_nothing_heavy():
                 "try:\n    app()\nexcept SystemExit:\n    pass\n")
         mods = _modules_after(code)
         assert not {m for m in mods if m.split(".")[0] in HEAVY}, args
+
+
+def test_version_fast_path_does_not_even_import_typer():
+    code = ("import sys\nsys.argv = ['dvk', '--version']\nfrom dvk.entry import main\nmain()\n")
+    mods = _modules_after(code)
+    assert "typer" not in mods and "sqlalchemy" not in mods
+    out = subprocess.run([sys.executable, "-m", "dvk", "--version"], capture_output=True, text=True, check=True)
+    from dvk import __version__
+
+    assert out.stdout.strip() == f"dvk {__version__}"
