@@ -127,8 +127,10 @@ def _append(ws: Any, values: Sequence[Any], *, example: bool = False, wrap_cols:
 
 
 def _date_format(ws: Any, col: int, first: int) -> None:
-    for r in range(first, MAX_ROWS + 1):
-        ws.cell(row=r, column=col).number_format = "DD/MM/YYYY"
+    """dd/mm/yyyy for the whole column (a column style: no empty cells are created)."""
+    from openpyxl.utils import get_column_letter
+
+    ws.column_dimensions[get_column_letter(col)].number_format = "DD/MM/YYYY"
 
 
 def _list_validation(ws: Any, col_letter: str, formula: str, title: str, prompt: str, *,
@@ -454,6 +456,7 @@ def ops_num(x: Any) -> str:
 # ---------------------------------------------------------------- the Word report form
 
 FORM_TITLE = "BÁO CÁO THÀNH TÍCH"
+CONFIRMATION_HEADING = "XÁC NHẬN CỦA CẤP ỦY"
 ID_LABEL = "Mã mô hình, điển hình"
 
 
@@ -501,9 +504,7 @@ def write_report_form(conn: Connection, out: Path, entry_id: str | None) -> str:
         run = hp.add_run(_hint(key))
         run.italic = True
         run.font.color.rgb = RGBColor(0x7F, 0x7F, 0x7F)
-    doc.add_paragraph()
-    p = doc.add_paragraph("XÁC NHẬN CỦA CẤP ỦY")
-    p.runs[0].bold = True
+    doc.add_heading(CONFIRMATION_HEADING, level=1)
     doc.add_paragraph("(Cấp ủy cùng cấp nhận xét, đánh giá và xác nhận; ký tên, đóng dấu.)")
     from dvk.tabular import atomic_write_path
 
@@ -534,6 +535,13 @@ def _aspect_of_heading(text: str) -> str | None:
     alias = {"lantoa": "spread", "benvung": "sustainability", "tinhbenvung": "sustainability",
              "cachlamsangtao": "approach", "kinhnghiemrutra": "experience"}
     return alias.get(key)
+
+
+def _ends_report(text: str) -> bool:
+    from dvk.tabular import fold_header
+
+    key = fold_header(_NUMBERING.sub("", text))
+    return key.startswith(("xacnhancuacapuy", "ykiencuacapuy", "nhanxetcuacapuy", "noinhan"))
 
 
 def _block_texts(doc: Any) -> Iterable[tuple[str, bool]]:
@@ -586,6 +594,9 @@ def read_report_docx(path: Path, entry_id: str | None = None) -> dict[str, str |
         if t.startswith(ID_LABEL) and stated_id is None:
             stated_id = t[len(ID_LABEL):].strip(" :.…")
         key = _aspect_of_heading(t) if t and (is_heading or len(t) <= 40) else None
+        if t and _ends_report(t):
+            current = None  # the Party committee's part, signatures…: not the report's aspects
+            continue
         if key is not None:
             current = key
             found.setdefault(key, [])
