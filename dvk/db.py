@@ -432,6 +432,7 @@ def check_setting(key: str, value: str) -> str:
 # Those made for a reason in KEPT_REASONS (a backup asked for by hand, a ledger replaced by
 # `dvk restore`) are never deleted by the rotation; the others keep the newest `backup_keep`.
 KEPT_REASONS = frozenset({"manual", "replaced"})
+STALE_TMP_SECONDS = 3600
 _STAMP = "%Y%m%dT%H%M%S%fZ"
 
 
@@ -551,6 +552,14 @@ def rotate_backups(ledger: Ledger, keep: int | None = None) -> list[Path]:
         keep = _backup_keep(ledger)
     rotating = [b for b in list_backups(ledger) if b.rotated]
     gone = []
+    # A backup killed half-way leaves its temporary file (never a file under a final name).
+    cutoff = dt.datetime.now().timestamp() - STALE_TMP_SECONDS
+    with contextlib.suppress(OSError):
+        for tmp in backup_dir(ledger).glob("*.sqlite.tmp*"):
+            with contextlib.suppress(OSError):
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    gone.append(tmp)
     for old in rotating[: max(0, len(rotating) - keep)]:
         with contextlib.suppress(OSError):
             old.path.unlink()

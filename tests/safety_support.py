@@ -85,3 +85,41 @@ def verify_ok(db: Path) -> str:
     res = dvk_process("verify", "--db", str(db))
     assert res.returncode == 0, res.stderr
     return res.stdout
+
+
+def build_year(db: Path, n: int, year: int = 2024) -> None:
+    """A ledger with `n` complete entries of `year` (report, confirmation, two members' scores) written
+    in one command through `Tx.insert_many`, so its history is as real as a clerk's."""
+    import datetime as dt
+
+    from dvk import ops
+
+    led, _ = ops.init_ledger(db, user="kiểm thử", profile={}, criteria_file=None)
+    try:
+        with led.write(user="kiểm thử", command="dvk test build", summary=f"{n} mô hình") as tx:
+            ops.upsert_units(tx, [{"code": c, "name": name, "committee": k} for c, name, k in UNITS])
+            crit = ops.criteria_for(tx.conn, year)
+            entries, reports, confs, scores = [], [], [], []
+            for i in range(n):
+                code, _, committee = UNITS[i % len(UNITS)]
+                eid, title = ops.make_id(year, i + 1), f"Mô hình số {i + 1} của {code}"
+                entries.append({"id": eid, "year": year, "seq": i + 1, "unit_code": code, "title": title,
+                                "kind": "model", "subject": "collective", "person": None, "position": None,
+                                "field": 1 + i % 5, "registered_on": dt.date(year, 2, 1 + i % 28), "late": False,
+                                "sudden": False, "note": None, "match_key": ops.match_key(code, title, None)})
+                reports.append({"entry_id": eid, "approach": "Cách làm", "experience": "Kinh nghiệm",
+                                "spread": "Lan tỏa", "effectiveness": "Hiệu quả", "sustainability": "Bền vững",
+                                "reported_on": dt.date(year, 8, 1), "file_path": None, "file_sha256": None})
+                confs.append({"entry_id": eid, "committee": committee, "confirmed_by": "Bí thư",
+                              "confirmed_on": dt.date(year, 9, 1), "comment": None, "rejected": False,
+                              "reason": None})
+                level = 7 if i % 5 == 0 else 9
+                for m in ("Nguyễn Văn An", "Trần Thị Bích"):
+                    scores.append({"entry_id": eid, "member": m,
+                                   "marks": ops.marks_json({c: level for c in crit.codes}, crit)})
+            tx.insert_many("entry", entries)
+            tx.insert_many("report", reports)
+            tx.insert_many("confirmation", confs)
+            tx.insert_many("score", scores)
+    finally:
+        led.close()
