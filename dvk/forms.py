@@ -51,16 +51,16 @@ def write_template(conn: Connection, kind: str, out: Path, *, year: int | None =
                    unit: str | None = None, entry_id: str | None = None, force: bool = False) -> str:
     """Write the form of `kind` to `out`; returns a short Vietnamese description of what it holds."""
     out = Path(out)
+    if kind == "report-form" and out.suffix.lower() != ".docx":
+        raise InvalidInput("Mẫu báo cáo Word phải là tệp .docx (ví dụ --out bao-cao.docx).")
+    if kind != "report-form" and out.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise InvalidInput(f"Mẫu {kind} là tệp Excel: hãy đặt tên tệp có đuôi .xlsx.")
     if out.exists() and not force:
         raise OutputError(f"Tệp “{out}” đã có; dùng --force để ghi đè.")
     if not out.parent.exists():
         raise OutputError(f"Thư mục “{out.parent}” không tồn tại.")
     if kind == "report-form":
-        if out.suffix.lower() != ".docx":
-            raise InvalidInput("Mẫu báo cáo Word phải là tệp .docx (ví dụ --out bao-cao.docx).")
         return write_report_form(conn, out, entry_id)
-    if out.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise InvalidInput(f"Mẫu {kind} là tệp Excel: hãy đặt tên tệp có đuôi .xlsx.")
     year = ops.check_year(year if year is not None else ops.today().year)
     unit_code = ops.get_unit(conn, unit)["code"] if unit else None
     writer = {"registrations": _registrations, "reports": _reports, "confirmations": _confirmations,
