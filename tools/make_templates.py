@@ -35,6 +35,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
+from docx.text.paragraph import Paragraph
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -183,6 +184,7 @@ def _setup_styles(doc) -> None:
     pstyle("DVK Title", size=14, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, first_line=Mm(0), line=1.0)
     pstyle("DVK Heading", size=14, bold=True, align=WD_ALIGN_PARAGRAPH.JUSTIFY, first_line=Mm(12.7),
            before=6, after=6, line=1.1)
+    styles["DVK Heading"].paragraph_format.keep_with_next = True  # no heading alone at a page foot
     pstyle("DVK Table", size=12, align=WD_ALIGN_PARAGRAPH.LEFT, first_line=Mm(0), before=2, after=2, line=1.0)
     pstyle("DVK Table Head", size=12, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, first_line=Mm(0),
            before=2, after=2, line=1.0)
@@ -565,6 +567,17 @@ def landscape_section(doc):
     section = doc.add_section(WD_SECTION.NEW_PAGE)
     _setup_section(section, landscape=True)
     section.different_first_page_header_footer = False
+    # The paragraph that now ends the portrait section (it holds its w:sectPr) follows the
+    # signature table: keep it 4 pt high, or a first page filled to the bottom spills this
+    # empty paragraph onto a blank second page.
+    body = doc.element.body
+    for p in reversed(body.findall(qn("w:p"))):
+        ppr = p.find(qn("w:pPr"))
+        if ppr is not None and ppr.find(qn("w:sectPr")) is not None:
+            par = Paragraph(p, doc._body)
+            par.style = doc.styles["DVK Rule"]
+            _mark_size(par, 4)
+            break
     return section
 
 
@@ -658,42 +671,50 @@ def score_sheets():
     r.font.bold = True
     r.font.size = Pt(13)
     para(doc, [("{{ council }}", {"size": 13})], style="DVK Header", align=L)
-    para(doc, [("PHIẾU CHẤM ĐIỂM", {"bold": True, "size": 14})], style="DVK Title", before=12)
+    # One sheet must fit on one A4 page with the 2021-2025 criteria (long wording): a compact
+    # info block, a wide criteria column, and the member's name beside the signature.
+    para(doc, [("PHIẾU CHẤM ĐIỂM", {"bold": True, "size": 14})], style="DVK Title", before=6)
     para(doc, [("Mô hình, điển hình “Dân vận khéo” năm {{ year }}", {"bold": True, "size": 14})],
-         style="DVK Title", after=12)
+         style="DVK Title", after=6)
     info = [
-        ("Mã hồ sơ: ", "{{ s.code }}", True),
-        ("Tên mô hình, điển hình: ", "{{ s.title }}", True),
-        ("Tập thể/Cá nhân: ", "{{ s.subject_text }}", False),
-        ("Đơn vị: ", "{{ s.unit }}", False),
-        ("Lĩnh vực: ", "{{ s.field }}", False),
+        [("Mã hồ sơ: ", {}), ("{{ s.code }}", {"bold": True}), ("; lĩnh vực: ", {}), ("{{ s.field }}", {})],
+        [("Tên mô hình, điển hình: ", {}), ("{{ s.title }}", {"bold": True})],
+        [("Tập thể/Cá nhân: ", {}), ("{{ s.subject_text }}", {})],
+        [("Đơn vị: ", {}), ("{{ s.unit }}", {})],
     ]
-    for label, value, bold in info:
-        para(doc, [(label, {}), (value, {"bold": bold})], first_line=0, after=3)
-    cols = [("Mã", 14), ("Nội dung tiêu chí", 101), ("Trọng số", 20), ("Điểm (0–10)", 30)]
+    for runs in info:
+        para(doc, runs, first_line=0, after=2, size=13)
+    cols = [("Mã", 10), ("Nội dung tiêu chí", 114), ("Trọng số", 20), ("Điểm", 21)]
     tbl = table(doc, [w for _, w in cols], borders=True, align_center=True)
     add_row(tbl, [h for h, _ in cols], style="DVK Table Head", header=True, bold=True, aligns=[C] * 4)
     tag_row(tbl, "{%tr for c in s.criteria %}")
-    add_row(tbl, ["{{ c.code }}", "{{ c.content }}", "{{ c.weight }}", ""], aligns=[C, J, C, C])
+    crow = add_row(tbl, ["{{ c.code }}", "{{ c.content }}", "{{ c.weight }}", ""], aligns=[C, J, C, C])
+    for cell in crow.cells:
+        cell.paragraphs[0].paragraph_format.space_before = Pt(1)
+        cell.paragraphs[0].paragraph_format.space_after = Pt(1)
     tag_row(tbl, "{%tr endfor %}")
     total = add_row(tbl, ["Cộng", "", "{{ s.total_weight }}", ""], bold=True, aligns=[C, C, C, C])
     merge_cells(total.cells[0], total.cells[1])
-    para(doc, [("{{ instructions }}", {"italic": True, "size": 12})], first_line=0, before=4, after=4)
-    para(doc, [("Ý kiến khác: ", {}), ("{{ dots }}", {})], first_line=0, after=4)
-    para(doc, [("Họ và tên thành viên Hội đồng: ", {}), ("{{ s.member }}", {"bold": True})],
-         first_line=0, after=0, keep_next=True)
+    para(doc, [("{{ instructions }}", {"italic": True, "size": 11})], first_line=0, before=3, after=3)
+    para(doc, [("Ý kiến khác: ", {}), ("{{ dots }}", {})], first_line=0, after=0, keep_next=True, size=13)
     sig = table(doc, [70, 95], borders=False)
     row = sig.add_row()
     _tr_flags(row)
     lc, rc = row.cells
     lc.width, rc.width = Mm(70), Mm(95)
+    p = lc.paragraphs[0]
+    p.style = "DVK Header"
+    p.alignment = L
+    p.paragraph_format.space_before = Pt(6)
+    p.add_run("Họ và tên thành viên Hội đồng:").font.size = Pt(13)
+    r = para(lc, [("{{ s.member }}", {"bold": True, "size": 13})], style="DVK Header", align=L, before=3)
     p = rc.paragraphs[0]
     p.style = "DVK Header"
     p.paragraph_format.space_before = Pt(6)
     r = p.add_run("{{ date_line }}")
     r.font.italic = True
     r.font.size = Pt(14)
-    para(rc, [("THÀNH VIÊN HỘI ĐỒNG", {"bold": True, "size": 14})], style="DVK Signature", before=3)
+    para(rc, [("THÀNH VIÊN HỘI ĐỒNG", {"bold": True, "size": 14})], style="DVK Signature")
     para(rc, [("(Ký tên)", {"italic": True, "size": 13})], style="DVK Header")
     for _ in range(3):
         para(rc, [], style="DVK Signature")
