@@ -245,8 +245,6 @@ def run(out: Path, *, user: str | None = None, force: bool = False, echo: Callab
 
 
 def _write_documents(path: Path, out: Path, *, force: bool, echo: Callable[[str], None]) -> list[Path]:
-    try:
-        from dvk import export
-    except ImportError:  # the documents layer is optional until it lands
-        return []
+    from dvk import export
+
     return export.demo_documents(path, out, years=[DEMO_YEAR], phase="2021-2025", force=force, echo=echo)

@@ -3,11 +3,102 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import add, UserOpt, say
+from dvk.commands.common import DateOpt, DbOpt, JsonOpt, UserOpt, add, ledger, parse_date_opt, print_json, say, \
+    table, warn
+
+
+def export_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Thư mục ghi văn bản (tạo nếu chưa có).")],
+    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Năm cần xuất văn bản.")] = None,
+    phase: Annotated[
+        Optional[str], typer.Option("--phase", help="Giai đoạn cần tổng kết, ví dụ 2021-2025 (tờ trình khen thưởng).")
+    ] = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Ghi đè tệp đã có (sổ và tệp cũ được sao lưu trước).")] = False,
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="Xuất thêm PDF bằng LibreOffice; nếu máy chưa có LibreOffice thì vẫn ghi "
+                                         "tệp Word và chỉ dẫn cách cài.")
+    ] = False,
+    reminders: Annotated[
+        bool, typer.Option("--reminders", help="Ghi thêm công văn đôn đốc các đơn vị còn thiếu báo cáo, xác nhận.")
+    ] = False,
+    templates: Annotated[
+        Optional[Path], typer.Option("--templates", help="Thư mục mẫu Word thay cho mẫu có sẵn (mặc định: thư mục "
+                                                          "templates cạnh sổ, nếu có).")
+    ] = None,
+    member: Annotated[
+        Optional[List[str]], typer.Option("--member", help="Thành viên Hội đồng, in phiếu chấm điểm cho từng người "
+                                                           "(lặp lại cho nhiều người).")
+    ] = None,
+    deadline: Annotated[
+        Optional[str], typer.Option("--deadline", help="Hạn nộp ghi trong công văn đôn đốc (dd/mm/yyyy).")
+    ] = None,
+    date: DateOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Xuất văn bản Word/Excel của một năm (quyết định công nhận chỉ có sau dvk recognize) hoặc của giai đoạn.
+
+    Không có quyết định công nhận thì vẫn ghi các văn bản khác. Ngày ghi trên văn bản: --date, mặc định
+    ngày của quyết định công nhận (nếu có), nếu chưa có thì hôm nay. Mỗi lần xuất được ghi vào lịch sử
+    của sổ cùng mã SHA-256 của từng tệp (kiểm tra lại bằng: dvk verify-doc TỆP).
+    """
+    from dvk import export
+    from dvk.cli import command_line
+    from dvk.db import current_user
+    from dvk.errors import InvalidInput
+
+    if (year is None) == (phase is None):
+        raise InvalidInput("Hãy chọn đúng một trong hai: --year NĂM hoặc --phase GIAI_ĐOẠN (ví dụ 2021-2025).")
+    if phase is not None:
+        extra = [n for n, v in (("--reminders", reminders), ("--member", member), ("--deadline", deadline)) if v]
+        if extra:
+            raise InvalidInput(f"{', '.join(extra)} chỉ dùng với --year.")
+    opts = export.Options(on=parse_date_opt(date), deadline=parse_date_opt(deadline), members=tuple(member or ()),
+                          templates=templates, reminders=reminders)
+    with ledger(db) as led:
+        kw = dict(user=current_user(user), command=command_line(), force=force, pdf=pdf)
+        if year is not None:
+            res = export.export_year(led, year, out, opts, **kw)
+        else:
+            res = export.export_phase(led, phase, out, opts, **kw)
+    if json_:
+        print_json(res.as_dict())
+        return
+    if res.files:
+        table(f"Đã ghi {len(res.files)} tệp vào {out}", ["Tệp", "Văn bản", "SHA-256", "Cảnh báo"],
+              [[f.path.name, f.label, f.sha256[:12], len(f.warnings) or ""] for f in res.files])
+    else:
+        say("Không có tệp nào được ghi.")
+    for note in res.notes:
+        say(f"Lưu ý: {note}")
+    for w in res.warnings:
+        warn(w)
+
+
+def verify_doc_cmd(
+    file: Annotated[Path, typer.Argument(help="Tệp văn bản (.docx, .xlsx, .pdf) do dvk xuất.")],
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Cho biết tệp là văn bản nào và còn khớp với sổ không (mã 0: khớp; 1: không khớp hoặc không rõ)."""
+    from dvk import export
+
+    with ledger(db) as led:
+        check = export.verify_document(led, file)
+    if json_:
+        print_json(check.as_dict())
+        if not check.matches:
+            raise typer.Exit(code=1)
+        return
+    if check.matches:
+        say(f"{check.description}: khớp với sổ (SHA-256 {check.sha256[:12]}).")
+        return
+    raise export.DocumentMismatch(f"{check.description} — không khớp với sổ: “{file}”.", details=check.problems)
 
 
 def demo_cmd(
@@ -22,4 +113,6 @@ def demo_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    add(app, "export", export_cmd)
+    add(app, "verify-doc", verify_doc_cmd)
     add(app, "demo", demo_cmd)
