@@ -74,6 +74,21 @@ def translate(exc: BaseException, path: Path | str) -> LedgerError:
     return LedgerError(f"Lỗi cơ sở dữ liệu với sổ “{path}”: {orig}")
 
 
+def _unencodable(exc: BaseException) -> InvalidInput | None:
+    """Text that cannot be stored as UTF-8: bytes of another encoding that reached the command line
+    undecoded (a terminal or a script not in UTF-8 — Python keeps them as lone surrogates)."""
+    orig = getattr(exc, "orig", None) or exc
+    if not isinstance(orig, UnicodeEncodeError):
+        return None
+    text = orig.object if isinstance(orig.object, str) else ""
+    start = max(0, orig.start - 30)
+    shown = text[start:orig.end + 30].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return InvalidInput(
+        f"Dữ liệu nhập có ký tự không đọc được (không phải Unicode UTF-8): “{shown}”. Có thể cửa sổ lệnh "
+        "hoặc tệp đang dùng bảng mã khác; hãy nhập lại bằng Unicode. Sổ không bị thay đổi."
+    )
+
+
 _OS_REASONS = {
     errno.ENOSPC: "ổ đĩa đã đầy",
     errno.EFBIG: "tệp vượt giới hạn dung lượng cho phép",
@@ -251,7 +266,9 @@ class Ledger:
             with self.conn.begin():
                 yield self.conn
         except SQLAlchemyError as exc:
-            raise translate(exc, self.shown)
+            raise _unencodable(exc) or translate(exc, self.shown)
+        except UnicodeEncodeError as exc:
+            raise _unencodable(exc)
 
     @contextlib.contextmanager
     def write(self, *, user: str, command: str, summary: str = "") -> Iterator["Tx"]:
@@ -265,7 +282,9 @@ class Ledger:
                 yield tx
                 tx.finish()
         except SQLAlchemyError as exc:
-            raise translate(exc, self.shown)
+            raise _unencodable(exc) or translate(exc, self.shown)
+        except UnicodeEncodeError as exc:
+            raise _unencodable(exc)
         finally:
             self.conn.info["begin_mode"] = "DEFERRED"
 
