@@ -146,3 +146,13 @@ def test_registration_rows_equal_validate_entry_and_entry_row(ledger, tmp_path, 
                            position="Bác sĩ" if person else None, registered_on=dt.date(2024, 3, 5), note=" n  ",
                            crit=crit, units=units)
     assert got == ops.entry_row(e, 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aàáạăằâấđeêếoơờuưứy AĐÊ\t\n\u00a0\u200b\u2060\ufeff\u0301\u0323.,-“”")),
+               max_size=30))
+def test_clean_fast_equals_clean(text):
+    from dvk.intake import clean_fast
+    from dvk.textnorm import clean
+
+    assert clean_fast(text) == clean(text)
