@@ -407,3 +407,27 @@ def test_unknown_columns_are_ignored_and_said(ledger, tmp_path):
     f = write_csv(tmp_path / "u.csv", [[*HEAD, "Số điện thoại"], [*ROWS[0], "0909"]])
     res = ledger("register", "--from", f)
     assert "bỏ qua các cột không dùng đến: “Số điện thoại”" in res.stderr
+
+
+def test_progress_bar_only_for_long_files(ledger, tmp_path, monkeypatch):
+    from dvk import intake
+
+    shown: list[int] = []
+
+    class Spy(intake._Progress):
+        def update(self, rows):
+            super().update(rows)
+            if self.bar is not None:
+                shown.append(rows)
+
+    monkeypatch.setattr(intake, "_Progress", Spy)
+    monkeypatch.setattr(intake, "_stderr_is_terminal", lambda: True)
+    units = ["BVDK", "BVNHI", "CDC"]
+    short = [HEAD] + [["2024", units[i % 3], f"Mô hình {i}", "", "", "", "", "1", "", "", ""] for i in range(50)]
+    ledger("register", "--from", write_csv(tmp_path / "s.csv", short))
+    assert shown == []
+    long = [HEAD] + [["2024", units[i % 3], f"Mô hình dài {i}", "", "", "", "", "1", "", "", ""]
+                     for i in range(intake.PROGRESS_FROM + 1000)]
+    out = run_json(ledger, "register", "--from", write_csv(tmp_path / "l.csv", long), "--dry-run")
+    assert out["added"] == intake.PROGRESS_FROM + 1000 and out["dry_run"] is True
+    assert shown and shown[0] == intake.PROGRESS_FROM

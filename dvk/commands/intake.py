@@ -53,7 +53,7 @@ def import_file(kind: str, path: Path, *, db: Optional[Path], user: Optional[str
     from dvk.db import current_user
 
     opts = intake.ImportOptions(dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, update=update,
-                                year=year, member=member, progress=not json_)
+                                year=year, member=member)
     intake.check_options(opts)
     with ledger(db) as led:
         res = intake.run_import(led, kind, path, opts, user=current_user(user), command=command_line())
