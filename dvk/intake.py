@@ -1288,13 +1288,17 @@ class _Scores(_Importer):
         """The member a sheet stands for, or a str problem (default sheet name)."""
         if sheet in self._members:
             return self._members[sheet]
-        if self.opts.member:
-            out: Any = (clean(self.opts.member), None)
-        elif sheet and _DEFAULT_SHEET.match(sheet.strip()):
+        given = clean(self.opts.member) if self.opts.member else None
+        named = clean(sheet) if sheet and not _DEFAULT_SHEET.match(sheet.strip()) else None
+        if named and given and fold(named) != fold(given):
+            out: Any = (None, f"trang tính “{sheet}” mang tên một thành viên khác với --member “{given}”")
+        elif named:
+            out = (named, None)
+        elif given:
+            out = (given, None)
+        elif sheet:
             out = (None, f"trang tính “{sheet}” mang tên mặc định: hãy đặt tên trang tính là tên thành viên "
                          "Hội đồng, hoặc thêm cột “Thành viên”")
-        elif sheet:
-            out = (clean(sheet), None)
         else:
             out = (None, "thiếu tên thành viên Hội đồng (cột “Thành viên” hoặc --member)")
         self._members[sheet] = out
@@ -1461,6 +1465,8 @@ def run_import(led: Any, kind: str, path: Path, opts: ImportOptions, *, user: st
         raise ValueError(kind)
     check_options(opts)
     path = Path(path)
+    if opts.rejects is not None and Path(opts.rejects).resolve() == path.resolve():
+        raise InvalidInput(f"Tệp ghi dòng bị loại (--rejects) không được trùng với tệp nhập “{path.name}”.")
     spool = _Spool() if (opts.skip_invalid and opts.rejects is not None) else None
     importer: _Importer | None = None
     try:

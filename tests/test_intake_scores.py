@@ -195,3 +195,23 @@ def test_scores_into_a_decided_year_are_refused(full_entry, ledger, tmp_path):
 
 def test_scores_template_needs_members(ready, tmp_path):
     assert "--member" in ready.fails("template", "scores", "--out", tmp_path / "x.xlsx").stderr
+
+
+def test_member_option_and_sheet_names(ready, tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    ws.append(["Mã", *CODES])
+    ws.append(["2024-001", *([8] * 11)])
+    named = wb.create_sheet(MEMBERS[1])
+    named.append(["Mã", *CODES])
+    named.append(["2024-002", *([7] * 11)])
+    f = tmp_path / "hai.xlsx"
+    wb.save(f)
+    err = ready.fails("score", "--from", f, "--member", MEMBERS[0]).stderr
+    assert f"mang tên một thành viên khác với --member “{MEMBERS[0]}”" in err
+    named.title = MEMBERS[0]
+    wb.save(f)
+    ready("score", "--from", f, "--member", MEMBERS[0])
+    assert [s[:2] for s in scores(ready.db)] == [("2024-001", MEMBERS[0]), ("2024-002", MEMBERS[0])]
+    assert "không được trùng" in ready.fails("score", "--from", f, "--skip-invalid", "--rejects", f).stderr
