@@ -259,6 +259,10 @@ def parse_score_value(raw: object, crit: CriteriaSet, code: str) -> Fraction | N
             raise InvalidOperation
     except InvalidOperation:
         raise InvalidInput(f"Tiêu chí {code}: điểm “{raw}” không phải là số (dùng 0–10 hoặc na).")
+    if not (crit.scale_min - 1 <= value <= crit.scale_max + 1):  # before quantize: huge values overflow it
+        raise InvalidInput(
+            f"Tiêu chí {code}: điểm “{raw}” nằm ngoài thang {_num(crit.scale_min)}–{_num(crit.scale_max)}."
+        )
     step = Decimal(1).scaleb(-crit.decimals)
     rounded = value.quantize(step)
     if value != rounded:
