@@ -191,7 +191,7 @@ def _has_export() -> bool:
 @pytest.mark.skipif(not _has_export(), reason="`dvk export` has not landed yet")
 def test_kill_during_an_export(tmp_path):
     db = tmp_path / "so.sqlite"
-    build_year(db, 60)
+    build_year(db, 20)
     res = subprocess.run(dvk_argv("recognize", "--year", "2024", "--number", "7", "--db", str(db)), env=_env(),
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr

@@ -61,8 +61,10 @@ def test_the_cli_ledger_its_wal_and_shm_and_backups_are_private(tmp_path):
             assert p.exists() and mode(p) == 0o600, side
     finally:
         reader.close()
-    dvk_022("backup", "--db", str(db))
-    dvk_022("backup", str(tmp_path / "ban-sao.sqlite"), "--db", str(db))
+    from conftest import Dvk
+
+    Dvk(db)("backup")
+    Dvk(db)("backup", str(tmp_path / "ban-sao.sqlite"))
     folder = db.with_name(db.name + ".backups")
     assert mode(folder) == 0o700 and [mode(p) for p in folder.iterdir()] == [0o600]
     assert mode(tmp_path / "ban-sao.sqlite") == 0o600
@@ -82,8 +84,12 @@ def test_exported_documents_are_private(tmp_path):
 
     db = tmp_path / "so.sqlite"
     build_year(db, 5)
-    dvk_022("recognize", "--year", "2024", "--number", "3", "--db", str(db))
+    from conftest import Dvk
+
+    d = Dvk(db)
+    d("recognize", "--year", "2024", "--number", "3")
     out = tmp_path / "van-ban"
-    dvk_022("export", "--year", "2024", "--out", str(out), "--db", str(db))
+    os.umask(0o022)  # what the shell had; the command itself sets the owner-only umask
+    d("export", "--year", "2024", "--out", str(out))
     files = [p for p in out.rglob("*") if p.is_file()]
     assert files and {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
