@@ -92,6 +92,24 @@ class Tx:
             self.conn.execute(insert(Change.__table__), self._pending)
             self._pending = []
 
+    def record_inserted(self, table_name: str, rows: Sequence[tuple[str, str]]) -> None:
+        """Record rows a bulk path inserted itself, as `insert_many` would: `rows` holds each row's
+        (row key, canonical JSON of the full row) in insertion order. The caller guarantees the JSON
+        is what the table now holds (`canonical`, `row_key`); `dvk verify` checks that it is.
+        """
+        if not rows:
+            return
+        self._flush()
+        hid, seq, lines, params = self.history_id, self.n, [], []
+        for key, data in rows:
+            seq += 1
+            params.append({"history_id": hid, "seq": seq, "table_name": table_name, "row_key": key,
+                           "op": "insert", "data": data})
+            lines.append(f"{seq}\t{table_name}\t{key}\tinsert\t{data}\n")
+        self.conn.execute(insert(Change.__table__), params)
+        self._digest.update("".join(lines).encode("utf-8"))
+        self.n = seq
+
     # ------------------------------------------------------------ writes
     def insert(self, table_name: str, row: Mapping[str, Any]) -> Any:
         t = table(table_name)

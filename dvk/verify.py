@@ -153,14 +153,10 @@ def verify(ledger) -> Report:
 
 def check_chain(conn: Connection, report: Report) -> None:
     ht, ct = History.__table__, Change.__table__
-    records = conn.execute(
-        select(ht.c.id, ht.c.at, ht.c.user, ht.c.command, ht.c.summary, ht.c.n_changes, ht.c.prev_hash, ht.c.hash)
-        .order_by(ht.c.id).execution_options(yield_per=CHUNK)
-    )
-    changes = _Peek(conn.execute(
-        select(ct.c.history_id, ct.c.seq, ct.c.table_name, ct.c.row_key, ct.c.op, ct.c.data)
-        .order_by(ct.c.history_id, ct.c.seq).execution_options(yield_per=CHUNK)
-    ))
+    records = _stream(conn, select(ht.c.id, ht.c.at, ht.c.user, ht.c.command, ht.c.summary, ht.c.n_changes,
+                                   ht.c.prev_hash, ht.c.hash).order_by(ht.c.id))
+    changes = _Peek(_stream(conn, select(ct.c.history_id, ct.c.seq, ct.c.table_name, ct.c.row_key, ct.c.op,
+                                         ct.c.data).order_by(ct.c.history_id, ct.c.seq)))
     prev_hash, prev_id = GENESIS, 0
     for h in records:
         report.records += 1
@@ -256,10 +252,8 @@ def _replayed(conn: Connection, name: str) -> Iterator[tuple[str, dict]]:
     without a sort; within one key the latest change is picked by (history_id, seq).
     """
     ct = Change.__table__
-    rows = conn.execute(
-        select(ct.c.row_key, ct.c.history_id, ct.c.seq, ct.c.op, ct.c.data).where(ct.c.table_name == name)
-        .order_by(_binary(conn, ct.c.row_key)).execution_options(yield_per=CHUNK)
-    )
+    rows = _stream(conn, select(ct.c.row_key, ct.c.history_id, ct.c.seq, ct.c.op, ct.c.data)
+                   .where(ct.c.table_name == name).order_by(_binary(conn, ct.c.row_key)))
     key, last = None, None
     for r in rows:
         if r.row_key != key:
@@ -293,12 +287,16 @@ def _current(conn: Connection, name: str) -> Iterator[tuple[str, dict]]:
             key_expr = part if key_expr is None else key_expr + "|" + part
     # Raw values (no type processing): a date edited into nonsense must be reported, not crash.
     cols = [type_coerce(c, NullType()).label(c.name) for c in t.columns]
-    rows = conn.execute(
-        select(key_expr.label("_key"), *cols).order_by(_binary(conn, key_expr)).execution_options(yield_per=CHUNK)
-    )
-    for r in rows:
+    for r in _stream(conn, select(key_expr.label("_key"), *cols).order_by(_binary(conn, key_expr))):
         m = r._mapping
         yield str(m["_key"]), m
+
+
+def _stream(conn: Connection, stmt) -> Iterator:
+    """Rows of `stmt`, fetched CHUNK at a time (bounded memory, little per-row overhead)."""
+    result = conn.execute(stmt.execution_options(yield_per=CHUNK))
+    for part in result.partitions():
+        yield from part
 
 
 def _binary(conn: Connection, expr):

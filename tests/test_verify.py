@@ -284,3 +284,30 @@ def test_memory_stays_bounded_as_the_ledger_grows(tmp_path):
         grown[n] = int(out[1])  # KiB
     # 27,000 more rows (~8 MB of data and history; ~40 MB as Python dicts) may cost only a few MB.
     assert grown[15_000] - grown[1_500] < 6 * 1024, grown
+
+
+def test_record_inserted_matches_insert_many(tmp_path):
+    """The public bulk-recording path leaves the same rows and changes as insert_many, and a sound chain."""
+    from dvk import ops
+    from dvk.db import Ledger
+    from dvk.history import canonical, row_key
+    from dvk.verify import verify
+
+    rows = [{"code": f"U{i}", "name": f"Đơn vị {i}", "committee": None, "ordinal": i} for i in range(5)]
+    seen = []
+    for how in ("insert_many", "record_inserted"):
+        led, _ = ops.init_ledger(tmp_path / f"{how}.sqlite", user="t", profile={}, criteria_file=None)
+        with led:
+            with led.write(user="t", command="c", summary="s") as tx:
+                if how == "insert_many":
+                    tx.insert_many("unit", rows)
+                else:
+                    tx.conn.exec_driver_sql("INSERT INTO unit VALUES (?, ?, ?, ?)",
+                                            [tuple(r.values()) for r in rows])
+                    tx.record_inserted("unit", [(row_key("unit", r), canonical(r)) for r in rows])
+            assert verify(led).ok
+            with led.read() as conn:
+                seen.append(conn.exec_driver_sql("SELECT seq, row_key, op, data FROM change WHERE history_id = "
+                                                 "(SELECT max(id) FROM history) ORDER BY seq").fetchall())
+                seen.append(conn.exec_driver_sql("SELECT * FROM unit ORDER BY code").fetchall())
+    assert seen[0] == seen[2] and seen[1] == seen[3] and len(seen[0]) == 5
