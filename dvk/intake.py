@@ -959,14 +959,11 @@ class _Registrations(_Importer):
                 out.append((self.headers.get((None, key), label), _show(a), _show(b)))
         return out
 
-    def _next_seq(self, year: int) -> int:
-        seq = self._seq.get(year)
-        if seq is None:
-            seq = ops.next_seq(self.conn, year)
-            self._first_seq[year] = seq
+    def _setup_year(self, year: int) -> None:
+        """The year's next free seq (ops.next_seq) and the file lines of the entries this import adds."""
+        if year not in self._seq:
+            self._seq[year] = self._first_seq[year] = ops.next_seq(self.conn, year)
             self._lines[year] = array("I")
-        self._seq[year] = seq + 1
-        return seq
 
     def _added_line(self, row: Mapping) -> int | None:
         first = self._first_seq.get(row["year"])
@@ -993,21 +990,28 @@ class _Registrations(_Importer):
         pending: dict[tuple[int, str], dict] = {}
         inserts: list[dict] = []
         updates: list[dict] = []
+        for year in by_year:
+            self._setup_year(year)
+        unlocked, lines_of, new_ids, seqs = self._unlocked, self._lines, res.new_ids, self._seq
         for it in items:
             new, date_given = it.cand
             year = new["year"]
             k = (year, new["match_key"])
             cur = pending.get(k) or existing.get(k)
             if cur is None:
-                self.unlock(year, f"danh sách đăng ký năm {year}")
-                seq = self._next_seq(year)
+                if year not in unlocked:
+                    self.unlock(year, f"danh sách đăng ký năm {year}")
+                seq = seqs[year]
+                seqs[year] = seq + 1
                 new["seq"] = seq
-                new["id"] = eid = ops.make_id(year, seq)
-                self._lines[year].append(it.row[0])
+                new["id"] = eid = f"{year}-{seq:03d}"  # ops.make_id
+                lines_of[year].append(it.row[0])
                 inserts.append(new)
                 pending[k] = new
-                res.added += 1
-                res.add_new_id(eid)
+                if len(new_ids) < MAX_NEW_IDS:
+                    new_ids.append(eid)
+                else:
+                    res.new_ids_more += 1
                 continue
             diffs = self._diffs(cur, new, date_given)
             if not diffs:
@@ -1030,6 +1034,7 @@ class _Registrations(_Importer):
                 line = self._added_line(cur)
                 target = cur["id"] + (f" (vừa thêm từ dòng {line} của tệp)" if line else "")
                 res.add_conflict(Conflict(self.where(it.row), target, diffs))
+        res.added += len(inserts)
         if self.writing:
             bulk_insert(self.tx, "entry", inserts)
             self.tx.update_many("entry", updates)
