@@ -1,4 +1,4 @@
-"""The yearly cycle: register, report, confirm, score, check, recognize."""
+"""The yearly cycle, entry by entry or a whole file at once (--from): register, report, confirm, score."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import (add, DateOpt, DbOpt, JsonOpt, UserOpt, console, ledger, parse_date_opt, print_json,
-                                 say, table, warn, writing)
+from dvk.commands.common import DateOpt, DbOpt, JsonOpt, UserOpt, add, parse_date_opt, print_json, say, warn, writing
 from dvk.commands.intake import DryRunOpt, FromOpt, RejectsOpt, SkipInvalidOpt, UpdateOpt
 
 
