@@ -7,8 +7,9 @@ brings them in. One import is:
    diacritics and spacing; legacy TCVN3/VNI text converted; every cell NFC);
 2. **check** — every row is checked with the same rules as the single-entry commands, and every
    problem is collected as a `Problem(reason, file, row, column, value)`;
-3. **write** — rows go in by batches of `BATCH` through `Tx.insert_many`/`Tx.update_many`
-   (Core executemany, each row recorded in the history) inside ONE transaction.
+3. **write** — rows go in by batches of `BATCH` inside ONE transaction: new rows through
+   `bulk_insert` (executemany; each row recorded in the history exactly as `Tx.insert_many`
+   records it), changed rows (`--update`) through `Tx.update_many`.
 
 All or nothing: if any row is bad (and `--skip-invalid` is not given) the transaction is rolled
 back and `ValidationFailed` lists every problem. A dry run runs the very same code and rolls back,
@@ -1455,6 +1456,8 @@ def _rejects_format(path: Path, table_format: str) -> str:
 
 
 def check_options(opts: ImportOptions) -> None:
+    if opts.year is not None:
+        ops.check_year(opts.year)
     if opts.rejects is not None and not opts.skip_invalid:
         raise InvalidInput("--rejects chỉ dùng cùng --skip-invalid (nhập các dòng hợp lệ, ghi các dòng bị loại "
                            "ra tệp).")

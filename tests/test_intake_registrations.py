@@ -431,3 +431,15 @@ def test_progress_bar_only_for_long_files(ledger, tmp_path, monkeypatch):
     out = run_json(ledger, "register", "--from", write_csv(tmp_path / "l.csv", long), "--dry-run")
     assert out["added"] == intake.PROGRESS_FROM + 1000 and out["dry_run"] is True
     assert shown and shown[0] == intake.PROGRESS_FROM
+
+
+def test_year_option_is_checked_and_fills_rows_without_a_year(ledger, tmp_path):
+    head = [h for h in HEAD if h != "Năm"]
+    f = write_csv(tmp_path / "y.csv", [head, ROWS[0][1:]])
+    assert "Năm “1990” không hợp lệ" in ledger.fails("register", "--from", f, "--year", "1990").stderr
+    assert "thiếu cột “Năm”" in ledger.fails("register", "--from", f).stderr
+    other = write_csv(tmp_path / "o.csv", [HEAD, ["2023", *ROWS[0][1:]]])
+    assert "năm 2023 khác với năm đang nhập (--year 2024)" in ledger.fails("register", "--from", other, "--year",
+                                                                           "2024").stderr
+    ledger("register", "--from", f, "--year", "2024")
+    assert entries(ledger.db)[0]["id"] == "2024-001"
