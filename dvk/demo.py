@@ -84,6 +84,18 @@ PEOPLE: list[tuple[str, str]] = [
     ("Đỗ Hoàng Long", "Bác sĩ Trạm Y tế xã"),
     ("Trương Thị Lan", "Hộ lý khoa Hồi sức"),
     ("Lý Văn Ăn", "Nhân viên phòng Hành chính quản trị"),
+    ("Hoàng Thị Bích Ngọc", "Điều dưỡng khoa Hồi sức tích cực"),
+    ("Phan Văn Hậu", "Bác sĩ Trung tâm Y tế huyện"),
+    ("Mai Thị Thùy Dung", "Kế toán trưởng"),
+    ("Dương Minh Khôi", "Tổ trưởng tổ công đoàn khối hành chính"),
+    ("Cao Thị Yến", "Nữ hộ sinh trưởng khoa Sản"),
+    ("Tạ Quang Vinh", "Kỹ sư công nghệ thông tin"),
+    ("Lâm Thị Kim Oanh", "Dược sĩ phụ trách kho thuốc"),
+    ("Châu Văn Tài", "Lái xe cấp cứu"),
+    ("Hồ Thị Thanh Thúy", "Phó Chủ tịch Công đoàn cơ sở"),
+    ("Kiều Văn Đông", "Bác sĩ khoa Ngoại"),
+    ("Vũ Thị Hoài An", "Điều dưỡng khoa Khám bệnh"),
+    ("Quách Minh Ánh", "Nhân viên công tác xã hội"),
 ]
 COUNCIL = ["Nguyễn Văn Hùng", "Trần Thị Mai", "Lê Minh Tuấn"]
 
@@ -122,13 +134,15 @@ def _plan_year(year: int, n: int, rng: random.Random) -> list[dict]:
         fates[rng.randrange(n)] = "weak"
     plan = []
     used: set[tuple[str, str]] = set()
+    people = list(PEOPLE)
+    rng.shuffle(people)
     for i in range(n):
         unit = UNITS[(i * 11 + year) % len(UNITS)][0]
         field = rng.randint(1, 5)
         individual = rng.random() < 0.3
         person = position = None
         if individual:
-            person, position = PEOPLE[(i + year) % len(PEOPLE)]
+            person, position = people.pop() if people else PEOPLE[i % len(PEOPLE)]
             title = f"Gương “Dân vận khéo” {person}"
             kind = "exemplar"
         else:

@@ -30,7 +30,7 @@ DateOpt = Annotated[Optional[str], typer.Option("--date", help="Ngày, dạng dd
 def console():
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=True)
 
 
 @functools.cache
