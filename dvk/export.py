@@ -82,13 +82,25 @@ FILE_KINDS: dict[str, tuple[str, str]] = {
     "phase-workbook": ("tong-hop-{}.xlsx", "Bảng tổng hợp giai đoạn (Excel)"),
 }
 YEAR_KINDS = ("decision", "registrations", "score-sheets", "results", "workbook", "reminder")
+DECISION_KINDS = ("decision", "results", "workbook")  # files whose content depends on the decision
 PHASE_KINDS = ("proposal", "phase-workbook")
+
+#: Word documents are for print: a list longer than this is left to the Excel workbook (docxtpl
+#: builds a document in memory, about 30 MB per 1,000 rows; 100,000 rows take minutes and GBs).
+WORD_MAX_ROWS = 20_000
+#: Score sheets (one page each, per member) beyond this are printed once with a blank name line.
+SCORE_MAX_SHEETS = 5_000
 
 COLLECTIVES = "Tập thể"
 INDIVIDUALS = "Cá nhân"
 INSTALL_LIBREOFFICE = ("sudo apt-get install libreoffice-writer-nogui fonts-liberation "
                        "(Windows/macOS: cài LibreOffice từ https://www.libreoffice.org)")
 _PHASE_RE = re.compile(r"^\s*(\d{4})\s*[-–]\s*(\d{4})\s*$")
+
+
+def _n(n: int) -> str:
+    """100000 -> "100.000" (Vietnamese thousands separator)."""
+    return f"{n:,}".replace(",", ".")
 
 
 def file_name(kind: str, key: int | str) -> str:
@@ -538,14 +550,16 @@ def _iter_reports(conn: Connection, ctx: ops.YearContext) -> Iterator[rp.ReportR
 
 
 def _iter_confirmations(conn: Connection, ctx: ops.YearContext) -> Iterator[rp.ConfirmationRecord]:
+    from dvk.criteria import _same_committee  # the gate's own test of "the same level"
+
     units = ctx.units
-    for b, ev in ops.judged(conn, ctx, full=False):
+    for b in ops.iter_year(conn, ctx, full=False):
         c = b.confirmation
         if c is None:
             continue
         e = b.entry
-        gate = next((g for g in ev.gates if g.code == "confirmation"), None)
-        same = not c["rejected"] and (gate is None or gate.ok)
+        unit_committee = (units.get(e["unit_code"]) or {}).get("committee")
+        same = not c["rejected"] and (not unit_committee or _same_committee(c["committee"], unit_committee))
         comment = c.get("comment") or ""
         if c["rejected"]:
             comment = f"Không xác nhận: {c.get('reason') or ''}".strip()
@@ -572,13 +586,18 @@ def _iter_scores(conn: Connection, ctx: ops.YearContext) -> Iterator[rp.ScoreRec
 
 def _iter_results(conn: Connection, ctx: ops.YearContext, decision_ref: str) -> Iterator[rp.ResultRecord]:
     units = ctx.units
-    for b, ev in ops.judged(conn, ctx, full=False):
+    # A decided year's outcomes carry score and reasons: no need to judge the entries again.
+    pairs = ((b, None) for b in ops.iter_year(conn, ctx, full=False)) if ctx.decision is not None \
+        else ops.judged(conn, ctx, full=False)
+    for b, ev in pairs:
         e = b.entry
         uname = (units.get(e["unit_code"]) or {}).get("name") or e["unit_code"]
         if b.outcome is not None:
             score, reasons = b.outcome["score"], b.outcome["reasons"]
-        else:
+        elif ev is not None:
             score, reasons = ev.score_float, ev.reasons
+        else:  # registered after the decision: not judged by it
+            score, reasons = None, []
         yield rp.ResultRecord(
             code=e["id"], unit=uname, title=e["title"], subject_text=_subject_text(e, uname),
             field=_field_label(ctx.crit, e["field"]), status=ops.STATUSES[ops.status_of(b)], score=score,
@@ -675,40 +694,57 @@ def _year_jobs(conn: Connection, year: int, opts: Options, *, kinds: Sequence[st
     if before_decision:
         base["before_decision"] = True
     dec = st.decision
-    dec_id = dec["id"] if dec else None
-    number = doc_number(dec["number"]) if dec else ""
     jobs: list[_Job] = []
     notes: list[str] = []
 
     def job(kind: str, params: dict | None = None, **kw) -> None:
+        # Only these files say what the decision decided; the others do not depend on it.
+        decided = dec is not None and kind in DECISION_KINDS
+        number = doc_number(dec["number"]) if decided else ""
         jobs.append(_Job(kind, year, _identifier(ledger_id, kind, year, number), {**base, **(params or {})},
-                         dec_id, **kw))
+                         dec["id"] if decided else None, **kw))
 
     if st.counts["registered"] == 0:
         notes.append(f"Năm {year} chưa có mô hình, điển hình nào trong sổ; các văn bản sẽ không có danh sách.")
+    def fits(kind: str, rows: int) -> bool:
+        if rows <= WORD_MAX_ROWS:
+            return True
+        notes.append(f"{FILE_KINDS[kind][1]} năm {year} có {rows:,} dòng, vượt giới hạn {_n(WORD_MAX_ROWS)} dòng của "
+                     f"một văn bản Word: chưa xuất {file_name(kind, year)}; danh sách đầy đủ có trong "
+                     f"{file_name('workbook', year)}.")
+        return False
+
     if "decision" in kinds:
         if dec is None:
             notes.append(f"Năm {year} chưa có quyết định công nhận (chạy: dvk recognize --year {year} --number SỐ): "
                          f"chưa xuất {file_name('decision', year)}; các văn bản khác vẫn được ghi.")
-        else:
+        elif fits("decision", len(st.recognized)):
             job("decision", {"on": dec["decided_on"].isoformat()}, template=rp.DecisionDoc.template_name,
                 vm=_decision_doc(st, on))
-    if "registrations" in kinds:
+    if "registrations" in kinds and fits("registrations", len(st.registrations)):
         job("registrations", template=rp.RegistrationListDoc.template_name, vm=_registration_doc(st, on))
     if "score-sheets" in kinds:
+        members = _clean_members(opts.members) or tuple(sort_people(st.members))
         if not len(st.ready):
             notes.append(f"Năm {year} chưa có mô hình, điển hình nào đủ báo cáo và xác nhận để chấm điểm: "
                          f"chưa xuất {file_name('score-sheets', year)}.")
+        elif len(st.ready) > SCORE_MAX_SHEETS:
+            notes.append(f"Năm {year} có {_n(len(st.ready))} mô hình, điển hình chờ chấm, vượt giới hạn "
+                         f"{_n(SCORE_MAX_SHEETS)} phiếu của một văn bản Word: chưa xuất "
+                         f"{file_name('score-sheets', year)}.")
         else:
-            members = _clean_members(opts.members) or tuple(sort_people(st.members))
+            if len(st.ready) * max(1, len(members)) > SCORE_MAX_SHEETS:
+                notes.append(f"Phiếu chấm điểm năm {year} được in một bộ, để trống tên thành viên (in "
+                             f"{len(members)} bộ sẽ vượt {_n(SCORE_MAX_SHEETS)} trang).")
+                members = ()
             job("score-sheets", {"members": list(members)}, template=rp.ScoreSheetDoc.template_name,
                 vm=_score_doc(st, on, members))
-    if "results" in kinds:
+    if "results" in kinds and fits("results", len(st.recognized) + len(st.not_recognized)):
         if dec is None:
             notes.append(f"Năm {year} chưa có quyết định: báo cáo kết quả nêu kết quả dự kiến theo điểm hiện có.")
         job("results", template=rp.ResultsReportDoc.template_name, vm=_results_doc(st, on))
     if "workbook" in kinds:
-        identifier = _identifier(ledger_id, "workbook", year, number)
+        identifier = _identifier(ledger_id, "workbook", year, doc_number(dec["number"]) if dec else "")
         job("workbook", workbook=lambda c, st=st, on=on, identifier=identifier: (
             "year", _workbook_data(c, st, on, identifier)))
     if "reminder" in kinds and (opts.reminders or list(kinds) == ["reminder"]):
@@ -716,7 +752,7 @@ def _year_jobs(conn: Connection, year: int, opts: Options, *, kinds: Sequence[st
             notes.append(f"Năm {year} đã có quyết định công nhận: không cần công văn đôn đốc.")
         elif not st.missing:
             notes.append(f"Năm {year} không còn đơn vị nào thiếu báo cáo hay xác nhận: không cần công văn đôn đốc.")
-        else:
+        elif fits("reminder", sum(len(v) for v in st.missing.values())):
             deadline = _deadline(st, on, opts.deadline)
             job("reminder", {"deadline": deadline.isoformat()}, template=rp.ReminderDoc.template_name,
                 vm=_reminder_doc(st, on, deadline))
@@ -777,7 +813,11 @@ def _phase_jobs(conn: Connection, phase: str, opts: Options, *,
     params = {"on": on.isoformat(), "templates": tdir}
     jobs: list[_Job] = []
     if "proposal" in kinds:
-        if not len(proposed):
+        if len(proposed) > WORD_MAX_ROWS:
+            notes.append(f"Tờ trình giai đoạn {phase} có {_n(len(proposed))} dòng, vượt giới hạn {_n(WORD_MAX_ROWS)} dòng "
+                         f"của một văn bản Word: chưa xuất {file_name('proposal', phase)}; danh sách đầy đủ có trong "
+                         f"{file_name('phase-workbook', phase)}.")
+        elif not len(proposed):
             notes.append(f"Giai đoạn {phase} chưa có mô hình, điển hình nào được công nhận: chưa xuất "
                          f"{file_name('proposal', phase)}.")
         else:
