@@ -398,24 +398,18 @@ def _insert_sql(table_name: str) -> tuple:
     return hit
 
 
-_CHANGE_SQL = 'INSERT INTO "change" (history_id, seq, table_name, row_key, op, data) VALUES (?, ?, ?, ?, ?, ?)'
-
-
 def bulk_insert(tx: Any, table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """What `tx.insert_many(table_name, rows)` does — write complete rows and record each one in the
-    history with the same change line, in the same order — without SQLAlchemy's per-row parameter
-    processing: rows go to the driver as tuples (dates as ISO text, as the Date type stores them) and
-    the history's digest is fed one batch at a time. tests/test_intake_history.py holds the ledger
-    it leaves (tables, changes, hash chain, `dvk verify`) equal to insert_many's.
+    history — without SQLAlchemy's per-row parameter processing: rows go to the driver as tuples
+    (dates as ISO text, as the Date type stores them) and are recorded with `Tx.record_inserted`
+    under the same key and canonical JSON. tests/test_intake_history.py holds the ledger it leaves
+    (tables, changes, digest, `dvk verify`) equal to insert_many's.
     """
     if not rows:
         return
     sql, getter, dates, keys = _insert_sql(table_name)
     params: list[tuple] = []
-    changes: list[tuple] = []
-    lines: list[str] = []
-    seq = tx.n
-    hid = tx.history_id
+    recorded: list[tuple[str, str]] = []
     enc = _canonical
     one_key = keys[0] if len(keys) == 1 else None
     for r in rows:
@@ -427,16 +421,10 @@ def bulk_insert(tx: Any, table_name: str, rows: Sequence[Mapping[str, Any]]) -> 
                     values[i] = values[i].isoformat()
             values = tuple(values)
         params.append(values)
-        seq += 1
-        data = enc(r)
         key = str(r[one_key]) if one_key is not None else "|".join([str(r[k]) for k in keys])
-        changes.append((hid, seq, table_name, key, "insert", data))
-        lines.append(f"{seq}\t{table_name}\t{key}\tinsert\t{data}\n")
-    tx._flush()  # records made before go first, as they would
+        recorded.append((key, enc(r)))
     tx.conn.exec_driver_sql(sql, params)
-    tx.conn.exec_driver_sql(_CHANGE_SQL, changes)
-    tx._digest.update("".join(lines).encode("utf-8"))
-    tx.n = seq
+    tx.record_inserted(table_name, recorded)
 
 
 # ---------------------------------------------------------------- rejects spool
