@@ -142,10 +142,18 @@ class VerifyFailed(DvkError):
 
 def verify(ledger) -> Report:
     """Check the hash chain and every current row against the history (one read snapshot)."""
+    from sqlalchemy import inspect
+
     report = Report()
     with ledger.read() as conn:
-        check_chain(conn, report)
-        check_state(conn, report)
+        existing = set(inspect(conn).get_table_names())
+        for name in ("history", "change", *ROW_KEYS):
+            if name not in existing:
+                report.add(Problem("missing", f"Bảng “{name}” ({TABLE_LABELS.get(name, 'lịch sử')}) không còn trong "
+                                   "sổ — bị xóa ngoài dvk.", table=name))
+        if {"history", "change"} <= existing:
+            check_chain(conn, report)
+        check_state(conn, report, existing)
     return report
 
 
@@ -216,9 +224,9 @@ def _record_where(h) -> str:
 
 # ---------------------------------------------------------------- pass 2: the state
 
-def check_state(conn: Connection, report: Report) -> None:
-    existing = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")} \
-        if conn.dialect.name == "sqlite" else set(ROW_KEYS)
+def check_state(conn: Connection, report: Report, existing: set[str]) -> None:
+    if "change" not in existing:
+        return
     for name in ROW_KEYS:
         if name in existing:
             _check_table(conn, name, report)
