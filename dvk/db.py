@@ -216,6 +216,13 @@ class Ledger:
                 )
             if not _exists(path.parent, path.parent):
                 raise LedgerError(f"Thư mục “{path.parent}” không tồn tại; hãy tạo thư mục trước.")
+            stale = [Path(f"{path}{s}") for s in ("-wal", "-journal") if Path(f"{path}{s}").exists()]
+            if stale:
+                # SQLite would replay them into the new file: pages of the deleted ledger in a new one.
+                raise LedgerError(
+                    f"Còn tệp “{stale[0].name}” của một sổ “{path.name}” đã bị xóa hoặc chuyển đi. Tệp này thuộc về sổ "
+                    "cũ: hãy chuyển nó đi cùng sổ cũ (hoặc xóa nếu chắc chắn không cần) rồi chạy lại."
+                )
             try:
                 _create_private_file(path)
             except FileExistsError:

@@ -48,6 +48,23 @@ def test_missing_directory(dvk, tmp_path):
     assert not p.parent.exists()
 
 
+def test_a_leftover_wal_of_a_deleted_ledger_is_not_replayed_into_a_new_one(entry, tmp_path):
+    d, _ = entry
+    import sqlite3
+
+    keep = sqlite3.connect(d.db)  # keeps the -wal on disk after the next write
+    keep.execute("SELECT 1 FROM unit").fetchone()
+    d("units", "add", "MOI", "Công đoàn mới")
+    wal = Path(f"{d.db}-wal")
+    assert wal.stat().st_size > 0
+    leftover = tmp_path / "moi.sqlite-wal"
+    leftover.write_bytes(wal.read_bytes())
+    keep.close()
+    res = d.fails("init", "--db", str(tmp_path / "moi.sqlite"))
+    clean_failure(res, "Còn tệp “moi.sqlite-wal”")
+    assert not (tmp_path / "moi.sqlite").exists()
+
+
 def test_a_directory_given_as_the_ledger(dvk, tmp_path):
     clean_failure(dvk.fails("info", "--db", str(tmp_path)), "là một thư mục")
     clean_failure(dvk.fails("init", "--db", str(tmp_path)), "là một thư mục")
