@@ -39,6 +39,7 @@ import unicodedata
 from array import array
 from fractions import Fraction
 from functools import lru_cache
+from operator import itemgetter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -664,6 +665,8 @@ class _Importer:
     def loop(self, table: Any, progress: _Progress) -> None:
         res = self.res
         data_keys = [c.key for c in self.columns if c.key not in self.info_keys and not c.key.startswith("_")]
+        n_data = len(data_keys)
+        data_of = itemgetter(*data_keys) if n_data > 1 else (lambda d, k=data_keys[0]: (d[k],))
         example_key = self.example_key
         parse = self.parse
         batch: list[_Item] = []
@@ -675,7 +678,7 @@ class _Importer:
             if example_key and _is_example(values.get(example_key)):
                 res.examples += 1
                 continue
-            if all(values.get(k) is None for k in data_keys):
+            if data_of(values).count(None) == n_data:  # every data cell empty (0 is a value)
                 res.blank += 1
                 continue
             if row[2]:
