@@ -704,8 +704,10 @@ def _year_jobs(conn: Connection, year: int, opts: Options, *, kinds: Sequence[st
         jobs.append(_Job(kind, year, _identifier(ledger_id, kind, year, number), {**base, **(params or {})},
                          dec["id"] if decided else None, **kw))
 
-    if st.counts["registered"] == 0:
-        notes.append(f"Năm {year} chưa có mô hình, điển hình nào trong sổ; các văn bản sẽ không có danh sách.")
+    if st.counts["registered"] == 0 and dec is None and list(kinds) == list(YEAR_KINDS):
+        known = ", ".join(str(y) for y in ops.years(conn)) or "chưa có năm nào"
+        raise InvalidInput(f"Năm {year} chưa có mô hình, điển hình nào trong sổ (các năm có trong sổ: {known}); "
+                           "không có gì để xuất.")
     def fits(kind: str, rows: int) -> bool:
         if rows <= WORD_MAX_ROWS:
             return True

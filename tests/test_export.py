@@ -464,7 +464,19 @@ def test_templates_beside_the_ledger_are_used(led, tmp_path, db):
     assert "danh-sach-dang-ky.docx" in res.stderr and "{{ nam }}" in res.stderr
 
 
+def test_json_output(led, tmp_path):
+    out = tmp_path / "out"
+    data = json.loads(led("export", "--year", YEAR, "--out", out, "--json").stdout)
+    assert sorted(Path(f["path"]).name for f in data["files"]) == YEAR_FILES
+    assert all(f["sha256"] == sha(Path(f["path"])) for f in data["files"])
+    check = json.loads(led("verify-doc", out / "quyet-dinh-cong-nhan-2024.docx", "--json").stdout)
+    assert check["matches"] and check["kind"] == "decision" and check["year"] == YEAR
+
+
 def test_usage_errors(led, tmp_path):
+    assert "chưa có mô hình, điển hình nào" in led.fails("export", "--year", 2030, "--out", tmp_path / "o").stderr
+    assert not (tmp_path / "o").exists()
+    assert "Không tìm thấy tệp" in led.fails("verify-doc", tmp_path / "khong-co.docx").stderr
     assert "--year" in led.fails("export", "--out", tmp_path).stderr
     assert "chỉ dùng với --year" in led.fails("export", "--phase", "2021-2025", "--out", tmp_path,
                                               "--reminders").stderr

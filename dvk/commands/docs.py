@@ -7,8 +7,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import DateOpt, DbOpt, JsonOpt, UserOpt, add, ledger, parse_date_opt, print_json, say, \
-    table, warn
+from dvk.commands.common import DbOpt, JsonOpt, UserOpt, add, console, ledger, parse_date_opt, print_json, say, warn
 
 
 def export_cmd(
@@ -32,13 +31,17 @@ def export_cmd(
                                                           "templates cạnh sổ, nếu có).")
     ] = None,
     member: Annotated[
-        Optional[List[str]], typer.Option("--member", help="Thành viên Hội đồng, in phiếu chấm điểm cho từng người "
-                                                           "(lặp lại cho nhiều người).")
+        Optional[List[str]], typer.Option("--member", metavar="TÊN", help="Thành viên Hội đồng, in phiếu chấm điểm "
+                                          "cho từng người (lặp lại cho nhiều người; mặc định: những người đã chấm).")
     ] = None,
     deadline: Annotated[
-        Optional[str], typer.Option("--deadline", help="Hạn nộp ghi trong công văn đôn đốc (dd/mm/yyyy).")
+        Optional[str], typer.Option("--deadline", metavar="NGÀY", help="Hạn nộp ghi trong công văn đôn đốc "
+                                                                       "(dd/mm/yyyy; mặc định 15 ngày trước ngày công nhận).")
     ] = None,
-    date: DateOpt = None,
+    date: Annotated[
+        Optional[str], typer.Option("--date", metavar="NGÀY", help="Ngày ghi trên văn bản (dd/mm/yyyy; mặc định: "
+                                                                   "ngày quyết định công nhận, nếu chưa có thì hôm nay).")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Xuất văn bản Word/Excel của một năm (quyết định công nhận chỉ có sau dvk recognize) hoặc của giai đoạn.
@@ -70,8 +73,16 @@ def export_cmd(
         print_json(res.as_dict())
         return
     if res.files:
-        table(f"Đã ghi {len(res.files)} tệp vào {out}", ["Tệp", "Văn bản", "SHA-256", "Cảnh báo"],
-              [[f.path.name, f.label, f.sha256[:12], len(f.warnings) or ""] for f in res.files])
+        from rich.table import Table
+
+        t = Table(title=f"Đã ghi {len(res.files)} tệp vào {out}")
+        t.add_column("Tệp", no_wrap=True)
+        t.add_column("Văn bản", overflow="fold")
+        t.add_column("SHA-256", no_wrap=True)
+        t.add_column("Cảnh báo", justify="right")
+        for f in res.files:
+            t.add_row(f.path.name, f.label, f.sha256[:12], str(len(f.warnings) or ""))
+        console().print(t)
     else:
         say("Không có tệp nào được ghi.")
     for note in res.notes:
