@@ -1809,6 +1809,7 @@ def _bar_chart(title: str, y_title: str, data_ref, cats_ref, *, horizontal: bool
     chart.add_data(data_ref, titles_from_data=True)
     chart.set_categories(cats_ref)
     chart.legend = None
+    chart.gapWidth = 60  # bars wider than the gaps between them (the default 150 leaves hairlines)
     chart.width = 18
     chart.height = 9
     return chart
@@ -1841,7 +1842,7 @@ def _stats_sheet(wb, fields: Sequence[str], unit_counts: Sequence[UnitFieldCount
         by_unit = _bar_chart("Số mô hình, điển hình theo đơn vị", "Số lượng",
                              Reference(ws, min_col=total_col, min_row=1, max_row=n_units + 1),
                              Reference(ws, min_col=2, min_row=2, max_row=n_units + 1), horizontal=True)
-        by_unit.height = max(9, 0.5 * n_units)
+        by_unit.height = max(9, 0.8 * n_units)  # room for every unit's label (34 CĐCS: 27 cm)
         ws.add_chart(by_unit, f"{get_column_letter(total_col + 2)}20")
     by_field = _bar_chart("Số mô hình, điển hình theo lĩnh vực", "Số lượng",
                           Reference(ws, min_col=3, min_row=field_header_row, max_row=field_header_row + len(fields)),
