@@ -59,8 +59,6 @@ def ledger(work: Path, size: int, *, recognized: bool) -> Path:
         with Ledger.open(tmp) as led:
             with led.write(user="bench", command="bench recognize") as tx:
                 ops.recognize(tx, ops.plan_recognition(tx.conn, YEAR, 5, None))
-    with open(tmp, "rb"):
-        pass
     from dvk.db import Ledger
 
     with Ledger.open(tmp) as led:  # checkpoint the WAL into the file before renaming it

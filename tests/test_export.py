@@ -20,10 +20,9 @@ from pathlib import Path
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
-from docx.shared import Mm
 from docx.text.paragraph import Paragraph
 
-from tests.conftest import UNITS
+from conftest import UNITS
 
 YEAR = 2024
 FULL = {"G1": 9, "G2": 9, "G3": 8.5, "G4": 9, "G5": 9, "S1": 9, "S2": 8.5, "S3": None, "S4": 9, "S5": 9, "S6": 9}
