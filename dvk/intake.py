@@ -53,7 +53,7 @@ from dvk.dates import DateError, fmt_date, parse_date
 from dvk.errors import DvkError, InvalidInput, Problem, ValidationFailed
 from dvk.history import table as db_table
 from dvk.tabular import fold_header
-from dvk.textnorm import _fold_token, clean, fold, nfc
+from dvk.textnorm import clean, fold, fold_clean, nfc
 
 BATCH = 5000  # rows per executemany (the history flushes by the same size)
 LOOKUP_CHUNK = 500  # keys per IN (...) query
@@ -285,11 +285,6 @@ def clean_fast(text: str) -> str:
     if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " " and _is_nfc("NFC", text):
         return text
     return clean(text) or ""
-
-
-def fold_clean(text: str) -> str:
-    """`textnorm.fold` of a text that is already `clean`: the same key without cleaning it twice."""
-    return " ".join([_fold_token(t) for t in nfc(text.casefold()).split(" ")])
 
 
 def _shown(v: Any) -> str:

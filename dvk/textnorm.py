@@ -107,8 +107,8 @@ def _tone_slot(nucleus: str, has_final: bool) -> int:
     return 1  # ngoài, xoáy, khuỷu, ngoẹo
 
 
-def _fold_syllable(m: re.Match[str]) -> str:
-    word = m.group()
+def _fold_word(word: str) -> str:
+    """One letter run with its tone mark moved to the new-style slot (unchanged if not a syllable)."""
     bases: list[str] = []
     tone = 0
     for ch in word:
@@ -155,13 +155,53 @@ def fold(s: str) -> str:
     "Dong", "Mỹ" != "Mĩ".
     """
     s = clean(s) or ""
-    s = unicodedata.normalize("NFC", s.casefold())
-    return " ".join([_fold_token(t) for t in s.split(" ")])
+    return fold_clean(s)
+
+
+def fold_clean(s: str) -> str:
+    """:func:`fold` of a text that is already :func:`clean` (the same key, without cleaning twice)."""
+    return " ".join(map(_TOKENS.__getitem__, unicodedata.normalize("NFC", s.casefold()).split(" ")))
+
+
+def _fold_syllable(m: re.Match[str]) -> str:
+    return _fold_word(m.group())
+
+
+# A tone mark can only move within a vowel cluster: a toned vowel with no vowel next to it is
+# either alone in its nucleus (slot 0: it stays), or in a run that is not a syllable (left
+# alone).  So _fold_word changes only the letter runs in which a toned vowel touches another
+# vowel, and a token without such a pair is its own key.
+_TONED = "".join(c for c, (_b, t) in _SPLIT.items() if t)
+_ANY_VOWEL = "".join(c for c, (b, _t) in _SPLIT.items() if b in _VOWELS)
+_MAY_MOVE = re.compile(f"[{_TONED}][{_ANY_VOWEL}]|[{_ANY_VOWEL}][{_TONED}]")
+
+
+class _TokenKeys(dict):  # type: ignore[type-arg]
+    """token -> its key, computed on first use; looked up from C (map) for the tokens seen before."""
+
+    def __missing__(self, token: str) -> str:
+        if len(self) >= 1 << 16:  # bounded: a huge file of odd words must not grow it forever
+            self.clear()
+        out = _LETTER_RUN.sub(_fold_syllable, token) if _MAY_MOVE.search(token) else token
+        self[token] = out
+        return out
+
+
+_TOKENS = _TokenKeys()
 
 
 @lru_cache(maxsize=1 << 16)
 def _fold_token(token: str) -> str:
+    """The reference definition of a token's key (every letter run through _fold_word); the
+    differential tests hold :func:`fold_clean` equal to it."""
     return _LETTER_RUN.sub(_fold_syllable, token)
+
+
+def _fold_reference(s: str) -> str:
+    """:func:`fold` as first written: every space-separated token through _fold_token."""
+    s = clean(s) or ""
+    s = unicodedata.normalize("NFC", s.casefold())
+    return " ".join([_fold_token(t) for t in s.split(" ")])
 
 
 # ---------------------------------------------------------------------------

@@ -230,6 +230,42 @@ def test_fold_idempotent_any_text(s):
     assert fold(NFD(s)) == f
 
 
+# The fast fold (tokens whose tone cannot move skipped, a C-level token cache) against the
+# reference definition it replaced: every letter run of every token through the syllable rule.
+fold_chars = st.sampled_from(VI_CHARS + [" ", "\t", "\u00a0", "\u200b", "-", ".", "_", "1", "9", "\u0301",
+                                         "\u0300", "\u0323", "\u031b", "ß", "İ", "ﬁ", "Σ", "ς", "q", "Q", "w", "f"])
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet=fold_chars, max_size=40), st.booleans())
+def test_fold_equals_reference_vietnamese(s, decomposed):
+    from dvk.textnorm import _fold_reference, fold_clean
+
+    if decomposed:
+        s = NFD(s)
+    assert fold(s) == _fold_reference(s)
+    assert fold_clean(clean(s)) == _fold_reference(s)
+
+
+@settings(max_examples=300)
+@given(any_text)
+def test_fold_equals_reference_any_text(s):
+    from dvk.textnorm import _fold_reference
+
+    assert fold(s) == _fold_reference(s)
+
+
+def test_fold_equals_reference_every_two_letter_cluster():
+    """Every pair and triple of Vietnamese letters (any tone, any case), alone and in a word."""
+    from dvk.textnorm import _fold_reference
+
+    letters = sorted(set(VI_CHARS))
+    for a in letters:
+        for b in letters:
+            for s in (a + b, "ng" + a + b, "qu" + a + b + "n", "gi" + a + b, a + b + "nh"):
+                assert fold(s) == _fold_reference(s), s
+
+
 def strip_tones(s: str) -> str:
     return unicodedata.normalize("NFC", "".join(ch for ch in NFD(s) if ch not in TONES))
 
