@@ -372,15 +372,24 @@ def _iso(v: Any) -> Any:
 # The very spelling of dvk.history.canonical (sorted keys, no spaces, dates in ISO), with one
 # encoder built once instead of a dict copy and an encoder per row.
 _canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_iso).encode
+# The same spelling value by value, for complete rows whose values are all of these exact types:
+# text as the encoder writes it (ensure_ascii=False), integers, booleans, null and dates in ISO.
+# A row with any other value (float, datetime, a subclass...) goes through `_canonical`.
+_JSON_VALUE: dict[type, Any] = {
+    str: json.encoder.encode_basestring,  # what JSONEncoder(ensure_ascii=False) uses for text
+    int: int.__repr__,
+    bool: {True: "true", False: "false"}.__getitem__,
+    type(None): lambda _v: "null",
+    dt.date: lambda d: f'"{d.isoformat()}"',
+}
 _SQL: dict[str, tuple] = {}
 
 
 def _insert_sql(table_name: str) -> tuple:
-    """(INSERT statement, row -> tuple getter, indexes of Date columns, natural key columns) of a table."""
+    """(INSERT statement, row -> tuple getter, indexes of Date columns, natural key columns,
+    JSON template of a complete row with its keys sorted, getter of a tuple's values in that order)."""
     hit = _SQL.get(table_name)
     if hit is None:
-        from operator import itemgetter
-
         from sqlalchemy import Date
 
         from dvk.models import ROW_KEYS
@@ -390,7 +399,11 @@ def _insert_sql(table_name: str) -> tuple:
         quoted = ", ".join(f'"{c}"' for c in cols)
         sql = f'INSERT INTO "{t.name}" ({quoted}) VALUES ({", ".join("?" * len(cols))})'
         dates = tuple(i for i, c in enumerate(t.columns) if isinstance(c.type, Date))
-        hit = _SQL[table_name] = (sql, itemgetter(*cols), dates, ROW_KEYS[table_name])
+        order = sorted(range(len(cols)), key=lambda i: cols[i])
+        template = "{" + ",".join(json.encoder.encode_basestring(cols[i]).replace("%", "%%") + ":%s"
+                                  for i in order) + "}"
+        hit = _SQL[table_name] = (sql, itemgetter(*cols), dates, ROW_KEYS[table_name], template,
+                                  itemgetter(*order))
     return hit
 
 
@@ -403,10 +416,12 @@ def bulk_insert(tx: Any, table_name: str, rows: Sequence[Mapping[str, Any]]) -> 
     """
     if not rows:
         return
-    sql, getter, dates, keys = _insert_sql(table_name)
+    sql, getter, dates, keys, template, sorted_values = _insert_sql(table_name)
+    n_cols = template.count(":%s")
     params: list[tuple] = []
     recorded: list[tuple[str, str]] = []
     enc = _canonical
+    spell = _JSON_VALUE.__getitem__
     one_key = keys[0] if len(keys) == 1 else None
     for r in rows:
         values = getter(r)
@@ -418,7 +433,13 @@ def bulk_insert(tx: Any, table_name: str, rows: Sequence[Mapping[str, Any]]) -> 
             values = tuple(values)
         params.append(values)
         key = str(r[one_key]) if one_key is not None else "|".join([str(r[k]) for k in keys])
-        recorded.append((key, enc(r)))
+        data = None
+        if len(r) == n_cols:  # exactly the table's columns (the getter found them all)
+            try:
+                data = template % tuple([spell(type(v))(v) for v in sorted_values(values)])
+            except KeyError:  # a value of another type: the encoder decides
+                pass
+        recorded.append((key, data if data is not None else enc(r)))
     tx.conn.exec_driver_sql(sql, params)
     tx.record_inserted(table_name, recorded)
 

@@ -120,6 +120,70 @@ def test_canonical_spelling_is_the_history_one():
     assert json.loads(_canonical(odd))["e"] == "2024-01-02"
 
 
+def _reference_canonical(row) -> str:
+    """dvk.history.canonical as first written: a dict copy with top-level dates made ISO, json.dumps."""
+    def iso(v):
+        return v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v
+
+    return json.dumps({k: iso(v) for k, v in row.items()}, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+class _IntSub(int):
+    pass
+
+
+_json_values = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.integers().map(_IntSub),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",))), st.sampled_from(["%", "%s", "%%", "\\", '"']),
+    st.dates(), st.datetimes(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), _json_values, max_size=8))
+def test_history_canonical_is_the_reference_spelling(row):
+    from dvk.history import canonical
+
+    assert canonical(row) == _reference_canonical(row)
+
+
+class _Recorder:
+    """A stand-in Tx for bulk_insert: keeps what it would write and record."""
+
+    def __init__(self) -> None:
+        self.params: list = []
+        self.recorded: list = []
+        self.conn = self
+
+    def exec_driver_sql(self, sql, params):
+        self.params.extend(params)
+
+    def record_inserted(self, table_name, rows):
+        self.recorded.extend(rows)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.fixed_dictionaries({k: _json_values for k in (
+    "id", "year", "seq", "unit_code", "title", "kind", "subject", "person", "position", "field",
+    "registered_on", "late", "sudden", "note", "match_key")}), min_size=1, max_size=5),
+    st.booleans())
+def test_bulk_insert_records_the_canonical_json(rows, extra_key):
+    """Value by value JSON of complete rows (and the encoder for others) is history.canonical's."""
+    from dvk import intake
+    from dvk.history import canonical
+
+    rows = [{**r, "registered_on": r["registered_on"] if isinstance(r["registered_on"], (dt.date, type(None)))
+             else dt.date(2024, 1, 2)} for r in rows]
+    if extra_key:
+        rows[0]["zz"] = "extra"
+    tx = _Recorder()
+    intake.bulk_insert(tx, "entry", rows)
+    assert [data for _key, data in tx.recorded] == [canonical(r) for r in rows]
+    assert [key for key, _data in tx.recorded] == [str(r["id"]) for r in rows]
+
+
 @pytest.mark.parametrize("kind", ["model", "exemplar"])
 def test_registration_rows_equal_validate_entry_and_entry_row(ledger, tmp_path, kind):
     """The import checks the rules column by column and builds the row itself: same as ops does."""
