@@ -944,11 +944,9 @@ def _convert_all(items: list[tuple[_Job, rp.RenderResult]], out: Path, force: bo
 
 
 def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from dvk.files import sha256_file
+
+    return sha256_file(path)
 
 
 def _record(led: Ledger, written, pdfs, *, user: str, command: str, summary: str) -> None:

@@ -8,7 +8,6 @@ queries and compute in Python, so a year of 100,000 entries costs the same few q
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import uuid
 from collections import defaultdict
@@ -439,17 +438,16 @@ def save_report(tx: Tx, entry_id: str, aspects: Mapping[str, str | None], report
     row["reported_on"] = reported_on or row["reported_on"] or today()
     if file is not None:
         p = Path(file)
+        from dvk.files import sha256_file
+
         try:
-            digest = hashlib.sha256()
-            with open(p, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(chunk)
+            digest = sha256_file(p)
         except FileNotFoundError:
             raise NotFound(f"Không tìm thấy tệp báo cáo “{p}”.")
         except OSError as exc:
             raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {exc.strerror}.")
         row["file_path"] = str(p.resolve())
-        row["file_sha256"] = digest.hexdigest()
+        row["file_sha256"] = digest
     if not any(row[k] for k, _ in ASPECTS) and not row["file_path"]:
         raise InvalidInput("Báo cáo thành tích trống: hãy nêu ít nhất một nội dung (--approach, --experience, "
                            "--spread, --effectiveness, --sustainability).")

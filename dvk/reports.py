@@ -1217,11 +1217,9 @@ def _exists_error(path: Path) -> OutputExistsError:
 
 
 def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from dvk.files import sha256_file
+
+    return sha256_file(path)
 
 
 def _temp_beside(path: Path, suffix: str) -> tuple[int, Path]:
