@@ -215,6 +215,18 @@ def letterhead_for(profile: Mapping[str, Any], units: Mapping[str, Mapping]) -> 
     )
 
 
+def _names_body(line: str, body: str) -> bool:
+    """Whether a "Nơi nhận" line names `body`, in full or by its usual initials ("LĐLĐ tỉnh")."""
+    from dvk.textnorm import fold
+
+    if fold(body) in fold(line):
+        return True
+    words = body.split()
+    cut = next((i for i, w in enumerate(words) if w.lower() in ("tỉnh", "thành", "huyện", "quận", "thị")), len(words))
+    initials = "".join(w[0] for w in words[:cut]).upper()
+    return len(initials) >= 2 and re.search(rf"\b{re.escape(initials)}\b", line) is not None
+
+
 def _decision_recipients(profile: Mapping[str, Any]) -> tuple[str, ...]:
     items = [r for r in profile.get("recipients") or () if r]
     first = [r for r in items if _is_as_article(r)] or ["Như Điều 3"]
@@ -826,6 +838,9 @@ def _phase_jobs(conn: Connection, phase: str, opts: Options, *,
             profile = ops.profile_for(conn, on.year)
             lh = letterhead_for(profile, {u["code"]: u for u in ops.list_units(conn)})
             addressee = f"Ban Thường vụ {lh.parent_org}"
+            # "Như trên" already sends it to the addressee: drop lines that name the parent body again.
+            lh = dataclasses.replace(lh, recipients=tuple(
+                r for r in lh.recipients if not _names_body(r, lh.parent_org)))
             vm = rp.ProposalDoc(letterhead=lh, phase=phase, number="", issued_on=on, addressee=addressee,
                                 groups=proposed.groups(by_year=True), years=tuple(summary))
             jobs.append(_Job("proposal", phase, _identifier(ledger_id, "proposal", phase), params, None,

@@ -436,6 +436,8 @@ def test_phase_proposal_lists_the_years_exemplars(led, tmp_path):
     text = text_of(path)
     assert "Kính gửi: Ban Thường vụ Liên đoàn Lao động tỉnh Đồng Nai" in text
     assert "Đồng Nai, ngày 20 tháng 11 năm 2025" in text and "/TTr-CĐYT" in text  # the 2025 profile
+    # "Như trên" already covers the addressee: it is not listed again as "Ban Thường vụ LĐLĐ tỉnh".
+    assert "- Như trên;" in text and "LĐLĐ tỉnh" not in text.split("Nơi nhận:")[1]
     rows = list_rows(path)
     years = [r[1] for r in rows[1:] if r[1].isdigit()]
     assert years.count("2023") == 2 and years.count("2024") == 15
