@@ -685,6 +685,7 @@ class _Importer:
         data_of = itemgetter(*data_keys) if n_data > 1 else (lambda d, k=data_keys[0]: (d[k],))
         example_key = self.example_key
         parse = self.parse
+        json_records = table.format == "json"  # only JSON can nest a list or an object in a cell
         batch: list[_Item] = []
         n = 0
         for row in table:
@@ -700,6 +701,9 @@ class _Importer:
             if row[2]:
                 self.note_legacy(row)
             problems: list[Problem] = []
+            if json_records and self.nested_problems(row, problems):
+                batch.append(_Item(row, None, problems))
+                continue
             cand = parse(row, problems)
             batch.append(_Item(row, cand, problems or None))
             if len(batch) >= BATCH:
@@ -710,6 +714,22 @@ class _Importer:
         res.rows = n
 
     example_key = "_title"
+    _read_keys: frozenset[str] | None = None
+
+    def nested_problems(self, row: Any, problems: list[Problem]) -> bool:
+        """A problem for each cell of a JSON record that holds a list or an object (not one value).
+        Only the columns the import reads count: the other keys of `dvk list --json` (reasons...) are
+        ignored as they are in every other case."""
+        read = self._read_keys
+        if read is None:
+            read = self._read_keys = frozenset(c.key for c in self.columns)
+        for key, value in row[1].items():
+            if key in read and isinstance(value, (list, dict)):
+                shown = json.dumps(value, ensure_ascii=False, default=str)
+                problems.append(self.problem(row, "giá trị không hợp lệ (cần một giá trị: chữ, số hoặc để trống; "
+                                                  "không phải danh sách hay đối tượng JSON)", key,
+                                             shown if len(shown) <= 200 else shown[:199] + "…"))
+        return bool(problems)
 
     def note_legacy(self, row: Any) -> None:
         for key, enc in row[2].items():

@@ -374,8 +374,8 @@ def validate_entry(
     late = (not sudden) and not (start <= registered_on <= end)
     return NewEntry(
         year=year, unit_code=unit_code, title=title_c or "", kind=kind, subject=subject, person=person_c,
-        position=position_c, field=int(field or 0), registered_on=registered_on, sudden=bool(sudden),
-        note=clean(note) if note else None, late=late,
+        position=position_c or None, field=int(field or 0), registered_on=registered_on, sudden=bool(sudden),
+        note=(clean(note) or None) if note else None, late=late,
     )
 
 

@@ -238,10 +238,6 @@ def test_import_of_hostile_json(entry, tmp_path, data):
     _import_json(d, tmp_path, data)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="BUG in dvk/intake.py (found by test_import_of_hostile_json): "
-                   "a list or object as the value of “kind”, “subject” or “sudden” in a JSON record raises TypeError "
-                   "(unhashable) — `dvk register --from x.json` prints 'Lỗi nội bộ'. It should be a row problem like "
-                   "any bad value. Remove this xfail and let test_import_of_hostile_json nest values then.")
 @pytest.mark.parametrize("column", ["kind", "subject", "sudden"])
 def test_a_nested_json_value_is_a_row_problem(entry, tmp_path, column):
     d, _ = entry

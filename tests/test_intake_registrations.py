@@ -443,3 +443,43 @@ def test_year_option_is_checked_and_fills_rows_without_a_year(ledger, tmp_path):
                                                                            "2024").stderr
     ledger("register", "--from", f, "--year", "2024")
     assert entries(ledger.db)[0]["id"] == "2024-001"
+
+
+# ---------------------------------------------------------------- empty texts, nested JSON values
+
+def test_empty_note_and_position_are_stored_as_null(ledger, tmp_path):
+    """A blank note or position (empty, spaces, a zero-width space) is NULL, typed or imported."""
+    ledger("register", "--year", "2024", "--unit", "BVNHI", "--title", "Gõ tay", "--exemplar",
+           "--individual", "Trần Thị Thuỷ", "--position", " \u200b ", "--field", "5", "--date", "05/02/2024",
+           "--note", "   ")
+    ledger("register", "--year", "2024", "--unit", "BVDK", "--title", "Gõ tay tập thể", "--field", "1",
+           "--note", "")
+    f = write_csv(tmp_path / "blank.csv", [HEAD, ["2024", "BVNHI", "Từ tệp", "Điển hình", "Cá nhân",
+                                                   "Lê Văn Nam", "  ", "5", "05/02/2024", "", " \u00a0 "]])
+    ledger("register", "--from", f)
+    j = tmp_path / "blank.json"
+    j.write_text(json.dumps([{"year": 2024, "unit": "CDC", "title": "Từ JSON", "field": 2, "note": "",
+                              "position": " "}]), encoding="utf-8")
+    ledger("register", "--from", j)
+    got = entries(ledger.db)
+    assert len(got) == 4
+    assert [(e["note"], e["position"]) for e in got] == [(None, None)] * 4
+    assert "toàn vẹn" in ledger("verify").stdout
+
+
+@pytest.mark.parametrize("column", ["year", "unit", "title", "kind", "subject", "person", "position", "field",
+                                    "registered_on", "sudden", "note"])
+@pytest.mark.parametrize("value", [["Mô hình"], {"a": 1}, []])
+def test_a_list_or_object_in_any_json_column_is_a_row_problem(ledger, tmp_path, column, value):
+    good = {"year": 2024, "unit": "CDC", "title": "Mô hình JSON", "field": 1}
+    j = tmp_path / "nested.json"
+    j.write_text(json.dumps([good, {**good, "title": "Mô hình hai", column: value}], ensure_ascii=False),
+                 encoding="utf-8")
+    before = ledger_dump(ledger.db)
+    res = ledger.fails("register", "--from", j)
+    assert "nested.json, bản ghi 2" in res.stderr and "giá trị không hợp lệ" in res.stderr, res.stderr
+    assert "Lỗi nội bộ" not in res.stderr and "Traceback" not in res.stderr
+    assert ledger_dump(ledger.db) == before
+    # --skip-invalid imports the good record and leaves the nested one out
+    out = run_json(ledger, "register", "--from", j, "--skip-invalid")
+    assert (out["added"], out["rejected"]) == (1, 1)
