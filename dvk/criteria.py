@@ -315,6 +315,7 @@ class _Fast:
     span: Fraction
     span_float: float
     pass_float: float
+    pass_text: str
 
 
 _FAST: dict[int, tuple[CriteriaSet, _Fast]] = {}
@@ -331,7 +332,8 @@ def _fast(crit: CriteriaSet) -> _Fast:
     low = crit.scale_min * unit
     span = (crit.scale_max - crit.scale_min) * unit
     f = _Fast({c.code: int(c.weight * lcm) for c in crit.criteria}, unit,
-              int(low) if low.denominator == 1 else low, span, float(span), float(crit.pass_mark))
+              int(low) if low.denominator == 1 else low, span, float(span), float(crit.pass_mark),
+              _num(crit.pass_mark))
     _FAST[id(crit)] = (crit, f)
     return f
 
@@ -396,7 +398,7 @@ class EntryFacts:
     member_scores: Mapping[str, Mapping[str, Fraction | None]] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Gate:
     code: str
     label: str
@@ -526,6 +528,7 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
         gates.append(Gate("confirmation", "Xác nhận của cấp ủy", True, f"Đã được “{conf.get('committee')}” xác nhận."))
 
     fast = _fast(crit)
+    pass_text = fast.pass_text
     span = fast.span_float
     totals: dict[str, float | None] = {
         m: _member_total_float(s, crit, span) for m, s in facts.member_scores.items()
@@ -554,13 +557,13 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
             passed = exact >= crit.pass_mark
             score = float(exact)
     if score is None:
-        gates.append(Gate("pass_mark", "Điểm đạt", False, f"Chưa có điểm (điểm đạt {_num(crit.pass_mark)})."))
+        gates.append(Gate("pass_mark", "Điểm đạt", False, f"Chưa có điểm (điểm đạt {pass_text})."))
     elif passed:
         gates.append(
-            Gate("pass_mark", "Điểm đạt", True, f"Điểm {fmt_score(score)} ≥ điểm đạt {_num(crit.pass_mark)}.")
+            Gate("pass_mark", "Điểm đạt", True, f"Điểm {fmt_score(score)} ≥ điểm đạt {pass_text}.")
         )
     else:
         gates.append(
-            Gate("pass_mark", "Điểm đạt", False, f"Điểm {fmt_score(score)} thấp hơn điểm đạt {_num(crit.pass_mark)}.")
+            Gate("pass_mark", "Điểm đạt", False, f"Điểm {fmt_score(score)} thấp hơn điểm đạt {pass_text}.")
         )
     return Evaluation(facts.entry_id, gates, score, totals, crit.pass_mark)

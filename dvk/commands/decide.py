@@ -95,14 +95,20 @@ def recognize_cmd(
     if number is None:
         raise InvalidInput("Thiếu số quyết định (--number).")
     with ledger(db) as led:
-        with led.read() as conn:
-            plan = ops.plan_recognition(conn, year, number, on)
-            prof = ops.profile_for(conn, year)
-        if not dry_run:
-            ops.ensure_recognizable(plan)
-            backup_before(led, "recognize")
+        if dry_run:
+            with led.read() as conn:
+                plan = ops.plan_recognition(conn, year, number, on)
+                prof = ops.profile_for(conn, year)
+        else:
+            # One pass, inside the write lock: judge, then back up (the backup reads the committed
+            # state, i.e. the ledger just before this decision, since nobody else can write now),
+            # then record the decision and every outcome.
             with led.write(user=current_user(user), command=command_line()) as tx:
-                plan = ops.plan_recognition(tx.conn, year, number, on)  # judged again inside the write lock
+                plan = ops.plan_recognition(tx.conn, year, number, on)
+                prof = ops.profile_for(tx.conn, year)
+                ops.ensure_recognizable(plan)
+                keep = int(ops.get_setting(tx.conn, "backup_keep", "10") or 10)
+                backup_before(led, "recognize", keep=keep)
                 ops.recognize(tx, plan)
                 tx.note(f"Quyết định số {number:02d}/QĐ-{prof['symbol']} ngày {fmt_date(plan.decided_on)}: "
                         f"công nhận {len(plan.recognized)}/{plan.total} mô hình, điển hình năm {year}")
