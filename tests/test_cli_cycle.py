@@ -464,3 +464,40 @@ def test_ledger_file_is_a_plain_sqlite_in_wal_mode(ledger, full_entry):
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert con.execute("SELECT count(*) FROM entry").fetchone()[0] == 1
     con.close()
+
+
+# ---------------------------------------------------------------- demo data
+
+def test_demo_ledger_has_the_cases_the_clerk_meets(tmp_path):
+    from dvk import demo
+
+    path = tmp_path / "demo.sqlite"
+    summary = demo.build(path, user="kiểm thử", echo=lambda _: None)
+    assert summary[2025]["entries"] == 60 and set(summary) == {2021, 2022, 2023, 2024, 2025}
+    from conftest import Dvk
+
+    d = Dvk(path)
+    assert len(json.loads(d("units", "list", "--json").stdout)) == 30
+    rows = json.loads(d("list", "--year", "2025", "--json").stdout)
+    reasons = " ".join(r for row in rows for r in row["reasons"])
+    assert any(r["late"] for r in rows) and any(r["sudden"] and r["status"] == "recognized" for r in rows)
+    for fragment in ("ngoài thời hạn", "không xác nhận", "thấp hơn điểm đạt", "Chưa có báo cáo",
+                     "còn thiếu", "không phải cấp ủy cùng cấp", "thành viên Hội đồng chấm điểm"):
+        assert fragment in reasons, fragment
+    assert sum(r["status"] == "recognized" for r in rows) == summary[2025]["recognized"] > 40
+    d("verify")
+
+
+def test_demo_refuses_to_replace_an_existing_demo_without_force(tmp_path):
+    from typer.testing import CliRunner
+
+    from dvk.cli import app
+
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "dvk-demo.sqlite").write_bytes(b"")
+    import os
+
+    os.environ.pop("DVK_DEBUG", None)
+    res = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    assert res.exit_code == 1 and "--force" in res.stderr
