@@ -103,7 +103,10 @@ COUNCIL = ["Nguyễn Văn Hùng", "Trần Thị Mai", "Lê Minh Tuấn"]
 def _aspects(title: str, rng: random.Random) -> dict[str, str]:
     n = rng.randint(3, 40)
     return {
-        "approach": f"Xây dựng kế hoạch, phân công từng tổ công đoàn thực hiện “{title}”, có sơ kết hằng quý.",
+        "approach": ("Xây dựng kế hoạch cụ thể, phân công từng tổ công đoàn thực hiện, có sơ kết hằng quý"
+                     if not title.startswith("Gương") else
+                     "Gương mẫu đi đầu, gần gũi, lắng nghe và vận động đồng nghiệp cùng thực hiện")
+                    + f"; {rng.randint(2, 12)} buổi sinh hoạt chuyên đề trong năm.",
         "experience": "Lãnh đạo cùng vào cuộc; lắng nghe ý kiến đoàn viên trước khi triển khai.",
         "spread": f"Được {n} khoa, phòng và {rng.randint(1, 5)} đơn vị bạn học tập, áp dụng.",
         "effectiveness": f"Hỗ trợ {rng.randint(10, 200)} lượt đoàn viên; tiết kiệm khoảng {rng.randint(5, 300)} triệu đồng.",
