@@ -835,6 +835,18 @@ class _Registrations(_Importer):
         self._windows: dict[int, tuple[dt.date, dt.date]] = {}
         self._unit_keys: dict[str, str] = {}
         self._today = ops.today()
+        # value as typed -> what it means, for the columns that take a few values again and again
+        self._words: dict[Any, Any] = {}
+        self._subjects: dict[Any, Any] = {}
+        self._ints: dict[Any, Any] = {}
+
+    @staticmethod
+    def _remember(cache: dict, raw: Any, value: Any) -> Any:
+        """Keep `value` as the meaning of the text `raw` (a few hundred texts at most) and return it.
+        Only texts: 1, 1.0 and True are one dict key but not one value of a cell."""
+        if type(raw) is str and len(cache) < 1000:
+            cache[raw] = value
+        return value
 
     def all_columns(self) -> tuple[Column, ...]:
         return REGISTRATION_COLUMNS + REGISTRATION_IGNORED
@@ -891,7 +903,7 @@ class _Registrations(_Importer):
         if raw is None:
             problems.append(self.problem(row, "thiếu mã đơn vị", "unit"))
         else:
-            unit = self.unit_code(raw if isinstance(raw, str) else _text(raw) or "")
+            unit = raw if raw in self.units else self.unit_code(raw if isinstance(raw, str) else _text(raw) or "")
             if unit is None:
                 problems.append(self.problem(row, "không có đơn vị mã này trong sổ (xem: dvk units list)",
                                              "unit", raw))
@@ -907,7 +919,9 @@ class _Registrations(_Importer):
         raw = v["kind"]
         kind = "model"
         if raw is not None:
-            kind = _KIND_WORDS.get(_word(raw))  # type: ignore[assignment]
+            kind = self._words.get(raw, 0)
+            if kind == 0:
+                kind = self._remember(self._words, raw, _KIND_WORDS.get(_word(raw)))
             if kind is None:
                 problems.append(self.problem(row, "loại không hợp lệ (ghi “Mô hình” hoặc “Điển hình”)", "kind", raw))
         person = _text(v["person"])
@@ -916,7 +930,9 @@ class _Registrations(_Importer):
         if raw is None:
             subject = "individual" if person else "collective"
         else:
-            subject = _SUBJECT_WORDS.get(_word(raw))  # type: ignore[assignment]
+            subject = self._subjects.get(raw, 0)
+            if subject == 0:
+                subject = self._remember(self._subjects, raw, _SUBJECT_WORDS.get(_word(raw)))
             if subject is None:
                 problems.append(self.problem(row, "đối tượng không hợp lệ (ghi “Tập thể” hoặc “Cá nhân”)",
                                              "subject", raw))
@@ -937,7 +953,9 @@ class _Registrations(_Importer):
         if raw is None:
             problems.append(self.problem(row, "thiếu lĩnh vực", "field"))
         else:
-            fnum = _int(raw)
+            fnum = self._ints.get(raw, -1)
+            if fnum == -1:
+                fnum = self._remember(self._ints, raw, _int(raw))
             numbers = self._fields.get(year) if year is not None else None
             if numbers is None and year is not None:
                 numbers = self._fields[year] = {f.number for f in self.crit(year).fields}

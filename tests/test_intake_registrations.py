@@ -483,3 +483,15 @@ def test_a_list_or_object_in_any_json_column_is_a_row_problem(ledger, tmp_path, 
     # --skip-invalid imports the good record and leaves the nested one out
     out = run_json(ledger, "register", "--from", j, "--skip-invalid")
     assert (out["added"], out["rejected"]) == (1, 1)
+
+
+def test_remembered_values_do_not_mix_numbers_and_booleans(ledger, tmp_path):
+    """1, 1.0 and True are one dict key: a field of true must still be refused after a field of 1."""
+    base = {"year": 2024, "unit": "CDC", "field": 1}
+    j = tmp_path / "mixed.json"
+    j.write_text(json.dumps([{**base, "title": "Một"}, {**base, "title": "Hai", "field": True},
+                             {**base, "title": "Ba", "field": "1"}, {**base, "title": "Bốn", "field": 1.0}]),
+                 encoding="utf-8")
+    res = ledger.fails("register", "--from", j)
+    assert "bản ghi 2" in res.stderr and "lĩnh vực không hợp lệ" in res.stderr
+    assert "bản ghi 1," not in res.stderr and "bản ghi 3" not in res.stderr and "bản ghi 4" not in res.stderr
