@@ -182,7 +182,8 @@ class _TokenKeys(dict):  # type: ignore[type-arg]
     def __missing__(self, token: str) -> str:
         if len(self) >= 1 << 16:  # bounded: a huge file of odd words must not grow it forever
             self.clear()
-        out = _LETTER_RUN.sub(_fold_syllable, token) if _MAY_MOVE.search(token) else token
+        # ASCII has no toned vowel: its own key (numbers, codes, many words)
+        out = token if token.isascii() or not _MAY_MOVE.search(token) else _LETTER_RUN.sub(_fold_syllable, token)
         self[token] = out
         return out
 
