@@ -701,9 +701,10 @@ class _Importer:
         n = 0
         for row in table:
             n += 1
-            progress.update(n)
+            if not n % 1000:  # the bar moves by thousands
+                progress.update(n)
             values = row[1]
-            if example_key and _is_example(values.get(example_key)):
+            if example_key and values.get(example_key) is not None and _is_example(values[example_key]):
                 res.examples += 1
                 continue
             if data_of(values).count(None) == n_data:  # every data cell empty (0 is a value)
