@@ -22,6 +22,7 @@ __all__ = [
     "nfc",
     "clean",
     "fold",
+    "fold_clean",
     "vi_key",
     "person_key",
     "sort_vi",
