@@ -27,12 +27,6 @@ def table(name: str):
     return SQLModel.metadata.tables[name]
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()
-    return v
-
-
 def _iso_default(v: Any) -> Any:
     if isinstance(v, (dt.date, dt.datetime)):
         return v.isoformat()
