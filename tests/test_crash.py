@@ -220,13 +220,18 @@ def test_kill_during_an_export(tmp_path):
     finals = {p.name for p in (tmp_path / "tham-chieu-out").rglob("*") if p.is_file()}
     assert finals
     first_file = lambda: out.exists() and any(out.iterdir())
+    outcomes = []
     for when in (first_file, wal_over(db, 0)):  # while writing the files; while recording them
         if out.exists():
             shutil.rmtree(out)
         ended = run_and_kill(argv(db, out), when)
-        assert ended == "killed", ended
+        # The recording transaction is short: on a busy machine the export may commit and exit
+        # between two polls. That run must then have left the state after; at least one run is killed.
+        assert ended == "killed" or ended.startswith("finished (0)"), ended
+        outcomes.append(ended)
         check_after_crash(db, before, after)
         for f in out.rglob("*"):
             if f.is_file() and f.name in finals and f.suffix in (".docx", ".xlsx"):
                 with zipfile.ZipFile(f) as z:
                     assert z.testzip() is None, f"half-written {f.name} under its final name"
+    assert "killed" in outcomes, outcomes
