@@ -16,7 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal, select
 from sqlalchemy.engine import Connection
 
 from dvk import criteria as crit_mod
@@ -534,12 +534,13 @@ def year_context(conn: Connection, year: int) -> YearContext:
 
 
 def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
-              entry_ids: Sequence[str] | None = None) -> Iterator[Bundle]:
+              entry_ids: Sequence[str] | None = None, marks: bool = True) -> Iterator[Bundle]:
     """Stream a year's entries in registration order, each with everything about it.
 
     Five ordered queries (entries, reports, confirmations, sheets, outcomes) are merged on
     the entry's sequence number, so memory stays flat whatever the year's size. With
-    `full=False` a report carries only whether each aspect is filled in, not its text.
+    `full=False` a report carries only whether each aspect is filled in, not its text; with
+    `marks=False` a member's sheet is not decoded (its value is None: only who scored counts).
     """
     et, rt, ct, st, ot = (table(n) for n in ("entry", "report", "confirmation", "score", "outcome"))
     cond = et.c.year == ctx.year
@@ -561,7 +562,8 @@ def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
     entries = conn.execute(select(et).where(cond).order_by(et.c.seq)).mappings()
     reports = conn.execute(joined(rt, "entry_id", *rep_cols))
     confs = conn.execute(joined(ct, "entry_id", *[ct.c[c] for c in ct.c.keys()]))
-    sheets = conn.execute(joined(st, "entry_id", st.c.member, st.c.marks).order_by(st.c.member))
+    sheets = conn.execute(joined(st, "entry_id", st.c.member, st.c.marks if marks else literal(None))
+                          .order_by(st.c.member))
     outcomes = None
     if ctx.decision is not None:
         outcomes = conn.execute(joined(ot, "entry_id", ot.c.recognized, ot.c.score, ot.c.reasons,
@@ -588,7 +590,7 @@ def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
             nxt_c = next(confs, None)
         while nxt_s is not None and nxt_s[0] <= seq:
             if nxt_s[0] == seq:
-                b.scores[nxt_s[1]] = loads(nxt_s[2])
+                b.scores[nxt_s[1]] = loads(nxt_s[2]) if marks else None
             nxt_s = next(sheets, None)
         if outcomes is not None:
             while nxt_o is not None and nxt_o[0] < seq:

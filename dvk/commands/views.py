@@ -136,7 +136,7 @@ def status_cmd(
     with ledger(db) as led, led.read() as conn:
         ctx = ops.year_context(conn, ops.check_year(year))
         prof = ops.profile_for(conn, year)
-        s = ops.status_summary(ctx, ops.iter_year(conn, ctx, full=False))
+        s = ops.status_summary(ctx, ops.iter_year(conn, ctx, full=False, marks=False))
     yd = ctx
     if json_:
         if not missing:
