@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import and_, insert, select, update, delete
 from sqlalchemy.engine import Connection
@@ -244,8 +244,3 @@ def changes_of(conn: Connection, history_id: int, row: str | None = None, limit:
     if row:
         q = q.where((ct.c.row_key == row) | (ct.c.row_key.like(f"{row}|%")) | (ct.c.row_key.like(f"%|{row}")))
     return [dict(r) for r in conn.execute(q).mappings()]
-
-
-def iter_rows_json(rows: Iterable[Mapping[str, Any]]) -> Iterable[str]:
-    for r in rows:
-        yield canonical(r)

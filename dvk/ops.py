@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections import defaultdict
+
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -157,11 +157,7 @@ def set_profile(tx: Tx, from_year: int, changes: Mapping[str, Any]) -> dict:
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
         raise InvalidInput("Chưa nêu thay đổi nào (ví dụ --org, --signer).")
-    dt_ = table("decision")
-    decided = tx.conn.execute(
-        select(dt_.c.year, dt_.c.number).where(and_(dt_.c.year >= from_year, dt_.c.revoked == False))  # noqa: E712
-        .order_by(dt_.c.year)
-    ).first()
+    decided = first_decision_from(tx.conn, from_year)
     if decided:
         raise LockedYear(
             f"Năm {decided.year} đã có quyết định công nhận số {decided.number:02d}; không thể đổi thông tin "
@@ -201,20 +197,13 @@ def criteria_sets(conn: Connection) -> list[dict]:
 def use_criteria(tx: Tx, path: Path, from_year: int) -> CriteriaSet:
     check_year(from_year)
     crit = crit_mod.load_file(path)
-    dt_ = table("decision")
-    decided = tx.conn.execute(
-        select(dt_.c.year).where(and_(dt_.c.year >= from_year, dt_.c.revoked == False)).limit(1)  # noqa: E712
-    ).first()
+    decided = first_decision_from(tx.conn, from_year)
     if decided:
         raise LockedYear(
             f"Năm {decided.year} đã có quyết định công nhận; không thể đổi bộ tiêu chí từ năm {from_year}."
         )
     tx.upsert("criteria_set", {"from_year": from_year, "phase": crit.phase, "text": crit.text, "sha256": crit.sha256})
     return crit
-
-
-def set_setting(tx: Tx, key: str, value: str) -> None:
-    tx.upsert("meta", {"key": key, "value": value})
 
 
 def get_setting(conn: Connection, key: str, default: str | None = None) -> str | None:
@@ -292,12 +281,25 @@ def active_decision(conn: Connection, year: int) -> dict | None:
 def ensure_unlocked(conn: Connection, year: int, what: str) -> None:
     dec = active_decision(conn, year)
     if dec:
-        prof = profile_for(conn, year)
         raise LockedYear(
-            f"Năm {year} đã có Quyết định công nhận số {dec['number']:02d}/QĐ-{prof['symbol']} ngày "
-            f"{fmt_date(dec['decided_on'])}; không thể thay đổi {what}. Muốn sửa, phải thu hồi quyết định: "
-            f"dvk recognize --revoke --year {year} --reason \"…\""
+            f"Năm {year} đã có {_decision_title(conn, dec)}; không thể thay đổi {what}. Muốn sửa, phải thu hồi "
+            f"quyết định: dvk recognize --revoke --year {year} --reason \"…\""
         )
+
+
+def _decision_title(conn: Connection, dec: Mapping) -> str:
+    """"Quyết định công nhận số 05/QĐ-CĐN ngày 15/10/2024", with the symbol of the decision's year."""
+    symbol = profile_for(conn, dec["year"])["symbol"]
+    return f"Quyết định công nhận số {dec['number']:02d}/QĐ-{symbol} ngày {fmt_date(dec['decided_on'])}"
+
+
+def first_decision_from(conn: Connection, year: int):
+    """The earliest decision in force for `year` or a later year (a row with year, number), or None."""
+    t = table("decision")
+    return conn.execute(
+        select(t.c.year, t.c.number).where(and_(t.c.year >= year, t.c.revoked == False))  # noqa: E712
+        .order_by(t.c.year).limit(1)
+    ).first()
 
 
 # ---------------------------------------------------------------- entries
@@ -751,10 +753,8 @@ def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.da
         raise InvalidInput(f"Số quyết định phải là số nguyên dương (nhận được {number}).")
     dec = active_decision(conn, year)
     if dec:
-        prof = profile_for(conn, year)
         raise LockedYear(
-            f"Năm {year} đã có Quyết định công nhận số {dec['number']:02d}/QĐ-{prof['symbol']} ngày "
-            f"{fmt_date(dec['decided_on'])}. Muốn ra quyết định khác, hãy thu hồi quyết định cũ: "
+            f"Năm {year} đã có {_decision_title(conn, dec)}. Muốn ra quyết định khác, hãy thu hồi quyết định cũ: "
             f"dvk recognize --revoke --year {year} --reason \"…\""
         )
     t = table("decision")
@@ -805,14 +805,6 @@ def revoke(tx: Tx, year: int, reason: str | None, on: dt.date | None = None) -> 
                                               "revoked_on": on or today()})
     dec.update(revoked=True, revoked_reason=reason_c)
     return dec
-
-
-def decisions(conn: Connection, year: int | None = None) -> list[dict]:
-    t = table("decision")
-    q = select(t).order_by(t.c.year, t.c.id)
-    if year is not None:
-        q = q.where(t.c.year == year)
-    return [dict(r) for r in conn.execute(q).mappings()]
 
 
 # ---------------------------------------------------------------- status
@@ -907,11 +899,3 @@ def ledger_info(conn: Connection) -> dict:
 
     return {"schema": _current_revision(conn), "counts": counts, "years": years(conn),
             "ledger_id": get_setting(conn, "ledger_id")}
-
-
-def entries_for_ids(conn: Connection, ids: Iterable[str]) -> dict[int, list[str]]:
-    by_year: dict[int, list[str]] = defaultdict(list)
-    for i in ids:
-        e = get_entry(conn, i)
-        by_year[e["year"]].append(e["id"])
-    return by_year
