@@ -535,7 +535,7 @@ def _field_label(crit: CriteriaSet, n: int) -> str:
 
 def _iter_registrations(conn: Connection, ctx: ops.YearContext) -> Iterator[rp.RegistrationRecord]:
     units = ctx.units
-    for b in ops.iter_year(conn, ctx, full=False):
+    for b in ops.iter_year(conn, ctx, full=False, marks=False):
         e = b.entry
         uname = (units.get(e["unit_code"]) or {}).get("name") or e["unit_code"]
         person = e["subject"] == "individual"
@@ -548,7 +548,7 @@ def _iter_registrations(conn: Connection, ctx: ops.YearContext) -> Iterator[rp.R
 
 def _iter_reports(conn: Connection, ctx: ops.YearContext) -> Iterator[rp.ReportRecord]:
     units = ctx.units
-    for b in ops.iter_year(conn, ctx, full=True):
+    for b in ops.iter_year(conn, ctx, full=True, marks=False):
         r = b.report
         if r is None:
             continue
@@ -565,7 +565,7 @@ def _iter_confirmations(conn: Connection, ctx: ops.YearContext) -> Iterator[rp.C
     from dvk.criteria import _same_committee  # the gate's own test of "the same level"
 
     units = ctx.units
-    for b in ops.iter_year(conn, ctx, full=False):
+    for b in ops.iter_year(conn, ctx, full=False, marks=False):
         c = b.confirmation
         if c is None:
             continue
@@ -599,7 +599,7 @@ def _iter_scores(conn: Connection, ctx: ops.YearContext) -> Iterator[rp.ScoreRec
 def _iter_results(conn: Connection, ctx: ops.YearContext, decision_ref: str) -> Iterator[rp.ResultRecord]:
     units = ctx.units
     # A decided year's outcomes carry score and reasons: no need to judge the entries again.
-    pairs = ((b, None) for b in ops.iter_year(conn, ctx, full=False)) if ctx.decision is not None \
+    pairs = ((b, None) for b in ops.iter_year(conn, ctx, full=False, marks=False)) if ctx.decision is not None \
         else ops.judged(conn, ctx, full=False)
     for b, ev in pairs:
         e = b.entry
