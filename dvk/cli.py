@@ -137,15 +137,10 @@ def root(
 
 
 def _register_commands() -> None:
-    from dvk.commands import cycle, decide, docs, ledger, views
+    from dvk.commands import cycle, decide, docs, intake, ledger, safety, views
 
-    ledger.register(app)
-    cycle.register(app)
-    decide.register(app)
-    views.register(app)
-    docs.register(app)
-    __import__("dvk.commands.safety", fromlist=["register"]).register(app)  # verify, backup, restore
-    __import__("dvk.commands.intake", fromlist=["register"]).register(app)  # dvk template
+    for module in (ledger, cycle, decide, views, docs, safety, intake):
+        module.register(app)
 
 
 _register_commands()
