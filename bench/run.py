@@ -11,8 +11,8 @@ baseline process that does the same work with plain `sqlite3` and the standard l
 * `verify` (hash chain + replay) vs a baseline that only recomputes the chain's hashes.
 
 It prints a table: time, baseline, ratio, peak memory (maximum resident set size of each
-process, from os.wait4). Imports and exports have their own scripts (import_bench.py,
-export_bench.py); `--all` runs them too at their default sizes.
+process, from os.wait4). Imports, exports and sorting have their own scripts (import_bench.py,
+export_bench.py, sort_bench.py); `--all` runs them too at their default sizes.
 
     .venv/bin/python bench/run.py                   # 1,000 and 100,000 entries
     .venv/bin/python bench/run.py --size 1000000    # a million (builds a ~3 GB ledger, ~5 min)
@@ -199,7 +199,7 @@ def main() -> None:
     ap.add_argument("--size", default="1000,100000", help="comma-separated entry counts (default 1000,100000)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per command; the best time is kept")
     ap.add_argument("--keep", type=Path, help="keep the built ledgers in this folder (reused next time)")
-    ap.add_argument("--all", action="store_true", help="also run import_bench.py and export_bench.py")
+    ap.add_argument("--all", action="store_true", help="also run import_bench.py, export_bench.py, sort_bench.py")
     a = ap.parse_args()
     sizes = [int(s.replace("_", "")) for s in a.size.split(",") if s]
     tmp = a.keep or Path(tempfile.mkdtemp(prefix="dvk-bench-"))
@@ -217,7 +217,7 @@ def main() -> None:
         sz = f"{size:,}" if isinstance(size, int) else size
         print(f"| {sz:>9} | {name:<38} | {t:7.2f}s | {bt:7.2f}s | {t / bt:5.1f} | {m:7.0f} | {bm:7.0f} |")
     if a.all:
-        for script in ("import_bench.py", "export_bench.py"):
+        for script in ("import_bench.py", "export_bench.py", "sort_bench.py"):
             if (HERE / script).exists():
                 print(f"\n== {script}", flush=True)
                 subprocess.run([sys.executable, str(HERE / script)], check=False)

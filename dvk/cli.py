@@ -2,7 +2,9 @@
 
 Commands live in `dvk/commands/` (one module per group). One place, `DvkGroup.invoke`,
 turns domain errors into a Vietnamese message on stderr and an exit code:
-0 ok, 1 user/data/environment error, 2 usage error (Typer's own), 130 interrupted.
+0 ok, 1 user/data/environment error, 2 usage error (Typer's own), 130 interrupted,
+141 the reader of the output went away (`dvk list --json | head -1`: quietly, as Unix tools do).
+Every message is printed with its control characters visible and its long values cut.
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from dvk.commands.common import ViGroup
+from dvk.commands.common import ViGroup, check_user, exit_broken_pipe
 
 from dvk import __version__
 from dvk.errors import DvkError
+from dvk.textrules import for_message, shorten, visible
 
 _ARGS: list[str] = []
 
 
 def command_line() -> str:
-    """The command as typed, for the history ("dvk register --year 2024 …")."""
-    return " ".join(["dvk", *_ARGS])[:2000]
+    """The command as typed, for the history ("dvk register --year 2024 …"); control characters
+    (which a refused value may hold) are recorded visibly."""
+    return visible(" ".join(["dvk", *_ARGS])[:2000], keep_tabs=False)
 
 
 def debug_enabled() -> bool:
@@ -33,9 +37,11 @@ def debug_enabled() -> bool:
 def print_error(err: DvkError) -> None:
     from dvk.commands.common import err_console
 
-    err_console().print(f"[bold red]Lỗi:[/] {err.message}", highlight=False, markup=True)
+    from rich.text import Text
+
+    err_console().print(Text.assemble(("Lỗi:", "bold red"), " ", for_message(err.message)), highlight=False)
     for line in err.details[:500]:
-        err_console().print(f"  - {line}", highlight=False, markup=False)
+        err_console().print(f"  - {for_message(line)}", highlight=False, markup=False)
     if len(err.details) > 500:
         err_console().print(f"  … và {len(err.details) - 500} lỗi khác.", highlight=False)
 
@@ -52,13 +58,19 @@ class DvkGroup(ViGroup):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
             rv = super().main(args, prog_name or "dvk", complete_var, standalone_mode=False, **extra)
+            sys.stdout.flush()  # here, where a closed pipe can still be handled
         except UsageError as exc:
             from dvk.commands.common import vi_usage_error
 
             path = exc.ctx.command_path if exc.ctx is not None else "dvk"
-            print(f"Lỗi cú pháp lệnh: {vi_usage_error(exc.format_message())}.\n"
-                  f"Xem hướng dẫn: {path} --help", file=sys.stderr)
+            message = vi_usage_error(exc.format_message()).rstrip(".")
+            print(for_message(f"Lỗi cú pháp lệnh: {message}.\nXem hướng dẫn: {path} --help"), file=sys.stderr)
             sys.exit(2)
+        except DvkError as err:  # refused while the root options were read (--user)
+            print_error(err)
+            sys.exit(err.exit_code)
+        except BrokenPipeError:
+            exit_broken_pipe()
         except typer.Abort:
             print("Đã dừng. Sổ giữ nguyên như trước lệnh.", file=sys.stderr)
             sys.exit(1)
@@ -75,20 +87,23 @@ class DvkGroup(ViGroup):
             raise typer.Exit(code=130)
         except (typer.Exit, typer.Abort):
             raise
+        except BrokenPipeError:
+            exit_broken_pipe()
         except OSError as exc:
             if debug_enabled():
                 raise
             where = f" “{exc.filename}”" if getattr(exc, "filename", None) else ""
-            print(f"Lỗi: không đọc/ghi được tệp{where}: {exc.strerror or exc}.", file=sys.stderr)
+            reason = str(exc.strerror or exc).rstrip(".")
+            print(for_message(f"Lỗi: không đọc/ghi được tệp{where}: {reason}."), file=sys.stderr)
             raise typer.Exit(code=1)
         except Exception as exc:  # noqa: BLE001 - last line of defence for the clerk
             if debug_enabled() or getattr(exc, "__module__", "").startswith("typer"):
                 raise
             if type(exc).__module__.startswith("click") or type(exc).__name__ in ("UsageError", "BadParameter"):
                 raise
-            print(
-                f"Lỗi nội bộ của dvk ({type(exc).__name__}: {exc}). Sổ giữ nguyên như trước lệnh. "
-                "Chạy lại với --debug (hoặc DVK_DEBUG=1) để xem chi tiết và báo cho người phát triển.",
+            print(for_message(
+                f"Lỗi nội bộ của dvk ({type(exc).__name__}: {shorten(str(exc), 500)}). Sổ giữ nguyên như trước "
+                "lệnh. Chạy lại với --debug (hoặc DVK_DEBUG=1) để xem chi tiết và báo cho người phát triển."),
                 file=sys.stderr,
             )
             raise typer.Exit(code=1)
@@ -123,7 +138,8 @@ def root(
     db: Annotated[
         Optional[str], typer.Option("--db", help="Tệp sổ cho mọi lệnh (cũng có thể đặt sau tên lệnh).")
     ] = None,
-    user: Annotated[Optional[str], typer.Option("--user", help="Người thực hiện, ghi vào lịch sử.")] = None,
+    user: Annotated[Optional[str], typer.Option("--user", help="Người thực hiện, ghi vào lịch sử.",
+                                                callback=check_user)] = None,
 ) -> None:
     """Sổ theo dõi phong trào “Dân vận khéo”."""
     if db:

@@ -8,6 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dvk.textrules import shorten
+
+
+def clause(message: str) -> str:
+    """A message made part of another sentence: no final full stop, and a lower-case first letter
+    unless the first word is an abbreviation ("Năm 1999 …." -> "năm 1999 …", "CĐN …" unchanged).
+
+    Whoever embeds a message in a sentence of their own calls this, so "…(2000–2100).." cannot happen.
+    """
+    text = message.strip().rstrip(".").rstrip()
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        text = text[0].lower() + text[1:]
+    return text
+
 
 class DvkError(Exception):
     """A user, data or environment error with a Vietnamese message."""
@@ -62,8 +76,9 @@ class Problem:
         where = ", ".join(parts)
         val = ""
         if self.value not in (None, ""):
-            val = f" (giá trị: “{self.value}”)"
-        return f"{where}: {self.reason}{val}" if where else f"{self.reason}{val}"
+            val = f" (giá trị: “{shorten(self.value)}”)"
+        reason = self.reason.rstrip(".") if val else self.reason
+        return f"{where}: {reason}{val}" if where else f"{reason}{val}"
 
 
 @dataclass

@@ -55,6 +55,7 @@ from dvk.errors import DvkError, InvalidInput, Problem, ValidationFailed
 from dvk.history import table as db_table
 from dvk.tabular import fold_header
 from dvk.textnorm import clean, fold, fold_clean, nfc
+from dvk.textrules import MAX_LEN, text_problem
 
 BATCH = 5000  # rows per executemany (the history flushes by the same size)
 LOOKUP_CHUNK = 500  # keys per IN (...) query
@@ -272,6 +273,12 @@ def _text(v: Any) -> str | None:
     if isinstance(v, (dt.date, dt.datetime)):
         return fmt_date(v)
     return clean(str(v)) or None
+
+
+def _cell_problem(raw: Any, cleaned: str | None, key: str) -> str | None:
+    """The field's rule (dvk.textrules.text_problem, MAX_LEN[key]) for a text cell: `raw` as read,
+    `cleaned` what would be stored. None when the cell may be stored."""
+    return text_problem(raw if isinstance(raw, str) else "", cleaned, MAX_LEN[key])
 
 
 _is_nfc = unicodedata.is_normalized
@@ -909,13 +916,16 @@ class _Registrations(_Importer):
                 problems.append(self.problem(row, "không có đơn vị mã này trong sổ (xem: dvk units list)",
                                              "unit", raw))
         # title
-        title = v["title"]
-        if title is not None:
-            title = (clean_fast(title) if isinstance(title, str) else _text(title)) or None
-        if title is None:
+        raw = v["title"]
+        title = None
+        why = None
+        if raw is not None:
+            title = (clean_fast(raw) if isinstance(raw, str) else _text(raw)) or None
+            why = _cell_problem(raw, title, "title")
+        if why:
+            problems.append(self.problem(row, f"tên {why}", "title"))
+        elif title is None:
             problems.append(self.problem(row, "thiếu tên mô hình, điển hình", "title"))
-        elif len(title) > 500:
-            problems.append(self.problem(row, f"tên quá dài ({len(title)} ký tự, tối đa 500)", "title"))
         # kind, subject
         raw = v["kind"]
         kind = "model"
@@ -927,6 +937,10 @@ class _Registrations(_Importer):
                 problems.append(self.problem(row, "loại không hợp lệ (ghi “Mô hình” hoặc “Điển hình”)", "kind", raw))
         person = _text(v["person"])
         position = _text(v["position"])
+        for key, value, noun in (("person", person, "họ và tên"), ("position", position, "chức vụ")):
+            why = _cell_problem(v[key], value, key) if v[key] is not None else None
+            if why:
+                problems.append(self.problem(row, f"{noun} {why}", key))
         raw = v["subject"]
         if raw is None:
             subject = "individual" if person else "collective"
@@ -976,6 +990,9 @@ class _Registrations(_Importer):
         if sudden is None:
             problems.append(self.problem(row, "cột Đột xuất chỉ ghi “x” hoặc để trống", "sudden", raw))
         note = _text(v["note"])
+        why = _cell_problem(v["note"], note, "note") if v["note"] is not None else None
+        if why:
+            problems.append(self.problem(row, f"ghi chú {why}", "note"))
         if problems:
             return None
         # The rules of ops.validate_entry were all checked above, column by column; the row is
@@ -1365,8 +1382,11 @@ class _Scores(_Importer):
             return self._members[sheet]
         given = clean(self.opts.member) if self.opts.member else None
         named = clean(sheet) if sheet and not _DEFAULT_SHEET.match(sheet.strip()) else None
-        if named and given and fold(named) != fold(given):
-            out: Any = (None, f"trang tính “{sheet}” mang tên một thành viên khác với --member “{given}”")
+        why = _cell_problem(sheet, named, "member") if named else None
+        if why:
+            out: Any = (None, f"tên trang tính (tên thành viên Hội đồng) {why}")
+        elif named and given and fold(named) != fold(given):
+            out = (None, f"trang tính “{sheet}” mang tên một thành viên khác với --member “{given}”")
         elif named:
             out = (named, None)
         elif given:
@@ -1389,8 +1409,10 @@ class _Scores(_Importer):
             member, why = self._sheet_member(row[3])
             if member is None:
                 problems.append(self.problem(row, why, "member"))
-        elif len(member) > 200:
-            problems.append(self.problem(row, "tên thành viên quá dài (tối đa 200 ký tự)", "member", member))
+        else:
+            why = _cell_problem(v["member"], member, "member")
+            if why:
+                problems.append(self.problem(row, f"tên thành viên {why}", "member"))
         year = ops.entry_year(eid) if eid else None
         if eid is not None and year is None:
             problems.append(self.problem(row, "mã mô hình không đúng dạng (ví dụ 2024-007)", "id", v["id"]))

@@ -13,6 +13,7 @@ from typing import Any
 from dvk import ops
 from dvk.errors import InvalidInput, Problem, ValidationFailed
 from dvk.textnorm import clean, fold
+from dvk.textrules import MAX_LEN, text_problem
 
 UNIT_COLUMNS = {
     "code": ["Mã đơn vị", "code", "unit", "Mã ĐV", "Mã"],
@@ -20,7 +21,7 @@ UNIT_COLUMNS = {
     "committee": ["Cấp ủy", "committee", "Cấp uỷ", "Cấp ủy cùng cấp"],
 }
 _LABELS = {"code": "Mã đơn vị", "name": "Tên đơn vị", "committee": "Cấp ủy"}
-_LIMITS = {"code": 40, "name": 300, "committee": 300}
+_LIMITS = {"code": MAX_LEN["unit_code"], "name": MAX_LEN["unit_name"], "committee": MAX_LEN["committee"]}
 
 
 def _cell(v: Any) -> str | None:
@@ -65,9 +66,10 @@ def read_units(path: Path) -> list[dict[str, str | None]]:
                         bad(f"thiếu {_LABELS[key].lower()}", key)
                         ok = False
                 for key, limit in _LIMITS.items():
-                    v = values[key]
-                    if v and len(v) > limit:
-                        bad(f"{_LABELS[key].lower()} quá dài ({len(v)} ký tự, tối đa {limit})", key, v)
+                    raw = row.values.get(key)
+                    why = text_problem(raw if isinstance(raw, str) else "", values[key], limit)
+                    if why:
+                        bad(f"{_LABELS[key].lower()} {why}", key, values[key])
                         ok = False
                 if not ok:
                     continue

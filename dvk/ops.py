@@ -23,9 +23,10 @@ from dvk import criteria as crit_mod
 from dvk.criteria import ASPECTS, CriteriaSet, EntryFacts, Evaluation
 from dvk.db import Ledger
 from dvk.dates import fmt_date
-from dvk.errors import InvalidInput, LockedYear, NotFound
+from dvk.errors import InvalidInput, LockedYear, NotFound, clause
 from dvk.history import Tx, table
-from dvk.textnorm import clean, fold
+from dvk.textnorm import clean, clean_lines, fold
+from dvk.textrules import MAX_LEN, MAX_RECIPIENTS, shorten, text_problem
 
 KINDS = {"model": "Mô hình", "exemplar": "Điển hình"}
 SUBJECTS = {"collective": "Tập thể", "individual": "Cá nhân"}
@@ -85,18 +86,26 @@ def today() -> dt.date:
 
 def _text(value: str | None, label: str, *, required: bool = False, max_len: int = 2000,
           multiline: bool = False) -> str | None:
-    if value is None:
-        v = None
-    elif multiline:
-        lines = [clean(line) or "" for line in str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-        v = "\n".join(lines).strip("\n")
-    else:
-        v = clean(value)
+    """A text field cleaned for storage; InvalidInput naming `label` when it is missing (`required`),
+    holds a control character or is longer than `max_len` (textnorm.text_problem)."""
+    v = None
+    if value is not None:
+        raw = str(value)
+        v = clean_lines(raw) if multiline else clean(raw)
+        why = text_problem(raw, v, max_len)
+        if why:
+            raise InvalidInput(f"{label[:1].upper()}{label[1:]} {why}.")
     if required and not v:
         raise InvalidInput(f"Thiếu {label}.")
-    if v and len(v) > max_len:
-        raise InvalidInput(f"{label} quá dài ({len(v)} ký tự, tối đa {max_len}).")
     return v or None
+
+
+def _problem(value: str | None, label: str, max_len: int) -> str | None:
+    """`_text`'s check as a clause for a list of problems (None when the text may be stored)."""
+    if value is None:
+        return None
+    why = text_problem(value, clean(value), max_len)
+    return f"{label} {why}" if why else None
 
 
 # ---------------------------------------------------------------- ledger-wide settings
@@ -106,6 +115,9 @@ def init_ledger(path: Path, *, user: str, profile: Mapping[str, str | None], cri
     """Create the ledger (or open it unchanged when it already exists). Returns (ledger, created)."""
     crit_text = crit_mod.load_file(criteria_file).text if criteria_file else crit_mod.default_text()
     crit = crit_mod.load_text(crit_text)
+    for k, v in profile.items():
+        if k in DEFAULT_PROFILE:
+            _text(v, PROFILE_LABELS[k], max_len=MAX_LEN["profile"])
     existed = Path(path).exists() and Path(path).stat().st_size > 0
     ledger = Ledger.open(path, create=True)
     with ledger.read() as conn:
@@ -168,9 +180,11 @@ def set_profile(tx: Tx, from_year: int, changes: Mapping[str, Any]) -> dict:
     recipients = current["recipients"]
     for k, v in changes.items():
         if k == "recipients":
-            recipients = [clean(x) for x in v if clean(x)]
+            recipients = [x for x in (_text(x, "dòng nơi nhận", max_len=MAX_LEN["recipient"]) for x in v) if x]
+            if len(recipients) > MAX_RECIPIENTS:
+                raise InvalidInput(f"Quá nhiều dòng nơi nhận ({len(recipients)}, tối đa {MAX_RECIPIENTS}).")
         else:
-            new[k] = _text(v, PROFILE_LABELS.get(k, k), required=True, max_len=300)
+            new[k] = _text(v, PROFILE_LABELS.get(k, k), required=True, max_len=MAX_LEN["profile"])
     row = {"from_year": from_year, **new, "recipients": json.dumps(recipients, ensure_ascii=False)}
     tx.upsert("org_profile", row)
     row["recipients"] = recipients
@@ -215,12 +229,18 @@ def get_setting(conn: Connection, key: str, default: str | None = None) -> str |
 # ---------------------------------------------------------------- units
 
 def add_unit(tx: Tx, code: str, name: str, committee: str | None = None) -> dict:
-    code_c = _text(code, "mã đơn vị", required=True, max_len=40)
-    name_c = _text(name, "tên đơn vị", required=True, max_len=300)
-    committee_c = _text(committee, "tên cấp ủy", max_len=300)
+    code_c = _text(code, "mã đơn vị", required=True, max_len=MAX_LEN["unit_code"])
+    name_c = _text(name, "tên đơn vị", required=True, max_len=MAX_LEN["unit_name"])
+    committee_c = _text(committee, "tên cấp ủy", max_len=MAX_LEN["committee"])
     t = table("unit")
     if tx.conn.execute(select(t.c.code).where(t.c.code == code_c)).first():
         raise InvalidInput(f"Mã đơn vị “{code_c}” đã có trong sổ.")
+    # Codes are unique folded (case, spacing): "bvdk" next to "BVDK" would be two names for one unit.
+    key = fold(code_c or "")
+    same = [c for (c,) in tx.conn.execute(select(t.c.code)) if fold(c) == key]
+    if same:
+        raise InvalidInput(f"Mã đơn vị “{code_c}” trùng với đơn vị “{same[0]}” đã có trong sổ (mã đơn vị không "
+                           "phân biệt chữ hoa, chữ thường và khoảng trắng); hãy dùng mã khác.")
     ordinal = (tx.conn.execute(select(func.max(t.c.ordinal))).scalar() or 0) + 1
     row = {"code": code_c, "name": name_c, "committee": committee_c, "ordinal": ordinal}
     tx.insert("unit", row)
@@ -341,14 +361,20 @@ def validate_entry(
     try:
         check_year(year)
     except InvalidInput as exc:
-        problems.append(exc.message)
+        problems.append(clause(exc.message))
     if unit_code not in units:
-        problems.append(f"không có đơn vị mã “{unit_code}” trong sổ")
+        problems.append(f"không có đơn vị mã “{shorten(unit_code)}” trong sổ")
     title_c = clean(title) if title else None
-    if not title_c:
+    why = _problem(title, "tên mô hình", MAX_LEN["title"])
+    if why:
+        problems.append(why)
+    elif not title_c:
         problems.append("thiếu tên mô hình, điển hình")
-    elif len(title_c) > 500:
-        problems.append(f"tên mô hình quá dài ({len(title_c)} ký tự, tối đa 500)")
+    for value, label, key in ((person, "họ và tên", "person"), (position, "chức vụ", "position"),
+                              (note, "ghi chú", "note")):
+        why = _problem(value, label, MAX_LEN[key])
+        if why:
+            problems.append(why)
     numbers = [f.number for f in crit.fields]
     if field is None:
         problems.append("thiếu lĩnh vực (1–5)")
@@ -365,7 +391,7 @@ def validate_entry(
     if subject == "individual" and not person_c:
         problems.append("điển hình cá nhân phải có họ và tên")
     if subject == "individual" and person_c and len(person_c.split()) < 2:
-        problems.append(f"họ và tên “{person_c}” phải có ít nhất họ và tên")
+        problems.append(f"họ và tên “{shorten(person_c)}” phải có ít nhất họ và tên")
     if subject == "collective" and (person_c or position_c):
         problems.append("tập thể không có họ tên, chức vụ (dùng --individual cho cá nhân)")
     if registered_on is None:
@@ -467,15 +493,16 @@ def save_confirmation(tx: Tx, entry_id: str, *, committee: str | None, by: str |
         raise InvalidInput(f"{entry['id']} chưa có báo cáo thành tích; cấp ủy xác nhận vào bản báo cáo, "
                            "hãy ghi báo cáo trước (dvk report).")
     unit = get_unit(tx.conn, entry["unit_code"])
-    committee_c = _text(committee, "tên cấp ủy (--committee)", max_len=300) or unit.get("committee")
+    committee_c = _text(committee, "tên cấp ủy (--committee)", max_len=MAX_LEN["committee"]) or unit.get("committee")
     if not committee_c:
         raise InvalidInput("Thiếu tên cấp ủy xác nhận (--committee).")
-    by_c = _text(by, "người ký xác nhận (--by)", required=True, max_len=200)
-    reason_c = _text(reason, "lý do", max_len=2000)
+    by_c = _text(by, "người ký xác nhận (--by)", required=True, max_len=MAX_LEN["confirmed_by"])
+    reason_c = _text(reason, "lý do (--reason)", max_len=MAX_LEN["reason"])
     if rejected and not reason_c:
         raise InvalidInput("Cấp ủy không xác nhận thì phải nêu lý do (--reason).")
     row = {"entry_id": entry["id"], "committee": committee_c, "confirmed_by": by_c,
-           "confirmed_on": on or today(), "comment": _text(comment, "nhận xét", max_len=5000, multiline=True),
+           "confirmed_on": on or today(),
+           "comment": _text(comment, "nhận xét (--comment)", max_len=MAX_LEN["comment"], multiline=True),
            "rejected": bool(rejected), "reason": reason_c if rejected else None}
     tx.upsert("confirmation", row)
     return row
@@ -797,10 +824,10 @@ def recognize(tx: Tx, plan: RecognitionPlan) -> int:
 
 
 def revoke(tx: Tx, year: int, reason: str | None, on: dt.date | None = None) -> dict:
+    reason_c = _text(reason, "lý do thu hồi (--reason)", required=True, max_len=MAX_LEN["reason"])
     dec = active_decision(tx.conn, year)
     if dec is None:
         raise NotFound(f"Năm {year} không có quyết định công nhận nào đang có hiệu lực để thu hồi.")
-    reason_c = _text(reason, "lý do thu hồi (--reason)", required=True, max_len=2000)
     tx.update("decision", {"id": dec["id"]}, {"revoked": True, "revoked_reason": reason_c,
                                               "revoked_on": on or today()})
     dec.update(revoked=True, revoked_reason=reason_c)

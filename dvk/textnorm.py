@@ -8,6 +8,10 @@ Pure Python, standard library only.
 * :func:`vi_key` / :func:`person_key` -- sort keys that reproduce the CLDR/ICU
   "vi" collation (checked against ICU 72 / CLDR 42 in the tests), and the
   official order of personal names (given name, middle names, family name).
+* :func:`clean_lines` -- :func:`clean` for a multi-line field (line breaks kept).
+
+What a field may hold (no control character, a length limit) and how text is printed
+are in :mod:`dvk.textrules`, which imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any, TypeVar
 __all__ = [
     "nfc",
     "clean",
+    "clean_lines",
     "fold",
     "fold_clean",
     "vi_key",
@@ -59,6 +64,13 @@ def clean(s: str | None) -> str | None:
         return None
     s = unicodedata.normalize("NFC", s).translate(_INVISIBLE)
     return _WS_RUN.sub(" ", s).strip()
+
+
+def clean_lines(s: str) -> str:
+    """Normalise a multi-line field for storage: each line :func:`clean`, line breaks kept
+    (CRLF and CR become LF), blank lines at both ends dropped."""
+    lines = [clean(line) or "" for line in s.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return "\n".join(lines).strip("\n")
 
 
 # ---------------------------------------------------------------------------

@@ -157,7 +157,7 @@ def test_register_refuses_duplicates_after_folding(ledger):
 @pytest.mark.parametrize("args,fragment", [
     (["--unit", "KHONGCO"], "Không có đơn vị mã “KHONGCO”"),
     (["--field", "6"], "lĩnh vực “6” không hợp lệ"),
-    (["--field", "0"], "lĩnh vực “0” không hợp lệ"),
+    (["--field", "0"], "Lĩnh vực “0” không hợp lệ (--field/-f phải trong khoảng 1–99)"),
     (["--date", "31/02/2024"], "31/02/2024"),
     (["--date", "hôm qua"], "Ngày không hợp lệ"),
     (["--year", "1999"], "Năm “1999” không hợp lệ"),

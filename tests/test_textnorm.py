@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 import unicodedata
 
 import pytest
@@ -447,16 +446,22 @@ def _names(n: int) -> list[str]:
             for _ in range(n)]
 
 
-def test_sorting_100k_names_is_fast():
-    names = _names(100_000)
-    t = time.perf_counter()
-    sort_vi(names)
-    t_vi = time.perf_counter() - t
-    t = time.perf_counter()
-    sort_people(names)
-    t_people = time.perf_counter() - t
-    # ~0.4 s each on the 2-core CI machine; generous bound against noise.
-    assert t_vi < 2.5 and t_people < 2.5, (t_vi, t_people)
+def test_sorting_many_names_matches_the_reference_weights():
+    """The fast paths (translate tables, cached word keys) order a big list exactly as the reference
+    weights do. How fast it is belongs to bench/sort_bench.py, not to the suite."""
+    from dvk.textnorm import _string_weights
+
+    names = _names(20_000)
+
+    def ref(s: str):
+        s = unicodedata.normalize("NFC", s)
+        return (*_string_weights(s), s)
+
+    assert sort_vi(names) == sorted(names, key=ref)
+    people = sort_people(names)
+    assert sorted(people) == sorted(names)
+    given = [ref(n.split()[-1]) for n in people]
+    assert given == sorted(given)  # by given name first
 
 
 # --------------------------------------------------------------------------- ICU oracle

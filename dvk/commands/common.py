@@ -1,15 +1,107 @@
-"""Options shared by every command and small printing helpers."""
+"""Options shared by every command and small printing helpers.
+
+Everything printed goes through `say`, `warn`, `table`, `print_json`/`json_stream` (or
+`dvk.cli.print_error`), which show control characters visibly (`dvk.textrules.visible`): a ledger
+may hold them from old data or an SQL edit, and they never reach a terminal raw. Rich markup and
+emoji codes in data are printed as the text they are.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Optional
+from typing import Annotated, Any, Iterator, NoReturn, Optional
 
 import typer
+
+from dvk.textrules import MAX_LEN, FIELD_LABELS, for_message, json_safe, shorten, text_problem, visible
+
+
+# ---------------------------------------------------------------- checking typed values
+
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def int_range(lo: int | None, hi: int | None, what: str):
+    """A Typer callback refusing an int option outside lo..hi, naming the option and the range.
+
+    Every int option has one: a value such as 99999999999999999999 does not even fit SQLite's
+    integers. Exit code 1, as for any other value out of range (`--year 1999`). `lo`/`hi` None:
+    the ledger's years (ops.MIN_YEAR..MAX_YEAR), read when a value is checked.
+    """
+    def check(ctx: typer.Context, param: typer.CallbackParam, value: Optional[int]) -> Optional[int]:
+        if value is None:
+            return value
+        low, high = lo, hi
+        if low is None or high is None:
+            from dvk.ops import MAX_YEAR, MIN_YEAR
+
+            low, high = MIN_YEAR, MAX_YEAR
+        if not low <= value <= high:
+            from dvk.errors import InvalidInput
+
+            span = f"{low}–{high}" if what == "năm" else f"{_thousands(low)}–{_thousands(high)}"
+            raise InvalidInput(f"{what[:1].upper()}{what[1:]} “{shorten(value, 40)}” không hợp lệ "
+                               f"({'/'.join(param.opts)} phải trong khoảng {span}).")
+        return value
+
+    return check
+
+
+YEAR_CHECK = int_range(None, None, "năm")
+
+
+def check_user(ctx: typer.Context, param: typer.CallbackParam, value: Optional[str]) -> Optional[str]:
+    """--user / $DVK_USER is input too: no control character, at most MAX_LEN["user"] characters."""
+    if value is None:
+        return None
+    from dvk.errors import InvalidInput
+    from dvk.textnorm import clean
+
+    source = ctx.get_parameter_source(param.name or "")
+    name = "DVK_USER" if source is not None and source.name == "ENVIRONMENT" else "--user"
+    cleaned = clean(value)
+    why = text_problem(value, cleaned, MAX_LEN["user"])
+    if why:
+        raise InvalidInput(f"Người thực hiện ({name}) {why}.")
+    return cleaned or None
+
+
+def opt_text(option: str | None, value: str | list[str] | None, key: str, *, label: str | None = None,
+             multiline: bool = False) -> str | None:
+    """The problem with a typed text option (a control character, too long), naming the option, or None.
+    `option` None: a positional argument, named by its label alone.
+
+    The rule is the field's own (`dvk.textrules.text_problem`, `MAX_LEN[key]`); checking typed text
+    here, before the ledger is opened, lets the message name the option the clerk typed.
+    """
+    if value is None:
+        return None
+    from dvk.textnorm import clean, clean_lines
+
+    for v in value if isinstance(value, (list, tuple)) else [value]:
+        why = text_problem(v, clean_lines(v) if multiline else clean(v), MAX_LEN[key])
+        if why:
+            return f"{label or FIELD_LABELS[key]}" + (f" ({option})" if option else "") + f" {why}"
+    return None
+
+
+def check_texts(*problems: str | None) -> None:
+    """Refuse the command (InvalidInput, exit 1) when `opt_text` found problems; lists every one."""
+    found = [p for p in problems if p]
+    if not found:
+        return
+    from dvk.errors import InvalidInput
+
+    if len(found) == 1:
+        raise InvalidInput(found[0] + ".")
+    raise InvalidInput("Các giá trị nhập sau không hợp lệ; sổ không thay đổi:", details=found)
+
 
 DbOpt = Annotated[
     Optional[Path],
@@ -19,37 +111,52 @@ DbOpt = Annotated[
 UserOpt = Annotated[
     Optional[str],
     typer.Option("--user", envvar="DVK_USER", help="Người thực hiện, ghi vào lịch sử (mặc định: tên đăng nhập).",
-                 show_envvar=False),
+                 show_envvar=False, callback=check_user),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON (cho chương trình khác).")]
-YearOpt = Annotated[int, typer.Option("--year", "-y", help="Năm.")]
+YearOpt = Annotated[int, typer.Option("--year", "-y", help="Năm.", callback=YEAR_CHECK)]
 DateOpt = Annotated[Optional[str], typer.Option("--date", help="Ngày, dạng dd/mm/yyyy hoặc yyyy-mm-dd.")]
+
+
+def exit_broken_pipe() -> NoReturn:
+    """Stop quietly when the reader of stdout went away (`dvk list --json | head -1`): nothing more
+    can be shown, and Python must not complain when it flushes stdout at exit. Exit code 141
+    (128 + SIGPIPE), what a Unix tool gets."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a real file (tests): nothing is left to flush anyway
+        pass
+    sys.exit(141)
 
 
 @functools.cache
 def console():
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    c = Console(highlight=False, soft_wrap=True, emoji=False)
+    c.on_broken_pipe = exit_broken_pipe  # type: ignore[method-assign]  # Rich's own exits 1
+    return c
 
 
 @functools.cache
 def err_console():
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, emoji=False)
 
 
 def say(text: str) -> None:
-    console().print(text, markup=False, highlight=False)
+    console().print(visible(text), markup=False, highlight=False)
 
 
 def warn(text: str) -> None:
-    err_console().print(f"Lưu ý: {text}", markup=False, highlight=False)
+    err_console().print(f"Lưu ý: {for_message(text)}", markup=False, highlight=False)
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.write(json_safe(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n")
 
 
 def json_stream(items) -> None:
@@ -60,7 +167,7 @@ def json_stream(items) -> None:
     out.write("[")
     for it in items:
         out.write("\n  " if first else ",\n  ")
-        out.write(dumps(it, ensure_ascii=False, default=str))
+        out.write(json_safe(dumps(it, ensure_ascii=False, default=str)))
         first = False
     out.write("\n]\n" if not first else "]\n")
 
@@ -101,13 +208,15 @@ def parse_date_opt(value: Optional[str]):
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]], **kw):
+    """Print a table; every cell is plain text (no markup), control characters shown visibly."""
     from rich.table import Table
+    from rich.text import Text
 
-    t = Table(title=title, show_lines=False, **kw)
+    t = Table(title=None if title is None else Text(visible(title)), show_lines=False, **kw)
     for c in columns:
-        t.add_column(c, overflow="fold")
+        t.add_column(Text(visible(c)), overflow="fold")
     for r in rows:
-        t.add_row(*["" if v is None else str(v) for v in r])
+        t.add_row(*[Text("" if v is None else visible(str(v))) for v in r])
     console().print(t)
 
 
@@ -139,6 +248,8 @@ _ERR_VI = [
 
 def _detail_vi(text: str) -> str:
     low = text.lower()
+    if "exceeded maximum size" in low or "too large" in low:  # an integer of thousands of digits
+        return "số quá lớn"
     if "valid integer" in low:
         return "phải là số nguyên"
     if "valid number" in low or "valid float" in low:

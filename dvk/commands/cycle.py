@@ -7,16 +7,18 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import DateOpt, DbOpt, JsonOpt, UserOpt, add, parse_date_opt, print_json, say, warn, writing
+from dvk.commands.common import (YEAR_CHECK, DateOpt, DbOpt, JsonOpt, UserOpt, add, check_texts, int_range, opt_text,
+                                 parse_date_opt, print_json, say, warn, writing)
 from dvk.commands.intake import DryRunOpt, FromOpt, RejectsOpt, SkipInvalidOpt, UpdateOpt
 
 
 def register_cmd(
     year: Annotated[Optional[int], typer.Option("--year", "-y", help="Năm đăng ký (với --from: năm của các dòng "
-                                                                      "không ghi năm).")] = None,
+                                                                      "không ghi năm).", callback=YEAR_CHECK)] = None,
     unit: Annotated[Optional[str], typer.Option("--unit", "-u", help="Mã đơn vị (xem: dvk units list).")] = None,
     title: Annotated[Optional[str], typer.Option("--title", "-t", help="Tên mô hình, điển hình.")] = None,
-    field: Annotated[Optional[int], typer.Option("--field", "-f", help="Lĩnh vực 1–5 (mục II Công văn 69/CĐN).")] = None,
+    field: Annotated[Optional[int], typer.Option("--field", "-f", help="Lĩnh vực 1–5 (mục II Công văn 69/CĐN).",
+                                                 callback=int_range(1, 99, "lĩnh vực"))] = None,
     db: DbOpt = None,
     user: UserOpt = None,
     exemplar: Annotated[bool, typer.Option("--exemplar", help="Là điển hình (mặc định: mô hình).")] = False,
@@ -52,6 +54,8 @@ def register_cmd(
     missing = [n for n, v in (("--year", year), ("--unit", unit), ("--title", title), ("--field", field)) if v is None]
     if missing:
         raise missing_options(missing, "hoặc dùng --from TỆP để nhập cả danh sách")
+    check_texts(opt_text("--title", title, "title"), opt_text("--individual", individual, "person"),
+                opt_text("--position", position, "position"), opt_text("--note", note, "note"))
     on = parse_date_opt(date)
     with writing(db, user) as tx:
         crit = ops.criteria_for(tx.conn, year)
@@ -126,6 +130,11 @@ def report_cmd(
             raise InvalidInput(f"Không dùng {', '.join(given)} cùng --from-docx: nội dung lấy từ tệp Word.")
         aspects = forms.read_report_docx(from_docx, entry_id)
         file = from_docx
+    else:
+        from dvk.criteria import ASPECTS
+
+        check_texts(*[opt_text(f"--{key}", aspects[key], "aspect", label=label, multiline=True)
+                      for key, label in ASPECTS])
     on = parse_date_opt(date)
     with writing(db, user) as tx:
         row, missing = ops.save_report(tx, entry_id, aspects, on, file)
@@ -178,6 +187,11 @@ def confirm_cmd(
         raise missing_options(["mã mô hình, điển hình (ID)"], "hoặc dùng --from TỆP để nhập nhiều xác nhận")
     if by is None:
         raise InvalidInput("Thiếu người ký xác nhận (--by).")
+    if reason is not None and not reject:
+        raise InvalidInput("--reason (lý do cấp ủy không xác nhận) chỉ dùng cùng --reject; bỏ --reason, hoặc thêm "
+                           "--reject nếu cấp ủy không xác nhận.")
+    check_texts(opt_text("--committee", committee, "committee"), opt_text("--by", by, "confirmed_by"),
+                opt_text("--comment", comment, "comment", multiline=True), opt_text("--reason", reason, "reason"))
     on = parse_date_opt(date)
     with writing(db, user) as tx:
         row = ops.save_confirmation(tx, entry_id, committee=committee, by=by, on=on, comment=comment,
@@ -219,6 +233,7 @@ def score_cmd(
     from dvk.commands.intake import import_file, missing_options, refuse_bulk_options
     from dvk.errors import InvalidInput
 
+    check_texts(opt_text("--member", member, "member"))
     if from_ is not None:
         if entry_id or scores:
             raise InvalidInput("Không ghi mã mô hình hay MÃ=ĐIỂM cùng --from: điểm lấy từ tệp.")

@@ -6,13 +6,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from dvk.commands.common import (DateOpt, DbOpt, JsonOpt, UserOpt, add, json_stream, ledger, parse_date_opt,
-                                 print_json, say, table, writing)
+from dvk.commands.common import (YEAR_CHECK, DateOpt, DbOpt, JsonOpt, UserOpt, add, check_texts, int_range,
+                                 json_stream, ledger, opt_text, parse_date_opt, print_json, say, table, writing)
 
 
 def check_cmd(
     entry_id: Annotated[Optional[str], typer.Argument(metavar="[ID]", help="Mã mô hình; bỏ trống thì dùng --year.")] = None,
-    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Kiểm tra mọi mô hình của năm.")] = None,
+    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Kiểm tra mọi mô hình của năm.",
+                                                callback=YEAR_CHECK)] = None,
     db: DbOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -64,8 +65,9 @@ def check_cmd(
 
 
 def recognize_cmd(
-    year: Annotated[int, typer.Option("--year", "-y", help="Năm xét công nhận.")],
-    number: Annotated[Optional[int], typer.Option("--number", "-n", help="Số quyết định.")] = None,
+    year: Annotated[int, typer.Option("--year", "-y", help="Năm xét công nhận.", callback=YEAR_CHECK)],
+    number: Annotated[Optional[int], typer.Option("--number", "-n", help="Số quyết định.",
+                                                  callback=int_range(1, 99_999, "số quyết định"))] = None,
     date: DateOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Chỉ xem kết quả, không ghi.")] = False,
     revoke: Annotated[bool, typer.Option("--revoke", help="Thu hồi quyết định đang có hiệu lực của năm.")] = False,
@@ -82,6 +84,10 @@ def recognize_cmd(
     from dvk.db import backup_before, current_user
     from dvk.errors import InvalidInput
 
+    if reason is not None and not revoke:
+        raise InvalidInput("--reason (lý do thu hồi) chỉ dùng cùng --revoke; bỏ --reason, hoặc thêm --revoke để thu "
+                           "hồi quyết định đang có hiệu lực.")
+    check_texts(opt_text("--reason", reason, "reason"))
     on = parse_date_opt(date)
     if revoke:
         with writing(db, user) as tx:

@@ -7,12 +7,14 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import DbOpt, JsonOpt, UserOpt, add, console, ledger, parse_date_opt, print_json, say, warn
+from dvk.commands.common import (YEAR_CHECK, DbOpt, JsonOpt, UserOpt, add, check_texts, console, ledger, opt_text,
+                                 parse_date_opt, print_json, say, warn)
 
 
 def export_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="Thư mục ghi văn bản (tạo nếu chưa có).")],
-    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Năm cần xuất văn bản.")] = None,
+    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Năm cần xuất văn bản.",
+                                                callback=YEAR_CHECK)] = None,
     phase: Annotated[
         Optional[str], typer.Option("--phase", help="Giai đoạn cần tổng kết, ví dụ 2021-2025 (tờ trình khen thưởng).")
     ] = None,
@@ -61,6 +63,7 @@ def export_cmd(
         extra = [n for n, v in (("--reminders", reminders), ("--member", member), ("--deadline", deadline)) if v]
         if extra:
             raise InvalidInput(f"{', '.join(extra)} chỉ dùng với --year.")
+    check_texts(opt_text("--member", member, "member"))
     opts = export.Options(on=parse_date_opt(date), deadline=parse_date_opt(deadline), members=tuple(member or ()),
                           templates=templates, reminders=reminders)
     with ledger(db) as led:
@@ -74,14 +77,17 @@ def export_cmd(
         return
     if res.files:
         from rich.table import Table
+        from rich.text import Text
 
-        t = Table(title=f"Đã ghi {len(res.files)} tệp vào {out}")
+        from dvk.textrules import visible
+
+        t = Table(title=Text(visible(f"Đã ghi {len(res.files)} tệp vào {out}")))
         t.add_column("Tệp", no_wrap=True)
         t.add_column("Văn bản", overflow="fold")
         t.add_column("SHA-256", no_wrap=True)
         t.add_column("Cảnh báo", justify="right")
         for f in res.files:
-            t.add_row(f.path.name, f.label, f.sha256[:12], str(len(f.warnings) or ""))
+            t.add_row(Text(visible(f.path.name)), Text(visible(f.label)), f.sha256[:12], str(len(f.warnings) or ""))
         console().print(t)
     else:
         say("Không có tệp nào được ghi.")

@@ -8,7 +8,7 @@ from typing import Annotated, Any, List, Optional
 
 import typer
 
-from dvk.commands.common import DbOpt, add, ledger, print_json, say, table, warn
+from dvk.commands.common import YEAR_CHECK, DbOpt, add, check_texts, ledger, opt_text, print_json, say, table, warn
 from dvk.errors import InvalidInput
 
 FromOpt = Annotated[
@@ -123,7 +123,8 @@ def template_cmd(
     kind: Annotated[str, typer.Argument(metavar="LOẠI", help="registrations | reports | confirmations | scores | "
                                                             "report-form")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Tệp mẫu sẽ ghi (.xlsx; report-form: .docx).")],
-    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Năm (mặc định: năm nay).")] = None,
+    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Năm (mặc định: năm nay).",
+                                                callback=YEAR_CHECK)] = None,
     member: Annotated[
         Optional[List[str]], typer.Option("--member", "-m", help="Thành viên Hội đồng (mẫu chấm điểm; lặp lại được).")
     ] = None,
@@ -137,6 +138,7 @@ def template_cmd(
 
     if kind not in TEMPLATE_KINDS:
         raise InvalidInput(f"Loại mẫu “{kind}” không có; chọn một trong: {', '.join(TEMPLATE_KINDS)}.")
+    check_texts(opt_text("--member", member, "member"))
     with ledger(db) as led, led.read() as conn:
         info = forms.write_template(conn, kind, out, year=year, members=member or [], unit=unit, entry_id=entry,
                                     force=force)

@@ -7,7 +7,8 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import DbOpt, JsonOpt, UserOpt, ViCommand, add, ledger, print_json, say, sub_app, table, writing
+from dvk.commands.common import (YEAR_CHECK, DbOpt, JsonOpt, UserOpt, ViCommand, add, check_texts, int_range, ledger,
+                                 opt_text, print_json, say, sub_app, table, writing)
 
 org_app = sub_app("Thông tin đơn vị ban hành (tên, ký hiệu, người ký) theo từng năm.")
 units_app = sub_app("Danh sách đơn vị (CĐCS) và cấp ủy của từng đơn vị.")
@@ -34,6 +35,7 @@ def init(
     path = resolve_path(db)
     profile = dict(org=org, parent_org=parent_org, place=place, symbol=symbol, signer=signer,
                    signer_title=signer_title, on_behalf=on_behalf)
+    _check_profile(profile)
     led, created = ops.init_ledger(path, user=current_user(user), profile=profile, criteria_file=criteria,
                                    command=command_line())
     led.close()
@@ -65,6 +67,13 @@ def info(db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 # ---------------------------------------------------------------- org
 
+def _check_profile(values: dict) -> None:
+    """Typed profile options (init, org set): the field rules, naming each option."""
+    from dvk.ops import PROFILE_LABELS
+
+    check_texts(*[opt_text("--" + k.replace("_", "-"), v, "recipient" if k == "recipients" else "profile",
+                           label=PROFILE_LABELS[k]) for k, v in values.items()])
+
 def _profile_lines(p: dict) -> list[list[str]]:
     from dvk.ops import PROFILE_LABELS
 
@@ -78,7 +87,8 @@ def _profile_lines(p: dict) -> list[list[str]]:
 @org_app.command("show", cls=ViCommand)
 def org_show(
     db: DbOpt = None,
-    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Chỉ hiện thông tin áp dụng cho năm này.")] = None,
+    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Chỉ hiện thông tin áp dụng cho năm này.",
+                                                callback=YEAR_CHECK)] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Xem thông tin đơn vị ban hành (theo từng mốc năm)."""
@@ -96,7 +106,8 @@ def org_show(
 
 @org_app.command("set", cls=ViCommand)
 def org_set(
-    from_year: Annotated[int, typer.Option("--from-year", help="Năm bắt đầu áp dụng; các năm trước giữ nguyên.")],
+    from_year: Annotated[int, typer.Option("--from-year", help="Năm bắt đầu áp dụng; các năm trước giữ nguyên.",
+                                           callback=YEAR_CHECK)],
     db: DbOpt = None,
     user: UserOpt = None,
     org: Annotated[Optional[str], typer.Option("--org", help="Tên đơn vị ban hành.")] = None,
@@ -115,6 +126,8 @@ def org_set(
 
     changes = dict(org=org, parent_org=parent_org, place=place, symbol=symbol, signer=signer,
                    signer_title=signer_title, on_behalf=on_behalf, recipients=recipient)
+    _check_profile({k: v for k, v in changes.items() if k != "recipients"})
+    check_texts(opt_text("--recipient", recipient, "recipient"))
     with writing(db, user, f"Đổi thông tin đơn vị ban hành từ năm {from_year}") as tx:
         row = ops.set_profile(tx, from_year, changes)
     say(f"Đã cập nhật thông tin đơn vị ban hành từ năm {from_year}: {row['org']}.")
@@ -133,6 +146,8 @@ def units_add(
     """Thêm một đơn vị."""
     from dvk import ops
 
+    check_texts(opt_text(None, code, "unit_code"), opt_text(None, name, "unit_name"),
+                opt_text("--committee", committee, "committee"))
     with writing(db, user, f"Thêm đơn vị {code}") as tx:
         row = ops.add_unit(tx, code, name, committee)
     say(f"Đã thêm đơn vị {row['code']}: {row['name']}.")
@@ -178,7 +193,8 @@ def units_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
 @criteria_app.command("show", cls=ViCommand)
 def criteria_show(
     db: DbOpt = None,
-    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Bộ tiêu chí áp dụng cho năm này.")] = None,
+    year: Annotated[Optional[int], typer.Option("--year", "-y", help="Bộ tiêu chí áp dụng cho năm này.",
+                                                callback=YEAR_CHECK)] = None,
     json_: JsonOpt = False,
     raw: Annotated[bool, typer.Option("--raw", help="In nguyên văn tệp TOML (để sao chép, sửa).")] = False,
 ) -> None:
@@ -193,7 +209,9 @@ def criteria_show(
         with ledger(db) as led, led.read() as conn:
             crit = ops.criteria_for(conn, year or 9999)
     if raw:
-        typer.echo(crit.text, nl=False)
+        from dvk.textrules import visible
+
+        typer.echo(visible(crit.text.replace("\r\n", "\n")), nl=False)
         return
     y = year or 2024
     start, end = crit.window(y)
@@ -233,7 +251,7 @@ def _ledger_exists(db) -> bool:
 @criteria_app.command("use", cls=ViCommand)
 def criteria_use(
     file: Annotated[Path, typer.Argument(help="Tệp tiêu chí TOML.")],
-    from_year: Annotated[int, typer.Option("--from-year", help="Năm bắt đầu áp dụng.")],
+    from_year: Annotated[int, typer.Option("--from-year", help="Năm bắt đầu áp dụng.", callback=YEAR_CHECK)],
     db: DbOpt = None,
     user: UserOpt = None,
 ) -> None:
@@ -250,7 +268,8 @@ def criteria_use(
 def history(
     row: Annotated[Optional[str], typer.Argument(help="Mã mô hình (2024-007) hoặc mã đơn vị; bỏ trống: toàn sổ.")] = None,
     db: DbOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="Số bản ghi gần nhất.")] = 30,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Số bản ghi gần nhất.",
+                                       callback=int_range(1, 1_000_000, "số bản ghi"))] = 30,
     changes: Annotated[bool, typer.Option("--changes", help="Hiện cả từng dòng dữ liệu đã thay đổi.")] = False,
     json_: JsonOpt = False,
 ) -> None:

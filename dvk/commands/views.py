@@ -6,11 +6,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from dvk.commands.common import DbOpt, JsonOpt, add, json_stream, ledger, print_json, say, table
+from dvk.commands.common import YEAR_CHECK, DbOpt, JsonOpt, add, json_stream, ledger, print_json, say, table
 
 
 def list_cmd(
-    year: Annotated[int, typer.Option("--year", "-y", help="Năm.")],
+    year: Annotated[int, typer.Option("--year", "-y", help="Năm.", callback=YEAR_CHECK)],
     status: Annotated[
         Optional[str],
         typer.Option("--status", "-s", help="Lọc theo trạng thái: registered, reported, confirmed, scored, "
@@ -124,7 +124,7 @@ def show_cmd(
 
 
 def status_cmd(
-    year: Annotated[int, typer.Option("--year", "-y", help="Năm.")],
+    year: Annotated[int, typer.Option("--year", "-y", help="Năm.", callback=YEAR_CHECK)],
     db: DbOpt = None,
     missing: Annotated[bool, typer.Option("--missing", help="Liệt kê theo đơn vị những gì còn thiếu.")] = False,
     json_: JsonOpt = False,
