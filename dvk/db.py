@@ -15,7 +15,8 @@ import os
 import re
 import shutil
 import sqlite3
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -31,15 +32,38 @@ DEFAULT_FILENAME = "dvk.sqlite"
 
 
 def resolve_path(db: str | os.PathLike | None) -> Path:
-    """The ledger path: the --db option, else $DVK_DB, else the per-user data directory."""
+    """The ledger path: the --db option, else $DVK_DB, else the per-user data directory.
+
+    A path that is not valid UTF-8 is refused here, before anything is created: the history
+    records the command line, and a name it cannot store would leave a ledger half made.
+    """
     if db:
-        return Path(db).expanduser()
+        return check_path_text(Path(db).expanduser())
     env = os.environ.get("DVK_DB")
     if env:
-        return Path(env).expanduser()
+        return check_path_text(Path(env).expanduser())
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir("dvk", appauthor=False)) / DEFAULT_FILENAME
+    return check_path_text(Path(user_data_dir("dvk", appauthor=False)) / DEFAULT_FILENAME)
+
+
+def shown_path(path: str | os.PathLike) -> str:
+    """A path as it can be printed: bytes that are not UTF-8 as \\xNN, control characters escaped."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def check_path_text(path: Path, what: str = "Đường dẫn sổ") -> Path:
+    """Refuse a path whose name is not valid UTF-8 (bytes of another encoding, kept by Python as lone
+    surrogates): it cannot be stored in the history."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            f"{what} “{shown_path(path)}” có ký tự không phải Unicode UTF-8 (tên tệp hoặc thư mục theo bảng mã "
+            "khác). Hãy đổi tên cho đúng Unicode rồi chạy lại; không có gì được tạo hay thay đổi."
+        )
+    return path
 
 
 def translate(exc: BaseException, path: Path | str) -> LedgerError:
@@ -100,6 +124,8 @@ _OS_REASONS = {
     errno.ENOTDIR: "đường dẫn không phải thư mục",
     errno.EISDIR: "là một thư mục",
     errno.EIO: "lỗi đọc/ghi đĩa",
+    errno.ENAMETOOLONG: "tên tệp hoặc đường dẫn quá dài",
+    errno.ELOOP: "đường dẫn có vòng liên kết tượng trưng",
 }
 
 
@@ -158,6 +184,21 @@ def _create_private_file(path: Path) -> None:
     """Create an empty file readable by the owner only (the ledger holds people's names)."""
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(fd)
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return True  # let the reading of the header say what is wrong
+
+
+def _folder_writable(folder: Path) -> bool:
+    """Whether files can be created in `folder` (the -wal and -shm beside the ledger)."""
+    try:
+        return os.access(folder, os.W_OK | os.X_OK)
+    except (OSError, ValueError):
+        return True
 
 
 def _on_read_only_fs(path: Path) -> bool:
@@ -231,12 +272,19 @@ class Ledger:
                 raise LedgerError(f"Không tạo được sổ “{name}”: {os_reason(exc)}.")
         elif path.is_dir():
             raise LedgerError(f"“{name}” là một thư mục, không phải tệp sổ.")
+        elif not _is_regular(path):
+            raise LedgerError(f"“{name}” không phải là một tệp thường (là thiết bị, ống FIFO hoặc socket), "
+                              "không thể là sổ dvk.")
         _check_header(path, name, empty_ok=create)
-        immutable = _on_read_only_fs(path)
+        read_only_fs = _on_read_only_fs(path)
+        # A folder that is not writable (permissions, `chattr +i`) cannot take the -shm that WAL needs:
+        # read the file as immutable too, unless a -shm is already there to share with a writer.
+        immutable = read_only_fs or (not _folder_writable(path.parent) and not _exists(Path(f"{path}-shm"), name))
         if immutable and _exists(Path(f"{path}-wal"), name) and Path(f"{path}-wal").stat().st_size > 0:
+            where = "trên ổ đĩa chỉ cho phép đọc" if read_only_fs else "trong thư mục không ghi được"
             raise LedgerError(
-                f"Sổ “{name}” nằm trên ổ đĩa chỉ cho phép đọc và còn thay đổi chưa gộp trong tệp “{path.name}-wal”. "
-                "Hãy chép cả hai tệp sang ổ đĩa ghi được rồi mở lại."
+                f"Sổ “{name}” nằm {where} và còn thay đổi chưa gộp trong tệp “{path.name}-wal”. "
+                "Hãy chép cả hai tệp sang nơi ghi được (hoặc cho phép ghi vào thư mục) rồi mở lại."
             )
         engine = _make_engine(path, immutable=immutable)
         try:

@@ -80,7 +80,7 @@ def _size(n: int) -> str:
 
 
 def restore_cmd(
-    path: Annotated[Path, typer.Argument(help="Tệp sao lưu cần khôi phục.")],
+    path: Annotated[Path, typer.Argument(help="Tệp sao lưu cần khôi phục.", readable=False)],
     db: DbOpt = None,
     user: UserOpt = None,
     force: Annotated[
