@@ -98,6 +98,29 @@ def translate(exc: BaseException, path: Path | str) -> LedgerError:
     return LedgerError(f"Lỗi cơ sở dữ liệu với sổ “{path}”: {orig}")
 
 
+def is_corrupt(exc: BaseException) -> bool:
+    """SQLite found a page it cannot read (SQLITE_CORRUPT, or SQLITE_NOTADB on a file it opened)."""
+    orig = getattr(exc, "orig", None) or exc
+    name = str(getattr(orig, "sqlite_errorname", "") or "")
+    msg = str(orig).lower()
+    return name.startswith("SQLITE_CORRUPT") or name == "SQLITE_NOTADB" or "malformed" in msg \
+        or "not a database" in msg
+
+
+DAMAGED = "bị hỏng: có trang dữ liệu SQLite không đọc được"
+
+
+def damaged(shown: str | Path, *, checking: bool = False, details: list[str] | None = None) -> LedgerError:
+    """The message for a dvk ledger with a damaged page: nothing was written, how to check and recover
+    (`checking`: said by `dvk verify` itself)."""
+    check = "" if checking else "Chạy dvk verify để kiểm tra, rồi khôi phục"
+    return LedgerError(
+        f"Sổ “{shown}” {DAMAGED} (tệp bị ghi đè một phần, ổ đĩa lỗi hoặc bị sửa ngoài dvk). Lệnh không ghi gì; sổ "
+        f"giữ nguyên. {check or 'Hãy khôi phục'} từ bản sao lưu: dvk restore TỆP_SAO_LƯU (xem các bản sao lưu: "
+        "dvk backup --list).", details=details,
+    )
+
+
 def _unencodable(exc: BaseException) -> InvalidInput | None:
     """Text that cannot be stored as UTF-8: bytes of another encoding that reached the command line
     undecoded (a terminal or a script not in UTF-8 — Python keeps them as lone surrogates)."""
@@ -236,6 +259,7 @@ class Ledger:
         self.engine = engine
         self.conn = conn
         self.shown = shown or str(path)
+        self._ready = False  # set once the file is known to be a dvk ledger of this schema
 
     # ------------------------------------------------------------ opening
     @classmethod
@@ -298,6 +322,7 @@ class Ledger:
         except BaseException:
             ledger.close()
             raise
+        ledger._ready = True
         return ledger
 
     def close(self) -> None:
@@ -321,27 +346,42 @@ class Ledger:
             with self.conn.begin():
                 yield self.conn
         except SQLAlchemyError as exc:
-            raise _unencodable(exc) or translate(exc, self.shown)
+            raise _unencodable(exc) or self._translate(exc)
         except UnicodeEncodeError as exc:
             raise _unencodable(exc)
 
     @contextlib.contextmanager
     def write(self, *, user: str, command: str, summary: str = "") -> Iterator["Tx"]:
-        """A write transaction recorded in the history; commits whole or not at all."""
+        """A write transaction recorded in the history; commits whole or not at all.
+
+        Once the write lock is held, and before anything is written, a cheap check of what every
+        command relies on (`dvk.verify.check_before_write`: the decisions and settings against their
+        history, their pages, no trigger or view dvk did not make) refuses a ledger changed or
+        damaged behind dvk's back; `dvk verify` stays the full check.
+        """
         from dvk.history import Tx
+        from dvk.verify import check_before_write
 
         self.conn.info["begin_mode"] = "IMMEDIATE"
         try:
             with self.conn.begin():
+                check_before_write(self.conn, self.shown)
                 tx = Tx(self.conn, user=user, command=command, summary=summary)
                 yield tx
                 tx.finish()
         except SQLAlchemyError as exc:
-            raise _unencodable(exc) or translate(exc, self.shown)
+            raise _unencodable(exc) or self._translate(exc)
         except UnicodeEncodeError as exc:
             raise _unencodable(exc)
         finally:
             self.conn.info["begin_mode"] = "DEFERRED"
+
+    def _translate(self, exc: BaseException) -> LedgerError:
+        """`translate`, except that a known dvk ledger whose pages SQLite cannot read is called damaged
+        (not "not a ledger") and the way out is named."""
+        if self._ready and is_corrupt(exc):
+            return damaged(self.shown)
+        return translate(exc, self.shown)
 
     def raw(self) -> sqlite3.Connection:
         """The underlying sqlite3 connection (for PRAGMAs outside a transaction, backups)."""

@@ -82,6 +82,147 @@ def _backup(d, dest: Path) -> Path:
     return Path(json.loads(d("backup", str(dest), "--json").stdout)["backup"])
 
 
+# ---------------------------------------------------------------- point 12: the schema
+
+ODD_SCHEMA = {
+    "trigger": ("CREATE TRIGGER lén AFTER INSERT ON entry BEGIN UPDATE meta SET value = '1' "
+                "WHERE key = 'backup_keep'; END", "Sổ có trigger lạ “lén” trên bảng “entry”, không do dvk tạo"),
+    "view": ("CREATE VIEW xem_lén AS SELECT person FROM entry", "Sổ có view lạ “xem_lén”, không do dvk tạo"),
+    "index": ("CREATE INDEX ix_lạ ON unit (name)", "Sổ có chỉ mục lạ “ix_lạ” trên bảng “unit”, không do dvk tạo"),
+    "table": ("CREATE TABLE ghi_chú (x)", "Sổ có bảng lạ “ghi_chú”, không do dvk tạo"),
+    "column": ("ALTER TABLE unit ADD COLUMN phụ TEXT", "Bảng “unit” có cột lạ “phụ”, không do dvk tạo"),
+    "dropped-index": ("DROP INDEX ix_entry_year_unit",
+                      "Sổ thiếu chỉ mục “ix_entry_year_unit” của bảng “entry” do dvk tạo — bị xóa ngoài dvk"),
+    "changed-index": ("DROP INDEX ix_decision_year; CREATE UNIQUE INDEX ix_decision_year ON decision (year)",
+                      "Chỉ mục “ix_decision_year” trên bảng “decision” khác với chỉ mục dvk tạo"),
+}
+
+
+@pytest.mark.parametrize("kind", list(ODD_SCHEMA))
+def test_verify_compares_the_schema_with_what_the_migrations_make(entry, kind):
+    d, _ = entry
+    statement, message = ODD_SCHEMA[kind]
+    con = sqlite3.connect(d.db)
+    con.executescript(statement)
+    con.close()
+    clean(d.fails("verify"), message)
+    data = json.loads(d("verify", "--json", ok=False).stdout)
+    assert data["ok"] is False and [p["kind"] for p in data["problems"]] == ["schema"]
+
+
+def test_statistics_sqlite_keeps_itself_are_not_a_schema_change(entry):
+    d, _ = entry
+    sql(d.db, "ANALYZE")
+    assert "Sổ toàn vẹn" in d("verify").stdout
+
+
+def test_a_migrated_ledger_has_the_schema_of_a_new_one(dvk, tmp_path):
+    """The expected schema is the migrations' own: a ledger upgraded from the first release matches it."""
+    fixture = Path(__file__).parent / "fixtures" / "ledger-0001.sqlite"
+    p = tmp_path / "cu.sqlite"
+    p.write_bytes(fixture.read_bytes())
+    assert "Sổ toàn vẹn" in dvk("verify", "--db", str(p)).stdout
+    from dvk.migrations import SCHEMA_HEAD
+    from dvk.migrations.runner import expected_schema, read_schema
+
+    con = sqlite3.connect(p)
+    try:
+        assert read_schema(con) == expected_schema(SCHEMA_HEAD)
+    finally:
+        con.close()
+    assert expected_schema(SCHEMA_HEAD) is expected_schema(SCHEMA_HEAD)  # built once per process
+
+
+def test_a_trigger_added_with_sql_stops_every_write_before_it_runs(entry):
+    d, eid = entry
+    con = sqlite3.connect(d.db)
+    con.executescript(ODD_SCHEMA["trigger"][0])
+    con.close()
+    before = ledger_dump(d.db)
+    for args in (REGISTER, ["units", "add", "MOI", "Công đoàn mới"]):
+        clean(d.fails(*args), "có trigger hoặc view không do dvk tạo", ODD_SCHEMA["trigger"][1], "dvk verify",
+              "dvk restore")
+    assert ledger_dump(d.db) == before
+    d("list", "--year", "2024")  # reading still works
+
+
+# ---------------------------------------------------------------- before a write: what every command relies on
+
+WAY_OUT = ("Lệnh không ghi gì; sổ giữ nguyên", "dvk verify", "dvk restore")
+
+
+@pytest.mark.parametrize("statements,detail", [
+    (["DELETE FROM outcome", "DELETE FROM decision"],
+     "Quyết định #1: lịch sử ghi có dòng này nhưng sổ không còn — bị xóa ngoài dvk"),
+    (["UPDATE decision SET revoked = 1"], "Quyết định #1 / đã thu hồi: lịch sử ghi không, sổ hiện ghi có"),
+    (["UPDATE meta SET value = '1' WHERE key = 'backup_keep'"],
+     "Cài đặt backup_keep / giá trị: lịch sử ghi “10”, sổ hiện ghi “1”"),
+    (["DELETE FROM meta WHERE key = 'ledger_id'"], "Cài đặt ledger_id: lịch sử ghi có dòng này nhưng sổ không còn"),
+], ids=["decision-deleted", "decision-revoked", "setting-changed", "ledger-id-deleted"])
+def test_a_write_refuses_a_ledger_whose_decisions_or_settings_were_changed_behind_its_back(recognized, statements,
+                                                                                            detail):
+    d, eid = recognized
+    sql(d.db, *statements)
+    before, digest = ledger_dump(d.db), sha(d.db)
+    register_2024 = [*REGISTER[:2], "2024", *REGISTER[3:-1], "12/02/2024"]
+    for args in (register_2024, ["units", "add", "MOI", "Công đoàn mới"], ["score", eid, "--member", "Lê Văn C",
+                                                                          "G1=8"]):
+        clean(d.fails(*args), "đã bị sửa ngoài dvk ở phần mọi lệnh ghi dựa vào", detail, *WAY_OUT)
+    assert ledger_dump(d.db) == before and sha(d.db) == digest
+    d("list", "--year", "2024")  # reading commands still work: the clerk can look, export, back up
+
+
+def test_the_check_before_a_write_does_not_stop_an_honest_ledger(recognized):
+    d, eid = recognized
+    d("recognize", "--revoke", "--year", "2024", "--reason", "Sai số")
+    d("score", eid, "--member", "Lê Văn Cường", "G1=8", "G2=9", "G3=8", "G4=8.5", "G5=9", "S1=9", "S2=8", "S3=na",
+      "S4=9", "S5=8", "S6=9")
+    d("recognize", "--year", "2024", "--number", "8")
+    d("--db", str(d.db), "settings", "set", "backup_keep", "3")
+    d("units", "add", "MOI", "Công đoàn mới")
+    assert "Sổ toàn vẹn" in d("verify").stdout
+
+
+def _page_of(db: Path, table: str) -> int:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    finally:
+        con.close()
+
+
+def _damage_page(db: Path, page: int) -> None:
+    with open(db, "r+b") as fh:
+        size = 4096
+        fh.seek((page - 1) * size)
+        fh.write(b"\xde\xad\xbe\xef" * (size // 4))
+
+
+@pytest.mark.parametrize("table", ["decision", "meta"])
+def test_a_damaged_page_under_what_a_write_relies_on_is_one_message_before_any_write(recognized, table):
+    """Today a register wrote on happily over a decision table SQLite could no longer read."""
+    d, _ = recognized
+    _damage_page(d.db, _page_of(d.db, table))
+    digest = sha(d.db)
+    for args in (REGISTER, ["units", "add", "MOI", "Công đoàn mới"]):
+        res = d.fails(*args)
+        out = clean(res, "bị hỏng: có trang dữ liệu SQLite không đọc được", *WAY_OUT)
+        assert "không phải là sổ dvk" not in out
+    assert sha(d.db) == digest
+
+
+def test_a_damaged_page_a_command_reads_is_called_damaged_not_a_foreign_file(entry):
+    d, eid = entry
+    _damage_page(d.db, _page_of(d.db, "entry"))
+    digest = sha(d.db)
+    for args in (["show", eid], ["list", "--year", "2024"], REGISTER):
+        out = clean(d.fails(*args), "bị hỏng: có trang dữ liệu SQLite không đọc được", "dvk restore")
+        assert "không phải là sổ dvk" not in out
+    out = clean(d.fails("verify"), "bị hỏng: có trang dữ liệu SQLite không đọc được", "dvk restore")
+    assert "Chạy dvk verify" not in out
+    assert sha(d.db) == digest
+
+
 # ---------------------------------------------------------------- a ledger locked away
 
 def _without_read_rights(*args: str, cwd: Path | None = None):
