@@ -640,15 +640,17 @@ def backup_to(ledger: Ledger, dest: Path) -> Path:
     return dest
 
 
-def backup_before(ledger: Ledger, reason: str, keep: int | None = None) -> Path:
-    """Automatic backup beside the ledger before a risky command; keeps the newest `keep`."""
+def backup_before(ledger: Ledger, reason: str, keep: int | None = None, *, dest: Path | None = None) -> Path:
+    """Automatic backup beside the ledger before a risky command; keeps the newest `keep`.
+    `dest`: the name, chosen beforehand by `_aside_name` (default: now's)."""
     folder = backup_dir(ledger)
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
     except OSError as exc:
         raise LedgerError(f"Không tạo được thư mục sao lưu “{folder}”: {os_reason(exc)}. Lệnh chưa thực hiện.")
-    stamp = dt.datetime.now(dt.timezone.utc).strftime(_STAMP)
-    dest = folder / f"{ledger.path.stem}-{stamp}-{reason}.sqlite"
+    if dest is None:
+        stamp = dt.datetime.now(dt.timezone.utc).strftime(_STAMP)
+        dest = folder / f"{ledger.path.stem}-{stamp}-{reason}.sqlite"
     try:
         _copy_database(ledger.path, dest, src_conn=_idle_raw(ledger))
     except (OSError, sqlite3.Error) as exc:
@@ -730,6 +732,7 @@ class RestoreResult:
     records: int
     rows: int
     notes: list[str]
+    decisions_lost: list[str] = field(default_factory=list)  # decisions dropped or changed (allowed by --force)
 
 
 def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, command: str) -> RestoreResult:
@@ -737,15 +740,21 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
 
     The backup is copied to a private staging file next to the ledger (the backup itself is
     never modified), upgraded if it is older, then must pass `PRAGMA integrity_check` and
-    `dvk verify`. A backup of another ledger (another ledger id) is refused unless `force`.
-    The current ledger is kept in `<ledger>.backups/` (never rotated away), then overwritten
-    through SQLite's backup API (one transaction, other processes wait) — or, when the current
-    file cannot be opened at all, moved aside and replaced by a rename.
+    `dvk verify` (its history and its schema). Refused unless `force`: a backup of another ledger
+    (another ledger id), and a backup that would drop or change a recognition decision the current
+    ledger holds (absent, another number, date or year, another revoked state) — restoring must not
+    undo a decision without a revocation; with `force` each such decision is named in the history.
+    The restore's own history record is written into the staged copy, so the ledger is replaced
+    together with it. The current ledger is kept in `<ledger>.backups/` (never rotated away), then
+    overwritten through SQLite's backup API (one transaction, other processes wait) — or, when the
+    current file cannot be opened at all, moved aside and replaced by a rename.
     """
     from dvk.verify import verify
 
     backup = Path(backup)
     ledger_path = Path(ledger_path)
+    check_path_text(backup, "Tệp sao lưu")
+    check_path_text(ledger_path)
     if not _exists(backup, backup):
         raise LedgerError(f"Không có tệp sao lưu “{backup}”.")
     if backup.is_dir():
@@ -759,6 +768,7 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
     staged = ledger_path.with_name(f".{ledger_path.name}.restore-{os.getpid()}.tmp")
     _remove_db_files(staged)
     notes: list[str] = []
+    lost: list[str] = []
     try:
         try:
             _copy_database(backup, staged)
@@ -767,6 +777,7 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
                               "không khôi phục. Sổ hiện tại giữ nguyên.")
         except OSError as exc:
             raise LedgerError(f"Không đọc được tệp sao lưu “{backup}”: {os_reason(exc)}. Sổ hiện tại giữ nguyên.")
+        _refuse_odd_schema(staged, backup)  # before an upgrade runs anything a trigger could hook into
         with Ledger.open(staged, backup_on_migrate=False, shown=str(backup)) as st:
             migrated_from = None
             with st.read() as conn:
@@ -778,11 +789,13 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
                 raise LedgerError(f"Tệp sao lưu “{backup}” bị hỏng (kiểm tra toàn vẹn SQLite không đạt); "
                                   "không khôi phục.", details=problems[:50])
             report = verify(st)
+            _refuse_odd_schema(staged, backup, [p.message for p in report.problems if p.kind == "schema"])
             if not report.ok:
                 raise LedgerError(f"Tệp sao lưu “{backup}” không khớp với lịch sử của chính nó "
                                   f"({report.n_problems} chỗ sai); không khôi phục.",
                                   details=[p.message for p in report.problems[:50]])
             backup_id = st.setting("ledger_id")
+            backup_decisions = _decisions(st)
         st.close()
         for suffix in ("-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
@@ -790,6 +803,19 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
 
         replaced: Path | None = None
         other = False
+
+        def summary(replaced: Path | None) -> str:
+            """The restore's history record: from where, where the replaced ledger went, what --force allowed."""
+            text = f"Khôi phục sổ từ bản sao lưu “{backup}”"
+            if replaced:
+                text += f"; sổ bị thay được giữ tại “{replaced}”"
+            if other:
+                text += f" (bản sao lưu của sổ khác, mã {backup_id}, khôi phục với --force)"
+            if lost:
+                text += (f"; bỏ hoặc thay đổi {len(lost)} quyết định mà sổ bị thay đang giữ (khôi phục với --force): "
+                         + "; ".join(lost))
+            return text
+
         if _exists(ledger_path, ledger_path):
             try:
                 cur = Ledger.open(ledger_path)
@@ -807,7 +833,17 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
                                 "(sổ hiện tại vẫn được giữ lại)."
                             )
                         other = True
-                    replaced = backup_before(cur, "replaced")
+                    lost = decisions_lost(_decisions(cur), backup_decisions)
+                    if lost and not force:
+                        raise LedgerError(
+                            f"Khôi phục bản sao lưu “{backup}” sẽ xóa hoặc thay đổi {len(lost)} quyết định công nhận "
+                            "mà sổ hiện tại đang giữ, không qua quyết định thu hồi; không khôi phục. Sổ và bản sao lưu "
+                            "giữ nguyên. Muốn sửa một quyết định, hãy thu hồi nó: dvk recognize --revoke. Nếu chắc "
+                            "chắn muốn khôi phục, chạy lại với --force (sổ hiện tại vẫn được giữ lại, các quyết định "
+                            "được ghi vào lịch sử).", details=lost)
+                    aside = _aside_name(ledger_path)
+                    _record_restore(staged, str(backup), user, command, summary(aside))
+                    replaced = backup_before(cur, "replaced", dest=aside)
                     src = sqlite3.connect(str(staged))
                     try:
                         dst = sqlite3.connect(str(ledger_path), timeout=BUSY_TIMEOUT_MS / 1000)
@@ -821,28 +857,124 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
                     finally:
                         src.close()
             else:
-                replaced = _move_aside(ledger_path)
+                aside = _aside_name(ledger_path)
+                _record_restore(staged, str(backup), user, command, summary(aside))
+                replaced = _move_aside(ledger_path, aside)
                 os.replace(staged, ledger_path)
                 _fsync_dir(ledger_path.parent)
         else:
+            _record_restore(staged, str(backup), user, command, summary(None))
             os.replace(staged, ledger_path)
             _fsync_dir(ledger_path.parent)
     finally:
         _remove_db_files(staged)
 
-    summary = f"Khôi phục sổ từ bản sao lưu “{backup}”"
-    if replaced:
-        summary += f"; sổ bị thay được giữ tại “{replaced}”"
-    if other:
-        summary += f" (bản sao lưu của sổ khác, mã {backup_id}, khôi phục với --force)"
     with Ledger.open(ledger_path) as led:
-        with led.write(user=user, command=command, summary=summary):
-            pass
         with led.read() as conn:
             records = conn.exec_driver_sql("SELECT count(*) FROM history").scalar() or 0
             rows = conn.exec_driver_sql("SELECT count(*) FROM entry").scalar() or 0
+    if lost:
+        notes.append(f"Đã bỏ hoặc thay đổi {len(lost)} quyết định mà sổ bị thay đang giữ (--force): "
+                     + "; ".join(lost) + ".")
     return RestoreResult(source=backup, ledger=ledger_path, replaced=replaced, ledger_id=backup_id,
-                         other_ledger=other, migrated_from=migrated_from, records=records, rows=rows, notes=notes)
+                         other_ledger=other, migrated_from=migrated_from, records=records, rows=rows, notes=notes,
+                         decisions_lost=lost)
+
+
+def _refuse_odd_schema(staged: Path, backup: Path, problems: list[str] | None = None) -> None:
+    """Refuse a backup whose tables, columns, indexes, triggers or views are not what the migrations
+    of its revision make (read from the staged copy itself when `problems` is not given)."""
+    if problems is None:
+        from dvk.verify import schema_problems
+
+        try:
+            raw = sqlite3.connect(f"{staged.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                problems = [p.message for p in schema_problems(raw)]
+            finally:
+                raw.close()
+        except sqlite3.Error:
+            return  # not readable as a ledger: opening it says why
+    if problems:
+        raise LedgerError(f"Tệp sao lưu “{backup}” có lược đồ khác với lược đồ dvk tạo ({len(problems)} chỗ: bảng, "
+                          "cột, chỉ mục, trigger hoặc view lạ hay bị xóa); không khôi phục. Sổ hiện tại giữ nguyên.",
+                          details=problems[:50])
+
+
+def _record_restore(staged: Path, shown: str, user: str, command: str, summary: str) -> None:
+    """Write the restore's history record into the staged copy (it replaces the ledger with it)."""
+    with Ledger.open(staged, backup_on_migrate=False, shown=shown) as st:
+        with st.write(user=user, command=command, summary=summary):
+            pass
+    raw = sqlite3.connect(str(staged))
+    try:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file: it is copied or renamed
+    finally:
+        raw.close()
+    for suffix in ("-wal", "-shm"):
+        side = Path(f"{staged}{suffix}")
+        with contextlib.suppress(FileNotFoundError):
+            if suffix == "-shm" or side.stat().st_size == 0:
+                side.unlink()
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """A recognition decision as `restore` compares it, with its Vietnamese title."""
+
+    id: int
+    year: int
+    number: int
+    decided_on: str
+    revoked: bool
+    title: str
+
+
+def _decisions(ledger: Ledger) -> dict[int, DecisionRow]:
+    """The decisions a ledger holds, by id, each titled "Quyết định số 07/QĐ-CĐN ngày 15/10/2026 (năm 2026)"
+    with the symbol of the organisation profile of its year."""
+    from dvk.dates import fmt_date
+    from dvk.ops import profile_for
+
+    out: dict[int, DecisionRow] = {}
+    with ledger.read() as conn:
+        if not _has_table(conn, "decision"):
+            return out
+        rows = conn.exec_driver_sql("SELECT id, year, number, decided_on, revoked FROM decision ORDER BY id").all()
+        for id_, year, number, decided_on, revoked in rows:
+            try:
+                symbol = profile_for(conn, int(year))["symbol"]
+            except Exception:  # noqa: BLE001 - a damaged profile must not hide the decision
+                symbol = "…"
+            try:
+                day = fmt_date(str(decided_on))
+            except Exception:  # noqa: BLE001 - a date edited into nonsense is shown as stored
+                day = str(decided_on)
+            num = f"{number:02d}" if isinstance(number, int) else str(number)
+            title = f"Quyết định số {num}/QĐ-{symbol} ngày {day} (năm {year})"
+            out[id_] = DecisionRow(id_, year, number, str(decided_on), bool(revoked), title)
+    return out
+
+
+def decisions_lost(current: dict[int, DecisionRow], backup: dict[int, DecisionRow]) -> list[str]:
+    """Each decision of `current` that `backup` lacks or holds otherwise (year, number, date, revoked
+    state), named, with the year it would unlock."""
+    locked_after = {d.year for d in backup.values() if not d.revoked}
+    out = []
+    for d in current.values():
+        b = backup.get(d.id)
+        if b is None:
+            why = "không có trong bản sao lưu"
+        elif (b.year, b.number, b.decided_on) != (d.year, d.number, d.decided_on):
+            why = f"bản sao lưu ghi thành {b.title}"
+        elif b.revoked != d.revoked:
+            why = "đã thu hồi, bản sao lưu ghi còn hiệu lực" if d.revoked else "bản sao lưu ghi đã thu hồi"
+        else:
+            continue
+        if not d.revoked and d.year not in locked_after:
+            why += f"; năm {d.year} sẽ không còn bị khóa"
+        out.append(f"{d.title}: {why}")
+    return out
 
 
 def _remove_db_files(path: Path) -> None:
@@ -851,12 +983,15 @@ def _remove_db_files(path: Path) -> None:
             p.unlink()
 
 
-def _move_aside(ledger_path: Path) -> Path:
-    """Keep a ledger file that cannot be opened (with its -wal/-shm) in the backups folder."""
-    folder = backup_dir(ledger_path)
-    folder.mkdir(mode=0o700, exist_ok=True)
+def _aside_name(ledger_path: Path) -> Path:
     stamp = dt.datetime.now(dt.timezone.utc).strftime(_STAMP)
-    dest = folder / f"{ledger_path.stem}-{stamp}-replaced.sqlite"
+    return backup_dir(ledger_path) / f"{ledger_path.stem}-{stamp}-replaced.sqlite"
+
+
+def _move_aside(ledger_path: Path, dest: Path) -> Path:
+    """Keep a ledger file that cannot be opened (with its -wal/-shm) in the backups folder, as `dest`."""
+    folder = dest.parent
+    folder.mkdir(mode=0o700, exist_ok=True)
     os.replace(ledger_path, dest)
     for suffix in ("-wal", "-shm"):
         side = Path(f"{ledger_path}{suffix}")

@@ -82,6 +82,107 @@ def _backup(d, dest: Path) -> Path:
     return Path(json.loads(d("backup", str(dest), "--json").stdout)["backup"])
 
 
+# ---------------------------------------------------------------- point 3: restore erases a decision
+
+def test_restoring_the_backup_from_before_recognize_is_refused_then_forced_and_named(entry):
+    d, _ = entry
+    d("recognize", "--year", "2024", "--number", "7")
+    [auto] = [b for b in backups_of(d.db) if b.name.endswith("-recognize.sqlite")]  # taken just before 07
+    assert count(auto, "decision") == 0
+    ledger_before, backup_sha, names = ledger_dump(d.db), sha(auto), siblings(d.db.parent)
+    n_backups = len(backups_of(d.db))
+
+    res = d.fails("restore", str(auto))
+    out = clean(res, "1 quyết định công nhận", "không qua quyết định thu hồi", "--force")
+    assert f"{DECISION_07}: không có trong bản sao lưu; năm 2024 sẽ không còn bị khóa" in out
+    assert ledger_dump(d.db) == ledger_before and sha(auto) == backup_sha
+    assert siblings(d.db.parent) == names and len(backups_of(d.db)) == n_backups
+    d.fails(*REGISTER[:2], "2024", *REGISTER[3:-1], "12/02/2024")  # 2024 is still locked
+
+    res = d("restore", str(auto), "--force")
+    clean(res, DECISION_07)
+    assert count(d.db, "decision") == 0 and sha(auto) == backup_sha
+    [last] = json.loads(d("history", "-n", "1", "--json").stdout)
+    assert f"{DECISION_07}: không có trong bản sao lưu" in last["summary"]
+    assert "(khôi phục với --force)" in last["summary"]
+    assert "Sổ toàn vẹn" in d("verify").stdout
+    [kept] = [p for p in backups_of(d.db) if p.name.endswith("-replaced.sqlite")]
+    assert count(kept, "decision") == 1  # the replaced ledger, decision and all, is kept
+
+
+def test_restore_json_names_the_decisions_it_dropped(entry):
+    d, _ = entry
+    d("recognize", "--year", "2024", "--number", "7")
+    [auto] = [b for b in backups_of(d.db) if b.name.endswith("-recognize.sqlite")]
+    out = json.loads(d("restore", str(auto), "--force", "--json").stdout)
+    assert out["decisions_lost"] == [f"{DECISION_07}: không có trong bản sao lưu; năm 2024 sẽ không còn bị khóa"]
+
+
+def test_a_restore_that_would_undo_a_revocation_is_refused(recognized, tmp_path):
+    d, _ = recognized
+    b = _backup(d, tmp_path / "con-hieu-luc.sqlite")
+    d("recognize", "--revoke", "--year", "2024", "--reason", "Sai số liệu")
+    before, b_sha = ledger_dump(d.db), sha(b)
+    res = d.fails("restore", str(b))
+    clean(res, f"{DECISION_07}: đã thu hồi, bản sao lưu ghi còn hiệu lực")
+    assert ledger_dump(d.db) == before and sha(b) == b_sha
+
+
+def test_a_restore_that_would_change_a_decisions_number_is_refused(entry, tmp_path):
+    """A backup of the same ledger whose history went another way: decision #1 is 06 there, 07 here."""
+    from conftest import Dvk
+
+    d, _ = entry
+    fork = tmp_path / "nhanh-khac.sqlite"
+    shutil.copy2(d.db, fork)
+    Dvk(fork)("recognize", "--year", "2024", "--number", "6")
+    b = _backup(Dvk(fork), tmp_path / "b.sqlite")
+    d("recognize", "--year", "2024", "--number", "7")
+    before = ledger_dump(d.db)
+    res = d.fails("restore", str(b))
+    clean(res, f"{DECISION_07}: bản sao lưu ghi thành Quyết định số 06/QĐ-CĐN ngày 15/10/2024 (năm 2024)")
+    assert "sẽ không còn bị khóa" not in one_line(res)  # 2024 stays locked, by 06
+    assert ledger_dump(d.db) == before
+
+
+def test_a_restore_that_keeps_every_decision_needs_no_force(recognized, tmp_path):
+    d, _ = recognized
+    b = _backup(d, tmp_path / "day-du.sqlite")
+    d("units", "add", "MOI", "Công đoàn mới")
+    res = d("restore", str(b))
+    assert "Đã khôi phục sổ" in res.stdout and count(d.db, "unit") == 3 and count(d.db, "decision") == 1
+
+
+def test_the_restore_record_is_written_with_the_restored_ledger_never_after_it(entry, tmp_path):
+    """The ledger is replaced together with its history record: a record that cannot be written (here a
+    user name that is not UTF-8) leaves the ledger as it was, not restored and unrecorded."""
+    d, _ = entry
+    b = _backup(d, tmp_path / "b.sqlite")
+    d("units", "add", "MOI", "Công đoàn mới")
+    before = ledger_dump(d.db)
+    clean(d.fails("restore", str(b), "--user", "th\udcffư ký"), "không phải Unicode UTF-8")
+    assert ledger_dump(d.db) == before
+    d("restore", str(b))
+    [kept] = [p for p in backups_of(d.db) if p.name.endswith("-replaced.sqlite")]
+    con = sqlite3.connect(d.db)
+    summary = con.execute("SELECT summary FROM history ORDER BY id DESC LIMIT 1").fetchone()[0]
+    con.close()
+    assert summary == f"Khôi phục sổ từ bản sao lưu “{b}”; sổ bị thay được giữ tại “{kept}”"
+    assert "Sổ toàn vẹn" in d("verify").stdout
+
+
+def test_a_restore_into_a_ledger_that_cannot_be_opened_keeps_it_and_records_it(recognized, tmp_path):
+    d, _ = recognized
+    b = _backup(d, tmp_path / "b.sqlite")
+    d.db.write_bytes(b"\x00hong" * 100)
+    res = d("restore", str(b))
+    assert "không mở được" in res.stdout and count(d.db, "decision") == 1
+    [kept] = [p for p in backups_of(d.db) if p.name.endswith("-replaced.sqlite")]
+    [last] = json.loads(d("history", "-n", "1", "--json").stdout)
+    assert last["summary"] == f"Khôi phục sổ từ bản sao lưu “{b}”; sổ bị thay được giữ tại “{kept}”"
+    assert kept.read_bytes() == b"\x00hong" * 100
+
+
 # ---------------------------------------------------------------- point 12: the schema
 
 ODD_SCHEMA = {
@@ -144,6 +245,35 @@ def test_a_trigger_added_with_sql_stops_every_write_before_it_runs(entry):
               "dvk restore")
     assert ledger_dump(d.db) == before
     d("list", "--year", "2024")  # reading still works
+
+
+def test_restore_refuses_a_backup_carrying_a_trigger(entry, tmp_path):
+    d, _ = entry
+    b = _backup(d, tmp_path / "b.sqlite")
+    con = sqlite3.connect(b)
+    con.executescript("CREATE TRIGGER chặn BEFORE INSERT ON history BEGIN SELECT RAISE(ABORT, 'chặn'); END")
+    con.close()
+    d("units", "add", "MOI", "Công đoàn mới")
+    before, b_sha, names = ledger_dump(d.db), sha(b), siblings(tmp_path)
+    res = d.fails("restore", str(b))
+    clean(res, "có lược đồ khác với lược đồ dvk tạo", "Sổ có trigger lạ “chặn” trên bảng “history”, không do dvk tạo",
+          "Sổ hiện tại giữ nguyên")
+    assert ledger_dump(d.db) == before and sha(b) == b_sha and siblings(tmp_path) == names
+    assert not [p for p in backups_of(d.db) if "replaced" in p.name]
+    d("units", "add", "MOI2", "Công đoàn mới 2")  # the ledger still takes writes
+
+
+def test_restore_refuses_an_old_backup_carrying_a_trigger_before_upgrading_it(dvk, tmp_path):
+    fixture = Path(__file__).parent / "fixtures" / "ledger-0001.sqlite"
+    b = tmp_path / "cu.sqlite"
+    b.write_bytes(fixture.read_bytes())
+    con = sqlite3.connect(b)
+    con.executescript("CREATE TRIGGER chặn BEFORE INSERT ON history BEGIN SELECT RAISE(ABORT, 'chặn'); END")
+    con.close()
+    b_sha = sha(b)
+    res = dvk.fails("restore", str(b))
+    clean(res, "có lược đồ khác với lược đồ dvk tạo", "Sổ có trigger lạ “chặn” trên bảng “history”")
+    assert not dvk.db.exists() and sha(b) == b_sha and siblings(tmp_path) == ["cu.sqlite"]
 
 
 # ---------------------------------------------------------------- before a write: what every command relies on
@@ -346,6 +476,16 @@ def test_a_ledger_path_that_is_not_utf8_is_refused_before_anything_is_created(dv
                               "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     assert res.returncode == 1 and "không phải Unicode UTF-8" in one_line(res)
     assert siblings(tmp_path) == names
+
+
+def test_a_backup_path_that_is_not_utf8_is_refused_before_the_ledger_is_replaced(entry, tmp_path):
+    d, _ = entry
+    b = Path(str(tmp_path) + "/ban-sao-\udcff.sqlite")
+    _backup(d, tmp_path / "b.sqlite").rename(b)
+    d("units", "add", "MOI", "Công đoàn mới")
+    before = ledger_dump(d.db)
+    clean(d.fails("restore", str(b)), "ban-sao-\\xff.sqlite", "không phải Unicode UTF-8")
+    assert ledger_dump(d.db) == before and not backups_of(d.db)
 
 
 def test_a_ledger_name_too_long_for_the_file_system_is_said_in_vietnamese(dvk, tmp_path):
