@@ -591,7 +591,7 @@ def _copy_database(src_path: Path, dest: Path, *, src_conn: sqlite3.Connection |
             leftover.unlink()
     try:
         _create_private_file(tmp)
-        flags = "?immutable=1" if _on_read_only_fs(Path(src_path)) else "?mode=ro"
+        flags = _read_only_flags(Path(src_path))
         src = src_conn or sqlite3.connect(Path(src_path).resolve().as_uri() + flags, uri=True,
                                           timeout=BUSY_TIMEOUT_MS / 1000)
         try:
@@ -613,6 +613,16 @@ def _copy_database(src_path: Path, dest: Path, *, src_conn: sqlite3.Connection |
             with contextlib.suppress(OSError):
                 leftover.unlink()
         raise
+
+
+def _read_only_flags(path: Path) -> str:
+    """URI flags to read a database without writing beside it: `immutable` where no -shm can be made
+    (read-only file system, folder not writable) and no -wal holds changes it would miss."""
+    wal = Path(f"{path}-wal")
+    cannot_share = _on_read_only_fs(path) or (not _folder_writable(path.parent) and not Path(f"{path}-shm").exists())
+    if cannot_share and not (wal.exists() and wal.stat().st_size > 0):
+        return "?immutable=1"
+    return "?mode=ro"
 
 
 def _idle_raw(ledger: Ledger) -> sqlite3.Connection | None:

@@ -492,3 +492,18 @@ def test_a_ledger_name_too_long_for_the_file_system_is_said_in_vietnamese(dvk, t
     long = tmp_path / ("s" * 300 + ".sqlite")
     out = clean(dvk.fails("info", "--db", str(long)), "tên tệp hoặc đường dẫn quá dài")
     assert "File name too long" not in out
+
+
+def test_a_backup_in_a_folder_that_is_not_writable_can_be_restored(entry, tmp_path):
+    d, _ = entry
+    folder = tmp_path / "usb"
+    folder.mkdir()
+    b = folder / "ban-sao.sqlite"
+    shutil.copy2(d.db, b)  # a copy of the ledger file itself (WAL mode), as a clerk copies it by hand
+    b_data = data_dump(d.db)
+    d("units", "add", "MOI", "Công đoàn mới")
+    with unwritable_folder(folder):
+        res = d("restore", str(b))
+        assert "Đã khôi phục sổ" in res.stdout
+        assert siblings(folder) == ["ban-sao.sqlite"]
+    assert data_dump(d.db) == b_data
