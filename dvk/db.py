@@ -121,6 +121,15 @@ def damaged(shown: str | Path, *, checking: bool = False, details: list[str] | N
     )
 
 
+def tables_sound(conn: Connection, names: Iterable[str]) -> bool:
+    """SQLite's integrity check of these tables and their indexes only (cheap for small tables; SQLite
+    3.33+, older versions answer True and leave damage to be found when the pages are read)."""
+    if sqlite3.sqlite_version_info < (3, 33, 0):
+        return True
+    return all([tuple(r) for r in conn.exec_driver_sql(f'PRAGMA integrity_check("{n}")').all()] == [("ok",)]
+               for n in names)
+
+
 def _unencodable(exc: BaseException) -> InvalidInput | None:
     """Text that cannot be stored as UTF-8: bytes of another encoding that reached the command line
     undecoded (a terminal or a script not in UTF-8 — Python keeps them as lone surrogates)."""
@@ -268,8 +277,10 @@ class Ledger:
         """Open (or with `create`, create) a ledger and upgrade its schema if it is older.
 
         Refused without any change to the file: a missing file (unless `create`), a directory,
-        an empty file or an empty database (unless `create`), a file that is not SQLite, a SQLite
-        database that is not a dvk ledger, a ledger made by a newer dvk.
+        a FIFO or device, an empty file or an empty database (unless `create`), a file that is not
+        SQLite, a SQLite database that is not a dvk ledger, a ledger made by a newer dvk. A ledger
+        where no -shm can be made (read-only file system, folder not writable) is opened immutable:
+        it can be read, a write gets the "chỉ cho phép đọc" message.
         """
         path = Path(path)
         name = shown or str(path)

@@ -274,7 +274,7 @@ def check_before_write(conn: Connection, shown: str) -> None:
     A ledger that fails is refused with one message pointing to `dvk verify` and `dvk restore`;
     everything else is left to `dvk verify`, which stays the full check.
     """
-    from dvk.db import damaged
+    from dvk.db import damaged, tables_sound
 
     kinds = dict(conn.exec_driver_sql(
         "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'trigger', 'view')").all())
@@ -289,9 +289,8 @@ def check_before_write(conn: Connection, shown: str) -> None:
         if odd:
             raise LedgerError(f"Sổ “{shown}” có trigger hoặc view không do dvk tạo — bị thêm ngoài dvk. {way_out}",
                               details=odd)
-    for name in RELIED_ON:
-        if [tuple(r) for r in conn.exec_driver_sql(f"PRAGMA integrity_check({name})").all()] != [("ok",)]:
-            raise damaged(shown)
+    if not tables_sound(conn, RELIED_ON):
+        raise damaged(shown)
     report = Report()
     for name in RELIED_ON:
         _check_table(conn, name, report)
