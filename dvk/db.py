@@ -15,7 +15,8 @@ import os
 import re
 import shutil
 import sqlite3
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -31,15 +32,38 @@ DEFAULT_FILENAME = "dvk.sqlite"
 
 
 def resolve_path(db: str | os.PathLike | None) -> Path:
-    """The ledger path: the --db option, else $DVK_DB, else the per-user data directory."""
+    """The ledger path: the --db option, else $DVK_DB, else the per-user data directory.
+
+    A path that is not valid UTF-8 is refused here, before anything is created: the history
+    records the command line, and a name it cannot store would leave a ledger half made.
+    """
     if db:
-        return Path(db).expanduser()
+        return check_path_text(Path(db).expanduser())
     env = os.environ.get("DVK_DB")
     if env:
-        return Path(env).expanduser()
+        return check_path_text(Path(env).expanduser())
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir("dvk", appauthor=False)) / DEFAULT_FILENAME
+    return check_path_text(Path(user_data_dir("dvk", appauthor=False)) / DEFAULT_FILENAME)
+
+
+def shown_path(path: str | os.PathLike) -> str:
+    """A path as it can be printed: bytes that are not UTF-8 as \\xNN, control characters escaped."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def check_path_text(path: Path, what: str = "Đường dẫn sổ") -> Path:
+    """Refuse a path whose name is not valid UTF-8 (bytes of another encoding, kept by Python as lone
+    surrogates): it cannot be stored in the history."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            f"{what} “{shown_path(path)}” có ký tự không phải Unicode UTF-8 (tên tệp hoặc thư mục theo bảng mã "
+            "khác). Hãy đổi tên cho đúng Unicode rồi chạy lại; không có gì được tạo hay thay đổi."
+        )
+    return path
 
 
 def translate(exc: BaseException, path: Path | str) -> LedgerError:
@@ -74,6 +98,38 @@ def translate(exc: BaseException, path: Path | str) -> LedgerError:
     return LedgerError(f"Lỗi cơ sở dữ liệu với sổ “{path}”: {orig}")
 
 
+def is_corrupt(exc: BaseException) -> bool:
+    """SQLite found a page it cannot read (SQLITE_CORRUPT, or SQLITE_NOTADB on a file it opened)."""
+    orig = getattr(exc, "orig", None) or exc
+    name = str(getattr(orig, "sqlite_errorname", "") or "")
+    msg = str(orig).lower()
+    return name.startswith("SQLITE_CORRUPT") or name == "SQLITE_NOTADB" or "malformed" in msg \
+        or "not a database" in msg
+
+
+DAMAGED = "bị hỏng: có trang dữ liệu SQLite không đọc được"
+
+
+def damaged(shown: str | Path, *, checking: bool = False, details: list[str] | None = None) -> LedgerError:
+    """The message for a dvk ledger with a damaged page: nothing was written, how to check and recover
+    (`checking`: said by `dvk verify` itself)."""
+    check = "" if checking else "Chạy dvk verify để kiểm tra, rồi khôi phục"
+    return LedgerError(
+        f"Sổ “{shown}” {DAMAGED} (tệp bị ghi đè một phần, ổ đĩa lỗi hoặc bị sửa ngoài dvk). Lệnh không ghi gì; sổ "
+        f"giữ nguyên. {check or 'Hãy khôi phục'} từ bản sao lưu: dvk restore TỆP_SAO_LƯU (xem các bản sao lưu: "
+        "dvk backup --list).", details=details,
+    )
+
+
+def tables_sound(conn: Connection, names: Iterable[str]) -> bool:
+    """SQLite's integrity check of these tables and their indexes only (cheap for small tables; SQLite
+    3.33+, older versions answer True and leave damage to be found when the pages are read)."""
+    if sqlite3.sqlite_version_info < (3, 33, 0):
+        return True
+    return all([tuple(r) for r in conn.exec_driver_sql(f'PRAGMA integrity_check("{n}")').all()] == [("ok",)]
+               for n in names)
+
+
 def _unencodable(exc: BaseException) -> InvalidInput | None:
     """Text that cannot be stored as UTF-8: bytes of another encoding that reached the command line
     undecoded (a terminal or a script not in UTF-8 — Python keeps them as lone surrogates)."""
@@ -100,6 +156,8 @@ _OS_REASONS = {
     errno.ENOTDIR: "đường dẫn không phải thư mục",
     errno.EISDIR: "là một thư mục",
     errno.EIO: "lỗi đọc/ghi đĩa",
+    errno.ENAMETOOLONG: "tên tệp hoặc đường dẫn quá dài",
+    errno.ELOOP: "đường dẫn có vòng liên kết tượng trưng",
 }
 
 
@@ -160,6 +218,21 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return True  # let the reading of the header say what is wrong
+
+
+def _folder_writable(folder: Path) -> bool:
+    """Whether files can be created in `folder` (the -wal and -shm beside the ledger)."""
+    try:
+        return os.access(folder, os.W_OK | os.X_OK)
+    except (OSError, ValueError):
+        return True
+
+
 def _on_read_only_fs(path: Path) -> bool:
     try:
         return bool(os.statvfs(path.parent).f_flag & getattr(os, "ST_RDONLY", 1))
@@ -195,6 +268,7 @@ class Ledger:
         self.engine = engine
         self.conn = conn
         self.shown = shown or str(path)
+        self._ready = False  # set once the file is known to be a dvk ledger of this schema
 
     # ------------------------------------------------------------ opening
     @classmethod
@@ -203,8 +277,10 @@ class Ledger:
         """Open (or with `create`, create) a ledger and upgrade its schema if it is older.
 
         Refused without any change to the file: a missing file (unless `create`), a directory,
-        an empty file or an empty database (unless `create`), a file that is not SQLite, a SQLite
-        database that is not a dvk ledger, a ledger made by a newer dvk.
+        a FIFO or device, an empty file or an empty database (unless `create`), a file that is not
+        SQLite, a SQLite database that is not a dvk ledger, a ledger made by a newer dvk. A ledger
+        where no -shm can be made (read-only file system, folder not writable) is opened immutable:
+        it can be read, a write gets the "chỉ cho phép đọc" message.
         """
         path = Path(path)
         name = shown or str(path)
@@ -231,12 +307,19 @@ class Ledger:
                 raise LedgerError(f"Không tạo được sổ “{name}”: {os_reason(exc)}.")
         elif path.is_dir():
             raise LedgerError(f"“{name}” là một thư mục, không phải tệp sổ.")
+        elif not _is_regular(path):
+            raise LedgerError(f"“{name}” không phải là một tệp thường (là thiết bị, ống FIFO hoặc socket), "
+                              "không thể là sổ dvk.")
         _check_header(path, name, empty_ok=create)
-        immutable = _on_read_only_fs(path)
+        read_only_fs = _on_read_only_fs(path)
+        # A folder that is not writable (permissions, `chattr +i`) cannot take the -shm that WAL needs:
+        # read the file as immutable too, unless a -shm is already there to share with a writer.
+        immutable = read_only_fs or (not _folder_writable(path.parent) and not _exists(Path(f"{path}-shm"), name))
         if immutable and _exists(Path(f"{path}-wal"), name) and Path(f"{path}-wal").stat().st_size > 0:
+            where = "trên ổ đĩa chỉ cho phép đọc" if read_only_fs else "trong thư mục không ghi được"
             raise LedgerError(
-                f"Sổ “{name}” nằm trên ổ đĩa chỉ cho phép đọc và còn thay đổi chưa gộp trong tệp “{path.name}-wal”. "
-                "Hãy chép cả hai tệp sang ổ đĩa ghi được rồi mở lại."
+                f"Sổ “{name}” nằm {where} và còn thay đổi chưa gộp trong tệp “{path.name}-wal”. "
+                "Hãy chép cả hai tệp sang nơi ghi được (hoặc cho phép ghi vào thư mục) rồi mở lại."
             )
         engine = _make_engine(path, immutable=immutable)
         try:
@@ -250,6 +333,7 @@ class Ledger:
         except BaseException:
             ledger.close()
             raise
+        ledger._ready = True
         return ledger
 
     def close(self) -> None:
@@ -273,27 +357,42 @@ class Ledger:
             with self.conn.begin():
                 yield self.conn
         except SQLAlchemyError as exc:
-            raise _unencodable(exc) or translate(exc, self.shown)
+            raise _unencodable(exc) or self._translate(exc)
         except UnicodeEncodeError as exc:
             raise _unencodable(exc)
 
     @contextlib.contextmanager
     def write(self, *, user: str, command: str, summary: str = "") -> Iterator["Tx"]:
-        """A write transaction recorded in the history; commits whole or not at all."""
+        """A write transaction recorded in the history; commits whole or not at all.
+
+        Once the write lock is held, and before anything is written, a cheap check of what every
+        command relies on (`dvk.verify.check_before_write`: the decisions and settings against their
+        history, their pages, no trigger or view dvk did not make) refuses a ledger changed or
+        damaged behind dvk's back; `dvk verify` stays the full check.
+        """
         from dvk.history import Tx
+        from dvk.verify import check_before_write
 
         self.conn.info["begin_mode"] = "IMMEDIATE"
         try:
             with self.conn.begin():
+                check_before_write(self.conn, self.shown)
                 tx = Tx(self.conn, user=user, command=command, summary=summary)
                 yield tx
                 tx.finish()
         except SQLAlchemyError as exc:
-            raise _unencodable(exc) or translate(exc, self.shown)
+            raise _unencodable(exc) or self._translate(exc)
         except UnicodeEncodeError as exc:
             raise _unencodable(exc)
         finally:
             self.conn.info["begin_mode"] = "DEFERRED"
+
+    def _translate(self, exc: BaseException) -> LedgerError:
+        """`translate`, except that a known dvk ledger whose pages SQLite cannot read is called damaged
+        (not "not a ledger") and the way out is named."""
+        if self._ready and is_corrupt(exc):
+            return damaged(self.shown)
+        return translate(exc, self.shown)
 
     def raw(self) -> sqlite3.Connection:
         """The underlying sqlite3 connection (for PRAGMAs outside a transaction, backups)."""
@@ -503,7 +602,7 @@ def _copy_database(src_path: Path, dest: Path, *, src_conn: sqlite3.Connection |
             leftover.unlink()
     try:
         _create_private_file(tmp)
-        flags = "?immutable=1" if _on_read_only_fs(Path(src_path)) else "?mode=ro"
+        flags = _read_only_flags(Path(src_path))
         src = src_conn or sqlite3.connect(Path(src_path).resolve().as_uri() + flags, uri=True,
                                           timeout=BUSY_TIMEOUT_MS / 1000)
         try:
@@ -525,6 +624,16 @@ def _copy_database(src_path: Path, dest: Path, *, src_conn: sqlite3.Connection |
             with contextlib.suppress(OSError):
                 leftover.unlink()
         raise
+
+
+def _read_only_flags(path: Path) -> str:
+    """URI flags to read a database without writing beside it: `immutable` where no -shm can be made
+    (read-only file system, folder not writable) and no -wal holds changes it would miss."""
+    wal = Path(f"{path}-wal")
+    cannot_share = _on_read_only_fs(path) or (not _folder_writable(path.parent) and not Path(f"{path}-shm").exists())
+    if cannot_share and not (wal.exists() and wal.stat().st_size > 0):
+        return "?immutable=1"
+    return "?mode=ro"
 
 
 def _idle_raw(ledger: Ledger) -> sqlite3.Connection | None:
@@ -552,15 +661,17 @@ def backup_to(ledger: Ledger, dest: Path) -> Path:
     return dest
 
 
-def backup_before(ledger: Ledger, reason: str, keep: int | None = None) -> Path:
-    """Automatic backup beside the ledger before a risky command; keeps the newest `keep`."""
+def backup_before(ledger: Ledger, reason: str, keep: int | None = None, *, dest: Path | None = None) -> Path:
+    """Automatic backup beside the ledger before a risky command; keeps the newest `keep`.
+    `dest`: the name, chosen beforehand by `_aside_name` (default: now's)."""
     folder = backup_dir(ledger)
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
     except OSError as exc:
         raise LedgerError(f"Không tạo được thư mục sao lưu “{folder}”: {os_reason(exc)}. Lệnh chưa thực hiện.")
-    stamp = dt.datetime.now(dt.timezone.utc).strftime(_STAMP)
-    dest = folder / f"{ledger.path.stem}-{stamp}-{reason}.sqlite"
+    if dest is None:
+        stamp = dt.datetime.now(dt.timezone.utc).strftime(_STAMP)
+        dest = folder / f"{ledger.path.stem}-{stamp}-{reason}.sqlite"
     try:
         _copy_database(ledger.path, dest, src_conn=_idle_raw(ledger))
     except (OSError, sqlite3.Error) as exc:
@@ -642,6 +753,7 @@ class RestoreResult:
     records: int
     rows: int
     notes: list[str]
+    decisions_lost: list[str] = field(default_factory=list)  # decisions dropped or changed (allowed by --force)
 
 
 def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, command: str) -> RestoreResult:
@@ -649,15 +761,21 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
 
     The backup is copied to a private staging file next to the ledger (the backup itself is
     never modified), upgraded if it is older, then must pass `PRAGMA integrity_check` and
-    `dvk verify`. A backup of another ledger (another ledger id) is refused unless `force`.
-    The current ledger is kept in `<ledger>.backups/` (never rotated away), then overwritten
-    through SQLite's backup API (one transaction, other processes wait) — or, when the current
-    file cannot be opened at all, moved aside and replaced by a rename.
+    `dvk verify` (its history and its schema). Refused unless `force`: a backup of another ledger
+    (another ledger id), and a backup that would drop or change a recognition decision the current
+    ledger holds (absent, another number, date or year, another revoked state) — restoring must not
+    undo a decision without a revocation; with `force` each such decision is named in the history.
+    The restore's own history record is written into the staged copy, so the ledger is replaced
+    together with it. The current ledger is kept in `<ledger>.backups/` (never rotated away), then
+    overwritten through SQLite's backup API (one transaction, other processes wait) — or, when the
+    current file cannot be opened at all, moved aside and replaced by a rename.
     """
     from dvk.verify import verify
 
     backup = Path(backup)
     ledger_path = Path(ledger_path)
+    check_path_text(backup, "Tệp sao lưu")
+    check_path_text(ledger_path)
     if not _exists(backup, backup):
         raise LedgerError(f"Không có tệp sao lưu “{backup}”.")
     if backup.is_dir():
@@ -671,6 +789,7 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
     staged = ledger_path.with_name(f".{ledger_path.name}.restore-{os.getpid()}.tmp")
     _remove_db_files(staged)
     notes: list[str] = []
+    lost: list[str] = []
     try:
         try:
             _copy_database(backup, staged)
@@ -679,6 +798,7 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
                               "không khôi phục. Sổ hiện tại giữ nguyên.")
         except OSError as exc:
             raise LedgerError(f"Không đọc được tệp sao lưu “{backup}”: {os_reason(exc)}. Sổ hiện tại giữ nguyên.")
+        _refuse_odd_schema(staged, backup)  # before an upgrade runs anything a trigger could hook into
         with Ledger.open(staged, backup_on_migrate=False, shown=str(backup)) as st:
             migrated_from = None
             with st.read() as conn:
@@ -690,11 +810,13 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
                 raise LedgerError(f"Tệp sao lưu “{backup}” bị hỏng (kiểm tra toàn vẹn SQLite không đạt); "
                                   "không khôi phục.", details=problems[:50])
             report = verify(st)
+            _refuse_odd_schema(staged, backup, [p.message for p in report.problems if p.kind == "schema"])
             if not report.ok:
                 raise LedgerError(f"Tệp sao lưu “{backup}” không khớp với lịch sử của chính nó "
                                   f"({report.n_problems} chỗ sai); không khôi phục.",
                                   details=[p.message for p in report.problems[:50]])
             backup_id = st.setting("ledger_id")
+            backup_decisions = _decisions(st)
         st.close()
         for suffix in ("-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
@@ -702,6 +824,19 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
 
         replaced: Path | None = None
         other = False
+
+        def summary(replaced: Path | None) -> str:
+            """The restore's history record: from where, where the replaced ledger went, what --force allowed."""
+            text = f"Khôi phục sổ từ bản sao lưu “{backup}”"
+            if replaced:
+                text += f"; sổ bị thay được giữ tại “{replaced}”"
+            if other:
+                text += f" (bản sao lưu của sổ khác, mã {backup_id}, khôi phục với --force)"
+            if lost:
+                text += (f"; bỏ hoặc thay đổi {len(lost)} quyết định mà sổ bị thay đang giữ (khôi phục với --force): "
+                         + "; ".join(lost))
+            return text
+
         if _exists(ledger_path, ledger_path):
             try:
                 cur = Ledger.open(ledger_path)
@@ -719,7 +854,17 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
                                 "(sổ hiện tại vẫn được giữ lại)."
                             )
                         other = True
-                    replaced = backup_before(cur, "replaced")
+                    lost = decisions_lost(_decisions(cur), backup_decisions)
+                    if lost and not force:
+                        raise LedgerError(
+                            f"Khôi phục bản sao lưu “{backup}” sẽ xóa hoặc thay đổi {len(lost)} quyết định công nhận "
+                            "mà sổ hiện tại đang giữ, không qua quyết định thu hồi; không khôi phục. Sổ và bản sao lưu "
+                            "giữ nguyên. Muốn sửa một quyết định, hãy thu hồi nó: dvk recognize --revoke. Nếu chắc "
+                            "chắn muốn khôi phục, chạy lại với --force (sổ hiện tại vẫn được giữ lại, các quyết định "
+                            "được ghi vào lịch sử).", details=lost)
+                    aside = _aside_name(ledger_path)
+                    _record_restore(staged, str(backup), user, command, summary(aside))
+                    replaced = backup_before(cur, "replaced", dest=aside)
                     src = sqlite3.connect(str(staged))
                     try:
                         dst = sqlite3.connect(str(ledger_path), timeout=BUSY_TIMEOUT_MS / 1000)
@@ -733,28 +878,124 @@ def restore(backup: Path, ledger_path: Path, *, force: bool = False, user: str, 
                     finally:
                         src.close()
             else:
-                replaced = _move_aside(ledger_path)
+                aside = _aside_name(ledger_path)
+                _record_restore(staged, str(backup), user, command, summary(aside))
+                replaced = _move_aside(ledger_path, aside)
                 os.replace(staged, ledger_path)
                 _fsync_dir(ledger_path.parent)
         else:
+            _record_restore(staged, str(backup), user, command, summary(None))
             os.replace(staged, ledger_path)
             _fsync_dir(ledger_path.parent)
     finally:
         _remove_db_files(staged)
 
-    summary = f"Khôi phục sổ từ bản sao lưu “{backup}”"
-    if replaced:
-        summary += f"; sổ bị thay được giữ tại “{replaced}”"
-    if other:
-        summary += f" (bản sao lưu của sổ khác, mã {backup_id}, khôi phục với --force)"
     with Ledger.open(ledger_path) as led:
-        with led.write(user=user, command=command, summary=summary):
-            pass
         with led.read() as conn:
             records = conn.exec_driver_sql("SELECT count(*) FROM history").scalar() or 0
             rows = conn.exec_driver_sql("SELECT count(*) FROM entry").scalar() or 0
+    if lost:
+        notes.append(f"Đã bỏ hoặc thay đổi {len(lost)} quyết định mà sổ bị thay đang giữ (--force): "
+                     + "; ".join(lost) + ".")
     return RestoreResult(source=backup, ledger=ledger_path, replaced=replaced, ledger_id=backup_id,
-                         other_ledger=other, migrated_from=migrated_from, records=records, rows=rows, notes=notes)
+                         other_ledger=other, migrated_from=migrated_from, records=records, rows=rows, notes=notes,
+                         decisions_lost=lost)
+
+
+def _refuse_odd_schema(staged: Path, backup: Path, problems: list[str] | None = None) -> None:
+    """Refuse a backup whose tables, columns, indexes, triggers or views are not what the migrations
+    of its revision make (read from the staged copy itself when `problems` is not given)."""
+    if problems is None:
+        from dvk.verify import schema_problems
+
+        try:
+            raw = sqlite3.connect(f"{staged.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                problems = [p.message for p in schema_problems(raw)]
+            finally:
+                raw.close()
+        except sqlite3.Error:
+            return  # not readable as a ledger: opening it says why
+    if problems:
+        raise LedgerError(f"Tệp sao lưu “{backup}” có lược đồ khác với lược đồ dvk tạo ({len(problems)} chỗ: bảng, "
+                          "cột, chỉ mục, trigger hoặc view lạ hay bị xóa); không khôi phục. Sổ hiện tại giữ nguyên.",
+                          details=problems[:50])
+
+
+def _record_restore(staged: Path, shown: str, user: str, command: str, summary: str) -> None:
+    """Write the restore's history record into the staged copy (it replaces the ledger with it)."""
+    with Ledger.open(staged, backup_on_migrate=False, shown=shown) as st:
+        with st.write(user=user, command=command, summary=summary):
+            pass
+    raw = sqlite3.connect(str(staged))
+    try:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file: it is copied or renamed
+    finally:
+        raw.close()
+    for suffix in ("-wal", "-shm"):
+        side = Path(f"{staged}{suffix}")
+        with contextlib.suppress(FileNotFoundError):
+            if suffix == "-shm" or side.stat().st_size == 0:
+                side.unlink()
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """A recognition decision as `restore` compares it, with its Vietnamese title."""
+
+    id: int
+    year: int
+    number: int
+    decided_on: str
+    revoked: bool
+    title: str
+
+
+def _decisions(ledger: Ledger) -> dict[int, DecisionRow]:
+    """The decisions a ledger holds, by id, each titled "Quyết định số 07/QĐ-CĐN ngày 15/10/2026 (năm 2026)"
+    with the symbol of the organisation profile of its year."""
+    from dvk.dates import fmt_date
+    from dvk.ops import profile_for
+
+    out: dict[int, DecisionRow] = {}
+    with ledger.read() as conn:
+        if not _has_table(conn, "decision"):
+            return out
+        rows = conn.exec_driver_sql("SELECT id, year, number, decided_on, revoked FROM decision ORDER BY id").all()
+        for id_, year, number, decided_on, revoked in rows:
+            try:
+                symbol = profile_for(conn, int(year))["symbol"]
+            except Exception:  # noqa: BLE001 - a damaged profile must not hide the decision
+                symbol = "…"
+            try:
+                day = fmt_date(str(decided_on))
+            except Exception:  # noqa: BLE001 - a date edited into nonsense is shown as stored
+                day = str(decided_on)
+            num = f"{number:02d}" if isinstance(number, int) else str(number)
+            title = f"Quyết định số {num}/QĐ-{symbol} ngày {day} (năm {year})"
+            out[id_] = DecisionRow(id_, year, number, str(decided_on), bool(revoked), title)
+    return out
+
+
+def decisions_lost(current: dict[int, DecisionRow], backup: dict[int, DecisionRow]) -> list[str]:
+    """Each decision of `current` that `backup` lacks or holds otherwise (year, number, date, revoked
+    state), named, with the year it would unlock."""
+    locked_after = {d.year for d in backup.values() if not d.revoked}
+    out = []
+    for d in current.values():
+        b = backup.get(d.id)
+        if b is None:
+            why = "không có trong bản sao lưu"
+        elif (b.year, b.number, b.decided_on) != (d.year, d.number, d.decided_on):
+            why = f"bản sao lưu ghi thành {b.title}"
+        elif b.revoked != d.revoked:
+            why = "đã thu hồi, bản sao lưu ghi còn hiệu lực" if d.revoked else "bản sao lưu ghi đã thu hồi"
+        else:
+            continue
+        if not d.revoked and d.year not in locked_after:
+            why += f"; năm {d.year} sẽ không còn bị khóa"
+        out.append(f"{d.title}: {why}")
+    return out
 
 
 def _remove_db_files(path: Path) -> None:
@@ -763,12 +1004,15 @@ def _remove_db_files(path: Path) -> None:
             p.unlink()
 
 
-def _move_aside(ledger_path: Path) -> Path:
-    """Keep a ledger file that cannot be opened (with its -wal/-shm) in the backups folder."""
-    folder = backup_dir(ledger_path)
-    folder.mkdir(mode=0o700, exist_ok=True)
+def _aside_name(ledger_path: Path) -> Path:
     stamp = dt.datetime.now(dt.timezone.utc).strftime(_STAMP)
-    dest = folder / f"{ledger_path.stem}-{stamp}-replaced.sqlite"
+    return backup_dir(ledger_path) / f"{ledger_path.stem}-{stamp}-replaced.sqlite"
+
+
+def _move_aside(ledger_path: Path, dest: Path) -> Path:
+    """Keep a ledger file that cannot be opened (with its -wal/-shm) in the backups folder, as `dest`."""
+    folder = dest.parent
+    folder.mkdir(mode=0o700, exist_ok=True)
     os.replace(ledger_path, dest)
     for suffix in ("-wal", "-shm"):
         side = Path(f"{ledger_path}{suffix}")

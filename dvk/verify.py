@@ -1,6 +1,6 @@
 """Tamper check of a ledger (kiểm tra toàn vẹn sổ): `dvk verify`.
 
-Two passes over one read snapshot:
+Three passes over one read snapshot:
 
 1. **The hash chain.** Every history record is re-hashed from its own fields and its changes
    (in `seq` order); its `prev_hash` must be the stored hash of the record before it, ids run
@@ -10,6 +10,13 @@ Two passes over one read snapshot:
    delete removes the row — and compared with the current rows of every table in `ROW_KEYS`:
    a missing row, an extra row, or a column whose value differs is reported with the table,
    the key, the column, what the history says and what the ledger now holds.
+3. **The schema.** The tables (and their columns), indexes, triggers and views of `sqlite_master`
+   are compared with what the migrations make for the ledger's revision (`expected_schema`, built
+   once per process on an in-memory database): a trigger, view, index, table or column added, dropped
+   or changed with SQL is reported by name.
+
+Every write also runs `check_before_write` under the write lock: the same replay, for the few rows
+every command relies on (decisions, settings), with their pages and no foreign trigger or view.
 
 Memory stays bounded whatever the ledger's size: both sides are streamed from SQLite in the
 same key order and merged (no dictionary of all rows).
@@ -32,7 +39,7 @@ from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String,
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import NullType
 
-from dvk.errors import DvkError
+from dvk.errors import DvkError, LedgerError
 from dvk.history import GENESIS, change_line, record_hash, table
 from dvk.models import ROW_KEYS, Change, History
 
@@ -141,7 +148,21 @@ class VerifyFailed(DvkError):
 
 
 def verify(ledger) -> Report:
-    """Check the hash chain and every current row against the history (one read snapshot)."""
+    """Check the hash chain, every current row against the history, and the schema against the
+    migrations (one read snapshot). A ledger SQLite cannot read through is refused as damaged, with
+    what `PRAGMA integrity_check` says."""
+    from dvk.db import DAMAGED, damaged
+
+    try:
+        return _verify(ledger)
+    except LedgerError as exc:
+        if DAMAGED not in exc.message:
+            raise
+        lines = [line for line in ledger.integrity_errors() if DAMAGED not in line]
+        raise damaged(ledger.shown, checking=True, details=lines[:50])
+
+
+def _verify(ledger) -> Report:
     from sqlalchemy import inspect
 
     report = Report()
@@ -154,7 +175,129 @@ def verify(ledger) -> Report:
         if {"history", "change"} <= existing:
             check_chain(conn, report)
         check_state(conn, report, existing)
+        check_schema(conn, report)
     return report
+
+
+# ---------------------------------------------------------------- pass 3: the schema
+
+SCHEMA_WORDS = {"table": "bảng", "index": "chỉ mục", "trigger": "trigger", "view": "view"}
+
+
+def check_schema(conn: Connection, report: Report) -> None:
+    """Compare the ledger's tables, columns, indexes, triggers and views with what the migrations make
+    (`expected_schema` of the ledger's revision): anything added, dropped or changed behind dvk's back."""
+    for problem in schema_problems(conn.connection.dbapi_connection):
+        report.add(problem)
+
+
+def schema_problems(raw) -> list[Problem]:
+    """The differences between a ledger's schema and the one its revision's migrations make (`raw`: a
+    sqlite3 connection). Nothing for a file that is not a ledger of a known revision (refused elsewhere)."""
+    from dvk.migrations.runner import expected_schema, known_revisions, read_schema
+
+    have = read_schema(raw)
+    if have.objects.get("alembic_version", None) is None or have.objects["alembic_version"].type != "table":
+        return []
+    revision = (raw.execute("SELECT version_num FROM alembic_version").fetchone() or (None,))[0]
+    if revision not in known_revisions():
+        return []
+    want = expected_schema(revision)
+    out: list[Problem] = []
+    for name, obj in have.objects.items():
+        exp = want.objects.get(name)
+        word = SCHEMA_WORDS.get(obj.type, obj.type)
+        on = f" trên bảng “{_shown(obj.table)}”" if obj.type in ("index", "trigger") else ""
+        if exp is None:
+            out.append(Problem("schema", f"Sổ có {word} lạ “{_shown(name)}”{on}, không do dvk tạo.",
+                               table=obj.table, key=name, found=obj.sql))
+        elif exp.type != obj.type or exp.table != obj.table:
+            out.append(Problem("schema", f"“{_shown(name)}” trong sổ là {word}{on}, nhưng dvk tạo "
+                               f"{SCHEMA_WORDS.get(exp.type, exp.type)} trên bảng “{exp.table}” — bị thay ngoài dvk.",
+                               table=obj.table, key=name, expected=exp.sql, found=obj.sql))
+        elif obj.type == "table":
+            out.extend(_column_problems(name, want.columns.get(name, ()), have.columns.get(name, ()), exp, obj))
+        elif exp.sql != obj.sql:
+            out.append(Problem("schema", f"{word.capitalize()} “{name}”{on} khác với {word} dvk tạo — bị sửa ngoài "
+                               "dvk.", table=obj.table, key=name, expected=exp.sql, found=obj.sql))
+    reported = {"history", "change", *ROW_KEYS}  # a missing one is already reported by verify()
+    for name, exp in want.objects.items():
+        if name in have.objects or (exp.type == "table" and name in reported):
+            continue
+        if exp.type == "index" and exp.table not in have.objects:
+            continue  # gone with its table
+        word = SCHEMA_WORDS.get(exp.type, exp.type)
+        on = f" của bảng “{exp.table}”" if exp.type in ("index", "trigger") else ""
+        out.append(Problem("schema", f"Sổ thiếu {word} “{name}”{on} do dvk tạo — bị xóa ngoài dvk.",
+                           table=exp.table, key=name, expected=exp.sql))
+    return out
+
+
+def _column_problems(name: str, want: tuple, have: tuple, exp, obj) -> list[Problem]:
+    out = []
+    w, h = {c[0]: c for c in want}, {c[0]: c for c in have}
+    for col in have:
+        if col[0] not in w:
+            out.append(Problem("schema", f"Bảng “{name}” có cột lạ “{_shown(col[0])}”, không do dvk tạo.",
+                               table=name, key=name, column=col[0]))
+    for col in want:
+        if col[0] not in h:
+            out.append(Problem("schema", f"Bảng “{name}” thiếu cột “{col[0]}” do dvk tạo — bị xóa ngoài dvk.",
+                               table=name, key=name, column=col[0]))
+        elif h[col[0]] != col:
+            out.append(Problem("schema", f"Cột “{col[0]}” của bảng “{name}” có kiểu, ràng buộc hoặc giá trị mặc định "
+                               "khác với cột dvk tạo — bị sửa ngoài dvk.", table=name, key=name, column=col[0],
+                               expected=list(col), found=list(h[col[0]])))
+    if not out and exp.sql != obj.sql:
+        out.append(Problem("schema", f"Bảng “{name}” có định nghĩa (ràng buộc, khóa) khác với bảng dvk tạo — bị sửa "
+                           "ngoài dvk.", table=name, key=name, expected=exp.sql, found=obj.sql))
+    return out
+
+
+def _shown(name: Any) -> str:
+    """A name from the file as it may be printed: control characters escaped, cut at 80 characters."""
+    s = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(name))
+    return s if len(s) <= 80 else s[:79] + "…"
+
+
+# ---------------------------------------------------------------- before every write
+
+RELIED_ON = ("meta", "decision")  # what every command relies on: the settings and the year locks
+
+
+def check_before_write(conn: Connection, shown: str) -> None:
+    """The cheap check `Ledger.write` runs under the write lock, before anything is written.
+
+    The decisions (which years are locked) and the settings are compared with the replay of their
+    own history changes (a few rows, found through `ix_change_row`), their pages and indexes pass
+    SQLite's integrity check, and the ledger has no trigger or view the migrations did not make.
+    A ledger that fails is refused with one message pointing to `dvk verify` and `dvk restore`;
+    everything else is left to `dvk verify`, which stays the full check.
+    """
+    from dvk.db import damaged, tables_sound
+
+    kinds = dict(conn.exec_driver_sql(
+        "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'trigger', 'view')").all())
+    way_out = ("Lệnh không ghi gì; sổ giữ nguyên. Chạy dvk verify để xem toàn bộ, rồi khôi phục từ bản sao lưu: "
+               "dvk restore TỆP_SAO_LƯU (xem các bản sao lưu: dvk backup --list).")
+    gone = [t for t in ("history", "change", *RELIED_ON) if kinds.get(t) != "table"]
+    if gone:
+        raise LedgerError(f"Sổ “{shown}” thiếu bảng {', '.join(f'“{t}”' for t in gone)} — bị xóa ngoài dvk. {way_out}")
+    if any(k in ("trigger", "view") for k in kinds.values()):
+        odd = [p.message for p in schema_problems(conn.connection.dbapi_connection)
+               if p.key in kinds and kinds[p.key] in ("trigger", "view")]
+        if odd:
+            raise LedgerError(f"Sổ “{shown}” có trigger hoặc view không do dvk tạo — bị thêm ngoài dvk. {way_out}",
+                              details=odd)
+    if not tables_sound(conn, RELIED_ON):
+        raise damaged(shown)
+    report = Report()
+    for name in RELIED_ON:
+        _check_table(conn, name, report)
+    if not report.ok:
+        raise LedgerError(f"Sổ “{shown}” đã bị sửa ngoài dvk ở phần mọi lệnh ghi dựa vào (quyết định công nhận, cài "
+                          f"đặt của sổ): {_n(report.n_problems)} chỗ không khớp với lịch sử. {way_out}",
+                          details=report.details())
 
 
 # ---------------------------------------------------------------- pass 1: the chain

@@ -105,8 +105,9 @@ def check_texts(*problems: str | None) -> None:
 
 DbOpt = Annotated[
     Optional[Path],
+    # readable=False: whether the ledger can be read is the ledger's to say (exit 1, in Vietnamese), not a usage error.
     typer.Option("--db", envvar="DVK_DB", help="Tệp sổ (mặc định: biến DVK_DB, rồi thư mục dữ liệu của người dùng).",
-                 show_envvar=False),
+                 show_envvar=False, readable=False),
 ]
 UserOpt = Annotated[
     Optional[str],

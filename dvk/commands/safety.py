@@ -80,11 +80,12 @@ def _size(n: int) -> str:
 
 
 def restore_cmd(
-    path: Annotated[Path, typer.Argument(help="Tệp sao lưu cần khôi phục.")],
+    path: Annotated[Path, typer.Argument(help="Tệp sao lưu cần khôi phục.", readable=False)],
     db: DbOpt = None,
     user: UserOpt = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Khôi phục cả khi bản sao lưu là của một sổ khác (khác mã sổ).")
+        bool, typer.Option("--force", help="Khôi phục cả khi bản sao lưu là của một sổ khác (khác mã sổ) hoặc "
+                                    "không có (hay ghi khác) một quyết định công nhận sổ hiện tại đang giữ.")
     ] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -97,7 +98,7 @@ def restore_cmd(
         print_json({"restored": str(res.ledger), "from": str(res.source),
                     "replaced": str(res.replaced) if res.replaced else None, "ledger_id": res.ledger_id,
                     "other_ledger": res.other_ledger, "history_records": res.records, "entries": res.rows,
-                    "notes": res.notes})
+                    "decisions_lost": res.decisions_lost, "notes": res.notes})
         return
     for note in res.notes:
         say(f"Lưu ý: {note}")
