@@ -1250,7 +1250,13 @@ def _src(node: Any, limit: int = 100) -> str:
 
 class _Rules:
     """The placeholders one template may use (its context keys and their shapes) and the check
-    of a parsed Jinja source against them."""
+    of a parsed Jinja source against them.
+
+    Besides the names, the rules keep a template's work proportional to its data: text is made
+    only of values (a whole list is never printed, joined as records, compared or searched), and a
+    loop inside a loop goes over a list of the enclosing loop's item (``{% for r in g.rows %}``
+    inside ``{% for g in groups %}``), never over a list outside it.
+    """
 
     def __init__(self, file: str, known: Iterable[str], shapes: dict[str, Any]) -> None:
         self.file = file
@@ -1261,14 +1267,14 @@ class _Rules:
     def problems(self, tree: Any) -> list[str]:
         """Every construct of ``tree`` outside the family, one line each ("construct: why")."""
         found: list[str] = []
-        self._block(tree.body, {k: (v, True) for k, v in self.top.items()}, found)
+        self._block(tree.body, {k: (v, True) for k, v in self.top.items()}, (), found)
         return list(dict.fromkeys(found))
 
-    def _block(self, body: list, scope: dict, found: list[str]) -> None:
+    def _block(self, body: list, scope: dict, loops: tuple[str, ...], found: list[str]) -> None:
         for stmt in body:
-            self._stmt(stmt, scope, found)
+            self._stmt(stmt, scope, loops, found)
 
-    def _stmt(self, node: Any, scope: dict, found: list[str]) -> None:
+    def _stmt(self, node: Any, scope: dict, loops: tuple[str, ...], found: list[str]) -> None:
         from jinja2 import nodes as n
 
         kind = type(node).__name__
@@ -1277,24 +1283,24 @@ class _Rules:
                 if isinstance(item, n.TemplateData):
                     continue
                 why: list[str] = []
-                shape = self._expr(item, scope, why)
-                if not why and shape is not None:
-                    what = "danh sách" if isinstance(shape, list) else "một nhóm trường"
-                    why.append(f"“{_src(item)}” là {what}, không in trực tiếp được (hãy in từng trường)")
+                self._value(item, scope, why)
                 if why:
                     found.append("{{ " + _src(item) + " }}: " + "; ".join(dict.fromkeys(why)))
         elif isinstance(node, n.If):
             self._test(node.test, scope, found, "{% if " + _src(node.test) + " %}")
-            self._block(node.body, scope, found)
+            self._block(node.body, scope, loops, found)
             for elif_ in node.elif_:
-                self._stmt(elif_, scope, found)
-            self._block(node.else_, scope, found)
+                self._stmt(elif_, scope, loops, found)
+            self._block(node.else_, scope, loops, found)
         elif isinstance(node, n.For):
             head = "{% for " + _src(node.target) + " in " + _src(node.iter) + " %}"
             why = []
             items = self._expr(node.iter, scope, why)
             if not why and not isinstance(items, list):
                 why.append(f"chỉ lặp được trên một danh sách, “{_src(node.iter)}” không phải danh sách")
+            if loops and _root(node.iter) != loops[-1]:
+                why.append(f"vòng lặp nằm trong vòng lặp khác chỉ được lặp trên danh sách của “{loops[-1]}” "
+                           f"(ví dụ {{% for r in g.rows %}} trong {{% for g in groups %}})")
             if not isinstance(node.target, n.Name) or node.target.name == "loop":
                 why.append("biến lặp phải là một tên đơn (không phải “loop”)")
             if node.recursive:
@@ -1307,8 +1313,8 @@ class _Rules:
             if node.test is not None:
                 self._test(node.test, inner, found, head)
             inner["loop"] = (_LOOP, False)
-            self._block(node.body, inner, found)
-            self._block(node.else_, scope, found)
+            self._block(node.body, inner, loops + (node.target.name,), found)
+            self._block(node.else_, scope, loops, found)
         elif isinstance(node, n.Assign):
             head = "{% set " + _src(node.target) + " = " + _src(node.node) + " %}"
             why = []
@@ -1322,9 +1328,11 @@ class _Rules:
         elif isinstance(node, n.FilterBlock):
             why = []
             self._filter_name(node.filter, why)
+            for a in node.filter.args:
+                self._value(a, scope, why)
             if why:
-                found.append("{% filter " + node.filter.name + " %}: " + "; ".join(why))
-            self._block(node.body, scope, found)
+                found.append("{% filter " + node.filter.name + " %}: " + "; ".join(dict.fromkeys(why)))
+            self._block(node.body, scope, loops, found)
         elif kind in _STATEMENTS:
             tag, why = _STATEMENTS[kind]
             found.append(f"{tag}: {why}")
@@ -1333,7 +1341,7 @@ class _Rules:
 
     def _test(self, expr: Any, scope: dict, found: list[str], head: str) -> None:
         why: list[str] = []
-        self._expr(expr, scope, why)
+        self._expr(expr, scope, why)  # a condition may test a list (empty or not)
         if why:
             found.append(head + ": " + "; ".join(dict.fromkeys(why)))
 
@@ -1342,6 +1350,17 @@ class _Rules:
             why.append(f"không được dùng bộ lọc “|{node.name}” (chỉ dùng: {', '.join(sorted(TEMPLATE_FILTERS))})")
         if node.kwargs or node.dyn_args is not None or node.dyn_kwargs is not None:
             why.append(f"bộ lọc “|{node.name}” chỉ nhận đối số theo thứ tự")
+
+    def _value(self, node: Any, scope: dict, why: list[str]) -> None:
+        """``node`` where text is made (printed, joined, compared, filtered): a value, not a list
+        or a record (a literal list such as ``('a', 'b')`` is a value too)."""
+        from jinja2 import nodes as n
+
+        mark = len(why)
+        shape = self._expr(node, scope, why)
+        if len(why) == mark and shape is not None and not isinstance(node, (n.List, n.Tuple)):
+            what = "một danh sách" if isinstance(shape, list) else "một nhóm trường"
+            why.append(f"“{_src(node)}” là {what}, không dùng trực tiếp được ở đây (hãy dùng từng trường)")
 
     def _expr(self, node: Any, scope: dict, why: list[str]) -> Any:
         """The shape of ``node``; each reason it is not allowed is appended to ``why``."""
@@ -1364,11 +1383,11 @@ class _Rules:
                 why.append(f"giá trị “{_src(node)}” không được dùng")
             return None
         if isinstance(node, n.Getattr):
-            return self._field(node, node.node, node.attr, scope, why)
+            return self._field(node.node, node.attr, scope, why)
         if isinstance(node, n.Getitem):
             arg = node.arg
             if isinstance(arg, n.Const) and isinstance(arg.value, str):
-                return self._field(node, node.node, arg.value, scope, why)
+                return self._field(node.node, arg.value, scope, why)
             index = arg.node if isinstance(arg, n.Neg) else arg
             base = self._expr(node.node, scope, why)
             if not (isinstance(index, n.Const) and type(index.value) is int):
@@ -1381,22 +1400,31 @@ class _Rules:
             return base[0] if isinstance(base, list) else None
         if isinstance(node, n.Filter):
             self._filter_name(node, why)
-            base = self._expr(node.node, scope, why) if node.node is not None else None
             for a in node.args:
-                self._expr(a, scope, why)
-            if node.name in ("first", "last") and isinstance(base, list):
-                return base[0]
-            if node.name in ("d", "default", "reverse"):
-                return base
+                self._value(a, scope, why)
+            if node.node is None:
+                return None
+            if node.name in _LIST_FILTERS:
+                base = self._expr(node.node, scope, why)
+                if node.name == "join" and isinstance(base, list) and base[0] is not None:
+                    why.append(f"“|join” chỉ nối được danh sách các giá trị, “{_src(node.node)}” là danh sách "
+                               "các nhóm trường")
+                if node.name in ("first", "last") and isinstance(base, list):
+                    return base[0]
+                return base if node.name in ("d", "default", "reverse") else None
+            self._value(node.node, scope, why)
             return None
         if isinstance(node, n.Test):
             if node.name not in TEMPLATE_TESTS:
                 why.append(f"không được dùng phép thử “is {node.name}”")
             if node.kwargs or node.dyn_args is not None or node.dyn_kwargs is not None:
                 why.append(f"phép thử “is {node.name}” chỉ nhận đối số theo thứ tự")
-            self._expr(node.node, scope, why)
+            if node.name in _KIND_TESTS and not node.args:
+                self._expr(node.node, scope, why)
+            else:
+                self._value(node.node, scope, why)
             for a in node.args:
-                self._expr(a, scope, why)
+                self._value(a, scope, why)
             return None
         if isinstance(node, n.Call):
             why.append("không được gọi hàm")
@@ -1410,36 +1438,42 @@ class _Rules:
             self._expr(node.left, scope, why)
             self._expr(node.right, scope, why)
             return None
-        if isinstance(node, (n.Add, n.Sub, n.And, n.Or)):
-            self._expr(node.left, scope, why)
-            self._expr(node.right, scope, why)
+        if isinstance(node, (n.Add, n.Sub)):
+            self._value(node.left, scope, why)
+            self._value(node.right, scope, why)
             return None
-        if isinstance(node, (n.Not, n.Neg, n.Pos)):
+        if isinstance(node, (n.And, n.Or)):  # the value of one operand: a list stays a list
+            left = self._expr(node.left, scope, why)
+            right = self._expr(node.right, scope, why)
+            return left if left is not None else right
+        if isinstance(node, n.Not):
             self._expr(node.node, scope, why)
             return None
+        if isinstance(node, (n.Neg, n.Pos)):
+            self._value(node.node, scope, why)
+            return None
         if isinstance(node, n.Compare):
-            self._expr(node.expr, scope, why)
+            self._value(node.expr, scope, why)
             for op in node.ops:
-                self._expr(op.expr, scope, why)
+                self._value(op.expr, scope, why)
             return None
         if isinstance(node, n.Concat):
             for item in node.nodes:
-                self._expr(item, scope, why)
+                self._value(item, scope, why)
             return None
         if isinstance(node, n.CondExpr):
             self._expr(node.test, scope, why)
             first = self._expr(node.expr1, scope, why)
-            if node.expr2 is not None:
-                self._expr(node.expr2, scope, why)
-            return first
+            second = self._expr(node.expr2, scope, why) if node.expr2 is not None else None
+            return first if first is not None else second
         if isinstance(node, (n.List, n.Tuple)):
             for item in node.items:
-                self._expr(item, scope, why)
+                self._value(item, scope, why)
             return [None]
         why.append(f"không được dùng biểu thức “{_src(node)}” ({kind})")
         return None
 
-    def _field(self, node: Any, base_node: Any, name: str, scope: dict, why: list[str]) -> Any:
+    def _field(self, base_node: Any, name: str, scope: dict, why: list[str]) -> Any:
         from jinja2 import nodes as n
 
         if name.startswith("_"):
@@ -1451,6 +1485,7 @@ class _Rules:
                 why.append(f"không được dùng “loop.{name}” (chỉ dùng: "
                            + ", ".join("loop." + a for a in sorted(LOOP_ATTRIBUTES)) + ")")
             return None
+        mark = len(why)
         base = self._expr(base_node, scope, why)
         if isinstance(base, dict):
             if name in base:
@@ -1458,9 +1493,25 @@ class _Rules:
             why.append(f"“{_src(base_node)}” không có trường “{name}” (có: {', '.join(sorted(base))})")
         elif isinstance(base, list):
             why.append(f"“{_src(base_node)}” là danh sách, không có trường “{name}”")
-        elif not why:
+        elif len(why) == mark:
             why.append(f"“{_src(base_node)}” là một giá trị, không có trường “{name}”")
         return None
+
+
+#: Filters that take a whole list (the others make text of a value).
+_LIST_FILTERS = frozenset({"count", "d", "default", "first", "join", "last", "length", "reverse"})
+#: Tests that only look at what kind of thing a value is (they may look at a list).
+_KIND_TESTS = frozenset({"boolean", "defined", "false", "integer", "mapping", "none", "number", "sequence",
+                         "string", "true", "undefined"})
+
+
+def _root(node: Any) -> str | None:
+    """The name an expression such as ``g.rows`` or ``s['criteria']`` starts from."""
+    from jinja2 import nodes as n
+
+    while isinstance(node, (n.Getattr, n.Getitem)):
+        node = node.node
+    return node.name if isinstance(node, n.Name) else None
 
 
 def _template_problem(file: str, folder: str, problems: Sequence[str]) -> "TemplateError":

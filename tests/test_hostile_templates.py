@@ -168,6 +168,14 @@ def test_a_template_walking_to_popen_inside_a_loop_of_the_document_is_refused(le
     ("{% with a = 1 %}{{ a }}{% endwith %}", "{% with %}"),
     ("{{ groups }}", "groups"),
     ("{{ joiner() }}", "joiner"),
+    # work out of proportion to the data: a loop over the whole list inside a loop, a search of a
+    # list for every row, a list printed or joined as text
+    ("{% for g in groups %}{% for h in groups %}{% for i in groups %}x{% endfor %}{% endfor %}{% endfor %}",
+     "{% for h in groups %}"),
+    ("{% for g in groups %}{% for r in g.rows %}{% if r in g.rows %}x{% endif %}{% endfor %}{% endfor %}",
+     "g.rows"),
+    ("{{ groups|join }}", "|join"),
+    ("{{ groups ~ '' }}", "groups"),
 ])
 def test_other_constructs_outside_the_documented_family_are_refused(led, tmp_path, payload, construct):
     edited(led.db.parent / "templates", body("{{ as_of }}", payload))
@@ -215,6 +223,20 @@ def test_an_edited_template_still_renders_and_the_export_says_where_it_came_from
     assert data["templates"]["folder"] == str(folder)
     assert data["templates"]["files"] == [TEMPLATE]
     assert any(str(folder) in n for n in data["notes"])
+
+
+def test_the_allowed_family_renders(led, tmp_path):
+    """Filters, tests, conditions, a set, loop counters, indexes and nested loops over an item's list."""
+    folder = tmp_path / "mau"
+    edited(folder, body("{{ as_of }}", "{{ as_of }} [{{ year|upper }}|{{ count_detail|truncate(40) }}"
+                        "{% if groups|length > 1 %}|{{ groups[0].heading|lower }}{% endif %}"
+                        "{% set n = count %}|{{ n }}|{{ preparer if preparer else 'chưa ghi' }}"
+                        "{% for g in groups if g.rows is defined %}|{{ loop.index }}.{{ g.rows|length }}"
+                        "{% for r in g.rows %}/{{ r.code ~ ' ' ~ loop.index }}{% endfor %}{% endfor %}]"))
+    out = tmp_path / "van-ban"
+    led("export", "--year", "2024", "--out", out, "--templates", folder)
+    doc = "\n".join(p.text for p in Document(str(out / DOCUMENT)).paragraphs)
+    assert "[2024|gồm 1 tập thể|1|chưa ghi|1.1/2024-001 1]" in doc, doc
 
 
 def test_packaged_templates_only_say_nothing_about_a_template_folder(led, tmp_path):
