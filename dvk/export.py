@@ -1110,7 +1110,8 @@ def _run(led: Ledger, plan: Callable[[Connection, Options], tuple[list[_Job], li
     if opts.templates is not None:
         result.templates_dir = opts.templates
         result.templates_used = custom
-        result.notes.append(_templates_note(opts.templates, given, custom, packaged))
+        if custom or packaged:  # some Word document is written
+            result.notes.append(_templates_note(opts.templates, given, custom, packaged))
     if pdf and soffice is None:
         result.notes.append("Không tìm thấy LibreOffice (soffice) nên chưa xuất PDF; các tệp Word vẫn được ghi. "
                             f"Cài đặt: {INSTALL_LIBREOFFICE}")
@@ -1143,21 +1144,21 @@ def _run(led: Ledger, plan: Callable[[Connection, Options], tuple[list[_Job], li
         try:
             with led.read() as conn:
                 if _state_mark(conn) != mark:
-                    raise OutputError("Sổ vừa có thay đổi trong lúc chuẩn bị văn bản; chưa ghi tệp nào. "
-                                      "Hãy chạy lại lệnh.")
+                    raise OutputError("Sổ vừa có thay đổi trong lúc chuẩn bị văn bản; hãy chạy lại lệnh.")
                 for j in jobs:
                     written.append((j, _write_staged(j, conn, staging.path, out, opts.templates)))
             if soffice:
                 pdfs = _convert_all([(j, r) for j, r in written if j.template is not None], staging.path, out,
                                     result)
+            _record(led, written, pdfs, user=user, command=command, summary=summary)
         except DvkError as exc:
             if NOTHING_WRITTEN not in exc.message:
                 exc.message = f"{exc.message} {NOTHING_WRITTEN}"
             raise
-        _record(led, written, pdfs, user=user, command=command, summary=summary)
         _publish_all([(r.path, out / j.name) for j, r in written]
                      + [(p, out / p.name) for _, p, _ in pdfs], out, force=force)
     except BaseException:
+        staging.remove()
         if not any(t.exists() for t in targets):
             _remove_created(created)
         raise
