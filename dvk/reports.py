@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import io
 import os
@@ -79,8 +80,13 @@ __all__ = [
     "YearWorkbookData",
     "PhaseYear",
     "PhaseWorkbookData",
+    "TEMPLATE_FILTERS",
+    "TEMPLATE_TESTS",
+    "LOOP_ATTRIBUTES",
+    "TEMPLATE_SHAPES",
     "find_template",
     "check_template",
+    "check_view_model_template",
     "context_of",
     "render_docx",
     "render_docx_bytes",
@@ -1117,48 +1123,559 @@ def find_template(template_name: str, templates_dir: str | os.PathLike | None = 
         f"Không tìm thấy mẫu văn bản “{template_name}” (đã tìm: {', '.join(str(c) for c in candidates)}).")
 
 
-def _jinja_env():
+# --------------------------------------------------------------------------- what a template may contain
+#
+# A Word template is data that a clerk (or anyone who can drop a file into a folder) edits: it may
+# print the documented placeholders and loop over the documented lists, nothing else.  Every Jinja
+# source docxtpl compiles from a template (body, headers, footers, footnotes, core properties) is
+# checked against the rules below before it is compiled, and rendered in Jinja's immutable sandbox
+# with no globals and only the allowed filters and tests.
+
+#: Filters a template may use (``{{ x|upper }}``): text and list helpers that can neither reach a
+#: Python object, nor mark text as raw XML (``safe``), nor build a huge value.
+TEMPLATE_FILTERS: frozenset[str] = frozenset({
+    "capitalize", "count", "d", "default", "e", "escape", "first", "int", "join", "last", "length", "lower",
+    "reverse", "round", "string", "title", "trim", "truncate", "upper", "wordcount",
+})
+#: Tests a template may use (``{% if x is defined %}``).
+TEMPLATE_TESTS: frozenset[str] = frozenset({
+    "boolean", "defined", "divisibleby", "eq", "equalto", "even", "false", "ge", "gt", "in", "integer", "le",
+    "lower", "lt", "mapping", "ne", "none", "number", "odd", "sameas", "sequence", "string", "true",
+    "undefined", "upper",
+})
+#: What a template may read of a loop (``{% if not loop.first %}``).
+LOOP_ATTRIBUTES: frozenset[str] = frozenset({"index", "index0", "revindex", "revindex0", "first", "last", "length"})
+
+#: Template size bounds, checked before a template file is read.
+TEMPLATE_MAX_BYTES = 20 << 20
+TEMPLATE_MAX_UNPACKED = 100 << 20
+TEMPLATE_MAX_PARTS = 2000
+
+# The shape of a placeholder: None = a value printed as text; a dict = a record with these fields
+# (``g.heading``); a one-item list = a list of items of that shape (``{% for r in g.rows %}``).
+_LOOP = object()  # the loop variable of a for loop
+
+
+def _fields(cls: type, **nested: Any) -> dict[str, Any]:
+    shape: dict[str, Any] = {f.name: None for f in dataclasses.fields(cls)}
+    shape.update(nested)
+    return shape
+
+
+_LINES = [None]
+_GROUPS = [{"heading": None, "label": None, "rows": [_fields(ListRow)]}]
+_STAGES = ("registered", "reported", "confirmed", "scored", "recognized", "not_recognized")
+
+#: The lists and records of each template's context (every other placeholder is a value).  The
+#: context builders above make exactly these; tests/test_hostile_templates.py checks that they do.
+TEMPLATE_SHAPES: dict[str, dict[str, Any]] = {
+    "quyet-dinh-cong-nhan.docx": {"groups": _GROUPS, "legal_bases": _LINES, "recipients": _LINES},
+    "danh-sach-dang-ky.docx": {"groups": _GROUPS},
+    "phieu-cham-diem.docx": {"sheets": [_fields(ScoreSheetEntry, criteria=[_fields(Criterion)], member=None)]},
+    "bao-cao-ket-qua.docx": {
+        "units": [_fields(UnitCountRow)], "totals": dict.fromkeys(_STAGES), "fields": [_fields(FieldCountRow)],
+        "field_totals": dict.fromkeys(("registered", "recognized")), "recognized_groups": _GROUPS,
+        "groups": _GROUPS, "not_recognized_rows": [_fields(NotRecognizedRow)], "assessment": _LINES,
+        "proposals": _LINES, "recipients": _LINES},
+    "cong-van-nhac.docx": {
+        "addressees": _LINES, "units": [{"stt": None, "name": None, "entries": [_fields(ReminderItem)]}],
+        "recipients": _LINES},
+    "to-trinh-khen-thuong.docx": {
+        "intro": _LINES, "years": [_fields(YearSummaryRow)],
+        "year_totals": dict.fromkeys(("registered", "recognized", "proposed")), "groups": _GROUPS,
+        "recipients": _LINES},
+}
+
+_STATEMENTS = {  # Jinja statements outside the family, and why
+    "Include": ("{% include %}", "mẫu không được nạp tệp khác"),
+    "Import": ("{% import %}", "mẫu không được nạp tệp khác"),
+    "FromImport": ("{% from … import %}", "mẫu không được nạp tệp khác"),
+    "Extends": ("{% extends %}", "mẫu không được nạp tệp khác"),
+    "Block": ("{% block %}", "mẫu không được định nghĩa khối"),
+    "Macro": ("{% macro %}", "mẫu không được định nghĩa macro"),
+    "CallBlock": ("{% call %}", "mẫu không được gọi macro"),
+    "With": ("{% with %}", "mẫu không được đặt biến"),
+    "AssignBlock": ("{% set %}…{% endset %}", "mẫu không được đặt biến bằng khối"),
+    "Scope": ("{% autoescape %}", "mẫu không được tắt việc thoát ký tự đặc biệt"),  # what the tag parses to
+    "ScopedEvalContextModifier": ("{% autoescape %}", "mẫu không được tắt việc thoát ký tự đặc biệt"),
+    "EvalContextModifier": ("{% autoescape %}", "mẫu không được tắt việc thoát ký tự đặc biệt"),
+    "ExprStmt": ("{% do %}", "mẫu không được chạy lệnh"),
+}
+_OPERATORS = {"Mul": "*", "Div": "/", "FloorDiv": "//", "Mod": "%", "Pow": "**"}
+
+
+def _src(node: Any, limit: int = 100) -> str:
+    """A short source-like text of a Jinja expression, for messages (never a console markup tag)."""
+    from jinja2 import nodes as n
+
+    def s(x: Any) -> str:
+        if isinstance(x, n.Name):
+            return x.name
+        if isinstance(x, n.Const):
+            v = x.value
+            if isinstance(v, str):
+                text = v if len(v) <= 40 else v[:40] + "…"
+                return "'…'" if "[" in text or "]" in text else repr(text)
+            return repr(v)
+        if isinstance(x, n.Getattr):
+            return f"{s(x.node)}.{x.attr}"
+        if isinstance(x, n.Getitem):
+            arg = s(x.arg)
+            return f"{s(x.node)}[{arg}]" if isinstance(x.arg, n.Const) else f"{s(x.node)}[ {arg} ]"
+        if isinstance(x, n.Call):
+            args = [s(a) for a in x.args] + [f"{k.key}={s(k.value)}" for k in x.kwargs]
+            return f"{s(x.node)}({', '.join(args)})"
+        if isinstance(x, n.Filter):
+            args = f"({', '.join(s(a) for a in x.args)})" if x.args else ""
+            return f"{s(x.node) if x.node is not None else ''}|{x.name}{args}"
+        if isinstance(x, n.Test):
+            return f"{s(x.node)} is {x.name}"
+        if isinstance(x, n.Not):
+            return f"not {s(x.node)}"
+        if isinstance(x, n.BinExpr):
+            return f"{s(x.left)} {x.operator} {s(x.right)}"
+        if isinstance(x, n.UnaryExpr):
+            return f"{x.operator}{s(x.node)}"
+        if isinstance(x, n.Compare):
+            return " ".join([s(x.expr)] + [f"{o.op} {s(o.expr)}" for o in x.ops])
+        if isinstance(x, n.Concat):
+            return " ~ ".join(s(i) for i in x.nodes)
+        if isinstance(x, (n.List, n.Tuple)):
+            return "(" + ", ".join(s(i) for i in x.items) + ")"
+        return "…"
+
+    text = s(node)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+class _Rules:
+    """The placeholders one template may use (its context keys and their shapes) and the check
+    of a parsed Jinja source against them.
+
+    Besides the names, the rules keep a template's work proportional to its data: text is made
+    only of values (a whole list is never printed, joined as records, compared or searched), and a
+    loop inside a loop goes over a list of the enclosing loop's item (``{% for r in g.rows %}``
+    inside ``{% for g in groups %}``), never over a list outside it.
+    """
+
+    def __init__(self, file: str, known: Iterable[str], shapes: dict[str, Any]) -> None:
+        self.file = file
+        self.top = {k: shapes.get(k) for k in known}
+        self.used: set[str] = set()
+
+    # -- one parsed source
+    def problems(self, tree: Any) -> list[str]:
+        """Every construct of ``tree`` outside the family, one line each ("construct: why")."""
+        found: list[str] = []
+        self._block(tree.body, {k: (v, True) for k, v in self.top.items()}, (), found)
+        return list(dict.fromkeys(found))
+
+    def _block(self, body: list, scope: dict, loops: tuple[str, ...], found: list[str]) -> None:
+        for stmt in body:
+            self._stmt(stmt, scope, loops, found)
+
+    def _stmt(self, node: Any, scope: dict, loops: tuple[str, ...], found: list[str]) -> None:
+        from jinja2 import nodes as n
+
+        kind = type(node).__name__
+        if isinstance(node, n.Output):
+            for item in node.nodes:
+                if isinstance(item, n.TemplateData):
+                    continue
+                why: list[str] = []
+                self._value(item, scope, why)
+                if why:
+                    found.append("{{ " + _src(item) + " }}: " + "; ".join(dict.fromkeys(why)))
+        elif isinstance(node, n.If):
+            self._test(node.test, scope, found, "{% if " + _src(node.test) + " %}")
+            self._block(node.body, scope, loops, found)
+            for elif_ in node.elif_:
+                self._stmt(elif_, scope, loops, found)
+            self._block(node.else_, scope, loops, found)
+        elif isinstance(node, n.For):
+            head = "{% for " + _src(node.target) + " in " + _src(node.iter) + " %}"
+            why = []
+            items = self._expr(node.iter, scope, why)
+            if not why and not isinstance(items, list):
+                why.append(f"chỉ lặp được trên một danh sách, “{_src(node.iter)}” không phải danh sách")
+            if loops and _root(node.iter) != loops[-1]:
+                why.append(f"vòng lặp nằm trong vòng lặp khác chỉ được lặp trên danh sách của “{loops[-1]}” "
+                           f"(ví dụ {{% for r in g.rows %}} trong {{% for g in groups %}})")
+            if not isinstance(node.target, n.Name) or node.target.name == "loop":
+                why.append("biến lặp phải là một tên đơn (không phải “loop”)")
+            if node.recursive:
+                why.append("không được lặp đệ quy")
+            if why:
+                found.append(head + ": " + "; ".join(dict.fromkeys(why)))
+                return
+            inner = dict(scope)
+            inner[node.target.name] = (items[0], False)
+            if node.test is not None:
+                self._test(node.test, inner, found, head)
+            inner["loop"] = (_LOOP, False)
+            self._block(node.body, inner, loops + (node.target.name,), found)
+            self._block(node.else_, scope, loops, found)
+        elif isinstance(node, n.Assign):
+            head = "{% set " + _src(node.target) + " = " + _src(node.node) + " %}"
+            why = []
+            shape = self._expr(node.node, scope, why)
+            if not isinstance(node.target, n.Name) or node.target.name == "loop":
+                why.append("chỉ được đặt một tên đơn")
+            if why:
+                found.append(head + ": " + "; ".join(dict.fromkeys(why)))
+            else:
+                scope[node.target.name] = (shape, False)
+        elif isinstance(node, n.FilterBlock):
+            why = []
+            self._filter_name(node.filter, why)
+            for a in node.filter.args:
+                self._value(a, scope, why)
+            if why:
+                found.append("{% filter " + node.filter.name + " %}: " + "; ".join(dict.fromkeys(why)))
+            self._block(node.body, scope, loops, found)
+        elif kind in _STATEMENTS:
+            tag, why = _STATEMENTS[kind]
+            found.append(f"{tag}: {why}")
+        else:
+            found.append(f"{{% … %}} ({kind}): không thuộc các thẻ mẫu được dùng")
+
+    def _test(self, expr: Any, scope: dict, found: list[str], head: str) -> None:
+        why: list[str] = []
+        self._expr(expr, scope, why)  # a condition may test a list (empty or not)
+        if why:
+            found.append(head + ": " + "; ".join(dict.fromkeys(why)))
+
+    def _filter_name(self, node: Any, why: list[str]) -> None:
+        if node.name not in TEMPLATE_FILTERS:
+            why.append(f"không được dùng bộ lọc “|{node.name}” (chỉ dùng: {', '.join(sorted(TEMPLATE_FILTERS))})")
+        if node.kwargs or node.dyn_args is not None or node.dyn_kwargs is not None:
+            why.append(f"bộ lọc “|{node.name}” chỉ nhận đối số theo thứ tự")
+
+    def _value(self, node: Any, scope: dict, why: list[str]) -> None:
+        """``node`` where text is made (printed, joined, compared, filtered): a value, not a list
+        or a record (a literal list such as ``('a', 'b')`` is a value too)."""
+        from jinja2 import nodes as n
+
+        mark = len(why)
+        shape = self._expr(node, scope, why)
+        if len(why) == mark and shape is not None and not isinstance(node, (n.List, n.Tuple)):
+            what = "một danh sách" if isinstance(shape, list) else "một nhóm trường"
+            why.append(f"“{_src(node)}” là {what}, không dùng trực tiếp được ở đây (hãy dùng từng trường)")
+
+    def _expr(self, node: Any, scope: dict, why: list[str]) -> Any:
+        """The shape of ``node``; each reason it is not allowed is appended to ``why``."""
+        from jinja2 import nodes as n
+
+        if isinstance(node, n.Name):
+            if node.name in scope:
+                shape, top = scope[node.name]
+                if shape is _LOOP:
+                    why.append("“loop” chỉ dùng kèm một thuộc tính: " + ", ".join(
+                        "loop." + a for a in sorted(LOOP_ATTRIBUTES)))
+                    return None
+                if top:
+                    self.used.add(node.name)
+                return shape
+            why.append(f"“{node.name}” không phải chỗ điền của mẫu này")
+            return None
+        if isinstance(node, n.Const):
+            if not isinstance(node.value, (str, int, float, bool, type(None))):
+                why.append(f"giá trị “{_src(node)}” không được dùng")
+            return None
+        if isinstance(node, n.Getattr):
+            return self._field(node.node, node.attr, scope, why)
+        if isinstance(node, n.Getitem):
+            arg = node.arg
+            if isinstance(arg, n.Const) and isinstance(arg.value, str):
+                return self._field(node.node, arg.value, scope, why)
+            index = arg.node if isinstance(arg, n.Neg) else arg
+            base = self._expr(node.node, scope, why)
+            if not (isinstance(index, n.Const) and type(index.value) is int):
+                self._expr(arg, scope, why)
+                why.append(f"“{_src(node)}”: chỉ lấy được phần tử bằng một số cố định, ví dụ {_src(node.node)}[0]")
+                return None
+            if base is not None and not isinstance(base, list):
+                why.append(f"“{_src(node.node)}” không phải danh sách")
+                return None
+            return base[0] if isinstance(base, list) else None
+        if isinstance(node, n.Filter):
+            self._filter_name(node, why)
+            for a in node.args:
+                self._value(a, scope, why)
+            if node.node is None:
+                return None
+            if node.name in _LIST_FILTERS:
+                base = self._expr(node.node, scope, why)
+                if node.name == "join" and isinstance(base, list) and base[0] is not None:
+                    why.append(f"“|join” chỉ nối được danh sách các giá trị, “{_src(node.node)}” là danh sách "
+                               "các nhóm trường")
+                if node.name in ("first", "last") and isinstance(base, list):
+                    return base[0]
+                return base if node.name in ("d", "default", "reverse") else None
+            self._value(node.node, scope, why)
+            return None
+        if isinstance(node, n.Test):
+            if node.name not in TEMPLATE_TESTS:
+                why.append(f"không được dùng phép thử “is {node.name}”")
+            if node.kwargs or node.dyn_args is not None or node.dyn_kwargs is not None:
+                why.append(f"phép thử “is {node.name}” chỉ nhận đối số theo thứ tự")
+            if node.name in _KIND_TESTS and not node.args:
+                self._expr(node.node, scope, why)
+            else:
+                self._value(node.node, scope, why)
+            for a in node.args:
+                self._value(a, scope, why)
+            return None
+        if isinstance(node, n.Call):
+            why.append("không được gọi hàm")
+            self._expr(node.node, scope, why)
+            for a in list(node.args) + [k.value for k in node.kwargs]:
+                self._expr(a, scope, why)
+            return None
+        kind = type(node).__name__
+        if kind in _OPERATORS:
+            why.append(f"không được dùng phép toán “{_OPERATORS[kind]}”")
+            self._expr(node.left, scope, why)
+            self._expr(node.right, scope, why)
+            return None
+        if isinstance(node, (n.Add, n.Sub)):
+            self._value(node.left, scope, why)
+            self._value(node.right, scope, why)
+            return None
+        if isinstance(node, (n.And, n.Or)):  # the value of one operand: a list stays a list
+            left = self._expr(node.left, scope, why)
+            right = self._expr(node.right, scope, why)
+            return left if left is not None else right
+        if isinstance(node, n.Not):
+            self._expr(node.node, scope, why)
+            return None
+        if isinstance(node, (n.Neg, n.Pos)):
+            self._value(node.node, scope, why)
+            return None
+        if isinstance(node, n.Compare):
+            self._value(node.expr, scope, why)
+            for op in node.ops:
+                self._value(op.expr, scope, why)
+            return None
+        if isinstance(node, n.Concat):
+            for item in node.nodes:
+                self._value(item, scope, why)
+            return None
+        if isinstance(node, n.CondExpr):
+            self._expr(node.test, scope, why)
+            first = self._expr(node.expr1, scope, why)
+            second = self._expr(node.expr2, scope, why) if node.expr2 is not None else None
+            return first if first is not None else second
+        if isinstance(node, (n.List, n.Tuple)):
+            for item in node.items:
+                self._value(item, scope, why)
+            return [None]
+        why.append(f"không được dùng biểu thức “{_src(node)}” ({kind})")
+        return None
+
+    def _field(self, base_node: Any, name: str, scope: dict, why: list[str]) -> Any:
+        from jinja2 import nodes as n
+
+        if name.startswith("_"):
+            why.append(f"không được dùng thuộc tính “{name}” (tên bắt đầu bằng “_”)")
+            self._expr(base_node, scope, why)
+            return None
+        if isinstance(base_node, n.Name) and base_node.name in scope and scope[base_node.name][0] is _LOOP:
+            if name not in LOOP_ATTRIBUTES:
+                why.append(f"không được dùng “loop.{name}” (chỉ dùng: "
+                           + ", ".join("loop." + a for a in sorted(LOOP_ATTRIBUTES)) + ")")
+            return None
+        mark = len(why)
+        base = self._expr(base_node, scope, why)
+        if isinstance(base, dict):
+            if name in base:
+                return base[name]
+            why.append(f"“{_src(base_node)}” không có trường “{name}” (có: {', '.join(sorted(base))})")
+        elif isinstance(base, list):
+            why.append(f"“{_src(base_node)}” là danh sách, không có trường “{name}”")
+        elif len(why) == mark:
+            why.append(f"“{_src(base_node)}” là một giá trị, không có trường “{name}”")
+        return None
+
+
+#: Filters that take a whole list (the others make text of a value).
+_LIST_FILTERS = frozenset({"count", "d", "default", "first", "join", "last", "length", "reverse"})
+#: Tests that only look at what kind of thing a value is (they may look at a list).
+_KIND_TESTS = frozenset({"boolean", "defined", "false", "integer", "mapping", "none", "number", "sequence",
+                         "string", "true", "undefined"})
+
+
+def _root(node: Any) -> str | None:
+    """The name an expression such as ``g.rows`` or ``s['criteria']`` starts from."""
+    from jinja2 import nodes as n
+
+    while isinstance(node, (n.Getattr, n.Getitem)):
+        node = node.node
+    return node.name if isinstance(node, n.Name) else None
+
+
+def _template_problem(file: str, folder: str, problems: Sequence[str]) -> "TemplateError":
+    shown = list(problems[:5])
+    more = f"; … và {len(problems) - 5} chỗ khác" if len(problems) > 5 else ""
+    where = f" (trong thư mục “{folder}”)" if folder else ""
+    return TemplateError(
+        f"Mẫu “{file}”{where} có nội dung không được phép nên không dùng được (mẫu văn bản chỉ được chứa "
+        f"các chỗ điền, vòng lặp và điều kiện đã định; dvk không chạy mã trong mẫu): {' | '.join(shown)}{more}.")
+
+
+@functools.cache
+def _env_class() -> type:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class _TemplateEnvironment(ImmutableSandboxedEnvironment):
+        """Jinja's immutable sandbox that checks every source against the template rules before
+        compiling it (docxtpl compiles the body, headers, footers, footnotes and properties)."""
+
+        dvk_rules: _Rules | None = None
+        dvk_folder: str = ""
+
+        def compile(self, source, name=None, filename=None, raw=False, defer_init=False):  # type: ignore[override]
+            if isinstance(source, str):
+                source = self.parse(source, name, filename)
+            if self.dvk_rules is not None:
+                problems = self.dvk_rules.problems(source)
+                if problems:
+                    raise _template_problem(self.dvk_rules.file, self.dvk_folder, problems)
+            return super().compile(source, name, filename, raw, defer_init)
+
+    return _TemplateEnvironment
+
+
+def _jinja_env(rules: _Rules | None = None, folder: str = ""):
     import jinja2
 
-    return jinja2.Environment(
+    env = _env_class()(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         finalize=lambda v: "" if v is None else v,
     )
+    env.globals.clear()  # no lipsum, range, dict, cycler, joiner, namespace
+    env.filters = {k: v for k, v in env.filters.items() if k in TEMPLATE_FILTERS}
+    env.tests = {k: v for k, v in env.tests.items() if k in TEMPLATE_TESTS}
+    env.dvk_rules = rules
+    env.dvk_folder = folder
+    return env
 
 
-def check_template(path: str | os.PathLike, known: Iterable[str], required: Iterable[str] = ()) -> set[str]:
-    """Check a template's placeholders before rendering; return the names it uses.
+def _template_folder(path: Path) -> str:
+    """The folder of a user template, for messages ("" for a packaged template)."""
+    parent = path.resolve().parent
+    packaged = {(_PACKAGE_DIR / "_templates").resolve(), (_PACKAGE_DIR.parent / "templates").resolve()}
+    return "" if parent in packaged else str(path.parent)
 
-    Raises ``TemplateError`` naming the file for a file that is not a .docx, a Jinja syntax error,
-    a placeholder the view model does not provide (``unknown``) or a ``required`` one not used.
-    """
-    import jinja2
-    from docx.opc.exceptions import PackageNotFoundError
+
+def _check_template_file(path: Path) -> None:
+    """Bounds checked before a template is read: file size, number of parts, unpacked size."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise TemplateError(f"Không đọc được mẫu “{path.name}” ({exc.strerror or exc}).") from None
+    if size > TEMPLATE_MAX_BYTES:
+        raise TemplateError(f"Mẫu “{path.name}” quá lớn ({size // (1 << 20)} MB; tối đa "
+                            f"{TEMPLATE_MAX_BYTES >> 20} MB) nên không được đọc.")
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise TemplateError(f"Mẫu “{path.name}” không phải tệp Word (.docx) hợp lệ ({exc}).") from None
+    unpacked = sum(i.file_size for i in infos)
+    if len(infos) > TEMPLATE_MAX_PARTS or unpacked > TEMPLATE_MAX_UNPACKED:
+        raise TemplateError(
+            f"Mẫu “{path.name}” quá lớn khi giải nén ({len(infos)} phần, {unpacked // (1 << 20)} MB; tối đa "
+            f"{TEMPLATE_MAX_PARTS} phần, {TEMPLATE_MAX_UNPACKED >> 20} MB) nên không được đọc.")
+
+
+_CORE_PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title")  # what docxtpl renders
+
+
+def _template_sources(path: Path) -> list[tuple[str, str]]:
+    """Every Jinja source docxtpl renders from a template: (part, source), as docxtpl prepares them."""
+    from docx import Document
+    from docx.oxml import parse_xml
     from docxtpl import DocxTemplate
 
-    path = Path(path)
+    _check_template_file(path)
     try:
-        used = set(DocxTemplate(str(path)).get_undeclared_template_variables(jinja_env=_jinja_env()))
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(
-            f"Mẫu “{path.name}” có lỗi cú pháp Jinja: {exc.message}. "
-            "Hãy mở mẫu trong Word và sửa các chỗ {{ … }} / {% … %}.") from None
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"Mẫu “{path.name}” bị lỗi: {exc}") from None
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        tpl = DocxTemplate(str(path))
+        doc = Document(str(path))
+        sources = [("nội dung", tpl.patch_xml(tpl.xml_to_string(doc._element.body)))]
+        for rel in doc.part.rels.values():
+            if rel.reltype in (tpl.HEADER_URI, tpl.FOOTER_URI) and not rel.is_external:
+                label = "đầu trang" if rel.reltype == tpl.HEADER_URI else "chân trang"
+                sources.append((label, tpl.patch_xml(tpl.xml_to_string(parse_xml(rel.target_part.blob)))))
+        for part in doc.part.package.parts:
+            if part.content_type.endswith(".footnotes+xml"):
+                blob = part.blob.decode("utf-8") if isinstance(part.blob, bytes) else part.blob
+                sources.append(("chú thích", tpl.patch_xml(blob)))
+        props = doc.core_properties
+        for prop in _CORE_PROPERTIES:
+            value = getattr(props, prop) or ""
+            if value:
+                sources.append(("thuộc tính tệp", value))
+    except TemplateError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to read a user's file is a bad template
         raise TemplateError(f"Mẫu “{path.name}” không phải tệp Word (.docx) hợp lệ ({exc}).") from None
-    unknown = sorted(used - set(known))
-    if unknown:
-        names = ", ".join("{{ " + u + " }}" for u in unknown)
-        raise TemplateError(
-            f"Mẫu “{path.name}” có chỗ điền không biết: {names}. "
-            f"Các chỗ điền dùng được: {', '.join(sorted(known))}.")
-    missing = sorted(set(required) - used)
+    return sources
+
+
+def check_template(path: str | os.PathLike, known: Iterable[str], required: Iterable[str] = (), *,
+                   template_name: str | None = None) -> set[str]:
+    """Check a template before rendering; return the placeholder names it uses.
+
+    Raises ``TemplateError`` naming the file for a file that is not a .docx (or too big to be a
+    template), a Jinja syntax error, anything outside the documented family (a placeholder the view
+    model does not provide, a field a list item does not have, ``include``/``import``/``macro``/…,
+    a function call, an attribute starting with ``_``, a filter or test not in ``TEMPLATE_FILTERS``/
+    ``TEMPLATE_TESTS``), or a ``required`` placeholder not used.  ``template_name`` (default: the
+    file's name) selects the shapes of the context (``TEMPLATE_SHAPES``).
+    """
+    import jinja2
+
+    path = Path(path)
+    known = set(known)
+    rules = _Rules(path.name, known, TEMPLATE_SHAPES.get(template_name or path.name, {}))
+    env = _jinja_env()
+    problems: list[str] = []
+    for part, source in _template_sources(path):
+        try:
+            tree = env.parse(source)
+        except jinja2.TemplateSyntaxError as exc:
+            where = "" if part == "nội dung" else f" (phần {part})"
+            raise TemplateError(
+                f"Mẫu “{path.name}” có lỗi cú pháp Jinja{where}: {exc.message}. "
+                "Hãy mở mẫu trong Word và sửa các chỗ {{ … }} / {% … %}.") from None
+        problems += [p for p in rules.problems(tree) if p not in problems]
+    if problems:
+        unknown = [p for p in problems if re.fullmatch(r"\{\{ (\w+) \}\}: “\1” không phải chỗ điền của mẫu này", p)]
+        if len(unknown) == len(problems):  # only unknown placeholders (a typo such as {{ nam }})
+            names = ", ".join(p.split(":")[0] for p in unknown)
+            folder = _template_folder(path)
+            where = f" (trong thư mục “{folder}”)" if folder else ""
+            raise TemplateError(
+                f"Mẫu “{path.name}”{where} có chỗ điền không biết: {names}. "
+                f"Các chỗ điền dùng được: {', '.join(sorted(known))}.")
+        raise _template_problem(path.name, _template_folder(path), problems)
+    missing = sorted(set(required) - rules.used)
     if missing:
         names = ", ".join("{{ " + m + " }}" for m in missing)
         raise TemplateError(f"Mẫu “{path.name}” thiếu chỗ điền bắt buộc: {names}.")
-    return used
+    return set(rules.used)
+
+
+def check_view_model_template(template_name: str, view_model: Any,
+                              templates_dir: str | os.PathLike | None = None) -> Path:
+    """Check the template a view model would be rendered with (``check_template``) without
+    rendering; return its path.  Lets a caller check every template before writing any file."""
+    path = find_template(template_name, templates_dir)
+    check_template(path, context_of(view_model).keys(), REQUIRED_PLACEHOLDERS.get(template_name, ()),
+                   template_name=template_name)
+    return path
 
 
 # --------------------------------------------------------------------------- writing files
@@ -1293,15 +1810,23 @@ def render_docx_bytes(
     clean = _sanitize(view_model, warnings)
     context = context_of(clean)
     path = find_template(template_name, templates_dir)
-    check_template(path, context.keys(), REQUIRED_PLACEHOLDERS.get(template_name, ()))
+    check_template(path, context.keys(), REQUIRED_PLACEHOLDERS.get(template_name, ()), template_name=template_name)
 
+    # Rendered in the sandbox; every source docxtpl compiles is checked again by the environment.
+    rules = _Rules(path.name, context.keys(), TEMPLATE_SHAPES.get(template_name, {}))
     tpl = DocxTemplate(str(path))
     try:
-        tpl.render(context, jinja_env=_jinja_env(), autoescape=True)
+        tpl.render(context, jinja_env=_jinja_env(rules, _template_folder(path)), autoescape=True)
+    except TemplateError:
+        raise
     except jinja2.UndefinedError as exc:
         raise TemplateError(f"Mẫu “{path.name}” dùng chỗ điền không có: {exc.message}") from None
+    except jinja2.SecurityError as exc:
+        raise TemplateError(f"Mẫu “{path.name}” làm việc không được phép: {exc}") from None
     except jinja2.TemplateError as exc:
         raise TemplateError(f"Mẫu “{path.name}” bị lỗi khi điền dữ liệu: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - e.g. {{ r.code + 1 }}: the template's mistake, not dvk's
+        raise TemplateError(f"Mẫu “{path.name}” bị lỗi khi điền dữ liệu ({type(exc).__name__}: {exc}).") from None
 
     day = _doc_date(clean)
     when = dt.datetime(day.year, day.month, day.day)
