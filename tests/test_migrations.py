@@ -4,7 +4,8 @@ untouched; the migrations build exactly the schema the models describe.
 `tests/fixtures/ledger-<revision>.sqlite` is a small ledger made by the release whose newest
 schema was <revision> (3 units, 4 entries with reports, a refused confirmation, two members'
 scores, a decision, its revocation and a second decision, a profile change), kept in rollback-journal
-mode so it is one file. When a migration is added, the ledger of the release before it stays here
+mode so it is one file. ledger-0002 is ledger-0001 upgraded by the 0002 release, with the 2023 documents
+exported and then unit BVDK renamed by `units import` (which that release applied to decided years too). When a migration is added, the ledger of the release before it stays here
 for good, and the new release adds its own.
 """
 
