@@ -180,13 +180,14 @@ def set_profile(tx: Tx, from_year: int, changes: Mapping[str, Any]) -> dict:
 def criteria_for(conn: Connection, year: int) -> CriteriaSet:
     t = table("criteria_set")
     row = conn.execute(
-        select(t.c.text).where(t.c.from_year <= year).order_by(t.c.from_year.desc()).limit(1)
+        select(t.c.from_year, t.c.text).where(t.c.from_year <= year).order_by(t.c.from_year.desc()).limit(1)
     ).first()
     if row is None:
-        row = conn.execute(select(t.c.text).order_by(t.c.from_year).limit(1)).first()
+        row = conn.execute(select(t.c.from_year, t.c.text).order_by(t.c.from_year).limit(1)).first()
     if row is None:
         raise NotFound("Sổ chưa có bộ tiêu chí; hãy chạy dvk init.")
-    return crit_mod.load_text(row.text)
+    since = "từ đầu" if row.from_year == BASE_YEAR else f"từ năm {row.from_year}"
+    return crit_mod.load_text(row.text, source=f"Bộ tiêu chí áp dụng {since} lưu trong sổ")
 
 
 def criteria_sets(conn: Connection) -> list[dict]:
@@ -194,9 +195,12 @@ def criteria_sets(conn: Connection) -> list[dict]:
     return [dict(r) for r in conn.execute(select(t.c.from_year, t.c.phase, t.c.sha256).order_by(t.c.from_year)).mappings()]
 
 
-def use_criteria(tx: Tx, path: Path, from_year: int) -> CriteriaSet:
+def use_criteria(tx: Tx, crit: CriteriaSet | Path, from_year: int) -> CriteriaSet:
+    """Store a criteria set from `from_year` on. Pass a set already read and checked
+    (`criteria.load_file`), so no file is read while the write lock is held."""
     check_year(from_year)
-    crit = crit_mod.load_file(path)
+    if not isinstance(crit, CriteriaSet):
+        crit = crit_mod.load_file(crit)
     decided = first_decision_from(tx.conn, from_year)
     if decided:
         raise LockedYear(

@@ -238,10 +238,13 @@ def criteria_use(
     user: UserOpt = None,
 ) -> None:
     """Áp dụng bộ tiêu chí khác từ một năm trở đi (các năm trước giữ bộ cũ)."""
+    from dvk import criteria as cm
     from dvk import ops
 
+    ops.check_year(from_year)
+    crit = cm.load_file(file)  # read and checked before the write lock is taken
     with writing(db, user, f"Áp dụng bộ tiêu chí {file.name} từ năm {from_year}") as tx:
-        crit = ops.use_criteria(tx, file, from_year)
+        crit = ops.use_criteria(tx, crit, from_year)
     say(f"Đã áp dụng “{crit.name}” từ năm {from_year}.")
 
 

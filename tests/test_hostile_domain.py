@@ -1,0 +1,132 @@
+"""Issue 9, the domain's part: criteria files checked key by key before anything is stored, a report
+file read before the write lock, a report changed after its confirmation, decided years keeping their
+units, and a score sheet damaged inside the ledger — each through the CLI, on real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ASPECTS, FULL, ledger_dump
+from safety_support import dvk_process
+
+INTERNAL = "Lỗi nội bộ"
+
+
+def _default_criteria() -> str:
+    from dvk.criteria import default_text
+
+    return default_text()
+
+
+def _hold_write_lock(db: Path) -> sqlite3.Connection:
+    """Another writer in the middle of a transaction (what a long import looks like to SQLite)."""
+    con = sqlite3.connect(db, isolation_level=None, timeout=1)
+    con.execute("BEGIN IMMEDIATE")
+    return con
+
+
+# ---------------------------------------------------------------- criteria files (point 13, part of 6)
+
+BAD_CRITERIA = {
+    # name: (change to the default file, key the message must name, reason fragment)
+    "decimals-huge": (("decimals = 1 ", "decimals = 100000 "), "scoring.decimals", "từ 0 đến 3"),
+    "decimals-negative": (("decimals = 1 ", "decimals = -1 "), "scoring.decimals", "từ 0 đến 3"),
+    "decimals-text": (("decimals = 1 ", 'decimals = "abc" '), "scoring.decimals", "số nguyên"),
+    "field-number-text": (("number = 2\n", 'number = "một"\n'), "fields[2].number", "số nguyên"),
+    "field-number-duplicate": (("number = 2\n", "number = 1\n"), "fields[2].number", "trùng"),
+    "scoring-not-a-table": (("[scoring]\n", "scoring = 5\n[calendar0]\n"), "scoring", "phải là một bảng"),
+    "window-reversed": (('registration_start = "02-01"', 'registration_start = "03-01"'),
+                        "calendar.registration_end", "trước ngày đầu"),
+    "weight-exponent": (("weight = 8\nallow_na = false\ntitle = \"Thể",
+                         "weight = \"1e999999999\"\nallow_na = false\ntitle = \"Thể"), "criteria[2] (G2).weight",
+                        "lũy thừa"),
+    "weight-infinite": (("weight = 10\nallow_na = true\ntitle = \"Thực",
+                         "weight = 1e999999999\nallow_na = true\ntitle = \"Thực"), "criteria[6] (S1).weight",
+                        "không quá 1000"),
+    "weight-zero": (("weight = 10\nallow_na = true\ntitle = \"Thực",
+                     "weight = 0\nallow_na = true\ntitle = \"Thực"), "criteria[6] (S1).weight", "lớn hơn 0"),
+    "pass-mark": (("pass_mark = 80", "pass_mark = 101"), "scoring.pass_mark", "0–100"),
+    "min-members": (("min_members = 1 ", "min_members = 51 "), "scoring.min_members", "từ 1 đến 50"),
+    "month-day": (('recognition_date = "10-15"', 'recognition_date = "13-40"'), "calendar.recognition_date",
+                  "tháng 13"),
+    "code-duplicate": (('code = "G2"', 'code = "g1"'), "criteria[2].code", "trùng"),
+    "code-malformed": (('code = "G3"', 'code = "G 3"'), "criteria[3].code", "mã tiêu chí"),
+    "typo-in-a-key": (("pass_mark = 80", "pass_mrk = 80"), "scoring.pass_mrk", "khóa lạ"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CRITERIA))
+def test_a_bad_criteria_file_is_refused_naming_the_key(ledger, tmp_path, case):
+    (old, new), key, reason = BAD_CRITERIA[case]
+    text = _default_criteria()
+    assert old in text
+    bad = tmp_path / "tieu-chi.toml"
+    bad.write_text(text.replace(old, new, 1), encoding="utf-8")
+    before = ledger_dump(ledger.db)
+    res = ledger.fails("criteria", "use", str(bad), "--from-year", "2026")
+    assert f"“{key}”" in res.stderr and reason in res.stderr, res.stderr
+    assert INTERNAL not in res.stderr
+    assert ledger_dump(ledger.db) == before
+    # The same file given to init creates nothing.
+    fresh = tmp_path / "moi.sqlite"
+    res = ledger.fails("init", "--db", str(fresh), "--criteria", str(bad))
+    assert f"“{key}”" in res.stderr and not fresh.exists()
+
+
+def test_every_problem_of_a_criteria_file_is_listed_at_once(ledger, tmp_path):
+    text = _default_criteria()
+    for old, new in (("decimals = 1 ", "decimals = 100000 "), ('registration_start = "02-01"',
+                                                               'registration_start = "03-01"'),
+                     ("number = 2\n", "number = 1\n"), ("pass_mark = 80", "pass_mark = -5")):
+        text = text.replace(old, new, 1)
+    bad = tmp_path / "nhieu-loi.toml"
+    bad.write_text(text, encoding="utf-8")
+    res = ledger.fails("criteria", "use", str(bad), "--from-year", "2026")
+    for key in ("scoring.decimals", "calendar.registration_end", "fields[2].number", "scoring.pass_mark"):
+        assert f"“{key}”" in res.stderr
+
+
+def test_a_huge_criteria_file_a_device_and_a_fifo_are_refused_before_reading(ledger, tmp_path):
+    big = tmp_path / "lon.toml"
+    with open(big, "wb") as fh:
+        fh.truncate(50 * 1024 * 1024)  # 50 MB (sparse): refused by its size, never read
+    res = ledger.fails("criteria", "use", str(big), "--from-year", "2026")
+    assert "quá lớn" in res.stderr and "1.048.576" in res.stderr
+    res = ledger.fails("criteria", "use", "/dev/zero", "--from-year", "2026")
+    assert "không phải là tệp thông thường" in res.stderr
+    fifo = tmp_path / "tieu-chi.fifo"
+    os.mkfifo(fifo)
+    # In a process of its own: a command that opened the FIFO to read would wait for a writer forever.
+    res = dvk_process("criteria", "use", str(fifo), "--from-year", "2026", "--db", str(ledger.db), timeout=60)
+    assert res.returncode == 1 and "không phải là tệp thông thường" in res.stderr
+    res = dvk_process("init", "--db", str(tmp_path / "moi.sqlite"), "--criteria", str(fifo), timeout=60)
+    assert res.returncode == 1 and not (tmp_path / "moi.sqlite").exists()
+
+
+def test_a_criteria_file_is_checked_before_the_write_lock(ledger, tmp_path):
+    bad = tmp_path / "sai.toml"
+    bad.write_text(_default_criteria().replace("decimals = 1 ", 'decimals = "abc" '), encoding="utf-8")
+    con = _hold_write_lock(ledger.db)
+    try:
+        # Checked first: the answer is the file's problem, not a wait for the lock ("đang bận" after 60 s).
+        res = dvk_process("criteria", "use", str(bad), "--from-year", "2026", "--db", str(ledger.db), timeout=45)
+    finally:
+        con.rollback()
+        con.close()
+    assert res.returncode == 1 and "“scoring.decimals”" in res.stderr and "đang bận" not in res.stderr
+
+
+def test_a_good_criteria_file_with_numbers_as_text_is_still_accepted(ledger, tmp_path):
+    text = _default_criteria().replace("weight = 10\nallow_na = true\ntitle = \"Thực",
+                                       "weight = \"12,5\"\nallow_na = true\ntitle = \"Thực", 1)
+    good = tmp_path / "tot.toml"
+    good.write_text(text, encoding="utf-8")
+    ledger("criteria", "use", str(good), "--from-year", "2026")
+    shown = json.loads(ledger("criteria", "show", "--year", "2026", "--json").stdout)
+    assert shown["criteria"][5]["weight"] == 12.5
