@@ -242,7 +242,7 @@ class _Checker:
         return v
 
     def number(self, container: Mapping, name: str, key: str, lo: int, hi: int, default: int | None, *,
-               above_lo: bool = False) -> Fraction | None:
+               above_lo: bool = False, what: str = "") -> Fraction | None:
         """A TOML number or a plain decimal text ("7.5"; never an exponent), lo..hi, ≤ 3 decimal places."""
         v = container.get(name, _ABSENT)
         if v is _ABSENT:
@@ -251,6 +251,7 @@ class _Checker:
                 return None
             return Fraction(default)
         bound = f"lớn hơn {lo} và không quá {hi}" if above_lo else f"trong khoảng {lo}–{hi}"
+        bound = f"{what} phải {bound}" if what else f"phải {bound}"
         value: Fraction | None = None
         if isinstance(v, bool):
             pass
@@ -258,13 +259,13 @@ class _Checker:
             if lo <= v <= hi:
                 value = Fraction(v)
             else:
-                self.add(key, f"phải {bound}", v)
+                self.add(key, bound, v)
                 return None
         elif isinstance(v, float):
             if math.isfinite(v) and lo <= v <= hi:
                 value = Fraction(repr(v))
             else:
-                self.add(key, f"phải {bound}", v)
+                self.add(key, bound, v)
                 return None
         elif isinstance(v, str) and _NUMBER_TEXT.fullmatch(v.strip()):
             value = Fraction(v.strip().replace(",", "."))
@@ -272,7 +273,7 @@ class _Checker:
             self.add(key, "phải là một số (ví dụ 8 hoặc 7.5; không viết dạng lũy thừa như 1e3)", v)
             return None
         if not (lo < value <= hi if above_lo else lo <= value <= hi):
-            self.add(key, f"phải {bound}", v)
+            self.add(key, bound, v)
             return None
         if (value * 10 ** MAX_PLACES).denominator != 1:
             self.add(key, f"có quá {MAX_PLACES} chữ số thập phân", v)
@@ -385,7 +386,7 @@ def load_text(text: str, source: str = "tệp tiêu chí") -> CriteriaSet:
         short = ck.text(row, "short", f"{key}.short", default=title or "", max_len=200) or title or ""
         if number:
             if number in numbers:
-                ck.add(f"{key}.number", f"trùng với {numbers[number]}", number)
+                ck.add(f"{key}.number", f"số lĩnh vực bị trùng với {numbers[number]}", number)
             numbers[number] = key
             fields.append(Field(number, title or "", short))
     if numbered and numbers and sorted(numbers) != list(range(1, len(field_rows) + 1)):
@@ -413,13 +414,13 @@ def load_text(text: str, source: str = "tệp tiêu chí") -> CriteriaSet:
                    "(ví dụ G1, S6)", raw)
             code = ""
         elif code in codes:
-            ck.add(f"{key}.code", f"mã tiêu chí trùng với {codes[code]}", raw)
+            ck.add(f"{key}.code", f"mã tiêu chí bị trùng với {codes[code]}", raw)
         if code:
             codes.setdefault(code, key)
         where = f"{key} ({code})" if code else key
         group = ck.choice(row, "group", f"{where}.group", ("general", "specific"), "specific")
         title = ck.text(row, "title", f"{where}.title", default=code, max_len=1000) or code
-        weight = ck.number(row, "weight", f"{where}.weight", 0, MAX_WEIGHT, None, above_lo=True)
+        weight = ck.number(row, "weight", f"{where}.weight", 0, MAX_WEIGHT, None, above_lo=True, what="trọng số")
         allow_na = ck.flag(row, "allow_na", f"{where}.allow_na", group == "specific")
         if code and weight is not None:
             criteria.append(Criterion(code, group, title, weight, allow_na))

@@ -23,7 +23,7 @@ from dvk import criteria as crit_mod
 from dvk.criteria import ASPECTS, CriteriaSet, EntryFacts, Evaluation
 from dvk.db import Ledger
 from dvk.dates import fmt_date
-from dvk.errors import InvalidInput, LockedYear, NotFound
+from dvk.errors import InvalidInput, LedgerError, LockedYear, NotFound
 from dvk.history import Tx, table
 from dvk.textnorm import clean, fold
 
@@ -576,7 +576,6 @@ def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
                                        extra=ot.c.decision_id == ctx.decision["id"]))
     rep_keys = list(reports.keys())[1:]
     conf_keys = list(confs.keys())[1:]
-    loads = json.loads
     nxt_r = next(reports, None)
     nxt_c = next(confs, None)
     nxt_s = next(sheets, None)
@@ -596,15 +595,61 @@ def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
             nxt_c = next(confs, None)
         while nxt_s is not None and nxt_s[0] <= seq:
             if nxt_s[0] == seq:
-                b.scores[nxt_s[1]] = loads(nxt_s[2]) if marks else None
+                b.scores[nxt_s[1]] = _sheet(nxt_s[2], e["id"], nxt_s[1]) if marks else None
             nxt_s = next(sheets, None)
         if outcomes is not None:
             while nxt_o is not None and nxt_o[0] < seq:
                 nxt_o = next(outcomes, None)
             if nxt_o is not None and nxt_o[0] == seq:
-                b.outcome = {"recognized": bool(nxt_o[1]), "score": nxt_o[2], "reasons": loads(nxt_o[3] or "[]")}
+                b.outcome = {"recognized": bool(nxt_o[1]), "score": nxt_o[2],
+                             "reasons": _reasons(nxt_o[3], e["id"], ctx.decision)}
                 nxt_o = next(outcomes, None)
         yield b
+
+
+_MARK_TYPES = frozenset({int, float, type(None)})
+MAX_MARK = 1e9  # far beyond any scale (at most 1000): a value past it can only come from outside dvk
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(name)  # NaN, Infinity: never written by dvk
+
+
+def _damaged(what: str, value: Any) -> LedgerError:
+    shown = str(value)
+    shown = "".join(c if c.isprintable() else "�" for c in (shown[:80] + "…" if len(shown) > 80 else shown))
+    return LedgerError(f"{what} trong sổ bị hỏng (giá trị “{shown}” không phải do dvk ghi). Có thể sổ đã bị sửa "
+                       "ngoài dvk: hãy chạy dvk verify để xem chỗ sai (và khôi phục từ bản sao lưu nếu cần: "
+                       "dvk restore).")
+
+
+_DECODE = json.JSONDecoder(parse_constant=_no_constant).decode
+
+
+def _sheet(text: Any, entry_id: str, member: str) -> dict:
+    """A member's stored sheet decoded: {code: number | None}; a damaged one names its row (LedgerError)."""
+    try:
+        v = _DECODE(text) if type(text) is str else None
+    except (ValueError, RecursionError):
+        v = None
+    if type(v) is dict and _MARK_TYPES.issuperset(map(type, v.values())):
+        if len(text) <= 300 and "e" not in text and "E" not in text:
+            return v  # no number written in under 300 characters without an exponent can overflow a float
+        nums = list(filter(None, v.values()))  # the numbers (None and 0 need no range check)
+        if not nums or (max(nums) <= MAX_MARK and min(nums) >= -MAX_MARK):
+            return v
+    raise _damaged(f"Phiếu chấm điểm của thành viên “{member}” cho {entry_id}", text)
+
+
+def _reasons(text: Any, entry_id: str, decision: Mapping | None) -> list:
+    try:
+        v = json.loads(text or "[]")
+    except (TypeError, ValueError, RecursionError):
+        v = None
+    if type(v) is list and all(type(x) is str for x in v):
+        return v
+    number = f" số {decision['number']:02d}" if decision else ""
+    raise _damaged(f"Lý do trong kết quả của {entry_id} theo quyết định{number} năm {entry_year(entry_id)}", text)
 
 
 def facts(ctx: YearContext, b: Bundle) -> EntryFacts:

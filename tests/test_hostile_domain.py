@@ -130,3 +130,21 @@ def test_a_good_criteria_file_with_numbers_as_text_is_still_accepted(ledger, tmp
     ledger("criteria", "use", str(good), "--from-year", "2026")
     shown = json.loads(ledger("criteria", "show", "--year", "2026", "--json").stdout)
     assert shown["criteria"][5]["weight"] == 12.5
+
+
+# ---------------------------------------------------------------- a score sheet damaged inside the ledger ("Also")
+
+@pytest.mark.parametrize("marks", ["xyz", '{"G1": "abc"}', "[8, 9]", '{"G1": 1e400}', '{"G1": NaN}'])
+def test_a_damaged_score_sheet_names_its_row_and_points_to_verify(ledger, full_entry, tmp_path, marks):
+    con = sqlite3.connect(ledger.db)
+    con.execute("UPDATE score SET marks = ? WHERE entry_id = ?", (marks, full_entry))
+    con.commit()
+    con.close()
+    for args in (["check", "--year", "2024"], ["check", full_entry], ["list", "--year", "2024"],
+                 ["list", "--year", "2024", "--json"], ["show", full_entry],
+                 ["export", "--year", "2024", "--out", str(tmp_path / "out")]):
+        res = ledger.fails(*args)
+        assert INTERNAL not in res.stderr, (args, res.stderr)
+        assert f"thành viên “Nguyễn Văn An” cho {full_entry}" in res.stderr and "dvk verify" in res.stderr, res.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert "Phiếu chấm điểm" not in ledger("status", "--year", "2024").stderr  # reads who scored, not the marks
