@@ -1166,7 +1166,7 @@ class _Reports(_Importer):
                 self.unlock(e["year"], f"báo cáo của {eid}")
                 row = {"entry_id": eid, "approach": None, "experience": None, "spread": None, "effectiveness": None,
                        "sustainability": None, "reported_on": on or ops.today(), "file_path": None,
-                       "file_sha256": None}
+                       "file_sha256": None, "confirmation_cleared_on": None}
                 row.update(aspects)
                 inserts.append(row)
                 pending[eid] = row

@@ -436,7 +436,7 @@ def save_report(tx: Tx, entry_id: str, aspects: Mapping[str, str | None], report
     cur = tx.conn.execute(select(t).where(t.c.entry_id == entry["id"])).mappings().first()
     row = dict(cur) if cur else {"entry_id": entry["id"], "approach": None, "experience": None, "spread": None,
                                  "effectiveness": None, "sustainability": None, "reported_on": None,
-                                 "file_path": None, "file_sha256": None}
+                                 "file_path": None, "file_sha256": None, "confirmation_cleared_on": None}
     labels = dict(ASPECTS)
     for key, value in aspects.items():
         if value is not None:
@@ -535,8 +535,30 @@ class Bundle:
 
 
 def year_context(conn: Connection, year: int) -> YearContext:
-    return YearContext(year, criteria_for(conn, year), {u["code"]: u for u in list_units(conn)},
-                       active_decision(conn, year))
+    """The rules, units and decision of a year. A decided year has the units its decision in force
+    was taken with (names, committees, order); an undecided year has the units as they are now."""
+    dec = active_decision(conn, year)
+    return YearContext(year, criteria_for(conn, year), units_of_decision(conn, dec), dec)
+
+
+def units_of_decision(conn: Connection, decision: Mapping | None) -> dict[str, dict]:
+    """The units (code → row, in unit order) as `decision` was taken with them; the current units
+    when `decision` is None (or, for a decision recorded without them, as a last resort)."""
+    if decision is not None:
+        t = table("decision_unit")
+        rows = conn.execute(select(t.c.code, t.c.name, t.c.committee, t.c.ordinal)
+                            .where(t.c.decision_id == decision["id"]).order_by(t.c.ordinal, t.c.code)).mappings()
+        units = {r["code"]: dict(r) for r in rows}
+        if units:
+            return units
+    return {u["code"]: u for u in list_units(conn)}
+
+
+def decided_years(conn: Connection) -> list[int]:
+    """The years that have a recognition decision in force (they keep the units they were decided with)."""
+    t = table("decision")
+    return [r[0] for r in conn.execute(select(t.c.year).where(t.c.revoked == False)  # noqa: E712
+                                       .distinct().order_by(t.c.year))]
 
 
 def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
@@ -829,10 +851,15 @@ def ensure_recognizable(plan: RecognitionPlan) -> None:
 
 
 def recognize(tx: Tx, plan: RecognitionPlan) -> int:
-    """Record the decision and every entry's outcome; the year is locked from then on."""
+    """Record the decision, the units it was taken with and every entry's outcome; the year is
+    locked from then on."""
     ensure_recognizable(plan)
     dec_id = tx.insert("decision", {"year": plan.year, "number": plan.number, "decided_on": plan.decided_on,
                                     "revoked": False, "revoked_reason": None, "revoked_on": None})
+    # The units as they are now, kept with the decision: the decided year prints them from now on.
+    tx.insert_many("decision_unit", [{"decision_id": dec_id, "code": u["code"], "name": u["name"],
+                                      "committee": u["committee"], "ordinal": u["ordinal"]}
+                                     for u in list_units(tx.conn)])
     batch: list[dict] = []
     dumps = json.dumps
     for r in plan.rows:

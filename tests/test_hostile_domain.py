@@ -148,3 +148,118 @@ def test_a_damaged_score_sheet_names_its_row_and_points_to_verify(ledger, full_e
         assert f"thành viên “Nguyễn Văn An” cho {full_entry}" in res.stderr and "dvk verify" in res.stderr, res.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     assert "Phiếu chấm điểm" not in ledger("status", "--year", "2024").stderr  # reads who scored, not the marks
+
+
+# ---------------------------------------------------------------- decided years keep their units (point 4)
+
+OLD_NAME, OLD_COMMITTEE = "Công đoàn Bệnh viện Đa khoa Đồng Nai", "Đảng ủy Bệnh viện Đa khoa Đồng Nai"
+NEW_NAME, NEW_COMMITTEE = "Công đoàn Bệnh viện Đa khoa tỉnh Đồng Nai (sau sáp nhập)", "Đảng ủy Bệnh viện Đa khoa tỉnh"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def docx_text(path: Path) -> str:
+    from docx import Document
+
+    doc = Document(str(path))
+    parts = [p.text for p in doc.paragraphs]
+    for t in doc.tables:
+        for row in t.rows:
+            parts.extend(c.text for c in row.cells)
+    return "\n".join(parts)
+
+
+def _complete(d, eid: str) -> None:
+    d("report", eid, *ASPECTS, "--date", "01/08/2025")
+    d("confirm", eid, "--by", "Bí thư Trần Văn Bình", "--date", "10/08/2025")
+    d("score", eid, "--member", "Nguyễn Văn An", *FULL)
+
+
+@pytest.fixture
+def decided_2025(ledger, tmp_path):
+    """2025 recognised (decision 05) and exported into out-2025/, with an entry of BVDK."""
+    eid = ledger("register", "--year", "2025", "--unit", "BVDK", "--title", "Bữa cơm công đoàn", "--field", "1",
+                 "--date", "10/02/2025").stdout.strip()
+    _complete(ledger, eid)
+    ledger("recognize", "--year", "2025", "--number", "5")
+    ledger("export", "--year", "2025", "--out", str(tmp_path / "out-2025"))
+    return eid
+
+
+def _rename_by_import(d, tmp_path) -> object:
+    units = tmp_path / "don-vi.csv"
+    units.write_text(f"Mã đơn vị,Tên đơn vị,Cấp ủy\nBVDK,{NEW_NAME},{NEW_COMMITTEE}\n", encoding="utf-8")
+    return d("units", "import", str(units))
+
+
+def test_a_unit_renamed_after_the_decision_leaves_the_decided_year_as_signed(decided_2025, ledger, tmp_path):
+    res = _rename_by_import(ledger, tmp_path)
+    assert "cập nhật 1" in res.stdout
+    assert "2025" in res.stderr and "giữ" in res.stderr  # the note: decided years keep their units
+    assert ledger("units", "list", "--json").stdout.count(NEW_NAME) == 1  # the change itself is made
+
+    # The signed decision still matches the ledger.
+    signed = tmp_path / "out-2025" / "quyet-dinh-cong-nhan-2025.docx"
+    res = ledger("verify-doc", str(signed))
+    assert "khớp với sổ" in res.stdout
+    for name in ("bao-cao-ket-qua-2025.docx", "danh-sach-dang-ky-2025.docx", "tong-hop-2025.xlsx"):
+        assert json.loads(ledger("verify-doc", str(tmp_path / "out-2025" / name), "--json").stdout)["matches"]
+
+    # A re-export of 2025 prints the names the year was decided with.
+    ledger("export", "--year", "2025", "--out", str(tmp_path / "again"), "--force")
+    for name in ("quyet-dinh-cong-nhan-2025.docx", "bao-cao-ket-qua-2025.docx", "danh-sach-dang-ky-2025.docx"):
+        text = docx_text(tmp_path / "again" / name)
+        assert OLD_NAME in text and NEW_NAME not in text, name
+    row = json.loads(ledger("list", "--year", "2025", "--json").stdout)[0]
+    assert row["unit_name"] == OLD_NAME and row["status"] == "recognized"
+    # The gates of the decided year still see the committee it was decided with.
+    check = json.loads(ledger("check", decided_2025, "--json").stdout)
+    assert check["eligible"] is True and check["unit_name"] == OLD_NAME
+
+    # The next, undecided year has the new name and committee.
+    e26 = ledger("register", "--year", "2026", "--unit", "BVDK", "--title", "Tủ sách pháp luật", "--field", "2",
+                 "--date", "10/02/2026").stdout.strip()
+    assert json.loads(ledger("list", "--year", "2026", "--json").stdout)[0]["unit_name"] == NEW_NAME
+    ledger("report", e26, *ASPECTS)
+    assert json.loads(ledger("confirm", e26, "--by", "Bí thư", "--json").stdout)["committee"] == NEW_COMMITTEE
+    ledger("export", "--year", "2026", "--out", str(tmp_path / "out-2026"))
+    text = docx_text(tmp_path / "out-2026" / "danh-sach-dang-ky-2026.docx")
+    assert NEW_NAME in text and OLD_NAME not in text
+    assert "Sổ toàn vẹn" in ledger("verify").stdout
+
+
+def test_a_revoked_decision_keeps_its_units_and_the_reopened_year_takes_the_new_ones(decided_2025, ledger,
+                                                                                     tmp_path):
+    _rename_by_import(ledger, tmp_path)
+    ledger("recognize", "--revoke", "--year", "2025", "--reason", "Sai tên đơn vị")
+    res = ledger.fails("verify-doc", str(tmp_path / "out-2025" / "quyet-dinh-cong-nhan-2025.docx"))
+    assert "thu hồi" in res.stderr and "Sổ đã thay đổi" not in res.stderr  # rendered again with its own units
+    # The year is open again: it is judged and printed with the units as they are now.
+    assert json.loads(ledger("list", "--year", "2025", "--json").stdout)[0]["unit_name"] == NEW_NAME
+    ledger("confirm", decided_2025, "--by", "Bí thư")  # the new committee confirms again
+    ledger("recognize", "--year", "2025", "--number", "6")
+    ledger("export", "--year", "2025", "--out", str(tmp_path / "out-06"))
+    assert NEW_NAME in docx_text(tmp_path / "out-06" / "quyet-dinh-cong-nhan-2025.docx")
+    assert "Sổ toàn vẹn" in ledger("verify").stdout
+
+
+def test_adding_a_unit_says_decided_years_keep_their_list(decided_2025, ledger):
+    res = ledger("units", "add", "BVMAT", "Công đoàn Bệnh viện Mắt")
+    assert "2025" in res.stderr and "giữ" in res.stderr
+    assert "BVMAT" not in json.dumps(json.loads(ledger("status", "--year", "2025", "--json").stdout))
+
+
+def test_the_migration_gives_decided_years_the_units_they_were_printed_with(dvk, tmp_path):
+    """ledger-0002: the 2023 decision was exported, then BVDK renamed by `units import` (which that release
+    applied to the decided year too). After the upgrade the decision printed then matches again."""
+    dvk.db.write_bytes((FIXTURES / "ledger-0002.sqlite").read_bytes())
+    signed = tmp_path / "quyet-dinh-cong-nhan-2023.docx"
+    signed.write_bytes((FIXTURES / "ledger-0002-quyet-dinh-cong-nhan-2023.docx").read_bytes())
+    assert "khớp với sổ" in dvk("verify-doc", str(signed)).stdout
+    assert "Sổ toàn vẹn" in dvk("verify").stdout
+    rows = json.loads(dvk("list", "--year", "2023", "--json").stdout)
+    assert {r["unit_name"] for r in rows if r["unit"] == "BVDK"} == {OLD_NAME}
+    assert json.loads(dvk("units", "list", "--json").stdout)[0]["name"] == "Công đoàn Bệnh viện Đa khoa tỉnh Đồng Nai"
+    con = sqlite3.connect(dvk.db)
+    last = con.execute("SELECT command, n_changes FROM history ORDER BY id DESC LIMIT 1").fetchone()
+    con.close()
+    assert last[0] == "migrate" and last[1] > 0  # the rows it added are in the history of the upgrade
