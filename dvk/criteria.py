@@ -767,7 +767,12 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
             gates.append(Gate("report", "Báo cáo thành tích", True, "Báo cáo nêu đủ 5 nội dung."))
 
     conf = facts.confirmation
-    if conf is None:
+    cleared = facts.report.get("confirmation_cleared_on") if conf is None and facts.report else None
+    if cleared:
+        gates.append(Gate("confirmation", "Xác nhận của cấp ủy", False,
+                          f"Báo cáo thành tích đã thay đổi ngày {fmt_date(cleared)}, sau khi cấp ủy xác nhận: "
+                          "xác nhận cũ đã bị xóa, cần cấp ủy cùng cấp xác nhận lại."))
+    elif conf is None:
         gates.append(Gate("confirmation", "Xác nhận của cấp ủy", False, "Chưa có xác nhận của cấp ủy cùng cấp."))
     elif conf.get("rejected"):
         gates.append(

@@ -427,39 +427,142 @@ def get_entry(conn: Connection, entry_id: str) -> dict:
     return dict(row)
 
 
+MAX_REPORT_FILE_BYTES = 100 * 1024 * 1024  # a report file kept by its SHA-256 (a scan, a .docx, a PDF)
+REPORT_CONTENT = tuple(k for k, _ in ASPECTS) + ("reported_on", "file_sha256")  # what a confirmation vouches for
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A report file read and hashed before any write lock is taken: its full path and SHA-256."""
+
+    path: str
+    sha256: str
+
+
+def read_report_file(path: Path) -> ReportFile:
+    """Hash a report file (`dvk report --file/--from-docx`): only a regular file of at most
+    MAX_REPORT_FILE_BYTES. A FIFO or a device is opened without blocking and refused, so nothing can
+    make dvk wait or read without end; call it before opening the write transaction."""
+    import hashlib
+    import os
+    import stat
+
+    p = Path(path)
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise NotFound(f"Không tìm thấy tệp báo cáo “{p}”.")
+    except IsADirectoryError:
+        raise InvalidInput(f"“{p}” là một thư mục, không phải tệp báo cáo.")
+    except OSError as exc:
+        raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {exc.strerror or exc}.")
+    limit = f"{MAX_REPORT_FILE_BYTES // (1024 * 1024)} MiB"
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InvalidInput(f"“{p}” là một thư mục, không phải tệp báo cáo.")
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidInput(f"“{p}” không phải là tệp thông thường (là thiết bị, FIFO hoặc socket); "
+                               "hãy chỉ định tệp báo cáo (PDF, Word, ảnh chụp…).")
+        if st.st_size > MAX_REPORT_FILE_BYTES:
+            raise InvalidInput(f"Tệp báo cáo “{p}” quá lớn ({st.st_size / (1024 * 1024):.0f} MiB, tối đa {limit}).")
+        h = hashlib.sha256()
+        n = 0
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                n += len(chunk)
+                if n > MAX_REPORT_FILE_BYTES:  # it grew while being read
+                    raise InvalidInput(f"Tệp báo cáo “{p}” quá lớn (tối đa {limit}).")
+                h.update(chunk)
+    except OSError as exc:
+        raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {exc.strerror or exc}.")
+    finally:
+        os.close(fd)
+    return ReportFile(str(p.resolve()), h.hexdigest())
+
+
+@dataclass
+class SavedReport:
+    """What `save_report` did: the row as stored, the aspects still empty, the blank options left
+    aside (they never erase), the confirmation a change cleared (or None), whether anything changed."""
+
+    row: dict
+    missing: list[str]
+    ignored: list[str]
+    cleared: dict | None
+    changed: bool
+
+
 def save_report(tx: Tx, entry_id: str, aspects: Mapping[str, str | None], reported_on: dt.date | None,
-                file: Path | None) -> tuple[dict, list[str]]:
-    """Record (or complete) an achievement report. Returns the row and the aspects still empty."""
+                file: ReportFile | Path | None, *, force: bool = False) -> SavedReport:
+    """Record (or complete) an achievement report.
+
+    A blank aspect never erases what is stored (it is listed in `ignored`). A report the Party
+    committee has confirmed (or refused) is what the committee vouched for: changing its content
+    needs `force`, and then the confirmation is deleted in the same transaction and the report
+    marked `confirmation_cleared_on`, so the entry needs confirming again.
+    """
     entry = get_entry(tx.conn, entry_id)
-    ensure_unlocked(tx.conn, entry["year"], f"báo cáo của {entry['id']}")
+    eid = entry["id"]
+    ensure_unlocked(tx.conn, entry["year"], f"báo cáo của {eid}")
     t = table("report")
-    cur = tx.conn.execute(select(t).where(t.c.entry_id == entry["id"])).mappings().first()
-    row = dict(cur) if cur else {"entry_id": entry["id"], "approach": None, "experience": None, "spread": None,
+    cur = tx.conn.execute(select(t).where(t.c.entry_id == eid)).mappings().first()
+    cur = dict(cur) if cur else None
+    row = dict(cur) if cur else {"entry_id": eid, "approach": None, "experience": None, "spread": None,
                                  "effectiveness": None, "sustainability": None, "reported_on": None,
                                  "file_path": None, "file_sha256": None, "confirmation_cleared_on": None}
     labels = dict(ASPECTS)
+    ignored: list[str] = []
     for key, value in aspects.items():
-        if value is not None:
-            row[key] = _text(value, labels[key], max_len=20000, multiline=True)
+        if value is None:
+            continue
+        text = _text(value, labels[key], max_len=20000, multiline=True)
+        if text is None:
+            ignored.append(key)
+            continue
+        row[key] = text
     row["reported_on"] = reported_on or row["reported_on"] or today()
     if file is not None:
-        p = Path(file)
-        from dvk.files import sha256_file
-
-        try:
-            digest = sha256_file(p)
-        except FileNotFoundError:
-            raise NotFound(f"Không tìm thấy tệp báo cáo “{p}”.")
-        except OSError as exc:
-            raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {exc.strerror}.")
-        row["file_path"] = str(p.resolve())
-        row["file_sha256"] = digest
+        rf = file if isinstance(file, ReportFile) else read_report_file(file)
+        row["file_path"], row["file_sha256"] = rf.path, rf.sha256
     if not any(row[k] for k, _ in ASPECTS) and not row["file_path"]:
         raise InvalidInput("Báo cáo thành tích trống: hãy nêu ít nhất một nội dung (--approach, --experience, "
                            "--spread, --effectiveness, --sustainability).")
-    tx.upsert("report", row)
+    cleared = None
+    if cur is not None:
+        differs = [k for k in REPORT_CONTENT if row[k] != cur[k]]
+        if differs:
+            ct = table("confirmation")
+            conf = tx.conn.execute(select(ct).where(ct.c.entry_id == eid)).mappings().first()
+            if conf is not None:
+                if not force:
+                    raise InvalidInput(confirmed_report_message(eid, dict(conf), differs))
+                cleared = dict(conf)
+                tx.delete("confirmation", {"entry_id": eid})
+                row["confirmation_cleared_on"] = today()
+    changed = cur is None or row != cur
+    if changed:
+        tx.upsert("report", row)
     missing = [label for key, label in ASPECTS if not row[key]]
-    return row, missing
+    return SavedReport(row, missing, [labels[k] for k in ignored], cleared, changed)
+
+
+_CONTENT_LABELS = {**dict(ASPECTS), "reported_on": "ngày báo cáo", "file_sha256": "tệp báo cáo"}
+
+
+def confirmed_report_message(entry_id: str, conf: Mapping, differs: Sequence[str], *, hint: str = "--force") -> str:
+    """Why a change to a report the Party committee has confirmed (or refused) is refused."""
+    when = f" ngày {fmt_date(conf['confirmed_on'])}" if conf.get("confirmed_on") else ""
+    if conf.get("rejected"):
+        said = f"cấp ủy “{conf['committee']}” đã không xác nhận{when}"
+        what = "ý kiến đó"
+    else:
+        said = f"đã được cấp ủy “{conf['committee']}” xác nhận{when}"
+        what = "xác nhận đó"
+    parts = ", ".join(_CONTENT_LABELS.get(k, k).lower() for k in differs)
+    return (f"Báo cáo thành tích của {entry_id} {said}; sửa báo cáo ({parts}) thì {what} không còn giá trị. "
+            f"Nếu chắc chắn, chạy lại với {hint}: {what} bị xóa (ghi vào lịch sử) và cần cấp ủy xác nhận lại "
+            f"(dvk confirm {entry_id} --by …).")
 
 
 def save_confirmation(tx: Tx, entry_id: str, *, committee: str | None, by: str | None, on: dt.date | None,
@@ -586,7 +689,7 @@ def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
     else:
         rep_cols = [rt.c.entry_id] + [
             (func.length(func.trim(func.coalesce(rt.c[k], ""))) > 0).label(k) for k, _ in ASPECTS
-        ] + [rt.c.reported_on]
+        ] + [rt.c.reported_on, rt.c.confirmation_cleared_on]
     entries = conn.execute(select(et).where(cond).order_by(et.c.seq)).mappings()
     reports = conn.execute(joined(rt, "entry_id", *rep_cols))
     confs = conn.execute(joined(ct, "entry_id", *[ct.c[c] for c in ct.c.keys()]))
@@ -914,7 +1017,9 @@ def missing_items(ctx: YearContext, b: Bundle) -> list[str]:
         if empty:
             out.append("nội dung báo cáo: " + ", ".join(empty))
     conf = b.confirmation
-    if conf is None:
+    if conf is None and rep is not None and rep.get("confirmation_cleared_on"):
+        out.append("xác nhận lại của cấp ủy (báo cáo đã sửa sau khi cấp ủy xác nhận)")
+    elif conf is None:
         out.append("xác nhận của cấp ủy")
     elif conf["rejected"]:
         out.append(f"xác nhận của cấp ủy (bị từ chối: {conf['reason']})")

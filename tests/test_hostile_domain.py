@@ -263,3 +263,156 @@ def test_the_migration_gives_decided_years_the_units_they_were_printed_with(dvk,
     last = con.execute("SELECT command, n_changes FROM history ORDER BY id DESC LIMIT 1").fetchone()
     con.close()
     assert last[0] == "migrate" and last[1] > 0  # the rows it added are in the history of the upgrade
+
+
+# ---------------------------------------------------------------- a report changed after its confirmation (point 10)
+
+def _history_count(db: Path) -> int:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT count(*) FROM history").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_changing_a_confirmed_report_needs_force_and_clears_the_confirmation(ledger, full_entry):
+    assert json.loads(ledger("check", full_entry, "--json").stdout)["eligible"] is True
+    before = ledger_dump(ledger.db)
+    res = ledger.fails("report", full_entry, "--approach", "Cách làm đã viết lại")
+    assert "đã được cấp ủy “Đảng ủy Bệnh viện Đa khoa Đồng Nai” xác nhận" in res.stderr and "--force" in res.stderr
+    assert ledger_dump(ledger.db) == before
+
+    res = ledger("report", full_entry, "--approach", "Cách làm đã viết lại", "--force")
+    assert "đã xóa xác nhận" in res.stderr and "dvk confirm" in res.stderr
+    shown = json.loads(ledger("show", full_entry, "--json").stdout)
+    assert shown["report"]["approach"] == "Cách làm đã viết lại" and shown["confirmation"] is None
+    gate = next(g for g in shown["gates"] if g["code"] == "confirmation")
+    assert not gate["ok"] and "sau khi cấp ủy xác nhận" in gate["reason"] and "xác nhận lại" in gate["reason"]
+    assert "sau khi cấp ủy xác nhận" in ledger("check", "--year", "2024").stdout
+    assert "xác nhận lại của cấp ủy" in ledger("status", "--year", "2024", "--missing").stdout
+    # One history record holds both the new report and the confirmation it cleared.
+    last = json.loads(ledger("history", "--json", "-n", "1").stdout)[0]
+    assert sorted((c["op"], c["table_name"]) for c in last["changes"]) == [("delete", "confirmation"),
+                                                                          ("update", "report")]
+    assert "Sổ toàn vẹn" in ledger("verify").stdout
+    # Confirmed again, the entry counts again.
+    ledger("confirm", full_entry, "--by", "Bí thư Trần Văn Bình")
+    assert json.loads(ledger("check", full_entry, "--json").stdout)["eligible"] is True
+
+
+def test_a_refused_report_is_protected_as_well(ledger):
+    eid = ledger("register", "--year", "2024", "--unit", "CDC", "--title", "Tủ sách", "--field", "2",
+                 "--date", "10/02/2024").stdout.strip()
+    ledger("report", eid, *ASPECTS)
+    ledger("confirm", eid, "--by", "Bí thư", "--reject", "--reason", "Chưa có số liệu")
+    res = ledger.fails("report", eid, "--effectiveness", "Có số liệu: tiết kiệm 50 triệu")
+    assert "đã không xác nhận" in res.stderr and "--force" in res.stderr
+    ledger("report", eid, "--effectiveness", "Có số liệu: tiết kiệm 50 triệu", "--force")
+    assert json.loads(ledger("show", eid, "--json").stdout)["confirmation"] is None
+
+
+def test_the_same_report_again_needs_no_force_and_records_nothing(ledger, full_entry):
+    n = _history_count(ledger.db)
+    res = ledger("report", full_entry, "--approach", "Cách làm sáng tạo")  # what is stored already
+    assert "không thay đổi" in res.stdout
+    assert _history_count(ledger.db) == n
+    assert json.loads(ledger("show", full_entry, "--json").stdout)["status"] == "scored"
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t "])
+def test_a_blank_option_never_erases_a_stored_aspect(ledger, full_entry, blank):
+    before = ledger_dump(ledger.db)
+    res = ledger("report", full_entry, "--approach", blank)
+    assert "bỏ qua “Cách làm” để trống" in res.stderr
+    assert ledger_dump(ledger.db) == before
+    # An unconfirmed report: the blank is left aside, the other option is written.
+    eid = ledger("register", "--year", "2024", "--unit", "CDC", "--title", "Tủ sách", "--field", "2",
+                 "--date", "10/02/2024").stdout.strip()
+    ledger("report", eid, "--approach", "Cách làm", "--spread", "Lan tỏa")
+    ledger("report", eid, "--approach", blank, "--spread", "Lan tỏa rộng")
+    rep = json.loads(ledger("show", eid, "--json").stdout)["report"]
+    assert rep["approach"] == "Cách làm" and rep["spread"] == "Lan tỏa rộng"
+
+
+REPORT_HEAD = ["Mã", "Cách làm", "Kinh nghiệm", "Tính lan tỏa", "Hiệu quả", "Sự bền vững"]
+
+
+def _report_csv(path: Path, rows) -> Path:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf).writerows([REPORT_HEAD, *rows])
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def test_an_import_changing_a_confirmed_report_is_a_conflict_unless_update_force(ledger, full_entry, tmp_path):
+    stored = ASPECTS[1::2]
+    f = _report_csv(tmp_path / "bc.csv", [[full_entry, "Cách làm mới", *stored[1:]]])
+    before = ledger_dump(ledger.db)
+    for extra in ([], ["--update"]):
+        res = ledger("report", "--from", str(f), *extra, "--json")
+        out = json.loads(res.stdout)
+        assert out["conflicts"] == 1 and out["updated"] == 0, extra
+        assert "xác nhận" in json.dumps(out["conflict_details"], ensure_ascii=False)
+    res = ledger("report", "--from", str(f), "--update")
+    assert "--update --force" in res.stderr
+    assert ledger_dump(ledger.db) == before
+    # Blank cells never erase, and an unchanged row is "already there", confirmed or not.
+    same = _report_csv(tmp_path / "same.csv", [[full_entry, "   ", "", *stored[2:]]])
+    assert json.loads(ledger("report", "--from", str(same), "--update", "--json").stdout)["already"] == 1
+    assert ledger_dump(ledger.db) == before
+
+    out = json.loads(ledger("report", "--from", str(f), "--update", "--force", "--json").stdout)
+    assert out["updated"] == 1 and out["confirmations_cleared"] == 1
+    shown = json.loads(ledger("show", full_entry, "--json").stdout)
+    assert shown["report"]["approach"] == "Cách làm mới" and shown["confirmation"] is None
+    assert any("sau khi cấp ủy xác nhận" in r for r in shown["reasons"])
+    last = json.loads(ledger("history", "--json", "-n", "1").stdout)[0]
+    assert ("delete", "confirmation") in [(c["op"], c["table_name"]) for c in last["changes"]]
+    assert "Sổ toàn vẹn" in ledger("verify").stdout
+
+
+# ---------------------------------------------------------------- a report file read before the write lock (point 6)
+
+def test_report_file_dev_zero_and_a_huge_file_are_refused_before_reading(ledger, full_entry, tmp_path):
+    eid = ledger("register", "--year", "2024", "--unit", "CDC", "--title", "Tủ sách", "--field", "2",
+                 "--date", "10/02/2024").stdout.strip()
+    before = ledger_dump(ledger.db)
+    # In processes of their own: hashing /dev/zero would never end.
+    res = dvk_process("report", eid, "--approach", "x", "--file", "/dev/zero", "--db", str(ledger.db), timeout=60)
+    assert res.returncode == 1 and "không phải là tệp thông thường" in res.stderr, res.stderr
+    res = dvk_process("report", eid, "--from-docx", "/dev/zero", "--db", str(ledger.db), timeout=60)
+    assert res.returncode == 1 and "không phải là tệp thông thường" in res.stderr, res.stderr
+    big = tmp_path / "bao-cao.pdf"
+    with open(big, "wb") as fh:
+        fh.truncate(101 * 1024 * 1024)  # sparse: refused by its size
+    res = ledger.fails("report", eid, "--approach", "x", "--file", str(big))
+    assert "quá lớn" in res.stderr and "100 MiB" in res.stderr
+    assert ledger_dump(ledger.db) == before
+
+
+def test_a_report_file_that_is_a_fifo_blocks_no_other_writer(ledger, tmp_path):
+    eid = ledger("register", "--year", "2024", "--unit", "CDC", "--title", "Tủ sách", "--field", "2",
+                 "--date", "10/02/2024").stdout.strip()
+    fifo = tmp_path / "bao-cao.pdf"
+    os.mkfifo(fifo)
+    env = {k: v for k, v in os.environ.items() if k != "DVK_DEBUG"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    import sys
+
+    reporter = subprocess.Popen([sys.executable, "-m", "dvk", "report", eid, "--approach", "x", "--file", str(fifo),
+                                 "--db", str(ledger.db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env)
+    try:
+        # Another clerk writes meanwhile: it must not wait for the report command (60 s, then "đang bận").
+        other = dvk_process("units", "add", "BVMAT", "Công đoàn Bệnh viện Mắt", "--db", str(ledger.db), timeout=45)
+        assert other.returncode == 0, other.stderr
+        out, err = reporter.communicate(timeout=45)
+    finally:
+        if reporter.poll() is None:
+            reporter.kill()
+            reporter.wait()
+    assert reporter.returncode == 1 and "không phải là tệp thông thường" in err, err
+    assert json.loads(ledger("show", eid, "--json").stdout)["report"] is None
