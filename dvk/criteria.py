@@ -166,8 +166,9 @@ def _shown(value: object) -> str:
 class _Checker:
     """Collects every problem of one criteria file, each naming its key."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, unknown_keys: bool = True) -> None:
         self.problems: list[str] = []
+        self.unknown_keys = unknown_keys  # report keys dvk does not use (a typo must not pass for a default)
 
     def add(self, key: str, reason: str, value: object = _ABSENT) -> None:
         got = "" if value is _ABSENT else f" (nhận được {_shown(value)})"
@@ -197,6 +198,8 @@ class _Checker:
         return out
 
     def unknown(self, container: Mapping, known: str | tuple[str, ...], where: str) -> None:
+        if not self.unknown_keys:
+            return
         allowed = _KEYS[known] if isinstance(known, str) else known
         for k in container:
             if k not in allowed:
@@ -327,12 +330,14 @@ def _toml_reason(exc: ValueError) -> str:
     return "sai cú pháp ở cuối tệp" if "end of document" in msg else "sai cú pháp"
 
 
-def load_text(text: str, source: str = "tệp tiêu chí") -> CriteriaSet:
+def load_text(text: str, source: str = "tệp tiêu chí", *, stored: bool = False) -> CriteriaSet:
     """Parse and check a criteria file's TOML text; every problem is listed at once (InvalidInput).
 
     Every key is checked for its type and range before anything uses it: no value of a file can
     make the arithmetic slow (decimals ≤ 3, weights and scale bounded with ≤ 3 decimal places, no
     exponent in a number written as text), and a typo in a key name is reported, not ignored.
+    `stored` is for a text the ledger already holds (an earlier release stored it with fewer
+    checks): a key dvk does not use is ignored there, so such a year stays readable.
     """
     if len(text) > MAX_FILE_BYTES:
         raise InvalidInput(f"{source} quá lớn ({len(text):,} ký tự, tối đa {MAX_FILE_BYTES:,}); "
@@ -343,7 +348,7 @@ def load_text(text: str, source: str = "tệp tiêu chí") -> CriteriaSet:
         raise InvalidInput(f"{source}: không đọc được TOML (danh sách hoặc bảng lồng nhau quá sâu).")
     except ValueError as exc:  # TOMLDecodeError is a ValueError; so is an integer of 5,000 digits
         raise InvalidInput(f"{source}: không đọc được TOML ({_toml_reason(exc)}).")
-    ck = _Checker()
+    ck = _Checker(unknown_keys=not stored)
     ck.unknown(data, "", "")
     phase = ck.text(data, "phase", "phase", max_len=100)
     name = ck.text(data, "name", "name", default=phase or "", max_len=500) or phase or ""

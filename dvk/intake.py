@@ -1364,7 +1364,7 @@ class _Scores(_Importer):
         self.codes: list[str] = []
         self._code_sets: list[set[str]] = []
         for r in self.conn.execute(select(cs.c.text).order_by(cs.c.from_year)):
-            crit = load_text(r.text)
+            crit = load_text(r.text, stored=True)
             self._code_sets.append(set(crit.codes))
             for code in crit.codes:
                 if code not in self.codes:

@@ -416,3 +416,17 @@ def test_a_report_file_that_is_a_fifo_blocks_no_other_writer(ledger, tmp_path):
             reporter.wait()
     assert reporter.returncode == 1 and "không phải là tệp thông thường" in err, err
     assert json.loads(ledger("show", eid, "--json").stdout)["report"] is None
+
+
+def test_a_stored_criteria_set_with_a_key_dvk_does_not_use_stays_readable(ledger, full_entry, tmp_path):
+    """An earlier release stored criteria files without checking their keys: such a year must not become
+    unreadable (a decided year could not even take another set); a new file with that key is refused."""
+    text = _default_criteria().replace("[scoring]\n", "ghi_chu = \"bản của văn phòng\"\n[scoring]\n")
+    con = sqlite3.connect(ledger.db)
+    con.execute("UPDATE criteria_set SET text = ?", (text,))
+    con.commit()
+    con.close()
+    assert json.loads(ledger("check", full_entry, "--json").stdout)["eligible"] is True
+    f = tmp_path / "co-khoa-la.toml"
+    f.write_text(text, encoding="utf-8")
+    assert "“ghi_chu”: khóa lạ" in ledger.fails("criteria", "use", str(f), "--from-year", "2026").stderr

@@ -255,7 +255,11 @@ def criteria_use(
     db: DbOpt = None,
     user: UserOpt = None,
 ) -> None:
-    """Áp dụng bộ tiêu chí khác từ một năm trở đi (các năm trước giữ bộ cũ)."""
+    """Áp dụng bộ tiêu chí khác từ một năm trở đi (các năm trước giữ bộ cũ).
+
+    Tệp được đọc và kiểm tra trước khi ghi (tối đa 1 MiB; mọi khóa đúng kiểu và trong giới hạn, mọi lỗi được
+    liệt kê kèm tên khóa).
+    """
     from dvk import criteria as cm
     from dvk import ops
 
