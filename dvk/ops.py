@@ -483,8 +483,9 @@ def read_report_file(path: Path) -> ReportFile:
 
 @dataclass
 class SavedReport:
-    """What `save_report` did: the row as stored, the aspects still empty, the blank options left
-    aside (they never erase), the confirmation a change cleared (or None), whether anything changed."""
+    """What `save_report` did: the row as stored, the aspects still empty (labels), the aspects given
+    blank and left aside (keys; a blank never erases), the confirmation a change cleared (or None),
+    whether anything changed."""
 
     row: dict
     missing: list[str]
@@ -544,7 +545,7 @@ def save_report(tx: Tx, entry_id: str, aspects: Mapping[str, str | None], report
     if changed:
         tx.upsert("report", row)
     missing = [label for key, label in ASPECTS if not row[key]]
-    return SavedReport(row, missing, [labels[k] for k in ignored], cleared, changed)
+    return SavedReport(row, missing, ignored, cleared, changed)
 
 
 _CONTENT_LABELS = {**dict(ASPECTS), "reported_on": "ngày báo cáo", "file_sha256": "tệp báo cáo"}

@@ -323,7 +323,7 @@ def test_the_same_report_again_needs_no_force_and_records_nothing(ledger, full_e
 def test_a_blank_option_never_erases_a_stored_aspect(ledger, full_entry, blank):
     before = ledger_dump(ledger.db)
     res = ledger("report", full_entry, "--approach", blank)
-    assert "bỏ qua “Cách làm” để trống" in res.stderr
+    assert "bỏ qua “Cách làm” (--approach) để trống" in res.stderr
     assert ledger_dump(ledger.db) == before
     # An unconfirmed report: the blank is left aside, the other option is written.
     eid = ledger("register", "--year", "2024", "--unit", "CDC", "--title", "Tủ sách", "--field", "2",

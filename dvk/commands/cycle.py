@@ -155,8 +155,10 @@ def report_cmd(
                     "changed": saved.changed, "confirmation_cleared": saved.cleared is not None,
                     "ignored_blank": saved.ignored})
         return
-    for label in saved.ignored:
-        warn(f"bỏ qua “{label}” để trống: nội dung để trống không xóa nội dung đã ghi.")
+    from dvk.criteria import ASPECTS
+
+    for key in saved.ignored:
+        warn(f"bỏ qua “{dict(ASPECTS)[key]}” (--{key}) để trống: nội dung để trống không xóa nội dung đã ghi.")
     if saved.changed:
         say(f"Đã ghi báo cáo thành tích của {row['entry_id']}.")
     else:
