@@ -10,8 +10,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import re
 import statistics
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -119,103 +121,332 @@ def _month_day(year: int, month: int, day: int) -> date:
     return date(year, month, min(day, last))
 
 
-def _parse_md(value: object, where: str) -> tuple[int, int]:
-    try:
-        text = str(value)
-        m, d = text.split("-")
-        month, day = int(m), int(d)
-        if not (1 <= month <= 12 and 1 <= day <= 31):
-            raise ValueError
+# ---------------------------------------------------------------- reading and checking a criteria file
+
+MAX_FILE_BYTES = 1 << 20  # a criteria file is a few kilobytes; 1 MiB is checked before reading
+MAX_DECIMALS = 3
+MAX_WEIGHT = 1000
+MAX_SCALE = 1000
+MAX_MEMBERS = 50
+MAX_CRITERIA = 100
+MAX_FIELDS = 20
+MAX_PLACES = 3  # decimal places of a weight, a scale end or the pass mark
+_CODE_RE = re.compile(r"[A-Z][A-Z0-9_]{0,15}")
+_NUMBER_TEXT = re.compile(r"\+?\d{1,7}(?:[.,]\d{1,7})?")  # "8", "7.5", "7,5": never an exponent
+_MD_RE = re.compile(r"(\d{1,2})-(\d{1,2})")
+_KEYS = {
+    "": ("phase", "name", "source", "default_note", "is_configurable_default", "scoring", "calendar", "fields",
+         "criteria"),
+    "scoring": ("scale_min", "scale_max", "decimals", "aggregation", "pass_mark", "min_members"),
+    "calendar": ("registration_start", "registration_end", "recognition_date"),
+    "criteria": ("code", "group", "title", "weight", "allow_na"),
+    "fields": ("number", "title", "short"),
+}
+_WHY_DECIMALS = ("số chữ số thập phân của điểm mỗi tiêu chí; thang điểm 0–10 không cần lẻ hơn 3 chữ số, "
+                 "và số lẻ nhiều hơn chỉ làm phép tính điểm chậm đi")
+_ABSENT = object()
+
+
+def _shown(value: object) -> str:
+    """A value as the clerk wrote it, short and without control characters."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "một bảng"
+    if isinstance(value, list):
+        return "một danh sách"
+    if isinstance(value, str):
+        s = "".join(c if unicodedata.category(c) != "Cc" else "�" for c in value[:61])
+        return f"“{s[:60]}…”" if len(value) > 60 else f"“{s}”"
+    if isinstance(value, int) and abs(value) > 10 ** 12:
+        return "một số quá lớn"
+    return str(value)
+
+
+class _Checker:
+    """Collects every problem of one criteria file, each naming its key."""
+
+    def __init__(self, *, unknown_keys: bool = True) -> None:
+        self.problems: list[str] = []
+        self.unknown_keys = unknown_keys  # report keys dvk does not use (a typo must not pass for a default)
+
+    def add(self, key: str, reason: str, value: object = _ABSENT) -> None:
+        got = "" if value is _ABSENT else f" (nhận được {_shown(value)})"
+        self.problems.append(f"“{key}”: {reason}{got}")
+
+    def table(self, data: Mapping, name: str) -> dict:
+        v = data.get(name, {})
+        if not isinstance(v, dict):
+            self.add(name, f"phải là một bảng [{name}]", v)
+            return {}
+        self.unknown(v, name, name)
+        return v
+
+    def tables(self, data: Mapping, name: str) -> list[tuple[str, dict]]:
+        v = data.get(name, [])
+        if not isinstance(v, list):
+            self.add(name, f"phải là danh sách các bảng [[{name}]]", v)
+            return []
+        out = []
+        for i, row in enumerate(v, 1):
+            key = f"{name}[{i}]"
+            if not isinstance(row, dict):
+                self.add(key, f"phải là một bảng [[{name}]]", row)
+                continue
+            self.unknown(row, _KEYS[name], key)
+            out.append((key, row))
+        return out
+
+    def unknown(self, container: Mapping, known: str | tuple[str, ...], where: str) -> None:
+        if not self.unknown_keys:
+            return
+        allowed = _KEYS[known] if isinstance(known, str) else known
+        for k in container:
+            if k not in allowed:
+                place = f"{where}.{k}" if where else k
+                self.add(place, "khóa lạ, dvk không dùng (các khóa được dùng ở đây: " + ", ".join(allowed) + ")")
+
+    def text(self, container: Mapping, name: str, key: str, *, default: str | None = None,
+             max_len: int = 500) -> str | None:
+        v = container.get(name, _ABSENT)
+        if v is _ABSENT:
+            if default is None:
+                self.add(key, "thiếu (bắt buộc)")
+            return default
+        if not isinstance(v, str):
+            self.add(key, "phải là chữ, đặt trong ngoặc kép", v)
+            return default
+        from dvk.textnorm import clean
+
+        s = clean(v) or ""
+        if any(unicodedata.category(c) == "Cc" for c in s):
+            self.add(key, "có ký tự điều khiển (không in được)", v)
+            return default
+        if len(s) > max_len:
+            self.add(key, f"quá dài ({len(s)} ký tự, tối đa {max_len})")
+            return default
+        if not s and default is None:
+            self.add(key, "không được để trống", v)
+        return s
+
+    def integer(self, container: Mapping, name: str, key: str, lo: int, hi: int, default: int,
+                why: str = "") -> int:
+        v = container.get(name, _ABSENT)
+        if v is _ABSENT:
+            return default
+        if isinstance(v, float) and v.is_integer() and lo <= v <= hi:
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int):
+            self.add(key, f"phải là số nguyên từ {lo} đến {hi}, không đặt trong ngoặc kép{why}", v)
+            return default
+        if not lo <= v <= hi:
+            self.add(key, f"phải từ {lo} đến {hi}{why}", v)
+            return default
+        return v
+
+    def number(self, container: Mapping, name: str, key: str, lo: int, hi: int, default: int | None, *,
+               above_lo: bool = False, what: str = "") -> Fraction | None:
+        """A TOML number or a plain decimal text ("7.5"; never an exponent), lo..hi, ≤ 3 decimal places."""
+        v = container.get(name, _ABSENT)
+        if v is _ABSENT:
+            if default is None:
+                self.add(key, "thiếu (bắt buộc)")
+                return None
+            return Fraction(default)
+        bound = f"lớn hơn {lo} và không quá {hi}" if above_lo else f"trong khoảng {lo}–{hi}"
+        bound = f"{what} phải {bound}" if what else f"phải {bound}"
+        value: Fraction | None = None
+        if isinstance(v, bool):
+            pass
+        elif isinstance(v, int):
+            if lo <= v <= hi:
+                value = Fraction(v)
+            else:
+                self.add(key, bound, v)
+                return None
+        elif isinstance(v, float):
+            if math.isfinite(v) and lo <= v <= hi:
+                value = Fraction(repr(v))
+            else:
+                self.add(key, bound, v)
+                return None
+        elif isinstance(v, str) and _NUMBER_TEXT.fullmatch(v.strip()):
+            value = Fraction(v.strip().replace(",", "."))
+        if value is None:
+            self.add(key, "phải là một số (ví dụ 8 hoặc 7.5; không viết dạng lũy thừa như 1e3)", v)
+            return None
+        if not (lo < value <= hi if above_lo else lo <= value <= hi):
+            self.add(key, bound, v)
+            return None
+        if (value * 10 ** MAX_PLACES).denominator != 1:
+            self.add(key, f"có quá {MAX_PLACES} chữ số thập phân", v)
+            return None
+        return value
+
+    def flag(self, container: Mapping, name: str, key: str, default: bool) -> bool:
+        v = container.get(name, _ABSENT)
+        if v is _ABSENT:
+            return default
+        if not isinstance(v, bool):
+            self.add(key, "phải là true hoặc false (không đặt trong ngoặc kép)", v)
+            return default
+        return v
+
+    def choice(self, container: Mapping, name: str, key: str, options: tuple[str, ...], default: str) -> str:
+        v = container.get(name, _ABSENT)
+        if v is _ABSENT:
+            return default
+        if not isinstance(v, str) or v not in options:
+            self.add(key, "phải là " + " hoặc ".join(f"“{o}”" for o in options), v)
+            return default
+        return v
+
+    def month_day(self, container: Mapping, name: str, key: str, default: tuple[int, int]) -> tuple[int, int]:
+        v = container.get(name, _ABSENT)
+        if v is _ABSENT:
+            return default
+        m = _MD_RE.fullmatch(v.strip()) if isinstance(v, str) else None
+        if m is None:
+            self.add(key, "phải có dạng \"MM-DD\" trong ngoặc kép (ví dụ \"02-01\")", v)
+            return default
+        month, day = int(m[1]), int(m[2])
+        if not 1 <= month <= 12:
+            self.add(key, f"tháng {month} không có (tháng từ 01 đến 12)", v)
+            return default
+        if not 1 <= day <= 31:
+            self.add(key, f"ngày {day} không có (ngày từ 01 đến 31; ngày quá cuối tháng được hiểu là cuối tháng)", v)
+            return default
         return month, day
-    except ValueError:
-        raise InvalidInput(f"Tệp tiêu chí: “{where}” phải có dạng MM-DD (ví dụ 02-01), nhận được “{value}”.")
 
 
-def load_text(text: str, source: str = "tệp tiêu chí") -> CriteriaSet:
-    """Parse and validate a criteria file's TOML text; every problem raises InvalidInput."""
+def _toml_reason(exc: ValueError) -> str:
+    """Where and why tomllib stopped, in Vietnamese."""
+    msg = str(exc)
+    if not isinstance(exc, tomllib.TOMLDecodeError):
+        return "có số nguyên quá dài" if "digits" in msg else "giá trị không đọc được"
+    m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+    if m:
+        return f"sai cú pháp ở dòng {m[1]}, cột {m[2]}"
+    return "sai cú pháp ở cuối tệp" if "end of document" in msg else "sai cú pháp"
+
+
+def load_text(text: str, source: str = "tệp tiêu chí", *, stored: bool = False) -> CriteriaSet:
+    """Parse and check a criteria file's TOML text; every problem is listed at once (InvalidInput).
+
+    Every key is checked for its type and range before anything uses it: no value of a file can
+    make the arithmetic slow (decimals ≤ 3, weights and scale bounded with ≤ 3 decimal places, no
+    exponent in a number written as text), and a typo in a key name is reported, not ignored.
+    `stored` is for a text the ledger already holds (an earlier release stored it with fewer
+    checks): a key dvk does not use is ignored there, so such a year stays readable.
+    """
+    if len(text) > MAX_FILE_BYTES:
+        raise InvalidInput(f"{source} quá lớn ({len(text):,} ký tự, tối đa {MAX_FILE_BYTES:,}); "
+                           "tệp tiêu chí chỉ cần vài nghìn ký tự.".replace(",", "."))
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{source}: không đọc được TOML ({exc}).")
-    problems: list[str] = []
+    except RecursionError:
+        raise InvalidInput(f"{source}: không đọc được TOML (danh sách hoặc bảng lồng nhau quá sâu).")
+    except ValueError as exc:  # TOMLDecodeError is a ValueError; so is an integer of 5,000 digits
+        raise InvalidInput(f"{source}: không đọc được TOML ({_toml_reason(exc)}).")
+    ck = _Checker(unknown_keys=not stored)
+    ck.unknown(data, "", "")
+    phase = ck.text(data, "phase", "phase", max_len=100)
+    name = ck.text(data, "name", "name", default=phase or "", max_len=500) or phase or ""
+    ck.text(data, "source", "source", default="", max_len=1000)
+    note = ck.text(data, "default_note", "default_note", default="", max_len=2000) or ""
+    ck.flag(data, "is_configurable_default", "is_configurable_default", False)
 
-    def need(key: str, container: Mapping, where: str) -> object:
-        if key not in container:
-            problems.append(f"thiếu khóa “{key}” trong {where}")
-            return None
-        return container[key]
+    scoring = ck.table(data, "scoring")
+    scale_min = ck.number(scoring, "scale_min", "scoring.scale_min", 0, MAX_SCALE, 0)
+    scale_max = ck.number(scoring, "scale_max", "scoring.scale_max", 0, MAX_SCALE, 10, above_lo=True)
+    if scale_min is not None and scale_max is not None and scale_max <= scale_min:
+        ck.add("scoring.scale_max", f"phải lớn hơn “scoring.scale_min” ({_num(scale_min)})", scoring.get("scale_max"))
+    decimals = ck.integer(scoring, "decimals", "scoring.decimals", 0, MAX_DECIMALS, 1, why=f" — {_WHY_DECIMALS}")
+    aggregation = ck.choice(scoring, "aggregation", "scoring.aggregation", ("mean", "median"), "mean")
+    pass_mark = ck.number(scoring, "pass_mark", "scoring.pass_mark", 0, 100, 80)
+    min_members = ck.integer(scoring, "min_members", "scoring.min_members", 1, MAX_MEMBERS, 1,
+                             why=" — số thành viên Hội đồng chấm tối thiểu cho mỗi mô hình")
 
-    scoring = data.get("scoring", {})
-    cal = data.get("calendar", {})
-    crit_rows = data.get("criteria", [])
-    field_rows = data.get("fields", [])
-    if not crit_rows:
-        problems.append("không có tiêu chí nào ([[criteria]])")
+    cal = ck.table(data, "calendar")
+    start = ck.month_day(cal, "registration_start", "calendar.registration_start", (2, 1))
+    end = ck.month_day(cal, "registration_end", "calendar.registration_end", (2, 31))
+    recognition = ck.month_day(cal, "recognition_date", "calendar.recognition_date", (10, 15))
+    if start > end:
+        ck.add("calendar.registration_end", f"ngày cuối nhận đăng ký ({end[1]:02d}/{end[0]:02d}) trước ngày đầu "
+               f"({start[1]:02d}/{start[0]:02d}); thời hạn đăng ký phải nằm trong một năm", cal.get("registration_end"))
+
+    fields: list[Field] = []
+    numbers: dict[int, str] = {}
+    field_rows = ck.tables(data, "fields")
+    if len(field_rows) > MAX_FIELDS:
+        ck.add("fields", f"quá nhiều lĩnh vực ({len(field_rows)}, tối đa {MAX_FIELDS})")
+        field_rows = []
+    numbered = True
+    for key, row in field_rows:
+        number = ck.integer(row, "number", f"{key}.number", 1, MAX_FIELDS, 0) if "number" in row else None
+        if number is None:
+            ck.add(f"{key}.number", "thiếu số thứ tự của lĩnh vực (bắt buộc)")
+        numbered = numbered and bool(number)
+        title = ck.text(row, "title", f"{key}.title", max_len=500)
+        short = ck.text(row, "short", f"{key}.short", default=title or "", max_len=200) or title or ""
+        if number:
+            if number in numbers:
+                ck.add(f"{key}.number", f"số lĩnh vực bị trùng với {numbers[number]}", number)
+            numbers[number] = key
+            fields.append(Field(number, title or "", short))
+    if numbered and numbers and sorted(numbers) != list(range(1, len(field_rows) + 1)):
+        ck.add("fields", f"các lĩnh vực phải đánh số liền nhau 1, 2, … {len(field_rows)} (nhận được "
+               + ", ".join(map(str, sorted(numbers))) + ")")
+    fields.sort(key=lambda f: f.number)
+    if not field_rows:
+        fields = [Field(i, f"Lĩnh vực {i}", f"Lĩnh vực {i}") for i in range(1, 6)]
+
     criteria: list[Criterion] = []
-    seen: set[str] = set()
-    for i, row in enumerate(crit_rows, 1):
-        code = str(row.get("code", "")).strip().upper()
-        if not code:
-            problems.append(f"tiêu chí thứ {i} thiếu “code”")
-            continue
-        if code in seen:
-            problems.append(f"mã tiêu chí “{code}” bị trùng")
-        seen.add(code)
-        group = str(row.get("group", "specific"))
-        if group not in ("general", "specific"):
-            problems.append(f"tiêu chí {code}: “group” phải là general hoặc specific")
-        try:
-            weight = Fraction(str(row.get("weight", "")))
-            if weight <= 0:
-                raise ValueError
-        except (ValueError, ZeroDivisionError):
-            problems.append(f"tiêu chí {code}: trọng số “weight” phải là số dương")
-            weight = Fraction(1)
-        criteria.append(
-            Criterion(code, group, str(row.get("title", code)), weight, bool(row.get("allow_na", group == "specific")))
-        )
-    fields = tuple(
-        Field(int(f.get("number", i)), str(f.get("title", "")), str(f.get("short", f.get("title", ""))))
-        for i, f in enumerate(field_rows, 1)
-    )
-    if not fields:
-        fields = tuple(Field(i, f"Lĩnh vực {i}", f"Lĩnh vực {i}") for i in range(1, 6))
-    aggregation = str(scoring.get("aggregation", "mean"))
-    if aggregation not in ("mean", "median"):
-        problems.append("“aggregation” phải là mean hoặc median")
-    try:
-        scale_min = Fraction(str(scoring.get("scale_min", 0)))
-        scale_max = Fraction(str(scoring.get("scale_max", 10)))
-        pass_mark = Fraction(str(scoring.get("pass_mark", 80)))
-        if scale_max <= scale_min:
-            problems.append("“scale_max” phải lớn hơn “scale_min”")
-        if not (0 <= pass_mark <= 100):
-            problems.append("“pass_mark” phải trong khoảng 0–100")
-    except (ValueError, ZeroDivisionError):
-        problems.append("thang điểm hoặc điểm đạt không phải là số")
-        scale_min, scale_max, pass_mark = Fraction(0), Fraction(10), Fraction(80)
-    decimals = int(scoring.get("decimals", 1))
-    min_members = int(scoring.get("min_members", 1))
-    if min_members < 1:
-        problems.append("“min_members” phải ≥ 1")
-    phase = need("phase", data, "tệp")
-    if problems:
-        raise InvalidInput(f"{source} không hợp lệ.", details=problems)
+    codes: dict[str, str] = {}
+    crit_rows = ck.tables(data, "criteria")
+    if isinstance(data.get("criteria", []), list) and not data.get("criteria"):
+        ck.add("criteria", "không có tiêu chí nào (cần ít nhất một bảng [[criteria]])")
+    if len(crit_rows) > MAX_CRITERIA:
+        ck.add("criteria", f"quá nhiều tiêu chí ({len(crit_rows)}, tối đa {MAX_CRITERIA})")
+        crit_rows = []
+    for key, row in crit_rows:
+        raw = row.get("code", _ABSENT)
+        code = raw.strip().upper() if isinstance(raw, str) else ""
+        if raw is _ABSENT:
+            ck.add(f"{key}.code", "thiếu mã tiêu chí (bắt buộc)")
+        elif not _CODE_RE.fullmatch(code):
+            ck.add(f"{key}.code", "mã tiêu chí phải là chữ cái Latinh không dấu rồi chữ số, tối đa 16 ký tự "
+                   "(ví dụ G1, S6)", raw)
+            code = ""
+        elif code in codes:
+            ck.add(f"{key}.code", f"mã tiêu chí bị trùng với {codes[code]}", raw)
+        if code:
+            codes.setdefault(code, key)
+        where = f"{key} ({code})" if code else key
+        group = ck.choice(row, "group", f"{where}.group", ("general", "specific"), "specific")
+        title = ck.text(row, "title", f"{where}.title", default=code, max_len=1000) or code
+        weight = ck.number(row, "weight", f"{where}.weight", 0, MAX_WEIGHT, None, above_lo=True, what="trọng số")
+        allow_na = ck.flag(row, "allow_na", f"{where}.allow_na", group == "specific")
+        if code and weight is not None:
+            criteria.append(Criterion(code, group, title, weight, allow_na))
+    if ck.problems:
+        raise InvalidInput(f"{source} không hợp lệ ({len(ck.problems)} lỗi); chưa dùng tệp này.",
+                           details=ck.problems)
     return CriteriaSet(
-        phase=str(phase),
-        name=str(data.get("name", phase)),
-        note=str(data.get("default_note", "")),
+        phase=phase or "",
+        name=name,
+        note=note,
         criteria=tuple(criteria),
-        fields=fields,
-        scale_min=scale_min,
-        scale_max=scale_max,
+        fields=tuple(fields),
+        scale_min=scale_min if scale_min is not None else Fraction(0),
+        scale_max=scale_max if scale_max is not None else Fraction(10),
         decimals=decimals,
         aggregation=aggregation,
-        pass_mark=pass_mark,
+        pass_mark=pass_mark if pass_mark is not None else Fraction(80),
         min_members=min_members,
-        registration_start=_parse_md(cal.get("registration_start", "02-01"), "registration_start"),
-        registration_end=_parse_md(cal.get("registration_end", "02-31"), "registration_end"),
-        recognition_date=_parse_md(cal.get("recognition_date", "10-15"), "recognition_date"),
+        registration_start=start,
+        registration_end=end,
+        recognition_date=recognition,
         text=text,
     )
 
@@ -225,14 +456,52 @@ def default_text() -> str:
     return resources.files("dvk.data").joinpath(DEFAULT_CRITERIA_FILE).read_text(encoding="utf-8")
 
 
-def load_file(path: Path) -> CriteriaSet:
+def read_file(path: Path) -> str:
+    """A criteria file's text: a regular file of at most MAX_FILE_BYTES, in UTF-8 (InvalidInput otherwise).
+
+    The size and kind are checked on the open descriptor before reading, and a FIFO or a device is
+    opened without blocking, so no file can make dvk wait or read without end.
+    """
+    import os
+    import stat
+
+    p = Path(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
-        raise InvalidInput(f"Không tìm thấy tệp tiêu chí “{path}”.")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"Không đọc được tệp tiêu chí “{path}”: {exc}.")
-    return load_text(text, source=f"Tệp tiêu chí “{path}”")
+        raise InvalidInput(f"Không tìm thấy tệp tiêu chí “{p}”.")
+    except IsADirectoryError:
+        raise InvalidInput(f"“{p}” là một thư mục, không phải tệp tiêu chí.")
+    except OSError as exc:
+        raise InvalidInput(f"Không mở được tệp tiêu chí “{p}”: {exc.strerror or exc}.")
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InvalidInput(f"“{p}” là một thư mục, không phải tệp tiêu chí.")
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidInput(f"“{p}” không phải là tệp thông thường (là thiết bị, FIFO hoặc socket); "
+                               "hãy chỉ định một tệp tiêu chí .toml.")
+        if st.st_size > MAX_FILE_BYTES:
+            raise InvalidInput(f"Tệp tiêu chí “{p}” quá lớn ({st.st_size:,} byte, tối đa {MAX_FILE_BYTES:,}); "
+                               "tệp tiêu chí chỉ cần vài nghìn ký tự.".replace(",", "."))
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(f"Không đọc được tệp tiêu chí “{p}”: {exc.strerror or exc}.")
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidInput(f"Tệp tiêu chí “{p}” quá lớn (tối đa {MAX_FILE_BYTES:,} byte).".replace(",", "."))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"Tệp tiêu chí “{p}” không phải văn bản UTF-8 (byte lạ ở vị trí {exc.start}); "
+                           "hãy lưu tệp bằng mã UTF-8.")
+
+
+def load_file(path: Path) -> CriteriaSet:
+    """Read and check a criteria file (see `read_file` and `load_text`); nothing is stored."""
+    return load_text(read_file(path), source=f"Tệp tiêu chí “{path}”")
 
 
 # ---------------------------------------------------------------- scoring
@@ -503,7 +772,12 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
             gates.append(Gate("report", "Báo cáo thành tích", True, "Báo cáo nêu đủ 5 nội dung."))
 
     conf = facts.confirmation
-    if conf is None:
+    cleared = facts.report.get("confirmation_cleared_on") if conf is None and facts.report else None
+    if cleared:
+        gates.append(Gate("confirmation", "Xác nhận của cấp ủy", False,
+                          f"Báo cáo thành tích đã thay đổi ngày {fmt_date(cleared)}, sau khi cấp ủy xác nhận: "
+                          "xác nhận cũ đã bị xóa, cần cấp ủy cùng cấp xác nhận lại."))
+    elif conf is None:
         gates.append(Gate("confirmation", "Xác nhận của cấp ủy", False, "Chưa có xác nhận của cấp ủy cùng cấp."))
     elif conf.get("rejected"):
         gates.append(

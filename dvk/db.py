@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from dvk.errors import InvalidInput, LedgerError
-from dvk.migrations import SCHEMA_HEAD
+from dvk.migrations import MIGRATION_ROWS, SCHEMA_HEAD
 
 BUSY_TIMEOUT_MS = 60_000
 DEFAULT_FILENAME = "dvk.sqlite"
@@ -468,16 +468,21 @@ class Ledger:
                 current = _current_revision(self.conn)  # re-read under the write lock
                 if current == SCHEMA_HEAD:
                     return  # another process upgraded it meanwhile
+                self.conn.info.pop(MIGRATION_ROWS, None)
                 upgrade(self.conn)
+                inserted = self.conn.info.pop(MIGRATION_ROWS, ())
                 if current is not None:
                     from dvk.history import Tx
 
                     tx = Tx(self.conn, user=_os_user(), command="migrate",
                             summary=f"Nâng cấp lược đồ sổ từ {current} lên {SCHEMA_HEAD}")
+                    for table_name, rows in inserted:  # rows a data migration added (see MIGRATION_ROWS)
+                        tx.record_inserted(table_name, rows)
                     tx.finish()
         except SQLAlchemyError as exc:
             raise translate(exc, self.shown)
         finally:
+            self.conn.info.pop(MIGRATION_ROWS, None)
             self.conn.info["begin_mode"] = "DEFERRED"
 
 

@@ -382,6 +382,7 @@ def _read_year(conn: Connection, year: int, *, decision: dict | None = None,
     ctx = ops.year_context(conn, ops.check_year(year))
     if decision is not None:
         ctx.decision = decision
+        ctx.units = ops.units_of_decision(conn, decision)  # a revoked decision's document: its own units
     if before_decision:
         ctx.decision = None
     profile = ops.profile_for(conn, year)

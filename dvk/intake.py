@@ -169,6 +169,7 @@ class ImportOptions:
     update: bool = False
     year: int | None = None  # registrations: the year of rows without one (and a check of the others)
     member: str | None = None  # scores: the member of a file without a member column
+    force: bool = False  # reports, with update: change a report the Party committee has confirmed (clears it)
     progress: bool = True
 
 
@@ -179,14 +180,19 @@ class Conflict:
     where: str
     target: str  # entry id (and member for scores)
     diffs: list[tuple[str, str, str]]  # (column, in the ledger, in the file)
+    note: str = ""  # why --update alone does not settle it (a report the Party committee confirmed)
 
     def text(self) -> str:
         parts = "; ".join(f"{c}: sổ ghi “{a}”, tệp ghi “{b}”" for c, a, b in self.diffs)
-        return f"{self.where}: trùng với {self.target} đã có trong sổ nhưng khác ({parts})."
+        return (f"{self.where}: trùng với {self.target} đã có trong sổ nhưng khác ({parts})"
+                + (f"; {self.note}" if self.note else "") + ".")
 
     def as_dict(self) -> dict:
-        return {"where": self.where, "target": self.target,
-                "diffs": [{"column": c, "ledger": a, "file": b} for c, a, b in self.diffs]}
+        out = {"where": self.where, "target": self.target,
+               "diffs": [{"column": c, "ledger": a, "file": b} for c, a, b in self.diffs]}
+        if self.note:
+            out["note"] = self.note
+        return out
 
 
 @dataclass
@@ -215,6 +221,7 @@ class ImportResult:
     skipped_sheets: list[str] = field(default_factory=list)
     rejects_file: str | None = None
     changes: int = 0  # rows recorded in the history
+    confirmations_cleared: int = 0  # reports: confirmations deleted because the report changed (--update --force)
 
     def add_problem(self, p: Problem) -> None:
         self.problem_count += 1
@@ -241,13 +248,15 @@ class ImportResult:
             "conflict_details": [c.as_dict() for c in self.conflict_list],
             "problems": [_problem_json(p) for p in self.problems], "problem_count": self.problem_count,
             "legacy_converted": self.legacy, "unknown_headers": self.unknown_headers,
-            "rejects_file": self.rejects_file,
+            "rejects_file": self.rejects_file, "confirmations_cleared": self.confirmations_cleared,
         }
 
     def summary_line(self) -> str:
         return (f"Nhập {KIND_LABELS[self.kind]} từ “{Path(self.file).name}”: thêm {self.added}, "
                 f"cập nhật {self.updated}, đã có {self.already}, xung đột {self.conflicts}, "
-                f"bị loại {self.rejected}")
+                f"bị loại {self.rejected}"
+                + (f"; xóa {self.confirmations_cleared} xác nhận của cấp ủy vì báo cáo thay đổi (--force)"
+                   if self.confirmations_cleared else ""))
 
 
 def _problem_json(p: Problem) -> dict:
@@ -1165,11 +1174,14 @@ class _Reports(_Importer):
         return (eid, aspects, on)
 
     def decide(self, items: list[_Item]) -> None:
-        rt = db_table("report")
+        rt, ct = db_table("report"), db_table("confirmation")
         res = self.res
         ids = [it.cand[0] for it in items]
         known = self.entries(ids)
         existing = self.rows_by_id(rt, rt.c.entry_id, ids)
+        # Only a report that exists can have been confirmed (or refused) by the Party committee.
+        confirmed = self.rows_by_id(ct, ct.c.entry_id, list(existing)) if existing else {}
+        cleared: list[str] = []
         pending: dict[str, dict] = {}
         inserts: list[dict] = []
         updates: list[dict] = []
@@ -1183,7 +1195,7 @@ class _Reports(_Importer):
                 self.unlock(e["year"], f"báo cáo của {eid}")
                 row = {"entry_id": eid, "approach": None, "experience": None, "spread": None, "effectiveness": None,
                        "sustainability": None, "reported_on": on or ops.today(), "file_path": None,
-                       "file_sha256": None}
+                       "file_sha256": None, "confirmation_cleared_on": None}
                 row.update(aspects)
                 inserts.append(row)
                 pending[eid] = row
@@ -1194,23 +1206,42 @@ class _Reports(_Importer):
             if on is not None and cur["reported_on"] != on:
                 diffs.append((self.headers.get((it.row[3], "reported_on")) or "Ngày báo cáo",
                               _show(cur["reported_on"]), _show(on)))
+            conf = confirmed.get(eid)
             if not diffs:
                 res.already += 1
+            elif self.opts.update and conf is not None and not self.opts.force:
+                self.unlock(e["year"], f"báo cáo của {eid}")
+                # What the Party committee vouched for changes only on purpose (--update --force).
+                res.add_conflict(Conflict(self.where(it.row), f"báo cáo của {eid} {_confirmed_words(conf)}", diffs,
+                                          "cần --update --force để sửa: xác nhận bị xóa, phải xác nhận lại"))
             elif self.opts.update:
                 self.unlock(e["year"], f"báo cáo của {eid}")
                 merged = cur if eid in pending else dict(cur)
                 merged.update(aspects)
                 if on is not None:
                     merged["reported_on"] = on
+                if conf is not None:
+                    merged["confirmation_cleared_on"] = ops.today()
+                    cleared.append(eid)
+                    del confirmed[eid]
                 if eid not in pending:
                     updates.append(merged)
                     pending[eid] = merged
                 res.updated += 1
             else:
-                res.add_conflict(Conflict(self.where(it.row), f"báo cáo của {eid}", diffs))
+                res.add_conflict(Conflict(self.where(it.row), f"báo cáo của {eid}", diffs,
+                                          f"báo cáo {_confirmed_words(conf)}" if conf is not None else ""))
         if self.writing:
             bulk_insert(self.tx, "report", inserts)
             self.tx.update_many("report", updates)
+            for eid in cleared:  # in the same transaction, recorded: the entries need confirming again
+                self.tx.delete("confirmation", {"entry_id": eid})
+            res.confirmations_cleared += len(cleared)
+
+
+def _confirmed_words(conf: Mapping) -> str:
+    return (f"đã bị cấp ủy “{conf['committee']}” từ chối xác nhận" if conf["rejected"]
+            else f"đã được cấp ủy “{conf['committee']}” xác nhận")
 
 
 # ---------------------------------------------------------------- confirmations
@@ -1350,7 +1381,7 @@ class _Scores(_Importer):
         self.codes: list[str] = []
         self._code_sets: list[set[str]] = []
         for r in self.conn.execute(select(cs.c.text).order_by(cs.c.from_year)):
-            crit = load_text(r.text)
+            crit = load_text(r.text, stored=True)
             self._code_sets.append(set(crit.codes))
             for code in crit.codes:
                 if code not in self.codes:

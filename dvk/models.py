@@ -97,6 +97,9 @@ class Report(SQLModel, table=True):
     reported_on: Optional[date] = None
     file_path: Optional[str] = None
     file_sha256: Optional[str] = None
+    # The day a change to the report cleared the Party committee's confirmation (it must confirm
+    # again); it only matters while the entry has no confirmation.
+    confirmation_cleared_on: Optional[date] = None
 
 
 class Confirmation(SQLModel, table=True):
@@ -149,6 +152,19 @@ class Outcome(SQLModel, table=True):
     recognized: bool
     score: Optional[float] = None
     reasons: str = "[]"  # JSON list of Vietnamese reasons
+
+
+class DecisionUnit(SQLModel, table=True):
+    """A unit as a decision was taken with it (đơn vị theo quyết định): its name, Party committee
+    and place in the unit order then. A decided year keeps these; later changes to `unit` apply to
+    the years not yet decided."""
+
+    __tablename__ = "decision_unit"
+    decision_id: int = Field(primary_key=True, foreign_key="decision.id")
+    code: str = Field(primary_key=True)
+    name: str
+    committee: Optional[str] = None
+    ordinal: int = 0
 
 
 class Document(SQLModel, table=True):
@@ -208,5 +224,6 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "score": ("entry_id", "member"),
     "decision": ("id",),
     "outcome": ("decision_id", "entry_id"),
+    "decision_unit": ("decision_id", "code"),
     "document": ("sha256",),
 }

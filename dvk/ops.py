@@ -23,7 +23,7 @@ from dvk import criteria as crit_mod
 from dvk.criteria import ASPECTS, CriteriaSet, EntryFacts, Evaluation
 from dvk.db import Ledger
 from dvk.dates import fmt_date
-from dvk.errors import InvalidInput, LockedYear, NotFound, clause
+from dvk.errors import InvalidInput, LedgerError, LockedYear, NotFound, clause
 from dvk.history import Tx, table
 from dvk.textnorm import clean, clean_lines, fold
 from dvk.textrules import MAX_LEN, MAX_RECIPIENTS, shorten, text_problem
@@ -194,13 +194,14 @@ def set_profile(tx: Tx, from_year: int, changes: Mapping[str, Any]) -> dict:
 def criteria_for(conn: Connection, year: int) -> CriteriaSet:
     t = table("criteria_set")
     row = conn.execute(
-        select(t.c.text).where(t.c.from_year <= year).order_by(t.c.from_year.desc()).limit(1)
+        select(t.c.from_year, t.c.text).where(t.c.from_year <= year).order_by(t.c.from_year.desc()).limit(1)
     ).first()
     if row is None:
-        row = conn.execute(select(t.c.text).order_by(t.c.from_year).limit(1)).first()
+        row = conn.execute(select(t.c.from_year, t.c.text).order_by(t.c.from_year).limit(1)).first()
     if row is None:
         raise NotFound("Sổ chưa có bộ tiêu chí; hãy chạy dvk init.")
-    return crit_mod.load_text(row.text)
+    since = "từ đầu" if row.from_year == BASE_YEAR else f"từ năm {row.from_year}"
+    return crit_mod.load_text(row.text, source=f"Bộ tiêu chí áp dụng {since} lưu trong sổ", stored=True)
 
 
 def criteria_sets(conn: Connection) -> list[dict]:
@@ -208,9 +209,12 @@ def criteria_sets(conn: Connection) -> list[dict]:
     return [dict(r) for r in conn.execute(select(t.c.from_year, t.c.phase, t.c.sha256).order_by(t.c.from_year)).mappings()]
 
 
-def use_criteria(tx: Tx, path: Path, from_year: int) -> CriteriaSet:
+def use_criteria(tx: Tx, crit: CriteriaSet | Path, from_year: int) -> CriteriaSet:
+    """Store a criteria set from `from_year` on. Pass a set already read and checked
+    (`criteria.load_file`), so no file is read while the write lock is held."""
     check_year(from_year)
-    crit = crit_mod.load_file(path)
+    if not isinstance(crit, CriteriaSet):
+        crit = crit_mod.load_file(crit)
     decided = first_decision_from(tx.conn, from_year)
     if decided:
         raise LockedYear(
@@ -449,39 +453,143 @@ def get_entry(conn: Connection, entry_id: str) -> dict:
     return dict(row)
 
 
+MAX_REPORT_FILE_BYTES = 100 * 1024 * 1024  # a report file kept by its SHA-256 (a scan, a .docx, a PDF)
+REPORT_CONTENT = tuple(k for k, _ in ASPECTS) + ("reported_on", "file_sha256")  # what a confirmation vouches for
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A report file read and hashed before any write lock is taken: its full path and SHA-256."""
+
+    path: str
+    sha256: str
+
+
+def read_report_file(path: Path) -> ReportFile:
+    """Hash a report file (`dvk report --file/--from-docx`): only a regular file of at most
+    MAX_REPORT_FILE_BYTES. A FIFO or a device is opened without blocking and refused, so nothing can
+    make dvk wait or read without end; call it before opening the write transaction."""
+    import hashlib
+    import os
+    import stat
+
+    p = Path(path)
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise NotFound(f"Không tìm thấy tệp báo cáo “{p}”.")
+    except IsADirectoryError:
+        raise InvalidInput(f"“{p}” là một thư mục, không phải tệp báo cáo.")
+    except OSError as exc:
+        raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {exc.strerror or exc}.")
+    limit = f"{MAX_REPORT_FILE_BYTES // (1024 * 1024)} MiB"
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InvalidInput(f"“{p}” là một thư mục, không phải tệp báo cáo.")
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidInput(f"“{p}” không phải là tệp thông thường (là thiết bị, FIFO hoặc socket); "
+                               "hãy chỉ định tệp báo cáo (PDF, Word, ảnh chụp…).")
+        if st.st_size > MAX_REPORT_FILE_BYTES:
+            raise InvalidInput(f"Tệp báo cáo “{p}” quá lớn ({st.st_size / (1024 * 1024):.0f} MiB, tối đa {limit}).")
+        h = hashlib.sha256()
+        n = 0
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                n += len(chunk)
+                if n > MAX_REPORT_FILE_BYTES:  # it grew while being read
+                    raise InvalidInput(f"Tệp báo cáo “{p}” quá lớn (tối đa {limit}).")
+                h.update(chunk)
+    except OSError as exc:
+        raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {exc.strerror or exc}.")
+    finally:
+        os.close(fd)
+    return ReportFile(str(p.resolve()), h.hexdigest())
+
+
+@dataclass
+class SavedReport:
+    """What `save_report` did: the row as stored, the aspects still empty (labels), the aspects given
+    blank and left aside (keys; a blank never erases), the confirmation a change cleared (or None),
+    whether anything changed."""
+
+    row: dict
+    missing: list[str]
+    ignored: list[str]
+    cleared: dict | None
+    changed: bool
+
+
 def save_report(tx: Tx, entry_id: str, aspects: Mapping[str, str | None], reported_on: dt.date | None,
-                file: Path | None) -> tuple[dict, list[str]]:
-    """Record (or complete) an achievement report. Returns the row and the aspects still empty."""
+                file: ReportFile | Path | None, *, force: bool = False) -> SavedReport:
+    """Record (or complete) an achievement report.
+
+    A blank aspect never erases what is stored (it is listed in `ignored`). A report the Party
+    committee has confirmed (or refused) is what the committee vouched for: changing its content
+    needs `force`, and then the confirmation is deleted in the same transaction and the report
+    marked `confirmation_cleared_on`, so the entry needs confirming again.
+    """
     entry = get_entry(tx.conn, entry_id)
-    ensure_unlocked(tx.conn, entry["year"], f"báo cáo của {entry['id']}")
+    eid = entry["id"]
+    ensure_unlocked(tx.conn, entry["year"], f"báo cáo của {eid}")
     t = table("report")
-    cur = tx.conn.execute(select(t).where(t.c.entry_id == entry["id"])).mappings().first()
-    row = dict(cur) if cur else {"entry_id": entry["id"], "approach": None, "experience": None, "spread": None,
+    cur = tx.conn.execute(select(t).where(t.c.entry_id == eid)).mappings().first()
+    cur = dict(cur) if cur else None
+    row = dict(cur) if cur else {"entry_id": eid, "approach": None, "experience": None, "spread": None,
                                  "effectiveness": None, "sustainability": None, "reported_on": None,
-                                 "file_path": None, "file_sha256": None}
+                                 "file_path": None, "file_sha256": None, "confirmation_cleared_on": None}
     labels = dict(ASPECTS)
+    ignored: list[str] = []
     for key, value in aspects.items():
-        if value is not None:
-            row[key] = _text(value, labels[key], max_len=20000, multiline=True)
+        if value is None:
+            continue
+        text = _text(value, labels[key], max_len=MAX_LEN["aspect"], multiline=True)
+        if text is None:
+            ignored.append(key)
+            continue
+        row[key] = text
     row["reported_on"] = reported_on or row["reported_on"] or today()
     if file is not None:
-        p = Path(file)
-        from dvk.files import sha256_file
-
-        try:
-            digest = sha256_file(p)
-        except FileNotFoundError:
-            raise NotFound(f"Không tìm thấy tệp báo cáo “{p}”.")
-        except OSError as exc:
-            raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {exc.strerror}.")
-        row["file_path"] = str(p.resolve())
-        row["file_sha256"] = digest
+        rf = file if isinstance(file, ReportFile) else read_report_file(file)
+        row["file_path"], row["file_sha256"] = rf.path, rf.sha256
     if not any(row[k] for k, _ in ASPECTS) and not row["file_path"]:
         raise InvalidInput("Báo cáo thành tích trống: hãy nêu ít nhất một nội dung (--approach, --experience, "
                            "--spread, --effectiveness, --sustainability).")
-    tx.upsert("report", row)
+    cleared = None
+    if cur is not None:
+        differs = [k for k in REPORT_CONTENT if row[k] != cur[k]]
+        if differs:
+            ct = table("confirmation")
+            conf = tx.conn.execute(select(ct).where(ct.c.entry_id == eid)).mappings().first()
+            if conf is not None:
+                if not force:
+                    raise InvalidInput(confirmed_report_message(eid, dict(conf), differs))
+                cleared = dict(conf)
+                tx.delete("confirmation", {"entry_id": eid})
+                row["confirmation_cleared_on"] = today()
+    changed = cur is None or row != cur
+    if changed:
+        tx.upsert("report", row)
     missing = [label for key, label in ASPECTS if not row[key]]
-    return row, missing
+    return SavedReport(row, missing, ignored, cleared, changed)
+
+
+_CONTENT_LABELS = {**dict(ASPECTS), "reported_on": "ngày báo cáo", "file_sha256": "tệp báo cáo"}
+
+
+def confirmed_report_message(entry_id: str, conf: Mapping, differs: Sequence[str], *, hint: str = "--force") -> str:
+    """Why a change to a report the Party committee has confirmed (or refused) is refused."""
+    when = f" ngày {fmt_date(conf['confirmed_on'])}" if conf.get("confirmed_on") else ""
+    if conf.get("rejected"):
+        said = f"cấp ủy “{conf['committee']}” đã không xác nhận{when}"
+        what = "ý kiến đó"
+    else:
+        said = f"đã được cấp ủy “{conf['committee']}” xác nhận{when}"
+        what = "xác nhận đó"
+    parts = ", ".join(_CONTENT_LABELS.get(k, k).lower() for k in differs)
+    return (f"Báo cáo thành tích của {entry_id} {said}; sửa báo cáo ({parts}) thì {what} không còn giá trị. "
+            f"Nếu chắc chắn, chạy lại với {hint}: {what} bị xóa (ghi vào lịch sử) và cần cấp ủy xác nhận lại "
+            f"(dvk confirm {entry_id} --by …).")
 
 
 def save_confirmation(tx: Tx, entry_id: str, *, committee: str | None, by: str | None, on: dt.date | None,
@@ -526,7 +634,7 @@ def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fractio
     """One member's scores on one entry; scoring again replaces that member's sheet."""
     entry = get_entry(tx.conn, entry_id)
     ensure_unlocked(tx.conn, entry["year"], f"điểm của {entry['id']}")
-    member_c = _text(member, "tên thành viên Hội đồng (--member)", required=True, max_len=200)
+    member_c = _text(member, "tên thành viên Hội đồng (--member)", required=True, max_len=MAX_LEN["member"])
     crit = criteria_for(tx.conn, entry["year"])
     op = tx.upsert("score", {"entry_id": entry["id"], "member": member_c, "marks": marks_json(values, crit)})
     total = crit_mod.member_total(values, crit)
@@ -558,8 +666,30 @@ class Bundle:
 
 
 def year_context(conn: Connection, year: int) -> YearContext:
-    return YearContext(year, criteria_for(conn, year), {u["code"]: u for u in list_units(conn)},
-                       active_decision(conn, year))
+    """The rules, units and decision of a year. A decided year has the units its decision in force
+    was taken with (names, committees, order); an undecided year has the units as they are now."""
+    dec = active_decision(conn, year)
+    return YearContext(year, criteria_for(conn, year), units_of_decision(conn, dec), dec)
+
+
+def units_of_decision(conn: Connection, decision: Mapping | None) -> dict[str, dict]:
+    """The units (code → row, in unit order) as `decision` was taken with them; the current units
+    when `decision` is None (or, for a decision recorded without them, as a last resort)."""
+    if decision is not None:
+        t = table("decision_unit")
+        rows = conn.execute(select(t.c.code, t.c.name, t.c.committee, t.c.ordinal)
+                            .where(t.c.decision_id == decision["id"]).order_by(t.c.ordinal, t.c.code)).mappings()
+        units = {r["code"]: dict(r) for r in rows}
+        if units:
+            return units
+    return {u["code"]: u for u in list_units(conn)}
+
+
+def decided_years(conn: Connection) -> list[int]:
+    """The years that have a recognition decision in force (they keep the units they were decided with)."""
+    t = table("decision")
+    return [r[0] for r in conn.execute(select(t.c.year).where(t.c.revoked == False)  # noqa: E712
+                                       .distinct().order_by(t.c.year))]
 
 
 def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
@@ -587,7 +717,7 @@ def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
     else:
         rep_cols = [rt.c.entry_id] + [
             (func.length(func.trim(func.coalesce(rt.c[k], ""))) > 0).label(k) for k, _ in ASPECTS
-        ] + [rt.c.reported_on]
+        ] + [rt.c.reported_on, rt.c.confirmation_cleared_on]
     entries = conn.execute(select(et).where(cond).order_by(et.c.seq)).mappings()
     reports = conn.execute(joined(rt, "entry_id", *rep_cols))
     confs = conn.execute(joined(ct, "entry_id", *[ct.c[c] for c in ct.c.keys()]))
@@ -599,7 +729,6 @@ def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
                                        extra=ot.c.decision_id == ctx.decision["id"]))
     rep_keys = list(reports.keys())[1:]
     conf_keys = list(confs.keys())[1:]
-    loads = json.loads
     nxt_r = next(reports, None)
     nxt_c = next(confs, None)
     nxt_s = next(sheets, None)
@@ -619,15 +748,61 @@ def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
             nxt_c = next(confs, None)
         while nxt_s is not None and nxt_s[0] <= seq:
             if nxt_s[0] == seq:
-                b.scores[nxt_s[1]] = loads(nxt_s[2]) if marks else None
+                b.scores[nxt_s[1]] = _sheet(nxt_s[2], e["id"], nxt_s[1]) if marks else None
             nxt_s = next(sheets, None)
         if outcomes is not None:
             while nxt_o is not None and nxt_o[0] < seq:
                 nxt_o = next(outcomes, None)
             if nxt_o is not None and nxt_o[0] == seq:
-                b.outcome = {"recognized": bool(nxt_o[1]), "score": nxt_o[2], "reasons": loads(nxt_o[3] or "[]")}
+                b.outcome = {"recognized": bool(nxt_o[1]), "score": nxt_o[2],
+                             "reasons": _reasons(nxt_o[3], e["id"], ctx.decision)}
                 nxt_o = next(outcomes, None)
         yield b
+
+
+_MARK_TYPES = frozenset({int, float, type(None)})
+MAX_MARK = 1e9  # far beyond any scale (at most 1000): a value past it can only come from outside dvk
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(name)  # NaN, Infinity: never written by dvk
+
+
+def _damaged(what: str, value: Any) -> LedgerError:
+    shown = str(value)
+    shown = "".join(c if c.isprintable() else "�" for c in (shown[:80] + "…" if len(shown) > 80 else shown))
+    return LedgerError(f"{what} trong sổ bị hỏng (giá trị “{shown}” không phải do dvk ghi). Có thể sổ đã bị sửa "
+                       "ngoài dvk: hãy chạy dvk verify để xem chỗ sai (và khôi phục từ bản sao lưu nếu cần: "
+                       "dvk restore).")
+
+
+_DECODE = json.JSONDecoder(parse_constant=_no_constant).decode
+
+
+def _sheet(text: Any, entry_id: str, member: str) -> dict:
+    """A member's stored sheet decoded: {code: number | None}; a damaged one names its row (LedgerError)."""
+    try:
+        v = _DECODE(text) if type(text) is str else None
+    except (ValueError, RecursionError):
+        v = None
+    if type(v) is dict and _MARK_TYPES.issuperset(map(type, v.values())):
+        if len(text) <= 300 and "e" not in text and "E" not in text:
+            return v  # no number written in under 300 characters without an exponent can overflow a float
+        nums = list(filter(None, v.values()))  # the numbers (None and 0 need no range check)
+        if not nums or (max(nums) <= MAX_MARK and min(nums) >= -MAX_MARK):
+            return v
+    raise _damaged(f"Phiếu chấm điểm của thành viên “{member}” cho {entry_id}", text)
+
+
+def _reasons(text: Any, entry_id: str, decision: Mapping | None) -> list:
+    try:
+        v = json.loads(text or "[]")
+    except (TypeError, ValueError, RecursionError):
+        v = None
+    if type(v) is list and all(type(x) is str for x in v):
+        return v
+    number = f" số {decision['number']:02d}" if decision else ""
+    raise _damaged(f"Lý do trong kết quả của {entry_id} theo quyết định{number} năm {entry_year(entry_id)}", text)
 
 
 def facts(ctx: YearContext, b: Bundle) -> EntryFacts:
@@ -807,10 +982,15 @@ def ensure_recognizable(plan: RecognitionPlan) -> None:
 
 
 def recognize(tx: Tx, plan: RecognitionPlan) -> int:
-    """Record the decision and every entry's outcome; the year is locked from then on."""
+    """Record the decision, the units it was taken with and every entry's outcome; the year is
+    locked from then on."""
     ensure_recognizable(plan)
     dec_id = tx.insert("decision", {"year": plan.year, "number": plan.number, "decided_on": plan.decided_on,
                                     "revoked": False, "revoked_reason": None, "revoked_on": None})
+    # The units as they are now, kept with the decision: the decided year prints them from now on.
+    tx.insert_many("decision_unit", [{"decision_id": dec_id, "code": u["code"], "name": u["name"],
+                                      "committee": u["committee"], "ordinal": u["ordinal"]}
+                                     for u in list_units(tx.conn)])
     batch: list[dict] = []
     dumps = json.dumps
     for r in plan.rows:
@@ -865,7 +1045,9 @@ def missing_items(ctx: YearContext, b: Bundle) -> list[str]:
         if empty:
             out.append("nội dung báo cáo: " + ", ".join(empty))
     conf = b.confirmation
-    if conf is None:
+    if conf is None and rep is not None and rep.get("confirmation_cleared_on"):
+        out.append("xác nhận lại của cấp ủy (báo cáo đã sửa sau khi cấp ủy xác nhận)")
+    elif conf is None:
         out.append("xác nhận của cấp ủy")
     elif conf["rejected"]:
         out.append(f"xác nhận của cấp ủy (bị từ chối: {conf['reason']})")

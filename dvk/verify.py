@@ -58,6 +58,7 @@ TABLE_LABELS = {
     "decision": "Quyết định (mã nội bộ)",
     "outcome": "Kết quả công nhận (quyết định / mô hình)",
     "document": "Văn bản đã xuất có mã SHA-256",
+    "decision_unit": "Đơn vị theo quyết định (mã nội bộ / mã đơn vị)",
 }
 COLUMN_LABELS = {
     "value": "giá trị", "year": "năm", "seq": "số thứ tự", "unit_code": "đơn vị", "title": "tên",
@@ -73,7 +74,7 @@ COLUMN_LABELS = {
     "name": "tên đơn vị", "ordinal": "thứ tự", "org": "đơn vị ban hành", "parent_org": "cơ quan cấp trên",
     "place": "địa danh", "symbol": "ký hiệu", "signer": "người ký", "signer_title": "chức vụ người ký",
     "on_behalf": "thẩm quyền ký", "recipients": "nơi nhận", "phase": "giai đoạn", "text": "nội dung tệp tiêu chí",
-    "sha256": "mã SHA-256",
+    "sha256": "mã SHA-256", "confirmation_cleared_on": "ngày báo cáo sửa sau khi xác nhận (xác nhận bị xóa)",
 }
 COLUMN_LABELS_BY_TABLE = {
     ("document", "name"): "tên tệp", ("document", "kind"): "loại văn bản", ("document", "year"): "năm",

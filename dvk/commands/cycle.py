@@ -103,8 +103,15 @@ def report_cmd(
     skip_invalid: SkipInvalidOpt = False,
     rejects: RejectsOpt = None,
     update: UpdateOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Sửa báo cáo đã được cấp ủy xác nhận (hoặc không xác nhận): "
+                                                        "xác nhận cũ bị xóa, ghi vào lịch sử, cần cấp ủy xác nhận "
+                                                        "lại. Với --from: dùng cùng --update.")] = False,
 ) -> None:
-    """Ghi báo cáo thành tích (cách làm, kinh nghiệm, lan tỏa, hiệu quả, bền vững); --from TỆP để nhập nhiều."""
+    """Ghi báo cáo thành tích (cách làm, kinh nghiệm, lan tỏa, hiệu quả, bền vững); --from TỆP để nhập nhiều.
+
+    Nội dung để trống (tùy chọn hay ô trong tệp) không xóa nội dung đã ghi. Báo cáo đã có xác nhận của cấp ủy
+    chỉ sửa được với --force (--from: --update --force); xác nhận cũ khi đó bị xóa và phải xác nhận lại.
+    """
     from dvk import ops
     from dvk.commands.intake import import_file, missing_options, refuse_bulk_options
     from dvk.errors import InvalidInput
@@ -117,34 +124,67 @@ def report_cmd(
         if single:
             raise InvalidInput(f"Không dùng {', '.join(single)} cùng --from: các giá trị lấy từ tệp.")
         import_file("reports", from_, db=db, user=user, json_=json_, dry_run=dry_run, skip_invalid=skip_invalid,
-                    rejects=rejects, update=update)
+                    rejects=rejects, update=update, force=force)
         return
     refuse_bulk_options(dry_run, skip_invalid, rejects, update)
     if not entry_id:
         raise missing_options(["mã mô hình, điển hình (ID)"], "hoặc dùng --from TỆP để nhập nhiều báo cáo")
+    on = parse_date_opt(date)
+    # Every file is read (and hashed) before the write lock: a big or a never-ending file blocks no one.
+    report_file = None
     if from_docx is not None:
         from dvk import forms
 
         given = [f"--{k}" for k, v in aspects.items() if v is not None] + (["--file"] if file else [])
         if given:
             raise InvalidInput(f"Không dùng {', '.join(given)} cùng --from-docx: nội dung lấy từ tệp Word.")
+        report_file = ops.read_report_file(from_docx)
         aspects = forms.read_report_docx(from_docx, entry_id)
-        file = from_docx
     else:
         from dvk.criteria import ASPECTS
 
         check_texts(*[opt_text(f"--{key}", aspects[key], "aspect", label=label, multiline=True)
                       for key, label in ASPECTS])
-    on = parse_date_opt(date)
-    with writing(db, user) as tx:
-        row, missing = ops.save_report(tx, entry_id, aspects, on, file)
-        tx.note(f"Báo cáo thành tích của {row['entry_id']}")
+        if file is not None:
+            report_file = ops.read_report_file(file)
+    try:
+        with writing(db, user) as tx:
+            saved = ops.save_report(tx, entry_id, aspects, on, report_file, force=force)
+            if not saved.changed:
+                raise _Unchanged(saved)  # nothing to record: the transaction is rolled back
+            eid = saved.row["entry_id"]
+            tx.note(f"Báo cáo thành tích của {eid}" + (
+                f"; xóa xác nhận của cấp ủy “{saved.cleared['committee']}” vì báo cáo thay đổi (--force)"
+                if saved.cleared else ""))
+    except _Unchanged as exc:
+        saved = exc.saved
+    row, missing = saved.row, saved.missing
     if json_:
-        print_json({"id": row["entry_id"], "missing": missing, "file_sha256": row["file_sha256"]})
+        print_json({"id": row["entry_id"], "missing": missing, "file_sha256": row["file_sha256"],
+                    "changed": saved.changed, "confirmation_cleared": saved.cleared is not None,
+                    "ignored_blank": saved.ignored})
         return
-    say(f"Đã ghi báo cáo thành tích của {row['entry_id']}.")
+    from dvk.criteria import ASPECTS
+
+    for key in saved.ignored:
+        warn(f"bỏ qua “{dict(ASPECTS)[key]}” (--{key}) để trống: nội dung để trống không xóa nội dung đã ghi.")
+    if saved.changed:
+        say(f"Đã ghi báo cáo thành tích của {row['entry_id']}.")
+    else:
+        say(f"Báo cáo thành tích của {row['entry_id']} không thay đổi; sổ giữ nguyên.")
+    if saved.cleared:
+        warn(f"đã xóa xác nhận của cấp ủy “{saved.cleared['committee']}” cho {row['entry_id']} vì báo cáo thay đổi; "
+             f"cần cấp ủy xác nhận lại: dvk confirm {row['entry_id']} --by …")
     if missing:
         warn("báo cáo còn thiếu: " + ", ".join(missing) + " (cần đủ 5 nội dung để được xét).")
+
+
+class _Unchanged(Exception):
+    """Raised inside the write transaction of `dvk report` when nothing changed (it is rolled back)."""
+
+    def __init__(self, saved) -> None:
+        super().__init__("unchanged")
+        self.saved = saved
 
 
 def confirm_cmd(

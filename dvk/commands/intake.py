@@ -46,14 +46,14 @@ def missing_options(missing: list[str], bulk_hint: str) -> MissingOptions:
 
 def import_file(kind: str, path: Path, *, db: Optional[Path], user: Optional[str], json_: bool, dry_run: bool,
                 skip_invalid: bool, rejects: Optional[Path], update: bool, year: Optional[int] = None,
-                member: Optional[str] = None) -> None:
+                member: Optional[str] = None, force: bool = False) -> None:
     """Run one import (dvk.intake) and print its result."""
     from dvk import intake
     from dvk.cli import command_line
     from dvk.db import current_user
 
     opts = intake.ImportOptions(dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, update=update,
-                                year=year, member=member)
+                                year=year, member=member, force=force)
     intake.check_options(opts)
     with ledger(db) as led:
         res = intake.run_import(led, kind, path, opts, user=current_user(user), command=command_line())
@@ -97,6 +97,9 @@ def print_import(res: Any, json_: bool) -> None:
         warn(f"… và {res.conflicts - len(res.conflict_list)} xung đột khác.")
     if res.conflicts:
         warn("các dòng xung đột không được ghi; dùng --update để cập nhật sổ theo tệp.")
+    if res.confirmations_cleared:
+        warn(f"{'sẽ xóa' if res.dry_run else 'đã xóa'} {res.confirmations_cleared} xác nhận của cấp ủy vì báo cáo "
+             "thay đổi; các mô hình đó cần cấp ủy xác nhận lại (dvk status --missing).")
     for p in res.problems:
         warn("bị loại — " + p.text())
     if res.problem_count > len(res.problems):

@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from dvk.commands.common import (YEAR_CHECK, DbOpt, JsonOpt, UserOpt, ViCommand, add, check_texts, int_range, ledger,
-                                 opt_text, print_json, say, sub_app, table, writing)
+                                 opt_text, print_json, say, sub_app, table, warn, writing)
 
 org_app = sub_app("Thông tin đơn vị ban hành (tên, ký hiệu, người ký) theo từng năm.")
 units_app = sub_app("Danh sách đơn vị (CĐCS) và cấp ủy của từng đơn vị.")
@@ -150,7 +150,11 @@ def units_add(
                 opt_text("--committee", committee, "committee"))
     with writing(db, user, f"Thêm đơn vị {code}") as tx:
         row = ops.add_unit(tx, code, name, committee)
+        decided = ops.decided_years(tx.conn)
     say(f"Đã thêm đơn vị {row['code']}: {row['name']}.")
+    if decided:
+        warn(f"các năm đã có quyết định công nhận ({_years_text(decided)}) giữ danh sách đơn vị như lúc ra quyết "
+             "định; đơn vị mới có mặt từ các năm chưa có quyết định.")
 
 
 @units_app.command("import", cls=ViCommand)
@@ -160,17 +164,30 @@ def units_import(
     user: UserOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Nhập danh sách đơn vị từ tệp (thêm mới hoặc cập nhật tên, cấp ủy)."""
-    from dvk import intake_units
+    """Nhập danh sách đơn vị từ tệp (thêm mới hoặc cập nhật tên, cấp ủy).
+
+    Năm đã có quyết định công nhận giữ tên, cấp ủy và thứ tự đơn vị như lúc ra quyết định; thay đổi áp
+    dụng cho các năm chưa có quyết định.
+    """
+    from dvk import intake_units, ops
 
     with writing(db, user, f"Nhập đơn vị từ {file.name}") as tx:
         counts = intake_units.import_units(tx, file)
         tx.note(f"Nhập đơn vị từ {file.name}: thêm {counts['added']}, cập nhật {counts['updated']}")
+        decided = ops.decided_years(tx.conn) if counts["added"] or counts["updated"] else []
     if json_:
-        print_json(counts)
-    else:
-        say(f"Đã nhập từ {file}: thêm {counts['added']}, cập nhật {counts['updated']}, "
-            f"giữ nguyên {counts['unchanged']} đơn vị.")
+        print_json({**counts, "decided_years_keep_units": decided} if decided else counts)
+        return
+    say(f"Đã nhập từ {file}: thêm {counts['added']}, cập nhật {counts['updated']}, "
+        f"giữ nguyên {counts['unchanged']} đơn vị.")
+    if decided:
+        warn(f"các năm đã có quyết định công nhận ({_years_text(decided)}) giữ tên, cấp ủy và thứ tự đơn vị như lúc "
+             "ra quyết định; thay đổi áp dụng cho các năm chưa có quyết định.")
+
+
+def _years_text(years: list[int]) -> str:
+    shown = ", ".join(map(str, years[:10]))
+    return shown + (f" và {len(years) - 10} năm khác" if len(years) > 10 else "")
 
 
 @units_app.command("list", cls=ViCommand)
@@ -255,11 +272,18 @@ def criteria_use(
     db: DbOpt = None,
     user: UserOpt = None,
 ) -> None:
-    """Áp dụng bộ tiêu chí khác từ một năm trở đi (các năm trước giữ bộ cũ)."""
+    """Áp dụng bộ tiêu chí khác từ một năm trở đi (các năm trước giữ bộ cũ).
+
+    Tệp được đọc và kiểm tra trước khi ghi (tối đa 1 MiB; mọi khóa đúng kiểu và trong giới hạn, mọi lỗi được
+    liệt kê kèm tên khóa).
+    """
+    from dvk import criteria as cm
     from dvk import ops
 
+    ops.check_year(from_year)
+    crit = cm.load_file(file)  # read and checked before the write lock is taken
     with writing(db, user, f"Áp dụng bộ tiêu chí {file.name} từ năm {from_year}") as tx:
-        crit = ops.use_criteria(tx, file, from_year)
+        crit = ops.use_criteria(tx, crit, from_year)
     say(f"Đã áp dụng “{crit.name}” từ năm {from_year}.")
 
 
