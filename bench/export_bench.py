@@ -81,17 +81,17 @@ def _decision_vm(db: Path, rows: int):
     """The decision's view model from the ledger, its list cut to exactly `rows` rows."""
     import dataclasses
 
-    from dvk import export as ex
-    from dvk import reports as rp
     from dvk.db import Ledger
+    from dvk.reports.jobs import Options, _year_jobs
+    from dvk.reports.models import Group
 
     with Ledger.open(db) as led, led.read() as conn:
-        jobs, _ = ex._year_jobs(conn, YEAR, ex.Options(), kinds=("decision",))
+        jobs, _ = _year_jobs(conn, YEAR, Options(), kinds=("decision",))
     vm = jobs[0].vm
     coll, ind = vm.groups
     keep_c = coll.rows[:rows]
     keep_i = ind.rows[: max(0, rows - len(keep_c))]
-    vm = dataclasses.replace(vm, groups=(rp.Group(coll.heading, keep_c), rp.Group(ind.heading, keep_i)))
+    vm = dataclasses.replace(vm, groups=(Group(coll.heading, keep_c), Group(ind.heading, keep_i)))
     assert sum(len(g.rows) for g in vm.groups) == rows, "not enough recognised entries"
     return vm
 
@@ -99,12 +99,13 @@ def _decision_vm(db: Path, rows: int):
 def step_word_baseline(db: Path, rows: int, out: Path) -> float:
     from docxtpl import DocxTemplate
 
-    from dvk import reports as rp
+    from dvk.reports.context import context_of
+    from dvk.reports.sandbox import find_template
 
     vm = _decision_vm(db, rows)
-    context = rp.context_of(vm)  # the same rows, as the template's placeholders
+    context = context_of(vm)  # the same rows, as the template's placeholders
     t = time.perf_counter()
-    tpl = DocxTemplate(str(rp.find_template(vm.template_name)))
+    tpl = DocxTemplate(str(find_template(vm.template_name)))
     tpl.render(context, autoescape=True)
     tpl.save(str(out))
     return time.perf_counter() - t
@@ -112,11 +113,11 @@ def step_word_baseline(db: Path, rows: int, out: Path) -> float:
 
 def step_word_dvk_memory(db: Path, rows: int, out: Path) -> float:
     """render_docx's work without the file: clean, check, render, deterministic zip."""
-    from dvk import reports as rp
+    from dvk.reports.word import render_docx_bytes
 
     vm = _decision_vm(db, rows)
     t = time.perf_counter()
-    data, _ = rp.render_docx_bytes(vm.template_name, vm)
+    data, _ = render_docx_bytes(vm.template_name, vm)
     seconds = time.perf_counter() - t
     out.write_bytes(data)
     return seconds
@@ -124,33 +125,33 @@ def step_word_dvk_memory(db: Path, rows: int, out: Path) -> float:
 
 def step_word_dvk(db: Path, rows: int, out: Path) -> float:
     """The same, written to a temporary file, fsync'ed and renamed (a signed list must survive a crash)."""
-    from dvk import reports as rp
+    from dvk.reports.word import render_docx
 
     vm = _decision_vm(db, rows)
     t = time.perf_counter()
-    rp.render_docx(vm.template_name, vm, out, force=True)
+    render_docx(vm.template_name, vm, out, force=True)
     return time.perf_counter() - t
 
 
 def step_word_export(db: Path, rows: int, out: Path) -> float:
     """Ledger -> view model -> file, as `dvk export` does it for the decision (whole list)."""
-    from dvk import export as ex
+    from dvk.reports.jobs import Options, _year_jobs
     from dvk.db import Ledger
 
     t = time.perf_counter()
     with Ledger.open(db) as led, led.read() as conn:
-        jobs, _ = ex._year_jobs(conn, YEAR, ex.Options(), kinds=("decision",))
+        jobs, _ = _year_jobs(conn, YEAR, Options(), kinds=("decision",))
         jobs[0].write(conn, out, templates=None, force=True)
     return time.perf_counter() - t
 
 
 def step_xlsx_dvk(db: Path, rows: int, out: Path) -> float:
-    from dvk import export as ex
+    from dvk.reports.jobs import Options, _year_jobs
     from dvk.db import Ledger
 
     t = time.perf_counter()
     with Ledger.open(db) as led, led.read() as conn:
-        jobs, _ = ex._year_jobs(conn, YEAR, ex.Options(), kinds=("workbook",))
+        jobs, _ = _year_jobs(conn, YEAR, Options(), kinds=("workbook",))
         jobs[0].write(conn, out, templates=None, force=True)
     return time.perf_counter() - t
 

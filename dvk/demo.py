@@ -262,6 +262,6 @@ def run(out: Path, *, user: str | None = None, force: bool = False, echo: Callab
 
 
 def _write_documents(path: Path, out: Path, *, force: bool, echo: Callable[[str], None]) -> list[Path]:
-    from dvk import export
+    from dvk.reports.export import demo_documents
 
-    return export.demo_documents(path, out, years=[DEMO_YEAR], phase="2021-2025", force=force, echo=echo)
+    return demo_documents(path, out, years=[DEMO_YEAR], phase="2021-2025", force=force, echo=echo)

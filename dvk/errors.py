@@ -53,6 +53,18 @@ class LedgerError(DvkError):
 class OutputError(DvkError):
     """An output file cannot be written (exists already, template broken…)."""
 
+class TemplateError(OutputError):
+    """A Word template that cannot be used: unknown or missing placeholder, Jinja syntax error,
+    not a .docx file (mẫu văn bản bị lỗi)."""
+
+
+class OutputExistsError(OutputError):
+    """The output file exists already and ``force`` was not given."""
+
+
+class PdfConversionError(OutputError):
+    """LibreOffice is missing, timed out or produced no PDF."""
+
 
 @dataclass
 class Problem:

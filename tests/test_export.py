@@ -450,11 +450,11 @@ def test_phase_proposal_lists_the_years_exemplars(led, tmp_path):
 
 
 def test_templates_beside_the_ledger_are_used(led, tmp_path, db):
-    from dvk import reports
+    from dvk.reports.sandbox import find_template
 
     folder = db.parent / "templates"
     folder.mkdir()
-    src = reports.find_template("danh-sach-dang-ky.docx")
+    src = find_template("danh-sach-dang-ky.docx")
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(folder / "danh-sach-dang-ky.docx", "w") as zout:
         for item in zin.infolist():
             data = zin.read(item.filename)
@@ -485,9 +485,9 @@ def test_usage_errors(led, tmp_path):
 
 
 def test_pdf_without_libreoffice_writes_word_and_says_how_to_install(led, tmp_path, monkeypatch):
-    from dvk import reports
+    from dvk.reports import pdf
 
-    monkeypatch.setattr(reports, "_find_soffice", lambda: None)
+    monkeypatch.setattr(pdf, "find_soffice", lambda: None)
     out = tmp_path / "out"
     res = led("export", "--year", YEAR, "--out", out, "--pdf")
     assert res.exit_code == 0

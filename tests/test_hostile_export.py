@@ -52,10 +52,10 @@ def clean(res, *fragments: str) -> str:
 
 
 def break_template(folder: Path, name: str, old: str, new: str) -> None:
-    from dvk import reports
+    from dvk.reports.sandbox import find_template
 
     folder.mkdir(exist_ok=True)
-    with zipfile.ZipFile(reports.find_template(name)) as zin, \
+    with zipfile.ZipFile(find_template(name)) as zin, \
             zipfile.ZipFile(folder / name, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             data = zin.read(info.filename)

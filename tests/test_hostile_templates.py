@@ -22,7 +22,7 @@ import pytest
 from docx import Document
 
 from conftest import ledger_dump
-from dvk.reports import TEMPLATE_SHAPES
+from dvk.reports.sandbox import TEMPLATE_SHAPES
 from safety_support import cached_ledger
 
 TEMPLATE = "danh-sach-dang-ky.docx"
@@ -30,9 +30,9 @@ DOCUMENT = "danh-sach-dang-ky-2024.docx"
 
 
 def packaged(name: str) -> Path:
-    from dvk import reports
+    from dvk.reports.sandbox import find_template
 
-    return reports.find_template(name)
+    return find_template(name)
 
 
 def edited(dst_folder: Path, edits: dict[str, list[tuple[str, str]]], name: str = TEMPLATE) -> Path:
@@ -262,13 +262,13 @@ def test_verify_doc_of_a_document_rendered_with_packaged_templates_ignores_a_new
 def test_the_declared_shapes_are_what_the_contexts_hold(name):
     """`TEMPLATE_SHAPES` (what a template may loop over and which fields an item has) matches the
     context each view model really gives, so a documented field is never refused and no other is allowed."""
-    from dvk import reports
+    from dvk.reports.context import context_of
     from test_reports_render import decision, proposal_doc, registration_doc, reminder_doc, report_doc, score_doc
 
     vm = {"quyet-dinh-cong-nhan.docx": decision, "danh-sach-dang-ky.docx": registration_doc,
           "phieu-cham-diem.docx": score_doc, "bao-cao-ket-qua.docx": report_doc,
           "cong-van-nhac.docx": reminder_doc, "to-trinh-khen-thuong.docx": proposal_doc}[name]()
-    shapes = reports.TEMPLATE_SHAPES[name]
+    shapes = TEMPLATE_SHAPES[name]
 
     def conforms(value, shape, where):
         if shape is None:
@@ -282,7 +282,7 @@ def test_the_declared_shapes_are_what_the_contexts_hold(name):
             for item in value:
                 conforms(item, shape[0], f"{where}[]")
 
-    ctx = reports.context_of(vm)
+    ctx = context_of(vm)
     assert set(shapes) <= set(ctx)
     for key, value in ctx.items():
         conforms(value, shapes.get(key), key)

@@ -24,41 +24,16 @@ from docx.text.paragraph import Paragraph
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dvk import reports
-from dvk.reports import (
-    ConfirmationRecord,
-    Criterion,
-    DecisionDoc,
-    FieldCountRow,
-    Group,
-    Letterhead,
-    ListRow,
-    NotRecognizedRow,
-    OutputExistsError,
-    PdfConversionError,
-    PhaseWorkbookData,
-    PhaseYear,
-    ProposalDoc,
-    RegistrationListDoc,
-    RegistrationRecord,
-    ReminderDoc,
-    ReminderItem,
-    ReminderUnit,
-    ReportRecord,
-    ResultRecord,
-    ResultsReportDoc,
-    ScoreRecord,
-    ScoreSheetDoc,
-    ScoreSheetEntry,
-    TemplateError,
-    UnitCountRow,
-    UnitFieldCount,
-    YearSummaryRow,
-    YearWorkbookData,
-    render_docx,
-    write_phase_workbook,
-    write_year_workbook,
-)
+import shutil
+from dvk.reports.context import REQUIRED_PLACEHOLDERS, TEMPLATE_NAMES, _clean_text, context_of
+from dvk.reports.models import BLANK_NUMBER, DOTS, FIELD_SHORT_NAMES
+from dvk.reports.pdf import docx_to_pdf
+from dvk.reports.sandbox import check_template, find_template
+from dvk.errors import OutputExistsError, PdfConversionError, TemplateError
+from dvk.reports.excel import write_phase_workbook, write_year_workbook
+from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, ProposalDoc, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow, YearSummaryRow
+from dvk.reports.records import ConfirmationRecord, PhaseWorkbookData, PhaseYear, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
+from dvk.reports.word import render_docx
 
 ROOT = Path(__file__).resolve().parent.parent
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -121,7 +96,7 @@ def report_doc() -> ResultsReportDoc:
         letterhead=LH, year=2026, number="12", issued_on=dt.date(2026, 11, 5),
         registered=4, late=1, sudden=1, reported=4, confirmed=3, scored=3, recognized=3, not_recognized=1,
         units=(UnitCountRow("CĐCS A", 2, 2, 2, 2, 2, 0), UnitCountRow("CĐCS B", 2, 2, 1, 1, 1, 1)),
-        fields=tuple(FieldCountRow(f, 1, 1) for f in reports.FIELD_SHORT_NAMES),
+        fields=tuple(FieldCountRow(f, 1, 1) for f in FIELD_SHORT_NAMES),
         recognized_groups=(Group("Tập thể", collective_rows()), Group("Cá nhân", individual_rows())),
         not_recognized_rows=(NotRecognizedRow("2026-009", "Tủ sách pháp luật", "CĐCS B",
                                               "Thiếu xác nhận của cấp ủy cùng cấp"),),
@@ -237,7 +212,7 @@ def test_committed_templates_match_generator(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     written = mod.build(tmp_path)
-    assert {p.name for p in written} == set(reports.TEMPLATE_NAMES)
+    assert {p.name for p in written} == set(TEMPLATE_NAMES)
     for p in written:
         # compare the members (not the compressed bytes, which depend on the zlib build)
         with zipfile.ZipFile(p) as new, zipfile.ZipFile(ROOT / "templates" / p.name) as old:
@@ -246,11 +221,11 @@ def test_committed_templates_match_generator(tmp_path):
                 assert new.read(name) == old.read(name), f"re-run tools/make_templates.py: {p.name} {name}"
 
 
-@pytest.mark.parametrize("name", reports.TEMPLATE_NAMES)
+@pytest.mark.parametrize("name", TEMPLATE_NAMES)
 def test_packaged_templates_pass_the_placeholder_check(name):
-    path = reports.find_template(name)
-    used = reports.check_template(path, _known_keys(name), reports.REQUIRED_PLACEHOLDERS[name])
-    assert reports.REQUIRED_PLACEHOLDERS[name] <= used
+    path = find_template(name)
+    used = check_template(path, _known_keys(name), REQUIRED_PLACEHOLDERS[name])
+    assert REQUIRED_PLACEHOLDERS[name] <= used
 
 
 def _known_keys(name: str) -> set[str]:
@@ -262,7 +237,7 @@ def _known_keys(name: str) -> set[str]:
         "cong-van-nhac.docx": reminder_doc(),
         "to-trinh-khen-thuong.docx": proposal_doc(),
     }[name]
-    return set(reports.context_of(vm))
+    return set(context_of(vm))
 
 
 def test_styles_use_times_new_roman_for_every_script(decision_file):
@@ -394,7 +369,7 @@ def test_blank_number_is_left_for_the_records_office(tmp_path):
     out = tmp_path / "qd.docx"
     render_docx("quyet-dinh-cong-nhan.docx", decision(number=""), out)
     doc = Document(str(out))
-    assert doc.tables[0].cell(1, 0).text == f"Số: {reports.BLANK_NUMBER}/QĐ-CĐN"
+    assert doc.tables[0].cell(1, 0).text == f"Số: {BLANK_NUMBER}/QĐ-CĐN"
 
 
 def test_date_line_default_pads_day_and_early_months(tmp_path):
@@ -437,7 +412,7 @@ def test_lone_surrogates_and_nonchars_are_dropped(tmp_path):
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=()), max_size=40))
 def test_clean_text_never_leaves_forbidden_characters(s):
     warnings: list[str] = []
-    out = reports._clean_text(s, "Tên mô hình", "2024-001", warnings)
+    out = _clean_text(s, "Tên mô hình", "2024-001", warnings)
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff\n\r\t]", out)
     assert bool(warnings) == bool(re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]", s))
 
@@ -490,7 +465,7 @@ def test_same_view_model_gives_identical_bytes(tmp_path):
 def test_unknown_placeholder_in_user_template(tmp_path):
     tdir = tmp_path / "mau"
     tdir.mkdir()
-    src = reports.find_template("quyet-dinh-cong-nhan.docx")
+    src = find_template("quyet-dinh-cong-nhan.docx")
     edited_template(src, tdir / "quyet-dinh-cong-nhan.docx", "{{ year }}", "{{ nam }}")
     with pytest.raises(TemplateError) as exc:
         render_docx("quyet-dinh-cong-nhan.docx", decision(), tmp_path / "qd.docx", templates_dir=tdir)
@@ -501,7 +476,7 @@ def test_unknown_placeholder_in_user_template(tmp_path):
 def test_missing_required_placeholder_in_user_template(tmp_path):
     tdir = tmp_path / "mau"
     tdir.mkdir()
-    src = reports.find_template("quyet-dinh-cong-nhan.docx")
+    src = find_template("quyet-dinh-cong-nhan.docx")
     edited_template(src, tdir / "quyet-dinh-cong-nhan.docx", "{{ signer }}", "Đàm Đức Chính")
     with pytest.raises(TemplateError) as exc:
         render_docx("quyet-dinh-cong-nhan.docx", decision(), tmp_path / "qd.docx", templates_dir=tdir)
@@ -511,7 +486,7 @@ def test_missing_required_placeholder_in_user_template(tmp_path):
 def test_jinja_syntax_error_in_user_template(tmp_path):
     tdir = tmp_path / "mau"
     tdir.mkdir()
-    src = reports.find_template("quyet-dinh-cong-nhan.docx")
+    src = find_template("quyet-dinh-cong-nhan.docx")
     edited_template(src, tdir / "quyet-dinh-cong-nhan.docx", "{{ year }}", "{{ year }")
     with pytest.raises(TemplateError) as exc:
         render_docx("quyet-dinh-cong-nhan.docx", decision(), tmp_path / "qd.docx", templates_dir=tdir)
@@ -521,7 +496,7 @@ def test_jinja_syntax_error_in_user_template(tmp_path):
 def test_unknown_attribute_in_user_template(tmp_path):
     tdir = tmp_path / "mau"
     tdir.mkdir()
-    src = reports.find_template("quyet-dinh-cong-nhan.docx")
+    src = find_template("quyet-dinh-cong-nhan.docx")
     edited_template(src, tdir / "quyet-dinh-cong-nhan.docx", "{{ r.title }}", "{{ r.titel }}")
     with pytest.raises(TemplateError) as exc:
         render_docx("quyet-dinh-cong-nhan.docx", decision(), tmp_path / "qd.docx", templates_dir=tdir)
@@ -531,12 +506,12 @@ def test_unknown_attribute_in_user_template(tmp_path):
 def test_user_template_is_preferred_and_packaged_one_is_the_fallback(tmp_path):
     tdir = tmp_path / "mau"
     tdir.mkdir()
-    src = reports.find_template("quyet-dinh-cong-nhan.docx")
+    src = find_template("quyet-dinh-cong-nhan.docx")
     edited_template(src, tdir / "quyet-dinh-cong-nhan.docx", "Điều 2.", "Điều 2 (sửa).")
     out = tmp_path / "qd.docx"
     render_docx("quyet-dinh-cong-nhan.docx", decision(), out, templates_dir=tdir)
     assert "Điều 2 (sửa)." in full_text(Document(str(out)))
-    assert reports.find_template("cong-van-nhac.docx", tdir).parent != tdir
+    assert find_template("cong-van-nhac.docx", tdir).parent != tdir
 
 
 def test_not_a_docx_user_template(tmp_path):
@@ -601,7 +576,7 @@ def test_score_sheets_without_members_print_one_set_with_a_blank_name(tmp_path):
     out = tmp_path / "phieu.docx"
     render_docx("phieu-cham-diem.docx", score_doc(), out)
     assert _page_breaks(out) == 1
-    assert full_text(Document(str(out))).count(f"Họ và tên thành viên Hội đồng:\n{reports.DOTS}") == 2
+    assert full_text(Document(str(out))).count(f"Họ và tên thành viên Hội đồng:\n{DOTS}") == 2
 
 
 def test_results_report(tmp_path):
@@ -689,7 +664,7 @@ def _year_data(n: int = 50) -> YearWorkbookData:
                 subject_kind="Cá nhân" if i % 2 else "Tập thể",
                 subject_name="+84 912" if i == 2 else "Nguyễn Thị Ánh",
                 position="-Điều dưỡng" if i == 3 else "Điều dưỡng trưởng khoa Nội",
-                field=reports.FIELD_SHORT_NAMES[i % 5], registered_on=dt.date(2026, 2, 1 + i % 28),
+                field=FIELD_SHORT_NAMES[i % 5], registered_on=dt.date(2026, 2, 1 + i % 28),
                 late=i == 4, sudden=i == 5, note="@ghi chú" if i == 4 else "")
 
     def scores():
@@ -741,7 +716,7 @@ def test_year_workbook(tmp_path):
     assert agg[2].value == "Điểm tổng hợp (thang 100)" and agg[6].value == 85 and agg[6].number_format == "0.00"
     assert wb["Kết quả"]["F2"].number_format == "0.00"
     stats = wb["Thống kê"]
-    assert [c.value for c in stats[1]] == ["STT", "Đơn vị", *reports.FIELD_SHORT_NAMES, "Tổng"]
+    assert [c.value for c in stats[1]] == ["STT", "Đơn vị", *FIELD_SHORT_NAMES, "Tổng"]
     assert [c.value for c in stats[5]][1:] == ["Tổng cộng", 3, 6, 9, 12, 15, 45]
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
@@ -787,9 +762,9 @@ def test_phase_workbook(tmp_path):
 
 
 def test_pdf_conversion_without_libreoffice_says_how_to_install(tmp_path, monkeypatch, decision_file):
-    monkeypatch.setattr(reports.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(PdfConversionError) as exc:
-        reports.docx_to_pdf(decision_file, tmp_path)
+        docx_to_pdf(decision_file, tmp_path)
     assert "sudo apt-get install libreoffice-writer-nogui fonts-liberation" in exc.value.message
 
 
@@ -797,10 +772,10 @@ def test_pdf_conversion_without_libreoffice_says_how_to_install(tmp_path, monkey
 def test_decision_pdf_with_libreoffice(tmp_path, decision_file):
     if not (shutil.which("soffice") or shutil.which("libreoffice")):
         pytest.skip("LibreOffice (soffice) is not installed")
-    pdf = reports.docx_to_pdf(decision_file, tmp_path)
+    pdf = docx_to_pdf(decision_file, tmp_path)
     assert pdf == tmp_path / "qd.pdf" and pdf.read_bytes()[:5] == b"%PDF-"
     with pytest.raises(OutputExistsError):
-        reports.docx_to_pdf(decision_file, tmp_path)
+        docx_to_pdf(decision_file, tmp_path)
     if not shutil.which("pdftotext"):
         pytest.skip("pdftotext (poppler-utils) is not installed")
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,

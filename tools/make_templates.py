@@ -40,7 +40,7 @@ from docx.text.paragraph import Paragraph
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dvk.reports import normalize_ooxml_zip  # noqa: E402  (after sys.path tweak)
+from dvk.reports.ooxml import normalize_ooxml_zip
 
 FONT = "Times New Roman"
 TEMPLATE_DATE = dt.datetime(2021, 5, 14)  # the seed letter's date: fixed metadata

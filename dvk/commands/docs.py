@@ -52,7 +52,8 @@ def export_cmd(
     ngày của quyết định công nhận (nếu có), nếu chưa có thì hôm nay. Mỗi lần xuất được ghi vào lịch sử
     của sổ cùng mã SHA-256 của từng tệp (kiểm tra lại bằng: dvk verify-doc TỆP).
     """
-    from dvk import export
+    from dvk.reports.export import export_phase, export_year
+    from dvk.reports.jobs import Options
     from dvk.cli import command_line
     from dvk.db import current_user
     from dvk.errors import InvalidInput
@@ -64,14 +65,14 @@ def export_cmd(
         if extra:
             raise InvalidInput(f"{', '.join(extra)} chỉ dùng với --year.")
     check_texts(opt_text("--member", member, "member"))
-    opts = export.Options(on=parse_date_opt(date), deadline=parse_date_opt(deadline), members=tuple(member or ()),
+    opts = Options(on=parse_date_opt(date), deadline=parse_date_opt(deadline), members=tuple(member or ()),
                           templates=templates, reminders=reminders)
     with ledger(db) as led:
         kw = dict(user=current_user(user), command=command_line(), force=force, pdf=pdf)
         if year is not None:
-            res = export.export_year(led, year, out, opts, **kw)
+            res = export_year(led, year, out, opts, **kw)
         else:
-            res = export.export_phase(led, phase, out, opts, **kw)
+            res = export_phase(led, phase, out, opts, **kw)
     if json_:
         print_json(res.as_dict())
         return
@@ -103,10 +104,10 @@ def verify_doc_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Cho biết tệp là văn bản nào và còn khớp với sổ không (mã 0: khớp; 1: không khớp hoặc không rõ)."""
-    from dvk import export
+    from dvk.reports.verify_doc import DocumentMismatch, verify_document
 
     with ledger(db) as led:
-        check = export.verify_document(led, file)
+        check = verify_document(led, file)
     if json_:
         print_json(check.as_dict())
         if not check.matches:
@@ -115,7 +116,7 @@ def verify_doc_cmd(
     if check.matches:
         say(f"{check.description}: khớp với sổ (SHA-256 {check.sha256[:12]}).")
         return
-    raise export.DocumentMismatch(f"{check.description} — không khớp với sổ: “{file}”.", details=check.problems)
+    raise DocumentMismatch(f"{check.description} — không khớp với sổ: “{file}”.", details=check.problems)
 
 
 def demo_cmd(

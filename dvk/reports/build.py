@@ -1,0 +1,491 @@
+"""Ledger → view models: a year read in one pass (`ops.judged`) into what every document of the year
+needs — grouping "I. Tập thể" (configured unit order, then registration order) and "II. Cá nhân"
+(given name, middle names, family name, Vietnamese collation), scores with a decimal comma, the
+letterhead of the organisation profile in force — and the streamed records of the workbooks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from sqlalchemy.engine import Connection
+
+from dvk import ops
+from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow
+from dvk.reports.records import ConfirmationRecord, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
+from dvk.criteria import CriteriaSet, fmt_score
+from dvk.dates import doc_number, fmt_date
+from dvk.textnorm import clean, fold, sort_people
+
+
+#: Word documents are for print: a list longer than this is left to the Excel workbook (docxtpl
+#: builds a document in memory, about 30 MB per 1,000 rows; 100,000 rows take minutes and GBs).
+WORD_MAX_ROWS = 20_000
+
+
+#: Score sheets (one page each, per member) beyond this are printed once with a blank name line.
+SCORE_MAX_SHEETS = 5_000
+
+
+COLLECTIVES = "Tập thể"
+
+
+INDIVIDUALS = "Cá nhân"
+
+
+def _n(n: int) -> str:
+    """100000 -> "100.000" (Vietnamese thousands separator)."""
+    return f"{n:,}".replace(",", ".")
+
+
+def _collective_of(on_behalf: str) -> str:
+    """"TM. BAN THƯỜNG VỤ" -> "Ban Thường vụ" (the body the signer signs for); "" otherwise."""
+    m = re.match(r"^\s*(?:TM|T/M)\s*\.?\s*(.+)$", on_behalf or "", flags=re.IGNORECASE)
+    if not m:
+        return ""
+    words = m.group(1).split()
+    return " ".join([w.capitalize() for w in words[:2]] + [w.lower() for w in words[2:]])
+
+
+def _members_name(units: Mapping[str, Mapping]) -> str:
+    """How Điều 3 names the member units, from what they are called in the ledger."""
+    names = [fold(u.get("name") or "") for u in units.values()]
+    if not names:
+        return "các đơn vị trực thuộc"
+    groups = sum(n.startswith("to cong doan") for n in names)
+    unions = sum(n.startswith(("cong doan", "cdcs")) for n in names)
+    if groups * 2 > len(names):
+        return "các tổ công đoàn trực thuộc"
+    if unions * 2 > len(names):
+        return "các Công đoàn cơ sở trực thuộc"
+    return "các đơn vị trực thuộc"
+
+
+def _is_as_article(line: str) -> bool:
+    return bool(re.match(r"^\s*[-–•]?\s*như\s+điều", line, flags=re.IGNORECASE))
+
+
+def letterhead_for(profile: Mapping[str, Any], units: Mapping[str, Mapping]) -> Letterhead:
+    """The letterhead of an organisation profile (``ops.profile_for``).
+
+    The recipients kept here are those that suit any document ("Như Điều 3" belongs to the
+    decision only and is added there).
+    """
+    org = profile["org"]
+    collective = _collective_of(profile.get("on_behalf") or "")
+    recipients = tuple(r for r in profile.get("recipients") or () if r and not _is_as_article(r))
+    return Letterhead(
+        parent_org=profile["parent_org"], org=org, symbol=profile["symbol"], place=profile["place"],
+        signer=profile["signer"], signer_title=profile["signer_title"], on_behalf=profile.get("on_behalf") or "",
+        recipients=recipients, issuer_name=f"{collective} {org}" if collective else org,
+        members_name=_members_name(units),
+    )
+
+
+def _names_body(line: str, body: str) -> bool:
+    """Whether a "Nơi nhận" line names `body`, in full or by its usual initials ("LĐLĐ tỉnh")."""
+    from dvk.textnorm import fold
+
+    if fold(body) in fold(line):
+        return True
+    words = body.split()
+    cut = next((i for i, w in enumerate(words) if w.lower() in ("tỉnh", "thành", "huyện", "quận", "thị")), len(words))
+    initials = "".join(w[0] for w in words[:cut]).upper()
+    return len(initials) >= 2 and re.search(rf"\b{re.escape(initials)}\b", line) is not None
+
+
+def _decision_recipients(profile: Mapping[str, Any]) -> tuple[str, ...]:
+    items = [r for r in profile.get("recipients") or () if r]
+    first = [r for r in items if _is_as_article(r)] or ["Như Điều 3"]
+    return tuple(first + [r for r in items if not _is_as_article(r)])
+
+
+def _criteria_source(crit: CriteriaSet) -> str:
+    """The guidance the criteria come from (``source`` in the criteria file), e.g. "Công văn số
+    69/CĐN ngày 14/5/2021 của Ban Thường vụ Công đoàn ngành Y tế tỉnh Đồng Nai"; "" if none."""
+    try:
+        return clean(str(tomllib.loads(crit.text).get("source") or "")) or ""
+    except (tomllib.TOMLDecodeError, TypeError):
+        return ""
+
+
+def _legal_bases(crit: CriteriaSet, lh: Letterhead) -> tuple[str, ...]:
+    source = _criteria_source(crit)
+    guide = (f"hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn "
+             f"{crit.phase}")
+    second = f"Căn cứ {source} về việc {guide};" if source else f"Căn cứ {guide};"
+    return ("Căn cứ Điều lệ Công đoàn Việt Nam;", second,
+            f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng {lh.org},")
+
+
+def _subject_text(e: Mapping, unit_name: str) -> str:
+    """"Họ tên, chức vụ" for a person; "Tập thể" for a collective.
+
+    The ledger knows a collective only through its unit, which has its own column: repeating the
+    unit's long name in the "Tập thể/Cá nhân" column doubled every row of the printed lists.
+    """
+    if e["subject"] == "individual":
+        person = e.get("person") or ""
+        return f"{person}, {e['position']}" if e.get("position") else person
+    return COLLECTIVES
+
+
+def _note(e: Mapping) -> str:
+    if e.get("sudden"):
+        return "Đột xuất"
+    if e.get("late"):
+        return "Đăng ký muộn"
+    return ""
+
+
+@dataclass
+class _Sorted:
+    """Rows with what the official order needs (kept small: no entry dicts)."""
+
+    collectives: list[tuple[tuple, ListRow]] = field(default_factory=list)
+    individuals: list[tuple[tuple, str, ListRow]] = field(default_factory=list)
+
+    def add(self, e: Mapping, rank: int, row: ListRow) -> None:
+        key = (rank, e["year"], e["seq"])
+        if e["subject"] == "individual":
+            self.individuals.append((key, e.get("person") or "", row))
+        else:
+            self.collectives.append((key, row))
+
+    def __len__(self) -> int:
+        return len(self.collectives) + len(self.individuals)
+
+    def groups(self, *, by_year: bool = False) -> tuple[Group, Group]:
+        """"Tập thể" in unit order (then registration order); "Cá nhân" by given name, middle
+        names, family name (Vietnamese collation).  With ``by_year`` collectives go year by year."""
+        if by_year:
+            coll = sorted(self.collectives, key=lambda p: (p[0][1], p[0][0], p[0][2]))
+        else:
+            coll = sorted(self.collectives, key=lambda p: p[0])
+        ind = sort_people(sorted(self.individuals, key=lambda p: p[0]), key=lambda p: p[1])
+        return (Group(COLLECTIVES, tuple(r for _, r in coll)),
+                Group(INDIVIDUALS, tuple(r for _, _, r in ind)))
+
+    def flat(self) -> list[ListRow]:
+        c, i = self.groups()
+        return list(c.rows) + list(i.rows)
+
+
+@dataclass
+class _YearState:
+    """One pass over a year: everything the Word documents need (the workbook streams apart)."""
+
+    ctx: ops.YearContext
+    profile: dict
+    lh: Letterhead
+    unit_rank: dict[str, int]
+    registrations: _Sorted = field(default_factory=_Sorted)
+    recognized: _Sorted = field(default_factory=_Sorted)
+    ready: _Sorted = field(default_factory=_Sorted)
+    not_recognized: list[NotRecognizedRow] = field(default_factory=list)
+    missing: dict[str, list[ReminderItem]] = field(default_factory=dict)
+    members: set[str] = field(default_factory=set)
+    stage: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_field: dict[int, list[int]] = field(default_factory=dict)  # field -> [registered, recognized]
+    by_unit_field: dict[str, list[int]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def year(self) -> int:
+        return self.ctx.year
+
+    @property
+    def crit(self) -> CriteriaSet:
+        return self.ctx.crit
+
+    @property
+    def decision(self) -> dict | None:
+        return self.ctx.decision
+
+    def unit_name(self, code: str) -> str:
+        return (self.ctx.units.get(code) or {}).get("name") or code
+
+    def decision_ref(self) -> str:
+        d = self.decision
+        return "" if d is None else f"{doc_number(d['number'])}/QĐ-{self.lh.symbol} ngày {fmt_date(d['decided_on'])}"
+
+
+def _reasons_text(reasons: Iterable[str]) -> str:
+    """The gates' reasons as one sentence: "Chưa có báo cáo thành tích; chưa có xác nhận …"."""
+    parts = [r.strip().rstrip(".;") for r in reasons if r and r.strip()]
+    parts = parts[:1] + [p[:1].lower() + p[1:] for p in parts[1:]]
+    return "; ".join(parts) + "." if parts else ""
+
+
+def _unit_missing(ctx: ops.YearContext, b: ops.Bundle, ev) -> list[str]:
+    """What the unit itself still owes for an entry (report, confirmation), in the letter's words."""
+    items = [m for m in ops.missing_items(ctx, b) if not m.startswith("chấm điểm")]
+    conf = b.confirmation
+    if conf and not conf["rejected"]:
+        gate = next((g for g in ev.gates if g.code == "confirmation"), None)
+        if gate is not None and not gate.ok:
+            items.append(f"xác nhận của cấp ủy cùng cấp (đã có xác nhận của “{conf['committee']}”)")
+    return items
+
+
+def _read_year(conn: Connection, year: int, *, decision: dict | None = None,
+               before_decision: bool = False) -> _YearState:
+    """One pass over the year; ``decision`` replaces the decision in force (to render a revoked
+    one); ``before_decision`` reads the year as it stood before any decision (the records a
+    decision adds are its outcomes only, so that state is exactly reproducible)."""
+    ctx = ops.year_context(conn, ops.check_year(year))
+    if decision is not None:
+        ctx.decision = decision
+        ctx.units = ops.units_of_decision(conn, decision)  # a revoked decision's document: its own units
+    if before_decision:
+        ctx.decision = None
+    profile = ops.profile_for(conn, year)
+    units = ctx.units
+    st = _YearState(ctx, profile, letterhead_for(profile, units), {c: i for i, c in enumerate(units)})
+    st.stage = {code: {s: 0 for s in ops.STAGES} for code in units}
+    nfields = [f.number for f in ctx.crit.fields]
+    st.by_field = {n: [0, 0] for n in nfields}
+    st.by_unit_field = {code: [0] * len(nfields) for code in units}
+    fidx = {n: i for i, n in enumerate(nfields)}
+    counts = {"late": 0, "sudden": 0, **{s: 0 for s in ops.STAGES}}  # "registered": every entry
+    for b, ev in ops.judged(conn, ctx, full=False):
+        e = b.entry
+        code = e["unit_code"]
+        rank = st.unit_rank.get(code, len(st.unit_rank))
+        uname = st.unit_name(code)
+        subject = _subject_text(e, uname)
+        counts["late"] += bool(e["late"])
+        counts["sudden"] += bool(e["sudden"])
+        reached = ops.reached(b)
+        unit_stage = st.stage.setdefault(code, {s: 0 for s in ops.STAGES})
+        for s in reached:
+            counts[s] += 1
+            unit_stage[s] += 1
+        f = st.by_field.setdefault(e["field"], [0, 0])
+        f[0] += 1
+        if e["field"] in fidx:
+            st.by_unit_field.setdefault(code, [0] * len(nfields))[fidx[e["field"]]] += 1
+        st.members.update(b.scores)
+        st.registrations.add(e, rank, ListRow(
+            title=e["title"], subject_text=subject, unit=uname, field=str(e["field"]), note=_note(e),
+            code=e["id"], date=fmt_date(e["registered_on"]) if e["registered_on"] else ""))
+        if b.outcome is not None:
+            ok, score, reasons = b.outcome["recognized"], b.outcome["score"], b.outcome["reasons"]
+        else:
+            ok, score, reasons = ev.eligible, ev.score_float, ev.reasons
+        if st.decision is None or b.outcome is not None:
+            if ok:
+                f[1] += 1
+                st.recognized.add(e, rank, ListRow(
+                    title=e["title"], subject_text=subject, unit=uname, field=str(e["field"]),
+                    score=fmt_score(score) if score is not None else "", note="Đột xuất" if e["sudden"] else "",
+                    code=e["id"]))
+            else:
+                st.not_recognized.append(NotRecognizedRow(code=e["id"], title=e["title"], unit=uname,
+                                                             reasons=_reasons_text(reasons)))
+        conf = b.confirmation
+        if b.report is not None and conf is not None and not conf["rejected"]:
+            st.ready.add(e, rank, ListRow(title=e["title"], subject_text=subject, unit=uname,
+                                             field=str(e["field"]), code=e["id"]))
+        if st.decision is None:
+            items = _unit_missing(ctx, b, ev)
+            if items:
+                st.missing.setdefault(code, []).append(ReminderItem(e["id"], e["title"], "; ".join(items)))
+    st.counts = counts
+    return st
+
+
+def _decision_doc(st: _YearState, on: dt.date) -> DecisionDoc:
+    d = st.decision
+    assert d is not None
+    return DecisionDoc(
+        letterhead=st.lh, year=st.year, number=doc_number(d["number"]), issued_on=d["decided_on"],
+        groups=st.recognized.groups(), legal_bases=_legal_bases(st.crit, st.lh),
+        recipients=_decision_recipients(st.profile), phase=st.crit.phase)
+
+
+def _registration_doc(st: _YearState, on: dt.date) -> RegistrationListDoc:
+    return RegistrationListDoc(
+        letterhead=st.lh, year=st.year, issued_on=on, groups=st.registrations.groups(),
+        late_count=st.counts["late"], sudden_count=st.counts["sudden"])
+
+
+def _num(x) -> str:
+    f = float(x)
+    return str(int(f)) if f == int(f) else f"{f:g}".replace(".", ",")
+
+
+def _criteria(crit: CriteriaSet) -> tuple[Criterion, ...]:
+    return tuple(Criterion(c.code, c.title, _num(c.weight)) for c in crit.criteria)
+
+
+def _instructions(crit: CriteriaSet) -> str:
+    step = _num(10 ** -crit.decimals) if crit.decimals else "1"
+    na = [c.code for c in crit.criteria if c.allow_na]
+    na_text = f"; tiêu chí {_code_span(na)} nếu không áp dụng thì ghi “KAD”" if na else ""
+    return (f"Ghi chú: mỗi tiêu chí chấm từ {_num(crit.scale_min)} đến {_num(crit.scale_max)} điểm "
+            f"(lẻ đến {step}){na_text}. Điểm đạt: {_num(crit.pass_mark)}/100 (quy đổi theo trọng số).")
+
+
+def _code_span(codes: Sequence[str]) -> str:
+    """"S1, S2, S3, S4" -> "S1–S4" when the codes run without gaps; else listed."""
+    m = [re.fullmatch(r"([A-Za-z]*)(\d+)", c) for c in codes]
+    if len(codes) > 2 and all(m) and len({x.group(1) for x in m}) == 1:
+        nums = [int(x.group(2)) for x in m]
+        if nums == list(range(nums[0], nums[0] + len(nums))):
+            return f"{codes[0]}–{codes[-1]}"
+    return ", ".join(codes)
+
+
+def _score_doc(st: _YearState, on: dt.date, members: Sequence[str]) -> ScoreSheetDoc:
+    crit = st.crit
+    criteria = _criteria(crit)
+    total = _num(sum(c.weight for c in crit.criteria))
+    entries = tuple(
+        ScoreSheetEntry(code=r.code, title=r.title, unit=r.unit, subject_text=r.subject_text,
+                           field=f"{r.field}. {crit.field_short(int(r.field))}", criteria=criteria,
+                           total_weight=total)
+        for r in st.ready.flat())
+    return ScoreSheetDoc(letterhead=st.lh, year=st.year, entries=entries, members=tuple(members),
+                            instructions=_instructions(crit))
+
+
+def _results_doc(st: _YearState, on: dt.date) -> ResultsReportDoc:
+    crit = st.crit
+    units = tuple(
+        UnitCountRow(unit=st.unit_name(code), registered=s["registered"], reported=s["reported"],
+                        confirmed=s["confirmed"], scored=s["scored"], recognized=s["recognized"],
+                        not_recognized=s["not_recognized"])
+        for code, s in st.stage.items())
+    fields = tuple(FieldCountRow(field=f"{f.number}. {f.short}", registered=st.by_field.get(f.number, [0, 0])[0],
+                                    recognized=st.by_field.get(f.number, [0, 0])[1])
+                   for f in crit.fields)
+    c = st.counts
+    n_rec = len(st.recognized)
+    ref = st.decision_ref()
+    return ResultsReportDoc(
+        letterhead=st.lh, year=st.year, number="", issued_on=on, registered=c["registered"], late=c["late"],
+        sudden=c["sudden"], reported=c["reported"], confirmed=c["confirmed"], scored=c["scored"],
+        recognized=n_rec, not_recognized=len(st.not_recognized), units=units, fields=fields,
+        recognized_groups=st.recognized.groups(), not_recognized_rows=tuple(st.not_recognized),
+        decision_ref=f"Quyết định số {ref}" if ref else "")
+
+
+def _deadline(st: _YearState, on: dt.date, given: dt.date | None) -> dt.date:
+    if given is not None:
+        return given
+    default = st.crit.recognition_day(st.year) - dt.timedelta(days=15)
+    return max(default, on + dt.timedelta(days=7))
+
+
+def _reminder_doc(st: _YearState, on: dt.date, deadline: dt.date) -> ReminderDoc:
+    units = tuple(ReminderUnit(st.unit_name(code), tuple(items))
+                  for code, items in sorted(st.missing.items(), key=lambda kv: st.unit_rank.get(kv[0], 1 << 30)))
+    return ReminderDoc(letterhead=st.lh, year=st.year, number="", issued_on=on, units=units,
+                          deadline=fmt_date(deadline))
+
+
+def _field_label(crit: CriteriaSet, n: int) -> str:
+    return f"{n}. {crit.field_short(n)}"
+
+
+def _iter_registrations(conn: Connection, ctx: ops.YearContext) -> Iterator[RegistrationRecord]:
+    units = ctx.units
+    for b in ops.iter_year(conn, ctx, full=False, marks=False):
+        e = b.entry
+        uname = (units.get(e["unit_code"]) or {}).get("name") or e["unit_code"]
+        person = e["subject"] == "individual"
+        yield RegistrationRecord(
+            code=e["id"], unit=uname, title=e["title"], subject_kind=ops.SUBJECTS.get(e["subject"], e["subject"]),
+            subject_name=(e.get("person") or "") if person else uname, position=e.get("position") or "",
+            field=_field_label(ctx.crit, e["field"]), registered_on=e["registered_on"], late=bool(e["late"]),
+            sudden=bool(e["sudden"]), note=e.get("note") or "")
+
+
+def _iter_reports(conn: Connection, ctx: ops.YearContext) -> Iterator[ReportRecord]:
+    units = ctx.units
+    for b in ops.iter_year(conn, ctx, full=True, marks=False):
+        r = b.report
+        if r is None:
+            continue
+        e = b.entry
+        yield ReportRecord(
+            code=e["id"], unit=(units.get(e["unit_code"]) or {}).get("name") or e["unit_code"], title=e["title"],
+            received_on=r.get("reported_on"), approach=r.get("approach") or "", experience=r.get("experience") or "",
+            spread=r.get("spread") or "", effectiveness=r.get("effectiveness") or "",
+            sustainability=r.get("sustainability") or "",
+            note=f"Tệp: {Path(r['file_path']).name}" if r.get("file_path") else "")
+
+
+def _iter_confirmations(conn: Connection, ctx: ops.YearContext) -> Iterator[ConfirmationRecord]:
+    from dvk.criteria import _same_committee  # the gate's own test of "the same level"
+
+    units = ctx.units
+    for b in ops.iter_year(conn, ctx, full=False, marks=False):
+        c = b.confirmation
+        if c is None:
+            continue
+        e = b.entry
+        unit_committee = (units.get(e["unit_code"]) or {}).get("committee")
+        same = not c["rejected"] and (not unit_committee or _same_committee(c["committee"], unit_committee))
+        comment = c.get("comment") or ""
+        if c["rejected"]:
+            comment = f"Không xác nhận: {c.get('reason') or ''}".strip()
+        yield ConfirmationRecord(
+            code=e["id"], unit=(units.get(e["unit_code"]) or {}).get("name") or e["unit_code"], title=e["title"],
+            committee=c["committee"], same_level=same, confirmed_on=c.get("confirmed_on"), comment=comment)
+
+
+def _iter_scores(conn: Connection, ctx: ops.YearContext) -> Iterator[ScoreRecord]:
+    codes = ctx.crit.codes
+    for b, ev in ops.judged(conn, ctx, full=False):
+        if not b.scores:
+            continue
+        e = b.entry
+        for member in sort_people(b.scores):
+            marks = b.scores[member]
+            row = tuple(("KAD" if marks[c] is None else marks[c]) if c in marks else None for c in codes)
+            total = ev.member_totals.get(member)
+            yield ScoreRecord(code=e["id"], title=e["title"], member=member, marks=row,
+                                 score=None if total is None else round(total, 2))
+        score = b.outcome["score"] if b.outcome is not None else ev.score_float
+        yield ScoreRecord(code=e["id"], title=e["title"], score=score, aggregate=True)
+
+
+def _iter_results(conn: Connection, ctx: ops.YearContext, decision_ref: str) -> Iterator[ResultRecord]:
+    units = ctx.units
+    # A decided year's outcomes carry score and reasons: no need to judge the entries again.
+    pairs = ((b, None) for b in ops.iter_year(conn, ctx, full=False, marks=False)) if ctx.decision is not None \
+        else ops.judged(conn, ctx, full=False)
+    for b, ev in pairs:
+        e = b.entry
+        uname = (units.get(e["unit_code"]) or {}).get("name") or e["unit_code"]
+        if b.outcome is not None:
+            score, reasons = b.outcome["score"], b.outcome["reasons"]
+        elif ev is not None:
+            score, reasons = ev.score_float, ev.reasons
+        else:  # registered after the decision: not judged by it
+            score, reasons = None, []
+        yield ResultRecord(
+            code=e["id"], unit=uname, title=e["title"], subject_text=_subject_text(e, uname),
+            field=_field_label(ctx.crit, e["field"]), status=ops.STATUSES[ops.status_of(b)], score=score,
+            reasons=_reasons_text(reasons), decision=decision_ref if b.outcome is not None else "")
+
+
+def _workbook_data(conn: Connection, st: _YearState, on: dt.date, identifier: str) -> YearWorkbookData:
+    ctx = st.ctx
+    crit = st.crit
+    unit_counts = [UnitFieldCount(st.unit_name(code), tuple(counts)) for code, counts in st.by_unit_field.items()]
+    ref = st.decision_ref()
+    return YearWorkbookData(
+        year=st.year, author=st.lh.org, generated_on=on,
+        registrations=_iter_registrations(conn, ctx), reports=_iter_reports(conn, ctx),
+        confirmations=_iter_confirmations(conn, ctx), scores=_iter_scores(conn, ctx),
+        results=_iter_results(conn, ctx, f"{ref}" if ref else ""),
+        unit_counts=unit_counts, fields=[_field_label(crit, f.number) for f in crit.fields],
+        score_criteria=_criteria(crit), identifier=identifier)

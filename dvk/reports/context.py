@@ -1,0 +1,472 @@
+"""View model → template context: every text escaped for XML, control characters dropped and reported,
+line breaks made spaces in one-line fields, then arranged in the names the templates use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from dvk.reports.models import BLANK_NUMBER, DOTS, DecisionDoc, Group, Letterhead, ProposalDoc, RegistrationListDoc, ReminderDoc, ResultsReportDoc, ScoreSheetDoc, _ROMAN, _default_phase
+
+
+_DOC_TYPES: dict[str, type] = {
+    cls.template_name: cls
+    for cls in (DecisionDoc, RegistrationListDoc, ScoreSheetDoc, ResultsReportDoc, ReminderDoc, ProposalDoc)
+}
+
+
+#: The packaged template files, by name.
+TEMPLATE_NAMES: tuple[str, ...] = tuple(_DOC_TYPES)
+
+
+#: Placeholders each template must use (checked for user templates too).
+REQUIRED_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "quyet-dinh-cong-nhan.docx": frozenset(
+        {"org", "number", "symbol", "date_line", "year", "count", "groups", "signer", "signer_title"}),
+    "danh-sach-dang-ky.docx": frozenset({"org", "year", "groups", "signer"}),
+    "phieu-cham-diem.docx": frozenset({"year", "sheets"}),
+    "bao-cao-ket-qua.docx": frozenset(
+        {"org", "number", "symbol", "date_line", "year", "units", "groups", "signer"}),
+    "cong-van-nhac.docx": frozenset(
+        {"org", "number", "symbol", "date_line", "subject", "addressees", "units", "deadline", "signer"}),
+    "to-trinh-khen-thuong.docx": frozenset(
+        {"org", "number", "symbol", "date_line", "phase", "addressee", "groups", "signer"}),
+}
+
+
+# Characters XML 1.0 forbids (besides lone surrogates, handled separately).
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+# Line and paragraph breaks and tabs inside a field: printed as one space.
+_BREAKS = re.compile(r"[ \u00a0]*(?:\r\n|[\r\n\t\u0085\u2028\u2029])+[ \u00a0]*")
+
+
+_LABELS = {
+    "title": "Tên mô hình",
+    "subject_text": "Tập thể/Cá nhân",
+    "unit": "Đơn vị",
+    "field": "Lĩnh vực",
+    "score": "Điểm",
+    "note": "Ghi chú",
+    "stt": "STT",
+    "code": "Mã hồ sơ",
+    "date": "Ngày",
+    "year": "Năm",
+    "heading": "Tên nhóm",
+    "content": "Nội dung tiêu chí",
+    "weight": "Trọng số",
+    "total_weight": "Tổng trọng số",
+    "missing": "Nội dung còn thiếu",
+    "reasons": "Lý do",
+    "name": "Tên đơn vị",
+    "parent_org": "Cơ quan cấp trên",
+    "org": "Cơ quan ban hành",
+    "symbol": "Ký hiệu",
+    "place": "Địa danh",
+    "signer": "Người ký",
+    "signer_title": "Chức vụ người ký",
+    "on_behalf": "Thẩm quyền ký",
+    "recipients": "Nơi nhận",
+    "issuer_name": "Tên cơ quan",
+    "members_name": "Tên các đơn vị trực thuộc",
+    "office": "Văn phòng",
+    "number": "Số văn bản",
+    "date_line": "Địa danh, ngày tháng",
+    "date_text": "Ngày ban hành",
+    "legal_bases": "Căn cứ",
+    "article2": "Điều 2",
+    "article3": "Điều 3",
+    "authority": "Thẩm quyền ban hành",
+    "as_of": "Tính đến ngày",
+    "preparer": "Người lập biểu",
+    "members": "Thành viên Hội đồng",
+    "council": "Hội đồng",
+    "instructions": "Hướng dẫn chấm",
+    "intro": "Mở đầu",
+    "decision_ref": "Quyết định",
+    "decision_sentence": "Câu mở đầu mục II",
+    "assessment": "Đánh giá chung",
+    "proposals": "Đề xuất, kiến nghị",
+    "deadline": "Hạn chót",
+    "subject": "Trích yếu",
+    "addressees": "Kính gửi",
+    "addressee": "Kính gửi",
+    "addressee_short": "Nơi nhận tờ trình",
+    "send_to": "Nơi nhận hồ sơ",
+    "closing": "Đoạn kết",
+    "award": "Hình thức khen thưởng",
+    "phase": "Giai đoạn",
+    "member": "Thành viên Hội đồng",
+    "criterion": "Tiêu chí",
+    "criterion_code": "Mã tiêu chí",
+    "subject_kind": "Loại",
+    "subject_name": "Họ và tên / Tên tập thể",
+    "position": "Chức vụ",
+    "committee": "Cấp ủy xác nhận",
+    "comment": "Nhận xét",
+    "status": "Trạng thái",
+    "decision": "Quyết định",
+    "approach": "Cách làm",
+    "experience": "Kinh nghiệm",
+    "spread": "Tính lan tỏa",
+    "effectiveness": "Hiệu quả",
+    "sustainability": "Sự bền vững",
+    "author": "Tác giả",
+}
+
+
+def _clean_text(text: str, label: str, owner: str, warnings: list[str]) -> str:
+    """NFC, breaks to one space, XML-forbidden characters dropped (each reported once)."""
+    if _SURROGATE.search(text):
+        for ch in sorted(set(_SURROGATE.findall(text))):
+            warnings.append(_warning(ord(ch), label, owner))
+        text = _SURROGATE.sub("", text)
+    text = unicodedata.normalize("NFC", text)
+    found = _FORBIDDEN.findall(text)
+    if found:
+        for ch in sorted(set(found)):
+            warnings.append(_warning(ord(ch), label, owner))
+        # U+000B (Word's manual line break) and U+000C (page break) separate words: keep a space.
+        text = re.sub("[\x0b\x0c]+", " ", text)
+        text = _FORBIDDEN.sub("", text)
+    if any(c in text for c in "\r\n\t\u0085\u2028\u2029"):
+        text = _BREAKS.sub(" ", text)
+    return text
+
+
+def _warning(cp: int, label: str, owner: str) -> str:
+    where = f"“{label}”" + (f" của {owner}" if owner else "")
+    return f"Đã bỏ ký tự điều khiển U+{cp:04X} trong {where}"
+
+
+def _sanitize(obj: Any, warnings: list[str], *, label: str = "", owner: str = "") -> Any:
+    """Return ``obj`` with every string cleaned (dataclasses rebuilt, tuples kept)."""
+    if isinstance(obj, str):
+        return _clean_text(obj, label, owner, warnings)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        code = getattr(obj, "code", "")
+        own = code if isinstance(code, str) and code else owner
+        changes = {}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            new = _sanitize(value, warnings, label=_LABELS.get(f.name, f.name), owner=own)
+            if new is not value:
+                changes[f.name] = new
+        return dataclasses.replace(obj, **changes) if changes else obj
+    if isinstance(obj, (tuple, list)):
+        new_items = [_sanitize(v, warnings, label=label, owner=owner) for v in obj]
+        if all(a is b for a, b in zip(new_items, obj)):
+            return obj
+        return type(obj)(new_items)
+    return obj
+
+
+def _date_line(place: str, d: dt.date) -> str:
+    """"Đồng Nai, ngày 05 tháng 02 năm 2026": days < 10 and months 1–2 take a leading zero."""
+    month = f"{d.month:02d}" if d.month < 3 else str(d.month)
+    return f"{place}, ngày {d.day:02d} tháng {month} năm {d.year}"
+
+
+def _fmt_date(d: dt.date) -> str:
+    return d.strftime("%d/%m/%Y")
+
+
+def _upper(s: str) -> str:
+    return unicodedata.normalize("NFC", s.upper())
+
+
+def _recipient_lines(first: str | None, items: Sequence[str], symbol: str) -> list[str]:
+    """"- Như Điều 3;", "- …;", …, "- Lưu: VT, CĐN." (Decree 30 "Nơi nhận")."""
+    clean = []
+    for item in items:
+        s = item.strip()
+        s = re.sub(r"^[-–•+]\s*", "", s)
+        s = s.rstrip(" ;.,")
+        if s:
+            clean.append(s)
+    archive = [s for s in clean if s.lower().startswith("lưu")]
+    others = [s for s in clean if not s.lower().startswith("lưu")]
+    if first and not any(s.lower().startswith("như ") for s in others):
+        others.insert(0, first)
+    archive_line = archive[-1] if archive else f"Lưu: VT, {symbol}"
+    return [f"- {s};" for s in others] + [f"- {archive_line}."]
+
+
+def _count_detail(groups: Sequence[dict]) -> str:
+    parts = [f"{len(g['rows'])} {g['label'].lower()}" for g in groups]
+    if not parts:
+        return "không có"
+    if len(parts) == 1:
+        return "gồm " + parts[0]
+    return "gồm " + ", ".join(parts[:-1]) + " và " + parts[-1]
+
+
+def _row_dict(obj: Any) -> dict:
+    return {f.name: ("" if getattr(obj, f.name) is None else getattr(obj, f.name))
+            for f in dataclasses.fields(obj) if not f.name.startswith("_")}
+
+
+def _groups_context(groups: Sequence[Group]) -> list[dict]:
+    """Non-empty groups numbered I, II, …; rows numbered 1, 2, … within a group unless given."""
+    out = []
+    for g in groups:
+        if not g.rows:
+            continue
+        numeral = _ROMAN[len(out)] if len(out) < len(_ROMAN) else str(len(out) + 1)
+        rows = []
+        for i, row in enumerate(g.rows, 1):
+            d = _row_dict(row)
+            if not d["stt"]:
+                d["stt"] = str(i)
+            rows.append(d)
+        out.append({"heading": f"{numeral}. {g.heading}", "label": g.heading, "rows": rows})
+    return out
+
+
+def _numbered(rows: Sequence[Any]) -> list[dict]:
+    out = []
+    for i, row in enumerate(rows, 1):
+        d = _row_dict(row)
+        if "stt" in d and not d["stt"]:
+            d["stt"] = str(i)
+        out.append(d)
+    return out
+
+
+def _head(lh: Letterhead, *, number: str, issued_on: dt.date, date_line: str, year: Any) -> dict:
+    issuer = lh.issuer_name or lh.org
+    return {
+        "parent_org": _upper(lh.parent_org),
+        "org": _upper(lh.org),
+        "org_name": lh.org,
+        "symbol": lh.symbol,
+        "place": lh.place,
+        "issuer_name": issuer,
+        "signer": lh.signer,
+        "signer_title": _upper(lh.signer_title),
+        "on_behalf": _upper(lh.on_behalf),
+        "number": number or BLANK_NUMBER,
+        "date_line": date_line or _date_line(lh.place, issued_on),
+        "year": year,
+    }
+
+
+def _office(lh: Letterhead) -> str:
+    return lh.office or f"Văn phòng {lh.org}"
+
+
+def _decision_context(doc: DecisionDoc) -> dict:
+    lh = doc.letterhead
+    ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line=doc.date_line, year=doc.year)
+    issuer = ctx["issuer_name"]
+    groups = _groups_context(doc.groups)
+    phase = doc.phase or _default_phase(doc.year)
+    bases = list(doc.legal_bases) or [
+        "Căn cứ Điều lệ Công đoàn Việt Nam;",
+        f"Căn cứ hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn {phase};",
+        f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng và {_office(lh)},",
+    ]
+    ctx.update(
+        authority=_upper(doc.authority or issuer),
+        legal_bases=bases,
+        count=sum(len(g["rows"]) for g in groups),
+        count_detail=_count_detail(groups),
+        groups=groups,
+        date_text=doc.date_text or _fmt_date(doc.issued_on),
+        article2=doc.article2 or (
+            "Các tập thể, cá nhân có tên tại Điều 1 tiếp tục duy trì, nhân rộng mô hình, phát huy tính lan tỏa "
+            "trong đoàn viên, người lao động. Quyết định này có hiệu lực kể từ ngày ký."),
+        article3=doc.article3 or (
+            f"{_office(lh)}, {lh.members_name} và các tập thể, cá nhân có tên tại Điều 1 "
+            "chịu trách nhiệm thi hành Quyết định này./."),
+        recipients=_recipient_lines(
+            "Như Điều 3", doc.recipients or lh.recipients or ("Công đoàn cấp trên (để b/c)", "Cấp ủy cùng cấp (để b/c)"),
+            lh.symbol),
+    )
+    return ctx
+
+
+def _registration_context(doc: RegistrationListDoc) -> dict:
+    lh = doc.letterhead
+    ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line=doc.date_line, year=doc.year)
+    ctx["number"] = doc.number  # optional here: "Số: …/DS-…" printed only when given
+    groups = _groups_context(doc.groups)
+    ctx.update(
+        groups=groups,
+        count=sum(len(g["rows"]) for g in groups),
+        count_detail=_count_detail(groups),
+        as_of=doc.as_of or _fmt_date(doc.issued_on),
+        preparer=doc.preparer,
+        late_count=doc.late_count,
+        sudden_count=doc.sudden_count,
+    )
+    return ctx
+
+
+def _score_context(doc: ScoreSheetDoc) -> dict:
+    lh = doc.letterhead
+    ctx = {
+        "org": _upper(lh.org),
+        "parent_org": _upper(lh.parent_org),
+        "council": _upper(doc.council) if doc.council else "",
+        "year": doc.year,
+        "dots": DOTS,
+        "date_line": doc.date_line or f"{lh.place}, ngày …… tháng …… năm {doc.year}",
+        "instructions": doc.instructions or (
+            "Ghi chú: mỗi tiêu chí chấm từ 0 đến 10 điểm (có thể lẻ đến 0,5); tiêu chí không áp dụng "
+            "ghi “KAD”. Điểm của mô hình = tổng (điểm × trọng số) / 10, thang điểm 100."),
+    }
+    sheets = []
+    for member in (doc.members or ("",)):
+        for entry in doc.entries:
+            d = _row_dict(entry)
+            d["criteria"] = [_row_dict(c) for c in entry.criteria]
+            d["member"] = member or DOTS
+            sheets.append(d)
+    ctx["sheets"] = sheets
+    return ctx
+
+
+def _report_context(doc: ResultsReportDoc) -> dict:
+    lh = doc.letterhead
+    ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line=doc.date_line, year=doc.year)
+    issuer = ctx["issuer_name"]
+    units = _numbered(doc.units)
+    keys = ("registered", "reported", "confirmed", "scored", "recognized", "not_recognized")
+    totals = {k: sum(getattr(u, k) for u in doc.units) for k in keys}
+    fields_ = _numbered(doc.fields)
+    field_totals = {k: sum(getattr(f, k) for f in doc.fields) for k in ("registered", "recognized")}
+    groups = _groups_context(doc.recognized_groups)
+    detail = _count_detail(groups)
+    if doc.decision_sentence:
+        sentence = doc.decision_sentence
+    elif doc.decision_ref:
+        sentence = (f"Căn cứ kết quả chấm điểm của Hội đồng Thi đua - Khen thưởng, {issuer} đã ban hành "
+                    f"{doc.decision_ref} công nhận {doc.recognized} mô hình, điển hình “Dân vận khéo” "
+                    f"năm {doc.year} ({detail}).")
+    else:
+        sentence = (f"Căn cứ kết quả chấm điểm của Hội đồng Thi đua - Khen thưởng, có {doc.recognized} "
+                    f"mô hình, điển hình đủ điều kiện công nhận “Dân vận khéo” năm {doc.year} ({detail}).")
+    ctx.update(
+        intro=doc.intro or (
+            f"Thực hiện hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn "
+            f"{_default_phase(doc.year)}, {issuer} báo cáo kết quả xây dựng, xét chọn mô hình, điển hình "
+            f"“Dân vận khéo” năm {doc.year} như sau:"),
+        registered=doc.registered, late=doc.late, sudden=doc.sudden, reported=doc.reported,
+        confirmed=doc.confirmed, scored=doc.scored, recognized=doc.recognized,
+        not_recognized=doc.not_recognized,
+        units=units, totals=totals, fields=fields_, field_totals=field_totals,
+        recognized_groups=groups, groups=groups, count_detail=detail,
+        not_recognized_rows=_numbered(doc.not_recognized_rows),
+        decision_sentence=sentence,
+        assessment=list(doc.assessment) or [
+            "Phong trào thi đua “Dân vận khéo” tiếp tục được các Công đoàn cơ sở quan tâm triển khai; "
+            "nhiều mô hình có cách làm sáng tạo, gắn với nhiệm vụ chuyên môn, chăm lo đời sống đoàn viên, "
+            "người lao động và có sức lan tỏa."],
+        proposals=list(doc.proposals) or [
+            "Đề nghị các Công đoàn cơ sở tiếp tục duy trì, nhân rộng các mô hình đã được công nhận; "
+            "đăng ký mô hình đúng thời gian và hoàn thiện hồ sơ, báo cáo thành tích có xác nhận của cấp ủy "
+            "cùng cấp theo quy định."],
+        recipients=_recipient_lines(
+            None, doc.recipients or lh.recipients or ("Công đoàn cấp trên (để b/c)", "Cấp ủy cùng cấp (để b/c)"),
+            lh.symbol),
+    )
+    return ctx
+
+
+def _reminder_context(doc: ReminderDoc) -> dict:
+    lh = doc.letterhead
+    ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line=doc.date_line, year=doc.year)
+    issuer = ctx["issuer_name"]
+    units = []
+    for i, u in enumerate(doc.units, 1):
+        units.append({"stt": u.stt or str(i), "name": u.name, "entries": [_row_dict(e) for e in u.entries]})
+    if doc.addressees:
+        names = list(doc.addressees)
+    elif 0 < len(doc.units) <= 5:
+        names = [u.name for u in doc.units]
+    else:
+        names = ["Các đơn vị có tên tại Công văn này"]
+    names = [re.sub(r"^[-–•]\s*", "", n).rstrip(" ;.") for n in names if n.strip()]
+    if len(names) == 1:
+        addressees = [names[0] + "."]
+    else:
+        addressees = [f"- {n};" for n in names[:-1]] + [f"- {names[-1]}."]
+    ctx.update(
+        subject=doc.subject or f"đôn đốc hoàn thiện hồ sơ mô hình, điển hình “Dân vận khéo” năm {doc.year}",
+        addressees=addressees,
+        intro=doc.intro or (
+            f"Để kịp thời tổng hợp, xét chọn và công nhận mô hình, điển hình “Dân vận khéo” năm {doc.year}, "
+            f"{issuer} đề nghị các đơn vị có tên dưới đây bổ sung hồ sơ còn thiếu như sau:"),
+        units=units,
+        deadline=doc.deadline or DOTS,
+        send_to=doc.send_to or _office(lh),
+        closing=doc.closing or f"{issuer} đề nghị các đơn vị quan tâm, thực hiện./.",
+        recipients=_recipient_lines("Như trên", doc.recipients or lh.recipients or (), lh.symbol),
+    )
+    return ctx
+
+
+def _proposal_context(doc: ProposalDoc) -> dict:
+    lh = doc.letterhead
+    ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line=doc.date_line, year=doc.phase)
+    issuer = ctx["issuer_name"]
+    groups = _groups_context(doc.groups)
+    years = [_row_dict(y) for y in doc.years]
+    ctx.update(
+        phase=doc.phase,
+        addressee=doc.addressee,
+        addressee_short=doc.addressee_short or doc.addressee,
+        award=doc.award,
+        intro=list(doc.intro) or [
+            f"Thực hiện hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn "
+            f"{doc.phase}, hằng năm {issuer} đã phát động, theo dõi và xét chọn, công nhận các mô hình, "
+            "điển hình “Dân vận khéo” trong các Công đoàn cơ sở. Các mô hình, điển hình được công nhận có cách "
+            "làm sáng tạo, hiệu quả, có sức lan tỏa trong đoàn viên, người lao động."],
+        years=years,
+        year_totals={k: sum(getattr(y, k) for y in doc.years) for k in ("registered", "recognized", "proposed")},
+        groups=groups,
+        count=sum(len(g["rows"]) for g in groups),
+        count_detail=_count_detail(groups),
+        date_text=doc.date_text or _fmt_date(doc.issued_on),
+        recipients=_recipient_lines("Như trên", doc.recipients or lh.recipients or (), lh.symbol),
+    )
+    return ctx
+
+
+_CONTEXT_BUILDERS = {
+    DecisionDoc: _decision_context,
+    RegistrationListDoc: _registration_context,
+    ScoreSheetDoc: _score_context,
+    ResultsReportDoc: _report_context,
+    ReminderDoc: _reminder_context,
+    ProposalDoc: _proposal_context,
+}
+
+
+def context_of(view_model: Any) -> dict:
+    """The template context (placeholder name -> value) of a view model, after defaults.
+
+    Strings are used as given: call ``render_docx`` to get them cleaned and escaped.
+    """
+    try:
+        builder = _CONTEXT_BUILDERS[type(view_model)]
+    except KeyError:
+        raise TypeError(f"not a document view model: {type(view_model).__name__}") from None
+    return builder(view_model)
+
+
+def _doc_date(view_model: Any) -> dt.date:
+    d = getattr(view_model, "issued_on", None)
+    if isinstance(d, dt.date):
+        return d
+    return dt.date(int(view_model.year), 1, 1)
