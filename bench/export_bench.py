@@ -54,12 +54,12 @@ def ledger(work: Path, size: int, *, recognized: bool) -> Path:
     build(tmp, size)
     if recognized:
         from dvk import ops
-        from dvk.db import Ledger
+        from dvk.ledger.sqlite import Ledger
 
         with Ledger.open(tmp) as led:
             with led.write(user="bench", command="bench recognize") as tx:
                 ops.recognize(tx, ops.plan_recognition(tx.conn, YEAR, 5, None))
-    from dvk.db import Ledger
+    from dvk.ledger.sqlite import Ledger
 
     with Ledger.open(tmp) as led:  # checkpoint the WAL into the file before renaming it
         led.raw().execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -81,7 +81,7 @@ def _decision_vm(db: Path, rows: int):
     """The decision's view model from the ledger, its list cut to exactly `rows` rows."""
     import dataclasses
 
-    from dvk.db import Ledger
+    from dvk.ledger.sqlite import Ledger
     from dvk.reports.jobs import Options, _year_jobs
     from dvk.reports.models import Group
 
@@ -136,7 +136,7 @@ def step_word_dvk(db: Path, rows: int, out: Path) -> float:
 def step_word_export(db: Path, rows: int, out: Path) -> float:
     """Ledger -> view model -> file, as `dvk export` does it for the decision (whole list)."""
     from dvk.reports.jobs import Options, _year_jobs
-    from dvk.db import Ledger
+    from dvk.ledger.sqlite import Ledger
 
     t = time.perf_counter()
     with Ledger.open(db) as led, led.read() as conn:
@@ -147,7 +147,7 @@ def step_word_export(db: Path, rows: int, out: Path) -> float:
 
 def step_xlsx_dvk(db: Path, rows: int, out: Path) -> float:
     from dvk.reports.jobs import Options, _year_jobs
-    from dvk.db import Ledger
+    from dvk.ledger.sqlite import Ledger
 
     t = time.perf_counter()
     with Ledger.open(db) as led, led.read() as conn:

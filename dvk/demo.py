@@ -16,7 +16,8 @@ from typing import Callable
 
 from dvk import criteria as cm
 from dvk import ops
-from dvk.db import Ledger, current_user
+from dvk.ledger.paths import current_user
+from dvk.ledger.sqlite import Ledger
 from dvk.errors import OutputError
 
 DEMO_YEAR = 2025

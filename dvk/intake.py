@@ -52,7 +52,7 @@ from dvk import ops
 from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.dates import DateError, fmt_date, parse_date
 from dvk.errors import DvkError, InvalidInput, Problem, ValidationFailed
-from dvk.history import table as db_table
+from dvk.ledger.history import table as db_table
 from dvk.tabular import fold_header
 from dvk.textnorm import clean, fold, fold_clean, nfc
 from dvk.textrules import MAX_LEN, text_problem
@@ -387,7 +387,7 @@ def _iso(v: Any) -> Any:
     raise TypeError(f"{type(v).__name__} is not JSON serializable")
 
 
-# The very spelling of dvk.history.canonical (sorted keys, no spaces, dates in ISO), with one
+# The very spelling of dvk.ledger.history.canonical (sorted keys, no spaces, dates in ISO), with one
 # encoder built once instead of a dict copy and an encoder per row.
 _canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_iso).encode
 # The same spelling value by value, for complete rows whose values are all of these exact types:

@@ -21,10 +21,10 @@ from sqlalchemy.engine import Connection
 
 from dvk import criteria as crit_mod
 from dvk.criteria import ASPECTS, CriteriaSet, EntryFacts, Evaluation
-from dvk.db import Ledger
+from dvk.ledger.sqlite import Ledger
 from dvk.dates import fmt_date
 from dvk.errors import InvalidInput, LedgerError, LockedYear, NotFound, clause
-from dvk.history import Tx, table
+from dvk.ledger.history import Tx, table
 from dvk.textnorm import clean, clean_lines, fold
 from dvk.textrules import MAX_LEN, MAX_RECIPIENTS, shorten, text_problem
 
@@ -1104,7 +1104,7 @@ def ledger_info(conn: Connection) -> dict:
     counts = {}
     for name in ("unit", "entry", "report", "confirmation", "score", "decision", "history"):
         counts[name] = conn.execute(select(func.count()).select_from(table(name))).scalar()
-    from dvk.db import _current_revision
+    from dvk.ledger.sqlite import _current_revision
 
     return {"schema": _current_revision(conn), "counts": counts, "years": years(conn),
             "ledger_id": get_setting(conn, "ledger_id")}

@@ -114,7 +114,8 @@ def test_settings_are_checked_and_recorded(entry):
 
 
 def test_backup_before_overwrite_keeps_the_files_it_replaces(entry, tmp_path):
-    from dvk.db import Ledger, backup_before_overwrite
+    from dvk.ledger.backup import backup_before_overwrite
+    from dvk.ledger.sqlite import Ledger
 
     d, _ = entry
     settings(d, "set", "backup_keep", "1")
@@ -239,7 +240,7 @@ def test_restore_over_a_file_that_is_no_longer_a_ledger(entry, tmp_path):
 
 def test_restore_into_a_missing_ledger_and_from_an_older_schema(dvk, tmp_path):
     """The released-schema fixture is a backup like any other: upgraded on the staged copy, not in place."""
-    from dvk.migrations import SCHEMA_HEAD
+    from dvk.ledger.migrations import SCHEMA_HEAD
 
     fixture = Path(__file__).parent / "fixtures" / "ledger-0001.sqlite"
     b = tmp_path / "cu.sqlite"

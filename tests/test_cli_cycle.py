@@ -30,7 +30,7 @@ def test_init_creates_once_and_second_init_changes_nothing(dvk):
     assert "không thay đổi gì" in res.stdout
     assert ledger_dump(dvk.db) == before
     info = json.loads(dvk("info", "--json").stdout)
-    from dvk.migrations import SCHEMA_HEAD
+    from dvk.ledger.migrations import SCHEMA_HEAD
 
     assert info["schema"] == SCHEMA_HEAD and info["path"] == str(dvk.db) and info["counts"]["history"] == 1
 

@@ -83,8 +83,8 @@ def run_and_kill(argv: list[str], when: Callable[[], bool], timeout: float = 60)
 def check_after_crash(db: Path, before: dict, after: dict) -> str:
     """The ledger is sound and holds exactly one of the two states; returns which."""
     assert integrity(db) == "ok"
-    from dvk.db import Ledger
-    from dvk.verify import verify
+    from dvk.ledger.sqlite import Ledger
+    from dvk.ledger.verify import verify
 
     with Ledger.open(db) as led:
         report = verify(led)
@@ -112,7 +112,7 @@ def dvk_argv(*args: str) -> list[str]:
 
 BULK = textwrap.dedent("""
     import sys
-    from dvk.db import Ledger
+    from dvk.ledger.sqlite import Ledger
     led = Ledger.open(sys.argv[1])
     with led.write(user="kiểm thử", command="bulk", summary="12.000 đơn vị") as tx:
         for b in range(12):

@@ -223,8 +223,8 @@ def test_a_migrated_ledger_has_the_schema_of_a_new_one(dvk, tmp_path):
     p = tmp_path / "cu.sqlite"
     p.write_bytes(fixture.read_bytes())
     assert "Sổ toàn vẹn" in dvk("verify", "--db", str(p)).stdout
-    from dvk.migrations import SCHEMA_HEAD
-    from dvk.migrations.runner import expected_schema, read_schema
+    from dvk.ledger.migrations import SCHEMA_HEAD
+    from dvk.ledger.schema import expected_schema, read_schema
 
     con = sqlite3.connect(p)
     try:

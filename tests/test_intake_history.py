@@ -32,7 +32,7 @@ def _rows(n: int, year: int = 2024) -> list[dict]:
 
 def _write(db, rows, fast: bool) -> str:
     from dvk import intake
-    from dvk.db import Ledger
+    from dvk.ledger.sqlite import Ledger
 
     led = Ledger.open(db)
     try:
@@ -110,7 +110,7 @@ def test_fast_match_key_equals_ops_match_key(title, person):
 
 
 def test_canonical_spelling_is_the_history_one():
-    from dvk.history import canonical
+    from dvk.ledger.history import canonical
     from dvk.intake import _canonical
 
     for r in _rows(12):
@@ -121,7 +121,7 @@ def test_canonical_spelling_is_the_history_one():
 
 
 def _reference_canonical(row) -> str:
-    """dvk.history.canonical as first written: a dict copy with top-level dates made ISO, json.dumps."""
+    """dvk.ledger.history.canonical as first written: a dict copy with top-level dates made ISO, json.dumps."""
     def iso(v):
         return v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v
 
@@ -144,7 +144,7 @@ _json_values = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.text(max_size=6), _json_values, max_size=8))
 def test_history_canonical_is_the_reference_spelling(row):
-    from dvk.history import canonical
+    from dvk.ledger.history import canonical
 
     assert canonical(row) == _reference_canonical(row)
 
@@ -172,7 +172,7 @@ class _Recorder:
 def test_bulk_insert_records_the_canonical_json(rows, extra_key):
     """Value by value JSON of complete rows (and the encoder for others) is history.canonical's."""
     from dvk import intake
-    from dvk.history import canonical
+    from dvk.ledger.history import canonical
 
     rows = [{**r, "registered_on": r["registered_on"] if isinstance(r["registered_on"], (dt.date, type(None)))
              else dt.date(2024, 1, 2)} for r in rows]
@@ -188,7 +188,7 @@ def test_bulk_insert_records_the_canonical_json(rows, extra_key):
 def test_registration_rows_equal_validate_entry_and_entry_row(ledger, tmp_path, kind):
     """The import checks the rules column by column and builds the row itself: same as ops does."""
     from dvk import ops
-    from dvk.db import Ledger
+    from dvk.ledger.sqlite import Ledger
 
     person = "Trần Thị  Thuỷ" if kind == "exemplar" else None
     f = tmp_path / "one.csv"

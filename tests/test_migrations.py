@@ -22,7 +22,7 @@ import pytest
 from safety_support import data_dump
 
 FIXTURES = Path(__file__).parent / "fixtures"
-VERSIONS = Path(__file__).resolve().parent.parent / "dvk" / "migrations" / "versions"
+VERSIONS = Path(__file__).resolve().parent.parent / "dvk" / "ledger" / "migrations" / "versions"
 
 
 def sha(p: Path) -> str:
@@ -33,14 +33,14 @@ def revisions() -> list[str]:
     """Revision ids in upgrade order, from the migration files."""
     from alembic.script import ScriptDirectory
 
-    from dvk.migrations.runner import _config
+    from dvk.ledger.migrations.runner import _config
 
     return [s.revision for s in reversed(list(ScriptDirectory.from_config(_config()).walk_revisions()))]
 
 
 def test_schema_head_is_alembics_head_and_the_chain_is_linear():
-    from dvk.migrations import SCHEMA_HEAD
-    from dvk.migrations.runner import head
+    from dvk.ledger.migrations import SCHEMA_HEAD
+    from dvk.ledger.migrations.runner import head
 
     assert SCHEMA_HEAD == head()
     revs = revisions()
@@ -64,7 +64,7 @@ def test_migrations_build_exactly_the_models_schema(tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from dvk.db import Ledger
+    from dvk.ledger.sqlite import Ledger
     from dvk.models import SQLModel
 
     with Ledger.open(tmp_path / "moi.sqlite", create=True) as led:
@@ -75,7 +75,7 @@ def test_migrations_build_exactly_the_models_schema(tmp_path):
 
 @pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("ledger-*.sqlite")), ids=lambda p: p.stem)
 def test_a_released_ledger_opens_and_upgrades_without_loss(dvk, fixture):
-    from dvk.migrations import SCHEMA_HEAD
+    from dvk.ledger.migrations import SCHEMA_HEAD
 
     rev = fixture.stem.split("-", 1)[1]
     dvk.db.write_bytes(fixture.read_bytes())

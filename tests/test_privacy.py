@@ -33,7 +33,7 @@ def dvk_022(*args: str) -> subprocess.CompletedProcess:
 
 def test_the_library_creates_private_files_whatever_the_umask(tmp_path):
     from dvk import ops
-    from dvk.db import backup_before, backup_to
+    from dvk.ledger.backup import backup_before, backup_to
 
     old = os.umask(0o022)
     try:

@@ -182,7 +182,7 @@ def test_rewriting_one_record_consistently_still_breaks_the_link_to_the_next(ent
     """Someone who edits a score, its recorded change and that record's hash is caught by the next record
     (the last record has no next one: that is what the printed "mã kiểm tra cuối" anchors)."""
     ledger, full_entry = entry
-    from dvk.history import change_line, record_hash
+    from dvk.ledger.history import change_line, record_hash
 
     ledger("units", "add", "MOI", "Công đoàn mới")
     con = sqlite3.connect(ledger.db)
@@ -210,7 +210,7 @@ def test_rewriting_one_record_consistently_still_breaks_the_link_to_the_next(ent
 
 def test_problems_are_listed_all_at_once_and_capped(entry):
     ledger, full_entry = entry
-    from dvk import verify as v
+    from dvk.ledger import verify as v
 
     rows = [(f"X{i:05d}", f"Đơn vị lạ {i}", None, 100 + i) for i in range(v.MAX_KEPT + 50)]
     con = sqlite3.connect(ledger.db)
@@ -253,7 +253,7 @@ BUILD = textwrap.dedent("""
     import datetime as dt, json, sys
     from pathlib import Path
     from dvk import ops
-    from dvk.db import Ledger
+    from dvk.ledger.sqlite import Ledger
     p, n = Path(sys.argv[1]), int(sys.argv[2])
     led, _ = ops.init_ledger(p, user="t", profile={}, criteria_file=None)
     marks = json.dumps({"G1": 8, "G2": 9})
@@ -269,8 +269,8 @@ BUILD = textwrap.dedent("""
 """)
 MEASURE = textwrap.dedent("""
     import resource, sys
-    from dvk.db import Ledger
-    from dvk.verify import verify
+    from dvk.ledger.sqlite import Ledger
+    from dvk.ledger.verify import verify
     led = Ledger.open(sys.argv[1])
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     r = verify(led)
@@ -297,9 +297,9 @@ def test_memory_stays_bounded_as_the_ledger_grows(tmp_path):
 def test_record_inserted_matches_insert_many(tmp_path):
     """The public bulk-recording path leaves the same rows and changes as insert_many, and a sound chain."""
     from dvk import ops
-    from dvk.db import Ledger
-    from dvk.history import canonical, row_key
-    from dvk.verify import verify
+    from dvk.ledger.sqlite import Ledger
+    from dvk.ledger.history import canonical, row_key
+    from dvk.ledger.verify import verify
 
     rows = [{"code": f"U{i}", "name": f"Đơn vị {i}", "committee": None, "ordinal": i} for i in range(5)]
     seen = []

@@ -176,7 +176,8 @@ def json_stream(items) -> None:
 @contextlib.contextmanager
 def ledger(db: Optional[Path]) -> Iterator[Any]:
     """Open the ledger named by --db / $DVK_DB / the default path (must exist)."""
-    from dvk.db import Ledger, resolve_path
+    from dvk.ledger.paths import resolve_path
+    from dvk.ledger.sqlite import Ledger
 
     led = Ledger.open(resolve_path(db))
     try:
@@ -189,7 +190,7 @@ def ledger(db: Optional[Path]) -> Iterator[Any]:
 def writing(db: Optional[Path], user: Optional[str], summary: str = "") -> Iterator[Any]:
     """Open the ledger and one write transaction recorded in the history."""
     from dvk.cli import command_line
-    from dvk.db import current_user
+    from dvk.ledger.paths import current_user
 
     with ledger(db) as led:
         with led.write(user=current_user(user), command=command_line(), summary=summary) as tx:

@@ -81,7 +81,8 @@ def recognize_cmd(
     from dvk import ops
     from dvk.cli import command_line
     from dvk.dates import fmt_date
-    from dvk.db import backup_before, current_user
+    from dvk.ledger.backup import backup_before
+    from dvk.ledger.paths import current_user
     from dvk.errors import InvalidInput
 
     if reason is not None and not revoke:

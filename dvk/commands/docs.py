@@ -55,7 +55,7 @@ def export_cmd(
     from dvk.reports.export import export_phase, export_year
     from dvk.reports.jobs import Options
     from dvk.cli import command_line
-    from dvk.db import current_user
+    from dvk.ledger.paths import current_user
     from dvk.errors import InvalidInput
 
     if (year is None) == (phase is None):

@@ -50,7 +50,7 @@ def import_file(kind: str, path: Path, *, db: Optional[Path], user: Optional[str
     """Run one import (dvk.intake) and print its result."""
     from dvk import intake
     from dvk.cli import command_line
-    from dvk.db import current_user
+    from dvk.ledger.paths import current_user
 
     opts = intake.ImportOptions(dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, update=update,
                                 year=year, member=member, force=force)

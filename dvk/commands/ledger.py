@@ -29,7 +29,7 @@ def init(
 ) -> None:
     """Tạo sổ mới (chạy lần nữa trên sổ đã có thì không thay đổi gì)."""
     from dvk import ops
-    from dvk.db import current_user, resolve_path
+    from dvk.ledger.paths import current_user, resolve_path
     from dvk.cli import command_line
 
     path = resolve_path(db)
@@ -260,7 +260,7 @@ def criteria_show(
 
 
 def _ledger_exists(db) -> bool:
-    from dvk.db import resolve_path
+    from dvk.ledger.paths import resolve_path
 
     return resolve_path(db).exists()
 
@@ -298,7 +298,7 @@ def history(
     json_: JsonOpt = False,
 ) -> None:
     """Lịch sử thay đổi: ai, khi nào, lệnh gì, thay đổi gì."""
-    from dvk import history as hist
+    from dvk.ledger import history as hist
 
     with ledger(db) as led, led.read() as conn:
         recs = hist.list_history(conn, row=row, limit=limit)

@@ -15,7 +15,7 @@ settings_app = sub_app("Cài đặt của sổ (ví dụ số bản sao lưu t�
 
 def verify_cmd(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Kiểm tra sổ: chuỗi mã kiểm tra của lịch sử và từng dòng dữ liệu so với lịch sử."""
-    from dvk.verify import VerifyFailed, verify
+    from dvk.ledger.verify import VerifyFailed, verify
 
     with ledger(db) as led:
         report = verify(led)
@@ -39,7 +39,7 @@ def backup_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Sao lưu sổ (bản sao nhất quán, có thể chạy trong khi lệnh khác đang ghi)."""
-    from dvk.db import backup_before, backup_dir, backup_to, list_backups
+    from dvk.ledger.backup import backup_before, backup_dir, backup_to, list_backups
 
     with ledger(db) as led:
         if list_:
@@ -91,7 +91,8 @@ def restore_cmd(
 ) -> None:
     """Khôi phục sổ từ bản sao lưu (kiểm tra bản sao lưu trước; sổ bị thay được giữ lại)."""
     from dvk.cli import command_line
-    from dvk.db import current_user, resolve_path, restore
+    from dvk.ledger.paths import current_user, resolve_path
+    from dvk.ledger.restore import restore
 
     res = restore(path, resolve_path(db), force=force, user=current_user(user), command=command_line())
     if json_:
@@ -111,7 +112,7 @@ def restore_cmd(
 @settings_app.command("show", cls=ViCommand)
 def settings_show(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Xem các cài đặt của sổ."""
-    from dvk.db import BACKUP_KEEP_DEFAULT, SETTINGS
+    from dvk.ledger.settings import BACKUP_KEEP_DEFAULT, SETTINGS
 
     defaults = {"backup_keep": str(BACKUP_KEEP_DEFAULT)}
     with ledger(db) as led:
@@ -130,7 +131,7 @@ def settings_set(
     user: UserOpt = None,
 ) -> None:
     """Đổi một cài đặt của sổ (ghi vào lịch sử)."""
-    from dvk.db import check_setting
+    from dvk.ledger.settings import check_setting
 
     stored = check_setting(key, value)
     with writing(db, user, f"Đổi cài đặt {key} thành {stored}") as tx:

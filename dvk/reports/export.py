@@ -48,9 +48,9 @@ from dvk.reports.ooxml import _publish
 from dvk.reports import pdf as pdf_files
 from dvk.reports.pdf import docx_to_pdf
 from dvk.reports.sandbox import check_view_model_template
-from dvk.db import Ledger
+from dvk.ledger.sqlite import Ledger
 from dvk.errors import DvkError, InvalidInput, OutputError
-from dvk.history import table
+from dvk.ledger.history import table
 from dvk.reports.jobs import Options, _Job, _phase_jobs, _year_jobs, parse_phase
 from dvk.reports.kinds import FILE_KINDS
 
@@ -184,7 +184,7 @@ def _check_ledger_writable(led: Ledger, *, user: str, command: str, summary: str
 
 def _make_out(out: Path) -> list[Path]:
     """Create the out folder (and its missing parents); returns the folders created, deepest first."""
-    from dvk.db import os_reason
+    from dvk.ledger.failures import os_reason
 
     created: list[Path] = []
     p = out
@@ -235,7 +235,7 @@ class _Staging:
     records them; held by a file lock while the export runs."""
 
     def __init__(self, out: Path) -> None:
-        from dvk.db import os_reason
+        from dvk.ledger.failures import os_reason
 
         self.out = out
         try:
@@ -288,7 +288,7 @@ def _state_mark(conn: Connection) -> int:
 
 def _write_staged(j: _Job, conn: Connection, staging: Path, out: Path, templates: Path | None) -> RenderResult:
     """Render one job into the staging folder; a write error names the file and says why."""
-    from dvk.db import os_reason
+    from dvk.ledger.failures import os_reason
 
     try:
         return j.write(conn, staging / j.name, templates=templates, force=False)
@@ -298,7 +298,8 @@ def _write_staged(j: _Job, conn: Connection, staging: Path, out: Path, templates
 
 def _publish_all(files: Sequence[tuple[Path, Path]], out: Path, *, force: bool) -> None:
     """Rename the staged files to their final names (after the ledger recorded them)."""
-    from dvk.db import _fsync_dir, os_reason
+    from dvk.ledger.failures import os_reason
+    from dvk.ledger.paths import _fsync_dir
 
     for src, dst in files:
         try:
@@ -358,7 +359,7 @@ def _run(led: Ledger, plan: Callable[[Connection, Options], tuple[list[_Job], li
     pdfs: list[tuple[_Job, Path, str]] = []
     try:
         if existing:
-            from dvk.db import backup_before_overwrite
+            from dvk.ledger.backup import backup_before_overwrite
 
             kept = backup_before_overwrite(led, existing)
             result.notes.append(f"Đã sao lưu sổ và {len(existing)} tệp sắp bị ghi đè vào “{kept.parent}”.")
@@ -399,7 +400,7 @@ def _convert_all(items: list[tuple[_Job, RenderResult]], staging: Path, out: Pat
     (a full disk) stops the export."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from dvk.db import os_reason
+    from dvk.ledger.failures import os_reason
 
     def one(item):
         j, r = item
@@ -469,7 +470,7 @@ def demo_documents(path: Path, out: Path, *, years: Sequence[int], phase: str | 
     stood a month before the recognition day (before the decision), listing what the units then
     still owed; `verify-doc` checks it the same way.
     """
-    from dvk.db import current_user
+    from dvk.ledger.paths import current_user
 
     who = current_user(user)
     written: list[Path] = []

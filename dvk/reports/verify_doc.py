@@ -18,9 +18,9 @@ from sqlalchemy.engine import Connection
 from dvk import ops
 from dvk.files import sha256_file
 from dvk.dates import doc_number, fmt_date
-from dvk.db import Ledger
+from dvk.ledger.sqlite import Ledger
 from dvk.errors import DvkError, NotFound
-from dvk.history import table
+from dvk.ledger.history import table
 from dvk.reports.jobs import Options, _ledger_id, _phase_jobs, _year_jobs
 from dvk.reports.kinds import FILE_KINDS
 

@@ -21,7 +21,7 @@ every command relies on (decisions, settings), with their pages and no foreign t
 Memory stays bounded whatever the ledger's size: both sides are streamed from SQLite in the
 same key order and merged (no dictionary of all rows).
 
-A data migration must record its changes through `dvk.history.Tx` like any command, or this
+A data migration must record its changes through `dvk.ledger.history.Tx` like any command, or this
 check reports the rows it touched. The chain has no secret key: someone who knows the format
 can rewrite the whole history consistently, which is why the summary prints the last record's
 hash — written down (or printed on the decision) it anchors everything before it.
@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.types import NullType
 
 from dvk.errors import DvkError, LedgerError
-from dvk.history import GENESIS, change_line, record_hash, table
+from dvk.ledger.history import GENESIS, change_line, record_hash, table
 from dvk.models import ROW_KEYS, Change, History
 
 MAX_KEPT = 1000  # problems kept with their details; the rest are only counted
@@ -152,7 +152,7 @@ def verify(ledger) -> Report:
     """Check the hash chain, every current row against the history, and the schema against the
     migrations (one read snapshot). A ledger SQLite cannot read through is refused as damaged, with
     what `PRAGMA integrity_check` says."""
-    from dvk.db import DAMAGED, damaged
+    from dvk.ledger.failures import DAMAGED, damaged
 
     try:
         return _verify(ledger)
@@ -195,7 +195,8 @@ def check_schema(conn: Connection, report: Report) -> None:
 def schema_problems(raw) -> list[Problem]:
     """The differences between a ledger's schema and the one its revision's migrations make (`raw`: a
     sqlite3 connection). Nothing for a file that is not a ledger of a known revision (refused elsewhere)."""
-    from dvk.migrations.runner import expected_schema, known_revisions, read_schema
+    from dvk.ledger.migrations.runner import known_revisions
+    from dvk.ledger.schema import expected_schema, read_schema
 
     have = read_schema(raw)
     if have.objects.get("alembic_version", None) is None or have.objects["alembic_version"].type != "table":
@@ -275,7 +276,8 @@ def check_before_write(conn: Connection, shown: str) -> None:
     A ledger that fails is refused with one message pointing to `dvk verify` and `dvk restore`;
     everything else is left to `dvk verify`, which stays the full check.
     """
-    from dvk.db import damaged, tables_sound
+    from dvk.ledger.failures import damaged
+    from dvk.ledger.sqlite import tables_sound
 
     kinds = dict(conn.exec_driver_sql(
         "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'trigger', 'view')").all())

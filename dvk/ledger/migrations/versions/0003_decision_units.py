@@ -31,7 +31,7 @@ down_revision = '0002'
 branch_labels = None
 depends_on = None
 
-_ROWS_KEY = "dvk.migration_rows"  # dvk.migrations.MIGRATION_ROWS, spelled here: a migration never changes
+_ROWS_KEY = "dvk.migration_rows"  # dvk.ledger.migrations.MIGRATION_ROWS, spelled here: a migration never changes
 
 
 def upgrade() -> None:
@@ -55,7 +55,7 @@ def downgrade() -> None:
 
 
 def _canonical(row: dict) -> str:
-    """dvk.history.canonical for a row of plain values (sorted keys, no spaces, text as is)."""
+    """dvk.ledger.history.canonical for a row of plain values (sorted keys, no spaces, text as is)."""
     return json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -1,4 +1,6 @@
-"""Run Alembic programmatically on dvk's own connection."""
+"""The schema a ledger should have: what the migrations make, read from `sqlite_master` and
+`PRAGMA table_info` and normalised, so `dvk verify`, `dvk restore` and every write can tell a
+trigger, index, view or column added behind dvk's back."""
 
 from __future__ import annotations
 
@@ -6,39 +8,8 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Connection
+from dvk.ledger.migrations.runner import upgrade
 
-
-def _config():
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", "dvk:migrations")
-    return cfg
-
-
-def known_revisions() -> set[str]:
-    from alembic.script import ScriptDirectory
-
-    return {s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions()}
-
-
-def head() -> str:
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(_config()).get_current_head()
-
-
-def upgrade(conn: Connection, target: str = "head") -> None:
-    """Upgrade inside the caller's transaction (the caller commits or rolls back)."""
-    from alembic import command
-
-    cfg = _config()
-    cfg.attributes["connection"] = conn
-    command.upgrade(cfg, target)
-
-
-# ---------------------------------------------------------------- the schema the migrations make
 
 # sqlite_master entries SQLite itself keeps (statistics of ANALYZE / `PRAGMA optimize`): not the schema.
 _INTERNAL_TABLES = ("sqlite_stat1", "sqlite_stat2", "sqlite_stat3", "sqlite_stat4", "sqlite_sequence")
