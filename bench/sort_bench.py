@@ -1,4 +1,4 @@
-"""Benchmark: Vietnamese collation (dvk.textnorm.sort_vi / sort_people) against plain baselines.
+"""Benchmark: Vietnamese collation (dvk.text.normalize.sort_vi / sort_people) against plain baselines.
 
 Timing lives here, not in the test suite (a timed unit test fails on a loaded machine). The names
 are the suite's own generator (family, 0–2 middle names, given name). Baselines, same list:
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
     args = ap.parse_args(argv)
 
-    from dvk.textnorm import sort_people, sort_vi
+    from dvk.text.normalize import sort_people, sort_vi
 
     data = names(args.size)
     plain = best_of(args.repeat, lambda: sorted(data))

@@ -19,7 +19,7 @@ from dvk.commands.common import ViGroup, check_user, exit_broken_pipe
 
 from dvk import __version__
 from dvk.errors import DvkError
-from dvk.textrules import for_message, shorten, visible
+from dvk.text.safety import for_message, shorten, visible
 
 _ARGS: list[str] = []
 

@@ -216,7 +216,7 @@ class _Checker:
         if not isinstance(v, str):
             self.add(key, "phải là chữ, đặt trong ngoặc kép", v)
             return default
-        from dvk.textnorm import clean
+        from dvk.text.normalize import clean
 
         s = clean(v) or ""
         if any(unicodedata.category(c) == "Cc" for c in s):
@@ -728,7 +728,7 @@ def _filled(value: object) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _folded(s: str) -> str:
-    from dvk.textnorm import fold
+    from dvk.text.normalize import fold
 
     return fold(s)
 
@@ -739,7 +739,7 @@ def _same_committee(a: str | None, b: str | None) -> bool:
 
 def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
     """Check one entry against every gate and the pass mark; explain each in Vietnamese."""
-    from dvk.dates import fmt_date
+    from dvk.text.dates import fmt_date
 
     gates: list[Gate] = []
     start, end = crit.window(facts.year)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dvk.textrules import shorten
+from dvk.text.safety import shorten
 
 
 def clause(message: str) -> str:

@@ -24,7 +24,7 @@ from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.errors import InvalidInput, OutputError
 from dvk.intake import (CONFIRMATION_COLUMNS, EXAMPLE_MARK, MEMBER_COLUMN, REGISTRATION_COLUMNS, REPORT_COLUMNS,
                         SCORE_BASE_COLUMNS)
-from dvk.textnorm import clean, fold
+from dvk.text.normalize import clean, fold
 
 INSTRUCTIONS = "Hướng dẫn"
 LISTS = "Danh mục"

@@ -50,12 +50,12 @@ from sqlalchemy.exc import DBAPIError
 from dvk import criteria as crit_mod
 from dvk import ops
 from dvk.criteria import ASPECTS, CriteriaSet
-from dvk.dates import DateError, fmt_date, parse_date
+from dvk.text.dates import DateError, fmt_date, parse_date
 from dvk.errors import DvkError, InvalidInput, Problem, ValidationFailed
 from dvk.ledger.history import table as db_table
 from dvk.tabular import fold_header
-from dvk.textnorm import clean, fold, fold_clean, nfc
-from dvk.textrules import MAX_LEN, text_problem
+from dvk.text.normalize import clean, fold, fold_clean, nfc
+from dvk.text.safety import MAX_LEN, text_problem
 
 BATCH = 5000  # rows per executemany (the history flushes by the same size)
 LOOKUP_CHUNK = 500  # keys per IN (...) query
@@ -285,7 +285,7 @@ def _text(v: Any) -> str | None:
 
 
 def _cell_problem(raw: Any, cleaned: str | None, key: str) -> str | None:
-    """The field's rule (dvk.textrules.text_problem, MAX_LEN[key]) for a text cell: `raw` as read,
+    """The field's rule (dvk.text.safety.text_problem, MAX_LEN[key]) for a text cell: `raw` as read,
     `cleaned` what would be stored. None when the cell may be stored."""
     return text_problem(raw if isinstance(raw, str) else "", cleaned, MAX_LEN[key])
 
@@ -294,7 +294,7 @@ _is_nfc = unicodedata.is_normalized
 
 
 def clean_fast(text: str) -> str:
-    """`textnorm.clean(text)`, returning at once the common text that is already clean.
+    """`dvk.text.normalize.clean(text)`, returning at once the common text that is already clean.
 
     Printable text has no tab, line break, NBSP, zero-width or other odd space (they are all
     "Other"/"Separator" characters), so NFC text without double, leading or trailing spaces is

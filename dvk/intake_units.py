@@ -12,8 +12,8 @@ from typing import Any
 
 from dvk import ops
 from dvk.errors import InvalidInput, Problem, ValidationFailed
-from dvk.textnorm import clean, fold
-from dvk.textrules import MAX_LEN, text_problem
+from dvk.text.normalize import clean, fold
+from dvk.text.safety import MAX_LEN, text_problem
 
 UNIT_COLUMNS = {
     "code": ["Mã đơn vị", "code", "unit", "Mã ĐV", "Mã"],

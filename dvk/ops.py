@@ -22,11 +22,11 @@ from sqlalchemy.engine import Connection
 from dvk import criteria as crit_mod
 from dvk.criteria import ASPECTS, CriteriaSet, EntryFacts, Evaluation
 from dvk.ledger.sqlite import Ledger
-from dvk.dates import fmt_date
+from dvk.text.dates import fmt_date
 from dvk.errors import InvalidInput, LedgerError, LockedYear, NotFound, clause
 from dvk.ledger.history import Tx, table
-from dvk.textnorm import clean, clean_lines, fold
-from dvk.textrules import MAX_LEN, MAX_RECIPIENTS, shorten, text_problem
+from dvk.text.normalize import clean, clean_lines, fold
+from dvk.text.safety import MAX_LEN, MAX_RECIPIENTS, shorten, text_problem
 
 KINDS = {"model": "Mô hình", "exemplar": "Điển hình"}
 SUBJECTS = {"collective": "Tập thể", "individual": "Cá nhân"}
@@ -87,7 +87,7 @@ def today() -> dt.date:
 def _text(value: str | None, label: str, *, required: bool = False, max_len: int = 2000,
           multiline: bool = False) -> str | None:
     """A text field cleaned for storage; InvalidInput naming `label` when it is missing (`required`),
-    holds a control character or is longer than `max_len` (textnorm.text_problem)."""
+    holds a control character or is longer than `max_len` (dvk.text.safety.text_problem)."""
     v = None
     if value is not None:
         raw = str(value)

@@ -54,7 +54,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, TextIO
 
-from dvk.legacy import _MODERN_RE, fix_legacy, legacy_font, might_be_legacy
+from dvk.text.legacy import _MODERN_RE, fix_legacy, legacy_font, might_be_legacy
 
 __all__ = [
     "TableError",

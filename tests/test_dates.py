@@ -1,4 +1,4 @@
-"""Tests for dvk.dates: reading typed dates and writing Decree 30 date lines."""
+"""Tests for dvk.text.dates: reading typed dates and writing Decree 30 date lines."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dvk.dates import (
+from dvk.text.dates import (
     MAX_YEAR,
     MIN_YEAR,
     DateError,

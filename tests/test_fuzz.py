@@ -39,7 +39,7 @@ cli_settings = settings(max_examples=25, deadline=None, suppress_health_check=[H
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(texts, st.integers(), st.floats(), st.none(), st.dates(), st.datetimes(), st.binary(max_size=10)))
 def test_parse_date_accepts_or_raises_date_error(value):
-    from dvk.dates import MAX_YEAR, MIN_YEAR, DateError, parse_date
+    from dvk.text.dates import MAX_YEAR, MIN_YEAR, DateError, parse_date
 
     try:
         d = parse_date(value)
@@ -52,7 +52,7 @@ def test_parse_date_accepts_or_raises_date_error(value):
 @settings(max_examples=200, deadline=None)
 @given(texts)
 def test_normalisers_never_fail_and_clean_is_stable(s):
-    from dvk.textnorm import clean, fold, nfc, person_key, vi_key
+    from dvk.text.normalize import clean, fold, nfc, person_key, vi_key
 
     c = clean(s)
     assert unicodedata.is_normalized("NFC", c) and c == c.strip() and "  " not in c
@@ -65,7 +65,7 @@ def test_normalisers_never_fail_and_clean_is_stable(s):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(texts, max_size=8))
 def test_sorting_is_a_permutation(items):
-    from dvk.textnorm import sort_people, sort_vi
+    from dvk.text.normalize import sort_people, sort_vi
 
     assert sorted(sort_vi(items)) == sorted(items)
     assert sorted(sort_people(items)) == sorted(items)
@@ -74,7 +74,7 @@ def test_sorting_is_a_permutation(items):
 @settings(max_examples=200, deadline=None)
 @given(texts, st.sampled_from([None, ".VnTime", ".VnTimeH", "VNI-Times", "Times New Roman", ""]))
 def test_legacy_decoding_never_fails(s, font):
-    from dvk.legacy import fix_legacy
+    from dvk.text.legacy import fix_legacy
 
     out, enc = fix_legacy(s, font)
     assert isinstance(out, str) and enc in (None, "tcvn3", "vni")
@@ -251,7 +251,7 @@ def test_hostile_text_that_is_accepted_is_stored_faithfully(entry):
     """Every hostile value a title and a note may hold goes in as given (NFC, tidied) and the ledger verifies."""
     import json
 
-    from dvk.textnorm import clean
+    from dvk.text.normalize import clean
 
     d, _ = entry
     stored = {}

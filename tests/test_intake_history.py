@@ -101,7 +101,7 @@ def test_fast_match_key_equals_ops_match_key(title, person):
     """The import builds the duplicate key without cleaning the text twice: it must be ops.match_key."""
     from dvk import ops
     from dvk.intake import fold_clean
-    from dvk.textnorm import clean, fold
+    from dvk.text.normalize import clean, fold
 
     t = clean(title)
     p = clean(person) if person else None
@@ -217,6 +217,6 @@ def test_registration_rows_equal_validate_entry_and_entry_row(ledger, tmp_path, 
                max_size=30))
 def test_clean_fast_equals_clean(text):
     from dvk.intake import clean_fast
-    from dvk.textnorm import clean
+    from dvk.text.normalize import clean
 
     assert clean_fast(text) == clean(text)

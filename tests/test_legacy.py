@@ -1,4 +1,4 @@
-"""Tests for dvk.legacy: TCVN3 (ABC) and VNI to Unicode, and the detector."""
+"""Tests for dvk.text.legacy: TCVN3 (ABC) and VNI to Unicode, and the detector."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dvk import legacy
-from dvk.legacy import (
+from dvk.text import legacy
+from dvk.text.legacy import (
     TCVN3_TABLE,
     VNI_TABLE,
     detect_legacy,

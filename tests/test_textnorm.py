@@ -1,4 +1,4 @@
-"""Tests for dvk.textnorm: NFC, cleaning, duplicate folding and Vietnamese collation."""
+"""Tests for dvk.text.normalize: NFC, cleaning, duplicate folding and Vietnamese collation."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dvk.textnorm import clean, fold, nfc, person_key, sort_people, sort_vi, vi_key
+from dvk.text.normalize import clean, fold, nfc, person_key, sort_people, sort_vi, vi_key
 
 try:  # PyICU is an optional oracle, not a dependency of the project.
     import icu  # type: ignore[import-not-found]
@@ -238,7 +238,7 @@ fold_chars = st.sampled_from(VI_CHARS + [" ", "\t", "\u00a0", "\u200b", "-", "."
 @settings(max_examples=500)
 @given(st.text(alphabet=fold_chars, max_size=40), st.booleans())
 def test_fold_equals_reference_vietnamese(s, decomposed):
-    from dvk.textnorm import _fold_reference, fold_clean
+    from dvk.text.normalize import _fold_reference, fold_clean
 
     if decomposed:
         s = NFD(s)
@@ -249,14 +249,14 @@ def test_fold_equals_reference_vietnamese(s, decomposed):
 @settings(max_examples=300)
 @given(any_text)
 def test_fold_equals_reference_any_text(s):
-    from dvk.textnorm import _fold_reference
+    from dvk.text.normalize import _fold_reference
 
     assert fold(s) == _fold_reference(s)
 
 
 def test_fold_equals_reference_every_two_letter_cluster():
     """Every pair and triple of Vietnamese letters (any tone, any case), alone and in a word."""
-    from dvk.textnorm import _fold_reference
+    from dvk.text.normalize import _fold_reference
 
     letters = sorted(set(VI_CHARS))
     for a in letters:
@@ -449,7 +449,7 @@ def _names(n: int) -> list[str]:
 def test_sorting_many_names_matches_the_reference_weights():
     """The fast paths (translate tables, cached word keys) order a big list exactly as the reference
     weights do. How fast it is belongs to bench/sort_bench.py, not to the suite."""
-    from dvk.textnorm import _string_weights
+    from dvk.text.normalize import _string_weights
 
     names = _names(20_000)
 

@@ -1,7 +1,7 @@
 """Options shared by every command and small printing helpers.
 
 Everything printed goes through `say`, `warn`, `table`, `print_json`/`json_stream` (or
-`dvk.cli.print_error`), which show control characters visibly (`dvk.textrules.visible`): a ledger
+`dvk.cli.print_error`), which show control characters visibly (`dvk.text.safety.visible`): a ledger
 may hold them from old data or an SQL edit, and they never reach a terminal raw. Rich markup and
 emoji codes in data are printed as the text they are.
 """
@@ -18,7 +18,7 @@ from typing import Annotated, Any, Iterator, NoReturn, Optional
 
 import typer
 
-from dvk.textrules import MAX_LEN, FIELD_LABELS, for_message, json_safe, shorten, text_problem, visible
+from dvk.text.safety import MAX_LEN, FIELD_LABELS, for_message, json_safe, shorten, text_problem, visible
 
 
 # ---------------------------------------------------------------- checking typed values
@@ -61,7 +61,7 @@ def check_user(ctx: typer.Context, param: typer.CallbackParam, value: Optional[s
     if value is None:
         return None
     from dvk.errors import InvalidInput
-    from dvk.textnorm import clean
+    from dvk.text.normalize import clean
 
     source = ctx.get_parameter_source(param.name or "")
     name = "DVK_USER" if source is not None and source.name == "ENVIRONMENT" else "--user"
@@ -77,12 +77,12 @@ def opt_text(option: str | None, value: str | list[str] | None, key: str, *, lab
     """The problem with a typed text option (a control character, too long), naming the option, or None.
     `option` None: a positional argument, named by its label alone.
 
-    The rule is the field's own (`dvk.textrules.text_problem`, `MAX_LEN[key]`); checking typed text
+    The rule is the field's own (`dvk.text.safety.text_problem`, `MAX_LEN[key]`); checking typed text
     here, before the ledger is opened, lets the message name the option the clerk typed.
     """
     if value is None:
         return None
-    from dvk.textnorm import clean, clean_lines
+    from dvk.text.normalize import clean, clean_lines
 
     for v in value if isinstance(value, (list, tuple)) else [value]:
         why = text_problem(v, clean_lines(v) if multiline else clean(v), MAX_LEN[key])
@@ -200,7 +200,7 @@ def writing(db: Optional[Path], user: Optional[str], summary: str = "") -> Itera
 def parse_date_opt(value: Optional[str]):
     if value is None:
         return None
-    from dvk.dates import DateError, parse_date
+    from dvk.text.dates import DateError, parse_date
     from dvk.errors import InvalidInput
 
     try:

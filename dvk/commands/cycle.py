@@ -74,7 +74,7 @@ def register_cmd(
     typer.echo(row["id"])
     if row["late"]:
         start, end = crit.window(year)
-        from dvk.dates import fmt_date
+        from dvk.text.dates import fmt_date
 
         warn(f"{row['id']} đăng ký ngày {fmt_date(row['registered_on'])}, ngoài thời hạn "
              f"{fmt_date(start)}–{fmt_date(end)}: được ghi nhận là đăng ký muộn.")

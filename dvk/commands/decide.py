@@ -80,7 +80,7 @@ def recognize_cmd(
     from dvk import criteria as cm
     from dvk import ops
     from dvk.cli import command_line
-    from dvk.dates import fmt_date
+    from dvk.text.dates import fmt_date
     from dvk.ledger.backup import backup_before
     from dvk.ledger.paths import current_user
     from dvk.errors import InvalidInput

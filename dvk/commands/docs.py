@@ -80,7 +80,7 @@ def export_cmd(
         from rich.table import Table
         from rich.text import Text
 
-        from dvk.textrules import visible
+        from dvk.text.safety import visible
 
         t = Table(title=Text(visible(f"Đã ghi {len(res.files)} tệp vào {out}")))
         t.add_column("Tệp", no_wrap=True)

@@ -218,7 +218,7 @@ def criteria_show(
     """Xem bộ tiêu chí, trọng số, điểm đạt và lịch."""
     from dvk import criteria as cm
     from dvk import ops
-    from dvk.dates import fmt_date
+    from dvk.text.dates import fmt_date
 
     if not _ledger_exists(db):
         crit = cm.load_text(cm.default_text())
@@ -226,7 +226,7 @@ def criteria_show(
         with ledger(db) as led, led.read() as conn:
             crit = ops.criteria_for(conn, year or 9999)
     if raw:
-        from dvk.textrules import visible
+        from dvk.text.safety import visible
 
         typer.echo(visible(crit.text.replace("\r\n", "\n")), nl=False)
         return

@@ -23,7 +23,7 @@ def list_cmd(
     """Danh sách mô hình, điển hình của một năm."""
     from dvk import criteria as cm
     from dvk import ops
-    from dvk.dates import fmt_date
+    from dvk.text.dates import fmt_date
     from dvk.errors import InvalidInput
 
     if status is not None and status not in ops.STATUSES:
@@ -65,7 +65,7 @@ def show_cmd(
     from dvk import criteria as cm
     from dvk import ops
     from dvk.criteria import ASPECTS
-    from dvk.dates import fmt_date
+    from dvk.text.dates import fmt_date
 
     with ledger(db) as led, led.read() as conn:
         e = ops.get_entry(conn, entry_id)
@@ -131,7 +131,7 @@ def status_cmd(
 ) -> None:
     """Tiến độ của năm: số lượng ở từng bước, theo đơn vị và lĩnh vực."""
     from dvk import ops
-    from dvk.dates import fmt_date
+    from dvk.text.dates import fmt_date
 
     with ledger(db) as led, led.read() as conn:
         ctx = ops.year_context(conn, ops.check_year(year))

@@ -19,8 +19,8 @@ from dvk import ops
 from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow
 from dvk.reports.records import ConfirmationRecord, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
 from dvk.criteria import CriteriaSet, fmt_score
-from dvk.dates import doc_number, fmt_date
-from dvk.textnorm import clean, fold, sort_people
+from dvk.text.dates import doc_number, fmt_date
+from dvk.text.normalize import clean, fold, sort_people
 
 
 #: Word documents are for print: a list longer than this is left to the Excel workbook (docxtpl
@@ -89,7 +89,7 @@ def letterhead_for(profile: Mapping[str, Any], units: Mapping[str, Mapping]) -> 
 
 def _names_body(line: str, body: str) -> bool:
     """Whether a "Nơi nhận" line names `body`, in full or by its usual initials ("LĐLĐ tỉnh")."""
-    from dvk.textnorm import fold
+    from dvk.text.normalize import fold
 
     if fold(body) in fold(line):
         return True

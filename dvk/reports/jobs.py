@@ -20,9 +20,9 @@ from dvk.reports.excel import write_phase_workbook, write_year_workbook
 from dvk.reports.models import DecisionDoc, ProposalDoc, RegistrationListDoc, ReminderDoc, RenderResult, ResultsReportDoc, ScoreSheetDoc, YearSummaryRow
 from dvk.reports.records import PhaseWorkbookData, PhaseYear
 from dvk.reports.word import render_docx, render_docx_bytes
-from dvk.dates import doc_number
+from dvk.text.dates import doc_number
 from dvk.errors import InvalidInput
-from dvk.textnorm import clean, fold, sort_people
+from dvk.text.normalize import clean, fold, sort_people
 from dvk.reports.build import SCORE_MAX_SHEETS, WORD_MAX_ROWS, _Sorted, _YearState, _deadline, _decision_doc, _iter_results, _n, _names_body, _read_year, _registration_doc, _reminder_doc, _results_doc, _score_doc, _workbook_data, letterhead_for
 from dvk.reports.kinds import DECISION_KINDS, FILE_KINDS, PHASE_KINDS, YEAR_KINDS, file_name
 

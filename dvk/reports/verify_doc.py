@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from dvk import ops
 from dvk.files import sha256_file
-from dvk.dates import doc_number, fmt_date
+from dvk.text.dates import doc_number, fmt_date
 from dvk.ledger.sqlite import Ledger
 from dvk.errors import DvkError, NotFound
 from dvk.ledger.history import table

@@ -11,7 +11,7 @@ Pure Python, standard library only.
 * :func:`clean_lines` -- :func:`clean` for a multi-line field (line breaks kept).
 
 What a field may hold (no control character, a length limit) and how text is printed
-are in :mod:`dvk.textrules`, which imports nothing heavy.
+are in :mod:`dvk.text.safety`, which imports nothing heavy.
 """
 
 from __future__ import annotations
