@@ -18,16 +18,20 @@ BATCH = 20_000
 
 
 def build(path: Path, size: int, *, seed: int = 1) -> float:
-    from dvk import ops
+    from dvk.cycle.config import criteria_for
+    from dvk.cycle.entries import make_id, match_key
+    from dvk.cycle.evidence import marks_json
+    from dvk.cycle.setup import init_ledger
+    from dvk.cycle.units import upsert_units
     from dvk.demo import UNITS
 
     t0 = time.perf_counter()
     rng = random.Random(seed)
-    led, _ = ops.init_ledger(path, user="bench", profile={}, criteria_file=None, command="bench init")
+    led, _ = init_ledger(path, user="bench", profile={}, criteria_file=None, command="bench init")
     try:
         with led.write(user="bench", command="bench units", summary="units") as tx:
-            ops.upsert_units(tx, [{"code": c, "name": n, "committee": k} for c, n, k in UNITS])
-            crit = ops.criteria_for(tx.conn, YEAR)
+            upsert_units(tx, [{"code": c, "name": n, "committee": k} for c, n, k in UNITS])
+            crit = criteria_for(tx.conn, YEAR)
         codes = crit.codes
         for start in range(0, size, BATCH):
             n = min(BATCH, size - start)
@@ -35,7 +39,7 @@ def build(path: Path, size: int, *, seed: int = 1) -> float:
                 entries, reports, confs, scores = [], [], [], []
                 for i in range(start, start + n):
                     code, _, committee = UNITS[i % len(UNITS)]
-                    eid = ops.make_id(YEAR, i + 1)
+                    eid = make_id(YEAR, i + 1)
                     title = f"Mô hình số {i + 1} “Dân vận khéo” của {code}"
                     individual = i % 4 == 0
                     person = f"Nguyễn Thị Ánh {i}" if individual else None
@@ -45,7 +49,7 @@ def build(path: Path, size: int, *, seed: int = 1) -> float:
                                     "subject": "individual" if individual else "collective", "person": person,
                                     "position": "Điều dưỡng" if individual else None, "field": 1 + i % 5,
                                     "registered_on": day, "late": i % 50 == 0, "sudden": False, "note": None,
-                                    "match_key": ops.match_key(code, title, person)})
+                                    "match_key": match_key(code, title, person)})
                     reports.append({"entry_id": eid, "approach": "Cách làm", "experience": "Kinh nghiệm",
                                     "spread": "Lan tỏa", "effectiveness": "Hiệu quả",
                                     "sustainability": "Bền vững" if i % 30 else None,
@@ -56,7 +60,7 @@ def build(path: Path, size: int, *, seed: int = 1) -> float:
                     level = 7 if i % 10 == 0 else 9
                     for m in MEMBERS:
                         marks = {c: min(10.0, max(0.0, level + rng.choice((-1, -0.5, 0, 0.5, 1)))) for c in codes}
-                        scores.append({"entry_id": eid, "member": m, "marks": ops.marks_json(marks, crit)})
+                        scores.append({"entry_id": eid, "member": m, "marks": marks_json(marks, crit)})
                 tx.insert_many("entry", entries)
                 tx.insert_many("report", reports)
                 tx.insert_many("confirmation", confs)

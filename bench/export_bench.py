@@ -53,12 +53,12 @@ def ledger(work: Path, size: int, *, recognized: bool) -> Path:
     print(f"  building a {size:,}-entry ledger …", flush=True)
     build(tmp, size)
     if recognized:
-        from dvk import ops
+        from dvk.cycle.recognition import plan_recognition, recognize
         from dvk.ledger.sqlite import Ledger
 
         with Ledger.open(tmp) as led:
             with led.write(user="bench", command="bench recognize") as tx:
-                ops.recognize(tx, ops.plan_recognition(tx.conn, YEAR, 5, None))
+                recognize(tx, plan_recognition(tx.conn, YEAR, 5, None))
     from dvk.ledger.sqlite import Ledger
 
     with Ledger.open(tmp) as led:  # checkpoint the WAL into the file before renaming it

@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Callable
 
 from dvk import criteria as cm
-from dvk import ops
+from dvk.cycle.config import criteria_for
+from dvk.cycle.entries import register, validate_entry
+from dvk.cycle.evidence import save_confirmation, save_report, save_scores
+from dvk.cycle.recognition import plan_recognition, recognize
+from dvk.cycle.setup import init_ledger
+from dvk.cycle.units import list_units, upsert_units
 from dvk.ledger.paths import current_user
 from dvk.ledger.sqlite import Ledger
 from dvk.errors import OutputError
@@ -171,11 +176,11 @@ def _plan_year(year: int, n: int, rng: random.Random) -> list[dict]:
 def build(path: Path, *, user: str, echo: Callable[[str], None] = print) -> dict:
     """Build the demo ledger at `path` and run every year's cycle. Returns a summary."""
     rng = random.Random(20210514)  # the date of letter 69/CĐN
-    led, _ = ops.init_ledger(path, user=user, profile={}, criteria_file=None, command="dvk demo")
+    led, _ = init_ledger(path, user=user, profile={}, criteria_file=None, command="dvk demo")
     summary: dict[int, dict] = {}
     try:
         with led.write(user=user, command="dvk demo", summary="Nhập danh sách 30 đơn vị mẫu") as tx:
-            ops.upsert_units(tx, [{"code": c, "name": n, "committee": k} for c, n, k in UNITS])
+            upsert_units(tx, [{"code": c, "name": n, "committee": k} for c, n, k in UNITS])
         for year, n, number in [(y, 8 + (y - 2021) * 2, 3 + (y - 2021)) for y in PHASE_YEARS] + [(DEMO_YEAR, 60, 5)]:
             summary[year] = _run_year(led, year, n, number, rng, user)
             s = summary[year]
@@ -189,14 +194,14 @@ def build(path: Path, *, user: str, echo: Callable[[str], None] = print) -> dict
 def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, user: str) -> dict:
     plan = _plan_year(year, n, rng)
     with led.write(user=user, command=f"dvk register (demo {year})", summary=f"Đăng ký năm {year}") as tx:
-        crit = ops.criteria_for(tx.conn, year)
-        units = {u["code"]: u for u in ops.list_units(tx.conn)}
+        crit = criteria_for(tx.conn, year)
+        units = {u["code"]: u for u in list_units(tx.conn)}
         for p in plan:
-            e = ops.validate_entry(year=year, unit_code=p["unit"], title=p["title"], field=p["field"], kind=p["kind"],
+            e = validate_entry(year=year, unit_code=p["unit"], title=p["title"], field=p["field"], kind=p["kind"],
                                    subject=p["subject"], person=p["person"], position=p["position"],
                                    registered_on=p["when"], sudden=p["sudden"], crit=crit, units=units,
                                    note="Thành tích đột xuất trong phòng, chống dịch" if p["sudden"] else None)
-            p["id"] = ops.register(tx, e)["id"]
+            p["id"] = register(tx, e)["id"]
     with led.write(user=user, command=f"dvk report (demo {year})", summary=f"Báo cáo thành tích năm {year}") as tx:
         for p in plan:
             if p["fate"] == "no_report":
@@ -205,19 +210,19 @@ def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, u
             if p["fate"] == "partial":
                 aspects["sustainability"] = None
                 aspects["spread"] = None
-            ops.save_report(tx, p["id"], aspects, dt.date(year, 8, rng.randint(1, 28)), None)
+            save_report(tx, p["id"], aspects, dt.date(year, 8, rng.randint(1, 28)), None)
     with led.write(user=user, command=f"dvk confirm (demo {year})", summary=f"Xác nhận của cấp ủy năm {year}") as tx:
         for p in plan:
             if p["fate"] == "no_report":
                 continue
             unit = units[p["unit"]]
             if p["fate"] == "refused":
-                ops.save_confirmation(tx, p["id"], committee=unit["committee"], by="Bí thư cấp ủy",
+                save_confirmation(tx, p["id"], committee=unit["committee"], by="Bí thư cấp ủy",
                                       on=dt.date(year, 9, 5), comment=None, rejected=True,
                                       reason="Mô hình mới triển khai, chưa có kết quả rõ ràng, chưa lan tỏa")
             else:
                 committee = "Chi bộ Khoa Khám bệnh" if p["fate"] == "wrong_committee" else unit["committee"]
-                ops.save_confirmation(tx, p["id"], committee=committee, by="Bí thư cấp ủy",
+                save_confirmation(tx, p["id"], committee=committee, by="Bí thư cấp ủy",
                                       on=dt.date(year, 9, rng.randint(1, 25)),
                                       comment="Mô hình thiết thực, hiệu quả, có sức lan tỏa.", rejected=False,
                                       reason=None)
@@ -228,12 +233,12 @@ def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, u
                 if p["fate"] in ("no_report", "unscored"):
                     continue
                 level = 6.8 if p["fate"] == "weak" else rng.uniform(8.2, 9.4)
-                ops.save_scores(tx, p["id"], member, _scores(rng, level, crit))
+                save_scores(tx, p["id"], member, _scores(rng, level, crit))
     with led.read() as conn:
-        rplan = ops.plan_recognition(conn, year, number, None)
+        rplan = plan_recognition(conn, year, number, None)
     with led.write(user=user, command=f"dvk recognize --year {year} --number {number} (demo)") as tx:
-        rplan = ops.plan_recognition(tx.conn, year, number, None)
-        ops.recognize(tx, rplan)
+        rplan = plan_recognition(tx.conn, year, number, None)
+        recognize(tx, rplan)
         tx.note(f"Quyết định số {number:02d}: công nhận {len(rplan.recognized)}/{rplan.total} năm {year}")
     return {"entries": len(plan), "recognized": len(rplan.recognized), "not_recognized": len(rplan.not_recognized),
             "number": number}

@@ -19,7 +19,12 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy.engine import Connection
 
-from dvk import ops
+from dvk.text.dates import fmt_date
+from dvk.cycle.common import MAX_YEAR, MIN_YEAR, check_year, today
+from dvk.cycle.config import criteria_for
+from dvk.cycle.entries import get_entry
+from dvk.cycle.units import get_unit, list_units
+from dvk.cycle.year import load_year
 from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.errors import InvalidInput, OutputError
 from dvk.intake import (CONFIRMATION_COLUMNS, EXAMPLE_MARK, MEMBER_COLUMN, REGISTRATION_COLUMNS, REPORT_COLUMNS,
@@ -61,8 +66,8 @@ def write_template(conn: Connection, kind: str, out: Path, *, year: int | None =
         raise OutputError(f"Thư mục “{out.parent}” không tồn tại.")
     if kind == "report-form":
         return write_report_form(conn, out, entry_id)
-    year = ops.check_year(year if year is not None else ops.today().year)
-    unit_code = ops.get_unit(conn, unit)["code"] if unit else None
+    year = check_year(year if year is not None else today().year)
+    unit_code = get_unit(conn, unit)["code"] if unit else None
     writer = {"registrations": _registrations, "reports": _reports, "confirmations": _confirmations,
               "scores": _scores}[kind]
     wb, info = writer(conn, year, unit_code, list(members))
@@ -217,7 +222,7 @@ def _common_lines(year: int) -> list[str]:
 
 
 def _entries_needing(conn: Connection, year: int, unit: str | None, need: str) -> tuple[list[dict], CriteriaSet]:
-    yd = ops.load_year(conn, year)
+    yd = load_year(conn, year)
     out = []
     for e in yd.entries:
         if unit and e["unit_code"] != unit:
@@ -236,15 +241,15 @@ def _entries_needing(conn: Connection, year: int, unit: str | None, need: str) -
 
 
 def _units_table(conn: Connection, unit: str | None) -> list[list[Any]]:
-    return [[u["code"], u["name"], u.get("committee") or ""] for u in ops.list_units(conn)
+    return [[u["code"], u["name"], u.get("committee") or ""] for u in list_units(conn)
             if not unit or u["code"] == unit]
 
 
 # ---------------------------------------------------------------- registrations
 
 def _registrations(conn: Connection, year: int, unit: str | None, _members: list[str]) -> tuple[Any, str]:
-    crit = ops.criteria_for(conn, year)
-    units = ops.list_units(conn)
+    crit = criteria_for(conn, year)
+    units = list_units(conn)
     codes = [u["code"] for u in units if not unit or u["code"] == unit]
     wb, ws = _new_workbook("Đăng ký")
     _data_sheet(ws, REGISTRATION_HEADERS, [8, 14, 50, 13, 13, 24, 24, 10, 14, 10, 40])
@@ -261,7 +266,7 @@ def _registrations(conn: Connection, year: int, unit: str | None, _members: list
                               ("Đối tượng", ["Tập thể", "Cá nhân"]), ("Đột xuất", ["x"])])
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    yv = DataValidation(type="whole", operator="between", formula1=str(ops.MIN_YEAR), formula2=str(ops.MAX_YEAR))
+    yv = DataValidation(type="whole", operator="between", formula1=str(MIN_YEAR), formula2=str(MAX_YEAR))
     yv.error, yv.errorTitle, yv.showErrorMessage = "Năm phải là số, ví dụ " + str(year), "Năm", True
     ws.add_data_validation(yv)
     yv.add(f"A2:A{MAX_ROWS}")
@@ -275,7 +280,7 @@ def _registrations(conn: Connection, year: int, unit: str | None, _members: list
     dv.errorStyle, dv.error, dv.showErrorMessage = "warning", "Ngày dạng dd/mm/yyyy.", True
     ws.add_data_validation(dv)
     dv.add(f"I2:I{MAX_ROWS}")
-    s, e = ops.fmt_date(start), ops.fmt_date(end)
+    s, e = fmt_date(start), fmt_date(end)
     lines = [
         f"Mẫu đăng ký mô hình, điển hình “Dân vận khéo” năm {year}. Mỗi mô hình, điển hình một dòng ở trang "
         "“Đăng ký”.",
@@ -470,7 +475,7 @@ def write_report_form(conn: Connection, out: Path, entry_id: str | None) -> str:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Cm, Pt, RGBColor
 
-    entry = ops.get_entry(conn, entry_id) if entry_id else None
+    entry = get_entry(conn, entry_id) if entry_id else None
     doc = Document()
     sec = doc.sections[0]
     sec.page_width, sec.page_height = Cm(21), Cm(29.7)

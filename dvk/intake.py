@@ -48,7 +48,12 @@ from sqlalchemy import and_, select
 from sqlalchemy.exc import DBAPIError
 
 from dvk import criteria as crit_mod
-from dvk import ops
+from dvk.cycle.common import KINDS as ENTRY_KINDS, MAX_YEAR, MIN_YEAR, SUBJECTS, check_year, text_field, entry_year, today
+from dvk.cycle.config import criteria_for
+from dvk.cycle.decisions import ensure_unlocked
+from dvk.cycle.entries import make_id, next_seq
+from dvk.cycle.evidence import marks_json
+from dvk.cycle.units import list_units
 from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.text.dates import DateError, fmt_date, parse_date
 from dvk.errors import DvkError, InvalidInput, Problem, ValidationFailed
@@ -375,7 +380,7 @@ def _entry_id(v: Any) -> str | None:
         return None
     m = _ID_RE.fullmatch(t)
     if m:
-        return ops.make_id(int(m.group(1)), int(m.group(2)))
+        return make_id(int(m.group(1)), int(m.group(2)))
     return t
 
 
@@ -564,7 +569,7 @@ class _Importer:
         self.writing = True  # False once the import is bound to fail: keep checking, stop writing
         self._unlocked: set[int] = set()
         self._crits: dict[int, CriteriaSet] = {}
-        self.units = {u["code"]: u for u in ops.list_units(self.conn)}
+        self.units = {u["code"]: u for u in list_units(self.conn)}
         folded: dict[str, list[str]] = {}
         for code in self.units:
             folded.setdefault(fold(code), []).append(code)
@@ -577,7 +582,7 @@ class _Importer:
     def crit(self, year: int) -> CriteriaSet:
         c = self._crits.get(year)
         if c is None:
-            c = self._crits[year] = ops.criteria_for(self.conn, year)
+            c = self._crits[year] = criteria_for(self.conn, year)
         return c
 
     def unit_code(self, raw: str) -> str | None:
@@ -588,7 +593,7 @@ class _Importer:
     def unlock(self, year: int, what: str) -> None:
         """Refuse the whole import (LockedYear) when it would change a decided year."""
         if year not in self._unlocked:
-            ops.ensure_unlocked(self.conn, year, what)
+            ensure_unlocked(self.conn, year, what)
             self._unlocked.add(year)
 
     def where(self, row: Any) -> str:
@@ -851,7 +856,7 @@ class _Registrations(_Importer):
         self._dates: dict[str, Any] = {}
         self._windows: dict[int, tuple[dt.date, dt.date]] = {}
         self._unit_keys: dict[str, str] = {}
-        self._today = ops.today()
+        self._today = today()
         # value as typed -> what it means, for the columns that take a few values again and again
         self._words: dict[Any, Any] = {}
         self._subjects: dict[Any, Any] = {}
@@ -903,13 +908,13 @@ class _Registrations(_Importer):
             year = self._years.get(raw, -1)
             if year == -1:
                 year = _int(raw)
-                if year is not None and not (ops.MIN_YEAR <= year <= ops.MAX_YEAR):
+                if year is not None and not (MIN_YEAR <= year <= MAX_YEAR):
                     year = None
                 if len(self._years) < 1000:
                     self._years[raw] = year
             if year is None:
-                problems.append(self.problem(row, f"năm không hợp lệ (phải là số trong khoảng {ops.MIN_YEAR}–"
-                                                  f"{ops.MAX_YEAR})", "year", raw))
+                problems.append(self.problem(row, f"năm không hợp lệ (phải là số trong khoảng {MIN_YEAR}–"
+                                                  f"{MAX_YEAR})", "year", raw))
             elif opts.year is not None and year != opts.year:
                 problems.append(self.problem(row, f"năm {year} khác với năm đang nhập (--year {opts.year})",
                                              "year", raw))
@@ -1037,16 +1042,16 @@ class _Registrations(_Importer):
                 same = a == b
             if not same:
                 if key == "kind":
-                    a, b = ops.KINDS.get(a, a), ops.KINDS.get(b, b)
+                    a, b = ENTRY_KINDS.get(a, a), ENTRY_KINDS.get(b, b)
                 elif key == "subject":
-                    a, b = ops.SUBJECTS.get(a, a), ops.SUBJECTS.get(b, b)
+                    a, b = SUBJECTS.get(a, a), SUBJECTS.get(b, b)
                 out.append((self.headers.get((None, key), label), _show(a), _show(b)))
         return out
 
     def _setup_year(self, year: int) -> None:
         """The year's next free seq (ops.next_seq) and the file lines of the entries this import adds."""
         if year not in self._seq:
-            self._seq[year] = self._first_seq[year] = ops.next_seq(self.conn, year)
+            self._seq[year] = self._first_seq[year] = next_seq(self.conn, year)
             self._lines[year] = array("I")
 
     def _added_line(self, row: Mapping) -> int | None:
@@ -1154,7 +1159,7 @@ class _Reports(_Importer):
             if raw is None:
                 continue
             try:
-                aspects[key] = ops._text(raw if isinstance(raw, str) else _shown(raw), label, max_len=20000,
+                aspects[key] = text_field(raw if isinstance(raw, str) else _shown(raw), label, max_len=20000,
                                          multiline=True)
             except InvalidInput as exc:
                 problems.append(self.problem(row, exc.message.rstrip("."), key))
@@ -1194,7 +1199,7 @@ class _Reports(_Importer):
             if cur is None:
                 self.unlock(e["year"], f"báo cáo của {eid}")
                 row = {"entry_id": eid, "approach": None, "experience": None, "spread": None, "effectiveness": None,
-                       "sustainability": None, "reported_on": on or ops.today(), "file_path": None,
+                       "sustainability": None, "reported_on": on or today(), "file_path": None,
                        "file_sha256": None, "confirmation_cleared_on": None}
                 row.update(aspects)
                 inserts.append(row)
@@ -1221,7 +1226,7 @@ class _Reports(_Importer):
                 if on is not None:
                     merged["reported_on"] = on
                 if conf is not None:
-                    merged["confirmation_cleared_on"] = ops.today()
+                    merged["confirmation_cleared_on"] = today()
                     cleared.append(eid)
                     del confirmed[eid]
                 if eid not in pending:
@@ -1262,7 +1267,7 @@ class _Confirmations(_Importer):
             if raw is None:
                 return None
             try:
-                return ops._text(raw if isinstance(raw, str) else _shown(raw), label, max_len=max_len,
+                return text_field(raw if isinstance(raw, str) else _shown(raw), label, max_len=max_len,
                                  multiline=multiline)
             except InvalidInput as exc:
                 problems.append(self.problem(row, exc.message.rstrip("."), key))
@@ -1338,7 +1343,7 @@ class _Confirmations(_Importer):
             cur = pending.get(eid) or existing.get(eid)
             if cur is None:
                 self.unlock(e["year"], f"xác nhận của {eid}")
-                new["confirmed_on"] = on or ops.today()
+                new["confirmed_on"] = on or today()
                 row = {k: new[k] for k in ("entry_id", "committee", "confirmed_by", "confirmed_on", "comment",
                                            "rejected", "reason")}
                 inserts.append(row)
@@ -1444,7 +1449,7 @@ class _Scores(_Importer):
             why = _cell_problem(v["member"], member, "member")
             if why:
                 problems.append(self.problem(row, f"tên thành viên {why}", "member"))
-        year = ops.entry_year(eid) if eid else None
+        year = entry_year(eid) if eid else None
         if eid is not None and year is None:
             problems.append(self.problem(row, "mã mô hình không đúng dạng (ví dụ 2024-007)", "id", v["id"]))
         if year is None:
@@ -1508,7 +1513,7 @@ class _Scores(_Importer):
             if e is None:
                 continue
             crit = self.crit(e["year"])
-            marks = ops.marks_json(values, crit)  # exactly what `dvk score` stores
+            marks = marks_json(values, crit)  # exactly what `dvk score` stores
             k = (eid, member)
             cur = pending.get(k) or existing.get(k)
             if cur is None:
@@ -1579,7 +1584,7 @@ def _rejects_format(path: Path, table_format: str) -> str:
 
 def check_options(opts: ImportOptions) -> None:
     if opts.year is not None:
-        ops.check_year(opts.year)
+        check_year(opts.year)
     if opts.rejects is not None and not opts.skip_invalid:
         raise InvalidInput("--rejects chỉ dùng cùng --skip-invalid (nhập các dòng hợp lệ, ghi các dòng bị loại "
                            "ra tệp).")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dvk import ops
+from dvk.cycle.units import list_units, upsert_units
 from dvk.errors import InvalidInput, Problem, ValidationFailed
 from dvk.text.normalize import clean, fold
 from dvk.text.safety import MAX_LEN, text_problem
@@ -97,7 +97,7 @@ def import_units(tx: Any, path: Path) -> dict[str, int]:
     A code that differs from an existing one only by case or spacing is that unit (no near-duplicates).
     """
     rows = read_units(path)
-    existing = {fold(u["code"]): u["code"] for u in ops.list_units(tx.conn)}
+    existing = {fold(u["code"]): u["code"] for u in list_units(tx.conn)}
     for r in rows:
         r["code"] = existing.get(fold(r["code"] or ""), r["code"])
-    return ops.upsert_units(tx, rows)
+    return upsert_units(tx, rows)

@@ -92,21 +92,25 @@ def build_year(db: Path, n: int, year: int = 2024) -> None:
     in one command through `Tx.insert_many`, so its history is as real as a clerk's."""
     import datetime as dt
 
-    from dvk import ops
+    from dvk.cycle.config import criteria_for
+    from dvk.cycle.entries import make_id, match_key
+    from dvk.cycle.evidence import marks_json
+    from dvk.cycle.setup import init_ledger
+    from dvk.cycle.units import upsert_units
 
-    led, _ = ops.init_ledger(db, user="kiểm thử", profile={}, criteria_file=None)
+    led, _ = init_ledger(db, user="kiểm thử", profile={}, criteria_file=None)
     try:
         with led.write(user="kiểm thử", command="dvk test build", summary=f"{n} mô hình") as tx:
-            ops.upsert_units(tx, [{"code": c, "name": name, "committee": k} for c, name, k in UNITS])
-            crit = ops.criteria_for(tx.conn, year)
+            upsert_units(tx, [{"code": c, "name": name, "committee": k} for c, name, k in UNITS])
+            crit = criteria_for(tx.conn, year)
             entries, reports, confs, scores = [], [], [], []
             for i in range(n):
                 code, _, committee = UNITS[i % len(UNITS)]
-                eid, title = ops.make_id(year, i + 1), f"Mô hình số {i + 1} của {code}"
+                eid, title = make_id(year, i + 1), f"Mô hình số {i + 1} của {code}"
                 entries.append({"id": eid, "year": year, "seq": i + 1, "unit_code": code, "title": title,
                                 "kind": "model", "subject": "collective", "person": None, "position": None,
                                 "field": 1 + i % 5, "registered_on": dt.date(year, 2, 1 + i % 28), "late": False,
-                                "sudden": False, "note": None, "match_key": ops.match_key(code, title, None)})
+                                "sudden": False, "note": None, "match_key": match_key(code, title, None)})
                 reports.append({"entry_id": eid, "approach": "Cách làm", "experience": "Kinh nghiệm",
                                 "spread": "Lan tỏa", "effectiveness": "Hiệu quả", "sustainability": "Bền vững",
                                 "reported_on": dt.date(year, 8, 1), "file_path": None, "file_sha256": None})
@@ -116,7 +120,7 @@ def build_year(db: Path, n: int, year: int = 2024) -> None:
                 level = 7 if i % 5 == 0 else 9
                 for m in ("Nguyễn Văn An", "Trần Thị Bích"):
                     scores.append({"entry_id": eid, "member": m,
-                                   "marks": ops.marks_json({c: level for c in crit.codes}, crit)})
+                                   "marks": marks_json({c: level for c in crit.codes}, crit)})
             tx.insert_many("entry", entries)
             tx.insert_many("report", reports)
             tx.insert_many("confirmation", confs)

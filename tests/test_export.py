@@ -57,55 +57,63 @@ MEMBERS = ["Trần Thị Mai", "Nguyễn Văn Hùng"]
 
 
 def _build(path: Path) -> None:
-    from dvk import ops
+    from dvk.cycle.config import criteria_for
+    from dvk.cycle.entries import register, validate_entry
+    from dvk.cycle.evidence import save_confirmation, save_report
+    from dvk.cycle.setup import init_ledger, set_profile
+    from dvk.cycle.units import list_units, upsert_units
 
-    led, _ = ops.init_ledger(path, user="thư ký", profile={}, criteria_file=None)
+    led, _ = init_ledger(path, user="thư ký", profile={}, criteria_file=None)
     try:
         with led.write(user="thư ký", command="test units") as tx:
-            ops.upsert_units(tx, [{"code": c, "name": n, "committee": k} for c, n, k in UNITS])
+            upsert_units(tx, [{"code": c, "name": n, "committee": k} for c, n, k in UNITS])
         _year(led, 2023, [("BVNHI", "Câu lạc bộ “Nói lời hay”", None, None),
                           ("BVDK", "Gương sáng 2023", "Phạm Thị Hoa", "Điều dưỡng")], number=3)
         _year(led, YEAR, ENTRIES_2024, number=5)
         # 2025: the profile changes (province merger), nothing decided yet, units still owe things
         with led.write(user="thư ký", command="test org") as tx:
-            ops.set_profile(tx, 2025, {"org": "Công đoàn Sở Y tế tỉnh Đồng Nai", "signer": "Lê Văn Mới",
+            set_profile(tx, 2025, {"org": "Công đoàn Sở Y tế tỉnh Đồng Nai", "signer": "Lê Văn Mới",
                                        "symbol": "CĐYT"})
         with led.write(user="thư ký", command="test 2025") as tx:
-            crit = ops.criteria_for(tx.conn, 2025)
-            units = {u["code"]: u for u in ops.list_units(tx.conn)}
+            crit = criteria_for(tx.conn, 2025)
+            units = {u["code"]: u for u in list_units(tx.conn)}
             ids = []
             for unit, title in [("BVDK", "Chưa có báo cáo"), ("CDC", "Báo cáo thiếu"), ("BVNHI", "Đủ hồ sơ")]:
-                e = ops.validate_entry(year=2025, unit_code=unit, title=title, field=2, crit=crit, units=units,
+                e = validate_entry(year=2025, unit_code=unit, title=title, field=2, crit=crit, units=units,
                                        registered_on=dt.date(2025, 2, 5))
-                ids.append(ops.register(tx, e)["id"])
-            ops.save_report(tx, ids[1], {"approach": "Có cách làm"}, dt.date(2025, 8, 1), None)
-            ops.save_report(tx, ids[2], ASPECTS, dt.date(2025, 8, 1), None)
-            ops.save_confirmation(tx, ids[2], committee=None, by="Bí thư", on=dt.date(2025, 9, 1), comment=None,
+                ids.append(register(tx, e)["id"])
+            save_report(tx, ids[1], {"approach": "Có cách làm"}, dt.date(2025, 8, 1), None)
+            save_report(tx, ids[2], ASPECTS, dt.date(2025, 8, 1), None)
+            save_confirmation(tx, ids[2], committee=None, by="Bí thư", on=dt.date(2025, 9, 1), comment=None,
                                   rejected=False, reason=None)
     finally:
         led.close()
 
 
 def _year(led, year: int, entries, *, number: int) -> None:
-    from dvk import ops
+    from dvk.cycle.config import criteria_for
+    from dvk.cycle.entries import register, validate_entry
+    from dvk.cycle.evidence import save_confirmation, save_report, save_scores
+    from dvk.cycle.recognition import plan_recognition, recognize
+    from dvk.cycle.units import list_units
 
     with led.write(user="thư ký", command=f"test {year}") as tx:
-        crit = ops.criteria_for(tx.conn, year)
-        units = {u["code"]: u for u in ops.list_units(tx.conn)}
+        crit = criteria_for(tx.conn, year)
+        units = {u["code"]: u for u in list_units(tx.conn)}
         for i, (unit, title, person, position) in enumerate(entries):
-            e = ops.validate_entry(year=year, unit_code=unit, title="x", field=1 + i % 5, crit=crit, units=units,
+            e = validate_entry(year=year, unit_code=unit, title="x", field=1 + i % 5, crit=crit, units=units,
                                    subject="individual" if person else "collective", person=person,
                                    position=position, registered_on=dt.date(year, 2, 1 + i),
                                    kind="exemplar" if person else "model")
             e.title = title  # as imported, unchanged (the hostile title keeps its line break)
-            eid = ops.register(tx, e)["id"]
-            ops.save_report(tx, eid, ASPECTS, dt.date(year, 8, 1), None)
-            ops.save_confirmation(tx, eid, committee=None, by="Bí thư", on=dt.date(year, 9, 1), comment=None,
+            eid = register(tx, e)["id"]
+            save_report(tx, eid, ASPECTS, dt.date(year, 8, 1), None)
+            save_confirmation(tx, eid, committee=None, by="Bí thư", on=dt.date(year, 9, 1), comment=None,
                                   rejected=False, reason=None)
             for m in MEMBERS:
-                ops.save_scores(tx, eid, m, WEAK if title == "Mô hình còn yếu" else FULL)
-        plan = ops.plan_recognition(tx.conn, year, number, None)
-        ops.recognize(tx, plan)
+                save_scores(tx, eid, m, WEAK if title == "Mô hình còn yếu" else FULL)
+        plan = plan_recognition(tx.conn, year, number, None)
+        recognize(tx, plan)
 
 
 @pytest.fixture(scope="module")

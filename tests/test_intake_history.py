@@ -15,18 +15,18 @@ from conftest import ledger_dump
 
 
 def _rows(n: int, year: int = 2024) -> list[dict]:
-    from dvk import ops
+    from dvk.cycle.entries import make_id, match_key
 
     out = []
     for i in range(n):
         person = "Nguyễn Thị Ánh" if i % 3 == 0 else None
         title = f"Mô hình “Dân vận khéo” số {i} — chăm lo\u00a0đoàn viên"
-        out.append({"id": ops.make_id(year, i + 1), "year": year, "seq": i + 1, "unit_code": "BVDK", "title": title,
+        out.append({"id": make_id(year, i + 1), "year": year, "seq": i + 1, "unit_code": "BVDK", "title": title,
                     "kind": "exemplar" if person else "model", "subject": "individual" if person else "collective",
                     "person": person, "position": "Điều dưỡng" if person else None, "field": 1 + i % 5,
                     "registered_on": dt.date(year, 2, 1 + i % 28) if i % 7 else None, "late": i % 5 == 0,
                     "sudden": i % 11 == 0, "note": 'ghi chú "ngoặc" \\ và xuống\ndòng' if i % 4 == 0 else None,
-                    "match_key": ops.match_key("BVDK", title, person)})
+                    "match_key": match_key("BVDK", title, person)})
     return out
 
 
@@ -99,14 +99,14 @@ def test_imported_ledger_verifies_and_matches_the_slow_path(ledger, tmp_path, mo
        st.one_of(st.none(), st.text(max_size=20)))
 def test_fast_match_key_equals_ops_match_key(title, person):
     """The import builds the duplicate key without cleaning the text twice: it must be ops.match_key."""
-    from dvk import ops
+    from dvk.cycle.entries import match_key
     from dvk.intake import fold_clean
     from dvk.text.normalize import clean, fold
 
     t = clean(title)
     p = clean(person) if person else None
     fast = f"{fold('BVDK')}|{fold_clean(t)}|{fold_clean(p) if p else ''}"
-    assert fast == ops.match_key("BVDK", t, p)
+    assert fast == match_key("BVDK", t, p)
 
 
 def test_canonical_spelling_is_the_history_one():
@@ -187,7 +187,10 @@ def test_bulk_insert_records_the_canonical_json(rows, extra_key):
 @pytest.mark.parametrize("kind", ["model", "exemplar"])
 def test_registration_rows_equal_validate_entry_and_entry_row(ledger, tmp_path, kind):
     """The import checks the rules column by column and builds the row itself: same as ops does."""
-    from dvk import ops
+    from dvk.ledger.history import table
+    from dvk.cycle.config import criteria_for
+    from dvk.cycle.entries import entry_row, validate_entry
+    from dvk.cycle.units import list_units
     from dvk.ledger.sqlite import Ledger
 
     person = "Trần Thị  Thuỷ" if kind == "exemplar" else None
@@ -200,16 +203,16 @@ def test_registration_rows_equal_validate_entry_and_entry_row(ledger, tmp_path, 
     led = Ledger.open(ledger.db)
     try:
         with led.read() as conn:
-            crit = ops.criteria_for(conn, 2024)
-            units = {u["code"]: u for u in ops.list_units(conn)}
-            got = dict(conn.execute(ops.table("entry").select()).mappings().one())
+            crit = criteria_for(conn, 2024)
+            units = {u["code"]: u for u in list_units(conn)}
+            got = dict(conn.execute(table("entry").select()).mappings().one())
     finally:
         led.close()
-    e = ops.validate_entry(year=2024, unit_code="CDC", title=" Giữ  gìn\u00a0sức khoẻ ", field=3, kind=kind,
+    e = validate_entry(year=2024, unit_code="CDC", title=" Giữ  gìn\u00a0sức khoẻ ", field=3, kind=kind,
                            subject="individual" if person else "collective", person=person,
                            position="Bác sĩ" if person else None, registered_on=dt.date(2024, 3, 5), note=" n  ",
                            crit=crit, units=units)
-    assert got == ops.entry_row(e, 1)
+    assert got == entry_row(e, 1)
 
 
 @settings(max_examples=300, deadline=None)

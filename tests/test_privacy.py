@@ -32,12 +32,12 @@ def dvk_022(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_library_creates_private_files_whatever_the_umask(tmp_path):
-    from dvk import ops
+    from dvk.cycle.setup import init_ledger
     from dvk.ledger.backup import backup_before, backup_to
 
     old = os.umask(0o022)
     try:
-        led, _ = ops.init_ledger(tmp_path / "so.sqlite", user="t", profile={}, criteria_file=None)
+        led, _ = init_ledger(tmp_path / "so.sqlite", user="t", profile={}, criteria_file=None)
         with led:
             assert mode(led.path) == 0o600
             assert mode(backup_to(led, tmp_path / "ban-sao.sqlite")) == 0o600

@@ -252,10 +252,10 @@ def test_demo_ledger_verifies(tmp_path):
 BUILD = textwrap.dedent("""
     import datetime as dt, json, sys
     from pathlib import Path
-    from dvk import ops
+    from dvk.cycle.setup import init_ledger
     from dvk.ledger.sqlite import Ledger
     p, n = Path(sys.argv[1]), int(sys.argv[2])
-    led, _ = ops.init_ledger(p, user="t", profile={}, criteria_file=None)
+    led, _ = init_ledger(p, user="t", profile={}, criteria_file=None)
     marks = json.dumps({"G1": 8, "G2": 9})
     with led.write(user="t", command="bulk") as tx:
         tx.insert("unit", {"code": "U", "name": "Đơn vị", "committee": None, "ordinal": 1})
@@ -296,7 +296,7 @@ def test_memory_stays_bounded_as_the_ledger_grows(tmp_path):
 
 def test_record_inserted_matches_insert_many(tmp_path):
     """The public bulk-recording path leaves the same rows and changes as insert_many, and a sound chain."""
-    from dvk import ops
+    from dvk.cycle.setup import init_ledger
     from dvk.ledger.sqlite import Ledger
     from dvk.ledger.history import canonical, row_key
     from dvk.ledger.verify import verify
@@ -304,7 +304,7 @@ def test_record_inserted_matches_insert_many(tmp_path):
     rows = [{"code": f"U{i}", "name": f"Đơn vị {i}", "committee": None, "ordinal": i} for i in range(5)]
     seen = []
     for how in ("insert_many", "record_inserted"):
-        led, _ = ops.init_ledger(tmp_path / f"{how}.sqlite", user="t", profile={}, criteria_file=None)
+        led, _ = init_ledger(tmp_path / f"{how}.sqlite", user="t", profile={}, criteria_file=None)
         with led:
             with led.write(user="t", command="c", summary="s") as tx:
                 if how == "insert_many":

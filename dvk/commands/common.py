@@ -39,7 +39,7 @@ def int_range(lo: int | None, hi: int | None, what: str):
             return value
         low, high = lo, hi
         if low is None or high is None:
-            from dvk.ops import MAX_YEAR, MIN_YEAR
+            from dvk.cycle.common import MAX_YEAR, MIN_YEAR
 
             low, high = MIN_YEAR, MAX_YEAR
         if not low <= value <= high:

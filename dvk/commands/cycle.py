@@ -37,7 +37,9 @@ def register_cmd(
     update: UpdateOpt = False,
 ) -> None:
     """Đăng ký một mô hình, điển hình (in mã mới, dạng 2024-007), hoặc nhập cả danh sách: --from TỆP."""
-    from dvk import ops
+    from dvk.cycle.config import criteria_for
+    from dvk.cycle.entries import register, validate_entry
+    from dvk.cycle.units import get_unit, list_units
     from dvk.commands.intake import import_file, missing_options, refuse_bulk_options
     from dvk.errors import InvalidInput
 
@@ -58,15 +60,15 @@ def register_cmd(
                 opt_text("--position", position, "position"), opt_text("--note", note, "note"))
     on = parse_date_opt(date)
     with writing(db, user) as tx:
-        crit = ops.criteria_for(tx.conn, year)
-        units = {u["code"]: u for u in ops.list_units(tx.conn)}
-        unit_code = ops.get_unit(tx.conn, unit)["code"] if unit not in units else unit
-        e = ops.validate_entry(
+        crit = criteria_for(tx.conn, year)
+        units = {u["code"]: u for u in list_units(tx.conn)}
+        unit_code = get_unit(tx.conn, unit)["code"] if unit not in units else unit
+        e = validate_entry(
             year=year, unit_code=unit_code, title=title, field=field, kind="exemplar" if exemplar else "model",
             subject="individual" if individual else "collective", person=individual, position=position,
             registered_on=on, sudden=sudden, note=note, crit=crit, units=units,
         )
-        row = ops.register(tx, e)
+        row = register(tx, e)
         tx.note(f"Đăng ký {row['id']}: {row['title']} ({row['unit_code']})")
     if json_:
         print_json({"id": row["id"], "late": row["late"], "sudden": row["sudden"]})
@@ -112,7 +114,7 @@ def report_cmd(
     Nội dung để trống (tùy chọn hay ô trong tệp) không xóa nội dung đã ghi. Báo cáo đã có xác nhận của cấp ủy
     chỉ sửa được với --force (--from: --update --force); xác nhận cũ khi đó bị xóa và phải xác nhận lại.
     """
-    from dvk import ops
+    from dvk.cycle.evidence import read_report_file, save_report
     from dvk.commands.intake import import_file, missing_options, refuse_bulk_options
     from dvk.errors import InvalidInput
 
@@ -138,7 +140,7 @@ def report_cmd(
         given = [f"--{k}" for k, v in aspects.items() if v is not None] + (["--file"] if file else [])
         if given:
             raise InvalidInput(f"Không dùng {', '.join(given)} cùng --from-docx: nội dung lấy từ tệp Word.")
-        report_file = ops.read_report_file(from_docx)
+        report_file = read_report_file(from_docx)
         aspects = forms.read_report_docx(from_docx, entry_id)
     else:
         from dvk.criteria import ASPECTS
@@ -146,10 +148,10 @@ def report_cmd(
         check_texts(*[opt_text(f"--{key}", aspects[key], "aspect", label=label, multiline=True)
                       for key, label in ASPECTS])
         if file is not None:
-            report_file = ops.read_report_file(file)
+            report_file = read_report_file(file)
     try:
         with writing(db, user) as tx:
-            saved = ops.save_report(tx, entry_id, aspects, on, report_file, force=force)
+            saved = save_report(tx, entry_id, aspects, on, report_file, force=force)
             if not saved.changed:
                 raise _Unchanged(saved)  # nothing to record: the transaction is rolled back
             eid = saved.row["entry_id"]
@@ -209,7 +211,7 @@ def confirm_cmd(
     update: UpdateOpt = False,
 ) -> None:
     """Ghi xác nhận (hoặc không xác nhận) của cấp ủy cùng cấp vào báo cáo thành tích; --from TỆP để nhập nhiều."""
-    from dvk import ops
+    from dvk.cycle.evidence import save_confirmation
     from dvk.commands.intake import import_file, missing_options, refuse_bulk_options
     from dvk.errors import InvalidInput
 
@@ -234,7 +236,7 @@ def confirm_cmd(
                 opt_text("--comment", comment, "comment", multiline=True), opt_text("--reason", reason, "reason"))
     on = parse_date_opt(date)
     with writing(db, user) as tx:
-        row = ops.save_confirmation(tx, entry_id, committee=committee, by=by, on=on, comment=comment,
+        row = save_confirmation(tx, entry_id, committee=committee, by=by, on=on, comment=comment,
                                     rejected=reject, reason=reason)
         tx.note(f"{'Cấp ủy không xác nhận' if reject else 'Cấp ủy xác nhận'} {row['entry_id']}")
     if json_:
@@ -269,7 +271,9 @@ def score_cmd(
 ) -> None:
     """Ghi điểm của một thành viên Hội đồng (chấm lại thì thay điểm cũ); --from TỆP: mỗi thành viên một trang tính."""
     from dvk import criteria as cm
-    from dvk import ops
+    from dvk.cycle.config import criteria_for
+    from dvk.cycle.entries import get_entry
+    from dvk.cycle.evidence import save_scores
     from dvk.commands.intake import import_file, missing_options, refuse_bulk_options
     from dvk.errors import InvalidInput
 
@@ -286,10 +290,10 @@ def score_cmd(
     if not member:
         raise InvalidInput("Thiếu tên thành viên Hội đồng (--member).")
     with writing(db, user) as tx:
-        entry = ops.get_entry(tx.conn, entry_id)
-        crit = ops.criteria_for(tx.conn, entry["year"])
+        entry = get_entry(tx.conn, entry_id)
+        crit = criteria_for(tx.conn, entry["year"])
         values = cm.parse_score_args(scores or [], crit)
-        res = ops.save_scores(tx, entry["id"], member, values)
+        res = save_scores(tx, entry["id"], member, values)
         tx.note(f"{'Chấm lại' if res['replaced'] else 'Chấm điểm'} {res['entry_id']}: {res['member']}")
     if json_:
         print_json(res)

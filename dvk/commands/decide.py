@@ -19,22 +19,24 @@ def check_cmd(
 ) -> None:
     """Kiểm tra từng mô hình theo mọi điều kiện và tiêu chí, nêu lý do đạt/không đạt."""
     from dvk import criteria as cm
-    from dvk import ops
+    from dvk.cycle.common import check_year
+    from dvk.cycle.entries import get_entry
+    from dvk.cycle.year import bundle_json, judged, year_context
     from dvk.errors import InvalidInput
 
     if not entry_id and year is None:
         raise InvalidInput("Hãy nêu mã mô hình hoặc --year.")
 
     def detail(ctx, b, ev) -> dict:
-        return {**ops.bundle_json(ctx, b, ev), "gates": [g.as_dict() for g in ev.gates],
+        return {**bundle_json(ctx, b, ev), "gates": [g.as_dict() for g in ev.gates],
                 "member_totals": {m: (None if t is None else round(t, 2)) for m, t in ev.member_totals.items()},
                 "pass_mark": float(ev.pass_mark)}
 
     with ledger(db) as led, led.read() as conn:
         if entry_id:
-            e = ops.get_entry(conn, entry_id)
-            ctx = ops.year_context(conn, e["year"])
-            r = detail(ctx, *next(ops.judged(conn, ctx, entry_ids=[e["id"]])))
+            e = get_entry(conn, entry_id)
+            ctx = year_context(conn, e["year"])
+            r = detail(ctx, *next(judged(conn, ctx, entry_ids=[e["id"]])))
             if json_:
                 print_json(r)
                 return
@@ -46,8 +48,8 @@ def check_cmd(
             say(f"Điểm: {cm.fmt_score(r['score'])} — "
                 + ("ĐỦ ĐIỀU KIỆN CÔNG NHẬN" if r["eligible"] else "CHƯA ĐỦ ĐIỀU KIỆN"))
             return
-        ctx = ops.year_context(conn, ops.check_year(year))
-        stream = (detail(ctx, b, ev) for b, ev in ops.judged(conn, ctx))
+        ctx = year_context(conn, check_year(year))
+        stream = (detail(ctx, b, ev) for b, ev in judged(conn, ctx))
         if json_:
             json_stream(stream)
             return
@@ -78,7 +80,8 @@ def recognize_cmd(
 ) -> None:
     """Ra quyết định công nhận (mặc định ngày 15/10) và khóa các mô hình của năm."""
     from dvk import criteria as cm
-    from dvk import ops
+    from dvk.cycle.config import get_setting, profile_for
+    from dvk.cycle.recognition import ensure_recognizable, plan_recognition, recognize, revoke as revoke_decision
     from dvk.cli import command_line
     from dvk.text.dates import fmt_date
     from dvk.ledger.backup import backup_before
@@ -92,7 +95,7 @@ def recognize_cmd(
     on = parse_date_opt(date)
     if revoke:
         with writing(db, user) as tx:
-            dec = ops.revoke(tx, year, reason, on)
+            dec = revoke_decision(tx, year, reason, on)
             tx.note(f"Thu hồi quyết định số {dec['number']:02d} năm {year}: {dec['revoked_reason']}")
         if json_:
             print_json({"revoked": True, "year": year, "number": dec["number"]})
@@ -104,19 +107,19 @@ def recognize_cmd(
     with ledger(db) as led:
         if dry_run:
             with led.read() as conn:
-                plan = ops.plan_recognition(conn, year, number, on)
-                prof = ops.profile_for(conn, year)
+                plan = plan_recognition(conn, year, number, on)
+                prof = profile_for(conn, year)
         else:
             # One pass, inside the write lock: judge, then back up (the backup reads the committed
             # state, i.e. the ledger just before this decision, since nobody else can write now),
             # then record the decision and every outcome.
             with led.write(user=current_user(user), command=command_line()) as tx:
-                plan = ops.plan_recognition(tx.conn, year, number, on)
-                prof = ops.profile_for(tx.conn, year)
-                ops.ensure_recognizable(plan)
-                keep = int(ops.get_setting(tx.conn, "backup_keep", "10") or 10)
+                plan = plan_recognition(tx.conn, year, number, on)
+                prof = profile_for(tx.conn, year)
+                ensure_recognizable(plan)
+                keep = int(get_setting(tx.conn, "backup_keep", "10") or 10)
                 backup_before(led, "recognize", keep=keep)
-                ops.recognize(tx, plan)
+                recognize(tx, plan)
                 tx.note(f"Quyết định số {number:02d}/QĐ-{prof['symbol']} ngày {fmt_date(plan.decided_on)}: "
                         f"công nhận {len(plan.recognized)}/{plan.total} mô hình, điển hình năm {year}")
     if json_:

@@ -28,7 +28,7 @@ def init(
     criteria: Annotated[Optional[Path], typer.Option("--criteria", help="Tệp tiêu chí TOML thay cho bộ mặc định.")] = None,
 ) -> None:
     """Tạo sổ mới (chạy lần nữa trên sổ đã có thì không thay đổi gì)."""
-    from dvk import ops
+    from dvk.cycle.setup import init_ledger
     from dvk.ledger.paths import current_user, resolve_path
     from dvk.cli import command_line
 
@@ -36,7 +36,7 @@ def init(
     profile = dict(org=org, parent_org=parent_org, place=place, symbol=symbol, signer=signer,
                    signer_title=signer_title, on_behalf=on_behalf)
     _check_profile(profile)
-    led, created = ops.init_ledger(path, user=current_user(user), profile=profile, criteria_file=criteria,
+    led, created = init_ledger(path, user=current_user(user), profile=profile, criteria_file=criteria,
                                    command=command_line())
     led.close()
     if created:
@@ -47,11 +47,11 @@ def init(
 
 def info(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Đường dẫn sổ, phiên bản lược đồ và số bản ghi."""
-    from dvk import ops
+    from dvk.cycle.status import ledger_info
 
     with ledger(db) as led:
         with led.read() as conn:
-            data = ops.ledger_info(conn)
+            data = ledger_info(conn)
         data = {"path": str(led.path), **data}
     if json_:
         print_json(data)
@@ -69,13 +69,13 @@ def info(db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 def _check_profile(values: dict) -> None:
     """Typed profile options (init, org set): the field rules, naming each option."""
-    from dvk.ops import PROFILE_LABELS
+    from dvk.cycle.config import PROFILE_LABELS
 
     check_texts(*[opt_text("--" + k.replace("_", "-"), v, "recipient" if k == "recipients" else "profile",
                            label=PROFILE_LABELS[k]) for k, v in values.items()])
 
 def _profile_lines(p: dict) -> list[list[str]]:
-    from dvk.ops import PROFILE_LABELS
+    from dvk.cycle.config import PROFILE_LABELS
 
     rows = []
     for k, label in PROFILE_LABELS.items():
@@ -92,15 +92,16 @@ def org_show(
     json_: JsonOpt = False,
 ) -> None:
     """Xem thông tin đơn vị ban hành (theo từng mốc năm)."""
-    from dvk import ops
+    from dvk.cycle.common import BASE_YEAR
+    from dvk.cycle.config import profile_for, profiles
 
     with ledger(db) as led, led.read() as conn:
-        data = [ops.profile_for(conn, year)] if year else ops.profiles(conn)
+        data = [profile_for(conn, year)] if year else profiles(conn)
     if json_:
         print_json(data)
         return
     for p in data:
-        head = "Áp dụng từ đầu" if p["from_year"] == ops.BASE_YEAR else f"Áp dụng từ năm {p['from_year']}"
+        head = "Áp dụng từ đầu" if p["from_year"] == BASE_YEAR else f"Áp dụng từ năm {p['from_year']}"
         table(head, ["Mục", "Giá trị"], _profile_lines(p))
 
 
@@ -122,14 +123,14 @@ def org_set(
     ] = None,
 ) -> None:
     """Đổi thông tin đơn vị ban hành từ một năm trở đi."""
-    from dvk import ops
+    from dvk.cycle.setup import set_profile
 
     changes = dict(org=org, parent_org=parent_org, place=place, symbol=symbol, signer=signer,
                    signer_title=signer_title, on_behalf=on_behalf, recipients=recipient)
     _check_profile({k: v for k, v in changes.items() if k != "recipients"})
     check_texts(opt_text("--recipient", recipient, "recipient"))
     with writing(db, user, f"Đổi thông tin đơn vị ban hành từ năm {from_year}") as tx:
-        row = ops.set_profile(tx, from_year, changes)
+        row = set_profile(tx, from_year, changes)
     say(f"Đã cập nhật thông tin đơn vị ban hành từ năm {from_year}: {row['org']}.")
 
 
@@ -144,13 +145,13 @@ def units_add(
     committee: Annotated[Optional[str], typer.Option("--committee", help="Tên cấp ủy cùng cấp của đơn vị.")] = None,
 ) -> None:
     """Thêm một đơn vị."""
-    from dvk import ops
+    from dvk.cycle.units import add_unit, decided_years
 
     check_texts(opt_text(None, code, "unit_code"), opt_text(None, name, "unit_name"),
                 opt_text("--committee", committee, "committee"))
     with writing(db, user, f"Thêm đơn vị {code}") as tx:
-        row = ops.add_unit(tx, code, name, committee)
-        decided = ops.decided_years(tx.conn)
+        row = add_unit(tx, code, name, committee)
+        decided = decided_years(tx.conn)
     say(f"Đã thêm đơn vị {row['code']}: {row['name']}.")
     if decided:
         warn(f"các năm đã có quyết định công nhận ({_years_text(decided)}) giữ danh sách đơn vị như lúc ra quyết "
@@ -169,12 +170,13 @@ def units_import(
     Năm đã có quyết định công nhận giữ tên, cấp ủy và thứ tự đơn vị như lúc ra quyết định; thay đổi áp
     dụng cho các năm chưa có quyết định.
     """
-    from dvk import intake_units, ops
+    from dvk import intake_units
+    from dvk.cycle.units import decided_years
 
     with writing(db, user, f"Nhập đơn vị từ {file.name}") as tx:
         counts = intake_units.import_units(tx, file)
         tx.note(f"Nhập đơn vị từ {file.name}: thêm {counts['added']}, cập nhật {counts['updated']}")
-        decided = ops.decided_years(tx.conn) if counts["added"] or counts["updated"] else []
+        decided = decided_years(tx.conn) if counts["added"] or counts["updated"] else []
     if json_:
         print_json({**counts, "decided_years_keep_units": decided} if decided else counts)
         return
@@ -193,10 +195,10 @@ def _years_text(years: list[int]) -> str:
 @units_app.command("list", cls=ViCommand)
 def units_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Liệt kê các đơn vị theo thứ tự đã cấu hình."""
-    from dvk import ops
+    from dvk.cycle.units import list_units
 
     with ledger(db) as led, led.read() as conn:
-        units = ops.list_units(conn)
+        units = list_units(conn)
     if json_:
         print_json([{"code": u["code"], "name": u["name"], "committee": u["committee"], "order": u["ordinal"]}
                     for u in units])
@@ -217,14 +219,14 @@ def criteria_show(
 ) -> None:
     """Xem bộ tiêu chí, trọng số, điểm đạt và lịch."""
     from dvk import criteria as cm
-    from dvk import ops
+    from dvk.cycle.config import criteria_for
     from dvk.text.dates import fmt_date
 
     if not _ledger_exists(db):
         crit = cm.load_text(cm.default_text())
     else:
         with ledger(db) as led, led.read() as conn:
-            crit = ops.criteria_for(conn, year or 9999)
+            crit = criteria_for(conn, year or 9999)
     if raw:
         from dvk.text.safety import visible
 
@@ -278,12 +280,13 @@ def criteria_use(
     liệt kê kèm tên khóa).
     """
     from dvk import criteria as cm
-    from dvk import ops
+    from dvk.cycle.common import check_year
+    from dvk.cycle.setup import use_criteria
 
-    ops.check_year(from_year)
+    check_year(from_year)
     crit = cm.load_file(file)  # read and checked before the write lock is taken
     with writing(db, user, f"Áp dụng bộ tiêu chí {file.name} từ năm {from_year}") as tx:
-        crit = ops.use_criteria(tx, crit, from_year)
+        crit = use_criteria(tx, crit, from_year)
     say(f"Đã áp dụng “{crit.name}” từ năm {from_year}.")
 
 

@@ -22,15 +22,16 @@ def list_cmd(
 ) -> None:
     """Danh sách mô hình, điển hình của một năm."""
     from dvk import criteria as cm
-    from dvk import ops
+    from dvk.cycle.common import KINDS, STATUSES, check_year
+    from dvk.cycle.year import bundle_json, judged, year_context
     from dvk.text.dates import fmt_date
     from dvk.errors import InvalidInput
 
-    if status is not None and status not in ops.STATUSES:
-        raise InvalidInput(f"Trạng thái “{status}” không có; dùng một trong: {', '.join(ops.STATUSES)}.")
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"Trạng thái “{status}” không có; dùng một trong: {', '.join(STATUSES)}.")
     with ledger(db) as led, led.read() as conn:
-        ctx = ops.year_context(conn, ops.check_year(year))
-        stream = (ops.bundle_json(ctx, b, ev) for b, ev in ops.judged(conn, ctx)
+        ctx = year_context(conn, check_year(year))
+        stream = (bundle_json(ctx, b, ev) for b, ev in judged(conn, ctx)
                   if unit is None or b.entry["unit_code"] == unit)
         if status:
             stream = (r for r in stream if r["status"] == status)
@@ -41,11 +42,11 @@ def list_cmd(
     table(
         f"Năm {year}: {len(rows)} mô hình, điển hình",
         ["Mã", "Đơn vị", "Tên", "Loại", "Cá nhân", "LV", "Ngày ĐK", "Trạng thái", "Điểm"],
-        [[r["id"], r["unit"], r["title"], ops.KINDS[r["kind"]],
+        [[r["id"], r["unit"], r["title"], KINDS[r["kind"]],
           (r["person"] or "") + (f" ({r['position']})" if r["position"] else ""), r["field"],
           (fmt_date(yd_date(r["registered_on"])) if r["registered_on"] else "")
           + (" (muộn)" if r["late"] else "") + (" (đột xuất)" if r["sudden"] else ""),
-          ops.STATUSES[r["status"]], cm.fmt_score(r["score"]) if r["score"] is not None else ""]
+          STATUSES[r["status"]], cm.fmt_score(r["score"]) if r["score"] is not None else ""]
          for r in rows],
     )
 
@@ -63,15 +64,17 @@ def show_cmd(
 ) -> None:
     """Toàn bộ thông tin một mô hình: đăng ký, báo cáo, xác nhận, điểm, kết quả."""
     from dvk import criteria as cm
-    from dvk import ops
+    from dvk.cycle.common import KINDS, STATUSES, SUBJECTS
+    from dvk.cycle.entries import get_entry
+    from dvk.cycle.year import entry_json, load_year
     from dvk.criteria import ASPECTS
     from dvk.text.dates import fmt_date
 
     with ledger(db) as led, led.read() as conn:
-        e = ops.get_entry(conn, entry_id)
-        yd = ops.load_year(conn, e["year"], entry_ids=[e["id"]])
+        e = get_entry(conn, entry_id)
+        yd = load_year(conn, e["year"], entry_ids=[e["id"]])
     ev = yd.evaluations[e["id"]]
-    data = ops.entry_json(yd, e)
+    data = entry_json(yd, e)
     rep = yd.reports.get(e["id"])
     conf = yd.confirmations.get(e["id"])
     scores = yd.scores.get(e["id"], {})
@@ -95,14 +98,14 @@ def show_cmd(
     say(f"{e['id']} — {e['title']}")
     lines = [
         ["Đơn vị", f"{e['unit_code']} — {unit.get('name', '')}"],
-        ["Loại", ops.KINDS[e["kind"]]],
-        ["Đối tượng", ops.SUBJECTS[e["subject"]] + (f": {e['person']}" if e["person"] else "")
+        ["Loại", KINDS[e["kind"]]],
+        ["Đối tượng", SUBJECTS[e["subject"]] + (f": {e['person']}" if e["person"] else "")
          + (f", {e['position']}" if e["position"] else "")],
         ["Lĩnh vực", f"{e['field']}. {yd.crit.field_title(e['field'])}"],
         ["Ngày đăng ký", (fmt_date(e["registered_on"]) if e["registered_on"] else "")
          + (" — muộn" if e["late"] else "") + (" — thành tích đột xuất" if e["sudden"] else "")],
         ["Ghi chú", e["note"] or ""],
-        ["Trạng thái", ops.STATUSES[data["status"]]],
+        ["Trạng thái", STATUSES[data["status"]]],
     ]
     table(None, ["Mục", "Nội dung"], lines, show_header=False)
     if rep:
@@ -130,29 +133,32 @@ def status_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Tiến độ của năm: số lượng ở từng bước, theo đơn vị và lĩnh vực."""
-    from dvk import ops
+    from dvk.cycle.common import STATUSES, check_year
+    from dvk.cycle.config import profile_for
+    from dvk.cycle.status import STAGES, status_summary
+    from dvk.cycle.year import iter_year, year_context
     from dvk.text.dates import fmt_date
 
     with ledger(db) as led, led.read() as conn:
-        ctx = ops.year_context(conn, ops.check_year(year))
-        prof = ops.profile_for(conn, year)
-        s = ops.status_summary(ctx, ops.iter_year(conn, ctx, full=False, marks=False))
+        ctx = year_context(conn, check_year(year))
+        prof = profile_for(conn, year)
+        s = status_summary(ctx, iter_year(conn, ctx, full=False, marks=False))
     yd = ctx
     if json_:
         if not missing:
             s.pop("missing")
         print_json(s)
         return
-    stage_names = [ops.STATUSES[k] if k not in ("registered",) else "Đăng ký" for k in ops.STAGES]
+    stage_names = [STATUSES[k] if k not in ("registered",) else "Đăng ký" for k in STAGES]
     say(f"Năm {year}: {s['total']} mô hình, điển hình ({s['late']} đăng ký muộn, {s['sudden']} đột xuất).")
     if s["decision"]:
         say(f"Đã có Quyết định số {s['decision']['number']:02d}/QĐ-{prof['symbol']} ngày "
             f"{fmt_date(ctx.decision['decided_on'])} — các mô hình của năm đã khóa.")
-    table("Theo bước", ["Bước", "Số lượng"], [[n, s["counts"][k]] for n, k in zip(stage_names, ops.STAGES)])
+    table("Theo bước", ["Bước", "Số lượng"], [[n, s["counts"][k]] for n, k in zip(stage_names, STAGES)])
     table("Theo đơn vị", ["Đơn vị", *stage_names],
-          [[f"{u} — {yd.units[u]['name']}", *[c[k] for k in ops.STAGES]] for u, c in s["by_unit"].items()])
+          [[f"{u} — {yd.units[u]['name']}", *[c[k] for k in STAGES]] for u, c in s["by_unit"].items()])
     table("Theo lĩnh vực", ["Lĩnh vực", *stage_names],
-          [[f"{f}. {yd.crit.field_short(int(f))}", *[c[k] for k in ops.STAGES]] for f, c in s["by_field"].items()])
+          [[f"{f}. {yd.crit.field_short(int(f))}", *[c[k] for k in STAGES]] for f, c in s["by_field"].items()])
     if missing:
         if not s["missing"]:
             say("Không đơn vị nào còn thiếu hồ sơ." if not s["decision"] else "Năm đã có quyết định công nhận.")

@@ -234,7 +234,7 @@ def _decisions(ledger: Ledger) -> dict[int, DecisionRow]:
     """The decisions a ledger holds, by id, each titled "Quyết định số 07/QĐ-CĐN ngày 15/10/2026 (năm 2026)"
     with the symbol of the organisation profile of its year."""
     from dvk.text.dates import fmt_date
-    from dvk.ops import profile_for
+    from dvk.cycle.config import profile_for
 
     out: dict[int, DecisionRow] = {}
     with ledger.read() as conn:

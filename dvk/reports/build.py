@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 from sqlalchemy.engine import Connection
 
-from dvk import ops
+from dvk.cycle.common import STATUSES, SUBJECTS, check_year
+from dvk.cycle.config import profile_for
+from dvk.cycle.status import STAGES, missing_items, reached
+from dvk.cycle.units import units_of_decision
+from dvk.cycle.year import Bundle, YearContext, iter_year, judged, status_of, year_context
 from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow
 from dvk.reports.records import ConfirmationRecord, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
 from dvk.criteria import CriteriaSet, fmt_score
@@ -180,7 +184,7 @@ class _Sorted:
 class _YearState:
     """One pass over a year: everything the Word documents need (the workbook streams apart)."""
 
-    ctx: ops.YearContext
+    ctx: YearContext
     profile: dict
     lh: Letterhead
     unit_rank: dict[str, int]
@@ -222,9 +226,9 @@ def _reasons_text(reasons: Iterable[str]) -> str:
     return "; ".join(parts) + "." if parts else ""
 
 
-def _unit_missing(ctx: ops.YearContext, b: ops.Bundle, ev) -> list[str]:
+def _unit_missing(ctx: YearContext, b: Bundle, ev) -> list[str]:
     """What the unit itself still owes for an entry (report, confirmation), in the letter's words."""
-    items = [m for m in ops.missing_items(ctx, b) if not m.startswith("chấm điểm")]
+    items = [m for m in missing_items(ctx, b) if not m.startswith("chấm điểm")]
     conf = b.confirmation
     if conf and not conf["rejected"]:
         gate = next((g for g in ev.gates if g.code == "confirmation"), None)
@@ -238,22 +242,22 @@ def _read_year(conn: Connection, year: int, *, decision: dict | None = None,
     """One pass over the year; ``decision`` replaces the decision in force (to render a revoked
     one); ``before_decision`` reads the year as it stood before any decision (the records a
     decision adds are its outcomes only, so that state is exactly reproducible)."""
-    ctx = ops.year_context(conn, ops.check_year(year))
+    ctx = year_context(conn, check_year(year))
     if decision is not None:
         ctx.decision = decision
-        ctx.units = ops.units_of_decision(conn, decision)  # a revoked decision's document: its own units
+        ctx.units = units_of_decision(conn, decision)  # a revoked decision's document: its own units
     if before_decision:
         ctx.decision = None
-    profile = ops.profile_for(conn, year)
+    profile = profile_for(conn, year)
     units = ctx.units
     st = _YearState(ctx, profile, letterhead_for(profile, units), {c: i for i, c in enumerate(units)})
-    st.stage = {code: {s: 0 for s in ops.STAGES} for code in units}
+    st.stage = {code: {s: 0 for s in STAGES} for code in units}
     nfields = [f.number for f in ctx.crit.fields]
     st.by_field = {n: [0, 0] for n in nfields}
     st.by_unit_field = {code: [0] * len(nfields) for code in units}
     fidx = {n: i for i, n in enumerate(nfields)}
-    counts = {"late": 0, "sudden": 0, **{s: 0 for s in ops.STAGES}}  # "registered": every entry
-    for b, ev in ops.judged(conn, ctx, full=False):
+    counts = {"late": 0, "sudden": 0, **{s: 0 for s in STAGES}}  # "registered": every entry
+    for b, ev in judged(conn, ctx, full=False):
         e = b.entry
         code = e["unit_code"]
         rank = st.unit_rank.get(code, len(st.unit_rank))
@@ -261,9 +265,9 @@ def _read_year(conn: Connection, year: int, *, decision: dict | None = None,
         subject = _subject_text(e, uname)
         counts["late"] += bool(e["late"])
         counts["sudden"] += bool(e["sudden"])
-        reached = ops.reached(b)
-        unit_stage = st.stage.setdefault(code, {s: 0 for s in ops.STAGES})
-        for s in reached:
+        stages = reached(b)
+        unit_stage = st.stage.setdefault(code, {s: 0 for s in STAGES})
+        for s in stages:
             counts[s] += 1
             unit_stage[s] += 1
         f = st.by_field.setdefault(e["field"], [0, 0])
@@ -394,22 +398,22 @@ def _field_label(crit: CriteriaSet, n: int) -> str:
     return f"{n}. {crit.field_short(n)}"
 
 
-def _iter_registrations(conn: Connection, ctx: ops.YearContext) -> Iterator[RegistrationRecord]:
+def _iter_registrations(conn: Connection, ctx: YearContext) -> Iterator[RegistrationRecord]:
     units = ctx.units
-    for b in ops.iter_year(conn, ctx, full=False, marks=False):
+    for b in iter_year(conn, ctx, full=False, marks=False):
         e = b.entry
         uname = (units.get(e["unit_code"]) or {}).get("name") or e["unit_code"]
         person = e["subject"] == "individual"
         yield RegistrationRecord(
-            code=e["id"], unit=uname, title=e["title"], subject_kind=ops.SUBJECTS.get(e["subject"], e["subject"]),
+            code=e["id"], unit=uname, title=e["title"], subject_kind=SUBJECTS.get(e["subject"], e["subject"]),
             subject_name=(e.get("person") or "") if person else uname, position=e.get("position") or "",
             field=_field_label(ctx.crit, e["field"]), registered_on=e["registered_on"], late=bool(e["late"]),
             sudden=bool(e["sudden"]), note=e.get("note") or "")
 
 
-def _iter_reports(conn: Connection, ctx: ops.YearContext) -> Iterator[ReportRecord]:
+def _iter_reports(conn: Connection, ctx: YearContext) -> Iterator[ReportRecord]:
     units = ctx.units
-    for b in ops.iter_year(conn, ctx, full=True, marks=False):
+    for b in iter_year(conn, ctx, full=True, marks=False):
         r = b.report
         if r is None:
             continue
@@ -422,11 +426,11 @@ def _iter_reports(conn: Connection, ctx: ops.YearContext) -> Iterator[ReportReco
             note=f"Tệp: {Path(r['file_path']).name}" if r.get("file_path") else "")
 
 
-def _iter_confirmations(conn: Connection, ctx: ops.YearContext) -> Iterator[ConfirmationRecord]:
+def _iter_confirmations(conn: Connection, ctx: YearContext) -> Iterator[ConfirmationRecord]:
     from dvk.criteria import _same_committee  # the gate's own test of "the same level"
 
     units = ctx.units
-    for b in ops.iter_year(conn, ctx, full=False, marks=False):
+    for b in iter_year(conn, ctx, full=False, marks=False):
         c = b.confirmation
         if c is None:
             continue
@@ -441,9 +445,9 @@ def _iter_confirmations(conn: Connection, ctx: ops.YearContext) -> Iterator[Conf
             committee=c["committee"], same_level=same, confirmed_on=c.get("confirmed_on"), comment=comment)
 
 
-def _iter_scores(conn: Connection, ctx: ops.YearContext) -> Iterator[ScoreRecord]:
+def _iter_scores(conn: Connection, ctx: YearContext) -> Iterator[ScoreRecord]:
     codes = ctx.crit.codes
-    for b, ev in ops.judged(conn, ctx, full=False):
+    for b, ev in judged(conn, ctx, full=False):
         if not b.scores:
             continue
         e = b.entry
@@ -457,11 +461,11 @@ def _iter_scores(conn: Connection, ctx: ops.YearContext) -> Iterator[ScoreRecord
         yield ScoreRecord(code=e["id"], title=e["title"], score=score, aggregate=True)
 
 
-def _iter_results(conn: Connection, ctx: ops.YearContext, decision_ref: str) -> Iterator[ResultRecord]:
+def _iter_results(conn: Connection, ctx: YearContext, decision_ref: str) -> Iterator[ResultRecord]:
     units = ctx.units
     # A decided year's outcomes carry score and reasons: no need to judge the entries again.
-    pairs = ((b, None) for b in ops.iter_year(conn, ctx, full=False, marks=False)) if ctx.decision is not None \
-        else ops.judged(conn, ctx, full=False)
+    pairs = ((b, None) for b in iter_year(conn, ctx, full=False, marks=False)) if ctx.decision is not None \
+        else judged(conn, ctx, full=False)
     for b, ev in pairs:
         e = b.entry
         uname = (units.get(e["unit_code"]) or {}).get("name") or e["unit_code"]
@@ -473,7 +477,7 @@ def _iter_results(conn: Connection, ctx: ops.YearContext, decision_ref: str) -> 
             score, reasons = None, []
         yield ResultRecord(
             code=e["id"], unit=uname, title=e["title"], subject_text=_subject_text(e, uname),
-            field=_field_label(ctx.crit, e["field"]), status=ops.STATUSES[ops.status_of(b)], score=score,
+            field=_field_label(ctx.crit, e["field"]), status=STATUSES[status_of(b)], score=score,
             reasons=_reasons_text(reasons), decision=decision_ref if b.outcome is not None else "")
 
 

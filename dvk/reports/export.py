@@ -40,7 +40,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from dvk import ops
+from dvk.cycle.common import check_year
+from dvk.cycle.config import criteria_for
 from dvk.files import sha256_file
 from dvk.errors import OutputExistsError, PdfConversionError
 from dvk.reports.models import RenderResult
@@ -448,7 +449,7 @@ def _record(led: Ledger, written, pdfs, *, user: str, command: str, summary: str
 def export_year(led: Ledger, year: int, out: Path, opts: Options = Options(), *, user: str, command: str,
                 force: bool = False, pdf: bool = False) -> ExportResult:
     """Write a year's documents into ``out`` and record them (see the module docstring)."""
-    ops.check_year(year)
+    check_year(year)
     return _run(led, lambda conn, o: _year_jobs(conn, year, o), out, opts, user=user, command=command,
                 force=force, pdf=pdf, summary=f"Xuất văn bản năm {year}")
 
@@ -480,7 +481,7 @@ def demo_documents(path: Path, out: Path, *, years: Sequence[int], phase: str | 
             _echo_result(res, echo)
             written += [f.path for f in res.files]
             with led.read() as conn:
-                day = ops.criteria_for(conn, y).recognition_day(y) - dt.timedelta(days=30)
+                day = criteria_for(conn, y).recognition_day(y) - dt.timedelta(days=30)
             res = _run(led, lambda conn, o, y=y: _year_jobs(conn, y, o, kinds=("reminder",), before_decision=True),
                        out, Options(on=day, reminders=True), user=who, command="dvk demo", force=force, pdf=False,
                        summary=f"Xuất công văn đôn đốc năm {y} (trước quyết định)")

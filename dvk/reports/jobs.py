@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 from sqlalchemy.engine import Connection
 
-from dvk import ops
+from dvk.cycle.common import check_year, today
+from dvk.cycle.config import get_setting, profile_for
+from dvk.cycle.units import list_units
+from dvk.cycle.year import years as ledger_years
 from dvk.reports.excel import write_phase_workbook, write_year_workbook
 from dvk.reports.models import DecisionDoc, ProposalDoc, RegistrationListDoc, ReminderDoc, RenderResult, ResultsReportDoc, ScoreSheetDoc, YearSummaryRow
 from dvk.reports.records import PhaseWorkbookData, PhaseYear
@@ -91,7 +94,7 @@ def _identifier(ledger_id: str, kind: str, key: int | str, number: str = "") -> 
 
 
 def _ledger_id(conn: Connection) -> str:
-    return ops.get_setting(conn, "ledger_id") or "?"
+    return get_setting(conn, "ledger_id") or "?"
 
 
 def _doc_date(st: _YearState, opts: Options) -> dt.date:
@@ -99,7 +102,7 @@ def _doc_date(st: _YearState, opts: Options) -> dt.date:
         return opts.on
     if st.decision is not None:
         return st.decision["decided_on"]
-    return ops.today()
+    return today()
 
 
 def _clean_members(members: Iterable[str]) -> tuple[str, ...]:
@@ -135,7 +138,7 @@ def _year_jobs(conn: Connection, year: int, opts: Options, *, kinds: Sequence[st
                          dec["id"] if decided else None, **kw))
 
     if st.counts["registered"] == 0 and dec is None and list(kinds) == list(YEAR_KINDS):
-        known = ", ".join(str(y) for y in ops.years(conn)) or "chưa có năm nào"
+        known = ", ".join(str(y) for y in ledger_years(conn)) or "chưa có năm nào"
         raise InvalidInput(f"Năm {year} chưa có mô hình, điển hình nào trong sổ (các năm có trong sổ: {known}); "
                            "không có gì để xuất.")
     def fits(kind: str, rows: int) -> bool:
@@ -197,8 +200,8 @@ def parse_phase(phase: str) -> tuple[str, list[int]]:
     if not m or not (int(m.group(1)) <= int(m.group(2)) <= int(m.group(1)) + 10):
         raise InvalidInput(f"Giai đoạn “{phase}” không hợp lệ; ghi dạng NĂM-NĂM, ví dụ 2021-2025.")
     a, b = int(m.group(1)), int(m.group(2))
-    ops.check_year(a)
-    ops.check_year(b)
+    check_year(a)
+    check_year(b)
     return f"{a}-{b}", list(range(a, b + 1))
 
 
@@ -206,7 +209,7 @@ def _phase_jobs(conn: Connection, phase: str, opts: Options, *,
                 kinds: Sequence[str] = PHASE_KINDS) -> tuple[list[_Job], list[str]]:
     phase, years = parse_phase(phase)
     ledger_id = _ledger_id(conn)
-    on = opts.on or ops.today()
+    on = opts.on or today()
     notes: list[str] = []
     proposed = _Sorted()
     summary: list[YearSummaryRow] = []
@@ -250,8 +253,8 @@ def _phase_jobs(conn: Connection, phase: str, opts: Options, *,
             notes.append(f"Giai đoạn {phase} chưa có mô hình, điển hình nào được công nhận: chưa xuất "
                          f"{file_name('proposal', phase)}.")
         else:
-            profile = ops.profile_for(conn, on.year)
-            lh = letterhead_for(profile, {u["code"]: u for u in ops.list_units(conn)})
+            profile = profile_for(conn, on.year)
+            lh = letterhead_for(profile, {u["code"]: u for u in list_units(conn)})
             addressee = f"Ban Thường vụ {lh.parent_org}"
             # "Như trên" already sends it to the addressee: drop lines that name the parent body again.
             lh = dataclasses.replace(lh, recipients=tuple(
@@ -261,7 +264,7 @@ def _phase_jobs(conn: Connection, phase: str, opts: Options, *,
             jobs.append(_Job("proposal", phase, _identifier(ledger_id, "proposal", phase), params, None,
                              template=ProposalDoc.template_name, vm=vm))
     if "phase-workbook" in kinds:
-        author = ops.profile_for(conn, on.year)["org"]
+        author = profile_for(conn, on.year)["org"]
         identifier = _identifier(ledger_id, "phase-workbook", phase)
 
         def data(c: Connection) -> tuple[str, Any]:

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from dvk import ops
+from dvk.cycle.config import profile_for
+from dvk.cycle.decisions import active_decision
 from dvk.files import sha256_file
 from dvk.text.dates import doc_number, fmt_date
 from dvk.ledger.sqlite import Ledger
@@ -70,7 +71,7 @@ def _describe(conn: Connection, kind: str, year: int | None, phase: str | None, 
         d = table("decision")
         dec = conn.execute(select(d).where(d.c.id == decision_id)).mappings().first()
         if dec is not None:
-            sym = ops.profile_for(conn, dec["year"])["symbol"]
+            sym = profile_for(conn, dec["year"])["symbol"]
             return (f"Quyết định số {doc_number(dec['number'])}/QĐ-{sym} ngày {fmt_date(dec['decided_on'])} "
                     f"công nhận mô hình, điển hình “Dân vận khéo” năm {dec['year']}")
     if year is not None:
@@ -165,7 +166,7 @@ def verify_document(led: Ledger, path: Path) -> DocCheck:
                 when = f" ngày {fmt_date(dec['revoked_on'])}" if dec["revoked_on"] else ""
                 check.problems.append(f"Quyết định này đã bị thu hồi{when} (lý do: {dec['revoked_reason']}).")
         elif row["year"] is not None and row["decision_id"] is not None:
-            active = ops.active_decision(conn, row["year"])
+            active = active_decision(conn, row["year"])
             if active is None or active["id"] != row["decision_id"]:
                 check.problems.append(f"Quyết định công nhận năm {row['year']} mà văn bản này dựa vào đã bị thu hồi.")
         digest = _rerender(conn, row, check.problems)
@@ -189,7 +190,7 @@ def _unknown(conn: Connection, check: DocCheck, ledger_id: str) -> None:
         label = FILE_KINDS.get(kind, ("", kind))[1]
         number = parts[4] if len(parts) > 4 else ""
         if kind == "decision" and number and year:
-            sym = ops.profile_for(conn, year)["symbol"]
+            sym = profile_for(conn, year)["symbol"]
             check.description = f"Quyết định số {number}/QĐ-{sym} năm {year}"
         else:
             check.description = f"{label} {'năm' if year else 'giai đoạn'} {key}"

@@ -1,0 +1,216 @@
+"""What an entry is judged on besides its registration: the achievement report (báo cáo thành tích),
+the Party committee's confirmation (xác nhận của cấp ủy) and the council members' score sheets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Mapping, Sequence
+from sqlalchemy import select
+
+from dvk import criteria as crit_mod
+from dvk.criteria import ASPECTS, CriteriaSet
+from dvk.text.dates import fmt_date
+from dvk.errors import InvalidInput, NotFound
+from dvk.ledger.history import Tx, table
+from dvk.text.safety import MAX_LEN
+from dvk.cycle.common import text_field, today
+from dvk.cycle.config import criteria_for
+from dvk.cycle.decisions import ensure_unlocked
+from dvk.cycle.entries import get_entry
+from dvk.cycle.units import get_unit
+
+
+MAX_REPORT_FILE_BYTES = 100 * 1024 * 1024  # a report file kept by its SHA-256 (a scan, a .docx, a PDF)
+
+
+REPORT_CONTENT = tuple(k for k, _ in ASPECTS) + ("reported_on", "file_sha256")  # what a confirmation vouches for
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A report file read and hashed before any write lock is taken: its full path and SHA-256."""
+
+    path: str
+    sha256: str
+
+
+def read_report_file(path: Path) -> ReportFile:
+    """Hash a report file (`dvk report --file/--from-docx`): only a regular file of at most
+    MAX_REPORT_FILE_BYTES. A FIFO or a device is opened without blocking and refused, so nothing can
+    make dvk wait or read without end; call it before opening the write transaction."""
+    import hashlib
+    import os
+    import stat
+
+    p = Path(path)
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise NotFound(f"Không tìm thấy tệp báo cáo “{p}”.")
+    except IsADirectoryError:
+        raise InvalidInput(f"“{p}” là một thư mục, không phải tệp báo cáo.")
+    except OSError as exc:
+        raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {exc.strerror or exc}.")
+    limit = f"{MAX_REPORT_FILE_BYTES // (1024 * 1024)} MiB"
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InvalidInput(f"“{p}” là một thư mục, không phải tệp báo cáo.")
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidInput(f"“{p}” không phải là tệp thông thường (là thiết bị, FIFO hoặc socket); "
+                               "hãy chỉ định tệp báo cáo (PDF, Word, ảnh chụp…).")
+        if st.st_size > MAX_REPORT_FILE_BYTES:
+            raise InvalidInput(f"Tệp báo cáo “{p}” quá lớn ({st.st_size / (1024 * 1024):.0f} MiB, tối đa {limit}).")
+        h = hashlib.sha256()
+        n = 0
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                n += len(chunk)
+                if n > MAX_REPORT_FILE_BYTES:  # it grew while being read
+                    raise InvalidInput(f"Tệp báo cáo “{p}” quá lớn (tối đa {limit}).")
+                h.update(chunk)
+    except OSError as exc:
+        raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {exc.strerror or exc}.")
+    finally:
+        os.close(fd)
+    return ReportFile(str(p.resolve()), h.hexdigest())
+
+
+@dataclass
+class SavedReport:
+    """What `save_report` did: the row as stored, the aspects still empty (labels), the aspects given
+    blank and left aside (keys; a blank never erases), the confirmation a change cleared (or None),
+    whether anything changed."""
+
+    row: dict
+    missing: list[str]
+    ignored: list[str]
+    cleared: dict | None
+    changed: bool
+
+
+def save_report(tx: Tx, entry_id: str, aspects: Mapping[str, str | None], reported_on: dt.date | None,
+                file: ReportFile | Path | None, *, force: bool = False) -> SavedReport:
+    """Record (or complete) an achievement report.
+
+    A blank aspect never erases what is stored (it is listed in `ignored`). A report the Party
+    committee has confirmed (or refused) is what the committee vouched for: changing its content
+    needs `force`, and then the confirmation is deleted in the same transaction and the report
+    marked `confirmation_cleared_on`, so the entry needs confirming again.
+    """
+    entry = get_entry(tx.conn, entry_id)
+    eid = entry["id"]
+    ensure_unlocked(tx.conn, entry["year"], f"báo cáo của {eid}")
+    t = table("report")
+    cur = tx.conn.execute(select(t).where(t.c.entry_id == eid)).mappings().first()
+    cur = dict(cur) if cur else None
+    row = dict(cur) if cur else {"entry_id": eid, "approach": None, "experience": None, "spread": None,
+                                 "effectiveness": None, "sustainability": None, "reported_on": None,
+                                 "file_path": None, "file_sha256": None, "confirmation_cleared_on": None}
+    labels = dict(ASPECTS)
+    ignored: list[str] = []
+    for key, value in aspects.items():
+        if value is None:
+            continue
+        text = text_field(value, labels[key], max_len=MAX_LEN["aspect"], multiline=True)
+        if text is None:
+            ignored.append(key)
+            continue
+        row[key] = text
+    row["reported_on"] = reported_on or row["reported_on"] or today()
+    if file is not None:
+        rf = file if isinstance(file, ReportFile) else read_report_file(file)
+        row["file_path"], row["file_sha256"] = rf.path, rf.sha256
+    if not any(row[k] for k, _ in ASPECTS) and not row["file_path"]:
+        raise InvalidInput("Báo cáo thành tích trống: hãy nêu ít nhất một nội dung (--approach, --experience, "
+                           "--spread, --effectiveness, --sustainability).")
+    cleared = None
+    if cur is not None:
+        differs = [k for k in REPORT_CONTENT if row[k] != cur[k]]
+        if differs:
+            ct = table("confirmation")
+            conf = tx.conn.execute(select(ct).where(ct.c.entry_id == eid)).mappings().first()
+            if conf is not None:
+                if not force:
+                    raise InvalidInput(confirmed_report_message(eid, dict(conf), differs))
+                cleared = dict(conf)
+                tx.delete("confirmation", {"entry_id": eid})
+                row["confirmation_cleared_on"] = today()
+    changed = cur is None or row != cur
+    if changed:
+        tx.upsert("report", row)
+    missing = [label for key, label in ASPECTS if not row[key]]
+    return SavedReport(row, missing, ignored, cleared, changed)
+
+
+_CONTENT_LABELS = {**dict(ASPECTS), "reported_on": "ngày báo cáo", "file_sha256": "tệp báo cáo"}
+
+
+def confirmed_report_message(entry_id: str, conf: Mapping, differs: Sequence[str], *, hint: str = "--force") -> str:
+    """Why a change to a report the Party committee has confirmed (or refused) is refused."""
+    when = f" ngày {fmt_date(conf['confirmed_on'])}" if conf.get("confirmed_on") else ""
+    if conf.get("rejected"):
+        said = f"cấp ủy “{conf['committee']}” đã không xác nhận{when}"
+        what = "ý kiến đó"
+    else:
+        said = f"đã được cấp ủy “{conf['committee']}” xác nhận{when}"
+        what = "xác nhận đó"
+    parts = ", ".join(_CONTENT_LABELS.get(k, k).lower() for k in differs)
+    return (f"Báo cáo thành tích của {entry_id} {said}; sửa báo cáo ({parts}) thì {what} không còn giá trị. "
+            f"Nếu chắc chắn, chạy lại với {hint}: {what} bị xóa (ghi vào lịch sử) và cần cấp ủy xác nhận lại "
+            f"(dvk confirm {entry_id} --by …).")
+
+
+def save_confirmation(tx: Tx, entry_id: str, *, committee: str | None, by: str | None, on: dt.date | None,
+                      comment: str | None, rejected: bool, reason: str | None) -> dict:
+    entry = get_entry(tx.conn, entry_id)
+    ensure_unlocked(tx.conn, entry["year"], f"xác nhận của {entry['id']}")
+    rt = table("report")
+    if not tx.conn.execute(select(rt.c.entry_id).where(rt.c.entry_id == entry["id"])).first():
+        raise InvalidInput(f"{entry['id']} chưa có báo cáo thành tích; cấp ủy xác nhận vào bản báo cáo, "
+                           "hãy ghi báo cáo trước (dvk report).")
+    unit = get_unit(tx.conn, entry["unit_code"])
+    committee_c = text_field(committee, "tên cấp ủy (--committee)", max_len=MAX_LEN["committee"]) or unit.get("committee")
+    if not committee_c:
+        raise InvalidInput("Thiếu tên cấp ủy xác nhận (--committee).")
+    by_c = text_field(by, "người ký xác nhận (--by)", required=True, max_len=MAX_LEN["confirmed_by"])
+    reason_c = text_field(reason, "lý do (--reason)", max_len=MAX_LEN["reason"])
+    if rejected and not reason_c:
+        raise InvalidInput("Cấp ủy không xác nhận thì phải nêu lý do (--reason).")
+    row = {"entry_id": entry["id"], "committee": committee_c, "confirmed_by": by_c,
+           "confirmed_on": on or today(),
+           "comment": text_field(comment, "nhận xét (--comment)", max_len=MAX_LEN["comment"], multiline=True),
+           "rejected": bool(rejected), "reason": reason_c if rejected else None}
+    tx.upsert("confirmation", row)
+    return row
+
+
+def marks_json(values: Mapping[str, Fraction | float | None], crit: CriteriaSet) -> str:
+    """One member's sheet as stored: criteria in the set's order, numbers as plain JSON numbers."""
+    out = {}
+    for code in crit.codes:
+        if code in values:
+            v = values[code]
+            if v is None:
+                out[code] = None
+            else:
+                f = float(v)
+                out[code] = int(f) if f == int(f) else f
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+
+
+def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fraction | None]) -> dict:
+    """One member's scores on one entry; scoring again replaces that member's sheet."""
+    entry = get_entry(tx.conn, entry_id)
+    ensure_unlocked(tx.conn, entry["year"], f"điểm của {entry['id']}")
+    member_c = text_field(member, "tên thành viên Hội đồng (--member)", required=True, max_len=MAX_LEN["member"])
+    crit = criteria_for(tx.conn, entry["year"])
+    op = tx.upsert("score", {"entry_id": entry["id"], "member": member_c, "marks": marks_json(values, crit)})
+    total = crit_mod.member_total(values, crit)
+    return {"entry_id": entry["id"], "member": member_c, "replaced": op == "update",
+            "total": None if total is None else round(float(total), 2)}

@@ -1,0 +1,116 @@
+"""Recognition (công nhận): judging a year for a decision, recording it with every outcome, revoking it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from sqlalchemy import and_, select
+from sqlalchemy.engine import Connection
+
+from dvk.text.dates import fmt_date
+from dvk.errors import InvalidInput, LockedYear, NotFound
+from dvk.ledger.history import Tx, table
+from dvk.text.safety import MAX_LEN
+from dvk.cycle.common import text_field, check_year, today
+from dvk.cycle.decisions import _decision_title, active_decision
+from dvk.cycle.units import list_units
+from dvk.cycle.year import judged, year_context
+
+
+@dataclass(slots=True)
+class PlanRow:
+    """One entry's verdict in a recognition plan (kept small: a year may have 100,000)."""
+
+    id: str
+    unit: str
+    title: str
+    score: float | None
+    eligible: bool
+    reasons: list[str]
+
+
+@dataclass
+class RecognitionPlan:
+    year: int
+    number: int
+    decided_on: dt.date
+    rows: list[PlanRow]
+
+    @property
+    def recognized(self) -> list[str]:
+        return [r.id for r in self.rows if r.eligible]
+
+    @property
+    def not_recognized(self) -> list[tuple[str, list[str]]]:
+        return [(r.id, r.reasons) for r in self.rows if not r.eligible]
+
+    @property
+    def total(self) -> int:
+        return len(self.rows)
+
+
+def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.date | None) -> RecognitionPlan:
+    """Judge every entry of the year for decision `number` (nothing is written)."""
+    check_year(year)
+    if number < 1:
+        raise InvalidInput(f"Số quyết định phải là số nguyên dương (nhận được {number}).")
+    dec = active_decision(conn, year)
+    if dec:
+        raise LockedYear(
+            f"Năm {year} đã có {_decision_title(conn, dec)}. Muốn ra quyết định khác, hãy thu hồi quyết định cũ: "
+            f"dvk recognize --revoke --year {year} --reason \"…\""
+        )
+    t = table("decision")
+    used = conn.execute(select(t.c.id).where(and_(t.c.year == year, t.c.number == number))).first()
+    if used:
+        raise InvalidInput(f"Số quyết định {number:02d} năm {year} đã được dùng (kể cả quyết định đã thu hồi); "
+                           "hãy dùng số khác.")
+    ctx = year_context(conn, year)
+    decided_on = decided_on or ctx.crit.recognition_day(year)
+    if decided_on.year not in (year, year + 1):
+        raise InvalidInput(f"Ngày quyết định {fmt_date(decided_on)} phải thuộc năm {year} (hoặc đầu năm {year + 1}).")
+    rows = [PlanRow(b.entry["id"], b.entry["unit_code"], b.entry["title"], ev.score_float, ev.eligible, ev.reasons)
+            for b, ev in judged(conn, ctx)]
+    if not rows:
+        raise InvalidInput(f"Năm {year} chưa có mô hình, điển hình nào đăng ký.")
+    return RecognitionPlan(year, number, decided_on, rows)
+
+
+def ensure_recognizable(plan: RecognitionPlan) -> None:
+    if not any(r.eligible for r in plan.rows):
+        raise InvalidInput(f"Không có mô hình, điển hình nào năm {plan.year} đạt đủ tiêu chí; không ra quyết định. "
+                           f"Xem lý do: dvk check --year {plan.year}")
+
+
+def recognize(tx: Tx, plan: RecognitionPlan) -> int:
+    """Record the decision, the units it was taken with and every entry's outcome; the year is
+    locked from then on."""
+    ensure_recognizable(plan)
+    dec_id = tx.insert("decision", {"year": plan.year, "number": plan.number, "decided_on": plan.decided_on,
+                                    "revoked": False, "revoked_reason": None, "revoked_on": None})
+    # The units as they are now, kept with the decision: the decided year prints them from now on.
+    tx.insert_many("decision_unit", [{"decision_id": dec_id, "code": u["code"], "name": u["name"],
+                                      "committee": u["committee"], "ordinal": u["ordinal"]}
+                                     for u in list_units(tx.conn)])
+    batch: list[dict] = []
+    dumps = json.dumps
+    for r in plan.rows:
+        batch.append({"decision_id": dec_id, "entry_id": r.id, "recognized": r.eligible, "score": r.score,
+                      "reasons": dumps(r.reasons, ensure_ascii=False)})
+        if len(batch) >= 5000:
+            tx.insert_many("outcome", batch)
+            batch = []
+    tx.insert_many("outcome", batch)
+    return dec_id
+
+
+def revoke(tx: Tx, year: int, reason: str | None, on: dt.date | None = None) -> dict:
+    reason_c = text_field(reason, "lý do thu hồi (--reason)", required=True, max_len=MAX_LEN["reason"])
+    dec = active_decision(tx.conn, year)
+    if dec is None:
+        raise NotFound(f"Năm {year} không có quyết định công nhận nào đang có hiệu lực để thu hồi.")
+    tx.update("decision", {"id": dec["id"]}, {"revoked": True, "revoked_reason": reason_c,
+                                              "revoked_on": on or today()})
+    dec.update(revoked=True, revoked_reason=reason_c)
+    return dec

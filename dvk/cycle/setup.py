@@ -1,0 +1,95 @@
+"""Setting a ledger up and changing its yearly settings: `dvk init`, `dvk org set` (the profile from a
+year on) and `dvk criteria use` (a criteria set from a year on). A decided year keeps what it was
+decided with: a change that would reach it is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+from typing import Any, Mapping
+from sqlalchemy import func, select
+
+from dvk import criteria as crit_mod
+from dvk.criteria import CriteriaSet
+from dvk.ledger.sqlite import Ledger
+from dvk.errors import InvalidInput, LockedYear
+from dvk.ledger.history import Tx, table
+from dvk.text.normalize import clean
+from dvk.text.safety import MAX_LEN, MAX_RECIPIENTS
+from dvk.cycle.common import BASE_YEAR, text_field, check_year
+from dvk.cycle.config import DEFAULT_PROFILE, DEFAULT_RECIPIENTS, PROFILE_LABELS, profile_for
+from dvk.cycle.decisions import first_decision_from
+
+
+def init_ledger(path: Path, *, user: str, profile: Mapping[str, str | None], criteria_file: Path | None,
+                command: str = "dvk init") -> tuple[Ledger, bool]:
+    """Create the ledger (or open it unchanged when it already exists). Returns (ledger, created)."""
+    crit_text = crit_mod.load_file(criteria_file).text if criteria_file else crit_mod.default_text()
+    crit = crit_mod.load_text(crit_text)
+    for k, v in profile.items():
+        if k in DEFAULT_PROFILE:
+            text_field(v, PROFILE_LABELS[k], max_len=MAX_LEN["profile"])
+    existed = Path(path).exists() and Path(path).stat().st_size > 0
+    ledger = Ledger.open(path, create=True)
+    with ledger.read() as conn:
+        has_meta = conn.execute(select(func.count()).select_from(table("meta"))).scalar()
+    if existed and has_meta:
+        return ledger, False
+    values = {k: (clean(v) if v else None) or DEFAULT_PROFILE[k] for k, v in profile.items() if k in DEFAULT_PROFILE}
+    for k, v in DEFAULT_PROFILE.items():
+        values.setdefault(k, v)
+    with ledger.write(user=user, command=command, summary=f"Tạo sổ cho {values['org']}") as tx:
+        tx.insert("meta", {"key": "ledger_id", "value": str(uuid.uuid4())})
+        tx.insert("meta", {"key": "created_at", "value": dt.datetime.now(dt.timezone.utc).isoformat()})
+        tx.insert("meta", {"key": "backup_keep", "value": "10"})
+        tx.insert("org_profile", {"from_year": BASE_YEAR, **values,
+                                  "recipients": json.dumps(DEFAULT_RECIPIENTS, ensure_ascii=False)})
+        tx.insert("criteria_set", {"from_year": BASE_YEAR, "phase": crit.phase, "text": crit.text,
+                                   "sha256": crit.sha256})
+    return ledger, True
+
+
+def set_profile(tx: Tx, from_year: int, changes: Mapping[str, Any]) -> dict:
+    """Change the profile from `from_year` on; years before keep theirs. Refused for decided years."""
+    check_year(from_year)
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise InvalidInput("Chưa nêu thay đổi nào (ví dụ --org, --signer).")
+    decided = first_decision_from(tx.conn, from_year)
+    if decided:
+        raise LockedYear(
+            f"Năm {decided.year} đã có quyết định công nhận số {decided.number:02d}; không thể đổi thông tin "
+            f"đơn vị ban hành từ năm {from_year}. Hãy chọn --from-year sau {decided.year} hoặc thu hồi quyết định."
+        )
+    current = profile_for(tx.conn, from_year)
+    new = {k: current[k] for k in ("org", "parent_org", "place", "symbol", "signer", "signer_title", "on_behalf")}
+    recipients = current["recipients"]
+    for k, v in changes.items():
+        if k == "recipients":
+            recipients = [x for x in (text_field(x, "dòng nơi nhận", max_len=MAX_LEN["recipient"]) for x in v) if x]
+            if len(recipients) > MAX_RECIPIENTS:
+                raise InvalidInput(f"Quá nhiều dòng nơi nhận ({len(recipients)}, tối đa {MAX_RECIPIENTS}).")
+        else:
+            new[k] = text_field(v, PROFILE_LABELS.get(k, k), required=True, max_len=MAX_LEN["profile"])
+    row = {"from_year": from_year, **new, "recipients": json.dumps(recipients, ensure_ascii=False)}
+    tx.upsert("org_profile", row)
+    row["recipients"] = recipients
+    return row
+
+
+def use_criteria(tx: Tx, crit: CriteriaSet | Path, from_year: int) -> CriteriaSet:
+    """Store a criteria set from `from_year` on. Pass a set already read and checked
+    (`criteria.load_file`), so no file is read while the write lock is held."""
+    check_year(from_year)
+    if not isinstance(crit, CriteriaSet):
+        crit = crit_mod.load_file(crit)
+    decided = first_decision_from(tx.conn, from_year)
+    if decided:
+        raise LockedYear(
+            f"Năm {decided.year} đã có quyết định công nhận; không thể đổi bộ tiêu chí từ năm {from_year}."
+        )
+    tx.upsert("criteria_set", {"from_year": from_year, "phase": crit.phase, "text": crit.text, "sha256": crit.sha256})
+    return crit

@@ -1,0 +1,113 @@
+"""Domain operations of the yearly cycle: each takes an open ledger or transaction and raises
+typed errors (dvk.errors) with Vietnamese messages. The CLI only parses, calls and prints.
+
+Reads fetch whole sets (a year's entries, reports, confirmations, scores) in a handful of
+queries and compute in Python, so a year of 100,000 entries costs the same few queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import field
+from typing import Iterable, Mapping
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from dvk import criteria as crit_mod
+from dvk.criteria import ASPECTS
+from dvk.ledger.history import table
+from dvk.cycle.config import get_setting
+from dvk.cycle.year import Bundle, YearContext, status_of, years
+
+
+STAGES = ("registered", "reported", "confirmed", "scored", "recognized", "not_recognized")
+
+
+def reached(b: Bundle) -> set[str]:
+    """The stages an entry has reached (cumulative)."""
+    out = {"registered"}
+    if b.report is not None:
+        out.add("reported")
+    if b.confirmation and not b.confirmation["rejected"]:
+        out.add("confirmed")
+    if b.scores:
+        out.add("scored")
+    st = status_of(b)
+    if st in ("recognized", "not_recognized"):
+        out.add(st)
+    return out
+
+
+def missing_items(ctx: YearContext, b: Bundle) -> list[str]:
+    """What an entry still lacks before it can be judged, in the clerk's words."""
+    out: list[str] = []
+    rep = b.report
+    if rep is None:
+        out.append("báo cáo thành tích")
+    else:
+        empty = [label for key, label in ASPECTS if not crit_mod._filled(rep.get(key))]
+        if empty:
+            out.append("nội dung báo cáo: " + ", ".join(empty))
+    conf = b.confirmation
+    if conf is None and rep is not None and rep.get("confirmation_cleared_on"):
+        out.append("xác nhận lại của cấp ủy (báo cáo đã sửa sau khi cấp ủy xác nhận)")
+    elif conf is None:
+        out.append("xác nhận của cấp ủy")
+    elif conf["rejected"]:
+        out.append(f"xác nhận của cấp ủy (bị từ chối: {conf['reason']})")
+    n = len(b.scores)
+    if n < ctx.crit.min_members:
+        out.append(f"chấm điểm ({n}/{ctx.crit.min_members} thành viên)")
+    return out
+
+
+def status_summary(ctx: YearContext, bundles: Iterable[Bundle]) -> dict:
+    """Counts at each stage, by unit and by field, and what each entry still lacks (streamed)."""
+    counts = {s: 0 for s in STAGES}
+    by_unit: dict[str, dict[str, int]] = {}
+    by_field: dict[int, dict[str, int]] = {f.number: {s: 0 for s in STAGES} for f in ctx.crit.fields}
+    missing: dict[str, list[dict]] = {}
+    total = late = sudden = 0
+    for b in bundles:
+        e = b.entry
+        total += 1
+        late += bool(e["late"])
+        sudden += bool(e["sudden"])
+        r = reached(b)
+        u = by_unit.setdefault(e["unit_code"], {s: 0 for s in STAGES})
+        f = by_field.setdefault(e["field"], {s: 0 for s in STAGES})
+        for s_ in r:
+            counts[s_] += 1
+            u[s_] += 1
+            f[s_] += 1
+        if ctx.decision is None:
+            m = missing_items(ctx, b)
+            if m:
+                missing.setdefault(e["unit_code"], []).append({"id": e["id"], "title": e["title"], "missing": m})
+    order = list(ctx.units)  # configured unit order
+    return {
+        "year": ctx.year,
+        "total": total,
+        "late": late,
+        "sudden": sudden,
+        "decision": _decision_json(ctx.decision),
+        "counts": counts,
+        "by_unit": {k: by_unit[k] for k in order if k in by_unit},
+        "by_field": {str(k): v for k, v in sorted(by_field.items())},
+        "missing": {k: missing[k] for k in order if k in missing},
+    }
+
+
+def _decision_json(dec: Mapping | None) -> dict | None:
+    if not dec:
+        return None
+    return {"id": dec["id"], "number": dec["number"], "decided_on": dec["decided_on"].isoformat()}
+
+
+def ledger_info(conn: Connection) -> dict:
+    counts = {}
+    for name in ("unit", "entry", "report", "confirmation", "score", "decision", "history"):
+        counts[name] = conn.execute(select(func.count()).select_from(table(name))).scalar()
+    from dvk.ledger.sqlite import _current_revision
+
+    return {"schema": _current_revision(conn), "counts": counts, "years": years(conn),
+            "ledger_id": get_setting(conn, "ledger_id")}
