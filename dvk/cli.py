@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from typing import Annotated, Optional
 
 import typer
@@ -21,16 +22,28 @@ from dvk import __version__
 from dvk.errors import DvkError
 from dvk.text.safety import for_message, shorten, visible
 
-_ARGS: list[str] = []
+@dataclass
+class CliState:
+    """What one run of the command line knows before a command starts: the words typed (for the
+    history) and the root options (`dvk --db F --user U --debug register …`). Held by Click's context
+    object of this run — never in the environment or a module global."""
+
+    argv: list[str]
+    db: str | None = None
+    user: str | None = None
+    debug: bool = False
+
+    @property
+    def command(self) -> str:
+        """The command as typed, for the history ("dvk register --year 2024 …"); control characters
+        (which a refused value may hold) are recorded visibly."""
+        return visible(" ".join(["dvk", *self.argv])[:2000], keep_tabs=False)
 
 
-def command_line() -> str:
-    """The command as typed, for the history ("dvk register --year 2024 …"); control characters
-    (which a refused value may hold) are recorded visibly."""
-    return visible(" ".join(["dvk", *_ARGS])[:2000], keep_tabs=False)
-
-
-def debug_enabled() -> bool:
+def debug_enabled(ctx=None) -> bool:
+    state = getattr(ctx.find_root(), "obj", None) if ctx is not None else None
+    if isinstance(state, CliState) and state.debug:
+        return True
     return os.environ.get("DVK_DEBUG", "") not in ("", "0")
 
 
@@ -50,10 +63,9 @@ class DvkGroup(ViGroup):
     """Root group: remembers the command line and maps errors to messages and exit codes."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
-        global _ARGS
         from typer._click.exceptions import UsageError
 
-        _ARGS = list(sys.argv[1:] if args is None else args)
+        extra.setdefault("obj", CliState(list(sys.argv[1:] if args is None else args)))
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
@@ -90,14 +102,14 @@ class DvkGroup(ViGroup):
         except BrokenPipeError:
             exit_broken_pipe()
         except OSError as exc:
-            if debug_enabled():
+            if debug_enabled(ctx):
                 raise
             where = f" “{exc.filename}”" if getattr(exc, "filename", None) else ""
             reason = str(exc.strerror or exc).rstrip(".")
             print(for_message(f"Lỗi: không đọc/ghi được tệp{where}: {reason}."), file=sys.stderr)
             raise typer.Exit(code=1)
         except Exception as exc:  # noqa: BLE001 - last line of defence for the clerk
-            if debug_enabled() or getattr(exc, "__module__", "").startswith("typer"):
+            if debug_enabled(ctx) or getattr(exc, "__module__", "").startswith("typer"):
                 raise
             if type(exc).__module__.startswith("click") or type(exc).__name__ in ("UsageError", "BadParameter"):
                 raise
@@ -130,6 +142,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     version: Annotated[
         Optional[bool],
         typer.Option("--version", callback=_version, is_eager=True, help="In phiên bản dvk rồi thoát."),
@@ -142,12 +155,9 @@ def root(
                                                 callback=check_user)] = None,
 ) -> None:
     """Sổ theo dõi phong trào “Dân vận khéo”."""
-    if db:
-        os.environ["DVK_DB"] = db
-    if user:
-        os.environ["DVK_USER"] = user
-    if debug:
-        os.environ["DVK_DEBUG"] = "1"
+    if ctx.obj is None:
+        ctx.obj = CliState([])
+    ctx.obj.db, ctx.obj.user, ctx.obj.debug = db or None, user or None, debug
     if os.name == "posix":
         os.umask(0o077)  # ledger, backups and documents hold people's names: owner only
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -18,9 +19,10 @@ from dvk import criteria as cm
 from dvk.cycle.config import criteria_for
 from dvk.cycle.entries import register, validate_entry
 from dvk.cycle.evidence import save_confirmation, save_report, save_scores
-from dvk.cycle.recognition import plan_recognition, recognize
+from dvk.cycle.recognition import decide
 from dvk.cycle.setup import init_ledger
 from dvk.cycle.units import list_units, upsert_units
+from dvk.ledger.backup import backup_dir
 from dvk.ledger.paths import current_user
 from dvk.ledger.sqlite import Ledger
 from dvk.errors import OutputError
@@ -234,12 +236,8 @@ def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, u
                     continue
                 level = 6.8 if p["fate"] == "weak" else rng.uniform(8.2, 9.4)
                 save_scores(tx, p["id"], member, _scores(rng, level, crit))
-    with led.read() as conn:
-        rplan = plan_recognition(conn, year, number, None)
-    with led.write(user=user, command=f"dvk recognize --year {year} --number {number} (demo)") as tx:
-        rplan = plan_recognition(tx.conn, year, number, None)
-        recognize(tx, rplan)
-        tx.note(f"Quyết định số {number:02d}: công nhận {len(rplan.recognized)}/{rplan.total} năm {year}")
+    rplan, _profile = decide(led, year, number, None, user=user,
+                             command=f"dvk recognize --year {year} --number {number} (demo)")
     return {"entries": len(plan), "recognized": len(rplan.recognized), "not_recognized": len(rplan.not_recognized),
             "number": number}
 
@@ -256,6 +254,7 @@ def run(out: Path, *, user: str | None = None, force: bool = False, echo: Callab
             p = Path(str(path) + suffix)
             if p.exists():
                 p.unlink()
+        shutil.rmtree(backup_dir(path), ignore_errors=True)  # the demo's own backups: demo data too
     echo(f"Tạo sổ mẫu: {path}")
     build(path, user=current_user(user), echo=echo)
     written = _write_documents(path, out, force=force, echo=echo)

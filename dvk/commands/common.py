@@ -56,20 +56,21 @@ def int_range(lo: int | None, hi: int | None, what: str):
 YEAR_CHECK = int_range(None, None, "năm")
 
 
-def check_user(ctx: typer.Context, param: typer.CallbackParam, value: Optional[str]) -> Optional[str]:
-    """--user / $DVK_USER is input too: no control character, at most MAX_LEN["user"] characters."""
-    if value is None:
-        return None
+def checked_user(value: str, name: str) -> str | None:
+    """--user / $DVK_USER (`name`) is input too: no control character, at most MAX_LEN["user"] characters."""
     from dvk.errors import InvalidInput
     from dvk.text.normalize import clean
 
-    source = ctx.get_parameter_source(param.name or "")
-    name = "DVK_USER" if source is not None and source.name == "ENVIRONMENT" else "--user"
     cleaned = clean(value)
     why = text_problem(value, cleaned, MAX_LEN["user"])
     if why:
         raise InvalidInput(f"Người thực hiện ({name}) {why}.")
     return cleaned or None
+
+
+def check_user(ctx: typer.Context, param: typer.CallbackParam, value: Optional[str]) -> Optional[str]:
+    """The Typer callback of --user (root and command): `checked_user`."""
+    return None if value is None else checked_user(value, "--user")
 
 
 def opt_text(option: str | None, value: str | list[str] | None, key: str, *, label: str | None = None,
@@ -106,13 +107,13 @@ def check_texts(*problems: str | None) -> None:
 DbOpt = Annotated[
     Optional[Path],
     # readable=False: whether the ledger can be read is the ledger's to say (exit 1, in Vietnamese), not a usage error.
-    typer.Option("--db", envvar="DVK_DB", help="Tệp sổ (mặc định: biến DVK_DB, rồi thư mục dữ liệu của người dùng).",
-                 show_envvar=False, readable=False),
+    typer.Option("--db", help="Tệp sổ (mặc định: biến DVK_DB, rồi thư mục dữ liệu của người dùng).",
+                 readable=False),
 ]
 UserOpt = Annotated[
     Optional[str],
-    typer.Option("--user", envvar="DVK_USER", help="Người thực hiện, ghi vào lịch sử (mặc định: tên đăng nhập).",
-                 show_envvar=False, callback=check_user),
+    typer.Option("--user", help="Người thực hiện, ghi vào lịch sử (mặc định: biến DVK_USER, rồi tên đăng nhập).",
+                 callback=check_user),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON (cho chương trình khác).")]
 YearOpt = Annotated[int, typer.Option("--year", "-y", help="Năm.", callback=YEAR_CHECK)]
@@ -173,13 +174,27 @@ def json_stream(items) -> None:
     out.write("\n]\n" if not first else "]\n")
 
 
-@contextlib.contextmanager
-def ledger(db: Optional[Path]) -> Iterator[Any]:
-    """Open the ledger named by --db / $DVK_DB / the default path (must exist)."""
-    from dvk.ledger.paths import resolve_path
-    from dvk.ledger.sqlite import Ledger
+def run_context(ctx: typer.Context, db: Optional[Path] = None, user: Optional[str] = None):
+    """This run's RunContext: the ledger and the user given to the command, else to `dvk` itself
+    (`dvk --db F --user U register …`), else $DVK_DB / $DVK_USER, else the defaults; and the command
+    line as typed, for the history."""
+    from dvk.cycle.session import RunContext
+    from dvk.ledger.paths import current_user
 
-    led = Ledger.open(resolve_path(db))
+    state = ctx.find_root().obj
+    root_db = getattr(state, "db", None)
+    root_user = getattr(state, "user", None)
+    chosen = user or root_user
+    if chosen is None and os.environ.get("DVK_USER"):
+        chosen = checked_user(os.environ["DVK_USER"], "DVK_USER")
+    command = getattr(state, "command", "dvk")
+    return RunContext(db if db is not None else root_db, current_user(chosen), command)
+
+
+@contextlib.contextmanager
+def ledger(ctx: typer.Context, db: Optional[Path]) -> Iterator[Any]:
+    """Open the ledger named by --db / $DVK_DB / the default path (must exist)."""
+    led = run_context(ctx, db).open()
     try:
         yield led
     finally:
@@ -187,14 +202,10 @@ def ledger(db: Optional[Path]) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def writing(db: Optional[Path], user: Optional[str], summary: str = "") -> Iterator[Any]:
-    """Open the ledger and one write transaction recorded in the history."""
-    from dvk.cli import command_line
-    from dvk.ledger.paths import current_user
-
-    with ledger(db) as led:
-        with led.write(user=current_user(user), command=command_line(), summary=summary) as tx:
-            yield tx
+def writing(ctx: typer.Context, db: Optional[Path], user: Optional[str], summary: str = "") -> Iterator[Any]:
+    """Open the ledger and one write transaction recorded in the history (this run's user and command)."""
+    with run_context(ctx, db, user).writing(summary) as tx:
+        yield tx
 
 
 def parse_date_opt(value: Optional[str]):

@@ -13,6 +13,7 @@ from dvk.commands.intake import DryRunOpt, FromOpt, RejectsOpt, SkipInvalidOpt, 
 
 
 def register_cmd(
+    ctx: typer.Context,
     year: Annotated[Optional[int], typer.Option("--year", "-y", help="Năm đăng ký (với --from: năm của các dòng "
                                                                       "không ghi năm).", callback=YEAR_CHECK)] = None,
     unit: Annotated[Optional[str], typer.Option("--unit", "-u", help="Mã đơn vị (xem: dvk units list).")] = None,
@@ -49,7 +50,7 @@ def register_cmd(
         single += [n for n, v in (("--exemplar", exemplar), ("--sudden", sudden)) if v]
         if single:
             raise InvalidInput(f"Không dùng {', '.join(single)} cùng --from: các giá trị lấy từ tệp.")
-        import_file("registrations", from_, db=db, user=user, json_=json_, dry_run=dry_run,
+        import_file(ctx, "registrations", from_, db=db, user=user, json_=json_, dry_run=dry_run,
                     skip_invalid=skip_invalid, rejects=rejects, update=update, year=year)
         return
     refuse_bulk_options(dry_run, skip_invalid, rejects, update)
@@ -59,7 +60,7 @@ def register_cmd(
     check_texts(opt_text("--title", title, "title"), opt_text("--individual", individual, "person"),
                 opt_text("--position", position, "position"), opt_text("--note", note, "note"))
     on = parse_date_opt(date)
-    with writing(db, user) as tx:
+    with writing(ctx, db, user) as tx:
         crit = criteria_for(tx.conn, year)
         units = {u["code"]: u for u in list_units(tx.conn)}
         unit_code = get_unit(tx.conn, unit)["code"] if unit not in units else unit
@@ -83,6 +84,7 @@ def register_cmd(
 
 
 def report_cmd(
+    ctx: typer.Context,
     entry_id: Annotated[
         Optional[str], typer.Argument(metavar="[ID]", help="Mã mô hình, điển hình (2024-007); bỏ trống khi --from.")
     ] = None,
@@ -125,7 +127,7 @@ def report_cmd(
                   if v is not None] + [f"--{k}" for k, v in aspects.items() if v is not None]
         if single:
             raise InvalidInput(f"Không dùng {', '.join(single)} cùng --from: các giá trị lấy từ tệp.")
-        import_file("reports", from_, db=db, user=user, json_=json_, dry_run=dry_run, skip_invalid=skip_invalid,
+        import_file(ctx, "reports", from_, db=db, user=user, json_=json_, dry_run=dry_run, skip_invalid=skip_invalid,
                     rejects=rejects, update=update, force=force)
         return
     refuse_bulk_options(dry_run, skip_invalid, rejects, update)
@@ -150,7 +152,7 @@ def report_cmd(
         if file is not None:
             report_file = read_report_file(file)
     try:
-        with writing(db, user) as tx:
+        with writing(ctx, db, user) as tx:
             saved = save_report(tx, entry_id, aspects, on, report_file, force=force)
             if not saved.changed:
                 raise _Unchanged(saved)  # nothing to record: the transaction is rolled back
@@ -190,6 +192,7 @@ class _Unchanged(Exception):
 
 
 def confirm_cmd(
+    ctx: typer.Context,
     entry_id: Annotated[
         Optional[str], typer.Argument(metavar="[ID]", help="Mã mô hình, điển hình; bỏ trống khi --from.")
     ] = None,
@@ -221,7 +224,7 @@ def confirm_cmd(
         single += ["--reject"] if reject else []
         if single:
             raise InvalidInput(f"Không dùng {', '.join(single)} cùng --from: các giá trị lấy từ tệp.")
-        import_file("confirmations", from_, db=db, user=user, json_=json_, dry_run=dry_run,
+        import_file(ctx, "confirmations", from_, db=db, user=user, json_=json_, dry_run=dry_run,
                     skip_invalid=skip_invalid, rejects=rejects, update=update)
         return
     refuse_bulk_options(dry_run, skip_invalid, rejects, update)
@@ -235,7 +238,7 @@ def confirm_cmd(
     check_texts(opt_text("--committee", committee, "committee"), opt_text("--by", by, "confirmed_by"),
                 opt_text("--comment", comment, "comment", multiline=True), opt_text("--reason", reason, "reason"))
     on = parse_date_opt(date)
-    with writing(db, user) as tx:
+    with writing(ctx, db, user) as tx:
         row = save_confirmation(tx, entry_id, committee=committee, by=by, on=on, comment=comment,
                                     rejected=reject, reason=reason)
         tx.note(f"{'Cấp ủy không xác nhận' if reject else 'Cấp ủy xác nhận'} {row['entry_id']}")
@@ -250,6 +253,7 @@ def confirm_cmd(
 
 
 def score_cmd(
+    ctx: typer.Context,
     entry_id: Annotated[
         Optional[str], typer.Argument(metavar="[ID]", help="Mã mô hình, điển hình; bỏ trống khi --from.")
     ] = None,
@@ -281,7 +285,7 @@ def score_cmd(
     if from_ is not None:
         if entry_id or scores:
             raise InvalidInput("Không ghi mã mô hình hay MÃ=ĐIỂM cùng --from: điểm lấy từ tệp.")
-        import_file("scores", from_, db=db, user=user, json_=json_, dry_run=dry_run, skip_invalid=skip_invalid,
+        import_file(ctx, "scores", from_, db=db, user=user, json_=json_, dry_run=dry_run, skip_invalid=skip_invalid,
                     rejects=rejects, update=update, member=member)
         return
     refuse_bulk_options(dry_run, skip_invalid, rejects, update)
@@ -289,7 +293,7 @@ def score_cmd(
         raise missing_options(["mã mô hình, điển hình (ID)"], "hoặc dùng --from TỆP để nhập phiếu chấm")
     if not member:
         raise InvalidInput("Thiếu tên thành viên Hội đồng (--member).")
-    with writing(db, user) as tx:
+    with writing(ctx, db, user) as tx:
         entry = get_entry(tx.conn, entry_id)
         crit = criteria_for(tx.conn, entry["year"])
         values = cm.parse_score_args(scores or [], crit)

@@ -6,11 +6,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from dvk.commands.common import (YEAR_CHECK, DateOpt, DbOpt, JsonOpt, UserOpt, add, check_texts, int_range,
+from dvk.commands.common import (run_context, YEAR_CHECK, DateOpt, DbOpt, JsonOpt, UserOpt, add, check_texts, int_range,
                                  json_stream, ledger, opt_text, parse_date_opt, print_json, say, table, writing)
 
 
 def check_cmd(
+    ctx: typer.Context,
     entry_id: Annotated[Optional[str], typer.Argument(metavar="[ID]", help="Mã mô hình; bỏ trống thì dùng --year.")] = None,
     year: Annotated[Optional[int], typer.Option("--year", "-y", help="Kiểm tra mọi mô hình của năm.",
                                                 callback=YEAR_CHECK)] = None,
@@ -32,7 +33,7 @@ def check_cmd(
                 "member_totals": {m: (None if t is None else round(t, 2)) for m, t in ev.member_totals.items()},
                 "pass_mark": float(ev.pass_mark)}
 
-    with ledger(db) as led, led.read() as conn:
+    with ledger(ctx, db) as led, led.read() as conn:
         if entry_id:
             e = get_entry(conn, entry_id)
             ctx = year_context(conn, e["year"])
@@ -67,6 +68,7 @@ def check_cmd(
 
 
 def recognize_cmd(
+    ctx: typer.Context,
     year: Annotated[int, typer.Option("--year", "-y", help="Năm xét công nhận.", callback=YEAR_CHECK)],
     number: Annotated[Optional[int], typer.Option("--number", "-n", help="Số quyết định.",
                                                   callback=int_range(1, 99_999, "số quyết định"))] = None,
@@ -80,12 +82,9 @@ def recognize_cmd(
 ) -> None:
     """Ra quyết định công nhận (mặc định ngày 15/10) và khóa các mô hình của năm."""
     from dvk import criteria as cm
-    from dvk.cycle.config import get_setting, profile_for
-    from dvk.cycle.recognition import ensure_recognizable, plan_recognition, recognize, revoke as revoke_decision
-    from dvk.cli import command_line
+    from dvk.cycle.config import profile_for
+    from dvk.cycle.recognition import decide, plan_recognition, revoke as revoke_decision
     from dvk.text.dates import fmt_date
-    from dvk.ledger.backup import backup_before
-    from dvk.ledger.paths import current_user
     from dvk.errors import InvalidInput
 
     if reason is not None and not revoke:
@@ -94,7 +93,7 @@ def recognize_cmd(
     check_texts(opt_text("--reason", reason, "reason"))
     on = parse_date_opt(date)
     if revoke:
-        with writing(db, user) as tx:
+        with writing(ctx, db, user) as tx:
             dec = revoke_decision(tx, year, reason, on)
             tx.note(f"Thu hồi quyết định số {dec['number']:02d} năm {year}: {dec['revoked_reason']}")
         if json_:
@@ -104,24 +103,14 @@ def recognize_cmd(
         return
     if number is None:
         raise InvalidInput("Thiếu số quyết định (--number).")
-    with ledger(db) as led:
+    run = run_context(ctx, db, user)
+    with run.open() as led:
         if dry_run:
             with led.read() as conn:
                 plan = plan_recognition(conn, year, number, on)
                 prof = profile_for(conn, year)
         else:
-            # One pass, inside the write lock: judge, then back up (the backup reads the committed
-            # state, i.e. the ledger just before this decision, since nobody else can write now),
-            # then record the decision and every outcome.
-            with led.write(user=current_user(user), command=command_line()) as tx:
-                plan = plan_recognition(tx.conn, year, number, on)
-                prof = profile_for(tx.conn, year)
-                ensure_recognizable(plan)
-                keep = int(get_setting(tx.conn, "backup_keep", "10") or 10)
-                backup_before(led, "recognize", keep=keep)
-                recognize(tx, plan)
-                tx.note(f"Quyết định số {number:02d}/QĐ-{prof['symbol']} ngày {fmt_date(plan.decided_on)}: "
-                        f"công nhận {len(plan.recognized)}/{plan.total} mô hình, điển hình năm {year}")
+            plan, prof = decide(led, year, number, on, user=run.user, command=run.command)
     if json_:
         print_json({"year": year, "number": number, "date": plan.decided_on.isoformat(), "dry_run": dry_run,
                     "recognized": plan.recognized,

@@ -7,11 +7,12 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import (YEAR_CHECK, DbOpt, JsonOpt, UserOpt, add, check_texts, console, ledger, opt_text,
+from dvk.commands.common import (run_context, YEAR_CHECK, DbOpt, JsonOpt, UserOpt, add, check_texts, console, ledger, opt_text,
                                  parse_date_opt, print_json, say, warn)
 
 
 def export_cmd(
+    ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Thư mục ghi văn bản (tạo nếu chưa có).")],
     year: Annotated[Optional[int], typer.Option("--year", "-y", help="Năm cần xuất văn bản.",
                                                 callback=YEAR_CHECK)] = None,
@@ -54,8 +55,6 @@ def export_cmd(
     """
     from dvk.reports.export import export_phase, export_year
     from dvk.reports.jobs import Options
-    from dvk.cli import command_line
-    from dvk.ledger.paths import current_user
     from dvk.errors import InvalidInput
 
     if (year is None) == (phase is None):
@@ -67,8 +66,9 @@ def export_cmd(
     check_texts(opt_text("--member", member, "member"))
     opts = Options(on=parse_date_opt(date), deadline=parse_date_opt(deadline), members=tuple(member or ()),
                           templates=templates, reminders=reminders)
-    with ledger(db) as led:
-        kw = dict(user=current_user(user), command=command_line(), force=force, pdf=pdf)
+    run = run_context(ctx, db, user)
+    with run.open() as led:
+        kw = dict(user=run.user, command=run.command, force=force, pdf=pdf)
         if year is not None:
             res = export_year(led, year, out, opts, **kw)
         else:
@@ -99,6 +99,7 @@ def export_cmd(
 
 
 def verify_doc_cmd(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Tệp văn bản (.docx, .xlsx, .pdf) do dvk xuất.")],
     db: DbOpt = None,
     json_: JsonOpt = False,
@@ -106,7 +107,7 @@ def verify_doc_cmd(
     """Cho biết tệp là văn bản nào và còn khớp với sổ không (mã 0: khớp; 1: không khớp hoặc không rõ)."""
     from dvk.reports.verify_doc import DocumentMismatch, verify_document
 
-    with ledger(db) as led:
+    with ledger(ctx, db) as led:
         check = verify_document(led, file)
     if json_:
         print_json(check.as_dict())

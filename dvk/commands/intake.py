@@ -8,7 +8,7 @@ from typing import Annotated, Any, List, Optional
 
 import typer
 
-from dvk.commands.common import YEAR_CHECK, DbOpt, add, check_texts, ledger, opt_text, print_json, say, table, warn
+from dvk.commands.common import run_context, YEAR_CHECK, DbOpt, add, check_texts, ledger, opt_text, print_json, say, table, warn
 from dvk.errors import InvalidInput
 
 FromOpt = Annotated[
@@ -44,19 +44,18 @@ def missing_options(missing: list[str], bulk_hint: str) -> MissingOptions:
     return MissingOptions(f"Thiếu {', '.join(missing)} ({bulk_hint}).")
 
 
-def import_file(kind: str, path: Path, *, db: Optional[Path], user: Optional[str], json_: bool, dry_run: bool,
+def import_file(ctx: typer.Context, kind: str, path: Path, *, db: Optional[Path], user: Optional[str], json_: bool, dry_run: bool,
                 skip_invalid: bool, rejects: Optional[Path], update: bool, year: Optional[int] = None,
                 member: Optional[str] = None, force: bool = False) -> None:
     """Run one import (dvk.intake) and print its result."""
     from dvk import intake
-    from dvk.cli import command_line
-    from dvk.ledger.paths import current_user
 
     opts = intake.ImportOptions(dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, update=update,
                                 year=year, member=member, force=force)
     intake.check_options(opts)
-    with ledger(db) as led:
-        res = intake.run_import(led, kind, path, opts, user=current_user(user), command=command_line())
+    run = run_context(ctx, db, user)
+    with run.open() as led:
+        res = intake.run_import(led, kind, path, opts, user=run.user, command=run.command)
     print_import(res, json_)
 
 
@@ -123,6 +122,7 @@ TEMPLATE_KINDS = ("registrations", "reports", "confirmations", "scores", "report
 
 
 def template_cmd(
+    ctx: typer.Context,
     kind: Annotated[str, typer.Argument(metavar="LOẠI", help="registrations | reports | confirmations | scores | "
                                                             "report-form")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Tệp mẫu sẽ ghi (.xlsx; report-form: .docx).")],
@@ -142,7 +142,7 @@ def template_cmd(
     if kind not in TEMPLATE_KINDS:
         raise InvalidInput(f"Loại mẫu “{kind}” không có; chọn một trong: {', '.join(TEMPLATE_KINDS)}.")
     check_texts(opt_text("--member", member, "member"))
-    with ledger(db) as led, led.read() as conn:
+    with ledger(ctx, db) as led, led.read() as conn:
         info = forms.write_template(conn, kind, out, year=year, members=member or [], unit=unit, entry_id=entry,
                                     force=force)
     say(f"Đã ghi mẫu “{out}”" + (f": {info}" if info else "."))

@@ -7,7 +7,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import (YEAR_CHECK, DbOpt, JsonOpt, UserOpt, ViCommand, add, check_texts, int_range, ledger,
+from dvk.commands.common import (run_context, YEAR_CHECK, DbOpt, JsonOpt, UserOpt, ViCommand, add, check_texts, int_range, ledger,
                                  opt_text, print_json, say, sub_app, table, warn, writing)
 
 org_app = sub_app("Thông tin đơn vị ban hành (tên, ký hiệu, người ký) theo từng năm.")
@@ -16,6 +16,7 @@ criteria_app = sub_app("Bộ tiêu chí, thang điểm và lịch đăng ký/cô
 
 
 def init(
+    ctx: typer.Context,
     db: DbOpt = None,
     user: UserOpt = None,
     org: Annotated[Optional[str], typer.Option("--org", help="Tên đơn vị phát động, ban hành quyết định.")] = None,
@@ -29,15 +30,13 @@ def init(
 ) -> None:
     """Tạo sổ mới (chạy lần nữa trên sổ đã có thì không thay đổi gì)."""
     from dvk.cycle.setup import init_ledger
-    from dvk.ledger.paths import current_user, resolve_path
-    from dvk.cli import command_line
 
-    path = resolve_path(db)
+    run = run_context(ctx, db, user)
+    path = run.path
     profile = dict(org=org, parent_org=parent_org, place=place, symbol=symbol, signer=signer,
                    signer_title=signer_title, on_behalf=on_behalf)
     _check_profile(profile)
-    led, created = init_ledger(path, user=current_user(user), profile=profile, criteria_file=criteria,
-                                   command=command_line())
+    led, created = init_ledger(path, user=run.user, profile=profile, criteria_file=criteria, command=run.command)
     led.close()
     if created:
         say(f"Đã tạo sổ: {path}")
@@ -45,11 +44,11 @@ def init(
         say(f"Sổ đã có sẵn tại {path}; không thay đổi gì.")
 
 
-def info(db: DbOpt = None, json_: JsonOpt = False) -> None:
+def info(ctx: typer.Context, db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Đường dẫn sổ, phiên bản lược đồ và số bản ghi."""
     from dvk.cycle.status import ledger_info
 
-    with ledger(db) as led:
+    with ledger(ctx, db) as led:
         with led.read() as conn:
             data = ledger_info(conn)
         data = {"path": str(led.path), **data}
@@ -86,6 +85,7 @@ def _profile_lines(p: dict) -> list[list[str]]:
 
 @org_app.command("show", cls=ViCommand)
 def org_show(
+    ctx: typer.Context,
     db: DbOpt = None,
     year: Annotated[Optional[int], typer.Option("--year", "-y", help="Chỉ hiện thông tin áp dụng cho năm này.",
                                                 callback=YEAR_CHECK)] = None,
@@ -95,7 +95,7 @@ def org_show(
     from dvk.cycle.common import BASE_YEAR
     from dvk.cycle.config import profile_for, profiles
 
-    with ledger(db) as led, led.read() as conn:
+    with ledger(ctx, db) as led, led.read() as conn:
         data = [profile_for(conn, year)] if year else profiles(conn)
     if json_:
         print_json(data)
@@ -107,6 +107,7 @@ def org_show(
 
 @org_app.command("set", cls=ViCommand)
 def org_set(
+    ctx: typer.Context,
     from_year: Annotated[int, typer.Option("--from-year", help="Năm bắt đầu áp dụng; các năm trước giữ nguyên.",
                                            callback=YEAR_CHECK)],
     db: DbOpt = None,
@@ -129,7 +130,7 @@ def org_set(
                    signer_title=signer_title, on_behalf=on_behalf, recipients=recipient)
     _check_profile({k: v for k, v in changes.items() if k != "recipients"})
     check_texts(opt_text("--recipient", recipient, "recipient"))
-    with writing(db, user, f"Đổi thông tin đơn vị ban hành từ năm {from_year}") as tx:
+    with writing(ctx, db, user, f"Đổi thông tin đơn vị ban hành từ năm {from_year}") as tx:
         row = set_profile(tx, from_year, changes)
     say(f"Đã cập nhật thông tin đơn vị ban hành từ năm {from_year}: {row['org']}.")
 
@@ -138,6 +139,7 @@ def org_set(
 
 @units_app.command("add", cls=ViCommand)
 def units_add(
+    ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="Mã đơn vị (ví dụ BVDK).")],
     name: Annotated[str, typer.Argument(help="Tên đơn vị.")],
     db: DbOpt = None,
@@ -149,7 +151,7 @@ def units_add(
 
     check_texts(opt_text(None, code, "unit_code"), opt_text(None, name, "unit_name"),
                 opt_text("--committee", committee, "committee"))
-    with writing(db, user, f"Thêm đơn vị {code}") as tx:
+    with writing(ctx, db, user, f"Thêm đơn vị {code}") as tx:
         row = add_unit(tx, code, name, committee)
         decided = decided_years(tx.conn)
     say(f"Đã thêm đơn vị {row['code']}: {row['name']}.")
@@ -160,6 +162,7 @@ def units_add(
 
 @units_app.command("import", cls=ViCommand)
 def units_import(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Tệp CSV hoặc XLSX có cột “Mã đơn vị”, “Tên đơn vị”, “Cấp ủy”.")],
     db: DbOpt = None,
     user: UserOpt = None,
@@ -173,7 +176,7 @@ def units_import(
     from dvk import intake_units
     from dvk.cycle.units import decided_years
 
-    with writing(db, user, f"Nhập đơn vị từ {file.name}") as tx:
+    with writing(ctx, db, user, f"Nhập đơn vị từ {file.name}") as tx:
         counts = intake_units.import_units(tx, file)
         tx.note(f"Nhập đơn vị từ {file.name}: thêm {counts['added']}, cập nhật {counts['updated']}")
         decided = decided_years(tx.conn) if counts["added"] or counts["updated"] else []
@@ -193,11 +196,11 @@ def _years_text(years: list[int]) -> str:
 
 
 @units_app.command("list", cls=ViCommand)
-def units_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
+def units_list(ctx: typer.Context, db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Liệt kê các đơn vị theo thứ tự đã cấu hình."""
     from dvk.cycle.units import list_units
 
-    with ledger(db) as led, led.read() as conn:
+    with ledger(ctx, db) as led, led.read() as conn:
         units = list_units(conn)
     if json_:
         print_json([{"code": u["code"], "name": u["name"], "committee": u["committee"], "order": u["ordinal"]}
@@ -211,6 +214,7 @@ def units_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 @criteria_app.command("show", cls=ViCommand)
 def criteria_show(
+    ctx: typer.Context,
     db: DbOpt = None,
     year: Annotated[Optional[int], typer.Option("--year", "-y", help="Bộ tiêu chí áp dụng cho năm này.",
                                                 callback=YEAR_CHECK)] = None,
@@ -225,7 +229,7 @@ def criteria_show(
     if not _ledger_exists(db):
         crit = cm.load_text(cm.default_text())
     else:
-        with ledger(db) as led, led.read() as conn:
+        with ledger(ctx, db) as led, led.read() as conn:
             crit = criteria_for(conn, year or 9999)
     if raw:
         from dvk.text.safety import visible
@@ -269,6 +273,7 @@ def _ledger_exists(db) -> bool:
 
 @criteria_app.command("use", cls=ViCommand)
 def criteria_use(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Tệp tiêu chí TOML.")],
     from_year: Annotated[int, typer.Option("--from-year", help="Năm bắt đầu áp dụng.", callback=YEAR_CHECK)],
     db: DbOpt = None,
@@ -285,7 +290,7 @@ def criteria_use(
 
     check_year(from_year)
     crit = cm.load_file(file)  # read and checked before the write lock is taken
-    with writing(db, user, f"Áp dụng bộ tiêu chí {file.name} từ năm {from_year}") as tx:
+    with writing(ctx, db, user, f"Áp dụng bộ tiêu chí {file.name} từ năm {from_year}") as tx:
         crit = use_criteria(tx, crit, from_year)
     say(f"Đã áp dụng “{crit.name}” từ năm {from_year}.")
 
@@ -293,6 +298,7 @@ def criteria_use(
 # ---------------------------------------------------------------- history
 
 def history(
+    ctx: typer.Context,
     row: Annotated[Optional[str], typer.Argument(help="Mã mô hình (2024-007) hoặc mã đơn vị; bỏ trống: toàn sổ.")] = None,
     db: DbOpt = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Số bản ghi gần nhất.",
@@ -303,7 +309,7 @@ def history(
     """Lịch sử thay đổi: ai, khi nào, lệnh gì, thay đổi gì."""
     from dvk.ledger import history as hist
 
-    with ledger(db) as led, led.read() as conn:
+    with ledger(ctx, db) as led, led.read() as conn:
         recs = hist.list_history(conn, row=row, limit=limit)
         if changes or row or json_:
             for r in recs:

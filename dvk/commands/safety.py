@@ -7,17 +7,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from dvk.commands.common import (DbOpt, JsonOpt, UserOpt, ViCommand, add, ledger, print_json, say, sub_app, table,
+from dvk.commands.common import (run_context, DbOpt, JsonOpt, UserOpt, ViCommand, add, ledger, print_json, say, sub_app, table,
                                  writing)
 
 settings_app = sub_app("Cài đặt của sổ (ví dụ số bản sao lưu tự động giữ lại).")
 
 
-def verify_cmd(db: DbOpt = None, json_: JsonOpt = False) -> None:
+def verify_cmd(ctx: typer.Context, db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Kiểm tra sổ: chuỗi mã kiểm tra của lịch sử và từng dòng dữ liệu so với lịch sử."""
     from dvk.ledger.verify import VerifyFailed, verify
 
-    with ledger(db) as led:
+    with ledger(ctx, db) as led:
         report = verify(led)
     if json_:
         print_json(report.as_dict())
@@ -30,6 +30,7 @@ def verify_cmd(db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 
 def backup_cmd(
+    ctx: typer.Context,
     path: Annotated[
         Optional[Path],
         typer.Argument(help="Tệp (hoặc thư mục) nhận bản sao lưu; bỏ trống: thư mục <sổ>.backups cạnh sổ."),
@@ -41,7 +42,7 @@ def backup_cmd(
     """Sao lưu sổ (bản sao nhất quán, có thể chạy trong khi lệnh khác đang ghi)."""
     from dvk.ledger.backup import backup_before, backup_dir, backup_to, list_backups
 
-    with ledger(db) as led:
+    with ledger(ctx, db) as led:
         if list_:
             backups = list_backups(led)
             if json_:
@@ -80,6 +81,7 @@ def _size(n: int) -> str:
 
 
 def restore_cmd(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="Tệp sao lưu cần khôi phục.", readable=False)],
     db: DbOpt = None,
     user: UserOpt = None,
@@ -90,11 +92,10 @@ def restore_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Khôi phục sổ từ bản sao lưu (kiểm tra bản sao lưu trước; sổ bị thay được giữ lại)."""
-    from dvk.cli import command_line
-    from dvk.ledger.paths import current_user, resolve_path
     from dvk.ledger.restore import restore
 
-    res = restore(path, resolve_path(db), force=force, user=current_user(user), command=command_line())
+    run = run_context(ctx, db, user)
+    res = restore(path, run.path, force=force, user=run.user, command=run.command)
     if json_:
         print_json({"restored": str(res.ledger), "from": str(res.source),
                     "replaced": str(res.replaced) if res.replaced else None, "ledger_id": res.ledger_id,
@@ -110,12 +111,12 @@ def restore_cmd(
 
 
 @settings_app.command("show", cls=ViCommand)
-def settings_show(db: DbOpt = None, json_: JsonOpt = False) -> None:
+def settings_show(ctx: typer.Context, db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Xem các cài đặt của sổ."""
     from dvk.ledger.settings import BACKUP_KEEP_DEFAULT, SETTINGS
 
     defaults = {"backup_keep": str(BACKUP_KEEP_DEFAULT)}
-    with ledger(db) as led:
+    with ledger(ctx, db) as led:
         values = {k: led.setting(k, defaults.get(k)) for k in SETTINGS}
     if json_:
         print_json(values)
@@ -125,17 +126,20 @@ def settings_show(db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 @settings_app.command("set", cls=ViCommand)
 def settings_set(
+    ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Tên cài đặt (backup_keep).")],
     value: Annotated[str, typer.Argument(help="Giá trị mới.")],
     db: DbOpt = None,
     user: UserOpt = None,
 ) -> None:
     """Đổi một cài đặt của sổ (ghi vào lịch sử)."""
+    from dvk.cycle.setup import set_setting
     from dvk.ledger.settings import check_setting
 
-    stored = check_setting(key, value)
-    with writing(db, user, f"Đổi cài đặt {key} thành {stored}") as tx:
-        tx.upsert("meta", {"key": key, "value": stored})
+    check_setting(key, value)  # before the ledger is opened: a bad value names the setting, nothing written
+    with writing(ctx, db, user) as tx:
+        stored = set_setting(tx, key, value)
+        tx.note(f"Đổi cài đặt {key} thành {stored}")
     say(f"Đã đặt {key} = {stored}.")
 
 

@@ -10,6 +10,7 @@ from dvk.commands.common import YEAR_CHECK, DbOpt, JsonOpt, add, json_stream, le
 
 
 def list_cmd(
+    ctx: typer.Context,
     year: Annotated[int, typer.Option("--year", "-y", help="Năm.", callback=YEAR_CHECK)],
     status: Annotated[
         Optional[str],
@@ -29,7 +30,7 @@ def list_cmd(
 
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"Trạng thái “{status}” không có; dùng một trong: {', '.join(STATUSES)}.")
-    with ledger(db) as led, led.read() as conn:
+    with ledger(ctx, db) as led, led.read() as conn:
         ctx = year_context(conn, check_year(year))
         stream = (bundle_json(ctx, b, ev) for b, ev in judged(conn, ctx)
                   if unit is None or b.entry["unit_code"] == unit)
@@ -58,6 +59,7 @@ def yd_date(iso: str):
 
 
 def show_cmd(
+    ctx: typer.Context,
     entry_id: Annotated[str, typer.Argument(metavar="ID", help="Mã mô hình, điển hình.")],
     db: DbOpt = None,
     json_: JsonOpt = False,
@@ -70,7 +72,7 @@ def show_cmd(
     from dvk.criteria import ASPECTS
     from dvk.text.dates import fmt_date
 
-    with ledger(db) as led, led.read() as conn:
+    with ledger(ctx, db) as led, led.read() as conn:
         e = get_entry(conn, entry_id)
         yd = load_year(conn, e["year"], entry_ids=[e["id"]])
     ev = yd.evaluations[e["id"]]
@@ -127,6 +129,7 @@ def show_cmd(
 
 
 def status_cmd(
+    ctx: typer.Context,
     year: Annotated[int, typer.Option("--year", "-y", help="Năm.", callback=YEAR_CHECK)],
     db: DbOpt = None,
     missing: Annotated[bool, typer.Option("--missing", help="Liệt kê theo đơn vị những gì còn thiếu.")] = False,
@@ -139,7 +142,7 @@ def status_cmd(
     from dvk.cycle.year import iter_year, year_context
     from dvk.text.dates import fmt_date
 
-    with ledger(db) as led, led.read() as conn:
+    with ledger(ctx, db) as led, led.read() as conn:
         ctx = year_context(conn, check_year(year))
         prof = profile_for(conn, year)
         s = status_summary(ctx, iter_year(conn, ctx, full=False, marks=False))

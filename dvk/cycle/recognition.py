@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
@@ -16,6 +18,9 @@ from dvk.cycle.common import text_field, check_year, today
 from dvk.cycle.decisions import _decision_title, active_decision
 from dvk.cycle.units import list_units
 from dvk.cycle.year import judged, year_context
+
+if TYPE_CHECKING:
+    from dvk.ledger.sqlite import Ledger
 
 
 @dataclass(slots=True)
@@ -114,3 +119,27 @@ def revoke(tx: Tx, year: int, reason: str | None, on: dt.date | None = None) -> 
                                               "revoked_on": on or today()})
     dec.update(revoked=True, revoked_reason=reason_c)
     return dec
+
+
+def decide(led: "Ledger", year: int, number: int, decided_on: dt.date | None, *, user: str,
+           command: str) -> tuple[RecognitionPlan, dict]:
+    """`dvk recognize`: judge the year, back the ledger up, record the decision — the whole policy, so a
+    script or the demo that decides gets the automatic backup the README promises, as the CLI does.
+
+    One pass inside the write lock: judge; then the backup, which reads the committed state (the
+    ledger just before this decision, since nobody else can write now); then the decision and every
+    outcome. Returns the plan and the issuing organisation's profile of the year.
+    """
+    from dvk.cycle.config import get_setting, profile_for
+    from dvk.ledger.backup import backup_before
+
+    with led.write(user=user, command=command) as tx:
+        plan = plan_recognition(tx.conn, year, number, decided_on)
+        prof = profile_for(tx.conn, year)
+        ensure_recognizable(plan)
+        keep = int(get_setting(tx.conn, "backup_keep", "10") or 10)
+        backup_before(led, "recognize", keep=keep)
+        recognize(tx, plan)
+        tx.note(f"Quyết định số {number:02d}/QĐ-{prof['symbol']} ngày {fmt_date(plan.decided_on)}: "
+                f"công nhận {len(plan.recognized)}/{plan.total} mô hình, điển hình năm {year}")
+    return plan, prof

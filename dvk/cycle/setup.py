@@ -93,3 +93,13 @@ def use_criteria(tx: Tx, crit: CriteriaSet | Path, from_year: int) -> CriteriaSe
         )
     tx.upsert("criteria_set", {"from_year": from_year, "phase": crit.phase, "text": crit.text, "sha256": crit.sha256})
     return crit
+
+
+def set_setting(tx: Tx, key: str, value: str) -> str:
+    """`dvk settings set`: check a ledger setting's value (`dvk.ledger.settings.check_setting`) and store
+    it; returns the value stored."""
+    from dvk.ledger.settings import check_setting
+
+    stored = check_setting(key, value)
+    tx.upsert("meta", {"key": key, "value": stored})
+    return stored
