@@ -22,6 +22,11 @@ from dvk import __version__
 from dvk.errors import DvkError
 from dvk.text.safety import for_message, shorten, visible
 
+# Click's usage error (a missing option, an unknown one, a bad value), reached through a public class:
+# Typer ≥ 0.26 carries its own Click and exposes only `typer.BadParameter`, a subclass.
+_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
 @dataclass
 class CliState:
     """What one run of the command line knows before a command starts: the words typed (for the
@@ -63,15 +68,13 @@ class DvkGroup(ViGroup):
     """Root group: remembers the command line and maps errors to messages and exit codes."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
-        from typer._click.exceptions import UsageError
-
         extra.setdefault("obj", CliState(list(sys.argv[1:] if args is None else args)))
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
             rv = super().main(args, prog_name or "dvk", complete_var, standalone_mode=False, **extra)
             sys.stdout.flush()  # here, where a closed pipe can still be handled
-        except UsageError as exc:
+        except _USAGE_ERROR as exc:
             from dvk.commands.common import vi_usage_error
 
             path = exc.ctx.command_path if exc.ctx is not None else "dvk"

@@ -1,7 +1,8 @@
-"""Typed errors raised by the domain layer.
+"""Every error dvk raises on purpose, typed (one module, the bottom of the layers).
 
-The CLI turns each of them into one Vietnamese line on stderr and an exit code;
-no traceback ever reaches a clerk for a user or data mistake.
+The CLI's one handler (`dvk.cli.DvkGroup`) turns each into one Vietnamese line on stderr (with its
+details) and its exit code: 1 for a user, data or environment error, 2 for a usage error; no
+traceback ever reaches a clerk for a user or data mistake.
 """
 
 from __future__ import annotations
@@ -52,6 +53,40 @@ class LedgerError(DvkError):
 
 class OutputError(DvkError):
     """An output file cannot be written (exists already, template broken…)."""
+
+
+class UsageProblem(InvalidInput):
+    """A command typed incompletely (`dvk register --year 2024` without --unit…): a usage error, exit 2."""
+
+    exit_code = 2
+
+
+class DateError(InvalidInput, ValueError):
+    """A date that cannot be read; ``str(err)`` / ``message`` is a Vietnamese sentence.
+
+    ``value`` is the input as given and ``reason`` the short Vietnamese explanation (or None), for
+    callers that build their own message (an import's row problem).
+    """
+
+    def __init__(self, message: str, *, value: object = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.value = value
+        self.reason = reason
+
+
+class VerifyFailed(DvkError):
+    """`dvk verify`: the ledger does not agree with its history or schema (every problem listed);
+    `report` is the verification report."""
+
+    def __init__(self, report) -> None:
+        super().__init__(report.summary(), details=report.details())
+        self.report = report
+
+
+class DocumentMismatch(DvkError):
+    """`dvk verify-doc`: the file is unknown, was modified, or no longer matches the ledger."""
+
+
 
 class TemplateError(OutputError):
     """A Word template that cannot be used: unknown or missing placeholder, Jinja syntax error,

@@ -105,7 +105,8 @@ def verify_doc_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Cho biết tệp là văn bản nào và còn khớp với sổ không (mã 0: khớp; 1: không khớp hoặc không rõ)."""
-    from dvk.reports.verify_doc import DocumentMismatch, verify_document
+    from dvk.errors import DocumentMismatch
+    from dvk.reports.verify_doc import verify_document
 
     with ledger(ctx, db) as led:
         check = verify_document(led, file)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, List, Optional
 import typer
 
 from dvk.commands.common import run_context, YEAR_CHECK, DbOpt, add, check_texts, ledger, opt_text, print_json, say, table, warn
-from dvk.errors import InvalidInput
+from dvk.errors import InvalidInput, UsageProblem
 
 FromOpt = Annotated[
     Optional[Path],
@@ -33,15 +33,9 @@ UpdateOpt = Annotated[
 SINGLE_ONLY = "chỉ dùng khi nhập từ tệp (--from)"
 
 
-class MissingOptions(InvalidInput):
-    """Required options of the single-entry form left out: a usage error (exit code 2)."""
-
-    exit_code = 2
-
-
-def missing_options(missing: list[str], bulk_hint: str) -> MissingOptions:
+def missing_options(missing: list[str], bulk_hint: str) -> UsageProblem:
     """The error for `dvk register --year 2024` without --unit…: names what is missing, exit code 2."""
-    return MissingOptions(f"Thiếu {', '.join(missing)} ({bulk_hint}).")
+    return UsageProblem(f"Thiếu {', '.join(missing)} ({bulk_hint}).")
 
 
 def import_file(ctx: typer.Context, kind: str, path: Path, *, db: Optional[Path], user: Optional[str], json_: bool, dry_run: bool,

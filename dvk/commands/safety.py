@@ -15,7 +15,8 @@ settings_app = sub_app("Cài đặt của sổ (ví dụ số bản sao lưu t�
 
 def verify_cmd(ctx: typer.Context, db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Kiểm tra sổ: chuỗi mã kiểm tra của lịch sử và từng dòng dữ liệu so với lịch sử."""
-    from dvk.ledger.verify import VerifyFailed, verify
+    from dvk.errors import VerifyFailed
+    from dvk.ledger.verify import verify
 
     with ledger(ctx, db) as led:
         report = verify(led)

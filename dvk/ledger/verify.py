@@ -39,7 +39,7 @@ from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String,
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import NullType
 
-from dvk.errors import DvkError, LedgerError
+from dvk.errors import DvkError, VerifyFailed, LedgerError
 from dvk.ledger.history import GENESIS, change_line, record_hash, table
 from dvk.models import ROW_KEYS, Change, History
 
@@ -138,14 +138,6 @@ class Report:
         return {"ok": self.ok, "summary": self.summary(), "records": self.records, "changes": self.changes,
                 "rows": self.rows, "head_id": self.head_id, "head_hash": self.head_hash,
                 "n_problems": self.n_problems, "problems": [asdict(p) for p in self.problems]}
-
-
-class VerifyFailed(DvkError):
-    """The ledger does not agree with its history (exit 1, every problem listed)."""
-
-    def __init__(self, report: Report) -> None:
-        super().__init__(report.summary(), details=report.details())
-        self.report = report
 
 
 def verify(ledger) -> Report:

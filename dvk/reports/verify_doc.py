@@ -20,14 +20,10 @@ from dvk.cycle.decisions import active_decision
 from dvk.files import sha256_file
 from dvk.text.dates import doc_number, fmt_date
 from dvk.ledger.sqlite import Ledger
-from dvk.errors import DvkError, NotFound
+from dvk.errors import DocumentMismatch, DvkError, NotFound
 from dvk.ledger.history import table
 from dvk.reports.jobs import Options, _ledger_id, _phase_jobs, _year_jobs
 from dvk.reports.kinds import FILE_KINDS
-
-
-class DocumentMismatch(DvkError):
-    """`verify-doc`: the file is unknown, was modified, or no longer matches the ledger."""
 
 
 def read_identifier(path: Path) -> str | None:

@@ -18,6 +18,8 @@ import datetime as _dt
 import re
 import unicodedata
 
+from dvk.errors import DateError
+
 __all__ = [
     "DateError",
     "MIN_YEAR",
@@ -36,19 +38,6 @@ MAX_YEAR = 2200
 _FORMS = "Dùng dạng dd/mm/yyyy hoặc yyyy-mm-dd."
 _DAY_FIRST = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})", re.ASCII)
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
-
-
-class DateError(ValueError):
-    """A date that cannot be read; ``str(err)`` is a Vietnamese sentence.
-
-    ``value`` is the input as given and ``reason`` the short Vietnamese
-    explanation (or None), for callers that build their own message.
-    """
-
-    def __init__(self, message: str, *, value: object = None, reason: str | None = None) -> None:
-        super().__init__(message)
-        self.value = value
-        self.reason = reason
 
 
 def _error(value: object, reason: str | None = None) -> DateError:
