@@ -105,3 +105,14 @@ def test_a_script_that_decides_gets_the_backup_the_cli_gets(tmp_path):
     finally:
         con.close()
     assert history_users(db)[-1] == "tập lệnh"
+
+
+def test_the_sqlite_ledger_is_a_store(tmp_path):
+    """The SQLite ledger implements the storage seam the cycle, intake and documents use."""
+    from dvk.cycle.setup import init_ledger
+    from dvk.ledger.store import Store
+
+    led, _ = init_ledger(tmp_path / "so.sqlite", user="t", profile={}, criteria_file=None)
+    with led:
+        assert isinstance(led, Store)
+        assert led.backup_before("manual").exists() and led.setting("backup_keep") == "10"

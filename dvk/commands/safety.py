@@ -41,7 +41,7 @@ def backup_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Sao lưu sổ (bản sao nhất quán, có thể chạy trong khi lệnh khác đang ghi)."""
-    from dvk.ledger.backup import backup_before, backup_dir, backup_to, list_backups
+    from dvk.ledger.backup import backup_dir, list_backups
 
     with ledger(ctx, db) as led:
         if list_:
@@ -57,7 +57,7 @@ def backup_cmd(
                   [[b.when.astimezone().strftime("%d/%m/%Y %H:%M:%S"), REASONS.get(b.reason, b.reason), b.path.name,
                     _size(b.path.stat().st_size)] for b in backups])
             return
-        dest = backup_to(led, path) if path is not None else backup_before(led, "manual")
+        dest = led.backup_to(path) if path is not None else led.backup_before("manual")
     if json_:
         print_json({"backup": str(dest), "size": dest.stat().st_size})
     else:

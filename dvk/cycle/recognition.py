@@ -20,7 +20,7 @@ from dvk.cycle.units import list_units
 from dvk.cycle.year import judged, year_context
 
 if TYPE_CHECKING:
-    from dvk.ledger.sqlite import Ledger
+    from dvk.ledger.store import Store
 
 
 @dataclass(slots=True)
@@ -121,7 +121,7 @@ def revoke(tx: Tx, year: int, reason: str | None, on: dt.date | None = None) -> 
     return dec
 
 
-def decide(led: "Ledger", year: int, number: int, decided_on: dt.date | None, *, user: str,
+def decide(led: "Store", year: int, number: int, decided_on: dt.date | None, *, user: str,
            command: str) -> tuple[RecognitionPlan, dict]:
     """`dvk recognize`: judge the year, back the ledger up, record the decision — the whole policy, so a
     script or the demo that decides gets the automatic backup the README promises, as the CLI does.
@@ -131,14 +131,13 @@ def decide(led: "Ledger", year: int, number: int, decided_on: dt.date | None, *,
     outcome. Returns the plan and the issuing organisation's profile of the year.
     """
     from dvk.cycle.config import get_setting, profile_for
-    from dvk.ledger.backup import backup_before
 
     with led.write(user=user, command=command) as tx:
         plan = plan_recognition(tx.conn, year, number, decided_on)
         prof = profile_for(tx.conn, year)
         ensure_recognizable(plan)
         keep = int(get_setting(tx.conn, "backup_keep", "10") or 10)
-        backup_before(led, "recognize", keep=keep)
+        led.backup_before("recognize", keep=keep)
         recognize(tx, plan)
         tx.note(f"Quyết định số {number:02d}/QĐ-{prof['symbol']} ngày {fmt_date(plan.decided_on)}: "
                 f"công nhận {len(plan.recognized)}/{plan.total} mô hình, điển hình năm {year}")

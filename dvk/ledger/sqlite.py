@@ -68,7 +68,7 @@ def _make_engine(path: Path, *, immutable: bool = False) -> Engine:
 
 
 class Ledger:
-    """An open ledger file. Use `read()` and `write()` for transactions.
+    """An open ledger file — the SQLite `dvk.ledger.store.Store`. Use `read()` and `write()` for transactions.
 
     `shown` is the name used in messages (the path, unless the ledger is a staged copy).
     """
@@ -226,6 +226,17 @@ class Ledger:
                 return default
             v = conn.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar()
         return default if v is None else v
+
+    # ------------------------------------------------------------ backups (dvk.ledger.backup)
+    def backup_before(self, reason: str, keep: int | None = None) -> Path:
+        """An automatic backup beside the ledger (`<ledger>.backups/`), rotated to `keep`."""
+        return backup_before(self, reason, keep=keep)
+
+    def backup_to(self, dest: Path) -> Path:
+        """A consistent copy to `dest` (a file, or a folder that receives a named file)."""
+        from dvk.ledger.backup import backup_to
+
+        return backup_to(self, dest)
 
     # ------------------------------------------------------------ schema
     def schema_version(self) -> str | None:
