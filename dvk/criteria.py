@@ -1,8 +1,9 @@
-"""The rules: criteria sets (data, loaded from TOML), scoring and the recognition gates.
+"""Criteria sets (bộ tiêu chí): data loaded from TOML and checked key by key — criteria with their
+weights, the fields, the scoring settings and the calendar of a phase.
 
-Everything here is pure: no database, no I/O except reading a criteria file's text.
-A criteria set (bộ tiêu chí) belongs to a phase (giai đoạn) and is stored in the ledger,
-so a year keeps the rules it was judged by even when a later year swaps them.
+Pure: no database, no I/O except reading a criteria file's text (bounded, before any lock). A set
+belongs to a phase (giai đoạn) and is stored in the ledger, so a year keeps the rules it was judged
+by even when a later year swaps them. Scoring and the gates live in `dvk.scoring`.
 """
 
 from __future__ import annotations
@@ -11,21 +12,21 @@ import functools
 import hashlib
 import math
 import re
-import statistics
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Mapping
 
 from dvk.errors import InvalidInput
 
+
 DEFAULT_CRITERIA_FILE = "criteria-2021-2025.toml"
-NA_WORDS = {"na", "n/a", "kad", "không áp dụng", "khong ap dung", "-"}
+
+
 ASPECTS: tuple[tuple[str, str], ...] = (
     ("approach", "Cách làm"),
     ("experience", "Kinh nghiệm"),
@@ -121,19 +122,39 @@ def _month_day(year: int, month: int, day: int) -> date:
     return date(year, month, min(day, last))
 
 
-# ---------------------------------------------------------------- reading and checking a criteria file
-
 MAX_FILE_BYTES = 1 << 20  # a criteria file is a few kilobytes; 1 MiB is checked before reading
+
+
 MAX_DECIMALS = 3
+
+
 MAX_WEIGHT = 1000
+
+
 MAX_SCALE = 1000
+
+
 MAX_MEMBERS = 50
+
+
 MAX_CRITERIA = 100
+
+
 MAX_FIELDS = 20
+
+
 MAX_PLACES = 3  # decimal places of a weight, a scale end or the pass mark
+
+
 _CODE_RE = re.compile(r"[A-Z][A-Z0-9_]{0,15}")
+
+
 _NUMBER_TEXT = re.compile(r"\+?\d{1,7}(?:[.,]\d{1,7})?")  # "8", "7.5", "7,5": never an exponent
+
+
 _MD_RE = re.compile(r"(\d{1,2})-(\d{1,2})")
+
+
 _KEYS = {
     "": ("phase", "name", "source", "default_note", "is_configurable_default", "scoring", "calendar", "fields",
          "criteria"),
@@ -142,8 +163,12 @@ _KEYS = {
     "criteria": ("code", "group", "title", "weight", "allow_na"),
     "fields": ("number", "title", "short"),
 }
+
+
 _WHY_DECIMALS = ("số chữ số thập phân của điểm mỗi tiêu chí; thang điểm 0–10 không cần lẻ hơn 3 chữ số, "
                  "và số lẻ nhiều hơn chỉ làm phép tính điểm chậm đi")
+
+
 _ABSENT = object()
 
 
@@ -504,340 +529,9 @@ def load_file(path: Path) -> CriteriaSet:
     return load_text(read_file(path), source=f"Tệp tiêu chí “{path}”")
 
 
-# ---------------------------------------------------------------- scoring
-
-def parse_score_value(raw: object, crit: CriteriaSet, code: str) -> Fraction | None:
-    """Parse one score ("8", "7,5", "na"); None means not applicable. Raises InvalidInput."""
-    criterion = crit.criterion(code)
-    if criterion is None:
-        raise InvalidInput(
-            f"Mã tiêu chí “{code}” không có trong bộ tiêu chí {crit.phase} (các mã: {', '.join(crit.codes)})."
-        )
-    if raw is None:
-        raise InvalidInput(f"Tiêu chí {code}: chưa có điểm.")
-    text = str(raw).strip().lower()
-    if text in NA_WORDS:
-        if not criterion.allow_na:
-            raise InvalidInput(f"Tiêu chí {code} là tiêu chí chung, không được chấm “không áp dụng” (na).")
-        return None
-    if isinstance(raw, bool):
-        raise InvalidInput(f"Tiêu chí {code}: điểm “{raw}” không phải là số.")
-    try:
-        value = Decimal(text.replace(",", "."))
-        if not value.is_finite():
-            raise InvalidOperation
-    except InvalidOperation:
-        raise InvalidInput(f"Tiêu chí {code}: điểm “{raw}” không phải là số (dùng 0–10 hoặc na).")
-    if not (crit.scale_min - 1 <= value <= crit.scale_max + 1):  # before quantize: huge values overflow it
-        raise InvalidInput(
-            f"Tiêu chí {code}: điểm “{raw}” nằm ngoài thang {_num(crit.scale_min)}–{_num(crit.scale_max)}."
-        )
-    step = Decimal(1).scaleb(-crit.decimals)
-    rounded = value.quantize(step)
-    if value != rounded:
-        # Excel may hand 7.499999999 for 7.5: accept values within float noise of a valid step.
-        if abs(value - rounded) > Decimal("1e-9"):
-            raise InvalidInput(f"Tiêu chí {code}: điểm “{raw}” có quá {crit.decimals} chữ số thập phân.")
-        value = rounded
-    frac = Fraction(value)
-    if not (crit.scale_min <= frac <= crit.scale_max):
-        raise InvalidInput(
-            f"Tiêu chí {code}: điểm “{raw}” nằm ngoài thang {_num(crit.scale_min)}–{_num(crit.scale_max)}."
-        )
-    return frac
-
-
-def parse_score_args(pairs: Iterable[str], crit: CriteriaSet) -> dict[str, Fraction | None]:
-    """Parse CODE=VALUE words of `dvk score`; collects every problem, requires every criterion."""
-    values: dict[str, Fraction | None] = {}
-    problems: list[str] = []
-    for pair in pairs:
-        if "=" not in pair:
-            problems.append(f"“{pair}” không có dạng MÃ=ĐIỂM (ví dụ G1=8 hoặc S5=na)")
-            continue
-        code, raw = pair.split("=", 1)
-        code = code.strip().upper()
-        if code in values:
-            problems.append(f"tiêu chí {code} được chấm hai lần")
-            continue
-        try:
-            values[code] = parse_score_value(raw, crit, code)
-        except InvalidInput as exc:
-            problems.append(exc.message)
-    missing = [c for c in crit.codes if c not in values]
-    if missing and not problems:
-        problems.append("chưa chấm các tiêu chí: " + ", ".join(missing) + " (tiêu chí cụ thể có thể ghi na)")
-    elif missing:
-        problems.append("chưa chấm các tiêu chí: " + ", ".join(missing))
-    if problems:
-        raise InvalidInput("Phiếu chấm điểm không hợp lệ.", details=problems)
-    return values
-
-
-@dataclass(frozen=True)
-class _Fast:
-    """Per-criteria-set constants for the hot loop (weights as integers, floats of the marks)."""
-
-    weights: dict[str, int]
-    unit: int
-    low: int | Fraction
-    span: Fraction
-    span_float: float
-    pass_float: float
-    pass_text: str
-
-
-_FAST: dict[int, tuple[CriteriaSet, _Fast]] = {}
-
-
-def _fast(crit: CriteriaSet) -> _Fast:
-    cached = _FAST.get(id(crit))
-    if cached is not None and cached[0] is crit:
-        return cached[1]
-    lcm = 1
-    for c in crit.criteria:
-        lcm = lcm * c.weight.denominator // math.gcd(lcm, c.weight.denominator)
-    unit = 10 ** crit.decimals
-    low = crit.scale_min * unit
-    span = (crit.scale_max - crit.scale_min) * unit
-    f = _Fast({c.code: int(c.weight * lcm) for c in crit.criteria}, unit,
-              int(low) if low.denominator == 1 else low, span, float(span), float(crit.pass_mark),
-              _num(crit.pass_mark))
-    _FAST[id(crit)] = (crit, f)
-    return f
-
-
-def _member_parts(scores: Mapping[str, Fraction | float | int | None], crit: CriteriaSet) -> tuple[int, int]:
-    """Integer numerator and weight sum of a member's total (scores are multiples of 10^-decimals)."""
-    f = _fast(crit)
-    weights, unit, low = f.weights, f.unit, f.low
-    num = 0
-    den = 0
-    for code, v in scores.items():
-        w = weights.get(code)
-        if w is None or v is None:
-            continue
-        num += (round(v * unit) - low) * w
-        den += w
-    return num, den
-
-
-def member_total(scores: Mapping[str, Fraction | float | int | None], crit: CriteriaSet) -> Fraction | None:
-    """A member's total on a 100 scale: Σ(score/max × weight) × 100 / Σ(applicable weights), exactly.
-
-    Scores are whole multiples of 10^-decimals, so the sum is done on integers and only the
-    result becomes a Fraction.
-    """
-    num, den = _member_parts(scores, crit)
-    if den == 0:
-        return None
-    return Fraction(num * 100) / (_fast(crit).span * den)
-
-
-def _member_total_float(scores: Mapping[str, Fraction | float | int | None], crit: CriteriaSet,
-                        span: float) -> float | None:
-    num, den = _member_parts(scores, crit)
-    if den == 0:
-        return None
-    return num * 100 / (span * den)
-
-
-def aggregate(totals: Iterable[Fraction], method: str) -> Fraction | None:
-    values = sorted(totals)
-    if not values:
-        return None
-    if method == "median":
-        return Fraction(statistics.median(values))
-    return sum(values, Fraction(0)) / len(values)
-
-
-# ---------------------------------------------------------------- gates
-
-@dataclass
-class EntryFacts:
-    """What the gates need to know about one entry, fetched in sets by the caller."""
-
-    entry_id: str
-    year: int
-    registered_on: date | None
-    sudden: bool
-    report: Mapping[str, str | None] | None = None
-    confirmation: Mapping[str, object] | None = None  # committee, rejected, reason
-    unit_committee: str | None = None
-    member_scores: Mapping[str, Mapping[str, Fraction | None]] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Gate:
-    code: str
-    label: str
-    ok: bool
-    reason: str
-
-    def as_dict(self) -> dict:
-        return {"code": self.code, "label": self.label, "ok": self.ok, "reason": self.reason}
-
-
-@dataclass
-class Evaluation:
-    """The verdict on one entry: every gate with its reason, the score and members' totals.
-
-    Scores are floats for display; whether the pass mark is reached is decided exactly.
-    """
-
-    entry_id: str
-    gates: list[Gate]
-    score: float | None
-    member_totals: dict[str, float | None]
-    pass_mark: Fraction
-
-    @property
-    def eligible(self) -> bool:
-        return all(g.ok for g in self.gates)
-
-    @property
-    def reasons(self) -> list[str]:
-        return [g.reason for g in self.gates if not g.ok]
-
-    @property
-    def score_float(self) -> float | None:
-        return None if self.score is None else round(float(self.score), 2)
-
-
 def _num(x: Fraction | float | int) -> str:
     if not isinstance(x, Fraction):
         x = Fraction(str(x))
     if x.denominator == 1:
         return str(x.numerator)
     return f"{float(x):.2f}".rstrip("0").rstrip(".").replace(".", ",")
-
-
-def fmt_score(x: Fraction | float | None) -> str:
-    """Scores in Vietnamese notation with a decimal comma: 83,25."""
-    if x is None:
-        return "—"
-    return f"{float(x):.2f}".replace(".", ",")
-
-
-def _filled(value: object) -> bool:
-    """An aspect is filled in when it has text (or, from a light query, a true flag)."""
-    if isinstance(value, str):
-        return bool(value.strip())
-    return bool(value)
-
-
-@functools.lru_cache(maxsize=4096)
-def _folded(s: str) -> str:
-    from dvk.text.normalize import fold
-
-    return fold(s)
-
-
-def _same_committee(a: str | None, b: str | None) -> bool:
-    return a == b or _folded(a or "") == _folded(b or "")
-
-
-def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
-    """Check one entry against every gate and the pass mark; explain each in Vietnamese."""
-    from dvk.text.dates import fmt_date
-
-    gates: list[Gate] = []
-    start, end = crit.window(facts.year)
-    if facts.sudden:
-        gates.append(Gate("registration", "Đăng ký", True, "Thành tích đột xuất, không phải đăng ký."))
-    elif facts.registered_on is None:
-        gates.append(Gate("registration", "Đăng ký", False, "Chưa có ngày đăng ký."))
-    elif start <= facts.registered_on <= end:
-        gates.append(Gate("registration", "Đăng ký", True, f"Đăng ký ngày {fmt_date(facts.registered_on)}, đúng hạn."))
-    else:
-        gates.append(
-            Gate(
-                "registration",
-                "Đăng ký",
-                False,
-                f"Đăng ký ngày {fmt_date(facts.registered_on)}, ngoài thời hạn "
-                f"{fmt_date(start)}–{fmt_date(end)} và không phải thành tích đột xuất.",
-            )
-        )
-
-    if facts.report is None:
-        gates.append(Gate("report", "Báo cáo thành tích", False, "Chưa có báo cáo thành tích."))
-    else:
-        empty = [label for key, label in ASPECTS if not _filled(facts.report.get(key))]
-        if empty:
-            gates.append(
-                Gate("report", "Báo cáo thành tích", False, "Báo cáo thành tích còn thiếu: " + ", ".join(empty) + ".")
-            )
-        else:
-            gates.append(Gate("report", "Báo cáo thành tích", True, "Báo cáo nêu đủ 5 nội dung."))
-
-    conf = facts.confirmation
-    cleared = facts.report.get("confirmation_cleared_on") if conf is None and facts.report else None
-    if cleared:
-        gates.append(Gate("confirmation", "Xác nhận của cấp ủy", False,
-                          f"Báo cáo thành tích đã thay đổi ngày {fmt_date(cleared)}, sau khi cấp ủy xác nhận: "
-                          "xác nhận cũ đã bị xóa, cần cấp ủy cùng cấp xác nhận lại."))
-    elif conf is None:
-        gates.append(Gate("confirmation", "Xác nhận của cấp ủy", False, "Chưa có xác nhận của cấp ủy cùng cấp."))
-    elif conf.get("rejected"):
-        gates.append(
-            Gate(
-                "confirmation",
-                "Xác nhận của cấp ủy",
-                False,
-                f"Cấp ủy “{conf.get('committee')}” không xác nhận: {conf.get('reason') or 'không nêu lý do'}.",
-            )
-        )
-    elif facts.unit_committee and not _same_committee(str(conf.get("committee")), facts.unit_committee):
-        gates.append(
-            Gate(
-                "confirmation",
-                "Xác nhận của cấp ủy",
-                False,
-                f"Xác nhận của “{conf.get('committee')}” không phải cấp ủy cùng cấp của đơn vị "
-                f"(“{facts.unit_committee}”).",
-            )
-        )
-    else:
-        gates.append(Gate("confirmation", "Xác nhận của cấp ủy", True, f"Đã được “{conf.get('committee')}” xác nhận."))
-
-    fast = _fast(crit)
-    pass_text = fast.pass_text
-    span = fast.span_float
-    totals: dict[str, float | None] = {
-        m: _member_total_float(s, crit, span) for m, s in facts.member_scores.items()
-    }
-    n = len(totals)
-    if n < crit.min_members:
-        gates.append(
-            Gate(
-                "scores",
-                "Chấm điểm",
-                False,
-                f"Mới có {n} thành viên Hội đồng chấm điểm, cần ít nhất {crit.min_members}.",
-            )
-        )
-    else:
-        gates.append(Gate("scores", "Chấm điểm", True, f"{n} thành viên Hội đồng đã chấm điểm."))
-    values = [t for t in totals.values() if t is not None]
-    score: float | None = None
-    passed = False
-    if values:
-        score = statistics.median(values) if crit.aggregation == "median" else sum(values) / len(values)
-        passed = score >= fast.pass_float
-        if abs(score - fast.pass_float) < 1e-6:  # too close for floats: decide exactly
-            exact = aggregate([t for t in (member_total(s, crit) for s in facts.member_scores.values())
-                               if t is not None], crit.aggregation)
-            passed = exact >= crit.pass_mark
-            score = float(exact)
-    if score is None:
-        gates.append(Gate("pass_mark", "Điểm đạt", False, f"Chưa có điểm (điểm đạt {pass_text})."))
-    elif passed:
-        gates.append(
-            Gate("pass_mark", "Điểm đạt", True, f"Điểm {fmt_score(score)} ≥ điểm đạt {pass_text}.")
-        )
-    else:
-        gates.append(
-            Gate("pass_mark", "Điểm đạt", False, f"Điểm {fmt_score(score)} thấp hơn điểm đạt {pass_text}.")
-        )
-    return Evaluation(facts.entry_id, gates, score, totals, crit.pass_mark)

@@ -15,7 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
-from dvk import criteria as cm
+from dvk.criteria import CriteriaSet
+from dvk.scoring import parse_score_value
 from dvk.cycle.config import criteria_for
 from dvk.cycle.entries import register, validate_entry
 from dvk.cycle.evidence import save_confirmation, save_report, save_scores
@@ -122,14 +123,14 @@ def _aspects(title: str, rng: random.Random) -> dict[str, str]:
     }
 
 
-def _scores(rng: random.Random, level: float, crit: cm.CriteriaSet) -> dict[str, object]:
+def _scores(rng: random.Random, level: float, crit: CriteriaSet) -> dict[str, object]:
     out: dict[str, object] = {}
     for c in crit.criteria:
         if c.allow_na and rng.random() < 0.05:
             out[c.code] = None
             continue
         v = min(10.0, max(0.0, round(rng.gauss(level, 0.6) * 2) / 2))
-        out[c.code] = cm.parse_score_value(str(v), crit, c.code)
+        out[c.code] = parse_score_value(str(v), crit, c.code)
     return out
 
 

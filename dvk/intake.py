@@ -47,7 +47,8 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from sqlalchemy import and_, select
 from sqlalchemy.exc import DBAPIError
 
-from dvk import criteria as crit_mod
+from dvk.criteria import _num
+from dvk.scoring import parse_score_value
 from dvk.cycle.common import KINDS as ENTRY_KINDS, MAX_YEAR, MIN_YEAR, SUBJECTS, check_year, text_field, entry_year, today
 from dvk.cycle.config import criteria_for
 from dvk.cycle.decisions import ensure_unlocked
@@ -1467,7 +1468,7 @@ class _Scores(_Importer):
                 missing.append(code)
                 continue
             try:
-                values[code] = crit_mod.parse_score_value(raw, crit, code)
+                values[code] = parse_score_value(raw, crit, code)
             except InvalidInput as exc:
                 problems.append(self.problem(row, exc.message.rstrip("."), code, raw))
         for code in self.codes:
@@ -1550,7 +1551,7 @@ def _show_score(v: Any) -> str:
         return "(trống)"
     if v is None:
         return "na"
-    return crit_mod._num(Fraction(str(v)))
+    return _num(Fraction(str(v)))
 
 
 IMPORTERS: dict[str, type[_Importer]] = {

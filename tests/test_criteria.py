@@ -8,10 +8,11 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, strategies as st
 
-from dvk import criteria as cm
+from dvk.criteria import ASPECTS, default_text, load_text
+from dvk.scoring import EntryFacts, aggregate, evaluate, member_total, parse_score_args, parse_score_value
 from dvk.errors import InvalidInput
 
-CRIT = cm.load_text(cm.default_text())
+CRIT = load_text(default_text())
 CODES = CRIT.codes
 
 
@@ -37,34 +38,34 @@ def test_default_file_matches_the_seed_and_says_it_is_a_default():
 
 
 def test_all_eights_is_exactly_the_pass_mark():
-    assert cm.member_total(sc(), CRIT) == 80
+    assert member_total(sc(), CRIT) == 80
 
 
 def test_member_total_formula():
     s = sc(G1=10, G2=10, G3=10, G4=10, G5=10, S1=5, S2=5, S3=5, S4=5, S5=5, S6=5)
-    assert cm.member_total(s, CRIT) == Fraction(40 + 30)
+    assert member_total(s, CRIT) == Fraction(40 + 30)
 
 
 def test_na_is_left_out_and_the_rest_rescaled():
     s = sc(G1=10, G2=10, G3=10, G4=10, G5=10, S1=10, S2=10, S3=10, S4=10, S5=10, S6="na")
-    assert cm.member_total(s, CRIT) == 100
+    assert member_total(s, CRIT) == 100
     s = sc(S1=0, S2="na", S3="na", S4="na", S5="na", S6="na")
     # 40 general points at 8/10 → 32, S1 0 of 10: 32 × 100 / 50
-    assert cm.member_total(s, CRIT) == Fraction(32 * 100, 50)
+    assert member_total(s, CRIT) == Fraction(32 * 100, 50)
 
 
 def test_mean_and_median_of_several_members():
     totals = [Fraction(70), Fraction(80), Fraction(99)]
-    assert cm.aggregate(totals, "mean") == Fraction(249, 3)
-    assert cm.aggregate(totals, "median") == 80
-    assert cm.aggregate([Fraction(70), Fraction(90)], "median") == 80
-    assert cm.aggregate([], "mean") is None
+    assert aggregate(totals, "mean") == Fraction(249, 3)
+    assert aggregate(totals, "median") == 80
+    assert aggregate([Fraction(70), Fraction(90)], "median") == 80
+    assert aggregate([], "mean") is None
 
 
 @given(st.lists(st.sampled_from([x / 2 for x in range(21)]), min_size=11, max_size=11))
 def test_member_total_is_on_a_100_scale(values):
     s = {c: Fraction(str(v)) for c, v in zip(CODES, values)}
-    t = cm.member_total(s, CRIT)
+    t = member_total(s, CRIT)
     assert 0 <= t <= 100
     assert t == sum(Fraction(str(v)) / 10 * c.weight for v, c in zip(values, CRIT.criteria))
 
@@ -72,7 +73,7 @@ def test_member_total_is_on_a_100_scale(values):
 @pytest.mark.parametrize("raw,expected", [("8", 8), ("7,5", Fraction(15, 2)), ("7.5", Fraction(15, 2)),
                                           ("0", 0), ("10", 10), (" 9.0 ", 9), (7.499999999999, Fraction(15, 2))])
 def test_parse_score_value_accepts(raw, expected):
-    assert cm.parse_score_value(raw, CRIT, "G1") == expected
+    assert parse_score_value(raw, CRIT, "G1") == expected
 
 
 @pytest.mark.parametrize("raw,code,fragment", [
@@ -82,20 +83,20 @@ def test_parse_score_value_accepts(raw, expected):
 ])
 def test_parse_score_value_refuses(raw, code, fragment):
     with pytest.raises(InvalidInput) as exc:
-        cm.parse_score_value(raw, CRIT, code)
+        parse_score_value(raw, CRIT, code)
     assert fragment in exc.value.message
 
 
 def test_parse_score_args_collects_every_problem():
     with pytest.raises(InvalidInput) as exc:
-        cm.parse_score_args(["G1=11", "G2", "G3=na", "G1=8"], CRIT)
+        parse_score_args(["G1=11", "G2", "G3=na", "G1=8"], CRIT)
     text = "\n".join(exc.value.details)
     assert "ngoài thang" in text and "không có dạng MÃ=ĐIỂM" in text and "G3" in text
     assert "chưa chấm các tiêu chí" in text
 
 
 def test_parse_score_args_lowercase_codes_and_na():
-    vals = cm.parse_score_args([f"{c.lower()}=9" for c in CODES[:-1]] + ["s6=NA"], CRIT)
+    vals = parse_score_args([f"{c.lower()}=9" for c in CODES[:-1]] + ["s6=NA"], CRIT)
     assert vals["S6"] is None and vals["G1"] == 9
 
 
@@ -120,21 +121,21 @@ code = "A"
 weight = 2
 """
     with pytest.raises(InvalidInput) as exc:
-        cm.load_text(bad)
+        load_text(bad)
     text = "\n".join(exc.value.details)
     for frag in ("aggregation", "pass_mark", "min_members", "trọng số", "bị trùng"):
         assert frag in text
     with pytest.raises(InvalidInput):
-        cm.load_text("phase = ")
+        load_text("phase = ")
 
 
 def facts(**kw):
     base = dict(entry_id="2024-001", year=2024, registered_on=dt.date(2024, 2, 10), sudden=False,
-                report={k: "có" for k, _ in cm.ASPECTS},
+                report={k: "có" for k, _ in ASPECTS},
                 confirmation={"committee": "Đảng ủy BV", "rejected": False, "reason": None},
                 unit_committee="Đảng ủy BV", member_scores={"A": sc(G1=9)})
     base.update(kw)
-    return cm.EntryFacts(**base)
+    return EntryFacts(**base)
 
 
 def gate(ev, code):
@@ -142,52 +143,52 @@ def gate(ev, code):
 
 
 def test_every_gate_passes_for_a_complete_entry():
-    ev = cm.evaluate(facts(), CRIT)
+    ev = evaluate(facts(), CRIT)
     assert ev.eligible and ev.reasons == []
     assert [g.code for g in ev.gates] == ["registration", "report", "confirmation", "scores", "pass_mark"]
 
 
 def test_registration_gate():
-    ev = cm.evaluate(facts(registered_on=dt.date(2024, 3, 1)), CRIT)
+    ev = evaluate(facts(registered_on=dt.date(2024, 3, 1)), CRIT)
     assert not gate(ev, "registration").ok and "ngoài thời hạn 01/02/2024–29/02/2024" in ev.reasons[0]
-    assert gate(cm.evaluate(facts(registered_on=dt.date(2024, 2, 29)), CRIT), "registration").ok
-    assert not gate(cm.evaluate(facts(registered_on=dt.date(2024, 1, 31)), CRIT), "registration").ok
-    ev = cm.evaluate(facts(registered_on=dt.date(2024, 7, 1), sudden=True), CRIT)
+    assert gate(evaluate(facts(registered_on=dt.date(2024, 2, 29)), CRIT), "registration").ok
+    assert not gate(evaluate(facts(registered_on=dt.date(2024, 1, 31)), CRIT), "registration").ok
+    ev = evaluate(facts(registered_on=dt.date(2024, 7, 1), sudden=True), CRIT)
     assert gate(ev, "registration").ok and "đột xuất" in gate(ev, "registration").reason
 
 
 def test_report_gate():
-    assert "Chưa có báo cáo" in cm.evaluate(facts(report=None), CRIT).reasons[0]
-    rep = {k: "có" for k, _ in cm.ASPECTS} | {"spread": "  ", "sustainability": None}
-    ev = cm.evaluate(facts(report=rep), CRIT)
+    assert "Chưa có báo cáo" in evaluate(facts(report=None), CRIT).reasons[0]
+    rep = {k: "có" for k, _ in ASPECTS} | {"spread": "  ", "sustainability": None}
+    ev = evaluate(facts(report=rep), CRIT)
     assert ev.reasons == ["Báo cáo thành tích còn thiếu: Tính lan tỏa, Sự bền vững."]
 
 
 def test_confirmation_gate():
-    assert "Chưa có xác nhận" in cm.evaluate(facts(confirmation=None), CRIT).reasons[0]
-    ev = cm.evaluate(facts(confirmation={"committee": "Đảng ủy BV", "rejected": True, "reason": "chưa lan tỏa"}), CRIT)
+    assert "Chưa có xác nhận" in evaluate(facts(confirmation=None), CRIT).reasons[0]
+    ev = evaluate(facts(confirmation={"committee": "Đảng ủy BV", "rejected": True, "reason": "chưa lan tỏa"}), CRIT)
     assert "không xác nhận: chưa lan tỏa" in ev.reasons[0]
-    ev = cm.evaluate(facts(confirmation={"committee": "Chi bộ khoa", "rejected": False}), CRIT)
+    ev = evaluate(facts(confirmation={"committee": "Chi bộ khoa", "rejected": False}), CRIT)
     assert "không phải cấp ủy cùng cấp" in ev.reasons[0]
-    ev = cm.evaluate(facts(confirmation={"committee": "đảng ủy  bv", "rejected": False}), CRIT)
+    ev = evaluate(facts(confirmation={"committee": "đảng ủy  bv", "rejected": False}), CRIT)
     assert ev.eligible  # case and spacing do not matter
 
 
 def test_scores_and_pass_mark_gates():
-    ev = cm.evaluate(facts(member_scores={}), CRIT)
+    ev = evaluate(facts(member_scores={}), CRIT)
     assert [g.code for g in ev.gates if not g.ok] == ["scores", "pass_mark"]
-    ev = cm.evaluate(facts(member_scores={"A": sc(G1=7)}), CRIT)
+    ev = evaluate(facts(member_scores={"A": sc(G1=7)}), CRIT)
     assert [g.code for g in ev.gates if not g.ok] == ["pass_mark"]
     assert "thấp hơn điểm đạt 80" in ev.reasons[0]
-    ev = cm.evaluate(facts(member_scores={"A": sc()}), CRIT)
+    ev = evaluate(facts(member_scores={"A": sc()}), CRIT)
     assert ev.eligible and ev.score == 80
 
 
 def test_min_members_and_median_from_the_file():
-    text = cm.default_text().replace("min_members = 1", "min_members = 3").replace(
+    text = default_text().replace("min_members = 1", "min_members = 3").replace(
         'aggregation = "mean"', 'aggregation = "median"')
-    crit = cm.load_text(text)
-    ev = cm.evaluate(facts(member_scores={"A": sc(), "B": sc()}), crit)
+    crit = load_text(text)
+    ev = evaluate(facts(member_scores={"A": sc(), "B": sc()}), crit)
     assert "cần ít nhất 3" in ev.reasons[0]
-    ev = cm.evaluate(facts(member_scores={"A": sc(G1=0), "B": sc(), "C": sc(G1=10)}), crit)
+    ev = evaluate(facts(member_scores={"A": sc(G1=0), "B": sc(), "C": sc(G1=10)}), crit)
     assert ev.score == 80 and ev.eligible

@@ -97,9 +97,9 @@ def test_csv_bytes_decode_or_say_why(data):
 
 @pytest.fixture(scope="module")
 def crit():
-    from dvk import criteria
+    from dvk.criteria import default_text, load_text
 
-    return criteria.load_text(criteria.default_text())
+    return load_text(default_text())
 
 
 @settings(max_examples=300, deadline=None)
@@ -107,7 +107,7 @@ def crit():
                      st.decimals(allow_nan=False, places=3).map(str)),
        code=st.one_of(st.sampled_from(["G1", "S5", "S3", "X9", "g1", ""]), st.text(max_size=4)))
 def test_parse_score_value(crit, raw, code):
-    from dvk.criteria import parse_score_value
+    from dvk.scoring import parse_score_value
     from dvk.errors import InvalidInput
 
     try:
@@ -126,7 +126,7 @@ def test_parse_score_value(crit, raw, code):
 @pytest.mark.parametrize("raw", ["1e30", 1e27, "1" * 30, "-1e400", "9" * 40 + ".5"])
 def test_a_huge_score_is_refused_not_an_internal_error(crit, raw):
     """Found by test_parse_score_value: Decimal.quantize overflowed the 28-digit context (fixed in 69ea630)."""
-    from dvk.criteria import parse_score_value
+    from dvk.scoring import parse_score_value
     from dvk.errors import InvalidInput
 
     with pytest.raises(InvalidInput):
@@ -137,7 +137,7 @@ def test_a_huge_score_is_refused_not_an_internal_error(crit, raw):
 @given(st.lists(st.one_of(texts, st.builds(lambda c, v: f"{c}={v}", st.sampled_from(
     ["G1", "G2", "G3", "G4", "G5", "S1", "S2", "S3", "S4", "S5", "S6", "s6", "Z1"]), texts)), max_size=14))
 def test_parse_score_args(crit, pairs):
-    from dvk.criteria import parse_score_args
+    from dvk.scoring import parse_score_args
     from dvk.errors import InvalidInput
 
     try:

@@ -274,7 +274,7 @@ def score_cmd(
     update: UpdateOpt = False,
 ) -> None:
     """Ghi điểm của một thành viên Hội đồng (chấm lại thì thay điểm cũ); --from TỆP: mỗi thành viên một trang tính."""
-    from dvk import criteria as cm
+    from dvk.scoring import fmt_score, parse_score_args
     from dvk.cycle.config import criteria_for
     from dvk.cycle.entries import get_entry
     from dvk.cycle.evidence import save_scores
@@ -296,14 +296,14 @@ def score_cmd(
     with writing(ctx, db, user) as tx:
         entry = get_entry(tx.conn, entry_id)
         crit = criteria_for(tx.conn, entry["year"])
-        values = cm.parse_score_args(scores or [], crit)
+        values = parse_score_args(scores or [], crit)
         res = save_scores(tx, entry["id"], member, values)
         tx.note(f"{'Chấm lại' if res['replaced'] else 'Chấm điểm'} {res['entry_id']}: {res['member']}")
     if json_:
         print_json(res)
         return
     verb = "Đã thay điểm" if res["replaced"] else "Đã ghi điểm"
-    say(f"{verb} của {res['member']} cho {res['entry_id']}: tổng {cm.fmt_score(res['total'])}/100.")
+    say(f"{verb} của {res['member']} cho {res['entry_id']}: tổng {fmt_score(res['total'])}/100.")
 
 
 def register(app: typer.Typer) -> None:

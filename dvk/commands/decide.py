@@ -19,7 +19,7 @@ def check_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Kiểm tra từng mô hình theo mọi điều kiện và tiêu chí, nêu lý do đạt/không đạt."""
-    from dvk import criteria as cm
+    from dvk.scoring import fmt_score
     from dvk.cycle.common import check_year
     from dvk.cycle.entries import get_entry
     from dvk.cycle.year import bundle_json, judged, year_context
@@ -45,8 +45,8 @@ def check_cmd(
             table(None, ["Điều kiện", "Kết quả", "Giải thích"],
                   [[g["label"], "ĐẠT" if g["ok"] else "KHÔNG ĐẠT", g["reason"]] for g in r["gates"]])
             for m, t in r["member_totals"].items():
-                say(f"  {m}: {cm.fmt_score(t)}")
-            say(f"Điểm: {cm.fmt_score(r['score'])} — "
+                say(f"  {m}: {fmt_score(t)}")
+            say(f"Điểm: {fmt_score(r['score'])} — "
                 + ("ĐỦ ĐIỀU KIỆN CÔNG NHẬN" if r["eligible"] else "CHƯA ĐỦ ĐIỀU KIỆN"))
             return
         ctx = year_context(conn, check_year(year))
@@ -58,7 +58,7 @@ def check_cmd(
         for r in stream:
             n += 1
             ok += bool(r["eligible"])
-            rows.append([r["id"], r["unit"], r["title"], cm.fmt_score(r["score"]), "đạt" if r["eligible"] else "không",
+            rows.append([r["id"], r["unit"], r["title"], fmt_score(r["score"]), "đạt" if r["eligible"] else "không",
                          "\n".join(r["reasons"])])
     if not n:
         say(f"Năm {year} chưa có mô hình, điển hình nào.")
@@ -81,7 +81,7 @@ def recognize_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Ra quyết định công nhận (mặc định ngày 15/10) và khóa các mô hình của năm."""
-    from dvk import criteria as cm
+    from dvk.scoring import fmt_score
     from dvk.cycle.config import profile_for
     from dvk.cycle.recognition import decide, plan_recognition, revoke as revoke_decision
     from dvk.text.dates import fmt_date
@@ -119,7 +119,7 @@ def recognize_cmd(
     ok = [r for r in plan.rows if r.eligible]
     bad = [r for r in plan.rows if not r.eligible]
     table(("Dự kiến — " if dry_run else "") + f"Công nhận năm {year} ({len(ok)} mô hình, điển hình)",
-          ["Mã", "Đơn vị", "Tên", "Điểm"], [[r.id, r.unit, r.title, cm.fmt_score(r.score)] for r in ok])
+          ["Mã", "Đơn vị", "Tên", "Điểm"], [[r.id, r.unit, r.title, fmt_score(r.score)] for r in ok])
     if bad:
         table(f"Không công nhận ({len(bad)})", ["Mã", "Đơn vị", "Tên", "Lý do"],
               [[r.id, r.unit, r.title, "\n".join(r.reasons)] for r in bad])

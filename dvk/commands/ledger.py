@@ -222,12 +222,12 @@ def criteria_show(
     raw: Annotated[bool, typer.Option("--raw", help="In nguyên văn tệp TOML (để sao chép, sửa).")] = False,
 ) -> None:
     """Xem bộ tiêu chí, trọng số, điểm đạt và lịch."""
-    from dvk import criteria as cm
+    from dvk.criteria import _num, default_text, load_text
     from dvk.cycle.config import criteria_for
     from dvk.text.dates import fmt_date
 
     if not _ledger_exists(db):
-        crit = cm.load_text(cm.default_text())
+        crit = load_text(default_text())
     else:
         with ledger(ctx, db) as led, led.read() as conn:
             crit = criteria_for(conn, year or 9999)
@@ -255,11 +255,11 @@ def criteria_show(
     if crit.note:
         say(f"Ghi chú: {crit.note}")
     table("Tiêu chí", ["Mã", "Nhóm", "Nội dung", "Trọng số", "Được ghi na"],
-          [[c.code, "Chung" if c.group == "general" else "Cụ thể", c.title, cm._num(c.weight),
+          [[c.code, "Chung" if c.group == "general" else "Cụ thể", c.title, _num(c.weight),
             "có" if c.allow_na else "không"] for c in crit.criteria])
-    say(f"Thang điểm mỗi tiêu chí: {cm._num(crit.scale_min)}–{cm._num(crit.scale_max)}, "
+    say(f"Thang điểm mỗi tiêu chí: {_num(crit.scale_min)}–{_num(crit.scale_max)}, "
         f"lẻ {crit.decimals} chữ số thập phân; tổng hợp: "
-        f"{'trung bình' if crit.aggregation == 'mean' else 'trung vị'}; điểm đạt: {cm._num(crit.pass_mark)}/100; "
+        f"{'trung bình' if crit.aggregation == 'mean' else 'trung vị'}; điểm đạt: {_num(crit.pass_mark)}/100; "
         f"tối thiểu {crit.min_members} thành viên chấm.")
     say(f"Đăng ký năm {y}: {fmt_date(start)}–{fmt_date(end)}; công nhận: {fmt_date(crit.recognition_day(y))}.")
     table("Lĩnh vực", ["Số", "Lĩnh vực"], [[f.number, f.title] for f in crit.fields])
@@ -284,12 +284,12 @@ def criteria_use(
     Tệp được đọc và kiểm tra trước khi ghi (tối đa 1 MiB; mọi khóa đúng kiểu và trong giới hạn, mọi lỗi được
     liệt kê kèm tên khóa).
     """
-    from dvk import criteria as cm
+    from dvk.criteria import load_file
     from dvk.cycle.common import check_year
     from dvk.cycle.setup import use_criteria
 
     check_year(from_year)
-    crit = cm.load_file(file)  # read and checked before the write lock is taken
+    crit = load_file(file)  # read and checked before the write lock is taken
     with writing(ctx, db, user, f"Áp dụng bộ tiêu chí {file.name} từ năm {from_year}") as tx:
         crit = use_criteria(tx, crit, from_year)
     say(f"Đã áp dụng “{crit.name}” từ năm {from_year}.")

@@ -22,7 +22,7 @@ def list_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Danh sách mô hình, điển hình của một năm."""
-    from dvk import criteria as cm
+    from dvk.scoring import fmt_score
     from dvk.cycle.common import KINDS, STATUSES, check_year
     from dvk.cycle.year import bundle_json, judged, year_context
     from dvk.text.dates import fmt_date
@@ -47,7 +47,7 @@ def list_cmd(
           (r["person"] or "") + (f" ({r['position']})" if r["position"] else ""), r["field"],
           (fmt_date(yd_date(r["registered_on"])) if r["registered_on"] else "")
           + (" (muộn)" if r["late"] else "") + (" (đột xuất)" if r["sudden"] else ""),
-          STATUSES[r["status"]], cm.fmt_score(r["score"]) if r["score"] is not None else ""]
+          STATUSES[r["status"]], fmt_score(r["score"]) if r["score"] is not None else ""]
          for r in rows],
     )
 
@@ -65,7 +65,8 @@ def show_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Toàn bộ thông tin một mô hình: đăng ký, báo cáo, xác nhận, điểm, kết quả."""
-    from dvk import criteria as cm
+    from dvk.criteria import _num
+    from dvk.scoring import fmt_score
     from dvk.cycle.common import KINDS, STATUSES, SUBJECTS
     from dvk.cycle.entries import get_entry
     from dvk.cycle.year import entry_json, load_year
@@ -121,11 +122,11 @@ def show_cmd(
     if scores:
         codes = yd.crit.codes
         table("Điểm", ["Thành viên", *codes, "Tổng"],
-              [[m, *[("na" if s.get(c) is None else cm._num(s[c])) if c in s else "" for c in codes],
-                cm.fmt_score(ev.member_totals[m])] for m, s in scores.items()])
+              [[m, *[("na" if s.get(c) is None else _num(s[c])) if c in s else "" for c in codes],
+                fmt_score(ev.member_totals[m])] for m, s in scores.items()])
     table("Điều kiện", ["Điều kiện", "Kết quả", "Giải thích"],
           [[g.label, "ĐẠT" if g.ok else "KHÔNG ĐẠT", g.reason] for g in ev.gates])
-    say(f"Điểm: {cm.fmt_score(data['score'])}")
+    say(f"Điểm: {fmt_score(data['score'])}")
 
 
 def status_cmd(

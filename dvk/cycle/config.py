@@ -8,7 +8,7 @@ import json
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from dvk import criteria as crit_mod
+from dvk.criteria import load_text
 from dvk.criteria import CriteriaSet
 from dvk.errors import NotFound
 from dvk.ledger.history import table
@@ -80,7 +80,7 @@ def criteria_for(conn: Connection, year: int) -> CriteriaSet:
     if row is None:
         raise NotFound("Sổ chưa có bộ tiêu chí; hãy chạy dvk init.")
     since = "từ đầu" if row.from_year == BASE_YEAR else f"từ năm {row.from_year}"
-    return crit_mod.load_text(row.text, source=f"Bộ tiêu chí áp dụng {since} lưu trong sổ", stored=True)
+    return load_text(row.text, source=f"Bộ tiêu chí áp dụng {since} lưu trong sổ", stored=True)
 
 
 def criteria_sets(conn: Connection) -> list[dict]:

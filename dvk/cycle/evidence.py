@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 from sqlalchemy import select
 
-from dvk import criteria as crit_mod
+from dvk.scoring import member_total
 from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.text.dates import fmt_date
 from dvk.errors import InvalidInput, NotFound
@@ -211,6 +211,6 @@ def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fractio
     member_c = text_field(member, "tên thành viên Hội đồng (--member)", required=True, max_len=MAX_LEN["member"])
     crit = criteria_for(tx.conn, entry["year"])
     op = tx.upsert("score", {"entry_id": entry["id"], "member": member_c, "marks": marks_json(values, crit)})
-    total = crit_mod.member_total(values, crit)
+    total = member_total(values, crit)
     return {"entry_id": entry["id"], "member": member_c, "replaced": op == "update",
             "total": None if total is None else round(float(total), 2)}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from sqlalchemy import func, select
 
-from dvk import criteria as crit_mod
+from dvk.criteria import default_text, load_file, load_text
 from dvk.criteria import CriteriaSet
 from dvk.ledger.sqlite import Ledger
 from dvk.errors import InvalidInput, LockedYear
@@ -27,8 +27,8 @@ from dvk.cycle.decisions import first_decision_from
 def init_ledger(path: Path, *, user: str, profile: Mapping[str, str | None], criteria_file: Path | None,
                 command: str = "dvk init") -> tuple[Ledger, bool]:
     """Create the ledger (or open it unchanged when it already exists). Returns (ledger, created)."""
-    crit_text = crit_mod.load_file(criteria_file).text if criteria_file else crit_mod.default_text()
-    crit = crit_mod.load_text(crit_text)
+    crit_text = load_file(criteria_file).text if criteria_file else default_text()
+    crit = load_text(crit_text)
     for k, v in profile.items():
         if k in DEFAULT_PROFILE:
             text_field(v, PROFILE_LABELS[k], max_len=MAX_LEN["profile"])
@@ -85,7 +85,7 @@ def use_criteria(tx: Tx, crit: CriteriaSet | Path, from_year: int) -> CriteriaSe
     (`criteria.load_file`), so no file is read while the write lock is held."""
     check_year(from_year)
     if not isinstance(crit, CriteriaSet):
-        crit = crit_mod.load_file(crit)
+        crit = load_file(crit)
     decided = first_decision_from(tx.conn, from_year)
     if decided:
         raise LockedYear(

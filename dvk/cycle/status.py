@@ -12,7 +12,7 @@ from typing import Iterable, Mapping
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from dvk import criteria as crit_mod
+from dvk.scoring import _filled
 from dvk.criteria import ASPECTS
 from dvk.ledger.history import table
 from dvk.cycle.config import get_setting
@@ -44,7 +44,7 @@ def missing_items(ctx: YearContext, b: Bundle) -> list[str]:
     if rep is None:
         out.append("báo cáo thành tích")
     else:
-        empty = [label for key, label in ASPECTS if not crit_mod._filled(rep.get(key))]
+        empty = [label for key, label in ASPECTS if not _filled(rep.get(key))]
         if empty:
             out.append("nội dung báo cáo: " + ", ".join(empty))
     conf = b.confirmation

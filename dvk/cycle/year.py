@@ -10,8 +10,9 @@ from typing import Any, Iterator, Mapping, Sequence
 from sqlalchemy import and_, func, literal, select
 from sqlalchemy.engine import Connection
 
-from dvk import criteria as crit_mod
-from dvk.criteria import ASPECTS, CriteriaSet, EntryFacts, Evaluation
+from dvk.scoring import evaluate
+from dvk.criteria import ASPECTS, CriteriaSet
+from dvk.scoring import EntryFacts, Evaluation
 from dvk.errors import LedgerError
 from dvk.ledger.history import table
 from dvk.cycle.common import entry_year
@@ -175,7 +176,6 @@ def judged(conn: Connection, ctx: YearContext, *, full: bool = False,
            entry_ids: Sequence[str] | None = None) -> Iterator[tuple[Bundle, Evaluation]]:
     """Stream (bundle, evaluation) for every entry of the year."""
     crit = ctx.crit
-    evaluate = crit_mod.evaluate
     for b in iter_year(conn, ctx, full=full, entry_ids=entry_ids):
         yield b, evaluate(facts(ctx, b), crit)
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import errno
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
 
 from dvk.errors import InvalidInput, LedgerError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 
 def translate(exc: BaseException, path: Path | str) -> LedgerError:
@@ -116,3 +120,12 @@ _SQLITE_REASONS = (
     ("SQLITE_CANTOPEN", "không mở được tệp"),
     ("SQLITE_BUSY", "sổ đang bận"),
 )
+
+
+def tables_sound(conn: "Connection", names: Iterable[str]) -> bool:
+    """SQLite's integrity check of these tables and their indexes only (cheap for small tables; SQLite
+    3.33+, older versions answer True and leave damage to be found when the pages are read)."""
+    if sqlite3.sqlite_version_info < (3, 33, 0):
+        return True
+    return all([tuple(r) for r in conn.exec_driver_sql(f'PRAGMA integrity_check("{n}")').all()] == [("ok",)]
+               for n in names)

@@ -234,7 +234,6 @@ def _decisions(ledger: Ledger) -> dict[int, DecisionRow]:
     """The decisions a ledger holds, by id, each titled "Quyết định số 07/QĐ-CĐN ngày 15/10/2026 (năm 2026)"
     with the symbol of the organisation profile of its year."""
     from dvk.text.dates import fmt_date
-    from dvk.cycle.config import profile_for
 
     out: dict[int, DecisionRow] = {}
     with ledger.read() as conn:
@@ -243,7 +242,7 @@ def _decisions(ledger: Ledger) -> dict[int, DecisionRow]:
         rows = conn.exec_driver_sql("SELECT id, year, number, decided_on, revoked FROM decision ORDER BY id").all()
         for id_, year, number, decided_on, revoked in rows:
             try:
-                symbol = profile_for(conn, int(year))["symbol"]
+                symbol = _symbol_of_year(conn, int(year))
             except Exception:  # noqa: BLE001 - a damaged profile must not hide the decision
                 symbol = "…"
             try:
@@ -299,3 +298,14 @@ def _move_aside(ledger_path: Path, dest: Path) -> Path:
             os.replace(side, Path(f"{dest}{suffix}"))
     _fsync_dir(folder)
     return dest
+
+
+def _symbol_of_year(conn, year: int) -> str:
+    """The document symbol ("CĐN") of the organisation profile in force for `year` (the newest from_year ≤ year,
+    else the first one) — what `dvk.cycle.config.profile_for` reads, without the cycle's layer."""
+    row = conn.exec_driver_sql("SELECT symbol FROM org_profile WHERE from_year <= ? ORDER BY from_year DESC LIMIT 1",
+                               (year,)).first() or conn.exec_driver_sql(
+        "SELECT symbol FROM org_profile ORDER BY from_year LIMIT 1").first()
+    if row is None:
+        raise LookupError("no organisation profile")
+    return row[0]

@@ -30,15 +30,6 @@ from dvk.ledger.paths import _check_header, _create_private_file, _exists, _fold
 
 
 
-def tables_sound(conn: Connection, names: Iterable[str]) -> bool:
-    """SQLite's integrity check of these tables and their indexes only (cheap for small tables; SQLite
-    3.33+, older versions answer True and leave damage to be found when the pages are read)."""
-    if sqlite3.sqlite_version_info < (3, 33, 0):
-        return True
-    return all([tuple(r) for r in conn.exec_driver_sql(f'PRAGMA integrity_check("{n}")').all()] == [("ok",)]
-               for n in names)
-
-
 def _make_engine(path: Path, *, immutable: bool = False) -> Engine:
     if immutable:
         # A ledger on a read-only file system: no -shm can be created, so SQLite is told the

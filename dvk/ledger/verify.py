@@ -269,7 +269,7 @@ def check_before_write(conn: Connection, shown: str) -> None:
     everything else is left to `dvk verify`, which stays the full check.
     """
     from dvk.ledger.failures import damaged
-    from dvk.ledger.sqlite import tables_sound
+    from dvk.ledger.failures import tables_sound
 
     kinds = dict(conn.exec_driver_sql(
         "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'trigger', 'view')").all())

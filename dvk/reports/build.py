@@ -22,7 +22,8 @@ from dvk.cycle.units import units_of_decision
 from dvk.cycle.year import Bundle, YearContext, iter_year, judged, status_of, year_context
 from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow
 from dvk.reports.records import ConfirmationRecord, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
-from dvk.criteria import CriteriaSet, fmt_score
+from dvk.criteria import CriteriaSet
+from dvk.scoring import fmt_score
 from dvk.text.dates import doc_number, fmt_date
 from dvk.text.normalize import clean, fold, sort_people
 
@@ -427,7 +428,7 @@ def _iter_reports(conn: Connection, ctx: YearContext) -> Iterator[ReportRecord]:
 
 
 def _iter_confirmations(conn: Connection, ctx: YearContext) -> Iterator[ConfirmationRecord]:
-    from dvk.criteria import _same_committee  # the gate's own test of "the same level"
+    from dvk.scoring import _same_committee  # the gate's own test of "the same level"
 
     units = ctx.units
     for b in iter_year(conn, ctx, full=False, marks=False):
