@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import re
 import statistics
 import tomllib
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from dvk.errors import InvalidInput
 
 DEFAULT_CRITERIA_FILE = "criteria-2021-2025.toml"
 NA_WORDS = {"na", "n/a", "kad", "không áp dụng", "khong ap dung", "-"}
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")  # a score as typed: "8", "7,5", "-1"
 ASPECTS: tuple[tuple[str, str], ...] = (
     ("approach", "Cách làm"),
     ("experience", "Kinh nghiệm"),
@@ -254,7 +256,12 @@ def parse_score_value(raw: object, crit: CriteriaSet, code: str) -> Fraction | N
     if isinstance(raw, bool):
         raise InvalidInput(f"Tiêu chí {code}: điểm “{raw}” không phải là số.")
     try:
-        value = Decimal(text.replace(",", "."))
+        if isinstance(raw, (int, float)):  # a number cell of Excel or JSON
+            value = Decimal(raw if isinstance(raw, int) else repr(raw))
+        elif _PLAIN_NUMBER.fullmatch(text):  # typed: digits, one "," or "." and digits, a sign
+            value = Decimal(text.replace(",", "."))
+        else:  # not "1_0", "1e1", "８" or "٨", which Decimal() would take
+            raise InvalidOperation
         if not value.is_finite():
             raise InvalidOperation
     except InvalidOperation:

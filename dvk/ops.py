@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from dvk.db import Ledger
 from dvk.dates import fmt_date
 from dvk.errors import InvalidInput, LockedYear, NotFound
 from dvk.history import Tx, table
-from dvk.textnorm import clean, fold
+from dvk.textnorm import clean, fold, fold_marks
 
 KINDS = {"model": "Mô hình", "exemplar": "Điển hình"}
 SUBJECTS = {"collective": "Tập thể", "individual": "Cá nhân"}
@@ -390,6 +391,17 @@ def make_id(year: int, seq: int) -> str:
     return f"{year}-{seq:03d}"
 
 
+_ENTRY_ID = re.compile(r"\s*([0-9]{4})\s*-\s*([0-9]{1,6})\s*")
+
+
+def entry_id_of(text: str) -> str:
+    """An entry id as a clerk types it ("2024-7", " 2024 - 0007 ") in the ledger's one spelling
+    ("2024-007"); any other text comes back stripped (it names no entry). Every command and every
+    import reads entry ids through this."""
+    m = _ENTRY_ID.fullmatch(text)
+    return make_id(int(m.group(1)), int(m.group(2))) if m else text.strip()
+
+
 def entry_row(e: NewEntry, seq: int) -> dict:
     return {
         "id": make_id(e.year, seq), "year": e.year, "seq": seq, "unit_code": e.unit_code, "title": e.title,
@@ -416,10 +428,12 @@ def register(tx: Tx, e: NewEntry) -> dict:
 
 
 def get_entry(conn: Connection, entry_id: str) -> dict:
+    """The entry an id names, as typed ("2024-7" is 2024-007); NotFound if there is none."""
     t = table("entry")
-    row = conn.execute(select(t).where(t.c.id == entry_id.strip())).mappings().first()
+    eid = entry_id_of(entry_id)
+    row = conn.execute(select(t).where(t.c.id == eid)).mappings().first()
     if row is None:
-        raise NotFound(f"Không có mô hình, điển hình mã “{entry_id}” trong sổ (dạng mã: 2024-007).")
+        raise NotFound(f"Không có mô hình, điển hình mã “{eid}” trong sổ (dạng mã: 2024-007).")
     return dict(row)
 
 
@@ -495,15 +509,54 @@ def marks_json(values: Mapping[str, Fraction | float | None], crit: CriteriaSet)
     return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
 
 
+def match_member(name: str, members: Iterable[str]) -> tuple[str | None, str | None]:
+    """Which council member `name` is among the `members` who scored one entry.
+
+    (spelling, None): one of them — the same text, or equal after `fold` (case, spacing, old/new
+    tone placement: "NGUYỄN VĂN HÙNG", "Nguyễn  Văn Hùng"); the sheet is theirs, under `spelling`.
+    (None, other): a new name that differs from `other` in its diacritics alone ("Nguyen Van Hung"
+    next to "Nguyễn Văn Hùng"): refused, it may be the same person. (None, None): a new member.
+    """
+    members = list(members)
+    if name in members:
+        return name, None
+    key, near = fold(name), None
+    for m in members:
+        if fold(m) == key:
+            return m, None
+    bare = fold_marks(name)
+    for m in members:
+        if fold_marks(m) == bare:
+            near = near or m
+    return None, near
+
+
+def member_near_message(entry_id: str, typed: str, existing: str) -> str:
+    """Why a sheet under `typed` is refused next to `existing` (match_member's second case)."""
+    return (f"{entry_id} đã có phiếu của “{existing}”; tên “{typed}” chỉ khác tên đó ở dấu. Nếu là cùng một người, "
+            f"hãy ghi đúng tên “{existing}”; nếu là người khác, hãy ghi đúng tên có dấu đầy đủ")
+
+
 def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fraction | None]) -> dict:
-    """One member's scores on one entry; scoring again replaces that member's sheet."""
+    """One member's scores on one entry; scoring again replaces that member's sheet.
+
+    The member is matched as `match_member` says: a folded-equal name replaces that member's sheet
+    (kept under the spelling already there, `typed` says how it was written this time); a name
+    differing only in diacritics from one who scored is refused.
+    """
     entry = get_entry(tx.conn, entry_id)
     ensure_unlocked(tx.conn, entry["year"], f"điểm của {entry['id']}")
     member_c = _text(member, "tên thành viên Hội đồng (--member)", required=True, max_len=200)
+    st = table("score")
+    scored = tx.conn.execute(select(st.c.member).where(st.c.entry_id == entry["id"])).scalars().all()
+    same, near = match_member(member_c, scored)
+    if near is not None:
+        raise InvalidInput(f"Mô hình {member_near_message(entry['id'], member_c, near)} (--member).")
+    stored = same or member_c
     crit = criteria_for(tx.conn, entry["year"])
-    op = tx.upsert("score", {"entry_id": entry["id"], "member": member_c, "marks": marks_json(values, crit)})
+    op = tx.upsert("score", {"entry_id": entry["id"], "member": stored, "marks": marks_json(values, crit)})
     total = crit_mod.member_total(values, crit)
-    return {"entry_id": entry["id"], "member": member_c, "replaced": op == "update",
+    return {"entry_id": entry["id"], "member": stored, "typed": member_c, "replaced": op == "update",
             "total": None if total is None else round(float(total), 2)}
 
 
