@@ -8,7 +8,9 @@ turns domain errors into a Vietnamese message on stderr and an exit code:
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from typing import Annotated, Optional
 
 import typer
@@ -40,10 +42,49 @@ def print_error(err: DvkError) -> None:
         err_console().print(f"  … và {len(err.details) - 500} lỗi khác.", highlight=False)
 
 
+INTERRUPTED = "Đã dừng (Ctrl-C). Sổ giữ nguyên như trước lệnh."
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether `exc` is Ctrl-C or came out of handling it (a KeyboardInterrupt inside the SQLite
+    driver or SQLAlchemy surfaces as their own error, or as one raised in a `finally`/rollback)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        todo += [e.__cause__, e.__context__]
+    return False
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def hold_ctrl_c() -> None:
+    """From now to the end of the command, Ctrl-C does not interrupt it: called as a write commits,
+    so that the commit is whole and its result printed (never "Sổ giữ nguyên" after a commit).
+    `DvkGroup.main` puts the handler back when the command ends."""
+    if _in_main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class DvkGroup(ViGroup):
     """Root group: remembers the command line and maps errors to messages and exit codes."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        handler = signal.getsignal(signal.SIGINT) if _in_main_thread() else None
+        try:
+            return self._main(args, prog_name, complete_var, standalone_mode, **extra)
+        finally:
+            if handler is not None and signal.getsignal(signal.SIGINT) is not handler:
+                signal.signal(signal.SIGINT, handler)  # after hold_ctrl_c
+
+    def _main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         global _ARGS
         from typer._click.exceptions import UsageError
 
@@ -59,7 +100,10 @@ class DvkGroup(ViGroup):
             print(f"Lỗi cú pháp lệnh: {vi_usage_error(exc.format_message())}.\n"
                   f"Xem hướng dẫn: {path} --help", file=sys.stderr)
             sys.exit(2)
-        except typer.Abort:
+        except typer.Abort as exc:
+            if _interrupted(exc):  # Click's own answer to a Ctrl-C outside a command
+                print(INTERRUPTED, file=sys.stderr)
+                sys.exit(130)
             print("Đã dừng. Sổ giữ nguyên như trước lệnh.", file=sys.stderr)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
@@ -68,20 +112,25 @@ class DvkGroup(ViGroup):
         try:
             return super().invoke(ctx)
         except DvkError as err:
+            if _interrupted(err):
+                _ctrl_c_exit()
             print_error(err)
             raise typer.Exit(code=err.exit_code)
         except KeyboardInterrupt:
-            print("Đã dừng (Ctrl-C). Sổ giữ nguyên như trước lệnh.", file=sys.stderr)
-            raise typer.Exit(code=130)
+            _ctrl_c_exit()
         except (typer.Exit, typer.Abort):
             raise
         except OSError as exc:
+            if _interrupted(exc):
+                _ctrl_c_exit()
             if debug_enabled():
                 raise
             where = f" “{exc.filename}”" if getattr(exc, "filename", None) else ""
             print(f"Lỗi: không đọc/ghi được tệp{where}: {exc.strerror or exc}.", file=sys.stderr)
             raise typer.Exit(code=1)
         except Exception as exc:  # noqa: BLE001 - last line of defence for the clerk
+            if _interrupted(exc):  # Ctrl-C turned into the driver's or SQLAlchemy's own error: still Ctrl-C
+                _ctrl_c_exit()
             if debug_enabled() or getattr(exc, "__module__", "").startswith("typer"):
                 raise
             if type(exc).__module__.startswith("click") or type(exc).__name__ in ("UsageError", "BadParameter"):
@@ -92,6 +141,11 @@ class DvkGroup(ViGroup):
                 file=sys.stderr,
             )
             raise typer.Exit(code=1)
+
+
+def _ctrl_c_exit() -> None:
+    print(INTERRUPTED, file=sys.stderr)
+    raise typer.Exit(code=130)
 
 
 app = typer.Typer(
@@ -147,9 +201,22 @@ _register_commands()
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Once the command has ended, Ctrl-C is ignored while the process exits: Python puts the
+    default SIGINT action back as it shuts down, and a late Ctrl-C would kill it by signal.
+    """
     try:
         app()
     except KeyboardInterrupt:  # pragma: no cover - outside a command
+        _quiet_exit()
         print("Đã dừng (Ctrl-C).", file=sys.stderr)
         sys.exit(130)
+    except SystemExit:
+        _quiet_exit()
+        raise
+
+
+def _quiet_exit() -> None:
+    if _in_main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
