@@ -7,14 +7,23 @@ brings them in. One import is:
    diacritics and spacing; legacy TCVN3/VNI text converted; every cell NFC);
 2. **check** — every row is checked with the same rules as the single-entry commands, and every
    problem is collected as a `Problem(reason, file, row, column, value)`;
-3. **write** — rows go in by batches of `BATCH` inside ONE transaction: new rows through
-   `bulk_insert` (executemany; each row recorded in the history exactly as `Tx.insert_many`
-   records it), changed rows (`--update`) through `Tx.update_many`.
+3. **plan** — rows are decided by batches of `BATCH` inside a READ transaction (a snapshot of the
+   ledger; no write lock): what each row matches, new ids, conflicts. The writes decided go to a
+   `_Plan` on disk (a temporary SQLite file), which also answers "was this key planned already?"
+   for the later rows of the file, as the ledger would if they had been written;
+4. **write** — only then is the write lock taken, the ledger checked unchanged since the snapshot
+   (its last history record; if another command wrote meanwhile, the file is planned again, up to
+   `REPLANS` times), and the planned batches applied in ONE transaction, in their order: new rows
+   through `bulk_insert` (executemany; each row recorded in the history exactly as
+   `Tx.insert_many` records it), changed rows (`--update`) through `Tx.update_many`.
 
-All or nothing: if any row is bad (and `--skip-invalid` is not given) the transaction is rolled
-back and `ValidationFailed` lists every problem. A dry run runs the very same code and rolls back,
-so its counts and ids are exactly those of the real run. An import that changes nothing is rolled
-back too (no empty history record).
+So the input file is read and checked without holding the lock: a slow disk, a huge file or a
+refused one never makes another writer wait, and a dry run never takes the lock at all.
+
+All or nothing: if any row is bad (and `--skip-invalid` is not given) nothing is written and
+`ValidationFailed` lists every problem. A dry run runs the very same planning, so its counts and
+ids are exactly those of the real run. An import that changes nothing writes nothing (no empty
+history record).
 
 Idempotent: a registration is matched to the ledger by `ops.match_key` (folded unit, title and
 person, indexed by year); reports and confirmations by entry id; scores by entry id and council
@@ -22,9 +31,9 @@ member. The same row again is "already there"; the same key with different value
 (listed, not written) unless `--update`.
 
 Memory stays bounded: rows are streamed, only the current batch is held, existing rows are looked
-up per batch with an indexed IN query (rows added by earlier batches of the same import are in the
-database already), rejected rows are spooled to a temporary file, and only a capped number of
-problems, conflicts and new ids is kept for the report.
+up per batch with an indexed IN query (rows planned by earlier batches of the same import, in the
+plan's index), planned writes and rejected rows are spooled to temporary files, and only a capped
+number of problems, conflicts and new ids is kept for the report.
 """
 
 from __future__ import annotations
@@ -34,6 +43,9 @@ import json
 import os
 import pickle
 import re
+import secrets
+import sqlite3
+import stat
 import tempfile
 import unicodedata
 from array import array
@@ -51,9 +63,9 @@ from dvk import criteria as crit_mod
 from dvk import ops
 from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.dates import DateError, fmt_date, parse_date
-from dvk.errors import DvkError, InvalidInput, Problem, ValidationFailed
+from dvk.errors import DvkError, InvalidInput, LedgerError, Problem, ValidationFailed
 from dvk.history import table as db_table
-from dvk.tabular import fold_header
+from dvk.tabular import LongNumber, fold_header
 from dvk.textnorm import clean, fold, fold_clean, nfc
 
 BATCH = 5000  # rows per executemany (the history flushes by the same size)
@@ -61,6 +73,8 @@ LOOKUP_CHUNK = 500  # keys per IN (...) query
 MAX_PROBLEMS = 500  # problems kept for the report (all are counted)
 MAX_CONFLICTS = 200
 MAX_NEW_IDS = 1000
+MAX_NOTES = 200
+REPLANS = 3  # plans of one import when other commands keep writing meanwhile
 PROGRESS_FROM = 5000  # rows read before a progress bar appears
 IMPORT_CACHE_KIB = 16384  # SQLite page cache of the import's connection while it writes
 EXAMPLE_MARK = "[VÍ DỤ]"  # rows of the forms' examples start a cell with this; they are skipped
@@ -169,6 +183,7 @@ class ImportOptions:
     year: int | None = None  # registrations: the year of rows without one (and a check of the others)
     member: str | None = None  # scores: the member of a file without a member column
     progress: bool = True
+    force: bool = False  # --rejects may replace an existing file (never the ledger, a backup, the input)
 
 
 @dataclass
@@ -214,6 +229,14 @@ class ImportResult:
     skipped_sheets: list[str] = field(default_factory=list)
     rejects_file: str | None = None
     changes: int = 0  # rows recorded in the history
+    notes: list[str] = field(default_factory=list)  # what the reader should know (a member's spelling)
+    notes_more: int = 0
+
+    def add_note(self, text: str) -> None:
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(text)
+        else:
+            self.notes_more += 1
 
     def add_problem(self, p: Problem) -> None:
         self.problem_count += 1
@@ -240,7 +263,7 @@ class ImportResult:
             "conflict_details": [c.as_dict() for c in self.conflict_list],
             "problems": [_problem_json(p) for p in self.problems], "problem_count": self.problem_count,
             "legacy_converted": self.legacy, "unknown_headers": self.unknown_headers,
-            "rejects_file": self.rejects_file,
+            "rejects_file": self.rejects_file, "notes": self.notes,
         }
 
     def summary_line(self) -> str:
@@ -349,18 +372,10 @@ def _is_example(v: Any) -> bool:
     return isinstance(v, str) and nfc(v).lstrip().upper().startswith(EXAMPLE_MARK)
 
 
-_ID_RE = re.compile(r"\s*(\d{4})\s*-\s*(\d{1,6})\s*")
-
-
 def _entry_id(v: Any) -> str | None:
-    """An entry id as typed ("2024-007", "2024-7") in the ledger's spelling."""
+    """An entry id as typed ("2024-007", "2024-7") in the ledger's spelling (ops.entry_id_of)."""
     t = _text(v)
-    if t is None:
-        return None
-    m = _ID_RE.fullmatch(t)
-    if m:
-        return ops.make_id(int(m.group(1)), int(m.group(2)))
-    return t
+    return None if t is None else ops.entry_id_of(t)
 
 
 # ---------------------------------------------------------------- bulk writes
@@ -480,6 +495,153 @@ class _Spool:
                 pass
 
 
+# ---------------------------------------------------------------- the plan
+
+# How a planned row is found again: its key in the ledger, and (scores) the entry it belongs to.
+_PLAN_KEY: dict[str, Any] = {
+    "entry": lambda r: f"{r['year']}|{r['match_key']}",
+    "report": itemgetter("entry_id"),
+    "confirmation": itemgetter("entry_id"),
+    "score": lambda r: f"{r['entry_id']}|{r['member']}",
+}
+_PLAN_GROUP: dict[str, Any] = {"score": itemgetter("entry_id")}
+
+
+class _Plan:
+    """The writes an import decided while it read its file, kept on disk until they are applied
+    under the write lock: batch by batch, in their order, through the very calls that would have
+    made them (`bulk_insert`, `Tx.update_many`), so the ledger and its history are what writing
+    at once would have left. It is also an index of the rows planned so far, the latest state of
+    each: later rows of the file find them there as they would find them in the ledger.
+
+    A private temporary SQLite file (pickled batches, and the hash of each row's key), deleted by
+    `close`; memory holds one batch at a time and a bitmap of the hashes (1 MiB), which answers
+    most lookups ("not planned") without a query.
+    """
+
+    _BITS = 1 << 23
+
+    def __init__(self) -> None:
+        fd, name = tempfile.mkstemp(prefix="dvk-plan-", suffix=".sqlite")
+        os.close(fd)
+        self.path = Path(name)
+        self.db = sqlite3.connect(name, isolation_level=None)
+        self.db.executescript("""
+            PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
+            CREATE TABLE log (seq INTEGER PRIMARY KEY, op TEXT NOT NULL, tbl TEXT NOT NULL, rows BLOB NOT NULL);
+            CREATE TABLE idx (h INTEGER NOT NULL, seq INTEGER NOT NULL, pos INTEGER NOT NULL);
+            CREATE INDEX idx_h ON idx (h);
+            BEGIN;
+        """)  # one transaction that is never committed: the file is thrown away
+        self.n_ops = 0
+        self.n_rows = 0
+        self._seen = bytearray(self._BITS // 8)  # bit (hash % _BITS): some planned row has this hash
+        self._batches: dict[int, list] = {}  # a few unpickled batches, for lookups
+
+    def _mark(self, h: int) -> None:
+        h %= self._BITS
+        self._seen[h >> 3] |= 1 << (h & 7)
+
+    def _maybe(self, h: int) -> bool:
+        h %= self._BITS
+        return bool(self._seen[h >> 3] & (1 << (h & 7)))
+
+    def add(self, op: str, table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Plan `op` ("insert" or "update") of complete `rows` of `table_name`."""
+        if not rows:
+            return
+        self.n_ops += 1
+        seq = self.n_ops
+        self.db.execute("INSERT INTO log VALUES (?, ?, ?, ?)",
+                        (seq, op, table_name, pickle.dumps(list(rows), protocol=pickle.HIGHEST_PROTOCOL)))
+        key, group = _PLAN_KEY[table_name], _PLAN_GROUP.get(table_name)
+        index: list[tuple[int, int, int]] = []
+        mark = self._mark
+        for i, r in enumerate(rows):
+            h = hash((table_name, key(r)))  # hash() is stable within the process: the plan's lifetime
+            mark(h)
+            index.append((h, seq, i))
+            if group is not None:
+                g = hash((table_name, None, group(r)))
+                mark(g)
+                index.append((g, seq, i))
+        self.db.executemany("INSERT INTO idx VALUES (?, ?, ?)", index)
+        self.n_rows += len(rows)
+
+    def _latest(self, hashes: dict[int, list]) -> list[tuple[Any, dict]]:
+        """(what, row) for the planned rows whose hash is in `hashes` (hash -> what it stands for),
+        the latest state of each row; the caller checks that the row is the one it wants."""
+        found: dict[tuple[Any, int], tuple[int, int]] = {}
+        todo = list(hashes)
+        for i in range(0, len(todo), LOOKUP_CHUNK):
+            chunk = todo[i:i + LOOKUP_CHUNK]
+            sql = f"SELECT h, seq, pos FROM idx WHERE h IN ({','.join('?' * len(chunk))})"
+            for h, seq, pos in self.db.execute(sql, chunk):
+                found[(h, seq, pos)] = (seq, pos)
+        out = []
+        for (h, _seq, _pos), (seq, pos) in sorted(found.items(), key=lambda kv: kv[1]):
+            batch = self._batches.get(seq)
+            if batch is None:
+                if len(self._batches) >= 4:
+                    self._batches.clear()
+                blob = self.db.execute("SELECT rows FROM log WHERE seq = ?", (seq,)).fetchone()[0]
+                batch = self._batches[seq] = pickle.loads(blob)
+            out.extend((what, batch[pos]) for what in hashes[h])  # in plan order: a later state comes after
+        return out
+
+    def get(self, table_name: str, keys: Sequence[str]) -> dict[str, dict]:
+        """The latest planned state of the rows of `table_name` with these keys (a copy of each)."""
+        if not self.n_rows:
+            return {}
+        wanted: dict[int, list] = {}
+        for k in keys:
+            h = hash((table_name, k))
+            if self._maybe(h):
+                wanted.setdefault(h, []).append(k)
+        if not wanted:
+            return {}
+        key = _PLAN_KEY[table_name]
+        out: dict[str, dict] = {}
+        for k, row in self._latest(wanted):
+            if key(row) == k:  # not another key with the same hash
+                out[k] = dict(row)
+        return out
+
+    def in_groups(self, table_name: str, groups: Sequence[str]) -> list[dict]:
+        """The latest planned state of every row of `table_name` in these groups (scores: entries)."""
+        if not self.n_rows:
+            return []
+        wanted: dict[int, list] = {}
+        for g in groups:
+            h = hash((table_name, None, g))
+            if self._maybe(h):
+                wanted.setdefault(h, []).append(g)
+        if not wanted:
+            return []
+        key, group = _PLAN_KEY[table_name], _PLAN_GROUP[table_name]
+        out: dict[str, dict] = {}
+        for g, row in self._latest(wanted):
+            if group(row) == g:
+                out[key(row)] = dict(row)
+        return list(out.values())
+
+    def batches(self) -> Iterator[tuple[str, str, list[dict]]]:
+        """(op, table, rows) of every planned batch, in the order they were planned."""
+        self._batches.clear()
+        for seq in range(1, self.n_ops + 1):
+            op, table_name, blob = self.db.execute("SELECT op, tbl, rows FROM log WHERE seq = ?", (seq,)).fetchone()
+            yield op, table_name, pickle.loads(blob)
+
+    def close(self) -> None:
+        try:
+            self.db.close()
+        finally:
+            try:
+                self.path.unlink()
+            except OSError:
+                pass
+
+
 # ---------------------------------------------------------------- progress
 
 class _Progress:
@@ -535,9 +697,9 @@ class _Importer:
     info_keys: tuple[str, ...] = ("id", "_title", "_unit")  # columns that do not count as data
     sheet: str | None = None
 
-    def __init__(self, tx: Any, path: Path, opts: ImportOptions, spool: _Spool | None) -> None:
-        self.tx = tx
-        self.conn = tx.conn
+    def __init__(self, conn: Any, path: Path, opts: ImportOptions, spool: _Spool | None, plan: _Plan) -> None:
+        self.conn = conn  # inside a read transaction: a snapshot of the ledger
+        self.plan = plan
         self.path = path
         self.opts = opts
         self.spool = spool
@@ -545,7 +707,7 @@ class _Importer:
         self.fname = path.name
         self.table: Any = None
         self.headers: dict[tuple[str | None, str], str] = {}  # (sheet, key) -> header text in the file
-        self.writing = True  # False once the import is bound to fail: keep checking, stop writing
+        self.writing = True  # False once the import is bound to fail: keep checking, stop planning writes
         self._unlocked: set[int] = set()
         self._crits: dict[int, CriteriaSet] = {}
         self.units = {u["code"]: u for u in ops.list_units(self.conn)}
@@ -568,6 +730,12 @@ class _Importer:
         if raw in self.units:
             return raw
         return self._unit_by_fold.get(fold(raw))
+
+    def write(self, table_name: str, inserts: Sequence[dict], updates: Sequence[dict]) -> None:
+        """Plan a batch's new and changed rows (written under the lock once the file is read)."""
+        if self.writing:
+            self.plan.add("insert", table_name, inserts)
+            self.plan.add("update", table_name, updates)
 
     def unlock(self, year: int, what: str) -> None:
         """Refuse the whole import (LockedYear) when it would change a decided year."""
@@ -686,7 +854,7 @@ class _Importer:
                     pass
         finally:
             table.close()
-        self.res.changes = self.tx.n
+        self.res.changes = self.plan.n_rows
         return self.res
 
     def loop(self, table: Any, progress: _Progress) -> None:
@@ -729,7 +897,8 @@ class _Importer:
     _read_keys: frozenset[str] | None = None
 
     def nested_problems(self, row: Any, problems: list[Problem]) -> bool:
-        """A problem for each cell of a JSON record that holds a list or an object (not one value).
+        """A problem for each cell of a JSON record that holds a list or an object (not one value), or
+        an integer too long to be one (tabular.LongNumber).
         Only the columns the import reads count: the other keys of `dvk list --json` (reasons...) are
         ignored as they are in every other case."""
         read = self._read_keys
@@ -741,6 +910,9 @@ class _Importer:
                 problems.append(self.problem(row, "giá trị không hợp lệ (cần một giá trị: chữ, số hoặc để trống; "
                                                   "không phải danh sách hay đối tượng JSON)", key,
                                              shown if len(shown) <= 200 else shown[:199] + "…"))
+            elif key in read and isinstance(value, LongNumber):
+                digits = value.digits.lstrip("-")
+                problems.append(self.problem(row, f"số quá dài ({len(digits)} chữ số)", key, digits[:20] + "…"))
         return bool(problems)
 
     def note_legacy(self, row: Any) -> None:
@@ -1057,6 +1229,8 @@ class _Registrations(_Importer):
                 q = select(et).where(and_(et.c.year == year, et.c.match_key.in_(hits[i:i + LOOKUP_CHUNK])))
                 for r in self.conn.execute(q).mappings():
                     existing.setdefault((year, r["match_key"]), dict(r))
+            for r in self.plan.get("entry", [f"{year}|{k}" for k in keys]).values():  # planned by earlier batches
+                existing[(year, r["match_key"])] = r
         pending: dict[tuple[int, str], dict] = {}
         inserts: list[dict] = []
         updates: list[dict] = []
@@ -1105,9 +1279,7 @@ class _Registrations(_Importer):
                 target = cur["id"] + (f" (vừa thêm từ dòng {line} của tệp)" if line else "")
                 res.add_conflict(Conflict(self.where(it.row), target, diffs))
         res.added += len(inserts)
-        if self.writing:
-            bulk_insert(self.tx, "entry", inserts)
-            self.tx.update_many("entry", updates)
+        self.write("entry", inserts, updates)
 
 
 # ---------------------------------------------------------------- reports
@@ -1153,6 +1325,7 @@ class _Reports(_Importer):
         ids = [it.cand[0] for it in items]
         known = self.entries(ids)
         existing = self.rows_by_id(rt, rt.c.entry_id, ids)
+        existing.update(self.plan.get("report", ids))
         pending: dict[str, dict] = {}
         inserts: list[dict] = []
         updates: list[dict] = []
@@ -1191,9 +1364,7 @@ class _Reports(_Importer):
                 res.updated += 1
             else:
                 res.add_conflict(Conflict(self.where(it.row), f"báo cáo của {eid}", diffs))
-        if self.writing:
-            bulk_insert(self.tx, "report", inserts)
-            self.tx.update_many("report", updates)
+        self.write("report", inserts, updates)
 
 
 # ---------------------------------------------------------------- confirmations
@@ -1268,6 +1439,7 @@ class _Confirmations(_Importer):
         known = self.entries(ids)
         reported = set(self.rows_by_id(rt, rt.c.entry_id, ids))
         existing = self.rows_by_id(ct, ct.c.entry_id, ids)
+        existing.update(self.plan.get("confirmation", ids))
         pending: dict[str, dict] = {}
         inserts: list[dict] = []
         updates: list[dict] = []
@@ -1313,9 +1485,7 @@ class _Confirmations(_Importer):
                 res.updated += 1
             else:
                 res.add_conflict(Conflict(self.where(it.row), f"xác nhận của {eid}", diffs))
-        if self.writing:
-            bulk_insert(self.tx, "confirmation", inserts)
-            self.tx.update_many("confirmation", updates)
+        self.write("confirmation", inserts, updates)
 
 
 # ---------------------------------------------------------------- scores
@@ -1357,6 +1527,13 @@ class _Scores(_Importer):
         if "member" in table.missing and self.opts.member is None and table.format != "xlsx":
             out.append(Problem("thiếu cột “Thành viên” (tên thành viên Hội đồng chấm); hoặc nêu --member",
                                file=self.fname))
+        for info in table.sheet_info:  # "G1" twice, or "G1" and "g1": which one is the score?
+            for key, cols in info.duplicates.items():
+                what = f"tiêu chí {key}" if key in self.codes else f"cột “{self._label(key)}”"
+                named = " và ".join(f"“{text}”" + (f" ({table.column_ref(i)})" if table.column_ref(i) else "")
+                                    for i, text in cols)
+                out.append(Problem(f"{len(cols)} cột cùng là {what}: {named}; mỗi tiêu chí chỉ một cột, hãy bỏ bớt",
+                                   file=self.fname + (f", trang tính “{info.name}”" if info.name else "")))
         return out
 
     def _sheet_member(self, sheet: str | None) -> Any:
@@ -1446,6 +1623,11 @@ class _Scores(_Importer):
             q = select(st).where(st.c.entry_id.in_(uniq[i:i + LOOKUP_CHUNK]))
             for r in self.conn.execute(q).mappings():
                 existing[(r["entry_id"], r["member"])] = dict(r)
+        for r in self.plan.in_groups("score", uniq):  # sheets planned by earlier batches
+            existing[(r["entry_id"], r["member"])] = r
+        members: dict[str, list[str]] = {}  # entry -> who scored it (ledger, plan, this batch)
+        for eid, member in existing:
+            members.setdefault(eid, []).append(member)
         pending: dict[tuple[str, str], dict] = {}
         inserts: list[dict] = []
         updates: list[dict] = []
@@ -1454,6 +1636,15 @@ class _Scores(_Importer):
             e = self.check_entry(it, eid, known)
             if e is None:
                 continue
+            scored = members.setdefault(eid, [])
+            same, near = ops.match_member(member, scored)  # one member, one sheet (the same rule as `dvk score`)
+            if near is not None:
+                it.problems = [self.problem(it.row, ops.member_near_message(eid, member, near), "member", member)]
+                continue
+            if same is not None and same != member:
+                self.res.add_note(f"{self.where(it.row)}: tên “{member}” là thành viên “{same}” đã có phiếu cho "
+                                  f"{eid}; phiếu được xét dưới tên “{same}”.")
+                member = same
             crit = self.crit(e["year"])
             marks = ops.marks_json(values, crit)  # exactly what `dvk score` stores
             k = (eid, member)
@@ -1463,6 +1654,7 @@ class _Scores(_Importer):
                 row = {"entry_id": eid, "member": member, "marks": marks}
                 inserts.append(row)
                 pending[k] = row
+                scored.append(member)
                 res.added += 1
                 continue
             if cur["marks"] == marks or json.loads(cur["marks"]) == json.loads(marks):
@@ -1482,9 +1674,7 @@ class _Scores(_Importer):
             diffs = [(self.headers.get((it.row[3], c)) or c, _show_score(old.get(c, "")), _show_score(new.get(c, "")))
                      for c in dict.fromkeys([*old, *new]) if old.get(c, "") != new.get(c, "")]
             res.add_conflict(Conflict(self.where(it.row), f"điểm của {member} cho {eid}", diffs))
-        if self.writing:
-            bulk_insert(self.tx, "score", inserts)
-            self.tx.update_many("score", updates)
+        self.write("score", inserts, updates)
 
 
 def _show_score(v: Any) -> str:
@@ -1505,12 +1695,8 @@ IMPORTERS: dict[str, type[_Importer]] = {
 
 # ---------------------------------------------------------------- running an import
 
-class _Rollback(Exception):
-    """Raised inside the write transaction to undo it (dry run, nothing changed)."""
-
-    def __init__(self, result: ImportResult) -> None:
-        super().__init__("rollback")
-        self.result = result
+class _Changed(Exception):
+    """The ledger changed between the plan (a snapshot) and the write lock: plan again."""
 
 
 def _rejects_format(path: Path, table_format: str) -> str:
@@ -1532,55 +1718,249 @@ def check_options(opts: ImportOptions) -> None:
                            "ra tệp).")
 
 
-def run_import(led: Any, kind: str, path: Path, opts: ImportOptions, *, user: str, command: str) -> ImportResult:
+def _samefile(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
+def _resolved(p: Path) -> Path:
+    try:
+        return p.resolve()
+    except (OSError, RuntimeError):
+        return p.absolute()
+
+
+def check_rejects_target(rejects: Path, *, ledger: Path, source: Path, force: bool) -> Path:
+    """The --rejects file, refused (InvalidInput) before anything is read or written when it is —
+    whatever `force` says — the ledger, one of its side files (-wal, -shm, -journal), anything in
+    its backups folder, any SQLite database (another ledger, a backup copied elsewhere), the input
+    file (also through a hard or symbolic link), a directory or a special file; when it exists
+    (unless `force`); or when its folder is missing or not writable.
+    """
+    from dvk.db import SQLITE_MAGIC, backup_dir
+
+    target = Path(rejects).expanduser()
+    what = f"Tệp ghi dòng bị loại (--rejects) “{target}”"
+    real = _resolved(target)
+    ledger_files = [Path(f"{q}{side}") for q in {Path(ledger).absolute(), _resolved(Path(ledger))}
+                    for side in ("", "-wal", "-shm", "-journal")]
+    if real in ledger_files or target.absolute() in ledger_files or any(_samefile(target, q) for q in ledger_files):
+        raise InvalidInput(f"{what} là chính sổ “{ledger}” hoặc tệp đi kèm của sổ; dvk không bao giờ ghi đè sổ. "
+                           "Hãy chọn tệp khác.")
+    for folder in {backup_dir(Path(ledger).absolute()), backup_dir(_resolved(Path(ledger)))}:
+        if real == folder or folder in real.parents or folder in target.absolute().parents:
+            raise InvalidInput(f"{what} nằm trong thư mục sao lưu “{folder}” của sổ; dvk không ghi vào đó. "
+                               "Hãy chọn tệp khác.")
+    if real == _resolved(source) or _samefile(target, source):
+        raise InvalidInput(f"{what} không được trùng với tệp nhập “{source.name}”.")
+    if os.path.lexists(target):
+        try:
+            st = os.stat(target)
+        except OSError:
+            st = None  # a symbolic link to nothing: replacing the link itself writes nowhere else
+        if st is not None:
+            if stat.S_ISDIR(st.st_mode):
+                raise InvalidInput(f"{what} là một thư mục; hãy nêu tên tệp (ví dụ “{target / 'loai.csv'}”).")
+            if not stat.S_ISREG(st.st_mode):
+                raise InvalidInput(f"{what} không phải là tệp thường; hãy chọn tệp khác.")
+            try:
+                with open(target, "rb") as fh:
+                    head = fh.read(len(SQLITE_MAGIC))
+            except OSError:
+                head = b""
+            if head == SQLITE_MAGIC:
+                raise InvalidInput(f"{what} là một cơ sở dữ liệu SQLite (một sổ hay một bản sao lưu?); dvk không ghi "
+                                   "đè tệp này, kể cả với --force. Hãy chọn tệp khác.")
+        if not force:
+            raise InvalidInput(f"{what} đã tồn tại; dvk không ghi đè. Hãy chọn tên khác, hoặc dùng --force để ghi đè "
+                               "tệp đó. Chưa nhập gì.")
+    folder = target.parent
+    if not folder.exists():
+        raise InvalidInput(f"Thư mục “{folder}” của tệp ghi dòng bị loại (--rejects) không tồn tại. Chưa nhập gì.")
+    if not folder.is_dir():
+        raise InvalidInput(f"“{folder}” (thư mục của tệp --rejects) không phải là thư mục. Chưa nhập gì.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidInput(f"Không có quyền ghi vào thư mục “{folder}” của tệp ghi dòng bị loại (--rejects). "
+                           "Chưa nhập gì.")
+    return target
+
+
+def _state_mark(conn: Any, below: int | None = None) -> int:
+    """The last history record (below `below`): every write of dvk adds one, so an unchanged mark
+    means an unchanged ledger."""
+    sql = 'SELECT max("id") FROM "history"' + (' WHERE "id" < ?' if below is not None else "")
+    return conn.exec_driver_sql(sql, (below,) if below is not None else ()).scalar() or 0
+
+
+@dataclass
+class _Planned:
+    """One plan of an import: the importer (its table, rejects headers), the result, the writes."""
+
+    importer: _Importer
+    res: ImportResult
+    plan: _Plan
+    spool: _Spool | None
+    mark: int
+
+    def close(self) -> None:
+        try:
+            self.plan.close()
+        finally:
+            if self.spool is not None:
+                self.spool.close()
+
+
+def _plan(led: Any, kind: str, path: Path, opts: ImportOptions) -> _Planned:
+    """Read, check and decide the whole file inside one read transaction (no write lock)."""
+    spool = _Spool() if (opts.skip_invalid and opts.rejects is not None) else None
+    plan = _Plan()
+    try:
+        with led.read() as conn:
+            importer = IMPORTERS[kind](conn, path, opts, spool, plan)
+            res = importer.run()
+            mark = _state_mark(conn)
+    except BaseException:
+        plan.close()
+        if spool is not None:
+            spool.close()
+        raise
+    return _Planned(importer, res, plan, spool, mark)
+
+
+def _apply(led: Any, planned: _Planned, kind: str, path: Path, opts: ImportOptions, *, user: str, command: str,
+           before_commit: Any) -> None:
+    """Write the plan in one transaction, if the ledger is still the snapshot it was planned on."""
+    with led.write(user=user, command=command, summary=f"Nhập {KIND_LABELS[kind]} từ {path.name}") as tx:
+        if _state_mark(tx.conn, below=tx.history_id) != planned.mark:
+            raise _Changed
+        conn = tx.conn
+        cache_was = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")  # see _Importer.run
+        progress = _Progress(opts.progress and _stderr_is_terminal(), "Đang ghi vào sổ")
+        done = 0
+        try:
+            for op, table_name, rows in planned.plan.batches():
+                if op == "insert":
+                    bulk_insert(tx, table_name, rows)
+                else:
+                    tx.update_many(table_name, rows)
+                done += len(rows)
+                progress.update(done - done % 1000)
+        finally:
+            progress.close()
+            try:
+                conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_was)}")
+            except DBAPIError:  # the connection is failing already: that error is the one to show
+                pass
+        planned.res.changes = tx.n
+        tx.note(planned.res.summary_line())
+        if before_commit is not None:
+            before_commit()
+
+
+def _stage_rejects(target: Path, planned: _Planned) -> Path:
+    """Write the rejected rows to a new temporary file beside `target` (published after the commit)."""
+    from dvk.tabular import TableError, write_rejects
+
+    importer = planned.importer
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp{target.suffix}")
+    fmt = _rejects_format(target, importer.table.format)
+    try:
+        write_rejects(tmp, fmt, importer.reject_headers, planned.spool.rows() if planned.spool else [],
+                      importer.reason_key, delimiter=importer.table.delimiter if fmt == "csv" else None,
+                      reason_header=importer.reason_key)
+    except TableError as exc:
+        raise InvalidInput(exc.message.replace(str(tmp), str(target)) + " Chưa nhập gì vào sổ.")
+    return tmp
+
+
+def _publish_rejects(tmp: Path, target: Path, force: bool) -> None:
+    """Give the rejects file its name: never over another file unless `force` (no clobbering race:
+    a hard link fails if the name was taken meanwhile)."""
+    from dvk.db import os_reason
+
+    kept = f" Các dòng hợp lệ đã được ghi vào sổ; các dòng bị loại được giữ ở tệp “{tmp}”."
+    try:
+        if force:
+            os.replace(tmp, target)
+            return
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            raise InvalidInput(f"Tệp “{target}” vừa được tạo trong lúc nhập; dvk không ghi đè." + kept)
+        except OSError:  # a file system without hard links (FAT, some network shares)
+            fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.close(fd)
+            os.replace(tmp, target)
+            return
+        os.unlink(tmp)
+    except FileExistsError:
+        raise InvalidInput(f"Tệp “{target}” vừa được tạo trong lúc nhập; dvk không ghi đè." + kept)
+    except OSError as exc:
+        raise InvalidInput(f"Không ghi được tệp “{target}”: {os_reason(exc)}." + kept)
+
+
+def run_import(led: Any, kind: str, path: Path, opts: ImportOptions, *, user: str, command: str,
+               before_commit: Any = None) -> ImportResult:
     """Import one file into the ledger `led` (a dvk.db.Ledger); all or nothing, in one transaction.
 
+    The file is read, checked and planned without the write lock (see the module's docstring);
+    the lock is held only to write the plan. `before_commit()`, if given, is called as the last
+    thing inside the write transaction (the CLI makes Ctrl-C wait from there: a commit is whole).
+
     Raises ValidationFailed (every problem listed) when a row is bad and `skip_invalid` is off,
-    LockedYear when it would change a decided year, InvalidInput for an unreadable file.
+    LockedYear when it would change a decided year, InvalidInput for an unreadable file or a
+    refused --rejects file (checked before anything else).
     """
     if kind not in IMPORTERS:
         raise ValueError(kind)
     check_options(opts)
     path = Path(path)
-    if opts.rejects is not None and Path(opts.rejects).resolve() == path.resolve():
-        raise InvalidInput(f"Tệp ghi dòng bị loại (--rejects) không được trùng với tệp nhập “{path.name}”.")
-    spool = _Spool() if (opts.skip_invalid and opts.rejects is not None) else None
-    importer: _Importer | None = None
+    target = None
+    if opts.rejects is not None:
+        target = check_rejects_target(opts.rejects, ledger=led.path, source=path, force=opts.force)
     gc_was = _fewer_collections()
     try:
-        try:
-            with led.write(user=user, command=command, summary=f"Nhập {KIND_LABELS[kind]} từ {path.name}") as tx:
-                importer = IMPORTERS[kind](tx, path, opts, spool)
-                res = importer.run()
+        for _attempt in range(REPLANS):
+            planned = _plan(led, kind, path, opts)
+            staged: Path | None = None
+            try:
+                res = planned.res
                 if res.problem_count and not opts.skip_invalid:
-                    rows = res.rejected
                     raise ValidationFailed(
                         problems=res.problems,
-                        headline=f"Tệp “{path.name}” có {res.problem_count} lỗi ở {rows} dòng; không ghi gì vào sổ. "
-                                 "Sửa tệp rồi nhập lại (hoặc dùng --skip-invalid --rejects TỆP để nhập các dòng "
-                                 "hợp lệ và ghi các dòng lỗi ra tệp).",
+                        headline=f"Tệp “{path.name}” có {res.problem_count} lỗi ở {res.rejected} dòng; không ghi gì "
+                                 "vào sổ. Sửa tệp rồi nhập lại (hoặc dùng --skip-invalid --rejects TỆP để nhập các "
+                                 "dòng hợp lệ và ghi các dòng lỗi ra tệp).",
                     )
-                if opts.dry_run or tx.n == 0:
-                    raise _Rollback(res)
-                tx.note(res.summary_line())
-        except _Rollback as rb:
-            res = rb.result
-        if spool is not None and not opts.dry_run and importer is not None and opts.rejects is not None:
-            from dvk.tabular import TableError, write_rejects
-
-            fmt = _rejects_format(opts.rejects, importer.table.format)
-            try:
-                write_rejects(opts.rejects, fmt, importer.reject_headers, spool.rows(), importer.reason_key,
-                              delimiter=importer.table.delimiter if fmt == "csv" else None,
-                              reason_header=importer.reason_key)
-            except TableError as exc:
-                raise InvalidInput(exc.message + " Các dòng hợp lệ đã được ghi vào sổ.")
-            res.rejects_file = str(opts.rejects)
-        return res
+                if opts.dry_run:
+                    return res
+                if target is not None:
+                    staged = _stage_rejects(target, planned)
+                if planned.plan.n_ops:
+                    try:
+                        _apply(led, planned, kind, path, opts, user=user, command=command,
+                               before_commit=before_commit)
+                    except _Changed:
+                        continue
+                if staged is not None:
+                    tmp, staged = staged, None  # kept (and named in the message) if it cannot be published
+                    _publish_rejects(tmp, target, opts.force)  # type: ignore[arg-type]
+                    res.rejects_file = str(target)
+                return res
+            finally:
+                if staged is not None:
+                    try:
+                        staged.unlink()
+                    except OSError:
+                        pass
+                planned.close()
+        raise LedgerError(f"Sổ “{led.shown}” thay đổi liên tục trong lúc đọc tệp “{path.name}” (các lệnh khác đang "
+                          "ghi); chưa nhập gì. Hãy chạy lại lệnh sau.")
     finally:
         _fewer_collections(gc_was)
-        if spool is not None:
-            spool.close()
 
 
 def _fewer_collections(restore: tuple[int, int, int] | None = None) -> tuple[int, int, int]:

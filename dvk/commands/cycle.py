@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from dvk.commands.common import DateOpt, DbOpt, JsonOpt, UserOpt, add, parse_date_opt, print_json, say, warn, writing
-from dvk.commands.intake import DryRunOpt, FromOpt, RejectsOpt, SkipInvalidOpt, UpdateOpt
+from dvk.commands.intake import DryRunOpt, ForceOpt, FromOpt, RejectsOpt, SkipInvalidOpt, UpdateOpt
 
 
 def register_cmd(
@@ -33,6 +33,7 @@ def register_cmd(
     skip_invalid: SkipInvalidOpt = False,
     rejects: RejectsOpt = None,
     update: UpdateOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Đăng ký một mô hình, điển hình (in mã mới, dạng 2024-007), hoặc nhập cả danh sách: --from TỆP."""
     from dvk import ops
@@ -46,9 +47,9 @@ def register_cmd(
         if single:
             raise InvalidInput(f"Không dùng {', '.join(single)} cùng --from: các giá trị lấy từ tệp.")
         import_file("registrations", from_, db=db, user=user, json_=json_, dry_run=dry_run,
-                    skip_invalid=skip_invalid, rejects=rejects, update=update, year=year)
+                    skip_invalid=skip_invalid, rejects=rejects, update=update, year=year, force=force)
         return
-    refuse_bulk_options(dry_run, skip_invalid, rejects, update)
+    refuse_bulk_options(dry_run, skip_invalid, rejects, update, force)
     missing = [n for n, v in (("--year", year), ("--unit", unit), ("--title", title), ("--field", field)) if v is None]
     if missing:
         raise missing_options(missing, "hoặc dùng --from TỆP để nhập cả danh sách")
@@ -99,6 +100,7 @@ def report_cmd(
     skip_invalid: SkipInvalidOpt = False,
     rejects: RejectsOpt = None,
     update: UpdateOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Ghi báo cáo thành tích (cách làm, kinh nghiệm, lan tỏa, hiệu quả, bền vững); --from TỆP để nhập nhiều."""
     from dvk import ops
@@ -113,7 +115,7 @@ def report_cmd(
         if single:
             raise InvalidInput(f"Không dùng {', '.join(single)} cùng --from: các giá trị lấy từ tệp.")
         import_file("reports", from_, db=db, user=user, json_=json_, dry_run=dry_run, skip_invalid=skip_invalid,
-                    rejects=rejects, update=update)
+                    rejects=rejects, update=update, force=force)
         return
     refuse_bulk_options(dry_run, skip_invalid, rejects, update)
     if not entry_id:
@@ -158,6 +160,7 @@ def confirm_cmd(
     skip_invalid: SkipInvalidOpt = False,
     rejects: RejectsOpt = None,
     update: UpdateOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Ghi xác nhận (hoặc không xác nhận) của cấp ủy cùng cấp vào báo cáo thành tích; --from TỆP để nhập nhiều."""
     from dvk import ops
@@ -171,9 +174,9 @@ def confirm_cmd(
         if single:
             raise InvalidInput(f"Không dùng {', '.join(single)} cùng --from: các giá trị lấy từ tệp.")
         import_file("confirmations", from_, db=db, user=user, json_=json_, dry_run=dry_run,
-                    skip_invalid=skip_invalid, rejects=rejects, update=update)
+                    skip_invalid=skip_invalid, rejects=rejects, update=update, force=force)
         return
-    refuse_bulk_options(dry_run, skip_invalid, rejects, update)
+    refuse_bulk_options(dry_run, skip_invalid, rejects, update, force)
     if not entry_id:
         raise missing_options(["mã mô hình, điển hình (ID)"], "hoặc dùng --from TỆP để nhập nhiều xác nhận")
     if by is None:
@@ -212,6 +215,7 @@ def score_cmd(
     skip_invalid: SkipInvalidOpt = False,
     rejects: RejectsOpt = None,
     update: UpdateOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Ghi điểm của một thành viên Hội đồng (chấm lại thì thay điểm cũ); --from TỆP: mỗi thành viên một trang tính."""
     from dvk import criteria as cm
@@ -223,9 +227,9 @@ def score_cmd(
         if entry_id or scores:
             raise InvalidInput("Không ghi mã mô hình hay MÃ=ĐIỂM cùng --from: điểm lấy từ tệp.")
         import_file("scores", from_, db=db, user=user, json_=json_, dry_run=dry_run, skip_invalid=skip_invalid,
-                    rejects=rejects, update=update, member=member)
+                    rejects=rejects, update=update, member=member, force=force)
         return
-    refuse_bulk_options(dry_run, skip_invalid, rejects, update)
+    refuse_bulk_options(dry_run, skip_invalid, rejects, update, force)
     if not entry_id:
         raise missing_options(["mã mô hình, điển hình (ID)"], "hoặc dùng --from TỆP để nhập phiếu chấm")
     if not member:
@@ -241,6 +245,8 @@ def score_cmd(
         return
     verb = "Đã thay điểm" if res["replaced"] else "Đã ghi điểm"
     say(f"{verb} của {res['member']} cho {res['entry_id']}: tổng {cm.fmt_score(res['total'])}/100.")
+    if res["typed"] != res["member"]:
+        say(f"(Tên “{res['typed']}” là thành viên “{res['member']}” đã có phiếu: phiếu được ghi dưới tên đó.)")
 
 
 def register(app: typer.Typer) -> None:

@@ -29,6 +29,10 @@ UpdateOpt = Annotated[
     bool, typer.Option("--update", help="Với --from: cập nhật theo tệp các dòng trùng nhưng khác nội dung "
                                         "(mặc định: báo xung đột, không ghi).")
 ]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Với --rejects: ghi đè tệp dòng bị loại đã có (không bao giờ ghi đè sổ, "
+                                       "bản sao lưu hay chính tệp nhập).")
+]
 
 SINGLE_ONLY = "chỉ dùng khi nhập từ tệp (--from)"
 
@@ -46,23 +50,25 @@ def missing_options(missing: list[str], bulk_hint: str) -> MissingOptions:
 
 def import_file(kind: str, path: Path, *, db: Optional[Path], user: Optional[str], json_: bool, dry_run: bool,
                 skip_invalid: bool, rejects: Optional[Path], update: bool, year: Optional[int] = None,
-                member: Optional[str] = None) -> None:
+                member: Optional[str] = None, force: bool = False) -> None:
     """Run one import (dvk.intake) and print its result."""
     from dvk import intake
-    from dvk.cli import command_line
+    from dvk.cli import command_line, hold_ctrl_c
     from dvk.db import current_user
 
     opts = intake.ImportOptions(dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, update=update,
-                                year=year, member=member)
+                                year=year, member=member, force=force)
     intake.check_options(opts)
     with ledger(db) as led:
-        res = intake.run_import(led, kind, path, opts, user=current_user(user), command=command_line())
+        res = intake.run_import(led, kind, path, opts, user=current_user(user), command=command_line(),
+                                before_commit=hold_ctrl_c)
     print_import(res, json_)
 
 
-def refuse_bulk_options(dry_run: bool, skip_invalid: bool, rejects: Optional[Path], update: bool) -> None:
+def refuse_bulk_options(dry_run: bool, skip_invalid: bool, rejects: Optional[Path], update: bool,
+                        force: bool = False) -> None:
     used = [name for name, on in (("--dry-run", dry_run), ("--skip-invalid", skip_invalid),
-                                  ("--rejects", rejects is not None), ("--update", update)) if on]
+                                  ("--rejects", rejects is not None), ("--update", update), ("--force", force)) if on]
     if used:
         raise InvalidInput(f"{', '.join(used)} {SINGLE_ONLY}.")
 
@@ -87,6 +93,10 @@ def print_import(res: Any, json_: bool) -> None:
     for enc, n in res.legacy.items():
         warn(f"đã chuyển {n} ô từ bảng mã {enc} sang Unicode (ví dụ: {'; '.join(res.legacy_where[:3])}). "
              "Hãy kiểm tra lại chữ tiếng Việt của các ô đó.")
+    for note in res.notes:
+        warn(note)
+    if res.notes_more:
+        warn(f"… và {res.notes_more} lưu ý khác như trên.")
     if res.examples:
         warn(f"bỏ qua {res.examples} dòng ví dụ của mẫu (có chữ “[VÍ DỤ]”).")
     if res.blank:

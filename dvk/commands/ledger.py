@@ -148,8 +148,9 @@ def units_import(
     """Nhập danh sách đơn vị từ tệp (thêm mới hoặc cập nhật tên, cấp ủy)."""
     from dvk import intake_units
 
+    rows = intake_units.read_units(file)  # read and checked before the write lock is taken
     with writing(db, user, f"Nhập đơn vị từ {file.name}") as tx:
-        counts = intake_units.import_units(tx, file)
+        counts = intake_units.import_units(tx, file, rows)
         tx.note(f"Nhập đơn vị từ {file.name}: thêm {counts['added']}, cập nhật {counts['updated']}")
     if json_:
         print_json(counts)
@@ -256,7 +257,9 @@ def history(
 ) -> None:
     """Lịch sử thay đổi: ai, khi nào, lệnh gì, thay đổi gì."""
     from dvk import history as hist
+    from dvk import ops
 
+    row = ops.entry_id_of(row) if row else row  # "2024-7" is 2024-007, as everywhere
     with ledger(db) as led, led.read() as conn:
         recs = hist.list_history(conn, row=row, limit=limit)
         if changes or row or json_:
