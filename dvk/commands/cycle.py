@@ -126,7 +126,7 @@ def report_cmd(
         given = [f"--{k}" for k, v in aspects.items() if v is not None] + (["--file"] if file else [])
         if given:
             raise InvalidInput(f"Không dùng {', '.join(given)} cùng --from-docx: nội dung lấy từ tệp Word.")
-        aspects = forms.read_report_docx(from_docx, entry_id)
+        aspects = forms.read_report_docx(from_docx, ops.entry_id_of(entry_id))  # "2024-7" is 2024-007
         file = from_docx
     on = parse_date_opt(date)
     with writing(db, user) as tx:
