@@ -12,10 +12,12 @@ brings them in. One import is:
    `_Plan` on disk (a temporary SQLite file), which also answers "was this key planned already?"
    for the later rows of the file, as the ledger would if they had been written;
 4. **write** — only then is the write lock taken, the ledger checked unchanged since the snapshot
-   (its last history record; if another command wrote meanwhile, the file is planned again, up to
-   `REPLANS` times), and the planned batches applied in ONE transaction, in their order: new rows
-   through `bulk_insert` (executemany; each row recorded in the history exactly as
-   `Tx.insert_many` records it), changed rows (`--update`) through `Tx.update_many`.
+   (its last history record), and the planned batches applied in ONE transaction, in their order:
+   new rows through `bulk_insert` (executemany; each row recorded in the history exactly as
+   `Tx.insert_many` records it), changed rows (`--update`) through `Tx.update_many`. If another
+   command wrote meanwhile, the file is planned again; when that keeps happening, the last of
+   `REPLANS` plans is made under the lock from the rows the plan before kept on disk (never from
+   the file itself), so an import always ends.
 
 So the input file is read and checked without holding the lock: a slow disk, a huge file or a
 refused one never makes another writer wait, and a dry run never takes the lock at all.
@@ -816,11 +818,14 @@ class _Importer:
     def required_keys(self) -> tuple[str, ...]:
         return _REQUIRED[self.kind]
 
+    replay: Any = None  # (table, rows spool): read these rows again instead of the file
+    keep_rows: _Spool | None = None  # keep the rows read, for a plan made again under the lock
+
     def run(self) -> ImportResult:
         from dvk.tabular import REASON_HEADER, TableError, fold_header
 
         try:
-            table = self.open_table()
+            table = self.open_table() if self.replay is None else _replayed(*self.replay)
         except TableError as exc:
             raise InvalidInput(exc.message)
         self.table = table
@@ -867,7 +872,7 @@ class _Importer:
         json_records = table.format == "json"  # only JSON can nest a list or an object in a cell
         batch: list[_Item] = []
         n = 0
-        for row in table:
+        for row in (table if self.keep_rows is None else _keeping(table, self.keep_rows)):
             n += 1
             if not n % 1000:  # the bar moves by thousands
                 progress.update(n)
@@ -965,6 +970,22 @@ class _Importer:
 
     def decide(self, items: list[_Item]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def _keeping(rows: Iterable[Any], spool: _Spool) -> Iterator[Any]:
+    for row in rows:
+        spool.add(row)
+        yield row
+
+
+def _replayed(table: Any, rows: _Spool) -> Any:
+    """`table` (closed) iterating the rows kept from it, not its file."""
+    import copy
+
+    again = copy.copy(table)
+    again._iter_impl = rows.rows
+    again._closer = None
+    return again
 
 
 def _stderr_is_terminal() -> bool:
@@ -1812,15 +1833,17 @@ class _Planned:
                 self.spool.close()
 
 
-def _plan(led: Any, kind: str, path: Path, opts: ImportOptions) -> _Planned:
-    """Read, check and decide the whole file inside one read transaction (no write lock)."""
+def _plan(conn: Any, kind: str, path: Path, opts: ImportOptions, *, replay: Any = None,
+          keep_rows: _Spool | None = None) -> _Planned:
+    """Read, check and decide the whole file on `conn` (a read transaction: no write lock), or with
+    `replay` = (table, rows) the rows an earlier plan read from it (`keep_rows` keeps them)."""
     spool = _Spool() if (opts.skip_invalid and opts.rejects is not None) else None
     plan = _Plan()
     try:
-        with led.read() as conn:
-            importer = IMPORTERS[kind](conn, path, opts, spool, plan)
-            res = importer.run()
-            mark = _state_mark(conn)
+        importer = IMPORTERS[kind](conn, path, opts, spool, plan)
+        importer.replay, importer.keep_rows = replay, keep_rows
+        res = importer.run()
+        mark = _state_mark(conn)
     except BaseException:
         plan.close()
         if spool is not None:
@@ -1829,35 +1852,45 @@ def _plan(led: Any, kind: str, path: Path, opts: ImportOptions) -> _Planned:
     return _Planned(importer, res, plan, spool, mark)
 
 
-def _apply(led: Any, planned: _Planned, kind: str, path: Path, opts: ImportOptions, *, user: str, command: str,
-           before_commit: Any) -> None:
-    """Write the plan in one transaction, if the ledger is still the snapshot it was planned on."""
-    with led.write(user=user, command=command, summary=f"Nhập {KIND_LABELS[kind]} từ {path.name}") as tx:
-        if _state_mark(tx.conn, below=tx.history_id) != planned.mark:
-            raise _Changed
-        conn = tx.conn
-        cache_was = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-        conn.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")  # see _Importer.run
-        progress = _Progress(opts.progress and _stderr_is_terminal(), "Đang ghi vào sổ")
-        done = 0
+def _write_plan(tx: Any, planned: _Planned, opts: ImportOptions, before_commit: Any) -> None:
+    """Apply the planned batches in `tx`, in their order, through the calls that would have made them."""
+    conn = tx.conn
+    cache_was = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")  # see _Importer.run
+    progress = _Progress(opts.progress and _stderr_is_terminal(), "Đang ghi vào sổ")
+    done = 0
+    try:
+        for op, table_name, rows in planned.plan.batches():
+            if op == "insert":
+                bulk_insert(tx, table_name, rows)
+            else:
+                tx.update_many(table_name, rows)
+            done += len(rows)
+            progress.update(done - done % 1000)
+    finally:
+        progress.close()
         try:
-            for op, table_name, rows in planned.plan.batches():
-                if op == "insert":
-                    bulk_insert(tx, table_name, rows)
-                else:
-                    tx.update_many(table_name, rows)
-                done += len(rows)
-                progress.update(done - done % 1000)
-        finally:
-            progress.close()
-            try:
-                conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_was)}")
-            except DBAPIError:  # the connection is failing already: that error is the one to show
-                pass
-        planned.res.changes = tx.n
-        tx.note(planned.res.summary_line())
-        if before_commit is not None:
-            before_commit()
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_was)}")
+        except DBAPIError:  # the connection is failing already: that error is the one to show
+            pass
+    planned.res.changes = tx.n
+    tx.note(planned.res.summary_line())
+    if before_commit is not None:
+        before_commit()
+
+
+def _refuse_problems(res: ImportResult, path: Path, opts: ImportOptions) -> None:
+    if res.problem_count and not opts.skip_invalid:
+        raise ValidationFailed(
+            problems=res.problems,
+            headline=f"Tệp “{path.name}” có {res.problem_count} lỗi ở {res.rejected} dòng; không ghi gì vào sổ. "
+                     "Sửa tệp rồi nhập lại (hoặc dùng --skip-invalid --rejects TỆP để nhập các dòng hợp lệ và ghi "
+                     "các dòng lỗi ra tệp).",
+        )
+
+
+class _NothingToWrite(Exception):
+    """Raised inside a write transaction to leave it without a trace (the import changes nothing)."""
 
 
 def _stage_rejects(target: Path, planned: _Planned) -> Path:
@@ -1907,8 +1940,11 @@ def run_import(led: Any, kind: str, path: Path, opts: ImportOptions, *, user: st
     """Import one file into the ledger `led` (a dvk.db.Ledger); all or nothing, in one transaction.
 
     The file is read, checked and planned without the write lock (see the module's docstring);
-    the lock is held only to write the plan. `before_commit()`, if given, is called as the last
-    thing inside the write transaction (the CLI makes Ctrl-C wait from there: a commit is whole).
+    the lock is held only to write the plan. If other commands wrote meanwhile, the file is
+    planned again; the last of `REPLANS` plans is made under the write lock from the rows the
+    one before read and kept (not from the file), so an import always ends.
+    `before_commit()`, if given, is called as the last thing inside the write transaction (the
+    CLI makes Ctrl-C wait from there: a commit is whole).
 
     Raises ValidationFailed (every problem listed) when a row is bad and `skip_invalid` is off,
     LockedYear when it would change a decided year, InvalidInput for an unreadable file or a
@@ -1921,46 +1957,82 @@ def run_import(led: Any, kind: str, path: Path, opts: ImportOptions, *, user: st
     target = None
     if opts.rejects is not None:
         target = check_rejects_target(opts.rejects, ledger=led.path, source=path, force=opts.force)
+    summary = f"Nhập {KIND_LABELS[kind]} từ {path.name}"
     gc_was = _fewer_collections()
+    kept: tuple[Any, _Spool] | None = None  # (table, rows) read by the last plan made without the lock
     try:
-        for _attempt in range(REPLANS):
-            planned = _plan(led, kind, path, opts)
+        for attempt in range(1, REPLANS):
+            keep = _Spool() if attempt == REPLANS - 1 else None
+            try:
+                with led.read() as conn:
+                    planned = _plan(conn, kind, path, opts, keep_rows=keep)
+            except BaseException:
+                if keep is not None:
+                    keep.close()
+                raise
+            if keep is not None:
+                kept = (planned.importer.table, keep)
             staged: Path | None = None
             try:
                 res = planned.res
-                if res.problem_count and not opts.skip_invalid:
-                    raise ValidationFailed(
-                        problems=res.problems,
-                        headline=f"Tệp “{path.name}” có {res.problem_count} lỗi ở {res.rejected} dòng; không ghi gì "
-                                 "vào sổ. Sửa tệp rồi nhập lại (hoặc dùng --skip-invalid --rejects TỆP để nhập các "
-                                 "dòng hợp lệ và ghi các dòng lỗi ra tệp).",
-                    )
+                _refuse_problems(res, path, opts)
                 if opts.dry_run:
                     return res
                 if target is not None:
                     staged = _stage_rejects(target, planned)
                 if planned.plan.n_ops:
-                    try:
-                        _apply(led, planned, kind, path, opts, user=user, command=command,
-                               before_commit=before_commit)
-                    except _Changed:
-                        continue
+                    with led.write(user=user, command=command, summary=summary) as tx:
+                        if _state_mark(tx.conn, below=tx.history_id) != planned.mark:
+                            raise _Changed
+                        _write_plan(tx, planned, opts, before_commit)
                 if staged is not None:
                     tmp, staged = staged, None  # kept (and named in the message) if it cannot be published
                     _publish_rejects(tmp, target, opts.force)  # type: ignore[arg-type]
                     res.rejects_file = str(target)
                 return res
+            except _Changed:
+                continue
             finally:
                 if staged is not None:
-                    try:
-                        staged.unlink()
-                    except OSError:
-                        pass
+                    _unlink(staged)
                 planned.close()
-        raise LedgerError(f"Sổ “{led.shown}” thay đổi liên tục trong lúc đọc tệp “{path.name}” (các lệnh khác đang "
-                          "ghi); chưa nhập gì. Hãy chạy lại lệnh sau.")
+        # Other commands wrote during every plan: the last one under the lock, from the rows kept.
+        staged = None
+        locked: _Planned | None = None
+        try:
+            try:
+                with led.write(user=user, command=command, summary=summary) as tx:
+                    locked = _plan(tx.conn, kind, path, opts, replay=kept)
+                    _refuse_problems(locked.res, path, opts)
+                    if target is not None:
+                        staged = _stage_rejects(target, locked)
+                    if not locked.plan.n_ops:
+                        raise _NothingToWrite
+                    _write_plan(tx, locked, opts, before_commit)
+            except _NothingToWrite:
+                pass
+            res = locked.res
+            if staged is not None:
+                tmp, staged = staged, None
+                _publish_rejects(tmp, target, opts.force)  # type: ignore[arg-type]
+                res.rejects_file = str(target)
+            return res
+        finally:
+            if staged is not None:
+                _unlink(staged)
+            if locked is not None:
+                locked.close()
     finally:
+        if kept is not None:
+            kept[1].close()
         _fewer_collections(gc_was)
+
+
+def _unlink(p: Path) -> None:
+    try:
+        p.unlink()
+    except OSError:
+        pass
 
 
 def _fewer_collections(restore: tuple[int, int, int] | None = None) -> tuple[int, int, int]:

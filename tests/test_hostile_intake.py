@@ -536,6 +536,40 @@ def test_a_write_while_the_import_reads_is_taken_into_account(ledger, tmp_path, 
     verify_ok(ledger.db)
 
 
+def test_an_import_ends_even_when_others_write_during_every_plan(ledger, tmp_path, monkeypatch):
+    """Writes during each plan made without the lock: the last plan is made under the lock from the
+    rows kept by the one before (the file is not read again), and the import ends."""
+    from dvk import intake
+
+    units = ["BVDK", "BVNHI", "CDC"]
+    rows = [HEAD] + [["2024", units[i % 3], f"Mô hình {i}", "", "", "", "", "1", "10/02/2024", "", ""]
+                     for i in range(1200)]
+    f = write_csv(tmp_path / "nhieu.csv", rows)
+    wrote: list[str] = []
+    plans = intake.REPLANS - 1  # the plans made without the lock
+
+    class WriterDuringEveryPlan(intake._Progress):
+        def update(self, n):
+            if n == 1000 and self.label.startswith("Đang nhập") and len(wrote) < plans:
+                wrote.append(ledger("register", "--year", "2024", "--unit", "CDC", "--title",
+                                    f"Chen ngang {len(wrote)}", "--field", "3").stdout.strip())
+                if len(wrote) == plans:  # another file under the name (this plan reads on from the old one)
+                    other = tmp_path / "khac.csv"
+                    other.write_text("Năm,Mã đơn vị\n", encoding="utf-8")
+                    os.replace(other, f)  # the last plan must not read the file again
+
+    monkeypatch.setattr(intake, "_Progress", WriterDuringEveryPlan)
+    replays: list[int] = []
+    real_replayed = intake._replayed
+    monkeypatch.setattr(intake, "_replayed", lambda *a: replays.append(1) or real_replayed(*a))
+    out = json.loads(ledger("register", "--from", f, "--json").stdout)
+    assert replays == [1]  # the last plan read the rows kept, not the file
+    assert wrote == [f"2024-{i:03d}" for i in range(1, plans + 1)]
+    assert out["added"] == 1200 and out["new_ids"][0] == f"2024-{plans + 1:03d}"
+    assert len(entries(ledger.db)) == 1200 + plans
+    verify_ok(ledger.db)
+
+
 @pytest.mark.parametrize("command", ["register", "units"])
 def test_a_bad_file_is_refused_while_another_process_writes(ready, tmp_path, command):
     """The file is read and checked before the write lock is wanted: a refusal does not wait for it."""
