@@ -51,6 +51,7 @@ import stat
 import tempfile
 import unicodedata
 from array import array
+from bisect import bisect_left
 from fractions import Fraction
 from functools import lru_cache
 from operator import itemgetter
@@ -516,12 +517,13 @@ class _Plan:
     at once would have left. It is also an index of the rows planned so far, the latest state of
     each: later rows of the file find them there as they would find them in the ledger.
 
-    A private temporary SQLite file (pickled batches, and the hash of each row's key), deleted by
-    `close`; memory holds one batch at a time and a bitmap of the hashes (1 MiB), which answers
-    most lookups ("not planned") without a query.
+    The batches are pickled into a private temporary SQLite file, deleted by `close`. In memory:
+    a bitmap of the hashes of the keys planned (8 MiB, two bits a key), which answers almost every
+    lookup ("not planned") at once, and for each batch its keys' hashes, sorted (12 bytes a row),
+    searched only when the bitmap says "maybe"; a hit is checked against the row itself.
     """
 
-    _BITS = 1 << 23
+    _BITS = 1 << 26
 
     def __init__(self) -> None:
         fd, name = tempfile.mkstemp(prefix="dvk-plan-", suffix=".sqlite")
@@ -531,22 +533,25 @@ class _Plan:
         self.db.executescript("""
             PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
             CREATE TABLE log (seq INTEGER PRIMARY KEY, op TEXT NOT NULL, tbl TEXT NOT NULL, rows BLOB NOT NULL);
-            CREATE TABLE idx (h INTEGER NOT NULL, seq INTEGER NOT NULL, pos INTEGER NOT NULL);
-            CREATE INDEX idx_h ON idx (h);
             BEGIN;
         """)  # one transaction that is never committed: the file is thrown away
         self.n_ops = 0
         self.n_rows = 0
-        self._seen = bytearray(self._BITS // 8)  # bit (hash % _BITS): some planned row has this hash
+        self._seen = bytearray(self._BITS // 8)
+        # per batch (newest last): (seq, sorted key hashes, their rows' positions, the same for groups)
+        self._runs: list[tuple[int, array, array, array | None, array | None]] = []
         self._batches: dict[int, list] = {}  # a few unpickled batches, for lookups
 
     def _mark(self, h: int) -> None:
-        h %= self._BITS
-        self._seen[h >> 3] |= 1 << (h & 7)
+        a, b = h % self._BITS, (h >> 32) % self._BITS
+        seen = self._seen
+        seen[a >> 3] |= 1 << (a & 7)
+        seen[b >> 3] |= 1 << (b & 7)
 
     def _maybe(self, h: int) -> bool:
-        h %= self._BITS
-        return bool(self._seen[h >> 3] & (1 << (h & 7)))
+        a, b = h % self._BITS, (h >> 32) % self._BITS
+        seen = self._seen
+        return bool(seen[a >> 3] & (1 << (a & 7))) and bool(seen[b >> 3] & (1 << (b & 7)))
 
     def add(self, op: str, table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Plan `op` ("insert" or "update") of complete `rows` of `table_name`."""
@@ -557,74 +562,73 @@ class _Plan:
         self.db.execute("INSERT INTO log VALUES (?, ?, ?, ?)",
                         (seq, op, table_name, pickle.dumps(list(rows), protocol=pickle.HIGHEST_PROTOCOL)))
         key, group = _PLAN_KEY[table_name], _PLAN_GROUP.get(table_name)
-        index: list[tuple[int, int, int]] = []
         mark = self._mark
-        for i, r in enumerate(rows):
-            h = hash((table_name, key(r)))  # hash() is stable within the process: the plan's lifetime
+        # hash() of a str is fixed for the life of the process, which is the plan's
+        pairs = sorted((hash((table_name, key(r))), i) for i, r in enumerate(rows))
+        for h, _i in pairs:
             mark(h)
-            index.append((h, seq, i))
-            if group is not None:
-                g = hash((table_name, None, group(r)))
-                mark(g)
-                index.append((g, seq, i))
-        self.db.executemany("INSERT INTO idx VALUES (?, ?, ?)", index)
+        groups = None
+        if group is not None:
+            groups = sorted((hash((table_name, None, group(r))), i) for i, r in enumerate(rows))
+            for h, _i in groups:
+                mark(h)
+        self._runs.append((seq, array("q", [h for h, _ in pairs]), array("i", [i for _, i in pairs]),
+                           array("q", [h for h, _ in groups]) if groups else None,
+                           array("i", [i for _, i in groups]) if groups else None))
         self.n_rows += len(rows)
 
-    def _latest(self, hashes: dict[int, list]) -> list[tuple[Any, dict]]:
-        """(what, row) for the planned rows whose hash is in `hashes` (hash -> what it stands for),
-        the latest state of each row; the caller checks that the row is the one it wants."""
-        found: dict[tuple[Any, int], tuple[int, int]] = {}
-        todo = list(hashes)
-        for i in range(0, len(todo), LOOKUP_CHUNK):
-            chunk = todo[i:i + LOOKUP_CHUNK]
-            sql = f"SELECT h, seq, pos FROM idx WHERE h IN ({','.join('?' * len(chunk))})"
-            for h, seq, pos in self.db.execute(sql, chunk):
-                found[(h, seq, pos)] = (seq, pos)
-        out = []
-        for (h, _seq, _pos), (seq, pos) in sorted(found.items(), key=lambda kv: kv[1]):
-            batch = self._batches.get(seq)
-            if batch is None:
-                if len(self._batches) >= 4:
-                    self._batches.clear()
-                blob = self.db.execute("SELECT rows FROM log WHERE seq = ?", (seq,)).fetchone()[0]
-                batch = self._batches[seq] = pickle.loads(blob)
-            out.extend((what, batch[pos]) for what in hashes[h])  # in plan order: a later state comes after
-        return out
+    def _batch(self, seq: int) -> list:
+        batch = self._batches.get(seq)
+        if batch is None:
+            if len(self._batches) >= 4:
+                self._batches.clear()
+            blob = self.db.execute("SELECT rows FROM log WHERE seq = ?", (seq,)).fetchone()[0]
+            batch = self._batches[seq] = pickle.loads(blob)
+        return batch
+
+    def _hits(self, h: int, groups: bool) -> Iterator[dict]:
+        """The planned rows whose key (or group) hash is `h`, newest first."""
+        for seq, hashes, positions, ghashes, gpositions in reversed(self._runs):
+            if groups:
+                hashes, positions = ghashes, gpositions  # type: ignore[assignment]
+                if hashes is None:
+                    continue
+            at = bisect_left(hashes, h)
+            while at < len(hashes) and hashes[at] == h:
+                yield self._batch(seq)[positions[at]]
+                at += 1
 
     def get(self, table_name: str, keys: Sequence[str]) -> dict[str, dict]:
         """The latest planned state of the rows of `table_name` with these keys (a copy of each)."""
         if not self.n_rows:
             return {}
-        wanted: dict[int, list] = {}
-        for k in keys:
-            h = hash((table_name, k))
-            if self._maybe(h):
-                wanted.setdefault(h, []).append(k)
-        if not wanted:
-            return {}
         key = _PLAN_KEY[table_name]
         out: dict[str, dict] = {}
-        for k, row in self._latest(wanted):
-            if key(row) == k:  # not another key with the same hash
-                out[k] = dict(row)
+        maybe = self._maybe
+        for k in keys:
+            h = hash((table_name, k))
+            if k in out or not maybe(h):
+                continue
+            for row in self._hits(h, groups=False):
+                if key(row) == k:  # the newest state of that row, not another key with the same hash
+                    out[k] = dict(row)
+                    break
         return out
 
     def in_groups(self, table_name: str, groups: Sequence[str]) -> list[dict]:
         """The latest planned state of every row of `table_name` in these groups (scores: entries)."""
         if not self.n_rows:
             return []
-        wanted: dict[int, list] = {}
-        for g in groups:
-            h = hash((table_name, None, g))
-            if self._maybe(h):
-                wanted.setdefault(h, []).append(g)
-        if not wanted:
-            return []
         key, group = _PLAN_KEY[table_name], _PLAN_GROUP[table_name]
         out: dict[str, dict] = {}
-        for g, row in self._latest(wanted):
-            if group(row) == g:
-                out[key(row)] = dict(row)
+        for g in dict.fromkeys(groups):
+            h = hash((table_name, None, g))
+            if not self._maybe(h):
+                continue
+            for row in self._hits(h, groups=True):
+                k = key(row)
+                if group(row) == g and k not in out:  # newest first: the first state seen is the latest
+                    out[k] = dict(row)
         return list(out.values())
 
     def batches(self) -> Iterator[tuple[str, str, list[dict]]]:
