@@ -1774,7 +1774,8 @@ def check_rejects_target(rejects: Path, *, ledger: Path, source: Path, force: bo
     if real in ledger_files or target.absolute() in ledger_files or any(_samefile(target, q) for q in ledger_files):
         raise InvalidInput(f"{what} là chính sổ “{ledger}” hoặc tệp đi kèm của sổ; dvk không bao giờ ghi đè sổ. "
                            "Hãy chọn tệp khác.")
-    for folder in {backup_dir(Path(ledger).absolute()), backup_dir(_resolved(Path(ledger)))}:
+    backups = {backup_dir(Path(ledger).absolute()), backup_dir(_resolved(Path(ledger)))}
+    for folder in backups | {_resolved(b) for b in backups}:
         if real == folder or folder in real.parents or folder in target.absolute().parents:
             raise InvalidInput(f"{what} nằm trong thư mục sao lưu “{folder}” của sổ; dvk không ghi vào đó. "
                                "Hãy chọn tệp khác.")
