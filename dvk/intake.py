@@ -1535,6 +1535,7 @@ class _Scores(_Importer):
                     self.codes.append(code)
         self.columns = SCORE_BASE_COLUMNS + tuple(Column(c, c) for c in self.codes)
         self._members: dict[str | None, Any] = {}
+        self._spellings: set[tuple[str, str]] = set()  # (as written, member it is) already noted
 
     def open_table(self) -> Any:
         from dvk.tabular import read_table
@@ -1667,8 +1668,10 @@ class _Scores(_Importer):
                 it.problems = [self.problem(it.row, ops.member_near_message(eid, member, near), "member", member)]
                 continue
             if same is not None and same != member:
-                self.res.add_note(f"{self.where(it.row)}: tên “{member}” là thành viên “{same}” đã có phiếu cho "
-                                  f"{eid}; phiếu được xét dưới tên “{same}”.")
+                if (member, same) not in self._spellings:  # said once for each spelling
+                    self._spellings.add((member, same))
+                    self.res.add_note(f"{self.where(it.row)}: tên “{member}” là thành viên “{same}” đã có phiếu "
+                                      f"(cho {eid}); các phiếu ghi tên này được xét dưới tên “{same}”.")
                 member = same
             crit = self.crit(e["year"])
             marks = ops.marks_json(values, crit)  # exactly what `dvk score` stores

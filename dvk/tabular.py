@@ -29,6 +29,11 @@ Public API::
     write_rejects(path, fmt, headers, rows, reason_key="reason", *,
                   delimiter=None, reason_header="Lý do") -> Path
     atomic_write_path(final) -> context manager yielding a temp Path
+    check_regular_file(path) -> os.stat_result  # TableError unless a regular file within MAX_INPUT_BYTES
+    LongNumber                                  # a JSON integer too long to convert
+
+Every input is bounded (the MAX_* constants below): a file that would make dvk hold more is
+refused with a message naming the file and the limit, before the bytes are read.
 
 Header matching ignores case, diacritics (đ counts as d), spaces and
 punctuation: "MÃ ĐƠN VỊ (*)", "ma don vi", "Mã_đơn_vị:" are the same header.
@@ -70,6 +75,8 @@ __all__ = [
     "open_csv_text",
     "write_rejects",
     "atomic_write_path",
+    "check_regular_file",
+    "LongNumber",
     "REASON_HEADER",
     "INSTRUCTIONS_SHEET",
 ]
