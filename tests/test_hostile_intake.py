@@ -681,14 +681,14 @@ def test_ctrl_c_during_an_import_always_ends_in_vietnamese_with_130(ledger, tmp_
     units = ["BVDK", "BVNHI", "CDC"]
     f = write_csv(tmp_path / "lon.csv", [HEAD] + [
         ["2024", units[i % 3], f"Mô hình Ctrl-C số {i}", "", "", "", "", str(1 + i % 5), "10/02/2024", "", ""]
-        for i in range(30000)])
+        for i in range(20000)])
     size = f.stat().st_size
     template = tmp_path / "mau.sqlite"
     shutil.copy(ledger.db, template)
     before = ledger_dump(template)
     outcomes = []
     # several moments while the file is read, then moments after it was read (checking, writing)
-    for moment in (0.05, 0.35, 0.7, 0.95, "read", "read+0.05", "read+0.2"):
+    for moment in (0.1, 0.5, 0.9, "read", "read+0.1"):
         shutil.copy(template, ledger.db)
         p = subprocess.Popen([sys.executable, "-m", "dvk", "register", "--from", str(f), "--db", str(ledger.db)],
                              env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -717,9 +717,9 @@ def test_ctrl_c_during_an_import_always_ends_in_vietnamese_with_130(ledger, tmp_
             assert ledger_dump(ledger.db) == before, moment
         else:  # the signal came once the import was being committed: it completes, whole
             assert p.returncode == 0, (moment, p.returncode, err)
-            assert len(entries(ledger.db)) == 30000
+            assert len(entries(ledger.db)) == 20000
             verify_ok(ledger.db)
-    assert [o for o in outcomes if isinstance(o[0], float)] == [(m, 130) for m in (0.05, 0.35, 0.7, 0.95)]
+    assert [o for o in outcomes if isinstance(o[0], float)] == [(m, 130) for m in (0.1, 0.5, 0.9)]
 
 
 # ================================================================ Also: score files and score values
