@@ -467,35 +467,28 @@ def bulk_insert(tx: Any, table_name: str, rows: Sequence[Mapping[str, Any]]) -> 
 # ---------------------------------------------------------------- rejects spool
 
 class _Spool:
-    """Rejected rows kept on disk (pickled one by one) until they are written as a rejects file."""
+    """Rows kept on disk (pickled one by one): the rejected rows until they are written as a
+    rejects file, or the rows read, for a plan made again. A temporary file without a name (it
+    disappears with the process, even a killed one); read back once all rows are added."""
 
     def __init__(self) -> None:
-        fd, name = tempfile.mkstemp(prefix="dvk-rejects-", suffix=".pickle")
-        self.path = Path(name)
-        self.fh = os.fdopen(fd, "wb")
+        self.fh = tempfile.TemporaryFile(prefix="dvk-spool-")
         self.count = 0
 
-    def add(self, row: dict) -> None:
+    def add(self, row: Any) -> None:
         pickle.dump(row, self.fh, protocol=pickle.HIGHEST_PROTOCOL)
         self.count += 1
 
-    def rows(self) -> Iterator[dict]:
-        self.fh.flush()
-        with open(self.path, "rb") as fh:
-            while True:
-                try:
-                    yield pickle.load(fh)
-                except EOFError:
-                    return
+    def rows(self) -> Iterator[Any]:
+        fh = self.fh
+        fh.flush()
+        fh.seek(0)
+        load = pickle.load
+        for _ in range(self.count):
+            yield load(fh)
 
     def close(self) -> None:
-        try:
-            self.fh.close()
-        finally:
-            try:
-                self.path.unlink()
-            except OSError:
-                pass
+        self.fh.close()
 
 
 # ---------------------------------------------------------------- the plan
@@ -517,8 +510,10 @@ class _Plan:
     at once would have left. It is also an index of the rows planned so far, the latest state of
     each: later rows of the file find them there as they would find them in the ledger.
 
-    The batches are pickled into a private temporary SQLite file, deleted by `close`. In memory:
-    a bitmap of the hashes of the keys planned (8 MiB, two bits a key), which answers almost every
+    The batches are pickled into SQLite's private temporary database (a file without a name, gone
+    with the connection or the process, even a killed one). In memory:
+    a bitmap of the hashes of the keys planned (8 MiB, two bits a key; hash() is fixed for the life of
+    the process, which is the plan's), which answers almost every
     lookup ("not planned") at once, and for each batch its keys' hashes, sorted (12 bytes a row),
     searched only when the bitmap says "maybe"; a hit is checked against the row itself.
     """
@@ -526,15 +521,12 @@ class _Plan:
     _BITS = 1 << 26
 
     def __init__(self) -> None:
-        fd, name = tempfile.mkstemp(prefix="dvk-plan-", suffix=".sqlite")
-        os.close(fd)
-        self.path = Path(name)
-        self.db = sqlite3.connect(name, isolation_level=None)
+        self.db = sqlite3.connect("", isolation_level=None)  # "": SQLite's private temporary database
         self.db.executescript("""
             PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
             CREATE TABLE log (seq INTEGER PRIMARY KEY, op TEXT NOT NULL, tbl TEXT NOT NULL, rows BLOB NOT NULL);
             BEGIN;
-        """)  # one transaction that is never committed: the file is thrown away
+        """)  # one transaction that is never committed: the database is thrown away
         self.n_ops = 0
         self.n_rows = 0
         self._seen = bytearray(self._BITS // 8)
@@ -542,16 +534,17 @@ class _Plan:
         self._runs: list[tuple[int, array, array, array | None, array | None]] = []
         self._batches: dict[int, list] = {}  # a few unpickled batches, for lookups
 
-    def _mark(self, h: int) -> None:
-        a, b = h % self._BITS, (h >> 32) % self._BITS
-        seen = self._seen
-        seen[a >> 3] |= 1 << (a & 7)
-        seen[b >> 3] |= 1 << (b & 7)
+    def _mark_all(self, hashes: Iterable[int]) -> None:
+        seen, mask = self._seen, self._BITS - 1
+        for h in hashes:
+            a, b = h & mask, (h >> 32) & mask
+            seen[a >> 3] |= 1 << (a & 7)
+            seen[b >> 3] |= 1 << (b & 7)
 
-    def _maybe(self, h: int) -> bool:
-        a, b = h % self._BITS, (h >> 32) % self._BITS
-        seen = self._seen
-        return bool(seen[a >> 3] & (1 << (a & 7))) and bool(seen[b >> 3] & (1 << (b & 7)))
+    def _maybe_of(self, hashes: Sequence[int]) -> list[bool]:
+        seen, mask = self._seen, self._BITS - 1
+        return [bool(seen[(h & mask) >> 3] & (1 << (h & 7))) and bool(seen[((h >> 32) & mask) >> 3] & (1 << ((h >> 32) & 7)))
+                for h in hashes]
 
     def add(self, op: str, table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Plan `op` ("insert" or "update") of complete `rows` of `table_name`."""
@@ -562,16 +555,14 @@ class _Plan:
         self.db.execute("INSERT INTO log VALUES (?, ?, ?, ?)",
                         (seq, op, table_name, pickle.dumps(list(rows), protocol=pickle.HIGHEST_PROTOCOL)))
         key, group = _PLAN_KEY[table_name], _PLAN_GROUP.get(table_name)
-        mark = self._mark
-        # hash() of a str is fixed for the life of the process, which is the plan's
-        pairs = sorted((hash((table_name, key(r))), i) for i, r in enumerate(rows))
-        for h, _i in pairs:
-            mark(h)
+        salt = hash(table_name)
+        pairs = sorted((hash(key(r)) ^ salt, i) for i, r in enumerate(rows))
+        self._mark_all([h for h, _i in pairs])
         groups = None
         if group is not None:
-            groups = sorted((hash((table_name, None, group(r))), i) for i, r in enumerate(rows))
-            for h, _i in groups:
-                mark(h)
+            salt = hash((table_name, None))
+            groups = sorted((hash(group(r)) ^ salt, i) for i, r in enumerate(rows))
+            self._mark_all([h for h, _i in groups])
         self._runs.append((seq, array("q", [h for h, _ in pairs]), array("i", [i for _, i in pairs]),
                            array("q", [h for h, _ in groups]) if groups else None,
                            array("i", [i for _, i in groups]) if groups else None))
@@ -604,10 +595,10 @@ class _Plan:
             return {}
         key = _PLAN_KEY[table_name]
         out: dict[str, dict] = {}
-        maybe = self._maybe
-        for k in keys:
-            h = hash((table_name, k))
-            if k in out or not maybe(h):
+        salt = hash(table_name)
+        hashes = [hash(k) ^ salt for k in keys]
+        for k, h, maybe in zip(keys, hashes, self._maybe_of(hashes)):
+            if not maybe or k in out:
                 continue
             for row in self._hits(h, groups=False):
                 if key(row) == k:  # the newest state of that row, not another key with the same hash
@@ -621,9 +612,11 @@ class _Plan:
             return []
         key, group = _PLAN_KEY[table_name], _PLAN_GROUP[table_name]
         out: dict[str, dict] = {}
-        for g in dict.fromkeys(groups):
-            h = hash((table_name, None, g))
-            if not self._maybe(h):
+        salt = hash((table_name, None))
+        wanted = list(dict.fromkeys(groups))
+        hashes = [hash(g) ^ salt for g in wanted]
+        for g, h, maybe in zip(wanted, hashes, self._maybe_of(hashes)):
+            if not maybe:
                 continue
             for row in self._hits(h, groups=True):
                 k = key(row)
@@ -639,13 +632,7 @@ class _Plan:
             yield op, table_name, pickle.loads(blob)
 
     def close(self) -> None:
-        try:
-            self.db.close()
-        finally:
-            try:
-                self.path.unlink()
-            except OSError:
-                pass
+        self.db.close()
 
 
 # ---------------------------------------------------------------- progress
