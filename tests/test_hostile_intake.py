@@ -536,6 +536,30 @@ def test_a_write_while_the_import_reads_is_taken_into_account(ledger, tmp_path, 
     verify_ok(ledger.db)
 
 
+def test_rows_planned_by_earlier_batches_are_found_and_updated(ledger, tmp_path, monkeypatch):
+    """Later batches find the rows earlier ones planned (not written yet) as they would find them in
+    the ledger: already there, or updated with --update, then written once, in order."""
+    from dvk import intake
+
+    monkeypatch.setattr(intake, "BATCH", 2)
+    other = GOOD[:]
+    other[7] = "3"
+    changed = GOOD2[:]
+    changed[10] = "ghi chú mới"
+    f = write_csv(tmp_path / "d.csv", [HEAD, GOOD, GOOD2, BAD[:1] + ["CDC"] + BAD[2:], GOOD, other, changed])
+    out = json.loads(ledger("register", "--from", f, "--json", "--update").stdout)
+    assert (out["added"], out["already"], out["updated"], out["conflicts"]) == (3, 1, 2, 0)
+    got = {e[2]: e[0] for e in entries(ledger.db)}
+    assert len(got) == 3
+    con = sqlite3.connect(ledger.db)
+    try:
+        assert con.execute("SELECT field FROM entry WHERE id = '2024-001'").fetchone() == (3,)
+        assert con.execute("SELECT note FROM entry WHERE id = '2024-002'").fetchone() == ("ghi chú mới",)
+    finally:
+        con.close()
+    verify_ok(ledger.db)
+
+
 def test_an_import_ends_even_when_others_write_during_every_plan(ledger, tmp_path, monkeypatch):
     """Writes during each plan made without the lock: the last plan is made under the lock from the
     rows kept by the one before (the file is not read again), and the import ends."""
