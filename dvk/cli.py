@@ -10,13 +10,14 @@ Every message is printed with its control characters visible and its long values
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from typing import Annotated, Optional
 
 import typer
 
-from dvk.commands.common import ViGroup, check_user, exit_broken_pipe
+from dvk.commands.common import INTERRUPTED, ViGroup, check_user, exit_broken_pipe, in_main_thread, interrupted
 
 from dvk import __version__
 from dvk.errors import DvkError
@@ -68,6 +69,14 @@ class DvkGroup(ViGroup):
     """Root group: remembers the command line and maps errors to messages and exit codes."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        handler = signal.getsignal(signal.SIGINT) if in_main_thread() else None
+        try:
+            return self._main(args, prog_name, complete_var, standalone_mode, **extra)
+        finally:
+            if handler is not None and signal.getsignal(signal.SIGINT) is not handler:
+                signal.signal(signal.SIGINT, handler)  # after hold_ctrl_c
+
+    def _main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         extra.setdefault("obj", CliState(list(sys.argv[1:] if args is None else args)))
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
@@ -86,7 +95,10 @@ class DvkGroup(ViGroup):
             sys.exit(err.exit_code)
         except BrokenPipeError:
             exit_broken_pipe()
-        except typer.Abort:
+        except typer.Abort as exc:
+            if interrupted(exc):  # Click's own answer to a Ctrl-C outside a command
+                print(INTERRUPTED, file=sys.stderr)
+                sys.exit(130)
             print("Đã dừng. Sổ giữ nguyên như trước lệnh.", file=sys.stderr)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
@@ -95,16 +107,19 @@ class DvkGroup(ViGroup):
         try:
             return super().invoke(ctx)
         except DvkError as err:
+            if interrupted(err):
+                _ctrl_c_exit()
             print_error(err)
             raise typer.Exit(code=err.exit_code)
         except KeyboardInterrupt:
-            print("Đã dừng (Ctrl-C). Sổ giữ nguyên như trước lệnh.", file=sys.stderr)
-            raise typer.Exit(code=130)
+            _ctrl_c_exit()
         except (typer.Exit, typer.Abort):
             raise
         except BrokenPipeError:
             exit_broken_pipe()
         except OSError as exc:
+            if interrupted(exc):
+                _ctrl_c_exit()
             if debug_enabled(ctx):
                 raise
             where = f" “{exc.filename}”" if getattr(exc, "filename", None) else ""
@@ -112,6 +127,8 @@ class DvkGroup(ViGroup):
             print(for_message(f"Lỗi: không đọc/ghi được tệp{where}: {reason}."), file=sys.stderr)
             raise typer.Exit(code=1)
         except Exception as exc:  # noqa: BLE001 - last line of defence for the clerk
+            if interrupted(exc):  # Ctrl-C turned into the driver's or SQLAlchemy's own error: still Ctrl-C
+                _ctrl_c_exit()
             if debug_enabled(ctx) or getattr(exc, "__module__", "").startswith("typer"):
                 raise
             if type(exc).__module__.startswith("click") or type(exc).__name__ in ("UsageError", "BadParameter"):
@@ -122,6 +139,11 @@ class DvkGroup(ViGroup):
                 file=sys.stderr,
             )
             raise typer.Exit(code=1)
+
+
+def _ctrl_c_exit() -> None:
+    print(INTERRUPTED, file=sys.stderr)
+    raise typer.Exit(code=130)
 
 
 app = typer.Typer(
@@ -176,9 +198,22 @@ _register_commands()
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Once the command has ended, Ctrl-C is ignored while the process exits: Python puts the
+    default SIGINT action back as it shuts down, and a late Ctrl-C would kill it by signal.
+    """
     try:
         app()
     except KeyboardInterrupt:  # pragma: no cover - outside a command
+        _quiet_exit()
         print("Đã dừng (Ctrl-C).", file=sys.stderr)
         sys.exit(130)
+    except SystemExit:
+        _quiet_exit()
+        raise
+
+
+def _quiet_exit() -> None:
+    if in_main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -7,14 +7,25 @@ brings them in. One import is:
    diacritics and spacing; legacy TCVN3/VNI text converted; every cell NFC);
 2. **check** — every row is checked with the same rules as the single-entry commands, and every
    problem is collected as a `Problem(reason, file, row, column, value)`;
-3. **write** — rows go in by batches of `BATCH` inside ONE transaction: new rows through
-   `bulk_insert` (executemany; each row recorded in the history exactly as `Tx.insert_many`
-   records it), changed rows (`--update`) through `Tx.update_many`.
+3. **plan** — rows are decided by batches of `BATCH` inside a READ transaction (a snapshot of the
+   ledger; no write lock): what each row matches, new ids, conflicts. The writes decided go to a
+   `_Plan` on disk (a temporary SQLite file), which also answers "was this key planned already?"
+   for the later rows of the file, as the ledger would if they had been written;
+4. **write** — only then is the write lock taken, the ledger checked unchanged since the snapshot
+   (its last history record), and the planned batches applied in ONE transaction, in their order:
+   new rows through `bulk_insert` (executemany; each row recorded in the history exactly as
+   `Tx.insert_many` records it), changed rows (`--update`) through `Tx.update_many`. If another
+   command wrote meanwhile, the file is planned again; when that keeps happening, the last of
+   `REPLANS` plans is made under the lock from the rows the plan before kept on disk (never from
+   the file itself), so an import always ends.
 
-All or nothing: if any row is bad (and `--skip-invalid` is not given) the transaction is rolled
-back and `ValidationFailed` lists every problem. A dry run runs the very same code and rolls back,
-so its counts and ids are exactly those of the real run. An import that changes nothing is rolled
-back too (no empty history record).
+So the input file is read and checked without holding the lock: a slow disk, a huge file or a
+refused one never makes another writer wait, and a dry run never takes the lock at all.
+
+All or nothing: if any row is bad (and `--skip-invalid` is not given) nothing is written and
+`ValidationFailed` lists every problem. A dry run runs the very same planning, so its counts and
+ids are exactly those of the real run. An import that changes nothing writes nothing (no empty
+history record).
 
 Idempotent: a registration is matched to the ledger by `ops.match_key` (folded unit, title and
 person, indexed by year); reports and confirmations by entry id; scores by entry id and council
@@ -22,9 +33,9 @@ member. The same row again is "already there"; the same key with different value
 (listed, not written) unless `--update`.
 
 Memory stays bounded: rows are streamed, only the current batch is held, existing rows are looked
-up per batch with an indexed IN query (rows added by earlier batches of the same import are in the
-database already), rejected rows are spooled to a temporary file, and only a capped number of
-problems, conflicts and new ids is kept for the report.
+up per batch with an indexed IN query (rows planned by earlier batches of the same import, in the
+plan's index), planned writes and rejected rows are spooled to temporary files, and only a capped
+number of problems, conflicts and new ids is kept for the report.
 """
 
 from __future__ import annotations
@@ -34,9 +45,13 @@ import json
 import os
 import pickle
 import re
+import secrets
+import sqlite3
+import stat
 import tempfile
 import unicodedata
 from array import array
+from bisect import bisect_left
 from fractions import Fraction
 from functools import lru_cache
 from operator import itemgetter
@@ -52,14 +67,14 @@ from dvk.scoring import parse_score_value
 from dvk.cycle.common import KINDS as ENTRY_KINDS, MAX_YEAR, MIN_YEAR, SUBJECTS, check_year, text_field, entry_year, today
 from dvk.cycle.config import criteria_for
 from dvk.cycle.decisions import ensure_unlocked
-from dvk.cycle.entries import make_id, next_seq
-from dvk.cycle.evidence import marks_json
+from dvk.cycle.entries import entry_id_of, make_id, next_seq
+from dvk.cycle.evidence import marks_json, match_member, member_near_message
 from dvk.cycle.units import list_units
 from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.text.dates import DateError, fmt_date, parse_date
-from dvk.errors import DvkError, InvalidInput, Problem, ValidationFailed
+from dvk.errors import DvkError, InvalidInput, LedgerError, Problem, ValidationFailed
 from dvk.ledger.history import table as db_table
-from dvk.tabular import fold_header
+from dvk.tabular import LongNumber, fold_header
 from dvk.text.normalize import clean, fold, fold_clean, nfc
 from dvk.text.safety import MAX_LEN, text_problem
 
@@ -68,6 +83,8 @@ LOOKUP_CHUNK = 500  # keys per IN (...) query
 MAX_PROBLEMS = 500  # problems kept for the report (all are counted)
 MAX_CONFLICTS = 200
 MAX_NEW_IDS = 1000
+MAX_NOTES = 200
+REPLANS = 3  # plans of one import when other commands keep writing meanwhile
 PROGRESS_FROM = 5000  # rows read before a progress bar appears
 IMPORT_CACHE_KIB = 16384  # SQLite page cache of the import's connection while it writes
 EXAMPLE_MARK = "[VÍ DỤ]"  # rows of the forms' examples start a cell with this; they are skipped
@@ -177,6 +194,7 @@ class ImportOptions:
     member: str | None = None  # scores: the member of a file without a member column
     force: bool = False  # reports, with update: change a report the Party committee has confirmed (clears it)
     progress: bool = True
+    force: bool = False  # --rejects may replace an existing file (never the ledger, a backup, the input)
 
 
 @dataclass
@@ -228,6 +246,14 @@ class ImportResult:
     rejects_file: str | None = None
     changes: int = 0  # rows recorded in the history
     confirmations_cleared: int = 0  # reports: confirmations deleted because the report changed (--update --force)
+    notes: list[str] = field(default_factory=list)  # what the reader should know (a member's spelling)
+    notes_more: int = 0
+
+    def add_note(self, text: str) -> None:
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(text)
+        else:
+            self.notes_more += 1
 
     def add_problem(self, p: Problem) -> None:
         self.problem_count += 1
@@ -255,6 +281,7 @@ class ImportResult:
             "problems": [_problem_json(p) for p in self.problems], "problem_count": self.problem_count,
             "legacy_converted": self.legacy, "unknown_headers": self.unknown_headers,
             "rejects_file": self.rejects_file, "confirmations_cleared": self.confirmations_cleared,
+            "notes": self.notes,
         }
 
     def summary_line(self) -> str:
@@ -371,18 +398,10 @@ def _is_example(v: Any) -> bool:
     return isinstance(v, str) and nfc(v).lstrip().upper().startswith(EXAMPLE_MARK)
 
 
-_ID_RE = re.compile(r"\s*(\d{4})\s*-\s*(\d{1,6})\s*")
-
-
 def _entry_id(v: Any) -> str | None:
-    """An entry id as typed ("2024-007", "2024-7") in the ledger's spelling."""
+    """An entry id as typed ("2024-007", "2024-7") in the ledger's spelling (dvk.cycle.entries.entry_id_of)."""
     t = _text(v)
-    if t is None:
-        return None
-    m = _ID_RE.fullmatch(t)
-    if m:
-        return make_id(int(m.group(1)), int(m.group(2)))
-    return t
+    return None if t is None else entry_id_of(t)
 
 
 # ---------------------------------------------------------------- bulk writes
@@ -471,35 +490,175 @@ def bulk_insert(tx: Any, table_name: str, rows: Sequence[Mapping[str, Any]]) -> 
 # ---------------------------------------------------------------- rejects spool
 
 class _Spool:
-    """Rejected rows kept on disk (pickled one by one) until they are written as a rejects file."""
+    """Rows kept on disk (pickled one by one): the rejected rows until they are written as a
+    rejects file, or the rows read, for a plan made again. A temporary file without a name (it
+    disappears with the process, even a killed one); read back once all rows are added."""
 
     def __init__(self) -> None:
-        fd, name = tempfile.mkstemp(prefix="dvk-rejects-", suffix=".pickle")
-        self.path = Path(name)
-        self.fh = os.fdopen(fd, "wb")
+        self.fh = tempfile.TemporaryFile(prefix="dvk-spool-")
         self.count = 0
 
-    def add(self, row: dict) -> None:
+    def add(self, row: Any) -> None:
         pickle.dump(row, self.fh, protocol=pickle.HIGHEST_PROTOCOL)
         self.count += 1
 
-    def rows(self) -> Iterator[dict]:
-        self.fh.flush()
-        with open(self.path, "rb") as fh:
-            while True:
-                try:
-                    yield pickle.load(fh)
-                except EOFError:
-                    return
+    def rows(self) -> Iterator[Any]:
+        fh = self.fh
+        fh.flush()
+        fh.seek(0)
+        load = pickle.load
+        for _ in range(self.count):
+            yield load(fh)
 
     def close(self) -> None:
-        try:
-            self.fh.close()
-        finally:
-            try:
-                self.path.unlink()
-            except OSError:
-                pass
+        self.fh.close()
+
+
+# ---------------------------------------------------------------- the plan
+
+# How a planned row is found again: its key in the ledger, and (scores) the entry it belongs to.
+_PLAN_KEY: dict[str, Any] = {
+    "entry": lambda r: f"{r['year']}|{r['match_key']}",
+    "report": itemgetter("entry_id"),
+    "confirmation": itemgetter("entry_id"),
+    "score": lambda r: f"{r['entry_id']}|{r['member']}",
+}
+_PLAN_GROUP: dict[str, Any] = {"score": itemgetter("entry_id")}
+
+
+class _Plan:
+    """The writes an import decided while it read its file, kept on disk until they are applied
+    under the write lock: batch by batch, in their order, through the very calls that would have
+    made them (`bulk_insert`, `Tx.update_many`), so the ledger and its history are what writing
+    at once would have left. It is also an index of the rows planned so far, the latest state of
+    each: later rows of the file find them there as they would find them in the ledger.
+
+    The batches are pickled into SQLite's private temporary database (a file without a name, gone
+    with the connection or the process, even a killed one). In memory:
+    a bitmap of the hashes of the keys planned (8 MiB, two bits a key; hash() is fixed for the life of
+    the process, which is the plan's), which answers almost every
+    lookup ("not planned") at once, and for each batch its keys' hashes, sorted (12 bytes a row),
+    searched only when the bitmap says "maybe"; a hit is checked against the row itself.
+    """
+
+    _BITS = 1 << 26
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("", isolation_level=None)  # "": SQLite's private temporary database
+        self.db.executescript("""
+            PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
+            CREATE TABLE log (seq INTEGER PRIMARY KEY, op TEXT NOT NULL, tbl TEXT NOT NULL, rows BLOB NOT NULL);
+            BEGIN;
+        """)  # one transaction that is never committed: the database is thrown away
+        self.n_ops = 0
+        self.n_rows = 0
+        self._seen = bytearray(self._BITS // 8)
+        # per batch (newest last): (seq, sorted key hashes, their rows' positions, the same for groups)
+        self._runs: list[tuple[int, array, array, array | None, array | None]] = []
+        self._batches: dict[int, list] = {}  # a few unpickled batches, for lookups
+
+    def _mark_all(self, hashes: Iterable[int]) -> None:
+        seen, mask = self._seen, self._BITS - 1
+        for h in hashes:
+            a, b = h & mask, (h >> 32) & mask
+            seen[a >> 3] |= 1 << (a & 7)
+            seen[b >> 3] |= 1 << (b & 7)
+
+    def _maybe_of(self, hashes: Sequence[int]) -> list[bool]:
+        seen, mask = self._seen, self._BITS - 1
+        return [bool(seen[(h & mask) >> 3] & (1 << (h & 7))) and bool(seen[((h >> 32) & mask) >> 3] & (1 << ((h >> 32) & 7)))
+                for h in hashes]
+
+    def add(self, op: str, table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Plan `op` ("insert" or "update") of complete `rows` of `table_name`, or ("delete") of the rows
+        with these natural keys (not indexed: a deleted row is not a planned state to find again)."""
+        if not rows:
+            return
+        self.n_ops += 1
+        seq = self.n_ops
+        self.db.execute("INSERT INTO log VALUES (?, ?, ?, ?)",
+                        (seq, op, table_name, pickle.dumps(list(rows), protocol=pickle.HIGHEST_PROTOCOL)))
+        if op == "delete":
+            return
+        key, group = _PLAN_KEY[table_name], _PLAN_GROUP.get(table_name)
+        salt = hash(table_name)
+        pairs = sorted((hash(key(r)) ^ salt, i) for i, r in enumerate(rows))
+        self._mark_all([h for h, _i in pairs])
+        groups = None
+        if group is not None:
+            salt = hash((table_name, None))
+            groups = sorted((hash(group(r)) ^ salt, i) for i, r in enumerate(rows))
+            self._mark_all([h for h, _i in groups])
+        self._runs.append((seq, array("q", [h for h, _ in pairs]), array("i", [i for _, i in pairs]),
+                           array("q", [h for h, _ in groups]) if groups else None,
+                           array("i", [i for _, i in groups]) if groups else None))
+        self.n_rows += len(rows)
+
+    def _batch(self, seq: int) -> list:
+        batch = self._batches.get(seq)
+        if batch is None:
+            if len(self._batches) >= 4:
+                self._batches.clear()
+            blob = self.db.execute("SELECT rows FROM log WHERE seq = ?", (seq,)).fetchone()[0]
+            batch = self._batches[seq] = pickle.loads(blob)
+        return batch
+
+    def _hits(self, h: int, groups: bool) -> Iterator[dict]:
+        """The planned rows whose key (or group) hash is `h`, newest first."""
+        for seq, hashes, positions, ghashes, gpositions in reversed(self._runs):
+            if groups:
+                hashes, positions = ghashes, gpositions  # type: ignore[assignment]
+                if hashes is None:
+                    continue
+            at = bisect_left(hashes, h)
+            while at < len(hashes) and hashes[at] == h:
+                yield self._batch(seq)[positions[at]]
+                at += 1
+
+    def get(self, table_name: str, keys: Sequence[str]) -> dict[str, dict]:
+        """The latest planned state of the rows of `table_name` with these keys (a copy of each)."""
+        if not self.n_rows:
+            return {}
+        key = _PLAN_KEY[table_name]
+        out: dict[str, dict] = {}
+        salt = hash(table_name)
+        hashes = [hash(k) ^ salt for k in keys]
+        for k, h, maybe in zip(keys, hashes, self._maybe_of(hashes)):
+            if not maybe or k in out:
+                continue
+            for row in self._hits(h, groups=False):
+                if key(row) == k:  # the newest state of that row, not another key with the same hash
+                    out[k] = dict(row)
+                    break
+        return out
+
+    def in_groups(self, table_name: str, groups: Sequence[str]) -> list[dict]:
+        """The latest planned state of every row of `table_name` in these groups (scores: entries)."""
+        if not self.n_rows:
+            return []
+        key, group = _PLAN_KEY[table_name], _PLAN_GROUP[table_name]
+        out: dict[str, dict] = {}
+        salt = hash((table_name, None))
+        wanted = list(dict.fromkeys(groups))
+        hashes = [hash(g) ^ salt for g in wanted]
+        for g, h, maybe in zip(wanted, hashes, self._maybe_of(hashes)):
+            if not maybe:
+                continue
+            for row in self._hits(h, groups=True):
+                k = key(row)
+                if group(row) == g and k not in out:  # newest first: the first state seen is the latest
+                    out[k] = dict(row)
+        return list(out.values())
+
+    def batches(self) -> Iterator[tuple[str, str, list[dict]]]:
+        """(op, table, rows) of every planned batch, in the order they were planned."""
+        self._batches.clear()
+        for seq in range(1, self.n_ops + 1):
+            op, table_name, blob = self.db.execute("SELECT op, tbl, rows FROM log WHERE seq = ?", (seq,)).fetchone()
+            yield op, table_name, pickle.loads(blob)
+
+    def close(self) -> None:
+        self.db.close()
 
 
 # ---------------------------------------------------------------- progress
@@ -557,9 +716,9 @@ class _Importer:
     info_keys: tuple[str, ...] = ("id", "_title", "_unit")  # columns that do not count as data
     sheet: str | None = None
 
-    def __init__(self, tx: Any, path: Path, opts: ImportOptions, spool: _Spool | None) -> None:
-        self.tx = tx
-        self.conn = tx.conn
+    def __init__(self, conn: Any, path: Path, opts: ImportOptions, spool: _Spool | None, plan: _Plan) -> None:
+        self.conn = conn  # inside a read transaction: a snapshot of the ledger
+        self.plan = plan
         self.path = path
         self.opts = opts
         self.spool = spool
@@ -567,7 +726,7 @@ class _Importer:
         self.fname = path.name
         self.table: Any = None
         self.headers: dict[tuple[str | None, str], str] = {}  # (sheet, key) -> header text in the file
-        self.writing = True  # False once the import is bound to fail: keep checking, stop writing
+        self.writing = True  # False once the import is bound to fail: keep checking, stop planning writes
         self._unlocked: set[int] = set()
         self._crits: dict[int, CriteriaSet] = {}
         self.units = {u["code"]: u for u in list_units(self.conn)}
@@ -590,6 +749,17 @@ class _Importer:
         if raw in self.units:
             return raw
         return self._unit_by_fold.get(fold(raw))
+
+    def write(self, table_name: str, inserts: Sequence[dict], updates: Sequence[dict]) -> None:
+        """Plan a batch's new and changed rows (written under the lock once the file is read)."""
+        if self.writing:
+            self.plan.add("insert", table_name, inserts)
+            self.plan.add("update", table_name, updates)
+
+    def write_deletes(self, table_name: str, keys: Sequence[dict]) -> None:
+        """Plan deleting the rows with these natural keys (written under the lock, recorded)."""
+        if self.writing:
+            self.plan.add("delete", table_name, keys)
 
     def unlock(self, year: int, what: str) -> None:
         """Refuse the whole import (LockedYear) when it would change a decided year."""
@@ -670,11 +840,14 @@ class _Importer:
     def required_keys(self) -> tuple[str, ...]:
         return _REQUIRED[self.kind]
 
+    replay: Any = None  # (table, rows spool): read these rows again instead of the file
+    keep_rows: _Spool | None = None  # keep the rows read, for a plan made again under the lock
+
     def run(self) -> ImportResult:
         from dvk.tabular import REASON_HEADER, TableError, fold_header
 
         try:
-            table = self.open_table()
+            table = self.open_table() if self.replay is None else _replayed(*self.replay)
         except TableError as exc:
             raise InvalidInput(exc.message)
         self.table = table
@@ -708,7 +881,7 @@ class _Importer:
                     pass
         finally:
             table.close()
-        self.res.changes = self.tx.n
+        self.res.changes = self.plan.n_rows
         return self.res
 
     def loop(self, table: Any, progress: _Progress) -> None:
@@ -721,7 +894,7 @@ class _Importer:
         json_records = table.format == "json"  # only JSON can nest a list or an object in a cell
         batch: list[_Item] = []
         n = 0
-        for row in table:
+        for row in (table if self.keep_rows is None else _keeping(table, self.keep_rows)):
             n += 1
             if not n % 1000:  # the bar moves by thousands
                 progress.update(n)
@@ -751,7 +924,8 @@ class _Importer:
     _read_keys: frozenset[str] | None = None
 
     def nested_problems(self, row: Any, problems: list[Problem]) -> bool:
-        """A problem for each cell of a JSON record that holds a list or an object (not one value).
+        """A problem for each cell of a JSON record that holds a list or an object (not one value), or
+        an integer too long to be one (tabular.LongNumber).
         Only the columns the import reads count: the other keys of `dvk list --json` (reasons...) are
         ignored as they are in every other case."""
         read = self._read_keys
@@ -763,6 +937,9 @@ class _Importer:
                 problems.append(self.problem(row, "giá trị không hợp lệ (cần một giá trị: chữ, số hoặc để trống; "
                                                   "không phải danh sách hay đối tượng JSON)", key,
                                              shown if len(shown) <= 200 else shown[:199] + "…"))
+            elif key in read and isinstance(value, LongNumber):
+                digits = value.digits.lstrip("-")
+                problems.append(self.problem(row, f"số quá dài ({len(digits)} chữ số)", key, digits[:20] + "…"))
         return bool(problems)
 
     def note_legacy(self, row: Any) -> None:
@@ -815,6 +992,22 @@ class _Importer:
 
     def decide(self, items: list[_Item]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def _keeping(rows: Iterable[Any], spool: _Spool) -> Iterator[Any]:
+    for row in rows:
+        spool.add(row)
+        yield row
+
+
+def _replayed(table: Any, rows: _Spool) -> Any:
+    """`table` (closed) iterating the rows kept from it, not its file."""
+    import copy
+
+    again = copy.copy(table)
+    again._iter_impl = rows.rows
+    again._closer = None
+    return again
 
 
 def _stderr_is_terminal() -> bool:
@@ -1089,6 +1282,8 @@ class _Registrations(_Importer):
                 q = select(et).where(and_(et.c.year == year, et.c.match_key.in_(hits[i:i + LOOKUP_CHUNK])))
                 for r in self.conn.execute(q).mappings():
                     existing.setdefault((year, r["match_key"]), dict(r))
+            for r in self.plan.get("entry", [f"{year}|{k}" for k in keys]).values():  # planned by earlier batches
+                existing[(year, r["match_key"])] = r
         pending: dict[tuple[int, str], dict] = {}
         inserts: list[dict] = []
         updates: list[dict] = []
@@ -1137,9 +1332,7 @@ class _Registrations(_Importer):
                 target = cur["id"] + (f" (vừa thêm từ dòng {line} của tệp)" if line else "")
                 res.add_conflict(Conflict(self.where(it.row), target, diffs))
         res.added += len(inserts)
-        if self.writing:
-            bulk_insert(self.tx, "entry", inserts)
-            self.tx.update_many("entry", updates)
+        self.write("entry", inserts, updates)
 
 
 # ---------------------------------------------------------------- reports
@@ -1148,6 +1341,10 @@ class _Reports(_Importer):
     kind = "reports"
     columns = REPORT_COLUMNS
     _LABELS = dict(ASPECTS)
+
+    def __init__(self, *a: Any, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self._cleared: set[str] = set()  # entries whose confirmation this import deletes (--update --force)
 
     def parse(self, row: Any, problems: list[Problem]) -> Any:
         v = row[1]
@@ -1185,8 +1382,11 @@ class _Reports(_Importer):
         ids = [it.cand[0] for it in items]
         known = self.entries(ids)
         existing = self.rows_by_id(rt, rt.c.entry_id, ids)
-        # Only a report that exists can have been confirmed (or refused) by the Party committee.
-        confirmed = self.rows_by_id(ct, ct.c.entry_id, list(existing)) if existing else {}
+        existing.update(self.plan.get("report", ids))
+        # Only a report that exists can have been confirmed (or refused) by the Party committee; one this
+        # import already cleared (an earlier batch, --update --force) is no longer confirmed.
+        confirmed = self.rows_by_id(ct, ct.c.entry_id, [i for i in existing if i not in self._cleared]) \
+            if existing else {}
         cleared: list[str] = []
         pending: dict[str, dict] = {}
         inserts: list[dict] = []
@@ -1237,12 +1437,11 @@ class _Reports(_Importer):
             else:
                 res.add_conflict(Conflict(self.where(it.row), f"báo cáo của {eid}", diffs,
                                           f"báo cáo {_confirmed_words(conf)}" if conf is not None else ""))
-        if self.writing:
-            bulk_insert(self.tx, "report", inserts)
-            self.tx.update_many("report", updates)
-            for eid in cleared:  # in the same transaction, recorded: the entries need confirming again
-                self.tx.delete("confirmation", {"entry_id": eid})
-            res.confirmations_cleared += len(cleared)
+        self.write("report", inserts, updates)
+        # In the same transaction, recorded: the entries need confirming again.
+        self.write_deletes("confirmation", [{"entry_id": eid} for eid in cleared])
+        self._cleared.update(cleared)
+        res.confirmations_cleared += len(cleared)
 
 
 def _confirmed_words(conf: Mapping) -> str:
@@ -1322,6 +1521,7 @@ class _Confirmations(_Importer):
         known = self.entries(ids)
         reported = set(self.rows_by_id(rt, rt.c.entry_id, ids))
         existing = self.rows_by_id(ct, ct.c.entry_id, ids)
+        existing.update(self.plan.get("confirmation", ids))
         pending: dict[str, dict] = {}
         inserts: list[dict] = []
         updates: list[dict] = []
@@ -1367,9 +1567,7 @@ class _Confirmations(_Importer):
                 res.updated += 1
             else:
                 res.add_conflict(Conflict(self.where(it.row), f"xác nhận của {eid}", diffs))
-        if self.writing:
-            bulk_insert(self.tx, "confirmation", inserts)
-            self.tx.update_many("confirmation", updates)
+        self.write("confirmation", inserts, updates)
 
 
 # ---------------------------------------------------------------- scores
@@ -1394,6 +1592,7 @@ class _Scores(_Importer):
                     self.codes.append(code)
         self.columns = SCORE_BASE_COLUMNS + tuple(Column(c, c) for c in self.codes)
         self._members: dict[str | None, Any] = {}
+        self._spellings: set[tuple[str, str]] = set()  # (as written, member it is) already noted
 
     def open_table(self) -> Any:
         from dvk.tabular import read_table
@@ -1411,6 +1610,13 @@ class _Scores(_Importer):
         if "member" in table.missing and self.opts.member is None and table.format != "xlsx":
             out.append(Problem("thiếu cột “Thành viên” (tên thành viên Hội đồng chấm); hoặc nêu --member",
                                file=self.fname))
+        for info in table.sheet_info:  # "G1" twice, or "G1" and "g1": which one is the score?
+            for key, cols in info.duplicates.items():
+                what = f"tiêu chí {key}" if key in self.codes else f"cột “{self._label(key)}”"
+                named = " và ".join(f"“{text}”" + (f" ({table.column_ref(i)})" if table.column_ref(i) else "")
+                                    for i, text in cols)
+                out.append(Problem(f"{len(cols)} cột cùng là {what}: {named}; mỗi tiêu chí chỉ một cột, hãy bỏ bớt",
+                                   file=self.fname + (f", trang tính “{info.name}”" if info.name else "")))
         return out
 
     def _sheet_member(self, sheet: str | None) -> Any:
@@ -1505,6 +1711,11 @@ class _Scores(_Importer):
             q = select(st).where(st.c.entry_id.in_(uniq[i:i + LOOKUP_CHUNK]))
             for r in self.conn.execute(q).mappings():
                 existing[(r["entry_id"], r["member"])] = dict(r)
+        for r in self.plan.in_groups("score", uniq):  # sheets planned by earlier batches
+            existing[(r["entry_id"], r["member"])] = r
+        members: dict[str, list[str]] = {}  # entry -> who scored it (ledger, plan, this batch)
+        for eid, member in existing:
+            members.setdefault(eid, []).append(member)
         pending: dict[tuple[str, str], dict] = {}
         inserts: list[dict] = []
         updates: list[dict] = []
@@ -1513,6 +1724,17 @@ class _Scores(_Importer):
             e = self.check_entry(it, eid, known)
             if e is None:
                 continue
+            scored = members.setdefault(eid, [])
+            same, near = match_member(member, scored)  # one member, one sheet (the same rule as `dvk score`)
+            if near is not None:
+                it.problems = [self.problem(it.row, member_near_message(eid, member, near), "member", member)]
+                continue
+            if same is not None and same != member:
+                if (member, same) not in self._spellings:  # said once for each spelling
+                    self._spellings.add((member, same))
+                    self.res.add_note(f"{self.where(it.row)}: tên “{member}” là thành viên “{same}” đã có phiếu "
+                                      f"(cho {eid}); các phiếu ghi tên này được xét dưới tên “{same}”.")
+                member = same
             crit = self.crit(e["year"])
             marks = marks_json(values, crit)  # exactly what `dvk score` stores
             k = (eid, member)
@@ -1522,6 +1744,7 @@ class _Scores(_Importer):
                 row = {"entry_id": eid, "member": member, "marks": marks}
                 inserts.append(row)
                 pending[k] = row
+                scored.append(member)
                 res.added += 1
                 continue
             if cur["marks"] == marks or json.loads(cur["marks"]) == json.loads(marks):
@@ -1541,9 +1764,7 @@ class _Scores(_Importer):
             diffs = [(self.headers.get((it.row[3], c)) or c, _show_score(old.get(c, "")), _show_score(new.get(c, "")))
                      for c in dict.fromkeys([*old, *new]) if old.get(c, "") != new.get(c, "")]
             res.add_conflict(Conflict(self.where(it.row), f"điểm của {member} cho {eid}", diffs))
-        if self.writing:
-            bulk_insert(self.tx, "score", inserts)
-            self.tx.update_many("score", updates)
+        self.write("score", inserts, updates)
 
 
 def _show_score(v: Any) -> str:
@@ -1564,12 +1785,8 @@ IMPORTERS: dict[str, type[_Importer]] = {
 
 # ---------------------------------------------------------------- running an import
 
-class _Rollback(Exception):
-    """Raised inside the write transaction to undo it (dry run, nothing changed)."""
-
-    def __init__(self, result: ImportResult) -> None:
-        super().__init__("rollback")
-        self.result = result
+class _Changed(Exception):
+    """The ledger changed between the plan (a snapshot) and the write lock: plan again."""
 
 
 def _rejects_format(path: Path, table_format: str) -> str:
@@ -1591,55 +1808,305 @@ def check_options(opts: ImportOptions) -> None:
                            "ra tệp).")
 
 
-def run_import(led: Any, kind: str, path: Path, opts: ImportOptions, *, user: str, command: str) -> ImportResult:
-    """Import one file into the ledger `led` (a dvk.db.Ledger); all or nothing, in one transaction.
+def _samefile(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
+def _resolved(p: Path) -> Path:
+    try:
+        return p.resolve()
+    except (OSError, RuntimeError):
+        return p.absolute()
+
+
+def check_rejects_target(rejects: Path, *, ledger: Path, source: Path, force: bool) -> Path:
+    """The --rejects file, refused (InvalidInput) before anything is read or written when it is —
+    whatever `force` says — the ledger, one of its side files (-wal, -shm, -journal), anything in
+    its backups folder, any SQLite database (another ledger, a backup copied elsewhere), the input
+    file (also through a hard or symbolic link), a directory or a special file; when it exists
+    (unless `force`); or when its folder is missing or not writable.
+    """
+    from dvk.ledger.backup import backup_dir
+    from dvk.ledger.paths import SQLITE_MAGIC
+
+    target = Path(rejects).expanduser()
+    what = f"Tệp ghi dòng bị loại (--rejects) “{target}”"
+    real = _resolved(target)
+    ledger_files = [Path(f"{q}{side}") for q in {Path(ledger).absolute(), _resolved(Path(ledger))}
+                    for side in ("", "-wal", "-shm", "-journal")]
+    if real in ledger_files or target.absolute() in ledger_files or any(_samefile(target, q) for q in ledger_files):
+        raise InvalidInput(f"{what} là chính sổ “{ledger}” hoặc tệp đi kèm của sổ; dvk không bao giờ ghi đè sổ. "
+                           "Hãy chọn tệp khác.")
+    backups = {backup_dir(Path(ledger).absolute()), backup_dir(_resolved(Path(ledger)))}
+    for folder in backups | {_resolved(b) for b in backups}:
+        if real == folder or folder in real.parents or folder in target.absolute().parents:
+            raise InvalidInput(f"{what} nằm trong thư mục sao lưu “{folder}” của sổ; dvk không ghi vào đó. "
+                               "Hãy chọn tệp khác.")
+    if real == _resolved(source) or _samefile(target, source):
+        raise InvalidInput(f"{what} không được trùng với tệp nhập “{source.name}”.")
+    if os.path.lexists(target):
+        try:
+            st = os.stat(target)
+        except OSError:
+            st = None  # a symbolic link to nothing: replacing the link itself writes nowhere else
+        if st is not None:
+            if stat.S_ISDIR(st.st_mode):
+                raise InvalidInput(f"{what} là một thư mục; hãy nêu tên tệp (ví dụ “{target / 'loai.csv'}”).")
+            if not stat.S_ISREG(st.st_mode):
+                raise InvalidInput(f"{what} không phải là tệp thường; hãy chọn tệp khác.")
+            try:
+                with open(target, "rb") as fh:
+                    head = fh.read(len(SQLITE_MAGIC))
+            except OSError:
+                head = b""
+            if head == SQLITE_MAGIC:
+                raise InvalidInput(f"{what} là một cơ sở dữ liệu SQLite (một sổ hay một bản sao lưu?); dvk không ghi "
+                                   "đè tệp này, kể cả với --force. Hãy chọn tệp khác.")
+        if not force:
+            raise InvalidInput(f"{what} đã tồn tại; dvk không ghi đè. Hãy chọn tên khác, hoặc dùng --force để ghi đè "
+                               "tệp đó. Chưa nhập gì.")
+    folder = target.parent
+    if not folder.exists():
+        raise InvalidInput(f"Thư mục “{folder}” của tệp ghi dòng bị loại (--rejects) không tồn tại. Chưa nhập gì.")
+    if not folder.is_dir():
+        raise InvalidInput(f"“{folder}” (thư mục của tệp --rejects) không phải là thư mục. Chưa nhập gì.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidInput(f"Không có quyền ghi vào thư mục “{folder}” của tệp ghi dòng bị loại (--rejects). "
+                           "Chưa nhập gì.")
+    return target
+
+
+def _state_mark(conn: Any, below: int | None = None) -> int:
+    """The last history record (below `below`): every write of dvk adds one, so an unchanged mark
+    means an unchanged ledger."""
+    sql = 'SELECT max("id") FROM "history"' + (' WHERE "id" < ?' if below is not None else "")
+    return conn.exec_driver_sql(sql, (below,) if below is not None else ()).scalar() or 0
+
+
+@dataclass
+class _Planned:
+    """One plan of an import: the importer (its table, rejects headers), the result, the writes."""
+
+    importer: _Importer
+    res: ImportResult
+    plan: _Plan
+    spool: _Spool | None
+    mark: int
+
+    def close(self) -> None:
+        try:
+            self.plan.close()
+        finally:
+            if self.spool is not None:
+                self.spool.close()
+
+
+def _plan(conn: Any, kind: str, path: Path, opts: ImportOptions, *, replay: Any = None,
+          keep_rows: _Spool | None = None) -> _Planned:
+    """Read, check and decide the whole file on `conn` (a read transaction: no write lock), or with
+    `replay` = (table, rows) the rows an earlier plan read from it (`keep_rows` keeps them)."""
+    spool = _Spool() if (opts.skip_invalid and opts.rejects is not None) else None
+    plan = _Plan()
+    try:
+        importer = IMPORTERS[kind](conn, path, opts, spool, plan)
+        importer.replay, importer.keep_rows = replay, keep_rows
+        res = importer.run()
+        mark = _state_mark(conn)
+    except BaseException:
+        plan.close()
+        if spool is not None:
+            spool.close()
+        raise
+    return _Planned(importer, res, plan, spool, mark)
+
+
+def _write_plan(tx: Any, planned: _Planned, opts: ImportOptions, before_commit: Any) -> None:
+    """Apply the planned batches in `tx`, in their order, through the calls that would have made them."""
+    conn = tx.conn
+    cache_was = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")  # see _Importer.run
+    progress = _Progress(opts.progress and _stderr_is_terminal(), "Đang ghi vào sổ")
+    done = 0
+    try:
+        for op, table_name, rows in planned.plan.batches():
+            if op == "insert":
+                bulk_insert(tx, table_name, rows)
+            elif op == "update":
+                tx.update_many(table_name, rows)
+            else:
+                for key in rows:
+                    tx.delete(table_name, key)
+            done += len(rows)
+            progress.update(done - done % 1000)
+    finally:
+        progress.close()
+        try:
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_was)}")
+        except DBAPIError:  # the connection is failing already: that error is the one to show
+            pass
+    planned.res.changes = tx.n
+    tx.note(planned.res.summary_line())
+    if before_commit is not None:
+        before_commit()
+
+
+def _refuse_problems(res: ImportResult, path: Path, opts: ImportOptions) -> None:
+    if res.problem_count and not opts.skip_invalid:
+        raise ValidationFailed(
+            problems=res.problems,
+            headline=f"Tệp “{path.name}” có {res.problem_count} lỗi ở {res.rejected} dòng; không ghi gì vào sổ. "
+                     "Sửa tệp rồi nhập lại (hoặc dùng --skip-invalid --rejects TỆP để nhập các dòng hợp lệ và ghi "
+                     "các dòng lỗi ra tệp).",
+        )
+
+
+class _NothingToWrite(Exception):
+    """Raised inside a write transaction to leave it without a trace (the import changes nothing)."""
+
+
+def _stage_rejects(target: Path, planned: _Planned) -> Path:
+    """Write the rejected rows to a new temporary file beside `target` (published after the commit)."""
+    from dvk.tabular import TableError, write_rejects
+
+    importer = planned.importer
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp{target.suffix}")
+    fmt = _rejects_format(target, importer.table.format)
+    try:
+        write_rejects(tmp, fmt, importer.reject_headers, planned.spool.rows() if planned.spool else [],
+                      importer.reason_key, delimiter=importer.table.delimiter if fmt == "csv" else None,
+                      reason_header=importer.reason_key)
+    except TableError as exc:
+        raise InvalidInput(exc.message.replace(str(tmp), str(target)) + " Chưa nhập gì vào sổ.")
+    return tmp
+
+
+def _publish_rejects(tmp: Path, target: Path, force: bool) -> None:
+    """Give the rejects file its name: never over another file unless `force` (no clobbering race:
+    a hard link fails if the name was taken meanwhile)."""
+    from dvk.ledger.failures import os_reason
+
+    kept = f" Các dòng hợp lệ đã được ghi vào sổ; các dòng bị loại được giữ ở tệp “{tmp}”."
+    try:
+        if force:
+            os.replace(tmp, target)
+            return
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            raise InvalidInput(f"Tệp “{target}” vừa được tạo trong lúc nhập; dvk không ghi đè." + kept)
+        except OSError:  # a file system without hard links (FAT, some network shares)
+            fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.close(fd)
+            os.replace(tmp, target)
+            return
+        os.unlink(tmp)
+    except FileExistsError:
+        raise InvalidInput(f"Tệp “{target}” vừa được tạo trong lúc nhập; dvk không ghi đè." + kept)
+    except OSError as exc:
+        raise InvalidInput(f"Không ghi được tệp “{target}”: {os_reason(exc)}." + kept)
+
+
+def run_import(led: Any, kind: str, path: Path, opts: ImportOptions, *, user: str, command: str,
+               before_commit: Any = None) -> ImportResult:
+    """Import one file into the ledger `led` (a dvk.ledger.store.Store); all or nothing, in one transaction.
+
+    The file is read, checked and planned without the write lock (see the module's docstring);
+    the lock is held only to write the plan. If other commands wrote meanwhile, the file is
+    planned again; the last of `REPLANS` plans is made under the write lock from the rows the
+    one before read and kept (not from the file), so an import always ends.
+    `before_commit()`, if given, is called as the last thing inside the write transaction (the
+    CLI makes Ctrl-C wait from there: a commit is whole).
 
     Raises ValidationFailed (every problem listed) when a row is bad and `skip_invalid` is off,
-    LockedYear when it would change a decided year, InvalidInput for an unreadable file.
+    LockedYear when it would change a decided year, InvalidInput for an unreadable file or a
+    refused --rejects file (checked before anything else).
     """
     if kind not in IMPORTERS:
         raise ValueError(kind)
     check_options(opts)
     path = Path(path)
-    if opts.rejects is not None and Path(opts.rejects).resolve() == path.resolve():
-        raise InvalidInput(f"Tệp ghi dòng bị loại (--rejects) không được trùng với tệp nhập “{path.name}”.")
-    spool = _Spool() if (opts.skip_invalid and opts.rejects is not None) else None
-    importer: _Importer | None = None
+    target = None
+    if opts.rejects is not None:
+        target = check_rejects_target(opts.rejects, ledger=led.path, source=path, force=opts.force)
+    summary = f"Nhập {KIND_LABELS[kind]} từ {path.name}"
     gc_was = _fewer_collections()
+    kept: tuple[Any, _Spool] | None = None  # (table, rows) read by the last plan made without the lock
     try:
-        try:
-            with led.write(user=user, command=command, summary=f"Nhập {KIND_LABELS[kind]} từ {path.name}") as tx:
-                importer = IMPORTERS[kind](tx, path, opts, spool)
-                res = importer.run()
-                if res.problem_count and not opts.skip_invalid:
-                    rows = res.rejected
-                    raise ValidationFailed(
-                        problems=res.problems,
-                        headline=f"Tệp “{path.name}” có {res.problem_count} lỗi ở {rows} dòng; không ghi gì vào sổ. "
-                                 "Sửa tệp rồi nhập lại (hoặc dùng --skip-invalid --rejects TỆP để nhập các dòng "
-                                 "hợp lệ và ghi các dòng lỗi ra tệp).",
-                    )
-                if opts.dry_run or tx.n == 0:
-                    raise _Rollback(res)
-                tx.note(res.summary_line())
-        except _Rollback as rb:
-            res = rb.result
-        if spool is not None and not opts.dry_run and importer is not None and opts.rejects is not None:
-            from dvk.tabular import TableError, write_rejects
-
-            fmt = _rejects_format(opts.rejects, importer.table.format)
+        for attempt in range(1, REPLANS):
+            keep = _Spool() if attempt == REPLANS - 1 else None
             try:
-                write_rejects(opts.rejects, fmt, importer.reject_headers, spool.rows(), importer.reason_key,
-                              delimiter=importer.table.delimiter if fmt == "csv" else None,
-                              reason_header=importer.reason_key)
-            except TableError as exc:
-                raise InvalidInput(exc.message + " Các dòng hợp lệ đã được ghi vào sổ.")
-            res.rejects_file = str(opts.rejects)
-        return res
+                with led.read() as conn:
+                    planned = _plan(conn, kind, path, opts, keep_rows=keep)
+            except BaseException:
+                if keep is not None:
+                    keep.close()
+                raise
+            if keep is not None:
+                kept = (planned.importer.table, keep)
+            staged: Path | None = None
+            try:
+                res = planned.res
+                _refuse_problems(res, path, opts)
+                if opts.dry_run:
+                    return res
+                if target is not None:
+                    staged = _stage_rejects(target, planned)
+                if planned.plan.n_ops:
+                    with led.write(user=user, command=command, summary=summary) as tx:
+                        if _state_mark(tx.conn, below=tx.history_id) != planned.mark:
+                            raise _Changed
+                        _write_plan(tx, planned, opts, before_commit)
+                if staged is not None:
+                    tmp, staged = staged, None  # kept (and named in the message) if it cannot be published
+                    _publish_rejects(tmp, target, opts.force)  # type: ignore[arg-type]
+                    res.rejects_file = str(target)
+                return res
+            except _Changed:
+                continue
+            finally:
+                if staged is not None:
+                    _unlink(staged)
+                planned.close()
+        # Other commands wrote during every plan: the last one under the lock, from the rows kept.
+        staged = None
+        locked: _Planned | None = None
+        try:
+            try:
+                with led.write(user=user, command=command, summary=summary) as tx:
+                    locked = _plan(tx.conn, kind, path, opts, replay=kept)
+                    _refuse_problems(locked.res, path, opts)
+                    if target is not None:
+                        staged = _stage_rejects(target, locked)
+                    if not locked.plan.n_ops:
+                        raise _NothingToWrite
+                    _write_plan(tx, locked, opts, before_commit)
+            except _NothingToWrite:
+                pass
+            res = locked.res
+            if staged is not None:
+                tmp, staged = staged, None
+                _publish_rejects(tmp, target, opts.force)  # type: ignore[arg-type]
+                res.rejects_file = str(target)
+            return res
+        finally:
+            if staged is not None:
+                _unlink(staged)
+            if locked is not None:
+                locked.close()
     finally:
+        if kept is not None:
+            kept[1].close()
         _fewer_collections(gc_was)
-        if spool is not None:
-            spool.close()
+
+
+def _unlink(p: Path) -> None:
+    try:
+        p.unlink()
+    except OSError:
+        pass
 
 
 def _fewer_collections(restore: tuple[int, int, int] | None = None) -> tuple[int, int, int]:

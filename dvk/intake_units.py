@@ -91,12 +91,14 @@ def read_units(path: Path) -> list[dict[str, str | None]]:
     return rows
 
 
-def import_units(tx: Any, path: Path) -> dict[str, int]:
+def import_units(tx: Any, path: Path, rows: list[dict[str, str | None]] | None = None) -> dict[str, int]:
     """Add or update the units of a file inside the transaction `tx`; returns added/updated/unchanged.
 
+    `rows`: what `read_units(path)` returned, read and checked before the write transaction (so
+    that reading the file never holds the write lock); read here when not given.
     A code that differs from an existing one only by case or spacing is that unit (no near-duplicates).
     """
-    rows = read_units(path)
+    rows = read_units(path) if rows is None else rows
     existing = {fold(u["code"]): u["code"] for u in list_units(tx.conn)}
     for r in rows:
         r["code"] = existing.get(fold(r["code"] or ""), r["code"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import statistics
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,6 +20,7 @@ from dvk.criteria import ASPECTS, CriteriaSet, _num
 
 
 NA_WORDS = {"na", "n/a", "kad", "không áp dụng", "khong ap dung", "-"}
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")  # a score as typed: "8", "7,5", "-1"
 
 
 def parse_score_value(raw: object, crit: CriteriaSet, code: str) -> Fraction | None:
@@ -38,7 +40,12 @@ def parse_score_value(raw: object, crit: CriteriaSet, code: str) -> Fraction | N
     if isinstance(raw, bool):
         raise InvalidInput(f"Tiêu chí {code}: điểm “{raw}” không phải là số.")
     try:
-        value = Decimal(text.replace(",", "."))
+        if isinstance(raw, (int, float)):  # a number cell of Excel or JSON
+            value = Decimal(raw if isinstance(raw, int) else repr(raw))
+        elif _PLAIN_NUMBER.fullmatch(text):  # typed: digits, one "," or "." and digits, a sign
+            value = Decimal(text.replace(",", "."))
+        else:  # not "1_0", "1e1", "８" or "٨", which Decimal() would take
+            raise InvalidOperation
         if not value.is_finite():
             raise InvalidOperation
     except InvalidOperation:

@@ -29,6 +29,11 @@ Public API::
     write_rejects(path, fmt, headers, rows, reason_key="reason", *,
                   delimiter=None, reason_header="Lý do") -> Path
     atomic_write_path(final) -> context manager yielding a temp Path
+    check_regular_file(path) -> os.stat_result  # TableError unless a regular file within MAX_INPUT_BYTES
+    LongNumber                                  # a JSON integer too long to convert
+
+Every input is bounded (the MAX_* constants below): a file that would make dvk hold more is
+refused with a message naming the file and the limit, before the bytes are read.
 
 Header matching ignores case, diacritics (đ counts as d), spaces and
 punctuation: "MÃ ĐƠN VỊ (*)", "ma don vi", "Mã_đơn_vị:" are the same header.
@@ -45,8 +50,11 @@ import io
 import json
 import os
 import re
+import stat
 import tempfile
 import unicodedata
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import islice
@@ -67,6 +75,8 @@ __all__ = [
     "open_csv_text",
     "write_rejects",
     "atomic_write_path",
+    "check_regular_file",
+    "LongNumber",
     "REASON_HEADER",
     "INSTRUCTIONS_SHEET",
 ]
@@ -74,6 +84,26 @@ __all__ = [
 REASON_HEADER = "Lý do"
 INSTRUCTIONS_SHEET = "Hướng dẫn"
 HEADER_SCAN_ROWS = 20  # the header row is looked for among the first rows
+
+# Bounds on what an input file may make dvk read and hold (issue 9: a 1 MB .xlsx held 1 GiB in one
+# cell). Generous for a million real rows (bench/import_bench.py: 1,000,000 registrations are a
+# 140 MB CSV, or an .xlsx whose sheet unzips to 550 MB); beyond them the file is refused with a
+# message naming it and the limit, before the bytes are read into memory.
+MAX_INPUT_BYTES = 1 << 30  # any input file on disk (CSV, JSON, XLSX)
+MAX_CELL_CHARS = 100_000  # one cell, CSV field or JSON string (a report's aspect takes 20,000)
+MAX_LINE_CHARS = 4 << 20  # one physical line of a CSV file
+MAX_JSON_RECORD_CHARS = 4 << 20  # one JSON record while it is decoded
+MAX_JSON_INT_DIGITS = 100  # a longer JSON integer is not converted (Python refuses 4,300 digits)
+MAX_XLSX_UNCOMPRESSED = 4 << 30  # all members of an .xlsx together, unzipped
+MAX_XLSX_SHEET_BYTES = 2 << 30  # one worksheet part, unzipped (read as a stream)
+MAX_SHARED_STRINGS_BYTES = 256 << 20  # the shared-strings part, unzipped (openpyxl holds it all)
+MAX_SHARED_STRINGS = 3_000_000  # entries of the shared-strings table
+MAX_XLSX_PART_BYTES = 64 << 20  # any other XML part (styles, workbook…), parsed whole
+MAX_XLSX_RATIO = 200  # unzipped / zipped size of one member (real sheets: 5–30)…
+XLSX_RATIO_FROM = 16 << 20  # …for members that unzip to more than this
+MAX_XLSX_SHEET_ROWS = 1_048_576  # rows of one sheet (Excel's own limit)
+MAX_XLSX_CELLS = 60_000_000  # cells read from all sheets together (a million rows of 60 columns)
+XLSX_RUN_BYTES = 1 << 20  # an XML text run this long (no "<" in it) is refused before parsing
 LEGACY_PROBE_ROWS = 1000  # CSV/JSON: rows checked cell by cell for TCVN3/VNI
 _HEAD_BYTES = 1 << 16
 _JSON_CHUNK = 1 << 16
@@ -190,13 +220,14 @@ def _spelling_map(columns: Mapping[str, Sequence[str]]) -> dict[str, str]:
 class _Header:
     """Result of matching one header row."""
 
-    __slots__ = ("texts", "index", "unknown", "legacy")
+    __slots__ = ("texts", "index", "unknown", "legacy", "duplicates")
 
     def __init__(self) -> None:
         self.texts: list[str] = []  # cleaned header texts, file order
         self.index: dict[str, int] = {}  # key -> 0-based column
         self.unknown: list[str] = []
         self.legacy: dict[str, str] = {}  # header text -> encoding
+        self.duplicates: dict[str, list[int]] = {}  # key -> every 0-based column matching it (2 or more)
 
 
 def _clean_header_cell(value: object, font_name: str | None = None) -> tuple[str, str | None]:
@@ -223,6 +254,8 @@ def _match_header(cells: Sequence[object], lookup: dict[str, str],
         if key is not None and key not in h.index:
             h.index[key] = i
         else:
+            if key is not None:  # a second column for one key: only the first is read
+                h.duplicates.setdefault(key, [h.index[key]]).append(i)
             h.unknown.append(text)
     return h
 
@@ -246,7 +279,7 @@ class SheetInfo:
     """Where the header of one sheet (or of the CSV/JSON file) was found."""
 
     __slots__ = ("name", "header_line", "headers", "columns", "unknown_headers", "missing",
-                 "legacy_headers")
+                 "legacy_headers", "duplicates")
 
     def __init__(self, name: str | None, header_line: int, h: _Header,
                  keys: Sequence[str]) -> None:
@@ -257,6 +290,8 @@ class SheetInfo:
         self.unknown_headers = list(h.unknown)
         self.missing = [k for k in keys if k not in h.index]
         self.legacy_headers = dict(h.legacy)
+        # key -> [(0-based column, header text), ...] for a key two or more columns match
+        self.duplicates = {k: [(i, h.texts[i]) for i in cols] for k, cols in h.duplicates.items()}
 
     def __repr__(self) -> str:
         return (f"SheetInfo(name={self.name!r}, header_line={self.header_line}, "
@@ -372,8 +407,19 @@ def open_csv_text(path: str | os.PathLike[str]) -> tuple[TextIO, str]:
 
 
 def _open_binary(p: Path) -> Any:
+    """Open an input file for reading; only a regular file (a FIFO or a device is refused without
+    waiting on it: opened non-blocking, checked, then read as usual)."""
     try:
-        return open(p, "rb")
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(p, flags)
+        try:
+            check_regular_file(p, os.fstat(fd))
+            if flags & getattr(os, "O_NONBLOCK", 0):
+                os.set_blocking(fd, True)
+            return os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
     except FileNotFoundError:
         raise TableError(f"Không tìm thấy tệp {_name(p)}.") from None
     except IsADirectoryError:
@@ -382,6 +428,49 @@ def _open_binary(p: Path) -> Any:
         raise TableError(f"Không có quyền đọc tệp {_name(p)}.") from None
     except OSError as e:
         raise TableError(f"Không mở được tệp {_name(p)}: {e.strerror or e}.") from None
+
+
+def _size(n: int) -> str:
+    """A size for messages: "1 GB", "256 MB", "3,5 MB", "200 byte"."""
+    for unit, shift in (("GB", 30), ("MB", 20), ("KB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.1f}".rstrip("0").rstrip(".").replace(".", ",") + f" {unit}"
+    return f"{n} byte"
+
+
+def _count(n: int) -> str:
+    """A count for messages, Vietnamese style: 1.048.576."""
+    return f"{n:,}".replace(",", ".")
+
+
+_NOT_REGULAR = ((stat.S_ISFIFO, "một ống dẫn (FIFO)"), (stat.S_ISCHR, "một thiết bị"), (stat.S_ISBLK, "một thiết bị"),
+                (stat.S_ISSOCK, "một socket"))
+
+
+def check_regular_file(p: Path, st: os.stat_result | None = None) -> os.stat_result:
+    """Refuse (TableError) an input that is not a regular file or is bigger than MAX_INPUT_BYTES.
+
+    Nothing is opened: a FIFO with no writer or a device is refused at once, not waited on.
+    """
+    if st is None:
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            raise TableError(f"Không tìm thấy tệp {_name(p)}.") from None
+        except PermissionError:
+            raise TableError(f"Không có quyền đọc tệp {_name(p)}.") from None
+        except OSError as e:
+            raise TableError(f"Không mở được tệp {_name(p)}: {e.strerror or e}.") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise TableError(f"{_name(p)} là một thư mục, không phải tệp.")
+    if not stat.S_ISREG(st.st_mode):
+        what = next((w for test, w in _NOT_REGULAR if test(st.st_mode)), "một tệp đặc biệt")
+        raise TableError(f"{_name(p)} không phải là tệp thường (đây là {what}); hãy nhập từ một tệp .xlsx, .csv "
+                         "hoặc .json đã lưu trên đĩa.")
+    if st.st_size > MAX_INPUT_BYTES:
+        raise TableError(f"Tệp {_name(p)} có dung lượng {_size(st.st_size)}, vượt giới hạn {_size(MAX_INPUT_BYTES)} "
+                         "của một tệp nhập; hãy chia thành nhiều tệp nhỏ hơn.")
+    return st
 
 
 # ---------------------------------------------------------------------------
@@ -515,6 +604,16 @@ class Table:
             out.update(info.legacy_headers)
         return out
 
+    def column_ref(self, index: int) -> str:
+        """Where a column is, for messages: "cột C" (XLSX), "cột thứ 3" (CSV), "" (JSON keys)."""
+        if self.format == "xlsx":
+            from openpyxl.utils import get_column_letter
+
+            return f"cột {get_column_letter(index + 1)}"
+        if self.format == "csv":
+            return f"cột thứ {index + 1}"
+        return ""
+
     @property
     def is_rejects(self) -> bool:
         return any(fold_header(REASON_HEADER) in map(fold_header, info.headers)
@@ -574,6 +673,7 @@ def read_table(path: str | os.PathLike[str], columns: Mapping[str, Sequence[str]
     p = Path(path)
     keys = list(columns)
     lookup = _spelling_map(columns)
+    check_regular_file(p)
     ext = p.suffix.lower()
     if ext == ".xls":
         raise TableError(f"Tệp {_name(p)} là định dạng Excel 97-2003 (.xls) cũ; hãy mở bằng Excel "
@@ -587,10 +687,6 @@ def read_table(path: str | os.PathLike[str], columns: Mapping[str, Sequence[str]
     else:
         raise TableError(f"Không hỗ trợ định dạng “{p.suffix or '(không có đuôi)'}” của tệp "
                          f"{_name(p)}; hãy dùng .xlsx, .xlsm, .csv, .txt hoặc .json.")
-    if not p.exists():
-        raise TableError(f"Không tìm thấy tệp {_name(p)}.")
-    if p.is_dir():
-        raise TableError(f"{_name(p)} là một thư mục, không phải tệp.")
     table = Table(p, fmt, keys)
     table._legacy_mode = legacy
     if fmt == "csv":
@@ -685,14 +781,23 @@ def _setup_csv(table: Table, lookup: dict[str, str]) -> None:
 
     def iterate() -> Iterator[Row]:
         stream = io.TextIOWrapper(_open_binary(p), encoding=enc, newline="")
-        reader = csv.reader(stream, delimiter=delimiter)
+        reader = csv.reader(_bounded_lines(stream, MAX_LINE_CHARS), delimiter=delimiter)
+        field_limit = csv.field_size_limit(MAX_CELL_CHARS)
         try:
             for _ in range(skip + header_line):
                 next(reader, None)
             it = enumerate(reader, header_line + 1)
             args = (_norm, _tuple_new, Row, _LINE_WORD, _fix_text, table.is_rejects, [False])
             yield from _legacy_iter(table, it, fast, checked, args)
+        except _LineTooLong:
+            raise TableError(f"Tệp {_name(p)}: dòng {reader.line_num + 1} dài hơn giới hạn "
+                             f"{_count(MAX_LINE_CHARS)} ký tự của một dòng (tệp không phải CSV, hoặc thiếu "
+                             "dấu xuống dòng); không đọc tiếp.") from None
         except csv.Error as e:
+            if "field larger than field limit" in str(e):
+                raise TableError(f"Tệp {_name(p)}: một ô ở khoảng dòng {reader.line_num} dài hơn giới hạn "
+                                 f"{_count(MAX_CELL_CHARS)} ký tự của một ô (có thể thiếu dấu ngoặc kép đóng)."
+                                 ) from None
             raise TableError(f"Tệp {_name(p)} bị lỗi định dạng CSV ở khoảng dòng "
                              f"{reader.line_num}: {e}.") from None
         except UnicodeDecodeError:
@@ -703,9 +808,26 @@ def _setup_csv(table: Table, lookup: dict[str, str]) -> None:
             raise TableError(f"Lỗi khi đọc tệp {_name(p)} (khoảng dòng {reader.line_num + 1}): "
                              f"{e.strerror or e}.") from None
         finally:
+            csv.field_size_limit(field_limit)
             stream.close()
 
     table._iter_impl = iterate
+
+
+class _LineTooLong(Exception):
+    """A physical line of a CSV file longer than MAX_LINE_CHARS."""
+
+
+def _bounded_lines(stream: TextIO, limit: int) -> Iterator[str]:
+    """The lines of `stream`, each read with a bound: a line without end is never held whole."""
+    readline = stream.readline
+    while True:
+        line = readline(limit)
+        if len(line) >= limit and line[-1] not in "\r\n":
+            raise _LineTooLong
+        if not line:
+            return
+        yield line
 
 
 # -- JSON --------------------------------------------------------------------
@@ -721,13 +843,21 @@ class _JsonStream:
         self.buf = ""
         self.pos = 0
         self.eof = False
-        self.decoder = json.JSONDecoder()
+        self.decoder = json.JSONDecoder(parse_int=_json_int)
         self.count = 0
+        self.line0 = 1  # line and column (0-based) where self.buf starts in the file
+        self.col0 = 0
 
     def _more(self, size: int = _JSON_CHUNK) -> bool:
         if self.eof:
             return False
         if self.pos > 0:
+            nl = self.buf.count("\n", 0, self.pos)
+            if nl:
+                self.line0 += nl
+                self.col0 = self.pos - self.buf.rfind("\n", 0, self.pos) - 1
+            else:
+                self.col0 += self.pos
             self.buf = self.buf[self.pos:]
             self.pos = 0
         chunk = self.stream.read(max(size, _JSON_CHUNK))
@@ -746,12 +876,22 @@ class _JsonStream:
             if not self._more():
                 return ""
 
+    def _where(self) -> str:
+        """"dòng 3, cột 7" of the current position."""
+        nl = self.buf.count("\n", 0, self.pos)
+        col = self.pos - self.buf.rfind("\n", 0, self.pos) if nl else self.col0 + self.pos + 1
+        return f"dòng {self.line0 + nl}, cột {col}"
+
     def _value(self) -> Any:
         while True:
             try:
                 obj, end = self.decoder.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as e:
-                if self._more(len(self.buf)):
+                if len(self.buf) - self.pos > MAX_JSON_RECORD_CHARS:
+                    raise TableError(f"Tệp {self.name}: bản ghi {self.count + 1} dài hơn giới hạn "
+                                     f"{_count(MAX_JSON_RECORD_CHARS)} ký tự của một bản ghi; không đọc tiếp."
+                                     ) from None
+                if self._more(min(len(self.buf), MAX_JSON_RECORD_CHARS)):
                     continue
                 raise self._error(f"JSON không hợp lệ ({e.msg})") from None
             if end >= len(self.buf) and not self.eof and self._more():
@@ -783,6 +923,7 @@ class _JsonStream:
         self.pos += 1
         if self._skip_ws() == "]":
             self.pos += 1
+            self._finish(first == "{")
             return
         while True:
             self._skip_ws()
@@ -794,9 +935,34 @@ class _JsonStream:
                 self.pos += 1
             elif nxt == "]":
                 self.pos += 1
+                self._finish(first == "{")
                 return
             else:
                 raise self._error("JSON không hợp lệ (thiếu dấu phẩy hoặc “]”)")
+
+    def _finish(self, in_object: bool) -> None:
+        """After the list: the rest of the enclosing object, then nothing but spaces to the end."""
+        if in_object:
+            while True:
+                nxt = self._skip_ws()
+                if nxt == "}":
+                    self.pos += 1
+                    break
+                if nxt != ",":
+                    raise self._trailing()
+                self.pos += 1
+                self._skip_ws()
+                self._value()
+                self._expect(":")
+                self._skip_ws()
+                self._value()
+        if self._skip_ws() != "":
+            raise self._trailing()
+
+    def _trailing(self) -> TableError:
+        shown = "".join(c if c.isprintable() else " " for c in self.buf[self.pos:self.pos + 20]).strip()
+        return TableError(f"Tệp {self.name} có nội dung thừa sau danh sách bản ghi JSON ({self._where()}: "
+                          f"“{shown}…”); hãy sửa lại tệp.")
 
     def _find_member(self) -> bool:
         """Inside a top-level object: move to the '[' of entries/rows."""
@@ -817,6 +983,26 @@ class _JsonStream:
             if nxt == "}":
                 return False
             raise self._error("JSON không hợp lệ (thiếu dấu phẩy hoặc “}”)")
+
+
+class LongNumber:
+    """A JSON integer longer than MAX_JSON_INT_DIGITS, kept as its digits (never converted): the
+    importer reports it as a problem of its row and column."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: str) -> None:
+        self.digits = digits
+
+    def __str__(self) -> str:
+        return self.digits
+
+    def __repr__(self) -> str:
+        return f"LongNumber({len(self.digits)} digits)"
+
+
+def _json_int(text: str) -> Any:
+    return int(text) if len(text) <= MAX_JSON_INT_DIGITS else LongNumber(text)
 
 
 def _open_json_text(p: Path) -> TextIO:
@@ -882,6 +1068,18 @@ def _setup_json(table: Table, lookup: dict[str, str]) -> None:
     if peek and not h.index and lookup:
         raise TableError(f"Tệp {_name(p)}: không có khóa nào khớp với các tên cột mong đợi "
                          "(xét 100 bản ghi đầu).")
+    position = {t: i for i, t in reversed(list(enumerate(h.texts)))}
+    for _n, obj in peek:  # two keys of one object for one column ("G1" and "g1")
+        if isinstance(obj, dict) and len(obj) > 1:
+            mine: dict[str, list[int]] = {}
+            for k in obj:
+                text = _clean_header_cell(k)[0]
+                key = lookup.get(fold_header(text))
+                if key is not None and text in position:
+                    mine.setdefault(key, []).append(position[text])
+            for key, cols in mine.items():
+                if len(cols) > 1 and key not in h.duplicates:
+                    h.duplicates[key] = cols
     info = SheetInfo(None, 0, h, keys)
     table.encoding = "utf-8"
     table.sheet_info = [info]
@@ -909,6 +1107,9 @@ def _setup_json(table: Table, lookup: dict[str, str]) -> None:
             if canon is None or values[canon] is not None:
                 continue
             if isinstance(v, str):
+                if len(v) > MAX_CELL_CHARS:
+                    raise TableError(f"Tệp {_name(p)}: bản ghi {n}, khóa “{k}” dài hơn giới hạn "
+                                     f"{_count(MAX_CELL_CHARS)} ký tự của một ô.")
                 v = _norm("NFC", v).strip() or None
                 if v is not None and checked:
                     v = _fix_text(v, leg, canon, None, unescape)
@@ -974,21 +1175,115 @@ class _FontCache:
         return result
 
 
-def _load_workbook(p: Path) -> Any:
+MAX_XLSX_MEMBERS = 10_000  # parts of one .xlsx (a workbook of 100 sheets has a few hundred)
+_XLSX_DIRECTORY_BYTES = 16 << 20  # its zip directory
+_SHEET_PART = re.compile(r"(?:^|/)worksheets/[^/]+\.xml$")
+_XML_PART = (".xml", ".rels", ".vml")
+_SHARED_STRING_TAGS = (b"<si>", b"<si ", b"<si/", b":si>", b":si ", b":si/")
+
+
+def _corrupt_xlsx(p: Path) -> TableError:
+    return TableError(f"Không đọc được tệp Excel {_name(p)}: tệp bị hỏng hoặc không phải "
+                      "định dạng .xlsx/.xlsm.")
+
+
+def _check_xlsx(fh: Any, p: Path) -> None:
+    """Refuse (TableError) an .xlsx that would unzip to more than the limits, before openpyxl reads it.
+
+    First the zip directory alone (its size, the number of parts, each part's unzipped size and
+    compression ratio: a 1 MB file cannot claim a gigabyte), then one streamed pass over the
+    worksheets and the shared strings, a chunk at a time: a text run of XLSX_RUN_BYTES without
+    a tag (one huge cell) and more than MAX_SHARED_STRINGS shared strings are refused. Python's
+    zipfile never unzips a part beyond the size its directory declares, so these bounds hold
+    whatever the file claims.
+    """
+    try:
+        end = zipfile._EndRecData(fh)  # type: ignore[attr-defined] - the directory's size, before reading it
+    except OSError:
+        end = None
+    if not end:
+        raise _corrupt_xlsx(p)
+    if end[zipfile._ECD_ENTRIES_TOTAL] > MAX_XLSX_MEMBERS or end[zipfile._ECD_SIZE] > _XLSX_DIRECTORY_BYTES:  # type: ignore[attr-defined]
+        raise TableError(f"Tệp Excel {_name(p)} có quá nhiều phần ({_count(end[zipfile._ECD_ENTRIES_TOTAL])}), "  # type: ignore[attr-defined]
+                         f"vượt giới hạn {_count(MAX_XLSX_MEMBERS)} phần của một tệp .xlsx; không đọc tệp này.")
+    fh.seek(0)
+    try:
+        zf = zipfile.ZipFile(fh)
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise _corrupt_xlsx(p) from None
+    total = 0
+    scan: list[tuple[zipfile.ZipInfo, bool]] = []
+    for info in infos:
+        name, low, size = info.filename, info.filename.lower(), info.file_size
+        total += size
+        if size > XLSX_RATIO_FROM and size > MAX_XLSX_RATIO * max(info.compress_size, 1):
+            raise TableError(f"Tệp Excel {_name(p)}: phần “{name}” nén {_size(info.compress_size)} thành "
+                             f"{_size(size)} (tỉ lệ nén {size // max(info.compress_size, 1):,}:1, vượt giới hạn "
+                             f"{MAX_XLSX_RATIO}:1) — có thể là “bom nén”; không đọc tệp này.".replace(",", "."))
+        shared = low.endswith("sharedstrings.xml")
+        if shared:
+            limit, what = MAX_SHARED_STRINGS_BYTES, "bảng chuỗi dùng chung (sharedStrings)"
+        elif _SHEET_PART.search(low):
+            limit, what = MAX_XLSX_SHEET_BYTES, "trang tính"
+        elif low.endswith(_XML_PART):
+            limit, what = MAX_XLSX_PART_BYTES, "phần"
+        else:
+            continue
+        if size > limit:
+            raise TableError(f"Tệp Excel {_name(p)}: {what} “{name}” giải nén ra {_size(size)}, vượt giới hạn "
+                             f"{_size(limit)}; không đọc tệp này.")
+        if shared or what == "trang tính":
+            scan.append((info, shared))
+    if total > MAX_XLSX_UNCOMPRESSED:
+        raise TableError(f"Tệp Excel {_name(p)} giải nén ra {_size(total)}, vượt giới hạn "
+                         f"{_size(MAX_XLSX_UNCOMPRESSED)} của một tệp .xlsx; không đọc tệp này.")
+    try:
+        for info, shared in scan:
+            run = XLSX_RUN_BYTES
+            strings, tail = 0, b""
+            with zf.open(info) as part:
+                while True:
+                    chunk = part.read(run)
+                    if not chunk:
+                        break
+                    if len(chunk) == run and b"<" not in chunk:
+                        raise TableError(f"Tệp Excel {_name(p)}: phần “{info.filename}” có một ô (một đoạn chữ liền) "
+                                         f"dài hơn giới hạn {_size(run)}; không đọc tệp này.")
+                    if shared:
+                        data = tail + chunk
+                        strings += sum(data.count(t) for t in _SHARED_STRING_TAGS)
+                        tail = chunk[-3:]
+                        if strings > MAX_SHARED_STRINGS:
+                            raise TableError(f"Tệp Excel {_name(p)}: bảng chuỗi dùng chung (sharedStrings) có hơn "
+                                             f"{_count(MAX_SHARED_STRINGS)} chuỗi, vượt giới hạn; không đọc tệp này.")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError, zlib.error):
+        raise _corrupt_xlsx(p) from None
+
+
+def _load_workbook(p: Path) -> tuple[Any, Any]:
+    """(workbook, file) of an .xlsx checked by _check_xlsx; close both when done."""
     try:
         from openpyxl import load_workbook
     except ImportError:  # pragma: no cover - a declared dependency
         raise TableError("Thiếu thư viện openpyxl để đọc tệp Excel.") from None
     import warnings
+    fh = _open_binary(p)
     try:
+        _check_xlsx(fh, p)
+        fh.seek(0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return load_workbook(p, read_only=True, data_only=True)
+            return load_workbook(fh, read_only=True, data_only=True), fh
+    except TableError:
+        fh.close()
+        raise
     except PermissionError:
+        fh.close()
         raise TableError(f"Không có quyền đọc tệp {_name(p)}.") from None
     except Exception:  # noqa: BLE001 - zipfile, XML, KeyError…: all mean "corrupt"
-        raise TableError(f"Không đọc được tệp Excel {_name(p)}: tệp bị hỏng hoặc không phải "
-                         "định dạng .xlsx/.xlsm.") from None
+        fh.close()
+        raise _corrupt_xlsx(p) from None
 
 
 def _sheet_rows(ws: Any) -> Iterator[tuple[Any, ...]]:
@@ -1001,8 +1296,15 @@ def _sheet_rows(ws: Any) -> Iterator[tuple[Any, ...]]:
 
 def _setup_xlsx(table: Table, lookup: dict[str, str], sheet: str | None) -> None:
     p = table.path
-    wb = _load_workbook(p)
-    table._closer = wb.close
+    wb, fh = _load_workbook(p)
+
+    def close() -> None:
+        try:
+            wb.close()
+        finally:
+            fh.close()
+
+    table._closer = close
     fonts = _FontCache()
     skip_name = fold_header(INSTRUCTIONS_SHEET)
     try:
@@ -1056,17 +1358,26 @@ def _setup_xlsx(table: Table, lookup: dict[str, str], sheet: str | None) -> None
 
     def iterate() -> Iterator[Row]:
         unescape = table.is_rejects
+        n_cells = 0
         for ws, info, h in plans:
             pairs = [(k, h.index[k]) for k in keys if k in h.index]
             label = ws.title if sheet == "*" else None
             number = 0
+            max_rows, max_cells, max_chars = MAX_XLSX_SHEET_ROWS, MAX_XLSX_CELLS, MAX_CELL_CHARS
             try:
                 for number, cells in enumerate(_sheet_rows(ws), 1):
+                    if number > max_rows:
+                        raise TableError(f"Trang tính “{ws.title}” của tệp {_name(p)} có hơn {_count(max_rows)} "
+                                         "dòng, vượt giới hạn số dòng của một trang tính; không đọc tiếp.")
+                    ncells = len(cells)
+                    n_cells += ncells
+                    if n_cells > max_cells:
+                        raise TableError(f"Tệp {_name(p)} có hơn {_count(max_cells)} ô, vượt giới hạn số ô đọc "
+                                         f"được (đến dòng {number} của trang tính “{ws.title}”); không đọc tiếp.")
                     if number <= info.header_line:
                         continue
                     values: dict[str, Any] = dict.fromkeys(keys)
                     leg: dict[str, str] = {}
-                    ncells = len(cells)
                     empty = True
                     for key, i in pairs:
                         if i >= ncells:
@@ -1077,6 +1388,10 @@ def _setup_xlsx(table: Table, lookup: dict[str, str], sheet: str | None) -> None
                             continue
                         v = _cell_value(v)
                         if isinstance(v, str):
+                            if len(v) > max_chars:
+                                raise TableError(f"Tệp {_name(p)}, trang tính “{ws.title}”, dòng {number}, cột "
+                                                 f"“{h.texts[i]}”: ô dài {_count(len(v))} ký tự, vượt giới hạn "
+                                                 f"{_count(max_chars)} ký tự của một ô.")
                             v = _fix_text(v, leg, key, fonts.font(cell), unescape)
                         if v is not None:
                             values[key] = v

@@ -315,7 +315,8 @@ def test_skip_invalid_writes_rejects_in_the_input_format_and_they_reimport(ledge
     rej = tmp_path / f"loai.{ext}"
     res = ledger("register", "--from", f, "--skip-invalid", "--rejects", rej)
     assert "bị loại" in res.stderr and rej.exists()
-    out = json.loads(ledger("register", "--from", f, "--skip-invalid", "--rejects", rej, "--json").stdout)
+    # the rejects file exists now: writing it again needs --force (issue 9)
+    out = json.loads(ledger("register", "--from", f, "--skip-invalid", "--rejects", rej, "--force", "--json").stdout)
     assert (out["added"], out["already"], out["rejected"]) == (0, 2, 2)
     assert [e["title"] for e in entries(ledger.db)] == [ROWS[0][2], ROWS[1][2]]
     # the rejects file has the two bad rows, in the input's own format, with the reason

@@ -12,7 +12,9 @@ import contextlib
 import functools
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any, Iterator, NoReturn, Optional
 
@@ -131,6 +133,39 @@ def exit_broken_pipe() -> NoReturn:
     except (OSError, ValueError):  # not a real file (tests): nothing is left to flush anyway
         pass
     sys.exit(141)
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+INTERRUPTED = "Đã dừng (Ctrl-C). Sổ giữ nguyên như trước lệnh."
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether `exc` is Ctrl-C or came out of handling it (a KeyboardInterrupt inside the SQLite
+    driver or SQLAlchemy surfaces as their own error, or as one raised in a `finally`/rollback)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        todo += [e.__cause__, e.__context__]
+    return False
+
+
+def in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def hold_ctrl_c() -> None:
+    """From now to the end of the command, Ctrl-C does not interrupt it: called as a write commits,
+    so that the commit is whole and its result printed (never "Sổ giữ nguyên" after a commit).
+    `DvkGroup.main` puts the handler back when the command ends."""
+    if in_main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @functools.cache

@@ -9,7 +9,7 @@ import typer
 
 from dvk.commands.common import (YEAR_CHECK, DateOpt, DbOpt, JsonOpt, UserOpt, add, check_texts, int_range, opt_text,
                                  parse_date_opt, print_json, say, warn, writing)
-from dvk.commands.intake import DryRunOpt, FromOpt, RejectsOpt, SkipInvalidOpt, UpdateOpt
+from dvk.commands.intake import DryRunOpt, ForceOpt, FromOpt, RejectsOpt, SkipInvalidOpt, UpdateOpt
 
 
 def register_cmd(
@@ -36,6 +36,7 @@ def register_cmd(
     skip_invalid: SkipInvalidOpt = False,
     rejects: RejectsOpt = None,
     update: UpdateOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Đăng ký một mô hình, điển hình (in mã mới, dạng 2024-007), hoặc nhập cả danh sách: --from TỆP."""
     from dvk.cycle.config import criteria_for
@@ -51,9 +52,9 @@ def register_cmd(
         if single:
             raise InvalidInput(f"Không dùng {', '.join(single)} cùng --from: các giá trị lấy từ tệp.")
         import_file(ctx, "registrations", from_, db=db, user=user, json_=json_, dry_run=dry_run,
-                    skip_invalid=skip_invalid, rejects=rejects, update=update, year=year)
+                    skip_invalid=skip_invalid, rejects=rejects, update=update, year=year, force=force)
         return
-    refuse_bulk_options(dry_run, skip_invalid, rejects, update)
+    refuse_bulk_options(dry_run, skip_invalid, rejects, update, force)
     missing = [n for n, v in (("--year", year), ("--unit", unit), ("--title", title), ("--field", field)) if v is None]
     if missing:
         raise missing_options(missing, "hoặc dùng --from TỆP để nhập cả danh sách")
@@ -109,13 +110,15 @@ def report_cmd(
     update: UpdateOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Sửa báo cáo đã được cấp ủy xác nhận (hoặc không xác nhận): "
                                                         "xác nhận cũ bị xóa, ghi vào lịch sử, cần cấp ủy xác nhận "
-                                                        "lại. Với --from: dùng cùng --update.")] = False,
+                                                        "lại. Với --from: dùng cùng --update; với --rejects: ghi đè "
+                                                        "tệp dòng bị loại đã có.")] = False,
 ) -> None:
     """Ghi báo cáo thành tích (cách làm, kinh nghiệm, lan tỏa, hiệu quả, bền vững); --from TỆP để nhập nhiều.
 
     Nội dung để trống (tùy chọn hay ô trong tệp) không xóa nội dung đã ghi. Báo cáo đã có xác nhận của cấp ủy
     chỉ sửa được với --force (--from: --update --force); xác nhận cũ khi đó bị xóa và phải xác nhận lại.
     """
+    from dvk.cycle.entries import entry_id_of
     from dvk.cycle.evidence import read_report_file, save_report
     from dvk.commands.intake import import_file, missing_options, refuse_bulk_options
     from dvk.errors import InvalidInput
@@ -143,7 +146,7 @@ def report_cmd(
         if given:
             raise InvalidInput(f"Không dùng {', '.join(given)} cùng --from-docx: nội dung lấy từ tệp Word.")
         report_file = read_report_file(from_docx)
-        aspects = forms.read_report_docx(from_docx, entry_id)
+        aspects = forms.read_report_docx(from_docx, entry_id_of(entry_id))  # "2024-7" is 2024-007
     else:
         from dvk.criteria import ASPECTS
 
@@ -212,6 +215,7 @@ def confirm_cmd(
     skip_invalid: SkipInvalidOpt = False,
     rejects: RejectsOpt = None,
     update: UpdateOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Ghi xác nhận (hoặc không xác nhận) của cấp ủy cùng cấp vào báo cáo thành tích; --from TỆP để nhập nhiều."""
     from dvk.cycle.evidence import save_confirmation
@@ -225,9 +229,9 @@ def confirm_cmd(
         if single:
             raise InvalidInput(f"Không dùng {', '.join(single)} cùng --from: các giá trị lấy từ tệp.")
         import_file(ctx, "confirmations", from_, db=db, user=user, json_=json_, dry_run=dry_run,
-                    skip_invalid=skip_invalid, rejects=rejects, update=update)
+                    skip_invalid=skip_invalid, rejects=rejects, update=update, force=force)
         return
-    refuse_bulk_options(dry_run, skip_invalid, rejects, update)
+    refuse_bulk_options(dry_run, skip_invalid, rejects, update, force)
     if not entry_id:
         raise missing_options(["mã mô hình, điển hình (ID)"], "hoặc dùng --from TỆP để nhập nhiều xác nhận")
     if by is None:
@@ -272,6 +276,7 @@ def score_cmd(
     skip_invalid: SkipInvalidOpt = False,
     rejects: RejectsOpt = None,
     update: UpdateOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Ghi điểm của một thành viên Hội đồng (chấm lại thì thay điểm cũ); --from TỆP: mỗi thành viên một trang tính."""
     from dvk.scoring import fmt_score, parse_score_args
@@ -286,9 +291,9 @@ def score_cmd(
         if entry_id or scores:
             raise InvalidInput("Không ghi mã mô hình hay MÃ=ĐIỂM cùng --from: điểm lấy từ tệp.")
         import_file(ctx, "scores", from_, db=db, user=user, json_=json_, dry_run=dry_run, skip_invalid=skip_invalid,
-                    rejects=rejects, update=update, member=member)
+                    rejects=rejects, update=update, member=member, force=force)
         return
-    refuse_bulk_options(dry_run, skip_invalid, rejects, update)
+    refuse_bulk_options(dry_run, skip_invalid, rejects, update, force)
     if not entry_id:
         raise missing_options(["mã mô hình, điển hình (ID)"], "hoặc dùng --from TỆP để nhập phiếu chấm")
     if not member:
@@ -304,6 +309,8 @@ def score_cmd(
         return
     verb = "Đã thay điểm" if res["replaced"] else "Đã ghi điểm"
     say(f"{verb} của {res['member']} cho {res['entry_id']}: tổng {fmt_score(res['total'])}/100.")
+    if res["typed"] != res["member"]:
+        say(f"(Tên “{res['typed']}” là thành viên “{res['member']}” đã có phiếu: phiếu được ghi dưới tên đó.)")
 
 
 def register(app: typer.Typer) -> None:

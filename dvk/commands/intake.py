@@ -29,6 +29,10 @@ UpdateOpt = Annotated[
     bool, typer.Option("--update", help="Với --from: cập nhật theo tệp các dòng trùng nhưng khác nội dung "
                                         "(mặc định: báo xung đột, không ghi).")
 ]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Với --rejects: ghi đè tệp dòng bị loại đã có (không bao giờ ghi đè sổ, "
+                                       "bản sao lưu hay chính tệp nhập).")
+]
 
 SINGLE_ONLY = "chỉ dùng khi nhập từ tệp (--from)"
 
@@ -43,19 +47,21 @@ def import_file(ctx: typer.Context, kind: str, path: Path, *, db: Optional[Path]
                 member: Optional[str] = None, force: bool = False) -> None:
     """Run one import (dvk.intake) and print its result."""
     from dvk import intake
+    from dvk.commands.common import hold_ctrl_c
 
     opts = intake.ImportOptions(dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, update=update,
                                 year=year, member=member, force=force)
     intake.check_options(opts)
     run = run_context(ctx, db, user)
     with run.open() as led:
-        res = intake.run_import(led, kind, path, opts, user=run.user, command=run.command)
+        res = intake.run_import(led, kind, path, opts, user=run.user, command=run.command, before_commit=hold_ctrl_c)
     print_import(res, json_)
 
 
-def refuse_bulk_options(dry_run: bool, skip_invalid: bool, rejects: Optional[Path], update: bool) -> None:
+def refuse_bulk_options(dry_run: bool, skip_invalid: bool, rejects: Optional[Path], update: bool,
+                        force: bool = False) -> None:
     used = [name for name, on in (("--dry-run", dry_run), ("--skip-invalid", skip_invalid),
-                                  ("--rejects", rejects is not None), ("--update", update)) if on]
+                                  ("--rejects", rejects is not None), ("--update", update), ("--force", force)) if on]
     if used:
         raise InvalidInput(f"{', '.join(used)} {SINGLE_ONLY}.")
 
@@ -80,6 +86,10 @@ def print_import(res: Any, json_: bool) -> None:
     for enc, n in res.legacy.items():
         warn(f"đã chuyển {n} ô từ bảng mã {enc} sang Unicode (ví dụ: {'; '.join(res.legacy_where[:3])}). "
              "Hãy kiểm tra lại chữ tiếng Việt của các ô đó.")
+    for note in res.notes:
+        warn(note)
+    if res.notes_more:
+        warn(f"… và {res.notes_more} lưu ý khác như trên.")
     if res.examples:
         warn(f"bỏ qua {res.examples} dòng ví dụ của mẫu (có chữ “[VÍ DỤ]”).")
     if res.blank:

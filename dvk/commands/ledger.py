@@ -176,8 +176,9 @@ def units_import(
     from dvk import intake_units
     from dvk.cycle.units import decided_years
 
+    rows = intake_units.read_units(file)  # read and checked before the write lock is taken
     with writing(ctx, db, user, f"Nhập đơn vị từ {file.name}") as tx:
-        counts = intake_units.import_units(tx, file)
+        counts = intake_units.import_units(tx, file, rows)
         tx.note(f"Nhập đơn vị từ {file.name}: thêm {counts['added']}, cập nhật {counts['updated']}")
         decided = decided_years(tx.conn) if counts["added"] or counts["updated"] else []
     if json_:
@@ -307,8 +308,10 @@ def history(
     json_: JsonOpt = False,
 ) -> None:
     """Lịch sử thay đổi: ai, khi nào, lệnh gì, thay đổi gì."""
+    from dvk.cycle.entries import entry_id_of
     from dvk.ledger import history as hist
 
+    row = entry_id_of(row) if row else row  # "2024-7" is 2024-007, as everywhere
     with ledger(ctx, db) as led, led.read() as conn:
         recs = hist.list_history(conn, row=row, limit=limit)
         if changes or row or json_:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Mapping
 from sqlalchemy import and_, func, select
@@ -134,9 +135,22 @@ def register(tx: Tx, e: NewEntry) -> dict:
     return row
 
 
+_ENTRY_ID = re.compile(r"\s*([0-9]{4})\s*-\s*([0-9]{1,6})\s*")
+
+
+def entry_id_of(text: str) -> str:
+    """An entry id as a clerk types it ("2024-7", " 2024 - 0007 ") in the ledger's one spelling
+    ("2024-007"); any other text comes back stripped (it names no entry). Every command and every
+    import reads entry ids through this."""
+    m = _ENTRY_ID.fullmatch(text)
+    return make_id(int(m.group(1)), int(m.group(2))) if m else text.strip()
+
+
 def get_entry(conn: Connection, entry_id: str) -> dict:
+    """The entry an id names, as typed ("2024-7" is 2024-007); NotFound if there is none."""
     t = table("entry")
-    row = conn.execute(select(t).where(t.c.id == entry_id.strip())).mappings().first()
+    eid = entry_id_of(entry_id)
+    row = conn.execute(select(t).where(t.c.id == eid)).mappings().first()
     if row is None:
-        raise NotFound(f"Không có mô hình, điển hình mã “{entry_id}” trong sổ (dạng mã: 2024-007).")
+        raise NotFound(f"Không có mô hình, điển hình mã “{eid}” trong sổ (dạng mã: 2024-007).")
     return dict(row)

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 from sqlalchemy import select
 
 from dvk.scoring import member_total
@@ -17,6 +17,7 @@ from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.text.dates import fmt_date
 from dvk.errors import InvalidInput, NotFound
 from dvk.ledger.history import Tx, table
+from dvk.text.normalize import fold, fold_marks
 from dvk.text.safety import MAX_LEN
 from dvk.cycle.common import text_field, today
 from dvk.cycle.config import criteria_for
@@ -204,13 +205,52 @@ def marks_json(values: Mapping[str, Fraction | float | None], crit: CriteriaSet)
     return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
 
 
+def match_member(name: str, members: Iterable[str]) -> tuple[str | None, str | None]:
+    """Which council member `name` is among the `members` who scored one entry.
+
+    (spelling, None): one of them — the same text, or equal after `fold` (case, spacing, old/new
+    tone placement: "NGUYỄN VĂN HÙNG", "Nguyễn  Văn Hùng"); the sheet is theirs, under `spelling`.
+    (None, other): a new name that differs from `other` in its diacritics alone ("Nguyen Van Hung"
+    next to "Nguyễn Văn Hùng"): refused, it may be the same person. (None, None): a new member.
+    """
+    members = list(members)
+    if name in members:
+        return name, None
+    key, near = fold(name), None
+    for m in members:
+        if fold(m) == key:
+            return m, None
+    bare = fold_marks(name)
+    for m in members:
+        if fold_marks(m) == bare:
+            near = near or m
+    return None, near
+
+
+def member_near_message(entry_id: str, typed: str, existing: str) -> str:
+    """Why a sheet under `typed` is refused next to `existing` (match_member's second case)."""
+    return (f"{entry_id} đã có phiếu của “{existing}”; tên “{typed}” chỉ khác tên đó ở dấu. Nếu là cùng một người, "
+            f"hãy ghi đúng tên “{existing}”; nếu là người khác, hãy ghi đúng tên có dấu đầy đủ")
+
+
 def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fraction | None]) -> dict:
-    """One member's scores on one entry; scoring again replaces that member's sheet."""
+    """One member's scores on one entry; scoring again replaces that member's sheet.
+
+    The member is matched as `match_member` says: a folded-equal name replaces that member's sheet
+    (kept under the spelling already there, `typed` says how it was written this time); a name
+    differing only in diacritics from one who scored is refused.
+    """
     entry = get_entry(tx.conn, entry_id)
     ensure_unlocked(tx.conn, entry["year"], f"điểm của {entry['id']}")
     member_c = text_field(member, "tên thành viên Hội đồng (--member)", required=True, max_len=MAX_LEN["member"])
+    st = table("score")
+    scored = tx.conn.execute(select(st.c.member).where(st.c.entry_id == entry["id"])).scalars().all()
+    same, near = match_member(member_c, scored)
+    if near is not None:
+        raise InvalidInput(f"Mô hình {member_near_message(entry['id'], member_c, near)} (--member).")
+    stored = same or member_c
     crit = criteria_for(tx.conn, entry["year"])
-    op = tx.upsert("score", {"entry_id": entry["id"], "member": member_c, "marks": marks_json(values, crit)})
+    op = tx.upsert("score", {"entry_id": entry["id"], "member": stored, "marks": marks_json(values, crit)})
     total = member_total(values, crit)
-    return {"entry_id": entry["id"], "member": member_c, "replaced": op == "update",
+    return {"entry_id": entry["id"], "member": stored, "typed": member_c, "replaced": op == "update",
             "total": None if total is None else round(float(total), 2)}

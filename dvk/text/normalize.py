@@ -474,3 +474,12 @@ def sort_people(items: Iterable[T], key: Callable[[T], str | None] | None = None
     if key is None:
         return sorted(items, key=lambda x: person_key(x or ""), reverse=reverse)  # type: ignore[arg-type]
     return sorted(items, key=lambda x: person_key(key(x) or ""), reverse=reverse)
+
+
+@lru_cache(maxsize=1 << 12)
+def fold_marks(s: str) -> str:
+    """:func:`fold` without any diacritic either (đ counts as d): "Nguyễn Văn Hùng", "NGUYEN VAN
+    HUNG" and "Nguyen Van Hung" give one key. Only to tell names that differ in their marks alone
+    (which :func:`fold` keeps apart), never to decide that two names are the same."""
+    s = unicodedata.normalize("NFD", fold(s))
+    return "".join(c for c in s if not unicodedata.combining(c)).replace("đ", "d")
