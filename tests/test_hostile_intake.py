@@ -791,7 +791,7 @@ def test_entry_ids_are_accepted_as_imports_accept_them(ready):
     assert json.loads(ready("show", " 2024 - 0002 ", "--json").stdout)["id"] == "2024-002"
     ready("score", "2024-3", "--member", "Lê Văn C", *FULL)
     assert sheets(ready.db)[0][:2] == ("2024-003", "Lê Văn C")
-    ready("report", "2024-2", "--approach", "Cách làm mới")
+    ready("report", "2024-2", "--approach", "Cách làm mới", "--force")  # 2024-002 is confirmed: a change needs --force
     ready("confirm", "2024-2", "--by", "Bí thư")
     assert json.loads(ready("check", "2024-3", "--json").stdout)["id"] == "2024-003"
     hist = json.loads(ready("history", "2024-3", "--json").stdout)
@@ -812,7 +812,7 @@ def test_a_report_form_is_taken_for_its_entry_however_the_id_is_typed(ready, tmp
     paras[head + 1].runs[0].text = "Tiết kiệm 50 triệu đồng"
     filled = tmp_path / "bao-cao.docx"
     doc.save(str(filled))
-    ready("report", "2024-1", "--from-docx", filled)
+    ready("report", "2024-1", "--from-docx", filled, "--force")  # 2024-001 is confirmed: a change needs --force
     con = sqlite3.connect(ready.db)
     try:
         assert con.execute("SELECT effectiveness FROM report WHERE entry_id = '2024-001'").fetchone() == (
