@@ -122,8 +122,10 @@ class DvkGroup(ViGroup):
                 _ctrl_c_exit()
             if debug_enabled(ctx):
                 raise
+            from dvk.ledger.failures import os_reason
+
             where = f" “{exc.filename}”" if getattr(exc, "filename", None) else ""
-            reason = str(exc.strerror or exc).rstrip(".")
+            reason = os_reason(exc).rstrip(".")
             print(for_message(f"Lỗi: không đọc/ghi được tệp{where}: {reason}."), file=sys.stderr)
             raise typer.Exit(code=1)
         except Exception as exc:  # noqa: BLE001 - last line of defence for the clerk

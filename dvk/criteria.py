@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Mapping
 
-from dvk.errors import InvalidInput
+from dvk.errors import InvalidInput, file_reason
 
 
 DEFAULT_CRITERIA_FILE = "criteria-2021-2025.toml"
@@ -498,7 +498,7 @@ def read_file(path: Path) -> str:
     except IsADirectoryError:
         raise InvalidInput(f"“{p}” là một thư mục, không phải tệp tiêu chí.")
     except OSError as exc:
-        raise InvalidInput(f"Không mở được tệp tiêu chí “{p}”: {exc.strerror or exc}.")
+        raise InvalidInput(f"Không mở được tệp tiêu chí “{p}”: {file_reason(exc)}.")
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -512,7 +512,7 @@ def read_file(path: Path) -> str:
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise InvalidInput(f"Không đọc được tệp tiêu chí “{p}”: {exc.strerror or exc}.")
+        raise InvalidInput(f"Không đọc được tệp tiêu chí “{p}”: {file_reason(exc)}.")
     finally:
         os.close(fd)
     if len(data) > MAX_FILE_BYTES:

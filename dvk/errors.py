@@ -7,6 +7,7 @@ traceback ever reaches a clerk for a user or data mistake.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
 
 from dvk.text.safety import shorten
@@ -137,3 +138,29 @@ class ValidationFailed(DvkError):
 
     def __post_init__(self) -> None:
         DvkError.__init__(self, self.headline, details=[p.text() for p in self.problems])
+
+
+# ---------------------------------------------------------------- file-system reasons
+
+_OS_REASONS = {
+    errno.ENOSPC: "ổ đĩa đã đầy",
+    errno.EFBIG: "tệp vượt giới hạn dung lượng cho phép",
+    errno.EDQUOT: "vượt hạn mức dung lượng của người dùng",
+    errno.EROFS: "ổ đĩa chỉ cho phép đọc",
+    errno.EACCES: "không có quyền",
+    errno.EPERM: "không được phép (tệp bị khóa hoặc không có quyền)",
+    errno.ENOENT: "không tồn tại",
+    errno.ENOTDIR: "đường dẫn không phải thư mục",
+    errno.EISDIR: "là một thư mục",
+    errno.EIO: "lỗi đọc/ghi đĩa",
+    errno.ENAMETOOLONG: "tên tệp hoặc đường dẫn quá dài",
+    errno.ELOOP: "đường dẫn có vòng liên kết tượng trưng",
+}
+
+
+def file_reason(exc: BaseException) -> str:
+    """A short Vietnamese reason for an OS error on a file ("không có quyền", "ổ đĩa đã đầy"), for a
+    message that names the file; the system's own text only for an error without one of ours."""
+    if isinstance(exc, OSError) and exc.errno in _OS_REASONS:
+        return _OS_REASONS[exc.errno]
+    return getattr(exc, "strerror", None) or str(exc)

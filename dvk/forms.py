@@ -26,7 +26,8 @@ from dvk.cycle.entries import get_entry
 from dvk.cycle.units import get_unit, list_units
 from dvk.cycle.year import load_year
 from dvk.criteria import ASPECTS, CriteriaSet
-from dvk.errors import InvalidInput, OutputError
+from dvk.errors import InvalidInput, OutputError, file_reason
+from dvk.files import docx_size_problem
 from dvk.intake import (CONFIRMATION_COLUMNS, EXAMPLE_MARK, MEMBER_COLUMN, REGISTRATION_COLUMNS, REPORT_COLUMNS,
                         SCORE_BASE_COLUMNS)
 from dvk.text.normalize import clean, fold
@@ -82,7 +83,7 @@ def _save(wb: Any, out: Path) -> None:
         with atomic_write_path(out) as tmp:
             wb.save(tmp)
     except OSError as exc:
-        raise OutputError(f"Không ghi được tệp “{out}”: {exc.strerror or exc}.")
+        raise OutputError(f"Không ghi được tệp “{out}”: {file_reason(exc)}.")
 
 
 # ---------------------------------------------------------------- workbook helpers
@@ -517,7 +518,7 @@ def write_report_form(conn: Connection, out: Path, entry_id: str | None) -> str:
         with atomic_write_path(out) as tmp:
             doc.save(str(tmp))
     except OSError as exc:
-        raise OutputError(f"Không ghi được tệp “{out}”: {exc.strerror or exc}.")
+        raise OutputError(f"Không ghi được tệp “{out}”: {file_reason(exc)}.")
     what = f"mẫu báo cáo thành tích cho {entry['id']}" if entry else "mẫu báo cáo thành tích"
     return f"{what}; viết xong rồi nhập: dvk report MÃ --from-docx “{out.name}”."
 
@@ -586,6 +587,9 @@ def read_report_docx(path: Path, entry_id: str | None = None) -> dict[str, str |
         raise InvalidInput(f"Không tìm thấy tệp “{path}”.")
     if path.suffix.lower() != ".docx":
         raise InvalidInput(f"Tệp “{path.name}” không phải tệp Word .docx (mẫu: dvk template report-form).")
+    problem = docx_size_problem(path, what=f"Tệp báo cáo “{path.name}”")
+    if problem:
+        raise InvalidInput(problem)
     try:
         doc = Document(str(path))
     except Exception:  # noqa: BLE001 - zip/XML errors: the file is not a readable .docx

@@ -62,6 +62,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, TextIO
 
+from dvk.errors import file_reason
 from dvk.text.legacy import _MODERN_RE, fix_legacy, legacy_font, might_be_legacy
 
 __all__ = [
@@ -402,7 +403,7 @@ def open_csv_text(path: str | os.PathLike[str]) -> tuple[TextIO, str]:
         raise
     except OSError as e:
         f.close()
-        raise TableError(f"Không đọc được tệp {_name(p)}: {e.strerror or e}.") from None
+        raise TableError(f"Không đọc được tệp {_name(p)}: {file_reason(e)}.") from None
     return io.TextIOWrapper(f, encoding=enc, newline=""), enc
 
 
@@ -427,7 +428,7 @@ def _open_binary(p: Path) -> Any:
     except PermissionError:
         raise TableError(f"Không có quyền đọc tệp {_name(p)}.") from None
     except OSError as e:
-        raise TableError(f"Không mở được tệp {_name(p)}: {e.strerror or e}.") from None
+        raise TableError(f"Không mở được tệp {_name(p)}: {file_reason(e)}.") from None
 
 
 def _size(n: int) -> str:
@@ -460,7 +461,7 @@ def check_regular_file(p: Path, st: os.stat_result | None = None) -> os.stat_res
         except PermissionError:
             raise TableError(f"Không có quyền đọc tệp {_name(p)}.") from None
         except OSError as e:
-            raise TableError(f"Không mở được tệp {_name(p)}: {e.strerror or e}.") from None
+            raise TableError(f"Không mở được tệp {_name(p)}: {file_reason(e)}.") from None
     if stat.S_ISDIR(st.st_mode):
         raise TableError(f"{_name(p)} là một thư mục, không phải tệp.")
     if not stat.S_ISREG(st.st_mode):
@@ -739,7 +740,7 @@ def _setup_csv(table: Table, lookup: dict[str, str]) -> None:
         complete = len(head) < _HEAD_BYTES
         enc = _choose_encoding(f, head, _name(p))
     except OSError as e:
-        raise TableError(f"Không đọc được tệp {_name(p)}: {e.strerror or e}.") from None
+        raise TableError(f"Không đọc được tệp {_name(p)}: {file_reason(e)}.") from None
     finally:
         f.close()
     text = _decode_head(head, enc, complete, _name(p))
@@ -806,7 +807,7 @@ def _setup_csv(table: Table, lookup: dict[str, str]) -> None:
                              "CSV UTF-8.") from None
         except OSError as e:
             raise TableError(f"Lỗi khi đọc tệp {_name(p)} (khoảng dòng {reader.line_num + 1}): "
-                             f"{e.strerror or e}.") from None
+                             f"{file_reason(e)}.") from None
         finally:
             csv.field_size_limit(field_limit)
             stream.close()
@@ -1012,7 +1013,7 @@ def _open_json_text(p: Path) -> TextIO:
         f.seek(0)
     except OSError as e:
         f.close()
-        raise TableError(f"Không đọc được tệp {_name(p)}: {e.strerror or e}.") from None
+        raise TableError(f"Không đọc được tệp {_name(p)}: {file_reason(e)}.") from None
     if head.startswith(codecs.BOM_UTF8):
         enc = "utf-8-sig"
     elif head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
@@ -1036,7 +1037,7 @@ def _json_rows(table: Table, lookup: dict[str, str]) -> Iterator[tuple[int, Any]
     except RecursionError:
         raise TableError(f"Tệp {_name(p)}: JSON lồng nhau quá sâu.") from None
     except OSError as e:
-        raise TableError(f"Lỗi khi đọc tệp {_name(p)}: {e.strerror or e}.") from None
+        raise TableError(f"Lỗi khi đọc tệp {_name(p)}: {file_reason(e)}.") from None
     finally:
         stream.close()
 
@@ -1591,5 +1592,5 @@ def write_rejects(path: str | os.PathLike[str], fmt: str, headers: Sequence[str]
         raise TableError(f"Không ghi được tệp {_name(p)}: thư mục “{p.parent}” không tồn tại."
                          ) from None
     except OSError as e:
-        raise TableError(f"Không ghi được tệp {_name(p)}: {e.strerror or e}.") from None
+        raise TableError(f"Không ghi được tệp {_name(p)}: {file_reason(e)}.") from None
     return p

@@ -819,3 +819,17 @@ def test_a_report_form_is_taken_for_its_entry_however_the_id_is_typed(ready, tmp
             "Tiết kiệm 50 triệu đồng",)
     finally:
         con.close()
+
+
+def test_a_report_form_that_unpacks_to_a_gibibyte_is_refused_before_it_is_opened(ready, tmp_path):
+    """`report --from-docx` and `verify-doc` read a Word file a unit sent: its zip is bounded before any part
+    is decompressed (python-docx would hold the whole document.xml in memory)."""
+    f = tmp_path / "bao-cao.docx"
+    _zip_by_hand(f, {"[Content_Types].xml": [(b"<Types/>", 1)], "word/document.xml": [(b"A" * 65536, 16384)]})
+    assert f.stat().st_size < 2 << 20
+    before = ledger_dump(ready.db)
+    err = ready.fails("report", "2024-1", "--from-docx", f, "--force").stderr
+    assert "bao-cao.docx" in err and "giải nén" in err and "Lỗi nội bộ" not in err
+    assert ledger_dump(ready.db) == before
+    res = ready.fails("verify-doc", f)
+    assert "Lỗi nội bộ" not in res.stderr + res.stdout

@@ -206,7 +206,8 @@ def test_verify_compares_the_schema_with_what_the_migrations_make(entry, kind):
     con = sqlite3.connect(d.db)
     con.executescript(statement)
     con.close()
-    clean(d.fails("verify"), message)
+    out = clean(d.fails("verify"), message)
+    assert "không khớp với cấu trúc dvk tạo ra (lược đồ)" in out  # not "with the history": the rows all match
     data = json.loads(d("verify", "--json", ok=False).stdout)
     assert data["ok"] is False and [p["kind"] for p in data["problems"]] == ["schema"]
 
@@ -507,3 +508,23 @@ def test_a_backup_in_a_folder_that_is_not_writable_can_be_restored(entry, tmp_pa
         assert "Đã khôi phục sổ" in res.stdout
         assert siblings(folder) == ["ban-sao.sqlite"]
     assert data_dump(d.db) == b_data
+
+
+@pytest.mark.parametrize("args", [
+    ["register", "--from", "{f}"], ["score", "--from", "{f}"], ["units", "import", "{f}"],
+    ["criteria", "use", "{f}", "--from-year", "2026"], ["report", "2024-001", "--file", "{f}"],
+    ["report", "2024-001", "--from-docx", "{f}"], ["verify-doc", "{f}"],
+], ids=lambda a: " ".join(a[:2]))
+def test_an_unreadable_input_file_is_exit_1_in_vietnamese(entry, tmp_path, args):
+    """Not Click's "path … is not readable" usage error (exit 2, English): dvk says it, naming the file."""
+    d, _ = entry
+    f = tmp_path / "khong-doc-duoc.csv"
+    f.write_text("Mã đơn vị\n")
+    f.chmod(0)
+    before = ledger_dump(d.db)
+    res = _without_read_rights(*[a.format(f=f) for a in args], "--db", str(d.db))
+    out = one_line(res)
+    assert res.returncode == 1, out
+    assert "khong-doc-duoc.csv" in out and "không có quyền" in out.lower(), out
+    assert "not readable" not in out and "Permission denied" not in out and "Traceback" not in out, out
+    assert ledger_dump(d.db) == before

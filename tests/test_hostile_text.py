@@ -455,3 +455,19 @@ def test_list_json_into_head_exits_quietly(ledger, tmp_path):
     assert out == b"[\n"
     assert err == b""
     assert rc in (0, 141)
+
+
+def test_init_refuses_text_that_is_not_utf8_before_creating_the_ledger(dvk):
+    """Bytes of another encoding (Python keeps them as lone surrogates) in --org: refused by name, and no
+    schema-only file is left behind (the ledger used to be created first, then the history write failed)."""
+    res = dvk.fails("init", "--org", "C\udcffông đoàn")
+    assert "--org" in res.stderr and "không phải Unicode UTF-8" in res.stderr
+    assert not dvk.db.exists()
+
+
+def test_revoke_refuses_dry_run(full_entry, ledger):
+    ledger("recognize", "--year", "2024", "--number", "3")
+    before = ledger_dump(ledger.db)
+    res = ledger.fails("recognize", "--year", "2024", "--revoke", "--reason", "Sai sót", "--dry-run")
+    assert "--dry-run" in res.stderr and "--revoke" in res.stderr
+    assert ledger_dump(ledger.db) == before

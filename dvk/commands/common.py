@@ -322,7 +322,18 @@ def vi_usage_error(message: str) -> str:
 
 
 class ViCommand(TyperCommand):
-    """A command whose help screen speaks Vietnamese."""
+    """A command whose help screen speaks Vietnamese.
+
+    Whether a file can be read is the command's to say (exit 1, in Vietnamese, naming the file), not
+    Click's usage error ("path … is not readable", exit 2): every path parameter is made non-checking.
+    """
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def, override]
+        for param in self.params:
+            info = getattr(getattr(param, "type_descriptor", None), "parameter_info", None)
+            if getattr(info, "readable", False):
+                info.readable = False
+        return super().parse_args(ctx, args)
 
     def get_help(self, ctx) -> str:  # type: ignore[override]
         return vi_help(super().get_help(ctx))

@@ -87,6 +87,9 @@ def recognize_cmd(
     from dvk.text.dates import fmt_date
     from dvk.errors import InvalidInput
 
+    if revoke and dry_run:
+        raise InvalidInput("--dry-run (xem trước quyết định công nhận) không dùng cùng --revoke: thu hồi không có "
+                           "bước xem trước; xem quyết định đang có hiệu lực bằng: dvk status --year NĂM.")
     if reason is not None and not revoke:
         raise InvalidInput("--reason (lý do thu hồi) chỉ dùng cùng --revoke; bỏ --reason, hoặc thêm --revoke để thu "
                            "hồi quyết định đang có hiệu lực.")

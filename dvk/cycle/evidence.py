@@ -15,7 +15,7 @@ from sqlalchemy import select
 from dvk.scoring import member_total
 from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.text.dates import fmt_date
-from dvk.errors import InvalidInput, NotFound
+from dvk.errors import InvalidInput, NotFound, file_reason
 from dvk.ledger.history import Tx, table
 from dvk.text.normalize import fold, fold_marks
 from dvk.text.safety import MAX_LEN
@@ -56,7 +56,7 @@ def read_report_file(path: Path) -> ReportFile:
     except IsADirectoryError:
         raise InvalidInput(f"“{p}” là một thư mục, không phải tệp báo cáo.")
     except OSError as exc:
-        raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {exc.strerror or exc}.")
+        raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {file_reason(exc)}.")
     limit = f"{MAX_REPORT_FILE_BYTES // (1024 * 1024)} MiB"
     try:
         st = os.fstat(fd)
@@ -76,7 +76,7 @@ def read_report_file(path: Path) -> ReportFile:
                     raise InvalidInput(f"Tệp báo cáo “{p}” quá lớn (tối đa {limit}).")
                 h.update(chunk)
     except OSError as exc:
-        raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {exc.strerror or exc}.")
+        raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {file_reason(exc)}.")
     finally:
         os.close(fd)
     return ReportFile(str(p.resolve()), h.hexdigest())

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from dvk.errors import InvalidInput, LedgerError
+from dvk.errors import InvalidInput, LedgerError, file_reason
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -83,26 +83,10 @@ def _unencodable(exc: BaseException) -> InvalidInput | None:
     )
 
 
-_OS_REASONS = {
-    errno.ENOSPC: "ổ đĩa đã đầy",
-    errno.EFBIG: "tệp vượt giới hạn dung lượng cho phép",
-    errno.EDQUOT: "vượt hạn mức dung lượng của người dùng",
-    errno.EROFS: "ổ đĩa chỉ cho phép đọc",
-    errno.EACCES: "không có quyền",
-    errno.EPERM: "không được phép (tệp bị khóa hoặc không có quyền)",
-    errno.ENOENT: "không tồn tại",
-    errno.ENOTDIR: "đường dẫn không phải thư mục",
-    errno.EISDIR: "là một thư mục",
-    errno.EIO: "lỗi đọc/ghi đĩa",
-    errno.ENAMETOOLONG: "tên tệp hoặc đường dẫn quá dài",
-    errno.ELOOP: "đường dẫn có vòng liên kết tượng trưng",
-}
-
-
 def os_reason(exc: BaseException) -> str:
     """A short Vietnamese reason for an OS or SQLite error (for messages about files)."""
-    if isinstance(exc, OSError) and exc.errno in _OS_REASONS:
-        return _OS_REASONS[exc.errno]
+    if isinstance(exc, OSError):
+        return file_reason(exc)
     if isinstance(exc, sqlite3.Error):
         name = str(getattr(exc, "sqlite_errorname", "") or "")
         for prefix, reason in _SQLITE_REASONS:

@@ -125,7 +125,10 @@ class Report:
             head = f" Mã kiểm tra cuối: #{self.head_id} {self.head_hash[:16]}." if self.head_hash else ""
             return (f"Sổ toàn vẹn: {_n(self.records)} bản ghi lịch sử nối liền, {_n(self.changes)} thay đổi; "
                     f"{_n(self.rows)} dòng dữ liệu khớp với lịch sử.{head}")
-        return (f"Sổ có {_n(self.n_problems)} chỗ không khớp với lịch sử — có thể đã bị sửa ngoài dvk "
+        kinds = {p.kind for p in self.problems}
+        against = ("cấu trúc dvk tạo ra (lược đồ)" if kinds == {"schema"} else
+                   "lịch sử và cấu trúc dvk tạo ra" if "schema" in kinds else "lịch sử")
+        return (f"Sổ có {_n(self.n_problems)} chỗ không khớp với {against} — có thể đã bị sửa ngoài dvk "
                 f"(đã kiểm {_n(self.records)} bản ghi lịch sử, {_n(self.rows)} dòng dữ liệu).")
 
     def details(self) -> list[str]:

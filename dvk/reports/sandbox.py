@@ -36,7 +36,8 @@ from typing import Any
 
 from dvk.reports.context import REQUIRED_PLACEHOLDERS, context_of
 from dvk.reports.models import Criterion, FieldCountRow, ListRow, NotRecognizedRow, ReminderItem, ScoreSheetEntry, UnitCountRow, YearSummaryRow
-from dvk.errors import TemplateError
+from dvk.errors import TemplateError, file_reason
+from dvk.files import docx_size_problem
 
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent  # dvk/ (its _templates/ in a wheel; templates/ beside it in a checkout)
@@ -78,15 +79,6 @@ LOOP_ATTRIBUTES: frozenset[str] = frozenset({"index", "index0", "revindex", "rev
 
 
 #: Template size bounds, checked before a template file is read.
-TEMPLATE_MAX_BYTES = 20 << 20
-
-
-TEMPLATE_MAX_UNPACKED = 100 << 20
-
-
-TEMPLATE_MAX_PARTS = 2000
-
-
 # The shape of a placeholder: None = a value printed as text; a dict = a record with these fields
 # (``g.heading``); a one-item list = a list of items of that shape (``{% for r in g.rows %}``).
 _LOOP = object()  # the loop variable of a for loop
@@ -517,23 +509,9 @@ def _template_folder(path: Path) -> str:
 
 def _check_template_file(path: Path) -> None:
     """Bounds checked before a template is read: file size, number of parts, unpacked size."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise TemplateError(f"Không đọc được mẫu “{path.name}” ({exc.strerror or exc}).") from None
-    if size > TEMPLATE_MAX_BYTES:
-        raise TemplateError(f"Mẫu “{path.name}” quá lớn ({size // (1 << 20)} MB; tối đa "
-                            f"{TEMPLATE_MAX_BYTES >> 20} MB) nên không được đọc.")
-    try:
-        with zipfile.ZipFile(path) as z:
-            infos = z.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise TemplateError(f"Mẫu “{path.name}” không phải tệp Word (.docx) hợp lệ ({exc}).") from None
-    unpacked = sum(i.file_size for i in infos)
-    if len(infos) > TEMPLATE_MAX_PARTS or unpacked > TEMPLATE_MAX_UNPACKED:
-        raise TemplateError(
-            f"Mẫu “{path.name}” quá lớn khi giải nén ({len(infos)} phần, {unpacked // (1 << 20)} MB; tối đa "
-            f"{TEMPLATE_MAX_PARTS} phần, {TEMPLATE_MAX_UNPACKED >> 20} MB) nên không được đọc.")
+    problem = docx_size_problem(path, what=f"Mẫu “{path.name}”")
+    if problem:
+        raise TemplateError(problem)
 
 
 _CORE_PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title")  # what docxtpl renders

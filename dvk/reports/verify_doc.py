@@ -26,12 +26,17 @@ from dvk.reports.jobs import Options, _ledger_id, _phase_jobs, _year_jobs
 from dvk.reports.kinds import FILE_KINDS
 
 
+CORE_XML_MAX_BYTES = 1 << 20
+
+
 def read_identifier(path: Path) -> str | None:
     """The "dvk:…" identifier in a .docx/.xlsx file's core properties, or None."""
     try:
         with zipfile.ZipFile(path) as z:
+            if z.getinfo("docProps/core.xml").file_size > CORE_XML_MAX_BYTES:
+                return None  # not a file dvk wrote (its core properties are a few hundred bytes)
             xml = z.read("docProps/core.xml").decode("utf-8", "replace")
-    except (zipfile.BadZipFile, KeyError, OSError):
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
         return None
     for tag in ("dc:identifier", "cp:keywords"):
         m = re.search(rf"<{tag}\b[^>]*>([^<]*)</{tag}>", xml)

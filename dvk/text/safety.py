@@ -51,6 +51,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u20
 # What is never printed raw: the same, plus the tab and carriage return, and lone surrogates (bytes
 # of another encoding kept undecoded), which a UTF-8 terminal cannot even receive.
 _UNPRINTABLE_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 _CHAR_NAMES = {0x00: "NUL", 0x07: "BEL", 0x08: "BS", 0x1B: "ESC", 0x7F: "DEL", 0x9B: "CSI", 0x202E: "RLO",
                0x202D: "LRO", 0x2066: "LRI", 0x2067: "RLI", 0x2068: "FSI", 0x2069: "PDI"}
 
@@ -80,6 +81,11 @@ def text_problem(raw: str, cleaned: str | None, max_len: int) -> str | None:
     some of them into spaces), *cleaned* what would be stored.
     """
     ch = control_char(raw)
+    if ch is None and not raw.isprintable():
+        bad = _SURROGATE_RE.search(raw)  # bytes of another encoding, kept by Python as lone surrogates
+        if bad:
+            return (f"có byte không phải Unicode UTF-8 ở vị trí {bad.start() + 1} (cửa sổ lệnh hoặc tệp "
+                    "dùng bảng mã khác); hãy nhập lại bằng Unicode")
     if ch is not None:
         return f"có ký tự điều khiển {char_name(ch)} ở vị trí {raw.index(ch) + 1}, không được phép"
     if cleaned and len(cleaned) > max_len:
