@@ -85,7 +85,8 @@ def test_legacy_decoding_never_fails(s, font):
 @given(st.one_of(st.binary(max_size=200), texts.map(lambda t: t.encode("utf-8")),
                  texts.map(lambda t: t.encode("utf-16"))))
 def test_csv_bytes_decode_or_say_why(data):
-    from dvk.tabular import TableError, decode_csv_bytes
+    from dvk.intake.tables.base import TableError
+    from dvk.intake.tables.csvfile import decode_csv_bytes
 
     try:
         text, enc = decode_csv_bytes(data, "dang-ky.csv")

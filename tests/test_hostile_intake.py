@@ -358,13 +358,13 @@ def test_xlsx_cell_run_too_long_is_refused_before_openpyxl_reads_it(ledger, tmp_
 
 
 def test_xlsx_cell_longer_than_the_cell_limit_names_sheet_row_and_column(ledger, tmp_path):
-    from dvk import tabular
+    from dvk.intake.tables.base import MAX_CELL_CHARS
 
-    long = "x" * (tabular.MAX_CELL_CHARS + 1)  # Excel itself stops at 32,767; a file made by hand does not
+    long = "x" * (MAX_CELL_CHARS + 1)  # Excel itself stops at 32,767; a file made by hand does not
     f = shared_strings_xlsx(tmp_path / "dai.xlsx", [HEAD, ["2024", "BVDK", long, "", "", "", "", "1", "", "", ""]])
     err = ledger.fails("register", "--from", f).stderr
     assert "dai.xlsx" in err and "dòng 2" in err and "Tên mô hình, điển hình" in err
-    assert f"{tabular.MAX_CELL_CHARS:,}".replace(",", ".") in err
+    assert f"{MAX_CELL_CHARS:,}".replace(",", ".") in err
 
 
 @pytest.mark.slow
@@ -387,13 +387,13 @@ def test_xlsx_row_far_below_is_refused_quickly(ledger, tmp_path):
     ("MAX_INPUT_BYTES", 1000, "dung lượng"),
 ])
 def test_each_xlsx_limit_is_named_in_the_refusal(ledger, tmp_path, monkeypatch, limit, value, word):
-    from dvk import tabular
+    from dvk.intake.tables import base, xlsxfile
 
     rows = [HEAD] + [["2024", "BVDK", f"Mô hình số {i}", "", "", "", "", "1", "", "", f"ghi chú {i}"]
                      for i in range(10)]
     f = shared_strings_xlsx(tmp_path / "gioi-han.xlsx", rows)
     assert json.loads(ledger("register", "--from", f, "--dry-run", "--json").stdout)["added"] == 10
-    monkeypatch.setattr(tabular, limit, value)
+    monkeypatch.setattr(xlsxfile if hasattr(xlsxfile, limit) else base, limit, value)
     before = ledger_dump(ledger.db)
     err = ledger.fails("register", "--from", f).stderr
     assert "gioi-han.xlsx" in err and word in err and "giới hạn" in err
@@ -416,13 +416,13 @@ def test_csv_line_without_end_is_refused_in_small_memory(ledger, tmp_path):
 
 
 def test_csv_huge_field_is_refused_in_vietnamese(ledger, tmp_path):
-    from dvk import tabular
+    from dvk.intake.tables.base import MAX_CELL_CHARS
 
     f = tmp_path / "o-lon.csv"
     big = "\n".join(["dòng dài " * 100] * 2000)  # one quoted cell of 1.8 MB over many lines
     write_csv(f, [HEAD, ["2024", "BVDK", big, "", "", "", "", "1", "", "", ""]])
     err = ledger.fails("register", "--from", f).stderr
-    assert "o-lon.csv" in err and "giới hạn" in err and f"{tabular.MAX_CELL_CHARS:,}".replace(",", ".") in err
+    assert "o-lon.csv" in err and "giới hạn" in err and f"{MAX_CELL_CHARS:,}".replace(",", ".") in err
     assert "field larger" not in err
 
 
@@ -512,7 +512,8 @@ def test_dry_run_never_takes_the_write_lock(ready, tmp_path, kind):
 def test_a_write_while_the_import_reads_is_taken_into_account(ledger, tmp_path, monkeypatch):
     """Another command writes while the import is reading its file: the import is planned again on the
     new state of the ledger, and the result is what running them one after the other gives."""
-    from dvk import intake
+    from dvk.commands import intake as intake_cli
+    from dvk.commands.intake import RowsProgress as _Progress
 
     units = ["BVDK", "BVNHI", "CDC"]
     rows = [HEAD] + [["2024", units[i % 3], f"Mô hình {i}", "", "", "", "", "1", "10/02/2024", "", ""]
@@ -520,13 +521,13 @@ def test_a_write_while_the_import_reads_is_taken_into_account(ledger, tmp_path, 
     f = write_csv(tmp_path / "nhieu.csv", rows)
     wrote: list[str] = []
 
-    class WriterMeanwhile(intake._Progress):
+    class WriterMeanwhile(_Progress):
         def update(self, n):
             if not wrote:  # once, while the import reads row 1000 of its first plan
                 wrote.append(ledger("register", "--year", "2024", "--unit", "CDC", "--title", "Chen ngang",
                                     "--field", "3", "--date", "11/02/2024").stdout.strip())
 
-    monkeypatch.setattr(intake, "_Progress", WriterMeanwhile)
+    monkeypatch.setattr(intake_cli, "progress_display", lambda: WriterMeanwhile)
     out = json.loads(ledger("register", "--from", f, "--json").stdout)
     assert wrote == ["2024-001"]
     assert out["added"] == 1500 and out["new_ids"][0] == "2024-002"
@@ -539,9 +540,9 @@ def test_a_write_while_the_import_reads_is_taken_into_account(ledger, tmp_path, 
 def test_rows_planned_by_earlier_batches_are_found_and_updated(ledger, tmp_path, monkeypatch):
     """Later batches find the rows earlier ones planned (not written yet) as they would find them in
     the ledger: already there, or updated with --update, then written once, in order."""
-    from dvk import intake
+    from dvk.intake import engine
 
-    monkeypatch.setattr(intake, "BATCH", 2)
+    monkeypatch.setattr(engine, "BATCH", 2)
     other = GOOD[:]
     other[7] = "3"
     changed = GOOD2[:]
@@ -563,16 +564,20 @@ def test_rows_planned_by_earlier_batches_are_found_and_updated(ledger, tmp_path,
 def test_an_import_ends_even_when_others_write_during_every_plan(ledger, tmp_path, monkeypatch):
     """Writes during each plan made without the lock: the last plan is made under the lock from the
     rows kept by the one before (the file is not read again), and the import ends."""
-    from dvk import intake
+    from dvk.commands import intake as intake_cli
+    from dvk.commands.intake import RowsProgress as _Progress
+    from dvk.intake import engine
+    from dvk.intake.engine import _replayed
+    from dvk.intake.run import REPLANS
 
     units = ["BVDK", "BVNHI", "CDC"]
     rows = [HEAD] + [["2024", units[i % 3], f"Mô hình {i}", "", "", "", "", "1", "10/02/2024", "", ""]
                      for i in range(1200)]
     f = write_csv(tmp_path / "nhieu.csv", rows)
     wrote: list[str] = []
-    plans = intake.REPLANS - 1  # the plans made without the lock
+    plans = REPLANS - 1  # the plans made without the lock
 
-    class WriterDuringEveryPlan(intake._Progress):
+    class WriterDuringEveryPlan(_Progress):
         def update(self, n):
             if n == 1000 and self.label.startswith("Đang nhập") and len(wrote) < plans:
                 wrote.append(ledger("register", "--year", "2024", "--unit", "CDC", "--title",
@@ -582,10 +587,10 @@ def test_an_import_ends_even_when_others_write_during_every_plan(ledger, tmp_pat
                     other.write_text("Năm,Mã đơn vị\n", encoding="utf-8")
                     os.replace(other, f)  # the last plan must not read the file again
 
-    monkeypatch.setattr(intake, "_Progress", WriterDuringEveryPlan)
+    monkeypatch.setattr(intake_cli, "progress_display", lambda: WriterDuringEveryPlan)
     replays: list[int] = []
-    real_replayed = intake._replayed
-    monkeypatch.setattr(intake, "_replayed", lambda *a: replays.append(1) or real_replayed(*a))
+    real_replayed = _replayed
+    monkeypatch.setattr(engine, "_replayed", lambda *a: replays.append(1) or real_replayed(*a))
     out = json.loads(ledger("register", "--from", f, "--json").stdout)
     assert replays == [1]  # the last plan read the rows kept, not the file
     assert wrote == [f"2024-{i:03d}" for i in range(1, plans + 1)]
@@ -661,9 +666,9 @@ def test_score_import_one_member_across_files_and_within_one(ready, tmp_path):
 
 
 def test_score_import_one_member_across_batches_and_sheets(ready, tmp_path, monkeypatch):
-    from dvk import intake
+    from dvk.intake import engine
 
-    monkeypatch.setattr(intake, "BATCH", 1)  # each row planned on its own: the earlier ones are in the plan
+    monkeypatch.setattr(engine, "BATCH", 1)  # each row planned on its own: the earlier ones are in the plan
     wb = Workbook()
     wb.remove(wb.active)
     # sheet names: Excel refuses two that differ by case alone, not by tone placement or marks

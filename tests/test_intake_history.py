@@ -1,4 +1,4 @@
-"""The import's fast write path (`dvk.intake.bulk_insert`) leaves exactly what `Tx.insert_many` leaves:
+"""The bulk write path (`dvk.ledger.bulk.insert_rows`) leaves exactly what `Tx.insert_many` leaves:
 the same rows, the same history changes, the same digest, a hash chain `dvk verify` accepts."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _rows(n: int, year: int = 2024) -> list[dict]:
 
 
 def _write(db, rows, fast: bool) -> str:
-    from dvk import intake
+    from dvk.ledger.bulk import insert_rows as bulk_insert
     from dvk.ledger.sqlite import Ledger
 
     led = Ledger.open(db)
@@ -40,7 +40,7 @@ def _write(db, rows, fast: bool) -> str:
             tx.insert("meta", {"key": "x", "value": "before"})  # a record made before the bulk rows
             for i in range(0, len(rows), 7):
                 chunk = [dict(r) for r in rows[i:i + 7]]
-                intake.bulk_insert(tx, "entry", chunk) if fast else tx.insert_many("entry", chunk)
+                bulk_insert(tx, "entry", chunk) if fast else tx.insert_many("entry", chunk)
             tx.insert("meta", {"key": "y", "value": "after"})
             digest = tx._digest.hexdigest()
             n = tx.n
@@ -76,8 +76,6 @@ def test_imported_ledger_verifies_and_matches_the_slow_path(ledger, tmp_path, mo
     """A whole import through the fast path and through Tx.insert_many: same tables, same changes."""
     import shutil
 
-    from dvk import intake
-
     head = "Năm,Mã đơn vị,Tên mô hình, điển hình,Lĩnh vực,Ngày đăng ký,Đột xuất\n"
     lines = [f"2024,{u},\"Mô hình {i}\",{1 + i % 5},{1 + i % 28:02d}/02/2024,{'x' if i % 9 == 0 else ''}"
              for i, u in zip(range(30), ["BVDK", "BVNHI", "CDC"] * 10)]
@@ -87,7 +85,9 @@ def test_imported_ledger_verifies_and_matches_the_slow_path(ledger, tmp_path, mo
     slow = tmp_path / "slow.sqlite"
     shutil.copy(ledger.db, slow)
     ledger("register", "--from", f)
-    monkeypatch.setattr(intake, "bulk_insert", lambda tx, name, rows: tx.insert_many(name, rows))
+    from dvk.ledger import plan
+
+    monkeypatch.setattr(plan, "insert_rows", lambda tx, name, rows: tx.insert_many(name, rows))
     ledger("register", "--from", f, "--db", slow)
     a, b = _tables(ledger.db, "entry", "change"), _tables(slow, "entry", "change")
     assert a == b and len(a["entry"]) == 30
@@ -100,7 +100,7 @@ def test_imported_ledger_verifies_and_matches_the_slow_path(ledger, tmp_path, mo
 def test_fast_match_key_equals_ops_match_key(title, person):
     """The import builds the duplicate key without cleaning the text twice: it must be ops.match_key."""
     from dvk.cycle.entries import match_key
-    from dvk.intake import fold_clean
+    from dvk.text.normalize import fold_clean
     from dvk.text.normalize import clean, fold
 
     t = clean(title)
@@ -111,7 +111,7 @@ def test_fast_match_key_equals_ops_match_key(title, person):
 
 def test_canonical_spelling_is_the_history_one():
     from dvk.ledger.history import canonical
-    from dvk.intake import _canonical
+    from dvk.ledger.history import canonical_text as _canonical
 
     for r in _rows(12):
         assert _canonical(r) == canonical(r)
@@ -171,7 +171,7 @@ class _Recorder:
     st.booleans())
 def test_bulk_insert_records_the_canonical_json(rows, extra_key):
     """Value by value JSON of complete rows (and the encoder for others) is history.canonical's."""
-    from dvk import intake
+    from dvk.ledger.bulk import insert_rows as bulk_insert
     from dvk.ledger.history import canonical
 
     rows = [{**r, "registered_on": r["registered_on"] if isinstance(r["registered_on"], (dt.date, type(None)))
@@ -179,7 +179,7 @@ def test_bulk_insert_records_the_canonical_json(rows, extra_key):
     if extra_key:
         rows[0]["zz"] = "extra"
     tx = _Recorder()
-    intake.bulk_insert(tx, "entry", rows)
+    bulk_insert(tx, "entry", rows)
     assert [data for _key, data in tx.recorded] == [canonical(r) for r in rows]
     assert [key for key, _data in tx.recorded] == [str(r["id"]) for r in rows]
 
@@ -219,7 +219,7 @@ def test_registration_rows_equal_validate_entry_and_entry_row(ledger, tmp_path, 
 @given(st.text(alphabet=st.sampled_from(list("aàáạăằâấđeêếoơờuưứy AĐÊ\t\n\u00a0\u200b\u2060\ufeff\u0301\u0323.,-“”")),
                max_size=30))
 def test_clean_fast_equals_clean(text):
-    from dvk.intake import clean_fast
+    from dvk.intake.cells import clean_fast
     from dvk.text.normalize import clean
 
     assert clean_fast(text) == clean(text)

@@ -384,9 +384,9 @@ def test_conflict_is_reported_then_update_applies_it(ledger, tmp_path):
 
 
 def test_duplicates_inside_one_file_across_batches(ledger, tmp_path, monkeypatch):
-    from dvk import intake
+    from dvk.intake import engine
 
-    monkeypatch.setattr(intake, "BATCH", 2)
+    monkeypatch.setattr(engine, "BATCH", 2)
     dup = ROWS[0][:]
     other = ROWS[0][:]
     other[7] = "3"
@@ -411,27 +411,29 @@ def test_unknown_columns_are_ignored_and_said(ledger, tmp_path):
 
 
 def test_progress_bar_only_for_long_files(ledger, tmp_path, monkeypatch):
-    from dvk import intake
+    from dvk.commands import intake as intake_cli
+    from dvk.commands.intake import RowsProgress as _Progress
+
+    PROGRESS_FROM = _Progress.PROGRESS_FROM
 
     shown: list[int] = []
 
-    class Spy(intake._Progress):
+    class Spy(_Progress):
         def update(self, rows):
             super().update(rows)
             if self.bar is not None:
                 shown.append(rows)
 
-    monkeypatch.setattr(intake, "_Progress", Spy)
-    monkeypatch.setattr(intake, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(intake_cli, "progress_display", lambda: Spy)  # as on a terminal
     units = ["BVDK", "BVNHI", "CDC"]
     short = [HEAD] + [["2024", units[i % 3], f"Mô hình {i}", "", "", "", "", "1", "", "", ""] for i in range(50)]
     ledger("register", "--from", write_csv(tmp_path / "s.csv", short))
     assert shown == []
     long = [HEAD] + [["2024", units[i % 3], f"Mô hình dài {i}", "", "", "", "", "1", "", "", ""]
-                     for i in range(intake.PROGRESS_FROM + 1000)]
+                     for i in range(PROGRESS_FROM + 1000)]
     out = run_json(ledger, "register", "--from", write_csv(tmp_path / "l.csv", long), "--dry-run")
-    assert out["added"] == intake.PROGRESS_FROM + 1000 and out["dry_run"] is True
-    assert shown and shown[0] == intake.PROGRESS_FROM
+    assert out["added"] == PROGRESS_FROM + 1000 and out["dry_run"] is True
+    assert shown and shown[0] == PROGRESS_FROM
 
 
 def test_year_option_is_checked_and_fills_rows_without_a_year(ledger, tmp_path):

@@ -18,17 +18,11 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 
-from dvk import tabular
-from dvk.tabular import (
-    Row,
-    TableError,
-    atomic_write_path,
-    decode_csv_bytes,
-    fold_header,
-    open_csv_text,
-    read_table,
-    write_rejects,
-)
+from dvk.intake.tables.rejects import _umask
+from dvk.intake.tables.base import Row, TableError, fold_header
+from dvk.intake.tables.csvfile import decode_csv_bytes, open_csv_text
+from dvk.intake.tables.rejects import atomic_write_path, write_rejects
+from dvk.intake.tables.table import read_table
 
 NFC = lambda s: unicodedata.normalize("NFC", s)  # noqa: E731
 NFD = lambda s: unicodedata.normalize("NFD", s)  # noqa: E731
@@ -447,7 +441,9 @@ def test_json_object_with_entries(tmp_path: Path, member: str) -> None:
 
 def test_json_streaming_across_tiny_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                            ) -> None:
-    monkeypatch.setattr(tabular, "_JSON_CHUNK", 7)
+    from dvk.intake.tables import jsonfile
+
+    monkeypatch.setattr(jsonfile, "_JSON_CHUNK", 7)
     items = [{"unit": f"CĐCS{i}", "Năm": 2000 + i, "Họ và tên": "Nguyễn \"Văn\" An, ]}"}
              for i in range(300)]
     path = tmp_path / "s.json"
@@ -669,7 +665,7 @@ def test_atomic_write_path(tmp_path: Path) -> None:
     with atomic_write_path(tmp_path / "g.txt") as tmp:
         tmp.write_text("g")
     # not mkstemp's private 0600: the mode a plain open() would give
-    assert os.stat(tmp_path / "g.txt").st_mode & 0o777 == 0o666 & ~tabular._umask()
+    assert os.stat(tmp_path / "g.txt").st_mode & 0o777 == 0o666 & ~_umask()
 
 
 # ---------------------------------------------------------------------------

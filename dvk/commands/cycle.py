@@ -140,7 +140,7 @@ def report_cmd(
     # Every file is read (and hashed) before the write lock: a big or a never-ending file blocks no one.
     report_file = None
     if from_docx is not None:
-        from dvk import forms
+        from dvk.intake import forms
 
         given = [f"--{k}" for k, v in aspects.items() if v is not None] + (["--file"] if file else [])
         if given:

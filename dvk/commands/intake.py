@@ -1,5 +1,5 @@
 """Bulk intake on the command line: `dvk template` (forms out) and the shared `--from FILE` plumbing
-of register/report/confirm/score (files in). Parse, call dvk.intake / dvk.forms, print."""
+of register/report/confirm/score (files in). Parse, call dvk.intake / dvk.intake.forms, print."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any, List, Optional
 
 import typer
 
-from dvk.commands.common import run_context, YEAR_CHECK, DbOpt, add, check_texts, ledger, opt_text, print_json, say, table, warn
+from dvk.commands.common import run_context, err_console, YEAR_CHECK, DbOpt, add, check_texts, ledger, opt_text, print_json, say, table, warn
 from dvk.errors import InvalidInput, UsageProblem
 
 FromOpt = Annotated[
@@ -37,6 +37,43 @@ ForceOpt = Annotated[
 SINGLE_ONLY = "chỉ dùng khi nhập từ tệp (--from)"
 
 
+class RowsProgress:
+    """A progress bar on stderr for an import's `label` ("Đang nhập x.csv"), shown only once a file proves
+    longer than PROGRESS_FROM rows (a small file ends before a bar would help)."""
+
+    PROGRESS_FROM = 5000
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+        self.task: Any = None
+
+    def update(self, rows: int) -> None:
+        if rows % 1000:
+            return
+        if self.bar is None:
+            if rows < self.PROGRESS_FROM:
+                return
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=None),
+                                TextColumn("{task.completed:,} dòng"), TimeElapsedColumn(),
+                                console=err_console(), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=None)
+        self.bar.update(self.task, completed=rows)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def progress_display():
+    """What an import reports its progress to: a bar on a terminal's stderr (RowsProgress), else nothing."""
+    return RowsProgress if err_console().is_terminal else None
+
+
 def missing_options(missing: list[str], bulk_hint: str) -> UsageProblem:
     """The error for `dvk register --year 2024` without --unit…: names what is missing, exit code 2."""
     return UsageProblem(f"Thiếu {', '.join(missing)} ({bulk_hint}).")
@@ -46,15 +83,17 @@ def import_file(ctx: typer.Context, kind: str, path: Path, *, db: Optional[Path]
                 skip_invalid: bool, rejects: Optional[Path], update: bool, year: Optional[int] = None,
                 member: Optional[str] = None, force: bool = False) -> None:
     """Run one import (dvk.intake) and print its result."""
-    from dvk import intake
+    from dvk.intake.result import ImportOptions
+    from dvk.intake.run import check_options, run_import
     from dvk.commands.common import hold_ctrl_c
 
-    opts = intake.ImportOptions(dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, update=update,
-                                year=year, member=member, force=force)
-    intake.check_options(opts)
+    opts = ImportOptions(dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, update=update,
+                                year=year, member=member, force=force,
+                                progress=progress_display())
+    check_options(opts)
     run = run_context(ctx, db, user)
     with run.open() as led:
-        res = intake.run_import(led, kind, path, opts, user=run.user, command=run.command, before_commit=hold_ctrl_c)
+        res = run_import(led, kind, path, opts, user=run.user, command=run.command, before_commit=hold_ctrl_c)
     print_import(res, json_)
 
 
@@ -141,7 +180,7 @@ def template_cmd(
     db: DbOpt = None,
 ) -> None:
     """Ghi mẫu Excel để các đơn vị điền rồi gửi lại (đăng ký, báo cáo, xác nhận, chấm điểm) hoặc mẫu Word báo cáo."""
-    from dvk import forms
+    from dvk.intake import forms
 
     if kind not in TEMPLATE_KINDS:
         raise InvalidInput(f"Loại mẫu “{kind}” không có; chọn một trong: {', '.join(TEMPLATE_KINDS)}.")

@@ -173,7 +173,7 @@ def units_import(
     Năm đã có quyết định công nhận giữ tên, cấp ủy và thứ tự đơn vị như lúc ra quyết định; thay đổi áp
     dụng cho các năm chưa có quyết định.
     """
-    from dvk import intake_units
+    from dvk.intake import units as intake_units
     from dvk.cycle.units import decided_years
 
     rows = intake_units.read_units(file)  # read and checked before the write lock is taken

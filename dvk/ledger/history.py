@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import and_, insert, select, update, delete
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from dvk.models import ROW_KEYS, Change, History, SQLModel
@@ -37,6 +37,7 @@ def _iso_default(v: Any) -> Any:
 # hash chain and `dvk verify` depend on; tests/test_intake_history.py compares it with the
 # json.dumps of the row with its dates made ISO that it replaced.
 _ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_iso_default).encode
+canonical_text = _ENCODE  # the encoder itself, for a dict built to be encoded (the bulk path)
 
 
 def canonical(row: Mapping[str, Any]) -> str:
@@ -244,3 +245,13 @@ def changes_of(conn: Connection, history_id: int, row: str | None = None, limit:
     if row:
         q = q.where((ct.c.row_key == row) | (ct.c.row_key.like(f"{row}|%")) | (ct.c.row_key.like(f"%|{row}")))
     return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def last_record(conn: Connection, below: int | None = None) -> int:
+    """The id of the last history record (below `below`): every write of dvk adds one, so an unchanged
+    mark means an unchanged ledger (an import plans without the lock and writes only if it holds)."""
+    ht = History.__table__
+    q = select(func.max(ht.c.id))
+    if below is not None:
+        q = q.where(ht.c.id < below)
+    return conn.execute(q).scalar() or 0

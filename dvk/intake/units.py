@@ -34,7 +34,8 @@ def _cell(v: Any) -> str | None:
 
 def read_units(path: Path) -> list[dict[str, str | None]]:
     """Read and check a units file; raises ValidationFailed listing every problem."""
-    from dvk.tabular import TableError, read_table
+    from dvk.intake.tables.base import TableError
+    from dvk.intake.tables.table import read_table
 
     path = Path(path)
     name = path.name

@@ -28,8 +28,7 @@ from dvk.cycle.year import load_year
 from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.errors import InvalidInput, OutputError, file_reason
 from dvk.files import docx_size_problem
-from dvk.intake import (CONFIRMATION_COLUMNS, EXAMPLE_MARK, MEMBER_COLUMN, REGISTRATION_COLUMNS, REPORT_COLUMNS,
-                        SCORE_BASE_COLUMNS)
+from dvk.intake.columns import CONFIRMATION_COLUMNS, EXAMPLE_MARK, MEMBER_COLUMN, REGISTRATION_COLUMNS, REPORT_COLUMNS, SCORE_BASE_COLUMNS
 from dvk.text.normalize import clean, fold
 
 INSTRUCTIONS = "Hướng dẫn"
@@ -77,7 +76,7 @@ def write_template(conn: Connection, kind: str, out: Path, *, year: int | None =
 
 
 def _save(wb: Any, out: Path) -> None:
-    from dvk.tabular import atomic_write_path
+    from dvk.intake.tables.rejects import atomic_write_path
 
     try:
         with atomic_write_path(out) as tmp:
@@ -512,7 +511,7 @@ def write_report_form(conn: Connection, out: Path, entry_id: str | None) -> str:
         run.font.color.rgb = RGBColor(0x7F, 0x7F, 0x7F)
     doc.add_heading(CONFIRMATION_HEADING, level=1)
     doc.add_paragraph("(Cấp ủy cùng cấp nhận xét, đánh giá và xác nhận; ký tên, đóng dấu.)")
-    from dvk.tabular import atomic_write_path
+    from dvk.intake.tables.rejects import atomic_write_path
 
     try:
         with atomic_write_path(out) as tmp:
@@ -527,7 +526,7 @@ _NUMBERING = re.compile(r"^\s*(?:[0-9]+|[IVXivx]+|[a-eA-E])\s*[.)/-]\s*")
 
 
 def _aspect_of_heading(text: str) -> str | None:
-    from dvk.tabular import fold_header
+    from dvk.intake.tables.base import fold_header
 
     t = _NUMBERING.sub("", text).strip().rstrip(":").strip()
     key = fold_header(t)
@@ -544,7 +543,7 @@ def _aspect_of_heading(text: str) -> str | None:
 
 
 def _ends_report(text: str) -> bool:
-    from dvk.tabular import fold_header
+    from dvk.intake.tables.base import fold_header
 
     key = fold_header(_NUMBERING.sub("", text))
     return key.startswith(("xacnhancuacapuy", "ykiencuacapuy", "nhanxetcuacapuy", "noinhan"))

@@ -1,0 +1,109 @@
+"""The bulk path of writing: complete rows of a table inserted and recorded in the history by the
+thousand — what `Tx.insert_many` does, without SQLAlchemy's per-row parameter processing — and the
+bigger page cache a long write gets. Used by bulk intake and by recognition (its outcomes)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+
+from sqlalchemy.exc import DBAPIError
+
+from dvk.ledger.history import canonical_text, table
+from dvk.models import ROW_KEYS
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from dvk.ledger.history import Tx
+
+BULK_CACHE_KIB = 16384  # SQLite page cache of a connection while it writes in bulk
+
+
+@contextlib.contextmanager
+def bulk_cache(conn: "Connection", kib: int = BULK_CACHE_KIB) -> Iterator[None]:
+    """A bigger page cache for `conn` while a bulk write runs, put back afterwards: the (year, match_key)
+    and change indexes grow in random order, and SQLite's default 2 MiB cache spills them to the journal
+    again and again. Bounded (`kib`)."""
+    was = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{int(kib)}")
+    try:
+        yield
+    finally:
+        try:
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(was)}")
+        except DBAPIError:  # the connection is failing already: that error is the one to show
+            pass
+
+
+# The same spelling value by value, for complete rows whose values are all of these exact types:
+# text as the encoder writes it (ensure_ascii=False), integers, booleans, null and dates in ISO.
+# A row with any other value (float, datetime, a subclass...) goes through `_canonical`.
+_JSON_VALUE: dict[type, Any] = {
+    str: json.encoder.encode_basestring,  # what JSONEncoder(ensure_ascii=False) uses for text
+    int: int.__repr__,
+    bool: {True: "true", False: "false"}.__getitem__,
+    type(None): lambda _v: "null",
+    dt.date: lambda d: f'"{d.isoformat()}"',
+}
+_SQL: dict[str, tuple] = {}
+
+
+def _insert_sql(table_name: str) -> tuple:
+    """(INSERT statement, row -> tuple getter, indexes of Date columns, natural key columns,
+    JSON template of a complete row with its keys sorted, getter of a tuple's values in that order)."""
+    hit = _SQL.get(table_name)
+    if hit is None:
+        from sqlalchemy import Date
+
+        t = table(table_name)
+        cols = [c.name for c in t.columns]
+        quoted = ", ".join(f'"{c}"' for c in cols)
+        sql = f'INSERT INTO "{t.name}" ({quoted}) VALUES ({", ".join("?" * len(cols))})'
+        dates = tuple(i for i, c in enumerate(t.columns) if isinstance(c.type, Date))
+        order = sorted(range(len(cols)), key=lambda i: cols[i])
+        template = "{" + ",".join(json.encoder.encode_basestring(cols[i]).replace("%", "%%") + ":%s"
+                                  for i in order) + "}"
+        hit = _SQL[table_name] = (sql, itemgetter(*cols), dates, ROW_KEYS[table_name], template,
+                                  itemgetter(*order))
+    return hit
+
+
+def insert_rows(tx: "Tx", table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """What `tx.insert_many(table_name, rows)` does — write complete rows and record each one in the
+    history — without SQLAlchemy's per-row parameter processing: rows go to the driver as tuples
+    (dates as ISO text, as the Date type stores them) and are recorded with `Tx.record_inserted`
+    under the same key and canonical JSON. tests/test_intake_history.py holds the ledger it leaves
+    (tables, changes, digest, `dvk verify`) equal to insert_many's.
+    """
+    if not rows:
+        return
+    sql, getter, dates, keys, template, sorted_values = _insert_sql(table_name)
+    n_cols = template.count(":%s")
+    params: list[tuple] = []
+    recorded: list[tuple[str, str]] = []
+    enc = canonical_text
+    spell = _JSON_VALUE.__getitem__
+    one_key = keys[0] if len(keys) == 1 else None
+    for r in rows:
+        values = getter(r)
+        if dates:
+            values = list(values)
+            for i in dates:
+                if values[i] is not None:
+                    values[i] = values[i].isoformat()
+            values = tuple(values)
+        params.append(values)
+        key = str(r[one_key]) if one_key is not None else "|".join([str(r[k]) for k in keys])
+        data = None
+        if len(r) == n_cols:  # exactly the table's columns (the getter found them all)
+            try:
+                data = template % tuple([spell(type(v))(v) for v in sorted_values(values)])
+            except KeyError:  # a value of another type: the encoder decides
+                pass
+        recorded.append((key, data if data is not None else enc(r)))
+    tx.conn.exec_driver_sql(sql, params)
+    tx.record_inserted(table_name, recorded)
