@@ -56,6 +56,11 @@ class OutputError(DvkError):
     """An output file cannot be written (exists already, template broken…)."""
 
 
+class TableError(InvalidInput):
+    """A file of rows (.xlsx, .csv, .json) that cannot be read or written as a whole: its encoding, its
+    header row, a limit on what dvk reads (a "zip bomb"), a rejects file that cannot be written."""
+
+
 class UsageProblem(InvalidInput):
     """A command typed incompletely (`dvk register --year 2024` without --unit…): a usage error, exit 2."""
 

@@ -15,7 +15,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dvk.errors import file_reason
+from dvk.errors import TableError, file_reason
 from dvk.text.legacy import fix_legacy, might_be_legacy
 
 if TYPE_CHECKING:
@@ -45,12 +45,6 @@ _RECORD_WORD = "bản ghi"
 # ---------------------------------------------------------------------------
 # Errors and rows
 # ---------------------------------------------------------------------------
-class TableError(Exception):
-    """A file that cannot be read or written; ``message`` is Vietnamese."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def _name(path: Path | str) -> str:
