@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from dvk.errors import InvalidInput
+from dvk.text.numbers import fmt_number, fmt_score, thousands
 
 DEFAULT_CRITERIA_FILE = "criteria-2021-2025.toml"
 NA_WORDS = {"na", "n/a", "kad", "không áp dụng", "khong ap dung", "-"}
@@ -340,8 +341,8 @@ def load_text(text: str, source: str = "tệp tiêu chí", *, stored: bool = Fal
     checks): a key dvk does not use is ignored there, so such a year stays readable.
     """
     if len(text) > MAX_FILE_BYTES:
-        raise InvalidInput(f"{source} quá lớn ({len(text):,} ký tự, tối đa {MAX_FILE_BYTES:,}); "
-                           "tệp tiêu chí chỉ cần vài nghìn ký tự.".replace(",", "."))
+        raise InvalidInput(f"{source} quá lớn ({thousands(len(text))} ký tự, tối đa {thousands(MAX_FILE_BYTES)}); "
+                           "tệp tiêu chí chỉ cần vài nghìn ký tự.")
     try:
         data = tomllib.loads(text)
     except RecursionError:
@@ -360,7 +361,7 @@ def load_text(text: str, source: str = "tệp tiêu chí", *, stored: bool = Fal
     scale_min = ck.number(scoring, "scale_min", "scoring.scale_min", 0, MAX_SCALE, 0)
     scale_max = ck.number(scoring, "scale_max", "scoring.scale_max", 0, MAX_SCALE, 10, above_lo=True)
     if scale_min is not None and scale_max is not None and scale_max <= scale_min:
-        ck.add("scoring.scale_max", f"phải lớn hơn “scoring.scale_min” ({_num(scale_min)})", scoring.get("scale_max"))
+        ck.add("scoring.scale_max", f"phải lớn hơn “scoring.scale_min” ({fmt_number(scale_min)})", scoring.get("scale_max"))
     decimals = ck.integer(scoring, "decimals", "scoring.decimals", 0, MAX_DECIMALS, 1, why=f" — {_WHY_DECIMALS}")
     aggregation = ck.choice(scoring, "aggregation", "scoring.aggregation", ("mean", "median"), "mean")
     pass_mark = ck.number(scoring, "pass_mark", "scoring.pass_mark", 0, 100, 80)
@@ -482,8 +483,8 @@ def read_file(path: Path) -> str:
             raise InvalidInput(f"“{p}” không phải là tệp thông thường (là thiết bị, FIFO hoặc socket); "
                                "hãy chỉ định một tệp tiêu chí .toml.")
         if st.st_size > MAX_FILE_BYTES:
-            raise InvalidInput(f"Tệp tiêu chí “{p}” quá lớn ({st.st_size:,} byte, tối đa {MAX_FILE_BYTES:,}); "
-                               "tệp tiêu chí chỉ cần vài nghìn ký tự.".replace(",", "."))
+            raise InvalidInput(f"Tệp tiêu chí “{p}” quá lớn ({thousands(st.st_size)} byte, tối đa "
+                               f"{thousands(MAX_FILE_BYTES)}); tệp tiêu chí chỉ cần vài nghìn ký tự.")
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
@@ -491,7 +492,7 @@ def read_file(path: Path) -> str:
     finally:
         os.close(fd)
     if len(data) > MAX_FILE_BYTES:
-        raise InvalidInput(f"Tệp tiêu chí “{p}” quá lớn (tối đa {MAX_FILE_BYTES:,} byte).".replace(",", "."))
+        raise InvalidInput(f"Tệp tiêu chí “{p}” quá lớn (tối đa {thousands(MAX_FILE_BYTES)} byte).")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -530,7 +531,7 @@ def parse_score_value(raw: object, crit: CriteriaSet, code: str) -> Fraction | N
         raise InvalidInput(f"Tiêu chí {code}: điểm “{raw}” không phải là số (dùng 0–10 hoặc na).")
     if not (crit.scale_min - 1 <= value <= crit.scale_max + 1):  # before quantize: huge values overflow it
         raise InvalidInput(
-            f"Tiêu chí {code}: điểm “{raw}” nằm ngoài thang {_num(crit.scale_min)}–{_num(crit.scale_max)}."
+            f"Tiêu chí {code}: điểm “{raw}” nằm ngoài thang {fmt_number(crit.scale_min)}–{fmt_number(crit.scale_max)}."
         )
     step = Decimal(1).scaleb(-crit.decimals)
     rounded = value.quantize(step)
@@ -542,7 +543,7 @@ def parse_score_value(raw: object, crit: CriteriaSet, code: str) -> Fraction | N
     frac = Fraction(value)
     if not (crit.scale_min <= frac <= crit.scale_max):
         raise InvalidInput(
-            f"Tiêu chí {code}: điểm “{raw}” nằm ngoài thang {_num(crit.scale_min)}–{_num(crit.scale_max)}."
+            f"Tiêu chí {code}: điểm “{raw}” nằm ngoài thang {fmt_number(crit.scale_min)}–{fmt_number(crit.scale_max)}."
         )
     return frac
 
@@ -602,7 +603,7 @@ def _fast(crit: CriteriaSet) -> _Fast:
     span = (crit.scale_max - crit.scale_min) * unit
     f = _Fast({c.code: int(c.weight * lcm) for c in crit.criteria}, unit,
               int(low) if low.denominator == 1 else low, span, float(span), float(crit.pass_mark),
-              _num(crit.pass_mark))
+              fmt_number(crit.pass_mark))
     _FAST[id(crit)] = (crit, f)
     return f
 
@@ -704,19 +705,9 @@ class Evaluation:
         return None if self.score is None else round(float(self.score), 2)
 
 
-def _num(x: Fraction | float | int) -> str:
-    if not isinstance(x, Fraction):
-        x = Fraction(str(x))
-    if x.denominator == 1:
-        return str(x.numerator)
-    return f"{float(x):.2f}".rstrip("0").rstrip(".").replace(".", ",")
-
-
-def fmt_score(x: Fraction | float | None) -> str:
-    """Scores in Vietnamese notation with a decimal comma: 83,25."""
-    if x is None:
-        return "—"
-    return f"{float(x):.2f}".replace(".", ",")
+# Scores print with `dvk.text.numbers.fmt_score` ("83,25"; offered here as `fmt_score`), weights, bounds and
+# marks with `fmt_number` ("8,5"); `_num` is the old name the intake code still uses.
+_num = fmt_number
 
 
 def _filled(value: object) -> bool:

@@ -24,6 +24,7 @@ from dvk.cycle.units import list_units, upsert_units
 from dvk.ledger.paths import current_user
 from dvk.ledger.sqlite import Ledger
 from dvk.errors import OutputError
+from dvk.wording import decision_title
 
 DEMO_YEAR = 2025
 PHASE_YEARS = (2021, 2022, 2023, 2024)
@@ -185,7 +186,7 @@ def build(path: Path, *, user: str, echo: Callable[[str], None] = print) -> dict
             summary[year] = _run_year(led, year, n, number, rng, user)
             s = summary[year]
             echo(f"Năm {year}: {s['entries']} mô hình, điển hình; công nhận {s['recognized']}, "
-                 f"không công nhận {s['not_recognized']} (Quyết định số {number:02d}).")
+                 f"không công nhận {s['not_recognized']} ({decision_title(number)}).")
     finally:
         led.close()
     return summary
@@ -239,7 +240,7 @@ def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, u
     with led.write(user=user, command=f"dvk recognize --year {year} --number {number} (demo)") as tx:
         rplan = plan_recognition(tx.conn, year, number, None)
         recognize(tx, rplan)
-        tx.note(f"Quyết định số {number:02d}: công nhận {len(rplan.recognized)}/{rplan.total} năm {year}")
+        tx.note(f"{decision_title(number)}: công nhận {len(rplan.recognized)}/{rplan.total} năm {year}")
     return {"entries": len(plan), "recognized": len(rplan.recognized), "not_recognized": len(rplan.not_recognized),
             "number": number}
 

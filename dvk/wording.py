@@ -20,17 +20,17 @@ from dvk.text.normalize import fold
 from dvk.text.numbers import doc_number, fmt_number, fmt_score, thousands
 
 __all__ = [
-    "decision_note", "decision_ref", "decision_symbol", "decision_title", "doc_number", "fmt_number",
-    "fmt_score", "issuer_name", "members_name", "office_name", "recognition_subject", "recognition_title",
-    "signing_body", "standing_committee", "thousands",
+    "decision_note", "decision_number", "decision_ref", "decision_symbol", "decision_title", "doc_number",
+    "fmt_number", "fmt_score", "issuer_name", "members_name", "office_name", "recognition_subject",
+    "recognition_title", "signing_body", "standing_committee", "thousands",
 ]
 
 
 # ---------------------------------------------------------------- decisions
 
-def _number(number: int | str) -> str:
-    """A decision's number as printed: 5 -> "05"; a text (read back from a file's identifier, or
-    a damaged ledger's cell) as it is."""
+def decision_number(number: int | str) -> str:
+    """A decision's number as printed: 5 -> "05" (`doc_number`); a text (read back from a file's
+    identifier, or a damaged ledger's cell) as it is."""
     if isinstance(number, int) and not isinstance(number, bool) and number >= 1:
         return doc_number(number)
     return str(number)
@@ -48,7 +48,7 @@ def _day(day: dt.date | str) -> str:
 
 def decision_symbol(number: int | str, symbol: str) -> str:
     """The number and symbol of a decision (số, ký hiệu): ``decision_symbol(5, "CĐN")`` -> "05/QĐ-CĐN"."""
-    return f"{_number(number)}/QĐ-{symbol}"
+    return f"{decision_number(number)}/QĐ-{symbol}"
 
 
 def decision_ref(number: int | str, symbol: str, decided_on: dt.date | str) -> str:
@@ -60,7 +60,7 @@ def decision_title(number: int | str, symbol: str | None = None, decided_on: dt.
     """"Quyết định số 05/QĐ-CĐN ngày 15/10/2024"; without a date "Quyết định số 05/QĐ-CĐN"; with the
     number only "Quyết định số 05"."""
     if symbol is None:
-        return f"Quyết định số {_number(number)}"
+        return f"Quyết định số {decision_number(number)}"
     if decided_on is None:
         return f"Quyết định số {decision_symbol(number, symbol)}"
     return f"Quyết định số {decision_ref(number, symbol, decided_on)}"

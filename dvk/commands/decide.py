@@ -83,10 +83,10 @@ def recognize_cmd(
     from dvk.cycle.config import get_setting, profile_for
     from dvk.cycle.recognition import ensure_recognizable, plan_recognition, recognize, revoke as revoke_decision
     from dvk.cli import command_line
-    from dvk.text.dates import fmt_date
     from dvk.ledger.backup import backup_before
     from dvk.ledger.paths import current_user
     from dvk.errors import InvalidInput
+    from dvk.wording import decision_number, decision_title
 
     if reason is not None and not revoke:
         raise InvalidInput("--reason (lý do thu hồi) chỉ dùng cùng --revoke; bỏ --reason, hoặc thêm --revoke để thu "
@@ -96,11 +96,11 @@ def recognize_cmd(
     if revoke:
         with writing(db, user) as tx:
             dec = revoke_decision(tx, year, reason, on)
-            tx.note(f"Thu hồi quyết định số {dec['number']:02d} năm {year}: {dec['revoked_reason']}")
+            tx.note(f"Thu hồi quyết định số {decision_number(dec['number'])} năm {year}: {dec['revoked_reason']}")
         if json_:
             print_json({"revoked": True, "year": year, "number": dec["number"]})
         else:
-            say(f"Đã thu hồi quyết định số {dec['number']:02d} năm {year}. Các mô hình năm {year} được mở khóa.")
+            say(f"Đã thu hồi quyết định số {decision_number(dec['number'])} năm {year}. Các mô hình năm {year} được mở khóa.")
         return
     if number is None:
         raise InvalidInput("Thiếu số quyết định (--number).")
@@ -120,7 +120,7 @@ def recognize_cmd(
                 keep = int(get_setting(tx.conn, "backup_keep", "10") or 10)
                 backup_before(led, "recognize", keep=keep)
                 recognize(tx, plan)
-                tx.note(f"Quyết định số {number:02d}/QĐ-{prof['symbol']} ngày {fmt_date(plan.decided_on)}: "
+                tx.note(f"{decision_title(number, prof['symbol'], plan.decided_on)}: "
                         f"công nhận {len(plan.recognized)}/{plan.total} mô hình, điển hình năm {year}")
     if json_:
         print_json({"year": year, "number": number, "date": plan.decided_on.isoformat(), "dry_run": dry_run,
@@ -137,7 +137,7 @@ def recognize_cmd(
     if dry_run:
         say("Chạy thử: chưa ghi gì vào sổ.")
     else:
-        say(f"Đã ghi Quyết định số {number:02d}/QĐ-{prof['symbol']} ngày {fmt_date(plan.decided_on)}. "
+        say(f"Đã ghi {decision_title(number, prof['symbol'], plan.decided_on)}. "
             f"Các mô hình năm {year} đã được khóa.")
 
 

@@ -16,6 +16,7 @@ from dvk.cycle.common import text_field, check_year, today
 from dvk.cycle.decisions import _decision_title, active_decision
 from dvk.cycle.units import list_units
 from dvk.cycle.year import judged, year_context
+from dvk.wording import doc_number
 
 
 @dataclass(slots=True)
@@ -64,7 +65,7 @@ def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.da
     t = table("decision")
     used = conn.execute(select(t.c.id).where(and_(t.c.year == year, t.c.number == number))).first()
     if used:
-        raise InvalidInput(f"Số quyết định {number:02d} năm {year} đã được dùng (kể cả quyết định đã thu hồi); "
+        raise InvalidInput(f"Số quyết định {doc_number(number)} năm {year} đã được dùng (kể cả quyết định đã thu hồi); "
                            "hãy dùng số khác.")
     ctx = year_context(conn, year)
     decided_on = decided_on or ctx.crit.recognition_day(year)
