@@ -104,6 +104,8 @@ def members_name(unit_names: Iterable[str]) -> str:
     """How Điều 3 names the member units, from what they are called in the ledger: "các tổ công
     đoàn trực thuộc", "các Công đoàn cơ sở trực thuộc" (more than half of them), else "các đơn vị
     trực thuộc"."""
+    # NOTE: fold() keeps diacritics, so these prefixes match only names typed without them
+    # ("Cong doan …"); "Công đoàn …" gives "các đơn vị trực thuộc".  Kept as dvk has printed it.
     names = [fold(n or "") for n in unit_names]
     if not names:
         return "các đơn vị trực thuộc"
