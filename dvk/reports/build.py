@@ -210,7 +210,7 @@ def _unit_missing(ctx: YearContext, b: Bundle, ev) -> list[str]:
 
 
 def read_year(conn: Connection, year: int, *, decision: dict | None = None,
-               before_decision: bool = False) -> YearState:
+              before_decision: bool = False) -> YearState:
     """One pass over the year; ``decision`` replaces the decision in force (to render a revoked
     one); ``before_decision`` reads the year as it stood before any decision (the records a
     decision adds are its outcomes only, so that state is exactly reproducible)."""

@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from dvk.cycle.config import profile_for
-from dvk.reports import context as ctx
+from dvk.reports.context import (decision_context, proposal_context, registration_context, reminder_context,
+                                 report_context, score_context)
 from dvk.reports.build import (SCORE_MAX_SHEETS, WORD_MAX_ROWS, PhaseState, YearState, decision_doc,
                                phase_workbook_data, proposal_doc, registration_doc, reminder_deadline, reminder_doc,
                                results_doc, score_doc, year_workbook_data)
@@ -406,25 +407,25 @@ def _phase_workbook(src: PhaseSource) -> Draft:
 
 register(DocKind(
     "decision", "quyet-dinh-cong-nhan-{}.docx", "Quyết định công nhận", YEAR, _decision,
-    template="quyet-dinh-cong-nhan.docx", view_model=DecisionDoc, context=ctx.decision_context,
+    template="quyet-dinh-cong-nhan.docx", view_model=DecisionDoc, context=decision_context,
     required={"org", "number", "symbol", "date_line", "year", "count", "groups", "signer", "signer_title"},
     shapes={"groups": GROUPS, "legal_bases": LINES, "recipients": LINES},
     needs_decision=True, decision_dependent=True, is_decision=True))
 
 register(DocKind(
     "registrations", "danh-sach-dang-ky-{}.docx", "Danh sách đăng ký", YEAR, _registrations,
-    template="danh-sach-dang-ky.docx", view_model=RegistrationListDoc, context=ctx.registration_context,
+    template="danh-sach-dang-ky.docx", view_model=RegistrationListDoc, context=registration_context,
     required={"org", "year", "groups", "signer"}, shapes={"groups": GROUPS}))
 
 register(DocKind(
     "score-sheets", "phieu-cham-diem-{}.docx", "Phiếu chấm điểm", YEAR, _score_sheets,
-    template="phieu-cham-diem.docx", view_model=ScoreSheetDoc, context=ctx.score_context,
+    template="phieu-cham-diem.docx", view_model=ScoreSheetDoc, context=score_context,
     required={"year", "sheets"},
     shapes={"sheets": [fields_of(ScoreSheetEntry, criteria=[fields_of(Criterion)], member=None)]}))
 
 register(DocKind(
     "results", "bao-cao-ket-qua-{}.docx", "Báo cáo kết quả", YEAR, _results,
-    template="bao-cao-ket-qua.docx", view_model=ResultsReportDoc, context=ctx.report_context,
+    template="bao-cao-ket-qua.docx", view_model=ResultsReportDoc, context=report_context,
     required={"org", "number", "symbol", "date_line", "year", "units", "groups", "signer"},
     shapes={"units": [fields_of(UnitCountRow)], "totals": dict.fromkeys(_STAGES), "fields": [fields_of(FieldCountRow)],
             "field_totals": dict.fromkeys(("registered", "recognized")), "recognized_groups": GROUPS,
@@ -438,7 +439,7 @@ register(DocKind(
 
 register(DocKind(
     "reminder", "cong-van-nhac-{}.docx", "Công văn đôn đốc", YEAR, _reminder,
-    template="cong-van-nhac.docx", view_model=ReminderDoc, context=ctx.reminder_context,
+    template="cong-van-nhac.docx", view_model=ReminderDoc, context=reminder_context,
     required={"org", "number", "symbol", "date_line", "subject", "addressees", "units", "deadline", "signer"},
     shapes={"addressees": LINES, "units": [{"stt": None, "name": None, "entries": [fields_of(ReminderItem)]}],
             "recipients": LINES},
@@ -446,7 +447,7 @@ register(DocKind(
 
 register(DocKind(
     "proposal", "to-trinh-khen-thuong-{}.docx", "Tờ trình khen thưởng", PHASE, _proposal,
-    template="to-trinh-khen-thuong.docx", view_model=ProposalDoc, context=ctx.proposal_context,
+    template="to-trinh-khen-thuong.docx", view_model=ProposalDoc, context=proposal_context,
     required={"org", "number", "symbol", "date_line", "phase", "addressee", "groups", "signer"},
     shapes={"intro": LINES, "years": [fields_of(YearSummaryRow)],
             "year_totals": dict.fromkeys(("registered", "recognized", "proposed")), "groups": GROUPS,
