@@ -82,11 +82,12 @@ def _decision_vm(db: Path, rows: int):
     import dataclasses
 
     from dvk.ledger.sqlite import Ledger
-    from dvk.reports.jobs import Options, _year_jobs
+    from dvk.reports.jobs import plan_year
+    from dvk.reports.kinds import Options
     from dvk.reports.models import Group
 
     with Ledger.open(db) as led, led.read() as conn:
-        jobs, _ = _year_jobs(conn, YEAR, Options(), kinds=("decision",))
+        jobs, _ = plan_year(conn, YEAR, Options(), kinds=("decision",))
     vm = jobs[0].vm
     coll, ind = vm.groups
     keep_c = coll.rows[:rows]
@@ -99,13 +100,13 @@ def _decision_vm(db: Path, rows: int):
 def step_word_baseline(db: Path, rows: int, out: Path) -> float:
     from docxtpl import DocxTemplate
 
-    from dvk.reports.context import context_of
+    from dvk.reports.kinds import context_of, for_view_model
     from dvk.reports.sandbox import find_template
 
     vm = _decision_vm(db, rows)
     context = context_of(vm)  # the same rows, as the template's placeholders
     t = time.perf_counter()
-    tpl = DocxTemplate(str(find_template(vm.template_name)))
+    tpl = DocxTemplate(str(find_template(for_view_model(vm).template)))
     tpl.render(context, autoescape=True)
     tpl.save(str(out))
     return time.perf_counter() - t
@@ -113,11 +114,12 @@ def step_word_baseline(db: Path, rows: int, out: Path) -> float:
 
 def step_word_dvk_memory(db: Path, rows: int, out: Path) -> float:
     """render_docx's work without the file: clean, check, render, deterministic zip."""
+    from dvk.reports.kinds import for_view_model
     from dvk.reports.word import render_docx_bytes
 
     vm = _decision_vm(db, rows)
     t = time.perf_counter()
-    data, _ = render_docx_bytes(vm.template_name, vm)
+    data, _ = render_docx_bytes(for_view_model(vm).template, vm)
     seconds = time.perf_counter() - t
     out.write_bytes(data)
     return seconds
@@ -125,33 +127,36 @@ def step_word_dvk_memory(db: Path, rows: int, out: Path) -> float:
 
 def step_word_dvk(db: Path, rows: int, out: Path) -> float:
     """The same, written to a temporary file, fsync'ed and renamed (a signed list must survive a crash)."""
+    from dvk.reports.kinds import for_view_model
     from dvk.reports.word import render_docx
 
     vm = _decision_vm(db, rows)
     t = time.perf_counter()
-    render_docx(vm.template_name, vm, out, force=True)
+    render_docx(for_view_model(vm).template, vm, out, force=True)
     return time.perf_counter() - t
 
 
 def step_word_export(db: Path, rows: int, out: Path) -> float:
     """Ledger -> view model -> file, as `dvk export` does it for the decision (whole list)."""
-    from dvk.reports.jobs import Options, _year_jobs
+    from dvk.reports.jobs import plan_year
+    from dvk.reports.kinds import Options
     from dvk.ledger.sqlite import Ledger
 
     t = time.perf_counter()
     with Ledger.open(db) as led, led.read() as conn:
-        jobs, _ = _year_jobs(conn, YEAR, Options(), kinds=("decision",))
+        jobs, _ = plan_year(conn, YEAR, Options(), kinds=("decision",))
         jobs[0].write(conn, out, templates=None, force=True)
     return time.perf_counter() - t
 
 
 def step_xlsx_dvk(db: Path, rows: int, out: Path) -> float:
-    from dvk.reports.jobs import Options, _year_jobs
+    from dvk.reports.jobs import plan_year
+    from dvk.reports.kinds import Options
     from dvk.ledger.sqlite import Ledger
 
     t = time.perf_counter()
     with Ledger.open(db) as led, led.read() as conn:
-        jobs, _ = _year_jobs(conn, YEAR, Options(), kinds=("workbook",))
+        jobs, _ = plan_year(conn, YEAR, Options(), kinds=("workbook",))
         jobs[0].write(conn, out, templates=None, force=True)
     return time.perf_counter() - t
 

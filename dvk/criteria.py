@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Mapping
 
 from dvk.errors import InvalidInput, file_reason
+from dvk.text.numbers import fmt_number, thousands
 
 
 DEFAULT_CRITERIA_FILE = "criteria-2021-2025.toml"
@@ -365,8 +366,8 @@ def load_text(text: str, source: str = "tệp tiêu chí", *, stored: bool = Fal
     checks): a key dvk does not use is ignored there, so such a year stays readable.
     """
     if len(text) > MAX_FILE_BYTES:
-        raise InvalidInput(f"{source} quá lớn ({len(text):,} ký tự, tối đa {MAX_FILE_BYTES:,}); "
-                           "tệp tiêu chí chỉ cần vài nghìn ký tự.".replace(",", "."))
+        raise InvalidInput(f"{source} quá lớn ({thousands(len(text))} ký tự, tối đa {thousands(MAX_FILE_BYTES)}); "
+                           "tệp tiêu chí chỉ cần vài nghìn ký tự.")
     try:
         data = tomllib.loads(text)
     except RecursionError:
@@ -385,7 +386,7 @@ def load_text(text: str, source: str = "tệp tiêu chí", *, stored: bool = Fal
     scale_min = ck.number(scoring, "scale_min", "scoring.scale_min", 0, MAX_SCALE, 0)
     scale_max = ck.number(scoring, "scale_max", "scoring.scale_max", 0, MAX_SCALE, 10, above_lo=True)
     if scale_min is not None and scale_max is not None and scale_max <= scale_min:
-        ck.add("scoring.scale_max", f"phải lớn hơn “scoring.scale_min” ({_num(scale_min)})", scoring.get("scale_max"))
+        ck.add("scoring.scale_max", f"phải lớn hơn “scoring.scale_min” ({fmt_number(scale_min)})", scoring.get("scale_max"))
     decimals = ck.integer(scoring, "decimals", "scoring.decimals", 0, MAX_DECIMALS, 1, why=f" — {_WHY_DECIMALS}")
     aggregation = ck.choice(scoring, "aggregation", "scoring.aggregation", ("mean", "median"), "mean")
     pass_mark = ck.number(scoring, "pass_mark", "scoring.pass_mark", 0, 100, 80)
@@ -507,8 +508,8 @@ def read_file(path: Path) -> str:
             raise InvalidInput(f"“{p}” không phải là tệp thông thường (là thiết bị, FIFO hoặc socket); "
                                "hãy chỉ định một tệp tiêu chí .toml.")
         if st.st_size > MAX_FILE_BYTES:
-            raise InvalidInput(f"Tệp tiêu chí “{p}” quá lớn ({st.st_size:,} byte, tối đa {MAX_FILE_BYTES:,}); "
-                               "tệp tiêu chí chỉ cần vài nghìn ký tự.".replace(",", "."))
+            raise InvalidInput(f"Tệp tiêu chí “{p}” quá lớn ({thousands(st.st_size)} byte, tối đa "
+                               f"{thousands(MAX_FILE_BYTES)}); tệp tiêu chí chỉ cần vài nghìn ký tự.")
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
@@ -516,7 +517,7 @@ def read_file(path: Path) -> str:
     finally:
         os.close(fd)
     if len(data) > MAX_FILE_BYTES:
-        raise InvalidInput(f"Tệp tiêu chí “{p}” quá lớn (tối đa {MAX_FILE_BYTES:,} byte).".replace(",", "."))
+        raise InvalidInput(f"Tệp tiêu chí “{p}” quá lớn (tối đa {thousands(MAX_FILE_BYTES)} byte).")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -529,9 +530,4 @@ def load_file(path: Path) -> CriteriaSet:
     return load_text(read_file(path), source=f"Tệp tiêu chí “{path}”")
 
 
-def _num(x: Fraction | float | int) -> str:
-    if not isinstance(x, Fraction):
-        x = Fraction(str(x))
-    if x.denominator == 1:
-        return str(x.numerator)
-    return f"{float(x):.2f}".rstrip("0").rstrip(".").replace(".", ",")
+

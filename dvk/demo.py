@@ -27,6 +27,7 @@ from dvk.ledger.backup import backup_dir
 from dvk.ledger.paths import current_user
 from dvk.ledger.sqlite import Ledger
 from dvk.errors import OutputError
+from dvk.wording import decision_title
 
 DEMO_YEAR = 2025
 PHASE_YEARS = (2021, 2022, 2023, 2024)
@@ -188,7 +189,7 @@ def build(path: Path, *, user: str, echo: Callable[[str], None] = print) -> dict
             summary[year] = _run_year(led, year, n, number, rng, user)
             s = summary[year]
             echo(f"Năm {year}: {s['entries']} mô hình, điển hình; công nhận {s['recognized']}, "
-                 f"không công nhận {s['not_recognized']} (Quyết định số {number:02d}).")
+                 f"không công nhận {s['not_recognized']} ({decision_title(number)}).")
     finally:
         led.close()
     return summary

@@ -16,7 +16,8 @@ from fractions import Fraction
 from typing import Iterable, Mapping
 
 from dvk.errors import InvalidInput
-from dvk.criteria import ASPECTS, CriteriaSet, _num
+from dvk.criteria import ASPECTS, CriteriaSet
+from dvk.text.numbers import fmt_number, fmt_score
 
 
 NA_WORDS = {"na", "n/a", "kad", "không áp dụng", "khong ap dung", "-"}
@@ -52,7 +53,7 @@ def parse_score_value(raw: object, crit: CriteriaSet, code: str) -> Fraction | N
         raise InvalidInput(f"Tiêu chí {code}: điểm “{raw}” không phải là số (dùng 0–10 hoặc na).")
     if not (crit.scale_min - 1 <= value <= crit.scale_max + 1):  # before quantize: huge values overflow it
         raise InvalidInput(
-            f"Tiêu chí {code}: điểm “{raw}” nằm ngoài thang {_num(crit.scale_min)}–{_num(crit.scale_max)}."
+            f"Tiêu chí {code}: điểm “{raw}” nằm ngoài thang {fmt_number(crit.scale_min)}–{fmt_number(crit.scale_max)}."
         )
     step = Decimal(1).scaleb(-crit.decimals)
     rounded = value.quantize(step)
@@ -64,7 +65,7 @@ def parse_score_value(raw: object, crit: CriteriaSet, code: str) -> Fraction | N
     frac = Fraction(value)
     if not (crit.scale_min <= frac <= crit.scale_max):
         raise InvalidInput(
-            f"Tiêu chí {code}: điểm “{raw}” nằm ngoài thang {_num(crit.scale_min)}–{_num(crit.scale_max)}."
+            f"Tiêu chí {code}: điểm “{raw}” nằm ngoài thang {fmt_number(crit.scale_min)}–{fmt_number(crit.scale_max)}."
         )
     return frac
 
@@ -124,7 +125,7 @@ def _fast(crit: CriteriaSet) -> _Fast:
     span = (crit.scale_max - crit.scale_min) * unit
     f = _Fast({c.code: int(c.weight * lcm) for c in crit.criteria}, unit,
               int(low) if low.denominator == 1 else low, span, float(span), float(crit.pass_mark),
-              _num(crit.pass_mark))
+              fmt_number(crit.pass_mark))
     _FAST[id(crit)] = (crit, f)
     return f
 
@@ -224,11 +225,7 @@ class Evaluation:
         return None if self.score is None else round(float(self.score), 2)
 
 
-def fmt_score(x: Fraction | float | None) -> str:
-    """Scores in Vietnamese notation with a decimal comma: 83,25."""
-    if x is None:
-        return "—"
-    return f"{float(x):.2f}".replace(".", ",")
+
 
 
 def _filled(value: object) -> bool:

@@ -15,11 +15,11 @@ from dvk.text.dates import (
     DateError,
     date_line,
     date_words,
-    doc_number,
     fmt_date,
     month_end,
     parse_date,
 )
+from dvk.text.numbers import doc_number
 
 FIRST = dt.date(MIN_YEAR, 1, 1)
 LAST = dt.date(MAX_YEAR, 12, 31)

@@ -22,7 +22,7 @@ import pytest
 from docx import Document
 
 from conftest import ledger_dump
-from dvk.reports.sandbox import TEMPLATE_SHAPES
+from dvk.reports.kinds import TEMPLATE_SHAPES
 from safety_support import cached_ledger
 
 TEMPLATE = "danh-sach-dang-ky.docx"
@@ -262,7 +262,7 @@ def test_verify_doc_of_a_document_rendered_with_packaged_templates_ignores_a_new
 def test_the_declared_shapes_are_what_the_contexts_hold(name):
     """`TEMPLATE_SHAPES` (what a template may loop over and which fields an item has) matches the
     context each view model really gives, so a documented field is never refused and no other is allowed."""
-    from dvk.reports.context import context_of
+    from dvk.reports.kinds import context_of
     from test_reports_render import decision, proposal_doc, registration_doc, reminder_doc, report_doc, score_doc
 
     vm = {"quyet-dinh-cong-nhan.docx": decision, "danh-sach-dang-ky.docx": registration_doc,

@@ -25,7 +25,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shutil
-from dvk.reports.context import REQUIRED_PLACEHOLDERS, TEMPLATE_NAMES, _clean_text, context_of
+from dvk.reports.context import _clean_text
+from dvk.reports.kinds import REQUIRED_PLACEHOLDERS, TEMPLATE_NAMES, context_of
 from dvk.reports.models import BLANK_NUMBER, DOTS, FIELD_SHORT_NAMES
 from dvk.reports.pdf import docx_to_pdf
 from dvk.reports.sandbox import check_template, find_template

@@ -25,10 +25,6 @@ from dvk.text.safety import MAX_LEN, FIELD_LABELS, for_message, json_safe, short
 
 # ---------------------------------------------------------------- checking typed values
 
-def _thousands(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
-
-
 def int_range(lo: int | None, hi: int | None, what: str):
     """A Typer callback refusing an int option outside lo..hi, naming the option and the range.
 
@@ -46,8 +42,9 @@ def int_range(lo: int | None, hi: int | None, what: str):
             low, high = MIN_YEAR, MAX_YEAR
         if not low <= value <= high:
             from dvk.errors import InvalidInput
+            from dvk.wording import thousands
 
-            span = f"{low}–{high}" if what == "năm" else f"{_thousands(low)}–{_thousands(high)}"
+            span = f"{low}–{high}" if what == "năm" else f"{thousands(low)}–{thousands(high)}"
             raise InvalidInput(f"{what[:1].upper()}{what[1:]} “{shorten(value, 40)}” không hợp lệ "
                                f"({'/'.join(param.opts)} phải trong khoảng {span}).")
         return value

@@ -279,7 +279,8 @@ def score_cmd(
     force: ForceOpt = False,
 ) -> None:
     """Ghi điểm của một thành viên Hội đồng (chấm lại thì thay điểm cũ); --from TỆP: mỗi thành viên một trang tính."""
-    from dvk.scoring import fmt_score, parse_score_args
+    from dvk.scoring import parse_score_args
+    from dvk.text.numbers import fmt_score
     from dvk.cycle.config import criteria_for
     from dvk.cycle.entries import get_entry
     from dvk.cycle.evidence import save_scores

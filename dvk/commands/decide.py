@@ -19,7 +19,7 @@ def check_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Kiểm tra từng mô hình theo mọi điều kiện và tiêu chí, nêu lý do đạt/không đạt."""
-    from dvk.scoring import fmt_score
+    from dvk.text.numbers import fmt_score
     from dvk.cycle.common import check_year
     from dvk.cycle.entries import get_entry
     from dvk.cycle.year import bundle_json, judged, year_context
@@ -81,11 +81,12 @@ def recognize_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Ra quyết định công nhận (mặc định ngày 15/10) và khóa các mô hình của năm."""
-    from dvk.scoring import fmt_score
+    from dvk.text.numbers import fmt_score
     from dvk.cycle.config import profile_for
     from dvk.cycle.recognition import decide, plan_recognition, revoke as revoke_decision
     from dvk.text.dates import fmt_date
     from dvk.errors import InvalidInput
+    from dvk.wording import decision_number, decision_title
 
     if revoke and dry_run:
         raise InvalidInput("--dry-run (xem trước quyết định công nhận) không dùng cùng --revoke: thu hồi không có "
@@ -98,11 +99,11 @@ def recognize_cmd(
     if revoke:
         with writing(ctx, db, user) as tx:
             dec = revoke_decision(tx, year, reason, on)
-            tx.note(f"Thu hồi quyết định số {dec['number']:02d} năm {year}: {dec['revoked_reason']}")
+            tx.note(f"Thu hồi quyết định số {decision_number(dec['number'])} năm {year}: {dec['revoked_reason']}")
         if json_:
             print_json({"revoked": True, "year": year, "number": dec["number"]})
         else:
-            say(f"Đã thu hồi quyết định số {dec['number']:02d} năm {year}. Các mô hình năm {year} được mở khóa.")
+            say(f"Đã thu hồi quyết định số {decision_number(dec['number'])} năm {year}. Các mô hình năm {year} được mở khóa.")
         return
     if number is None:
         raise InvalidInput("Thiếu số quyết định (--number).")
@@ -129,7 +130,7 @@ def recognize_cmd(
     if dry_run:
         say("Chạy thử: chưa ghi gì vào sổ.")
     else:
-        say(f"Đã ghi Quyết định số {number:02d}/QĐ-{prof['symbol']} ngày {fmt_date(plan.decided_on)}. "
+        say(f"Đã ghi {decision_title(number, prof['symbol'], plan.decided_on)}. "
             f"Các mô hình năm {year} đã được khóa.")
 
 

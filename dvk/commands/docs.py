@@ -54,7 +54,7 @@ def export_cmd(
     của sổ cùng mã SHA-256 của từng tệp (kiểm tra lại bằng: dvk verify-doc TỆP).
     """
     from dvk.reports.export import export_phase, export_year
-    from dvk.reports.jobs import Options
+    from dvk.reports.kinds import Options
     from dvk.errors import InvalidInput
 
     if (year is None) == (phase is None):

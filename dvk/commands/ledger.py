@@ -223,9 +223,10 @@ def criteria_show(
     raw: Annotated[bool, typer.Option("--raw", help="In nguyên văn tệp TOML (để sao chép, sửa).")] = False,
 ) -> None:
     """Xem bộ tiêu chí, trọng số, điểm đạt và lịch."""
-    from dvk.criteria import _num, default_text, load_text
+    from dvk.criteria import default_text, load_text
     from dvk.cycle.config import criteria_for
     from dvk.text.dates import fmt_date
+    from dvk.wording import fmt_number
 
     if not _ledger_exists(db):
         crit = load_text(default_text())
@@ -256,11 +257,11 @@ def criteria_show(
     if crit.note:
         say(f"Ghi chú: {crit.note}")
     table("Tiêu chí", ["Mã", "Nhóm", "Nội dung", "Trọng số", "Được ghi na"],
-          [[c.code, "Chung" if c.group == "general" else "Cụ thể", c.title, _num(c.weight),
+          [[c.code, "Chung" if c.group == "general" else "Cụ thể", c.title, fmt_number(c.weight),
             "có" if c.allow_na else "không"] for c in crit.criteria])
-    say(f"Thang điểm mỗi tiêu chí: {_num(crit.scale_min)}–{_num(crit.scale_max)}, "
+    say(f"Thang điểm mỗi tiêu chí: {fmt_number(crit.scale_min)}–{fmt_number(crit.scale_max)}, "
         f"lẻ {crit.decimals} chữ số thập phân; tổng hợp: "
-        f"{'trung bình' if crit.aggregation == 'mean' else 'trung vị'}; điểm đạt: {_num(crit.pass_mark)}/100; "
+        f"{'trung bình' if crit.aggregation == 'mean' else 'trung vị'}; điểm đạt: {fmt_number(crit.pass_mark)}/100; "
         f"tối thiểu {crit.min_members} thành viên chấm.")
     say(f"Đăng ký năm {y}: {fmt_date(start)}–{fmt_date(end)}; công nhận: {fmt_date(crit.recognition_day(y))}.")
     table("Lĩnh vực", ["Số", "Lĩnh vực"], [[f.number, f.title] for f in crit.fields])

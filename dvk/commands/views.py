@@ -22,7 +22,7 @@ def list_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Danh sách mô hình, điển hình của một năm."""
-    from dvk.scoring import fmt_score
+    from dvk.text.numbers import fmt_score
     from dvk.cycle.common import KINDS, STATUSES, check_year
     from dvk.cycle.year import bundle_json, judged, year_context
     from dvk.text.dates import fmt_date
@@ -65,13 +65,13 @@ def show_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Toàn bộ thông tin một mô hình: đăng ký, báo cáo, xác nhận, điểm, kết quả."""
-    from dvk.criteria import _num
-    from dvk.scoring import fmt_score
+    from dvk.text.numbers import fmt_score
     from dvk.cycle.common import KINDS, STATUSES, SUBJECTS
     from dvk.cycle.entries import get_entry
     from dvk.cycle.year import entry_json, load_year
     from dvk.criteria import ASPECTS
     from dvk.text.dates import fmt_date
+    from dvk.wording import fmt_number
 
     with ledger(ctx, db) as led, led.read() as conn:
         e = get_entry(conn, entry_id)
@@ -122,7 +122,7 @@ def show_cmd(
     if scores:
         codes = yd.crit.codes
         table("Điểm", ["Thành viên", *codes, "Tổng"],
-              [[m, *[("na" if s.get(c) is None else _num(s[c])) if c in s else "" for c in codes],
+              [[m, *[("na" if s.get(c) is None else fmt_number(s[c])) if c in s else "" for c in codes],
                 fmt_score(ev.member_totals[m])] for m, s in scores.items()])
     table("Điều kiện", ["Điều kiện", "Kết quả", "Giải thích"],
           [[g.label, "ĐẠT" if g.ok else "KHÔNG ĐẠT", g.reason] for g in ev.gates])
@@ -141,7 +141,7 @@ def status_cmd(
     from dvk.cycle.config import profile_for
     from dvk.cycle.status import STAGES, status_summary
     from dvk.cycle.year import iter_year, year_context
-    from dvk.text.dates import fmt_date
+    from dvk.wording import decision_title
 
     with ledger(ctx, db) as led, led.read() as conn:
         ctx = year_context(conn, check_year(year))
@@ -156,8 +156,8 @@ def status_cmd(
     stage_names = [STATUSES[k] if k not in ("registered",) else "Đăng ký" for k in STAGES]
     say(f"Năm {year}: {s['total']} mô hình, điển hình ({s['late']} đăng ký muộn, {s['sudden']} đột xuất).")
     if s["decision"]:
-        say(f"Đã có Quyết định số {s['decision']['number']:02d}/QĐ-{prof['symbol']} ngày "
-            f"{fmt_date(ctx.decision['decided_on'])} — các mô hình của năm đã khóa.")
+        say(f"Đã có {decision_title(s['decision']['number'], prof['symbol'], ctx.decision['decided_on'])} "
+            "— các mô hình của năm đã khóa.")
     table("Theo bước", ["Bước", "Số lượng"], [[n, s["counts"][k]] for n, k in zip(stage_names, STAGES)])
     table("Theo đơn vị", ["Đơn vị", *stage_names],
           [[f"{u} — {yd.units[u]['name']}", *[c[k] for k in STAGES]] for u, c in s["by_unit"].items()])

@@ -6,10 +6,10 @@ from typing import Mapping
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
-from dvk.text.dates import fmt_date
 from dvk.errors import LockedYear
 from dvk.ledger.history import table
 from dvk.cycle.config import profile_for
+from dvk.wording import recognition_title
 
 
 def active_decision(conn: Connection, year: int) -> dict | None:
@@ -31,8 +31,7 @@ def ensure_unlocked(conn: Connection, year: int, what: str) -> None:
 
 def _decision_title(conn: Connection, dec: Mapping) -> str:
     """"Quyết định công nhận số 05/QĐ-CĐN ngày 15/10/2024", with the symbol of the decision's year."""
-    symbol = profile_for(conn, dec["year"])["symbol"]
-    return f"Quyết định công nhận số {dec['number']:02d}/QĐ-{symbol} ngày {fmt_date(dec['decided_on'])}"
+    return recognition_title(dec["number"], profile_for(conn, dec["year"])["symbol"], dec["decided_on"])
 
 
 def first_decision_from(conn: Connection, year: int):

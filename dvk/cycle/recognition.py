@@ -18,6 +18,7 @@ from dvk.cycle.common import text_field, check_year, today
 from dvk.cycle.decisions import _decision_title, active_decision
 from dvk.cycle.units import list_units
 from dvk.cycle.year import judged, year_context
+from dvk.wording import decision_title, doc_number
 
 if TYPE_CHECKING:
     from dvk.ledger.store import Store
@@ -69,7 +70,7 @@ def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.da
     t = table("decision")
     used = conn.execute(select(t.c.id).where(and_(t.c.year == year, t.c.number == number))).first()
     if used:
-        raise InvalidInput(f"Số quyết định {number:02d} năm {year} đã được dùng (kể cả quyết định đã thu hồi); "
+        raise InvalidInput(f"Số quyết định {doc_number(number)} năm {year} đã được dùng (kể cả quyết định đã thu hồi); "
                            "hãy dùng số khác.")
     ctx = year_context(conn, year)
     decided_on = decided_on or ctx.crit.recognition_day(year)
@@ -139,6 +140,6 @@ def decide(led: "Store", year: int, number: int, decided_on: dt.date | None, *, 
         keep = int(get_setting(tx.conn, "backup_keep", "10") or 10)
         led.backup_before("recognize", keep=keep)
         recognize(tx, plan)
-        tx.note(f"Quyết định số {number:02d}/QĐ-{prof['symbol']} ngày {fmt_date(plan.decided_on)}: "
+        tx.note(f"{decision_title(number, prof['symbol'], plan.decided_on)}: "
                 f"công nhận {len(plan.recognized)}/{plan.total} mô hình, điển hình năm {year}")
     return plan, prof

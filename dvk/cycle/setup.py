@@ -22,6 +22,7 @@ from dvk.text.safety import MAX_LEN, MAX_RECIPIENTS
 from dvk.cycle.common import BASE_YEAR, text_field, check_year
 from dvk.cycle.config import DEFAULT_PROFILE, DEFAULT_RECIPIENTS, PROFILE_LABELS, profile_for
 from dvk.cycle.decisions import first_decision_from
+from dvk.wording import decision_number
 
 
 def init_ledger(path: Path, *, user: str, profile: Mapping[str, str | None], criteria_file: Path | None,
@@ -61,7 +62,7 @@ def set_profile(tx: Tx, from_year: int, changes: Mapping[str, Any]) -> dict:
     decided = first_decision_from(tx.conn, from_year)
     if decided:
         raise LockedYear(
-            f"Năm {decided.year} đã có quyết định công nhận số {decided.number:02d}; không thể đổi thông tin "
+            f"Năm {decided.year} đã có quyết định công nhận số {decision_number(decided.number)}; không thể đổi thông tin "
             f"đơn vị ban hành từ năm {from_year}. Hãy chọn --from-year sau {decided.year} hoặc thu hồi quyết định."
         )
     current = profile_for(tx.conn, from_year)

@@ -19,6 +19,7 @@ from dvk.cycle.common import entry_year
 from dvk.cycle.config import criteria_for
 from dvk.cycle.decisions import active_decision
 from dvk.cycle.units import units_of_decision
+from dvk.wording import decision_number
 
 
 @dataclass
@@ -160,7 +161,7 @@ def _reasons(text: Any, entry_id: str, decision: Mapping | None) -> list:
         v = None
     if type(v) is list and all(type(x) is str for x in v):
         return v
-    number = f" số {decision['number']:02d}" if decision else ""
+    number = f" số {decision_number(decision['number'])}" if decision else ""
     raise _damaged(f"Lý do trong kết quả của {entry_id} theo quyết định{number} năm {entry_year(entry_id)}", text)
 
 

@@ -12,7 +12,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from dvk.criteria import _num
+from dvk.text.numbers import fmt_number
 from dvk.cycle.entries import entry_id_of
 from dvk.text.dates import fmt_date
 from dvk.intake.tables.base import fold_header
@@ -150,4 +150,4 @@ def _show_score(v: Any) -> str:
         return "(trống)"
     if v is None:
         return "na"
-    return _num(Fraction(str(v)))
+    return fmt_number(Fraction(str(v)))

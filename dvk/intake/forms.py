@@ -453,9 +453,9 @@ def _scores(conn: Connection, year: int, unit: str | None, members: list[str]) -
 
 
 def ops_num(x: Any) -> str:
-    from dvk.criteria import _num
+    from dvk.text.numbers import fmt_number
 
-    return _num(x).replace(",", ".")
+    return fmt_number(x).replace(",", ".")
 
 
 # ---------------------------------------------------------------- the Word report form

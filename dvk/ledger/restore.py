@@ -233,7 +233,7 @@ class DecisionRow:
 def _decisions(ledger: Ledger) -> dict[int, DecisionRow]:
     """The decisions a ledger holds, by id, each titled "Quyết định số 07/QĐ-CĐN ngày 15/10/2026 (năm 2026)"
     with the symbol of the organisation profile of its year."""
-    from dvk.text.dates import fmt_date
+    from dvk.wording import decision_title
 
     out: dict[int, DecisionRow] = {}
     with ledger.read() as conn:
@@ -245,12 +245,8 @@ def _decisions(ledger: Ledger) -> dict[int, DecisionRow]:
                 symbol = _symbol_of_year(conn, int(year))
             except Exception:  # noqa: BLE001 - a damaged profile must not hide the decision
                 symbol = "…"
-            try:
-                day = fmt_date(str(decided_on))
-            except Exception:  # noqa: BLE001 - a date edited into nonsense is shown as stored
-                day = str(decided_on)
-            num = f"{number:02d}" if isinstance(number, int) else str(number)
-            title = f"Quyết định số {num}/QĐ-{symbol} ngày {day} (năm {year})"
+            # a number or a date edited into nonsense is shown as stored
+            title = f"{decision_title(number, symbol, str(decided_on))} (năm {year})"
             out[id_] = DecisionRow(id_, year, number, str(decided_on), bool(revoked), title)
     return out
 

@@ -42,6 +42,7 @@ from sqlalchemy.types import NullType
 from dvk.errors import DvkError, VerifyFailed, LedgerError
 from dvk.ledger.history import GENESIS, change_line, record_hash, table
 from dvk.models import ROW_KEYS, Change, History
+from dvk.text.numbers import thousands
 
 MAX_KEPT = 1000  # problems kept with their details; the rest are only counted
 CHUNK = 2000
@@ -123,18 +124,18 @@ class Report:
         """One Vietnamese line."""
         if self.ok:
             head = f" Mã kiểm tra cuối: #{self.head_id} {self.head_hash[:16]}." if self.head_hash else ""
-            return (f"Sổ toàn vẹn: {_n(self.records)} bản ghi lịch sử nối liền, {_n(self.changes)} thay đổi; "
-                    f"{_n(self.rows)} dòng dữ liệu khớp với lịch sử.{head}")
+            return (f"Sổ toàn vẹn: {thousands(self.records)} bản ghi lịch sử nối liền, "
+                    f"{thousands(self.changes)} thay đổi; {thousands(self.rows)} dòng dữ liệu khớp với lịch sử.{head}")
         kinds = {p.kind for p in self.problems}
         against = ("cấu trúc dvk tạo ra (lược đồ)" if kinds == {"schema"} else
                    "lịch sử và cấu trúc dvk tạo ra" if "schema" in kinds else "lịch sử")
-        return (f"Sổ có {_n(self.n_problems)} chỗ không khớp với {against} — có thể đã bị sửa ngoài dvk "
-                f"(đã kiểm {_n(self.records)} bản ghi lịch sử, {_n(self.rows)} dòng dữ liệu).")
+        return (f"Sổ có {thousands(self.n_problems)} chỗ không khớp với {against} — có thể đã bị sửa ngoài dvk "
+                f"(đã kiểm {thousands(self.records)} bản ghi lịch sử, {thousands(self.rows)} dòng dữ liệu).")
 
     def details(self) -> list[str]:
         out = [p.message for p in self.problems]
         if self.n_problems > len(self.problems):
-            out.append(f"… và {_n(self.n_problems - len(self.problems))} chỗ khác.")
+            out.append(f"… và {thousands(self.n_problems - len(self.problems))} chỗ khác.")
         return out
 
     def as_dict(self) -> dict:
@@ -294,7 +295,7 @@ def check_before_write(conn: Connection, shown: str) -> None:
         _check_table(conn, name, report)
     if not report.ok:
         raise LedgerError(f"Sổ “{shown}” đã bị sửa ngoài dvk ở phần mọi lệnh ghi dựa vào (quyết định công nhận, cài "
-                          f"đặt của sổ): {_n(report.n_problems)} chỗ không khớp với lịch sử. {way_out}",
+                          f"đặt của sổ): {thousands(report.n_problems)} chỗ không khớp với lịch sử. {way_out}",
                           details=report.details())
 
 
@@ -579,10 +580,6 @@ def _plain(v: Any) -> Any:
     if isinstance(v, bytes):
         return v.hex()
     return v
-
-
-def _n(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
 
 
 class _Peek:

@@ -1,7 +1,8 @@
 """Documents (văn bản): what a clerk prints and files, from the ledger.
 
 - `models`, `records` — the view models of the Word documents and the rows of the workbooks;
-- `kinds` — the registry of document kinds (file name, label, template, builder);
+- `kinds` — the registry of document kinds: each kind's file name, label, template, view model,
+  context, placeholders, builder and decision facts, described once (`register` adds one);
 - `build` — ledger → view models (one pass over a year, or a phase);
 - `context`, `sandbox`, `word` — view model → template context → checked, sandboxed docxtpl render;
 - `excel`, `pdf`, `ooxml` — workbooks, PDF copies through LibreOffice, deterministic files;

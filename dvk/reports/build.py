@@ -6,6 +6,7 @@ letterhead of the organisation profile in force — and the streamed records of 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import tomllib
@@ -18,14 +19,14 @@ from sqlalchemy.engine import Connection
 from dvk.cycle.common import STATUSES, SUBJECTS, check_year
 from dvk.cycle.config import profile_for
 from dvk.cycle.status import STAGES, missing_items, reached
-from dvk.cycle.units import units_of_decision
+from dvk.cycle.units import list_units, units_of_decision
 from dvk.cycle.year import Bundle, YearContext, iter_year, judged, status_of, year_context
-from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow
-from dvk.reports.records import ConfirmationRecord, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
+from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, ProposalDoc, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow, YearSummaryRow
+from dvk.reports.records import ConfirmationRecord, PhaseWorkbookData, PhaseYear, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
 from dvk.criteria import CriteriaSet
-from dvk.scoring import fmt_score
-from dvk.text.dates import doc_number, fmt_date
+from dvk.text.dates import fmt_date
 from dvk.text.normalize import clean, fold, sort_people
+from dvk.wording import decision_note, decision_ref, decision_title, doc_number, fmt_number, fmt_score, issuer_name, members_name, standing_committee
 
 
 #: Word documents are for print: a list longer than this is left to the Excel workbook (docxtpl
@@ -43,34 +44,6 @@ COLLECTIVES = "Tập thể"
 INDIVIDUALS = "Cá nhân"
 
 
-def _n(n: int) -> str:
-    """100000 -> "100.000" (Vietnamese thousands separator)."""
-    return f"{n:,}".replace(",", ".")
-
-
-def _collective_of(on_behalf: str) -> str:
-    """"TM. BAN THƯỜNG VỤ" -> "Ban Thường vụ" (the body the signer signs for); "" otherwise."""
-    m = re.match(r"^\s*(?:TM|T/M)\s*\.?\s*(.+)$", on_behalf or "", flags=re.IGNORECASE)
-    if not m:
-        return ""
-    words = m.group(1).split()
-    return " ".join([w.capitalize() for w in words[:2]] + [w.lower() for w in words[2:]])
-
-
-def _members_name(units: Mapping[str, Mapping]) -> str:
-    """How Điều 3 names the member units, from what they are called in the ledger."""
-    names = [fold(u.get("name") or "") for u in units.values()]
-    if not names:
-        return "các đơn vị trực thuộc"
-    groups = sum(n.startswith("to cong doan") for n in names)
-    unions = sum(n.startswith(("cong doan", "cdcs")) for n in names)
-    if groups * 2 > len(names):
-        return "các tổ công đoàn trực thuộc"
-    if unions * 2 > len(names):
-        return "các Công đoàn cơ sở trực thuộc"
-    return "các đơn vị trực thuộc"
-
-
 def _is_as_article(line: str) -> bool:
     return bool(re.match(r"^\s*[-–•]?\s*như\s+điều", line, flags=re.IGNORECASE))
 
@@ -82,20 +55,18 @@ def letterhead_for(profile: Mapping[str, Any], units: Mapping[str, Mapping]) -> 
     decision only and is added there).
     """
     org = profile["org"]
-    collective = _collective_of(profile.get("on_behalf") or "")
+    on_behalf = profile.get("on_behalf") or ""
     recipients = tuple(r for r in profile.get("recipients") or () if r and not _is_as_article(r))
     return Letterhead(
         parent_org=profile["parent_org"], org=org, symbol=profile["symbol"], place=profile["place"],
-        signer=profile["signer"], signer_title=profile["signer_title"], on_behalf=profile.get("on_behalf") or "",
-        recipients=recipients, issuer_name=f"{collective} {org}" if collective else org,
-        members_name=_members_name(units),
+        signer=profile["signer"], signer_title=profile["signer_title"], on_behalf=on_behalf,
+        recipients=recipients, issuer_name=issuer_name(org, on_behalf),
+        members_name=members_name(u.get("name") or "" for u in units.values()),
     )
 
 
-def _names_body(line: str, body: str) -> bool:
+def names_body(line: str, body: str) -> bool:
     """Whether a "Nơi nhận" line names `body`, in full or by its usual initials ("LĐLĐ tỉnh")."""
-    from dvk.text.normalize import fold
-
     if fold(body) in fold(line):
         return True
     words = body.split()
@@ -149,7 +120,7 @@ def _note(e: Mapping) -> str:
 
 
 @dataclass
-class _Sorted:
+class OrderedRows:
     """Rows with what the official order needs (kept small: no entry dicts)."""
 
     collectives: list[tuple[tuple, ListRow]] = field(default_factory=list)
@@ -182,16 +153,16 @@ class _Sorted:
 
 
 @dataclass
-class _YearState:
+class YearState:
     """One pass over a year: everything the Word documents need (the workbook streams apart)."""
 
     ctx: YearContext
     profile: dict
     lh: Letterhead
     unit_rank: dict[str, int]
-    registrations: _Sorted = field(default_factory=_Sorted)
-    recognized: _Sorted = field(default_factory=_Sorted)
-    ready: _Sorted = field(default_factory=_Sorted)
+    registrations: OrderedRows = field(default_factory=OrderedRows)
+    recognized: OrderedRows = field(default_factory=OrderedRows)
+    ready: OrderedRows = field(default_factory=OrderedRows)
     not_recognized: list[NotRecognizedRow] = field(default_factory=list)
     missing: dict[str, list[ReminderItem]] = field(default_factory=dict)
     members: set[str] = field(default_factory=set)
@@ -217,7 +188,7 @@ class _YearState:
 
     def decision_ref(self) -> str:
         d = self.decision
-        return "" if d is None else f"{doc_number(d['number'])}/QĐ-{self.lh.symbol} ngày {fmt_date(d['decided_on'])}"
+        return "" if d is None else decision_ref(d["number"], self.lh.symbol, d["decided_on"])
 
 
 def _reasons_text(reasons: Iterable[str]) -> str:
@@ -238,8 +209,8 @@ def _unit_missing(ctx: YearContext, b: Bundle, ev) -> list[str]:
     return items
 
 
-def _read_year(conn: Connection, year: int, *, decision: dict | None = None,
-               before_decision: bool = False) -> _YearState:
+def read_year(conn: Connection, year: int, *, decision: dict | None = None,
+              before_decision: bool = False) -> YearState:
     """One pass over the year; ``decision`` replaces the decision in force (to render a revoked
     one); ``before_decision`` reads the year as it stood before any decision (the records a
     decision adds are its outcomes only, so that state is exactly reproducible)."""
@@ -251,7 +222,7 @@ def _read_year(conn: Connection, year: int, *, decision: dict | None = None,
         ctx.decision = None
     profile = profile_for(conn, year)
     units = ctx.units
-    st = _YearState(ctx, profile, letterhead_for(profile, units), {c: i for i, c in enumerate(units)})
+    st = YearState(ctx, profile, letterhead_for(profile, units), {c: i for i, c in enumerate(units)})
     st.stage = {code: {s: 0 for s in STAGES} for code in units}
     nfields = [f.number for f in ctx.crit.fields]
     st.by_field = {n: [0, 0] for n in nfields}
@@ -305,7 +276,7 @@ def _read_year(conn: Connection, year: int, *, decision: dict | None = None,
     return st
 
 
-def _decision_doc(st: _YearState, on: dt.date) -> DecisionDoc:
+def decision_doc(st: YearState, on: dt.date) -> DecisionDoc:
     d = st.decision
     assert d is not None
     return DecisionDoc(
@@ -314,27 +285,22 @@ def _decision_doc(st: _YearState, on: dt.date) -> DecisionDoc:
         recipients=_decision_recipients(st.profile), phase=st.crit.phase)
 
 
-def _registration_doc(st: _YearState, on: dt.date) -> RegistrationListDoc:
+def registration_doc(st: YearState, on: dt.date) -> RegistrationListDoc:
     return RegistrationListDoc(
         letterhead=st.lh, year=st.year, issued_on=on, groups=st.registrations.groups(),
         late_count=st.counts["late"], sudden_count=st.counts["sudden"])
 
 
-def _num(x) -> str:
-    f = float(x)
-    return str(int(f)) if f == int(f) else f"{f:g}".replace(".", ",")
-
-
 def _criteria(crit: CriteriaSet) -> tuple[Criterion, ...]:
-    return tuple(Criterion(c.code, c.title, _num(c.weight)) for c in crit.criteria)
+    return tuple(Criterion(c.code, c.title, fmt_number(c.weight)) for c in crit.criteria)
 
 
 def _instructions(crit: CriteriaSet) -> str:
-    step = _num(10 ** -crit.decimals) if crit.decimals else "1"
+    step = fmt_number(10 ** -crit.decimals) if crit.decimals else "1"
     na = [c.code for c in crit.criteria if c.allow_na]
     na_text = f"; tiêu chí {_code_span(na)} nếu không áp dụng thì ghi “KAD”" if na else ""
-    return (f"Ghi chú: mỗi tiêu chí chấm từ {_num(crit.scale_min)} đến {_num(crit.scale_max)} điểm "
-            f"(lẻ đến {step}){na_text}. Điểm đạt: {_num(crit.pass_mark)}/100 (quy đổi theo trọng số).")
+    return (f"Ghi chú: mỗi tiêu chí chấm từ {fmt_number(crit.scale_min)} đến {fmt_number(crit.scale_max)} điểm "
+            f"(lẻ đến {step}){na_text}. Điểm đạt: {fmt_number(crit.pass_mark)}/100 (quy đổi theo trọng số).")
 
 
 def _code_span(codes: Sequence[str]) -> str:
@@ -347,10 +313,10 @@ def _code_span(codes: Sequence[str]) -> str:
     return ", ".join(codes)
 
 
-def _score_doc(st: _YearState, on: dt.date, members: Sequence[str]) -> ScoreSheetDoc:
+def score_doc(st: YearState, on: dt.date, members: Sequence[str]) -> ScoreSheetDoc:
     crit = st.crit
     criteria = _criteria(crit)
-    total = _num(sum(c.weight for c in crit.criteria))
+    total = fmt_number(sum(c.weight for c in crit.criteria))
     entries = tuple(
         ScoreSheetEntry(code=r.code, title=r.title, unit=r.unit, subject_text=r.subject_text,
                            field=f"{r.field}. {crit.field_short(int(r.field))}", criteria=criteria,
@@ -360,7 +326,7 @@ def _score_doc(st: _YearState, on: dt.date, members: Sequence[str]) -> ScoreShee
                             instructions=_instructions(crit))
 
 
-def _results_doc(st: _YearState, on: dt.date) -> ResultsReportDoc:
+def results_doc(st: YearState, on: dt.date) -> ResultsReportDoc:
     crit = st.crit
     units = tuple(
         UnitCountRow(unit=st.unit_name(code), registered=s["registered"], reported=s["reported"],
@@ -372,23 +338,23 @@ def _results_doc(st: _YearState, on: dt.date) -> ResultsReportDoc:
                    for f in crit.fields)
     c = st.counts
     n_rec = len(st.recognized)
-    ref = st.decision_ref()
+    d = st.decision
     return ResultsReportDoc(
         letterhead=st.lh, year=st.year, number="", issued_on=on, registered=c["registered"], late=c["late"],
         sudden=c["sudden"], reported=c["reported"], confirmed=c["confirmed"], scored=c["scored"],
         recognized=n_rec, not_recognized=len(st.not_recognized), units=units, fields=fields,
         recognized_groups=st.recognized.groups(), not_recognized_rows=tuple(st.not_recognized),
-        decision_ref=f"Quyết định số {ref}" if ref else "")
+        decision_ref=decision_title(d["number"], st.lh.symbol, d["decided_on"]) if d is not None else "")
 
 
-def _deadline(st: _YearState, on: dt.date, given: dt.date | None) -> dt.date:
+def reminder_deadline(st: YearState, on: dt.date, given: dt.date | None) -> dt.date:
     if given is not None:
         return given
     default = st.crit.recognition_day(st.year) - dt.timedelta(days=15)
     return max(default, on + dt.timedelta(days=7))
 
 
-def _reminder_doc(st: _YearState, on: dt.date, deadline: dt.date) -> ReminderDoc:
+def reminder_doc(st: YearState, on: dt.date, deadline: dt.date) -> ReminderDoc:
     units = tuple(ReminderUnit(st.unit_name(code), tuple(items))
                   for code, items in sorted(st.missing.items(), key=lambda kv: st.unit_rank.get(kv[0], 1 << 30)))
     return ReminderDoc(letterhead=st.lh, year=st.year, number="", issued_on=on, units=units,
@@ -462,7 +428,7 @@ def _iter_scores(conn: Connection, ctx: YearContext) -> Iterator[ScoreRecord]:
         yield ScoreRecord(code=e["id"], title=e["title"], score=score, aggregate=True)
 
 
-def _iter_results(conn: Connection, ctx: YearContext, decision_ref: str) -> Iterator[ResultRecord]:
+def iter_results(conn: Connection, ctx: YearContext, decision_ref: str) -> Iterator[ResultRecord]:
     units = ctx.units
     # A decided year's outcomes carry score and reasons: no need to judge the entries again.
     pairs = ((b, None) for b in iter_year(conn, ctx, full=False, marks=False)) if ctx.decision is not None \
@@ -482,7 +448,7 @@ def _iter_results(conn: Connection, ctx: YearContext, decision_ref: str) -> Iter
             reasons=_reasons_text(reasons), decision=decision_ref if b.outcome is not None else "")
 
 
-def _workbook_data(conn: Connection, st: _YearState, on: dt.date, identifier: str) -> YearWorkbookData:
+def year_workbook_data(conn: Connection, st: YearState, on: dt.date, identifier: str) -> YearWorkbookData:
     ctx = st.ctx
     crit = st.crit
     unit_counts = [UnitFieldCount(st.unit_name(code), tuple(counts)) for code, counts in st.by_unit_field.items()]
@@ -491,6 +457,75 @@ def _workbook_data(conn: Connection, st: _YearState, on: dt.date, identifier: st
         year=st.year, author=st.lh.org, generated_on=on,
         registrations=_iter_registrations(conn, ctx), reports=_iter_reports(conn, ctx),
         confirmations=_iter_confirmations(conn, ctx), scores=_iter_scores(conn, ctx),
-        results=_iter_results(conn, ctx, f"{ref}" if ref else ""),
+        results=iter_results(conn, ctx, ref),
         unit_counts=unit_counts, fields=[_field_label(crit, f.number) for f in crit.fields],
         score_criteria=_criteria(crit), identifier=identifier)
+
+
+@dataclass
+class PhaseState:
+    """A phase read year by year: the recognised entries proposed for the phase's award (each row
+    with its year and the decision that recognised it), the yearly counts, and each year's state."""
+
+    phase: str
+    years: list[int]
+    proposed: OrderedRows = field(default_factory=OrderedRows)
+    summary: list[YearSummaryRow] = field(default_factory=list)
+    counts: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # registered, recognised, not
+    states: dict[int, YearState] = field(default_factory=dict)
+
+
+def read_phase(conn: Connection, phase: str, years: Sequence[int], notes: list[str]) -> PhaseState:
+    """Read every year of a phase; a year without a decision adds a note (none of its entries is proposed)."""
+    ps = PhaseState(phase, list(years))
+    for y in years:
+        st = read_year(conn, y)
+        ps.states[y] = st
+        dec = st.decision
+        registered = st.counts["registered"]
+        if dec is None:
+            if registered:
+                notes.append(f"Năm {y} chưa có quyết định công nhận: không có mô hình nào của năm {y} trong tờ trình.")
+            ps.counts[y] = (registered, 0, 0)
+            ps.summary.append(YearSummaryRow(str(y), registered, 0, 0))
+            continue
+        ref = decision_note(dec["number"], st.lh.symbol)
+        n = 0
+        for group in (st.recognized.collectives, st.recognized.individuals):
+            for item in group:
+                row = item[-1]
+                # the year's rows, with the year and the decision that recognised them
+                new = dataclasses.replace(row, year=str(y), note=ref, score=row.score)
+                key = item[0]
+                if len(item) == 2:
+                    ps.proposed.collectives.append((key, new))
+                else:
+                    ps.proposed.individuals.append((key, item[1], new))
+                n += 1
+        ps.counts[y] = (registered, n, len(st.not_recognized))
+        ps.summary.append(YearSummaryRow(str(y), registered, n, n))
+    return ps
+
+
+def proposal_doc(conn: Connection, ps: PhaseState, on: dt.date) -> ProposalDoc:
+    """The phase's reward proposal, addressed to the standing committee of the parent body, with
+    the letterhead of the profile in force on ``on``."""
+    profile = profile_for(conn, on.year)
+    lh = letterhead_for(profile, {u["code"]: u for u in list_units(conn)})
+    addressee = standing_committee(lh.parent_org)
+    # "Như trên" already sends it to the addressee: drop lines that name the parent body again.
+    lh = dataclasses.replace(lh, recipients=tuple(r for r in lh.recipients if not names_body(r, lh.parent_org)))
+    return ProposalDoc(letterhead=lh, phase=ps.phase, number="", issued_on=on, addressee=addressee,
+                       groups=ps.proposed.groups(by_year=True), years=tuple(ps.summary))
+
+
+def phase_workbook_data(conn: Connection, ps: PhaseState, on: dt.date, author: str,
+                        identifier: str) -> PhaseWorkbookData:
+    """The phase workbook's data: each year's counts and its results, streamed."""
+    pys = []
+    for y in ps.years:
+        st = ps.states[y]
+        reg, rec, nrec = ps.counts[y]
+        pys.append(PhaseYear(y, registered=reg, recognized=rec, not_recognized=nrec,
+                             results=iter_results(conn, st.ctx, st.decision_ref())))
+    return PhaseWorkbookData(ps.phase, author, on, pys, identifier=identifier)

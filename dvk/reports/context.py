@@ -11,32 +11,16 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from dvk.reports.models import BLANK_NUMBER, DOTS, DecisionDoc, Group, Letterhead, ProposalDoc, RegistrationListDoc, ReminderDoc, ResultsReportDoc, ScoreSheetDoc, _ROMAN, _default_phase
+from dvk.reports.models import BLANK_NUMBER, DOTS, DecisionDoc, Group, Letterhead, ProposalDoc, RegistrationListDoc, ReminderDoc, ResultsReportDoc, ScoreSheetDoc
+from dvk.text.dates import date_words, fmt_date
+from dvk.wording import office_name
 
 
-_DOC_TYPES: dict[str, type] = {
-    cls.template_name: cls
-    for cls in (DecisionDoc, RegistrationListDoc, ScoreSheetDoc, ResultsReportDoc, ReminderDoc, ProposalDoc)
-}
+_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
 
 
-#: The packaged template files, by name.
-TEMPLATE_NAMES: tuple[str, ...] = tuple(_DOC_TYPES)
-
-
-#: Placeholders each template must use (checked for user templates too).
-REQUIRED_PLACEHOLDERS: dict[str, frozenset[str]] = {
-    "quyet-dinh-cong-nhan.docx": frozenset(
-        {"org", "number", "symbol", "date_line", "year", "count", "groups", "signer", "signer_title"}),
-    "danh-sach-dang-ky.docx": frozenset({"org", "year", "groups", "signer"}),
-    "phieu-cham-diem.docx": frozenset({"year", "sheets"}),
-    "bao-cao-ket-qua.docx": frozenset(
-        {"org", "number", "symbol", "date_line", "year", "units", "groups", "signer"}),
-    "cong-van-nhac.docx": frozenset(
-        {"org", "number", "symbol", "date_line", "subject", "addressees", "units", "deadline", "signer"}),
-    "to-trinh-khen-thuong.docx": frozenset(
-        {"org", "number", "symbol", "date_line", "phase", "addressee", "groups", "signer"}),
-}
+#: "Nơi nhận" lines of a decision or a report when neither it nor the profile names any.
+_REPORTED_TO = ("Công đoàn cấp trên (để b/c)", "Cấp ủy cùng cấp (để b/c)")
 
 
 # Characters XML 1.0 forbids (besides lone surrogates, handled separately).
@@ -148,7 +132,7 @@ def _warning(cp: int, label: str, owner: str) -> str:
     return f"Đã bỏ ký tự điều khiển U+{cp:04X} trong {where}"
 
 
-def _sanitize(obj: Any, warnings: list[str], *, label: str = "", owner: str = "") -> Any:
+def sanitize(obj: Any, warnings: list[str], *, label: str = "", owner: str = "") -> Any:
     """Return ``obj`` with every string cleaned (dataclasses rebuilt, tuples kept)."""
     if isinstance(obj, str):
         return _clean_text(obj, label, owner, warnings)
@@ -158,26 +142,22 @@ def _sanitize(obj: Any, warnings: list[str], *, label: str = "", owner: str = ""
         changes = {}
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name)
-            new = _sanitize(value, warnings, label=_LABELS.get(f.name, f.name), owner=own)
+            new = sanitize(value, warnings, label=_LABELS.get(f.name, f.name), owner=own)
             if new is not value:
                 changes[f.name] = new
         return dataclasses.replace(obj, **changes) if changes else obj
     if isinstance(obj, (tuple, list)):
-        new_items = [_sanitize(v, warnings, label=label, owner=owner) for v in obj]
+        new_items = [sanitize(v, warnings, label=label, owner=owner) for v in obj]
         if all(a is b for a, b in zip(new_items, obj)):
             return obj
         return type(obj)(new_items)
     return obj
 
 
-def _date_line(place: str, d: dt.date) -> str:
-    """"Đồng Nai, ngày 05 tháng 02 năm 2026": days < 10 and months 1–2 take a leading zero."""
-    month = f"{d.month:02d}" if d.month < 3 else str(d.month)
-    return f"{place}, ngày {d.day:02d} tháng {month} năm {d.year}"
-
-
-def _fmt_date(d: dt.date) -> str:
-    return d.strftime("%d/%m/%Y")
+def _default_phase(year: int) -> str:
+    """The five-year phase a year belongs to: 2024 -> "2021-2025"."""
+    start = 2021 + 5 * ((year - 2021) // 5)
+    return f"{start}-{start + 4}"
 
 
 def _upper(s: str) -> str:
@@ -255,16 +235,16 @@ def _head(lh: Letterhead, *, number: str, issued_on: dt.date, date_line: str, ye
         "signer_title": _upper(lh.signer_title),
         "on_behalf": _upper(lh.on_behalf),
         "number": number or BLANK_NUMBER,
-        "date_line": date_line or _date_line(lh.place, issued_on),
+        "date_line": date_line or f"{lh.place}, {date_words(issued_on)}",
         "year": year,
     }
 
 
 def _office(lh: Letterhead) -> str:
-    return lh.office or f"Văn phòng {lh.org}"
+    return lh.office or office_name(lh.org)
 
 
-def _decision_context(doc: DecisionDoc) -> dict:
+def decision_context(doc: DecisionDoc) -> dict:
     lh = doc.letterhead
     ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line=doc.date_line, year=doc.year)
     issuer = ctx["issuer_name"]
@@ -281,7 +261,7 @@ def _decision_context(doc: DecisionDoc) -> dict:
         count=sum(len(g["rows"]) for g in groups),
         count_detail=_count_detail(groups),
         groups=groups,
-        date_text=doc.date_text or _fmt_date(doc.issued_on),
+        date_text=doc.date_text or fmt_date(doc.issued_on),
         article2=doc.article2 or (
             "Các tập thể, cá nhân có tên tại Điều 1 tiếp tục duy trì, nhân rộng mô hình, phát huy tính lan tỏa "
             "trong đoàn viên, người lao động. Quyết định này có hiệu lực kể từ ngày ký."),
@@ -289,13 +269,13 @@ def _decision_context(doc: DecisionDoc) -> dict:
             f"{_office(lh)}, {lh.members_name} và các tập thể, cá nhân có tên tại Điều 1 "
             "chịu trách nhiệm thi hành Quyết định này./."),
         recipients=_recipient_lines(
-            "Như Điều 3", doc.recipients or lh.recipients or ("Công đoàn cấp trên (để b/c)", "Cấp ủy cùng cấp (để b/c)"),
+            "Như Điều 3", doc.recipients or lh.recipients or _REPORTED_TO,
             lh.symbol),
     )
     return ctx
 
 
-def _registration_context(doc: RegistrationListDoc) -> dict:
+def registration_context(doc: RegistrationListDoc) -> dict:
     lh = doc.letterhead
     ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line=doc.date_line, year=doc.year)
     ctx["number"] = doc.number  # optional here: "Số: …/DS-…" printed only when given
@@ -304,7 +284,7 @@ def _registration_context(doc: RegistrationListDoc) -> dict:
         groups=groups,
         count=sum(len(g["rows"]) for g in groups),
         count_detail=_count_detail(groups),
-        as_of=doc.as_of or _fmt_date(doc.issued_on),
+        as_of=doc.as_of or fmt_date(doc.issued_on),
         preparer=doc.preparer,
         late_count=doc.late_count,
         sudden_count=doc.sudden_count,
@@ -312,7 +292,7 @@ def _registration_context(doc: RegistrationListDoc) -> dict:
     return ctx
 
 
-def _score_context(doc: ScoreSheetDoc) -> dict:
+def score_context(doc: ScoreSheetDoc) -> dict:
     lh = doc.letterhead
     ctx = {
         "org": _upper(lh.org),
@@ -336,7 +316,7 @@ def _score_context(doc: ScoreSheetDoc) -> dict:
     return ctx
 
 
-def _report_context(doc: ResultsReportDoc) -> dict:
+def report_context(doc: ResultsReportDoc) -> dict:
     lh = doc.letterhead
     ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line=doc.date_line, year=doc.year)
     issuer = ctx["issuer_name"]
@@ -377,13 +357,13 @@ def _report_context(doc: ResultsReportDoc) -> dict:
             "đăng ký mô hình đúng thời gian và hoàn thiện hồ sơ, báo cáo thành tích có xác nhận của cấp ủy "
             "cùng cấp theo quy định."],
         recipients=_recipient_lines(
-            None, doc.recipients or lh.recipients or ("Công đoàn cấp trên (để b/c)", "Cấp ủy cùng cấp (để b/c)"),
+            None, doc.recipients or lh.recipients or _REPORTED_TO,
             lh.symbol),
     )
     return ctx
 
 
-def _reminder_context(doc: ReminderDoc) -> dict:
+def reminder_context(doc: ReminderDoc) -> dict:
     lh = doc.letterhead
     ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line=doc.date_line, year=doc.year)
     issuer = ctx["issuer_name"]
@@ -416,7 +396,7 @@ def _reminder_context(doc: ReminderDoc) -> dict:
     return ctx
 
 
-def _proposal_context(doc: ProposalDoc) -> dict:
+def proposal_context(doc: ProposalDoc) -> dict:
     lh = doc.letterhead
     ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line=doc.date_line, year=doc.phase)
     issuer = ctx["issuer_name"]
@@ -437,35 +417,14 @@ def _proposal_context(doc: ProposalDoc) -> dict:
         groups=groups,
         count=sum(len(g["rows"]) for g in groups),
         count_detail=_count_detail(groups),
-        date_text=doc.date_text or _fmt_date(doc.issued_on),
+        date_text=doc.date_text or fmt_date(doc.issued_on),
         recipients=_recipient_lines("Như trên", doc.recipients or lh.recipients or (), lh.symbol),
     )
     return ctx
 
 
-_CONTEXT_BUILDERS = {
-    DecisionDoc: _decision_context,
-    RegistrationListDoc: _registration_context,
-    ScoreSheetDoc: _score_context,
-    ResultsReportDoc: _report_context,
-    ReminderDoc: _reminder_context,
-    ProposalDoc: _proposal_context,
-}
-
-
-def context_of(view_model: Any) -> dict:
-    """The template context (placeholder name -> value) of a view model, after defaults.
-
-    Strings are used as given: call ``render_docx`` to get them cleaned and escaped.
-    """
-    try:
-        builder = _CONTEXT_BUILDERS[type(view_model)]
-    except KeyError:
-        raise TypeError(f"not a document view model: {type(view_model).__name__}") from None
-    return builder(view_model)
-
-
-def _doc_date(view_model: Any) -> dt.date:
+def doc_date(view_model: Any) -> dt.date:
+    """The date a document's file carries (its metadata and zip timestamps): the day it is issued."""
     d = getattr(view_model, "issued_on", None)
     if isinstance(d, dt.date):
         return d

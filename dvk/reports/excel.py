@@ -13,7 +13,7 @@ from typing import Any
 
 from dvk.files import sha256_file
 from dvk.reports.models import Criterion, RenderResult
-from dvk.reports.ooxml import _exists_error, _fixed_when, _publish, _rewrite_ooxml, _temp_beside
+from dvk.reports.ooxml import exists_error, fixed_when, publish, rewrite_ooxml, temp_beside
 from dvk.reports.records import PhaseWorkbookData, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
 
 
@@ -157,17 +157,17 @@ def _new_workbook(author: str, when: dt.datetime, title: str, identifier: str = 
 
 def _save_workbook(wb, path: Path, when: dt.datetime, force: bool) -> str:
     """Save a write-only workbook, normalise it (streamed) and publish it; return its sha256."""
-    fd, raw = _temp_beside(path, ".raw")
+    fd, raw = temp_beside(path, ".raw")
     os.close(fd)
-    fd, tmp = _temp_beside(path, ".tmp")
+    fd, tmp = temp_beside(path, ".tmp")
     try:
         wb.save(str(raw))
         with zipfile.ZipFile(raw) as zin, os.fdopen(fd, "wb") as fh:
-            _rewrite_ooxml(zin, fh, _fixed_when(when))
+            rewrite_ooxml(zin, fh, fixed_when(when))
             fh.flush()
             os.fsync(fh.fileno())
         digest = sha256_file(tmp)
-        _publish(tmp, path, force=force)
+        publish(tmp, path, force=force)
     finally:
         raw.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
@@ -267,7 +267,7 @@ def write_year_workbook(path: str | os.PathLike, data: YearWorkbookData, force: 
     """
     path = Path(path)
     if path.exists() and not force:
-        raise _exists_error(path)
+        raise exists_error(path)
     when = dt.datetime(data.generated_on.year, data.generated_on.month, data.generated_on.day)
     wb = _new_workbook(data.author, when, f"Tổng hợp mô hình, điển hình “Dân vận khéo” năm {data.year}",
                        data.identifier)
@@ -330,7 +330,7 @@ def write_phase_workbook(path: str | os.PathLike, data: PhaseWorkbookData, force
 
     path = Path(path)
     if path.exists() and not force:
-        raise _exists_error(path)
+        raise exists_error(path)
     when = dt.datetime(data.generated_on.year, data.generated_on.month, data.generated_on.day)
     wb = _new_workbook(data.author, when, f"Tổng hợp mô hình, điển hình “Dân vận khéo” giai đoạn {data.phase}",
                        data.identifier)

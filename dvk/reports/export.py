@@ -45,15 +45,15 @@ from dvk.cycle.config import criteria_for
 from dvk.files import sha256_file
 from dvk.errors import OutputExistsError, PdfConversionError
 from dvk.reports.models import RenderResult
-from dvk.reports.ooxml import _publish
+from dvk.reports.ooxml import publish
 from dvk.reports import pdf as pdf_files
 from dvk.reports.pdf import docx_to_pdf
 from dvk.reports.sandbox import check_view_model_template
 from dvk.ledger.sqlite import Ledger
 from dvk.errors import DvkError, InvalidInput, OutputError
 from dvk.ledger.history import table
-from dvk.reports.jobs import Options, _Job, _phase_jobs, _year_jobs, parse_phase
-from dvk.reports.kinds import FILE_KINDS
+from dvk.reports.jobs import Job, parse_phase, plan_phase, plan_year
+from dvk.reports.kinds import Options, label
 
 
 INSTALL_LIBREOFFICE = ("sudo apt-get install libreoffice-writer-nogui fonts-liberation "
@@ -71,8 +71,8 @@ class Written:
 
     @property
     def label(self) -> str:
-        label = FILE_KINDS[self.kind][1]
-        return f"{label} (PDF)" if self.path.suffix.lower() == ".pdf" else label
+        text = label(self.kind)
+        return f"{text} (PDF)" if self.path.suffix.lower() == ".pdf" else text
 
 
 @dataclass
@@ -140,7 +140,7 @@ def _templates_dir(led: Ledger, given: Path | None) -> Path | None:
     return beside
 
 
-def _check_templates(jobs: Sequence[_Job], folder: Path | None) -> tuple[list[str], bool]:
+def _check_templates(jobs: Sequence[Job], folder: Path | None) -> tuple[list[str], bool]:
     """Check every Word template the jobs use (the sandbox rules and placeholders) before anything
     is written.  Returns the templates taken from ``folder`` and whether a packaged one is used."""
     custom: list[str] = []
@@ -287,7 +287,7 @@ def _state_mark(conn: Connection) -> int:
     return conn.execute(select(func.max(ht.c.id))).scalar() or 0
 
 
-def _write_staged(j: _Job, conn: Connection, staging: Path, out: Path, templates: Path | None) -> RenderResult:
+def _write_staged(j: Job, conn: Connection, staging: Path, out: Path, templates: Path | None) -> RenderResult:
     """Render one job into the staging folder; a write error names the file and says why."""
     from dvk.ledger.failures import os_reason
 
@@ -304,7 +304,7 @@ def _publish_all(files: Sequence[tuple[Path, Path]], out: Path, *, force: bool) 
 
     for src, dst in files:
         try:
-            _publish(src, dst, force=force)
+            publish(src, dst, force=force)
         except (OSError, OutputExistsError) as exc:
             why = os_reason(exc) if isinstance(exc, OSError) else "tệp vừa xuất hiện ở đó trong lúc xuất"
             raise OutputError(f"Sổ đã ghi nhận các văn bản nhưng không đặt được tệp “{dst}” vào thư mục: {why}. "
@@ -312,7 +312,7 @@ def _publish_all(files: Sequence[tuple[Path, Path]], out: Path, *, force: bool) 
     _fsync_dir(out)
 
 
-def _run(led: Ledger, plan: Callable[[Connection, Options], tuple[list[_Job], list[str]]], out: Path,
+def _run(led: Ledger, plan: Callable[[Connection, Options], tuple[list[Job], list[str]]], out: Path,
          opts: Options, *, user: str, command: str, force: bool, pdf: bool, summary: str) -> ExportResult:
     out = Path(out).expanduser()
     _check_utf8_name(out, "thư mục ghi văn bản")
@@ -356,8 +356,8 @@ def _run(led: Ledger, plan: Callable[[Connection, Options], tuple[list[_Job], li
     except BaseException:
         _remove_created(created)
         raise
-    written: list[tuple[_Job, RenderResult]] = []
-    pdfs: list[tuple[_Job, Path, str]] = []
+    written: list[tuple[Job, RenderResult]] = []
+    pdfs: list[tuple[Job, Path, str]] = []
     try:
         if existing:
             from dvk.ledger.backup import backup_before_overwrite
@@ -394,8 +394,8 @@ def _run(led: Ledger, plan: Callable[[Connection, Options], tuple[list[_Job], li
     return result
 
 
-def _convert_all(items: list[tuple[_Job, RenderResult]], staging: Path, out: Path,
-                 result: ExportResult) -> list[tuple[_Job, Path, str]]:
+def _convert_all(items: list[tuple[Job, RenderResult]], staging: Path, out: Path,
+                 result: ExportResult) -> list[tuple[Job, Path, str]]:
     """Convert the staged Word files to PDF in the staging folder, a few LibreOffice processes at a
     time (each has its own profile).  A conversion LibreOffice cannot do is a note; a write error
     (a full disk) stops the export."""
@@ -414,7 +414,7 @@ def _convert_all(items: list[tuple[_Job, RenderResult]], staging: Path, out: Pat
             return j, OutputError(f"Không ghi được tệp “{out / name}”: {os_reason(exc)}."), r.sha256
 
     workers = max(1, min(4, os.cpu_count() or 1, len(items)))
-    done: list[tuple[_Job, Path, str]] = []
+    done: list[tuple[Job, Path, str]] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         outcomes = list(pool.map(one, items))
     for j, res, src in outcomes:
@@ -450,7 +450,7 @@ def export_year(led: Ledger, year: int, out: Path, opts: Options = Options(), *,
                 force: bool = False, pdf: bool = False) -> ExportResult:
     """Write a year's documents into ``out`` and record them (see the module docstring)."""
     check_year(year)
-    return _run(led, lambda conn, o: _year_jobs(conn, year, o), out, opts, user=user, command=command,
+    return _run(led, lambda conn, o: plan_year(conn, year, o), out, opts, user=user, command=command,
                 force=force, pdf=pdf, summary=f"Xuất văn bản năm {year}")
 
 
@@ -458,7 +458,7 @@ def export_phase(led: Ledger, phase: str, out: Path, opts: Options = Options(), 
                  force: bool = False, pdf: bool = False) -> ExportResult:
     """Write the phase summary (reward proposal and workbook) into ``out`` and record them."""
     phase, _ = parse_phase(phase)
-    return _run(led, lambda conn, o: _phase_jobs(conn, phase, o), out, opts, user=user, command=command,
+    return _run(led, lambda conn, o: plan_phase(conn, phase, o), out, opts, user=user, command=command,
                 force=force, pdf=pdf, summary=f"Xuất văn bản tổng kết giai đoạn {phase}")
 
 
@@ -482,7 +482,7 @@ def demo_documents(path: Path, out: Path, *, years: Sequence[int], phase: str | 
             written += [f.path for f in res.files]
             with led.read() as conn:
                 day = criteria_for(conn, y).recognition_day(y) - dt.timedelta(days=30)
-            res = _run(led, lambda conn, o, y=y: _year_jobs(conn, y, o, kinds=("reminder",), before_decision=True),
+            res = _run(led, lambda conn, o, y=y: plan_year(conn, y, o, kinds=("reminder",), before_decision=True),
                        out, Options(on=day, reminders=True), user=who, command="dvk demo", force=force, pdf=False,
                        summary=f"Xuất công văn đôn đốc năm {y} (trước quyết định)")
             _echo_result(res, echo)

@@ -28,9 +28,6 @@ FIELD_SHORT_NAMES: tuple[str, ...] = (
 DOTS = "………………………………………………"
 
 
-_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
-
-
 @dataclass(frozen=True)
 class RenderResult:
     """What a render wrote.
@@ -149,11 +146,6 @@ class Group(_Frozen):
     _tuple_fields: ClassVar[tuple[str, ...]] = ("rows",)
 
 
-def _default_phase(year: int) -> str:
-    start = 2021 + 5 * ((year - 2021) // 5)
-    return f"{start}-{start + 4}"
-
-
 @dataclass(frozen=True)
 class DecisionDoc(_Frozen):
     """The recognition decision (quyết định công nhận) and its attached list (template
@@ -190,7 +182,6 @@ class DecisionDoc(_Frozen):
     recipients: tuple[str, ...] = ()
     phase: str = ""
 
-    template_name: ClassVar[str] = "quyet-dinh-cong-nhan.docx"
     _tuple_fields: ClassVar[tuple[str, ...]] = ("groups", "legal_bases", "recipients")
 
 
@@ -226,7 +217,6 @@ class RegistrationListDoc(_Frozen):
     late_count: int = 0
     sudden_count: int = 0
 
-    template_name: ClassVar[str] = "danh-sach-dang-ky.docx"
     _tuple_fields: ClassVar[tuple[str, ...]] = ("groups",)
 
 
@@ -293,7 +283,6 @@ class ScoreSheetDoc(_Frozen):
     date_line: str = ""
     instructions: str = ""
 
-    template_name: ClassVar[str] = "phieu-cham-diem.docx"
     _tuple_fields: ClassVar[tuple[str, ...]] = ("entries", "members")
 
 
@@ -407,7 +396,6 @@ class ResultsReportDoc(_Frozen):
     proposals: tuple[str, ...] = ()
     recipients: tuple[str, ...] = ()
 
-    template_name: ClassVar[str] = "bao-cao-ket-qua.docx"
     _tuple_fields: ClassVar[tuple[str, ...]] = (
         "units", "fields", "recognized_groups", "not_recognized_rows", "assessment", "proposals", "recipients",
     )
@@ -481,7 +469,6 @@ class ReminderDoc(_Frozen):
     closing: str = ""
     recipients: tuple[str, ...] = ()
 
-    template_name: ClassVar[str] = "cong-van-nhac.docx"
     _tuple_fields: ClassVar[tuple[str, ...]] = ("units", "addressees", "recipients")
 
 
@@ -536,5 +523,4 @@ class ProposalDoc(_Frozen):
     date_text: str = ""
     recipients: tuple[str, ...] = ()
 
-    template_name: ClassVar[str] = "to-trinh-khen-thuong.docx"
     _tuple_fields: ClassVar[tuple[str, ...]] = ("groups", "years", "intro", "recipients")

@@ -25,7 +25,8 @@ def _zip_rank(name: str) -> tuple[int, str]:
     return (2, name)
 
 
-def _fixed_when(when: dt.datetime | dt.date) -> dt.datetime:
+def fixed_when(when: dt.datetime | dt.date) -> dt.datetime:
+    """The timestamp a file's members carry: a naive datetime, whole seconds, not before 1980 (zip's epoch)."""
     if not isinstance(when, dt.datetime):
         when = dt.datetime(when.year, when.month, when.day)
     if when.year < 1980:
@@ -33,7 +34,7 @@ def _fixed_when(when: dt.datetime | dt.date) -> dt.datetime:
     return when.replace(tzinfo=None, microsecond=0)
 
 
-def _rewrite_ooxml(zin: zipfile.ZipFile, out: Any, when: dt.datetime, *, core_dates: bool = True) -> None:
+def rewrite_ooxml(zin: zipfile.ZipFile, out: Any, when: dt.datetime, *, core_dates: bool = True) -> None:
     """Copy ``zin`` into a new zip on ``out`` member by member (streamed, so a 100,000-row sheet is
     never held in memory), with fixed timestamps, stable order and fixed core-property dates."""
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -60,24 +61,26 @@ def normalize_ooxml_zip(data: bytes, when: dt.datetime | dt.date, *, core_dates:
     ``core_dates`` — the created/modified dates in docProps/core.xml set to ``when``."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as zin:
-        _rewrite_ooxml(zin, out, _fixed_when(when), core_dates=core_dates)
+        rewrite_ooxml(zin, out, fixed_when(when), core_dates=core_dates)
     return out.getvalue()
 
 
-def _exists_error(path: Path) -> OutputExistsError:
+def exists_error(path: Path) -> OutputExistsError:
+    """The error for a file that is already there (never replaced without ``--force``)."""
     return OutputExistsError(
         f"Tệp “{path}” đã có; không ghi đè. Dùng --force để ghi đè, hoặc chọn tên tệp khác.")
 
 
 
-def _temp_beside(path: Path, suffix: str) -> tuple[int, Path]:
+def temp_beside(path: Path, suffix: str) -> tuple[int, Path]:
+    """A new hidden temporary file in the folder of ``path`` (created if missing): its fd and path."""
     folder = path.parent if str(path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=folder)
     return fd, Path(name)
 
 
-def _publish(tmp: Path, path: Path, *, force: bool) -> None:
+def publish(tmp: Path, path: Path, *, force: bool) -> None:
     """Move a finished temporary file into place (mode 0600).  Without ``force`` an existing
     file is never replaced: the check and the move are one atomic hard link."""
     os.chmod(tmp, 0o600)
@@ -87,26 +90,26 @@ def _publish(tmp: Path, path: Path, *, force: bool) -> None:
     try:
         os.link(tmp, path)
     except FileExistsError:
-        raise _exists_error(path) from None
+        raise exists_error(path) from None
     except OSError:  # no hard links on this file system
         if path.exists():
-            raise _exists_error(path) from None
+            raise exists_error(path) from None
         os.replace(tmp, path)
     else:
         tmp.unlink()
 
 
-def _write_atomic(path: Path, data: bytes, *, force: bool) -> None:
+def write_atomic(path: Path, data: bytes, *, force: bool) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder, then rename."""
     path = Path(path)
     if path.exists() and not force:
-        raise _exists_error(path)
-    fd, tmp = _temp_beside(path, ".tmp")
+        raise exists_error(path)
+    fd, tmp = temp_beside(path, ".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        _publish(tmp, path, force=force)
+        publish(tmp, path, force=force)
     finally:
         tmp.unlink(missing_ok=True)

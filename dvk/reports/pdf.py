@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from dvk.reports.ooxml import _exists_error, _write_atomic
+from dvk.reports.ooxml import exists_error, write_atomic
 from dvk.errors import PdfConversionError
 
 
@@ -46,7 +46,7 @@ def docx_to_pdf(
     out_dir = Path(out_dir)
     target = out_dir / (src.stem + ".pdf")
     if target.exists() and not force:
-        raise _exists_error(target)
+        raise exists_error(target)
     with tempfile.TemporaryDirectory(prefix="dvk-soffice-") as work:
         work_path = Path(work)
         profile = work_path / "profile"
@@ -78,5 +78,5 @@ def docx_to_pdf(
             detail = (stderr or stdout or "").strip().splitlines()
             tail = detail[-1] if detail else f"mã lỗi {proc.returncode}"
             raise PdfConversionError(f"LibreOffice không xuất được PDF cho “{src.name}”: {tail}")
-        _write_atomic(target, produced.read_bytes(), force=force)
+        write_atomic(target, produced.read_bytes(), force=force)
     return target

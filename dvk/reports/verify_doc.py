@@ -18,12 +18,13 @@ from sqlalchemy.engine import Connection
 from dvk.cycle.config import profile_for
 from dvk.cycle.decisions import active_decision
 from dvk.files import sha256_file
-from dvk.text.dates import doc_number, fmt_date
+from dvk.text.dates import fmt_date
 from dvk.ledger.sqlite import Ledger
 from dvk.errors import DocumentMismatch, DvkError, NotFound
 from dvk.ledger.history import table
-from dvk.reports.jobs import Options, _ledger_id, _phase_jobs, _year_jobs
-from dvk.reports.kinds import FILE_KINDS
+from dvk.reports.jobs import ledger_id, plan_phase, plan_year
+from dvk.reports.kinds import KINDS, Options, label
+from dvk.wording import decision_title, recognition_subject
 
 
 CORE_XML_MAX_BYTES = 1 << 20
@@ -66,20 +67,25 @@ class DocCheck:
                 "problems": list(self.problems), "identifier": self.identifier}
 
 
+def _is_decision(kind: str) -> bool:
+    """Whether files of this kind are the decision itself (a kind dvk no longer knows is not)."""
+    spec = KINDS.get(kind)
+    return spec is not None and spec.is_decision
+
+
 def _describe(conn: Connection, kind: str, year: int | None, phase: str | None, decision_id: int | None) -> str:
-    label = FILE_KINDS.get(kind, ("", kind))[1]
-    if kind == "decision" and decision_id is not None:
+    what = label(kind)
+    if _is_decision(kind) and decision_id is not None:
         d = table("decision")
         dec = conn.execute(select(d).where(d.c.id == decision_id)).mappings().first()
         if dec is not None:
             sym = profile_for(conn, dec["year"])["symbol"]
-            return (f"Quyết định số {doc_number(dec['number'])}/QĐ-{sym} ngày {fmt_date(dec['decided_on'])} "
-                    f"công nhận mô hình, điển hình “Dân vận khéo” năm {dec['year']}")
+            return f"{decision_title(dec['number'], sym, dec['decided_on'])} {recognition_subject(dec['year'])}"
     if year is not None:
-        return f"{label} năm {year}"
+        return f"{what} năm {year}"
     if phase is not None:
-        return f"{label} giai đoạn {phase}"
-    return label
+        return f"{what} giai đoạn {phase}"
+    return what
 
 
 def _params_options(params: Mapping[str, Any]) -> Options:
@@ -101,20 +107,23 @@ def _rerender(conn: Connection, row: Mapping[str, Any], problems: list[str]) -> 
                         "được văn bản để so với sổ.")
         return None
     kind = row["kind"]
+    if kind not in KINDS:
+        problems.append(f"dvk không còn loại văn bản “{kind}” nên không dựng lại được văn bản để so với sổ.")
+        return None
     try:
         if row["year"] is not None:
             decision = None
-            if kind == "decision":
+            if _is_decision(kind):
                 d = table("decision")
                 decision = conn.execute(select(d).where(d.c.id == row["decision_id"])).mappings().first()
                 decision = dict(decision) if decision else None
                 if decision is None:
                     problems.append("Quyết định ghi trong sổ cho tệp này không còn.")
                     return None
-            jobs, notes = _year_jobs(conn, row["year"], opts, kinds=(kind,), decision=decision,
-                                     before_decision=bool(params.get("before_decision")))
+            jobs, notes = plan_year(conn, row["year"], opts, kinds=(kind,), decision=decision,
+                                    before_decision=bool(params.get("before_decision")))
         else:
-            jobs, notes = _phase_jobs(conn, row["phase"], opts, kinds=(kind,))
+            jobs, notes = plan_phase(conn, row["phase"], opts, kinds=(kind,))
     except DvkError as exc:
         problems.append(f"Không dựng lại được văn bản từ sổ: {exc.message}")
         return None
@@ -141,10 +150,10 @@ def verify_document(led: Ledger, path: Path) -> DocCheck:
     check = DocCheck(path, sha256_file(path), identifier=read_identifier(path))
     dt_ = table("document")
     with led.read() as conn:
-        ledger_id = _ledger_id(conn)
+        ledger = ledger_id(conn)
         row = conn.execute(select(dt_).where(dt_.c.sha256 == check.sha256)).mappings().first()
         if row is None:
-            _unknown(conn, check, ledger_id)
+            _unknown(conn, check, ledger)
             return check
         check.known = True
         row = dict(row)
@@ -160,7 +169,7 @@ def verify_document(led: Ledger, path: Path) -> DocCheck:
             row = dict(src)
         desc = _describe(conn, row["kind"], row["year"], row["phase"], row["decision_id"])
         check.description = ("Bản PDF của " + desc[0].lower() + desc[1:]) if pdf_of else desc
-        if row["kind"] == "decision" and row["decision_id"] is not None:
+        if _is_decision(row["kind"]) and row["decision_id"] is not None:
             d = table("decision")
             dec = conn.execute(select(d).where(d.c.id == row["decision_id"])).mappings().first()
             if dec is not None and dec["revoked"]:
@@ -177,24 +186,23 @@ def verify_document(led: Ledger, path: Path) -> DocCheck:
     return check
 
 
-def _unknown(conn: Connection, check: DocCheck, ledger_id: str) -> None:
+def _unknown(conn: Connection, check: DocCheck, ledger: str) -> None:
     ident = check.identifier
     parts = ident.split(":") if ident else []
     if len(parts) >= 4 and parts[0] == "dvk":
-        if parts[1] != ledger_id:
+        if parts[1] != ledger:
             check.description = "Văn bản do dvk xuất từ một sổ khác"
-            check.problems.append(f"Tệp mang mã sổ {parts[1]}, không phải sổ này ({ledger_id}).")
+            check.problems.append(f"Tệp mang mã sổ {parts[1]}, không phải sổ này ({ledger}).")
             return
         kind, key = parts[2], parts[3]
         year = int(key) if key.isdigit() else None
         check.kind, check.year, check.phase = kind, year, None if year else key
-        label = FILE_KINDS.get(kind, ("", kind))[1]
         number = parts[4] if len(parts) > 4 else ""
-        if kind == "decision" and number and year:
+        if _is_decision(kind) and number and year:
             sym = profile_for(conn, year)["symbol"]
-            check.description = f"Quyết định số {number}/QĐ-{sym} năm {year}"
+            check.description = f"{decision_title(number, sym)} năm {year}"
         else:
-            check.description = f"{label} {'năm' if year else 'giai đoạn'} {key}"
+            check.description = f"{label(kind)} {'năm' if year else 'giai đoạn'} {key}"
         check.problems.append("Nội dung tệp đã bị sửa sau khi xuất: mã SHA-256 của tệp không có trong sổ. "
                               "Hãy dùng bản do dvk xuất (dvk export).")
         return

@@ -11,11 +11,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dvk.reports.context import REQUIRED_PLACEHOLDERS, _DOC_TYPES, _doc_date, _sanitize, context_of
+from dvk.reports.context import doc_date, sanitize
+from dvk.reports.kinds import DocKind, context_of, for_template
 from dvk.reports.models import RenderResult
-from dvk.reports.ooxml import _exists_error, _write_atomic, normalize_ooxml_zip
-from dvk.reports.sandbox import TEMPLATE_SHAPES, _Rules, _jinja_env, _template_folder, check_template, find_template
+from dvk.reports.ooxml import exists_error, normalize_ooxml_zip, write_atomic
+from dvk.reports.sandbox import TemplateRules, check_template, find_template, jinja_env, template_folder
 from dvk.errors import TemplateError
+
+
+def _kind_of(template_name: str, view_model: Any) -> DocKind | None:
+    """The kind of ``template_name`` (None for a template no kind has); TypeError if ``view_model``
+    is not that kind's view model."""
+    kind = for_template(template_name)
+    if kind is not None and not isinstance(view_model, kind.view_model):
+        raise TypeError(f"{template_name} needs a {kind.view_model.__name__}, got {type(view_model).__name__}")
+    return kind
 
 
 def render_docx_bytes(
@@ -36,21 +46,19 @@ def render_docx_bytes(
     import jinja2
     from docxtpl import DocxTemplate
 
-    expected = _DOC_TYPES.get(template_name)
-    if expected is not None and not isinstance(view_model, expected):
-        raise TypeError(f"{template_name} needs a {expected.__name__}, got {type(view_model).__name__}")
+    kind = _kind_of(template_name, view_model)
 
     warnings: list[str] = []
-    clean = _sanitize(view_model, warnings)
+    clean = sanitize(view_model, warnings)
     context = context_of(clean)
     path = find_template(template_name, templates_dir)
-    check_template(path, context.keys(), REQUIRED_PLACEHOLDERS.get(template_name, ()), template_name=template_name)
+    check_template(path, context.keys(), kind.required if kind is not None else (), template_name=template_name)
 
     # Rendered in the sandbox; every source docxtpl compiles is checked again by the environment.
-    rules = _Rules(path.name, context.keys(), TEMPLATE_SHAPES.get(template_name, {}))
+    rules = TemplateRules(path.name, context.keys(), kind.shapes if kind is not None else {})
     tpl = DocxTemplate(str(path))
     try:
-        tpl.render(context, jinja_env=_jinja_env(rules, _template_folder(path)), autoescape=True)
+        tpl.render(context, jinja_env=jinja_env(rules, template_folder(path)), autoescape=True)
     except TemplateError:
         raise
     except jinja2.UndefinedError as exc:
@@ -62,7 +70,7 @@ def render_docx_bytes(
     except Exception as exc:  # noqa: BLE001 - e.g. {{ r.code + 1 }}: the template's mistake, not dvk's
         raise TemplateError(f"Mẫu “{path.name}” bị lỗi khi điền dữ liệu ({type(exc).__name__}: {exc}).") from None
 
-    day = _doc_date(clean)
+    day = doc_date(clean)
     when = dt.datetime(day.year, day.month, day.day)
     lh = getattr(clean, "letterhead", None)
     author = lh.org if lh is not None else "dvk"
@@ -100,12 +108,10 @@ def render_docx(
     ``identifier`` goes into the core properties (see ``render_docx_bytes``).
     """
     out_path = Path(out_path)
-    expected = _DOC_TYPES.get(template_name)
-    if expected is not None and not isinstance(view_model, expected):
-        raise TypeError(f"{template_name} needs a {expected.__name__}, got {type(view_model).__name__}")
+    _kind_of(template_name, view_model)
     if out_path.exists() and not force:
-        raise _exists_error(out_path)
+        raise exists_error(out_path)
     data, warnings = render_docx_bytes(template_name, view_model, templates_dir=templates_dir,
                                        identifier=identifier)
-    _write_atomic(out_path, data, force=force)
+    write_atomic(out_path, data, force=force)
     return RenderResult(out_path, hashlib.sha256(data).hexdigest(), warnings)

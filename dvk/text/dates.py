@@ -8,7 +8,8 @@ Pure Python, standard library only.
 * :func:`fmt_date` writes ``dd/mm/yyyy`` for screens and tables.
 * :func:`date_line` / :func:`date_words` write the place-and-date line of an
   official document: "Đồng Nai, ngày 05 tháng 02 năm 2026".
-* :func:`doc_number` writes the number of a document symbol: "05", "12".
+
+Document numbers ("05") and the other number formats are in :mod:`dvk.text.numbers`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ __all__ = [
     "fmt_date",
     "date_words",
     "date_line",
-    "doc_number",
     "month_end",
 ]
 
@@ -126,13 +126,6 @@ def date_line(place: str, d: str | _dt.date) -> str:
     if not where:
         raise ValueError("Thiếu địa danh cho dòng ngày tháng của văn bản.")
     return f"{where}, {date_words(d)}"
-
-
-def doc_number(n: int) -> str:
-    """Number part of a document symbol: 5 -> "05", 12 -> "12"."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"Số văn bản phải là số nguyên từ 1 trở lên, nhận được: {n!r}.")
-    return f"{n:02d}"
 
 
 def month_end(year: int, month: int) -> _dt.date:

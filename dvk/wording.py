@@ -1,0 +1,128 @@
+"""Wording (cách ghi) that dvk prints in more than one place, written once: decision titles and
+references ("Quyết định số 05/QĐ-CĐN ngày 15/10/2024"), number formats, and the phrases that
+depend on the issuing body (who signs, what its member units are called).
+
+Pure functions of data — a decision's number, the symbol of the organisation profile in force, a
+date, the profile's fields, the units' names — with no database and no I/O.  The number formats
+are defined in `dvk.text.numbers` (the storage layer prints counts too, and may not import this
+module) and offered here with the phrases built on them, so that code above the storage layer
+imports all of its wording from one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+
+from dvk.text.dates import DateError, fmt_date
+from dvk.text.normalize import fold
+from dvk.text.numbers import doc_number, fmt_number, fmt_score, thousands
+
+__all__ = [
+    "decision_note", "decision_number", "decision_ref", "decision_symbol", "decision_title", "doc_number",
+    "fmt_number", "fmt_score", "issuer_name", "members_name", "office_name", "recognition_subject",
+    "recognition_title", "signing_body", "standing_committee", "thousands",
+]
+
+
+# ---------------------------------------------------------------- decisions
+
+def decision_number(number: int | str) -> str:
+    """A decision's number as printed: 5 -> "05" (`doc_number`); a text (read back from a file's
+    identifier, or a damaged ledger's cell) as it is."""
+    if isinstance(number, int) and not isinstance(number, bool) and number >= 1:
+        return doc_number(number)
+    return str(number)
+
+
+def _day(day: dt.date | str) -> str:
+    """dd/mm/yyyy; a stored text that is not a date is shown as stored."""
+    if isinstance(day, str):
+        try:
+            return fmt_date(day)
+        except (DateError, ValueError):
+            return day
+    return fmt_date(day)
+
+
+def decision_symbol(number: int | str, symbol: str) -> str:
+    """The number and symbol of a decision (số, ký hiệu): ``decision_symbol(5, "CĐN")`` -> "05/QĐ-CĐN"."""
+    return f"{decision_number(number)}/QĐ-{symbol}"
+
+
+def decision_ref(number: int | str, symbol: str, decided_on: dt.date | str) -> str:
+    """A decision as documents cite it: "05/QĐ-CĐN ngày 15/10/2024"."""
+    return f"{decision_symbol(number, symbol)} ngày {_day(decided_on)}"
+
+
+def decision_title(number: int | str, symbol: str | None = None, decided_on: dt.date | str | None = None) -> str:
+    """"Quyết định số 05/QĐ-CĐN ngày 15/10/2024"; without a date "Quyết định số 05/QĐ-CĐN"; with the
+    number only "Quyết định số 05"."""
+    if symbol is None:
+        return f"Quyết định số {decision_number(number)}"
+    if decided_on is None:
+        return f"Quyết định số {decision_symbol(number, symbol)}"
+    return f"Quyết định số {decision_ref(number, symbol, decided_on)}"
+
+
+def recognition_title(number: int | str, symbol: str, decided_on: dt.date | str) -> str:
+    """The recognition decision named in a message: "Quyết định công nhận số 05/QĐ-CĐN ngày 15/10/2024"."""
+    return f"Quyết định công nhận số {decision_ref(number, symbol, decided_on)}"
+
+
+def decision_note(number: int | str, symbol: str) -> str:
+    """The short reference in a list's note column: "QĐ số 05/QĐ-CĐN"."""
+    return f"QĐ số {decision_symbol(number, symbol)}"
+
+
+def recognition_subject(year: int) -> str:
+    """What a recognition decision is about (trích yếu): "công nhận mô hình, điển hình “Dân vận khéo” năm 2024"."""
+    return f"công nhận mô hình, điển hình “Dân vận khéo” năm {year}"
+
+
+# ---------------------------------------------------------------- the issuing body
+
+def signing_body(on_behalf: str) -> str:
+    """The body a signer signs for, from the "TM." line: "TM. BAN THƯỜNG VỤ" -> "Ban Thường vụ";
+    "" when the line is not "TM. …" (a head who signs in their own name)."""
+    m = re.match(r"^\s*(?:TM|T/M)\s*\.?\s*(.+)$", on_behalf or "", flags=re.IGNORECASE)
+    if not m:
+        return ""
+    words = m.group(1).split()
+    return " ".join([w.capitalize() for w in words[:2]] + [w.lower() for w in words[2:]])
+
+
+def issuer_name(org: str, on_behalf: str) -> str:
+    """Who issues the documents, as their text names it: "Ban Thường vụ Công đoàn ngành Y tế" for a
+    body that signs "TM. BAN THƯỜNG VỤ"; the organisation's name otherwise."""
+    body = signing_body(on_behalf)
+    return f"{body} {org}" if body else org
+
+
+def members_name(unit_names: Iterable[str]) -> str:
+    """How Điều 3 names the member units, from what they are called in the ledger: "các tổ công
+    đoàn trực thuộc", "các Công đoàn cơ sở trực thuộc" (more than half of them), else "các đơn vị
+    trực thuộc"."""
+    # NOTE: fold() keeps diacritics, so these prefixes match only names typed without them
+    # ("Cong doan …"); "Công đoàn …" gives "các đơn vị trực thuộc".  Kept as dvk has printed it.
+    names = [fold(n or "") for n in unit_names]
+    if not names:
+        return "các đơn vị trực thuộc"
+    groups = sum(n.startswith("to cong doan") for n in names)
+    unions = sum(n.startswith(("cong doan", "cdcs")) for n in names)
+    if groups * 2 > len(names):
+        return "các tổ công đoàn trực thuộc"
+    if unions * 2 > len(names):
+        return "các Công đoàn cơ sở trực thuộc"
+    return "các đơn vị trực thuộc"
+
+
+def office_name(org: str) -> str:
+    """The office that prepares and files the documents: "Văn phòng Công đoàn ngành Y tế"."""
+    return f"Văn phòng {org}"
+
+
+def standing_committee(org: str) -> str:
+    """The standing committee of a body, to which a proposal is addressed: "Ban Thường vụ Liên đoàn Lao động tỉnh"."""
+    return f"Ban Thường vụ {org}"
