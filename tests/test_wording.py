@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dvk import criteria, wording
+from dvk import criteria, scoring, wording
 from dvk.text import numbers
 from dvk.wording import (decision_note, decision_number, decision_ref, decision_symbol, decision_title, doc_number,
                          fmt_number, fmt_score, issuer_name, members_name, office_name, recognition_subject,
@@ -103,8 +103,9 @@ def test_a_score_has_two_decimals_and_a_decimal_comma(x):
 def test_scores_and_numbers_have_one_definition():
     """The rules, the wording and the text layer print with the same functions."""
     assert fmt_score(83.25) == "83,25" and fmt_score(None) == "—"
-    assert criteria.fmt_score is numbers.fmt_score is wording.fmt_score
-    assert criteria._num is numbers.fmt_number is wording.fmt_number
+    assert scoring.fmt_score is numbers.fmt_score is wording.fmt_score
+    assert criteria.fmt_number is scoring.fmt_number is numbers.fmt_number is wording.fmt_number
+    assert not hasattr(criteria, "_num") and not hasattr(criteria, "fmt_score")  # no second copy
     assert wording.thousands is numbers.thousands and wording.doc_number is numbers.doc_number
 
 
