@@ -21,7 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Mapping
 
-from dvk.errors import InvalidInput, file_reason
+from dvk.errors import InvalidInput
+from dvk.files import read_regular
 from dvk.text.numbers import fmt_number, thousands
 
 
@@ -483,45 +484,14 @@ def default_text() -> str:
 
 
 def read_file(path: Path) -> str:
-    """A criteria file's text: a regular file of at most MAX_FILE_BYTES, in UTF-8 (InvalidInput otherwise).
-
-    The size and kind are checked on the open descriptor before reading, and a FIFO or a device is
-    opened without blocking, so no file can make dvk wait or read without end.
-    """
-    import os
-    import stat
-
-    p = Path(path)
-    try:
-        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except FileNotFoundError:
-        raise InvalidInput(f"Không tìm thấy tệp tiêu chí “{p}”.")
-    except IsADirectoryError:
-        raise InvalidInput(f"“{p}” là một thư mục, không phải tệp tiêu chí.")
-    except OSError as exc:
-        raise InvalidInput(f"Không mở được tệp tiêu chí “{p}”: {file_reason(exc)}.")
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise InvalidInput(f"“{p}” là một thư mục, không phải tệp tiêu chí.")
-        if not stat.S_ISREG(st.st_mode):
-            raise InvalidInput(f"“{p}” không phải là tệp thông thường (là thiết bị, FIFO hoặc socket); "
-                               "hãy chỉ định một tệp tiêu chí .toml.")
-        if st.st_size > MAX_FILE_BYTES:
-            raise InvalidInput(f"Tệp tiêu chí “{p}” quá lớn ({thousands(st.st_size)} byte, tối đa "
-                               f"{thousands(MAX_FILE_BYTES)}); tệp tiêu chí chỉ cần vài nghìn ký tự.")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise InvalidInput(f"Không đọc được tệp tiêu chí “{p}”: {file_reason(exc)}.")
-    finally:
-        os.close(fd)
-    if len(data) > MAX_FILE_BYTES:
-        raise InvalidInput(f"Tệp tiêu chí “{p}” quá lớn (tối đa {thousands(MAX_FILE_BYTES)} byte).")
+    """A criteria file's text: a regular file of at most MAX_FILE_BYTES, in UTF-8 (InvalidInput otherwise),
+    read before any lock (`dvk.files.read_regular`)."""
+    data = read_regular(path, max_bytes=MAX_FILE_BYTES, what="tệp tiêu chí",
+                        hint="hãy chỉ định một tệp tiêu chí .toml (tệp tiêu chí chỉ cần vài nghìn ký tự)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"Tệp tiêu chí “{p}” không phải văn bản UTF-8 (byte lạ ở vị trí {exc.start}); "
+        raise InvalidInput(f"Tệp tiêu chí “{path}” không phải văn bản UTF-8 (byte lạ ở vị trí {exc.start}); "
                            "hãy lưu tệp bằng mã UTF-8.")
 
 

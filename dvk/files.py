@@ -45,3 +45,56 @@ def docx_size_problem(path: Path, *, what: str) -> str | None:
         return (f"{what} quá lớn khi giải nén ({len(infos)} phần, {unpacked // (1 << 20)} MB; tối đa "
                 f"{DOCX_MAX_PARTS} phần, {DOCX_MAX_UNPACKED >> 20} MB) nên không được đọc.")
     return None
+
+
+def _size_text(n: int) -> str:
+    """A size for a message: bytes (Vietnamese thousands) under 10 MiB, else whole MiB."""
+    return f"{n / (1 << 20):.0f} MiB" if n >= 10 << 20 else f"{n:,} byte".replace(",", ".")
+
+
+def read_regular(path: Path | str, *, max_bytes: int, what: str, hint: str,
+                 sink=None) -> bytes | None:
+    """Read a clerk's input file whole — only a regular file of at most `max_bytes` — or stream it to
+    `sink(chunk)` (then None is returned). `what` names the file in messages ("tệp tiêu chí"), `hint` says
+    what to give instead of a FIFO or device. A FIFO or a device is opened without blocking and refused,
+    and the size is checked on the open file before reading, so no file can make dvk wait or read without
+    end; call it before any write lock. Raises InvalidInput (NotFound for a missing file)."""
+    import os
+    import stat
+
+    from dvk.errors import InvalidInput, NotFound, file_reason
+
+    p = Path(path)
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise NotFound(f"Không tìm thấy {what} “{p}”.") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"“{p}” là một thư mục, không phải {what}.") from None
+    except OSError as exc:
+        raise InvalidInput(f"Không mở được {what} “{p}”: {file_reason(exc)}.") from None
+    too_big = f"{what[:1].upper()}{what[1:]} “{p}” quá lớn"
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InvalidInput(f"“{p}” là một thư mục, không phải {what}.")
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidInput(f"“{p}” không phải là tệp thông thường (là thiết bị, FIFO hoặc socket); {hint}.")
+        if st.st_size > max_bytes:
+            raise InvalidInput(f"{too_big} ({_size_text(st.st_size)}, tối đa {_size_text(max_bytes)}).")
+        chunks: list[bytes] = []
+        n = 0
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                n += len(chunk)
+                if n > max_bytes:  # it grew while being read
+                    raise InvalidInput(f"{too_big} (tối đa {_size_text(max_bytes)}).")
+                if sink is None:
+                    chunks.append(chunk)
+                else:
+                    sink(chunk)
+    except OSError as exc:
+        raise InvalidInput(f"Không đọc được {what} “{p}”: {file_reason(exc)}.") from None
+    finally:
+        os.close(fd)
+    return b"".join(chunks) if sink is None else None

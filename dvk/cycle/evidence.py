@@ -15,7 +15,8 @@ from sqlalchemy import select
 from dvk.scoring import member_total
 from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.text.dates import fmt_date
-from dvk.errors import InvalidInput, NotFound, file_reason
+from dvk.errors import InvalidInput, NotFound
+from dvk.files import read_regular
 from dvk.ledger.history import Tx, table
 from dvk.text.normalize import fold, fold_marks
 from dvk.text.safety import MAX_LEN
@@ -42,44 +43,13 @@ class ReportFile:
 
 def read_report_file(path: Path) -> ReportFile:
     """Hash a report file (`dvk report --file/--from-docx`): only a regular file of at most
-    MAX_REPORT_FILE_BYTES. A FIFO or a device is opened without blocking and refused, so nothing can
-    make dvk wait or read without end; call it before opening the write transaction."""
+    MAX_REPORT_FILE_BYTES, read before the write transaction is opened (`dvk.files.read_regular`)."""
     import hashlib
-    import os
-    import stat
 
-    p = Path(path)
-    try:
-        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except FileNotFoundError:
-        raise NotFound(f"Không tìm thấy tệp báo cáo “{p}”.")
-    except IsADirectoryError:
-        raise InvalidInput(f"“{p}” là một thư mục, không phải tệp báo cáo.")
-    except OSError as exc:
-        raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {file_reason(exc)}.")
-    limit = f"{MAX_REPORT_FILE_BYTES // (1024 * 1024)} MiB"
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise InvalidInput(f"“{p}” là một thư mục, không phải tệp báo cáo.")
-        if not stat.S_ISREG(st.st_mode):
-            raise InvalidInput(f"“{p}” không phải là tệp thông thường (là thiết bị, FIFO hoặc socket); "
-                               "hãy chỉ định tệp báo cáo (PDF, Word, ảnh chụp…).")
-        if st.st_size > MAX_REPORT_FILE_BYTES:
-            raise InvalidInput(f"Tệp báo cáo “{p}” quá lớn ({st.st_size / (1024 * 1024):.0f} MiB, tối đa {limit}).")
-        h = hashlib.sha256()
-        n = 0
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                n += len(chunk)
-                if n > MAX_REPORT_FILE_BYTES:  # it grew while being read
-                    raise InvalidInput(f"Tệp báo cáo “{p}” quá lớn (tối đa {limit}).")
-                h.update(chunk)
-    except OSError as exc:
-        raise InvalidInput(f"Không đọc được tệp báo cáo “{p}”: {file_reason(exc)}.")
-    finally:
-        os.close(fd)
-    return ReportFile(str(p.resolve()), h.hexdigest())
+    h = hashlib.sha256()
+    read_regular(path, max_bytes=MAX_REPORT_FILE_BYTES, what="tệp báo cáo",
+                 hint="hãy chỉ định tệp báo cáo (PDF, Word, ảnh chụp…)", sink=h.update)
+    return ReportFile(str(Path(path).resolve()), h.hexdigest())
 
 
 @dataclass
