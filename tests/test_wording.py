@@ -163,7 +163,7 @@ def test_a_criteria_file_too_big_is_named_as_it_is(ledger, tmp_path):
         fh.truncate(3 * 1024 * 1024)
     said = _said(ledger.fails("criteria", "use", str(big), "--from-year", "2026"))
     assert "“" + str(big) + "”" in said
-    assert "quá lớn (3.145.728 byte, tối đa 1.048.576)" in said
+    assert "quá lớn (3.145.728 byte, tối đa 1.048.576 byte)" in said
 
 
 def test_a_weight_with_three_decimals_is_printed_exactly(ledger, tmp_path):
