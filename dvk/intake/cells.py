@@ -36,6 +36,12 @@ def _text(v: Any) -> str | None:
     return clean(str(v)) or None
 
 
+def _as_text(raw: Any) -> str | None:
+    """A text cell as the rules (dvk.rules) take it: a str as typed (they clean it); a number or a
+    date as it reads."""
+    return raw if raw is None or type(raw) is str else _text(raw)
+
+
 def _cell_problem(raw: Any, cleaned: str | None, key: str) -> str | None:
     """The field's rule (dvk.text.safety.text_problem, MAX_LEN[key]) for a text cell: `raw` as read,
     `cleaned` what would be stored. None when the cell may be stored."""
