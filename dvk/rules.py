@@ -442,10 +442,10 @@ def score_pairs(pairs: Iterable[str], crit: CriteriaSet) -> tuple[dict[str, Frac
 
 
 def parse_score_args(pairs: Iterable[str], crit: CriteriaSet) -> dict[str, Fraction | None]:
-    """`score_pairs`, refused as a whole (InvalidInput listing every problem) unless every rule holds."""
+    """`score_pairs`, refused as a whole (`refusal`: every problem) unless every rule holds."""
     values, issues = score_pairs(pairs, crit)
     if issues:
-        raise InvalidInput("Phiếu chấm điểm không hợp lệ.", details=[i.text for i in issues])
+        raise refusal(issues, what="Phiếu chấm điểm")
     return values
 
 

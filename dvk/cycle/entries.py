@@ -18,8 +18,8 @@ from dvk.cycle.common import today
 from dvk.cycle.config import criteria_for
 from dvk.cycle.decisions import ensure_unlocked
 
-__all__ = ["NewEntry", "validate_entry", "register", "next_seq", "make_id", "entry_id_of", "match_key", "entry_row",
-           "get_entry", "REGISTRATION_VALUES"]
+__all__ = ["NewEntry", "validate_entry", "register", "next_seq", "make_id", "entry_id_of", "match_key", "get_entry",
+           "REGISTRATION_VALUES"]
 
 
 # What `register` takes: the values of one registration, as dvk.rules.registration reads them.
@@ -47,13 +47,6 @@ class NewEntry:
     @property
     def key(self) -> str:
         return match_key(self.unit_code, self.title, self.person)
-
-    def values(self) -> dict:
-        """The values `register` takes."""
-        d = dataclasses.asdict(self)
-        d["unit"] = d.pop("unit_code")
-        d.pop("late")
-        return d
 
 
 def _checked(values: Mapping[str, Any], *, crit_of, units: rules.Units, found: Iterable[Issue] = (),
@@ -91,32 +84,24 @@ def next_seq(conn: Connection, year: int) -> int:
     return (conn.execute(select(func.max(t.c.seq)).where(t.c.year == year)).scalar() or 0) + 1
 
 
-def entry_row(e: NewEntry, seq: int) -> dict:
-    return {
-        "id": make_id(e.year, seq), "year": e.year, "seq": seq, "unit_code": e.unit_code, "title": e.title,
-        "kind": e.kind, "subject": e.subject, "person": e.person, "position": e.position, "field": e.field,
-        "registered_on": e.registered_on, "late": e.late, "sudden": e.sudden, "note": e.note,
-        "match_key": e.key,
-    }
-
-
 def register(tx: Tx, values: Mapping[str, Any] | NewEntry, *, names: Mapping[str | None, str | None] | None = None,
              found: Iterable[Issue] = (), units: rules.Units | None = None,
              crit: CriteriaSet | None = None) -> dict:
-    """Register one entry: check `values` (REGISTRATION_VALUES; or a NewEntry) against every rule of
-    dvk.rules.registration, refuse a decided year or a duplicate of the same year, give it the year's
+    """Register one entry: check `values` (REGISTRATION_VALUES) against every rule of
+    dvk.rules.registration (a NewEntry made by `validate_entry` is checked already), refuse a decided year or a duplicate of the same year, give it the year's
     next id, insert it (recorded in the history). Returns the row stored.
 
     Refused with every problem at once: `names` says how each field is named to the caller (dvk
     register: its options), `found` adds the problems the caller met reading the values. `units` /
     `crit`: the ledger's units and the year's criteria set when the caller has them (many at once).
     """
-    if isinstance(values, NewEntry):
-        values = values.values()
-    if units is None:
-        units = rules.Units(c for (c,) in tx.conn.execute(select(table("unit").c.code)))
-    row = _checked(values, crit_of=(lambda _y: crit) if crit is not None else (lambda y: criteria_for(tx.conn, y)),
-                   units=units, found=found, names=names)
+    if isinstance(values, NewEntry):  # checked already (validate_entry): stored as it stands
+        row = {"id": None, "seq": 0, **dataclasses.asdict(values), "match_key": values.key}
+    else:
+        if units is None:
+            units = rules.Units(c for (c,) in tx.conn.execute(select(table("unit").c.code)))
+        row = _checked(values, crit_of=(lambda _y: crit) if crit is not None else (lambda y: criteria_for(tx.conn, y)),
+                       units=units, found=found, names=names)
     year = row["year"]
     ensure_unlocked(tx.conn, year, f"danh sách đăng ký năm {year}")
     t = table("entry")
