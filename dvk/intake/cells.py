@@ -17,7 +17,6 @@ from dvk.cycle.entries import entry_id_of
 from dvk.text.dates import fmt_date
 from dvk.intake.tables.base import fold_header
 from dvk.text.normalize import clean, fold, nfc
-from dvk.text.safety import MAX_LEN, text_problem
 from dvk.intake.columns import EXAMPLE_MARK
 
 
@@ -40,12 +39,6 @@ def _as_text(raw: Any) -> str | None:
     """A text cell as the rules (dvk.rules) take it: a str as typed (they clean it); a number or a
     date as it reads."""
     return raw if raw is None or type(raw) is str else _text(raw)
-
-
-def _cell_problem(raw: Any, cleaned: str | None, key: str) -> str | None:
-    """The field's rule (dvk.text.safety.text_problem, MAX_LEN[key]) for a text cell: `raw` as read,
-    `cleaned` what would be stored. None when the cell may be stored."""
-    return text_problem(raw if isinstance(raw, str) else "", cleaned, MAX_LEN[key])
 
 
 _is_nfc = unicodedata.is_normalized
