@@ -442,10 +442,11 @@ def score_pairs(pairs: Iterable[str], crit: CriteriaSet) -> tuple[dict[str, Frac
 
 
 def parse_score_args(pairs: Iterable[str], crit: CriteriaSet) -> dict[str, Fraction | None]:
-    """`score_pairs`, refused as a whole (`refusal`: every problem) unless every rule holds."""
+    """`score_pairs`, refused as a whole (`refusal`: "Phiếu chấm điểm không hợp lệ", every problem) unless
+    every rule holds."""
     values, issues = score_pairs(pairs, crit)
     if issues:
-        raise refusal(issues, what="Phiếu chấm điểm")
+        raise refusal(issues, what="Phiếu chấm điểm", headline=True)
     return values
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from dvk.text.numbers import fmt_number
-from dvk.cycle.entries import entry_id_of
+from dvk.rules import entry_id_of
 from dvk.text.dates import fmt_date
 from dvk.intake.tables.base import fold_header
 from dvk.text.normalize import clean, fold, nfc
@@ -123,7 +123,7 @@ def _is_example(v: Any) -> bool:
 
 
 def _entry_id(v: Any) -> str | None:
-    """An entry id as typed ("2024-007", "2024-7") in the ledger's spelling (dvk.cycle.entries.entry_id_of)."""
+    """An entry id as typed ("2024-007", "2024-7") in the ledger's spelling (dvk.rules.entry_id_of)."""
     t = _text(v)
     return None if t is None else entry_id_of(t)
 
