@@ -18,7 +18,7 @@ from typing import Callable
 from dvk.criteria import CriteriaSet
 from dvk.scoring import parse_score_value
 from dvk.cycle.config import criteria_for
-from dvk.cycle.entries import register, validate_entry
+from dvk.cycle.entries import register
 from dvk.cycle.evidence import save_confirmation, save_report, save_scores
 from dvk.cycle.recognition import decide
 from dvk.cycle.setup import init_ledger
@@ -27,6 +27,7 @@ from dvk.ledger.backup import backup_dir
 from dvk.ledger.paths import current_user
 from dvk.ledger.sqlite import Ledger
 from dvk.errors import OutputError
+from dvk.rules import Units
 from dvk.wording import decision_title
 
 DEMO_YEAR = 2025
@@ -200,12 +201,13 @@ def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, u
     with led.write(user=user, command=f"dvk register (demo {year})", summary=f"Đăng ký năm {year}") as tx:
         crit = criteria_for(tx.conn, year)
         units = {u["code"]: u for u in list_units(tx.conn)}
-        for p in plan:
-            e = validate_entry(year=year, unit_code=p["unit"], title=p["title"], field=p["field"], kind=p["kind"],
-                                   subject=p["subject"], person=p["person"], position=p["position"],
-                                   registered_on=p["when"], sudden=p["sudden"], crit=crit, units=units,
-                                   note="Thành tích đột xuất trong phòng, chống dịch" if p["sudden"] else None)
-            p["id"] = register(tx, e)["id"]
+        known = Units(units)
+        for p in plan:  # registered as `dvk register` registers: one call, the same rules
+            p["id"] = register(tx, dict(year=year, unit=p["unit"], title=p["title"], field=p["field"], kind=p["kind"],
+                                        subject=p["subject"], person=p["person"], position=p["position"],
+                                        registered_on=p["when"], sudden=p["sudden"],
+                                        note="Thành tích đột xuất trong phòng, chống dịch" if p["sudden"] else None),
+                               units=known, crit=crit)["id"]
     with led.write(user=user, command=f"dvk report (demo {year})", summary=f"Báo cáo thành tích năm {year}") as tx:
         for p in plan:
             if p["fate"] == "no_report":

@@ -70,33 +70,6 @@ def parse_score_value(raw: object, crit: CriteriaSet, code: str) -> Fraction | N
     return frac
 
 
-def parse_score_args(pairs: Iterable[str], crit: CriteriaSet) -> dict[str, Fraction | None]:
-    """Parse CODE=VALUE words of `dvk score`; collects every problem, requires every criterion."""
-    values: dict[str, Fraction | None] = {}
-    problems: list[str] = []
-    for pair in pairs:
-        if "=" not in pair:
-            problems.append(f"“{pair}” không có dạng MÃ=ĐIỂM (ví dụ G1=8 hoặc S5=na)")
-            continue
-        code, raw = pair.split("=", 1)
-        code = code.strip().upper()
-        if code in values:
-            problems.append(f"tiêu chí {code} được chấm hai lần")
-            continue
-        try:
-            values[code] = parse_score_value(raw, crit, code)
-        except InvalidInput as exc:
-            problems.append(exc.message)
-    missing = [c for c in crit.codes if c not in values]
-    if missing and not problems:
-        problems.append("chưa chấm các tiêu chí: " + ", ".join(missing) + " (tiêu chí cụ thể có thể ghi na)")
-    elif missing:
-        problems.append("chưa chấm các tiêu chí: " + ", ".join(missing))
-    if problems:
-        raise InvalidInput("Phiếu chấm điểm không hợp lệ.", details=problems)
-    return values
-
-
 @dataclass(frozen=True)
 class _Fast:
     """Per-criteria-set constants for the hot loop (weights as integers, floats of the marks)."""
@@ -246,17 +219,26 @@ def _same_committee(a: str | None, b: str | None) -> bool:
     return a == b or _folded(a or "") == _folded(b or "")
 
 
+def is_late(registered_on: date | None, sudden: bool, window: tuple[date, date]) -> bool:
+    """Lateness, the one definition (dvk.rules re-exports it): a registration is late unless it is a
+    sudden achievement (no registration needed) or its date falls in the year's registration window
+    (`CriteriaSet.window`); an entry with no date is not on time. Registration, `--update` imports,
+    `dvk criteria use`, the gate below, JSON and every document take the flag from here."""
+    return not sudden and (registered_on is None or not (window[0] <= registered_on <= window[1]))
+
+
 def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
     """Check one entry against every gate and the pass mark; explain each in Vietnamese."""
     from dvk.text.dates import fmt_date
 
     gates: list[Gate] = []
-    start, end = crit.window(facts.year)
+    start, end = window = crit.window(facts.year)
+    late = is_late(facts.registered_on, facts.sudden, window)
     if facts.sudden:
         gates.append(Gate("registration", "Đăng ký", True, "Thành tích đột xuất, không phải đăng ký."))
     elif facts.registered_on is None:
         gates.append(Gate("registration", "Đăng ký", False, "Chưa có ngày đăng ký."))
-    elif start <= facts.registered_on <= end:
+    elif not late:
         gates.append(Gate("registration", "Đăng ký", True, f"Đăng ký ngày {fmt_date(facts.registered_on)}, đúng hạn."))
     else:
         gates.append(

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from dvk.criteria import ASPECTS, default_text, load_text
-from dvk.scoring import EntryFacts, aggregate, evaluate, member_total, parse_score_args, parse_score_value
+from dvk.rules import parse_score_args
+from dvk.scoring import EntryFacts, aggregate, evaluate, member_total, parse_score_value
 from dvk.errors import InvalidInput
 
 CRIT = load_text(default_text())

@@ -138,7 +138,7 @@ def test_a_huge_score_is_refused_not_an_internal_error(crit, raw):
 @given(st.lists(st.one_of(texts, st.builds(lambda c, v: f"{c}={v}", st.sampled_from(
     ["G1", "G2", "G3", "G4", "G5", "S1", "S2", "S3", "S4", "S5", "S6", "s6", "Z1"]), texts)), max_size=14))
 def test_parse_score_args(crit, pairs):
-    from dvk.scoring import parse_score_args
+    from dvk.rules import parse_score_args
     from dvk.errors import InvalidInput
 
     try:

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import sqlite3
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,21 +93,6 @@ def test_imported_ledger_verifies_and_matches_the_slow_path(ledger, tmp_path, mo
     assert "toàn vẹn" in ledger("verify").stdout
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
-       st.one_of(st.none(), st.text(max_size=20)))
-def test_fast_match_key_equals_ops_match_key(title, person):
-    """The import builds the duplicate key without cleaning the text twice: it must be ops.match_key."""
-    from dvk.cycle.entries import match_key
-    from dvk.text.normalize import fold_clean
-    from dvk.text.normalize import clean, fold
-
-    t = clean(title)
-    p = clean(person) if person else None
-    fast = f"{fold('BVDK')}|{fold_clean(t)}|{fold_clean(p) if p else ''}"
-    assert fast == match_key("BVDK", t, p)
-
-
 def test_canonical_spelling_is_the_history_one():
     from dvk.ledger.history import canonical
     from dvk.ledger.history import canonical_text as _canonical
@@ -182,37 +166,6 @@ def test_bulk_insert_records_the_canonical_json(rows, extra_key):
     bulk_insert(tx, "entry", rows)
     assert [data for _key, data in tx.recorded] == [canonical(r) for r in rows]
     assert [key for key, _data in tx.recorded] == [str(r["id"]) for r in rows]
-
-
-@pytest.mark.parametrize("kind", ["model", "exemplar"])
-def test_registration_rows_equal_validate_entry_and_entry_row(ledger, tmp_path, kind):
-    """The import checks the rules column by column and builds the row itself: same as ops does."""
-    from dvk.ledger.history import table
-    from dvk.cycle.config import criteria_for
-    from dvk.cycle.entries import entry_row, validate_entry
-    from dvk.cycle.units import list_units
-    from dvk.ledger.sqlite import Ledger
-
-    person = "Trần Thị  Thuỷ" if kind == "exemplar" else None
-    f = tmp_path / "one.csv"
-    f.write_text("Năm;Mã đơn vị;Tên mô hình, điển hình;Loại;Họ và tên;Chức vụ;Lĩnh vực;Ngày đăng ký;Ghi chú\n"
-                 f"2024;cdc; Giữ  gìn\u00a0sức khoẻ ;{'Điển hình' if person else ''};{person or ''};"
-                 f"{'Bác sĩ' if person else ''};3;05/03/2024; n  ",
-                 encoding="utf-8")
-    ledger("register", "--from", f)
-    led = Ledger.open(ledger.db)
-    try:
-        with led.read() as conn:
-            crit = criteria_for(conn, 2024)
-            units = {u["code"]: u for u in list_units(conn)}
-            got = dict(conn.execute(table("entry").select()).mappings().one())
-    finally:
-        led.close()
-    e = validate_entry(year=2024, unit_code="CDC", title=" Giữ  gìn\u00a0sức khoẻ ", field=3, kind=kind,
-                           subject="individual" if person else "collective", person=person,
-                           position="Bác sĩ" if person else None, registered_on=dt.date(2024, 3, 5), note=" n  ",
-                           crit=crit, units=units)
-    assert got == entry_row(e, 1)
 
 
 @settings(max_examples=300, deadline=None)

@@ -7,8 +7,8 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import (YEAR_CHECK, DateOpt, DbOpt, JsonOpt, UserOpt, add, check_texts, int_range, opt_text,
-                                 parse_date_opt, print_json, say, warn, writing)
+from dvk.commands.common import (YEAR_CHECK, DateOpt, DbOpt, JsonOpt, UserOpt, add, int_range, print_json, say, warn,
+                                 writing)
 from dvk.commands.intake import DryRunOpt, ForceOpt, FromOpt, RejectsOpt, SkipInvalidOpt, UpdateOpt
 
 
@@ -40,8 +40,7 @@ def register_cmd(
 ) -> None:
     """Đăng ký một mô hình, điển hình (in mã mới, dạng 2024-007), hoặc nhập cả danh sách: --from TỆP."""
     from dvk.cycle.config import criteria_for
-    from dvk.cycle.entries import register, validate_entry
-    from dvk.cycle.units import get_unit, list_units
+    from dvk.cycle.entries import register
     from dvk.commands.intake import import_file, missing_options, refuse_bulk_options
     from dvk.errors import InvalidInput
 
@@ -58,30 +57,42 @@ def register_cmd(
     missing = [n for n, v in (("--year", year), ("--unit", unit), ("--title", title), ("--field", field)) if v is None]
     if missing:
         raise missing_options(missing, "hoặc dùng --from TỆP để nhập cả danh sách")
-    check_texts(opt_text("--title", title, "title"), opt_text("--individual", individual, "person"),
-                opt_text("--position", position, "position"), opt_text("--note", note, "note"))
-    on = parse_date_opt(date)
+    on, found = typed_date(date, "registered_on", "ngày đăng ký")
+    values = dict(year=year, unit=unit, title=title, kind="exemplar" if exemplar else "model",
+                  subject="individual" if individual else "collective", person=individual, position=position,
+                  field=field, registered_on=on, sudden=sudden, note=note)
     with writing(ctx, db, user) as tx:
-        crit = criteria_for(tx.conn, year)
-        units = {u["code"]: u for u in list_units(tx.conn)}
-        unit_code = get_unit(tx.conn, unit)["code"] if unit not in units else unit
-        e = validate_entry(
-            year=year, unit_code=unit_code, title=title, field=field, kind="exemplar" if exemplar else "model",
-            subject="individual" if individual else "collective", person=individual, position=position,
-            registered_on=on, sudden=sudden, note=note, crit=crit, units=units,
-        )
-        row = register(tx, e)
+        row = register(tx, values, names=REGISTER_OPTIONS, found=found)  # every problem at once, by option
         tx.note(f"Đăng ký {row['id']}: {row['title']} ({row['unit_code']})")
+        window = criteria_for(tx.conn, row["year"]).window(row["year"]) if row["late"] else None
     if json_:
         print_json({"id": row["id"], "late": row["late"], "sudden": row["sudden"]})
         return
     typer.echo(row["id"])
-    if row["late"]:
-        start, end = crit.window(year)
+    if window is not None:
         from dvk.text.dates import fmt_date
 
         warn(f"{row['id']} đăng ký ngày {fmt_date(row['registered_on'])}, ngoài thời hạn "
-             f"{fmt_date(start)}–{fmt_date(end)}: được ghi nhận là đăng ký muộn.")
+             f"{fmt_date(window[0])}–{fmt_date(window[1])}: được ghi nhận là đăng ký muộn.")
+
+
+# How `dvk register` names each field of a registration (dvk.rules.Issue.field) in its messages.
+REGISTER_OPTIONS = {"year": "--year", "unit_code": "--unit", "title": "--title", "kind": "--exemplar",
+                    "subject": "--individual", "person": "--individual", "position": "--position", "field": "--field",
+                    "registered_on": "--date", "sudden": "--sudden", "note": "--note"}
+
+
+def typed_date(value: Optional[str], field: str, noun: str) -> tuple[object, list]:
+    """A typed --date read (None when not given), and its problem as a dvk.rules.Issue when it cannot be."""
+    if value is None:
+        return None, []
+    from dvk.rules import date_issue
+    from dvk.text.dates import DateError, parse_date
+
+    try:
+        return parse_date(value), []
+    except DateError as exc:
+        return None, [date_issue(field, noun, value, exc.reason, str(exc))]
 
 
 def report_cmd(
@@ -136,7 +147,7 @@ def report_cmd(
     refuse_bulk_options(dry_run, skip_invalid, rejects, update)
     if not entry_id:
         raise missing_options(["mã mô hình, điển hình (ID)"], "hoặc dùng --from TỆP để nhập nhiều báo cáo")
-    on = parse_date_opt(date)
+    on, found = typed_date(date, "reported_on", "ngày báo cáo")
     # Every file is read (and hashed) before the write lock: a big or a never-ending file blocks no one.
     report_file = None
     if from_docx is not None:
@@ -147,16 +158,12 @@ def report_cmd(
             raise InvalidInput(f"Không dùng {', '.join(given)} cùng --from-docx: nội dung lấy từ tệp Word.")
         report_file = read_report_file(from_docx)
         aspects = forms.read_report_docx(from_docx, entry_id_of(entry_id))  # "2024-7" is 2024-007
-    else:
-        from dvk.criteria import ASPECTS
-
-        check_texts(*[opt_text(f"--{key}", aspects[key], "aspect", label=label, multiline=True)
-                      for key, label in ASPECTS])
-        if file is not None:
-            report_file = read_report_file(file)
+    elif file is not None:
+        report_file = read_report_file(file)
     try:
         with writing(ctx, db, user) as tx:
-            saved = save_report(tx, entry_id, aspects, on, report_file, force=force)
+            saved = save_report(tx, entry_id, aspects, on, report_file, force=force, names=REPORT_OPTIONS,
+                                found=found)  # every problem at once, by option
             if not saved.changed:
                 raise _Unchanged(saved)  # nothing to record: the transaction is rolled back
             eid = saved.row["entry_id"]
@@ -184,6 +191,12 @@ def report_cmd(
              f"cần cấp ủy xác nhận lại: dvk confirm {row['entry_id']} --by …")
     if missing:
         warn("báo cáo còn thiếu: " + ", ".join(missing) + " (cần đủ 5 nội dung để được xét).")
+
+
+# How `dvk report` names each field of a report (dvk.rules.Issue.field) in its messages.
+REPORT_OPTIONS = {"approach": "--approach", "experience": "--experience", "spread": "--spread",
+                  "effectiveness": "--effectiveness", "sustainability": "--sustainability", "reported_on": "--date",
+                  "aspects": "--approach, --experience, --spread, --effectiveness, --sustainability"}
 
 
 class _Unchanged(Exception):
@@ -234,17 +247,10 @@ def confirm_cmd(
     refuse_bulk_options(dry_run, skip_invalid, rejects, update, force)
     if not entry_id:
         raise missing_options(["mã mô hình, điển hình (ID)"], "hoặc dùng --from TỆP để nhập nhiều xác nhận")
-    if by is None:
-        raise InvalidInput("Thiếu người ký xác nhận (--by).")
-    if reason is not None and not reject:
-        raise InvalidInput("--reason (lý do cấp ủy không xác nhận) chỉ dùng cùng --reject; bỏ --reason, hoặc thêm "
-                           "--reject nếu cấp ủy không xác nhận.")
-    check_texts(opt_text("--committee", committee, "committee"), opt_text("--by", by, "confirmed_by"),
-                opt_text("--comment", comment, "comment", multiline=True), opt_text("--reason", reason, "reason"))
-    on = parse_date_opt(date)
+    on, found = typed_date(date, "confirmed_on", "ngày xác nhận")
     with writing(ctx, db, user) as tx:
-        row = save_confirmation(tx, entry_id, committee=committee, by=by, on=on, comment=comment,
-                                    rejected=reject, reason=reason)
+        row = save_confirmation(tx, entry_id, committee=committee, by=by, on=on, comment=comment, rejected=reject,
+                                reason=reason, names=CONFIRM_OPTIONS, found=found)  # every problem at once
         tx.note(f"{'Cấp ủy không xác nhận' if reject else 'Cấp ủy xác nhận'} {row['entry_id']}")
     if json_:
         print_json({"id": row["entry_id"], "committee": row["committee"], "rejected": row["rejected"],
@@ -254,6 +260,11 @@ def confirm_cmd(
         say(f"Đã ghi: {row['committee']} không xác nhận {row['entry_id']} ({row['reason']}).")
     else:
         say(f"Đã ghi xác nhận của {row['committee']} cho {row['entry_id']}.")
+
+
+# How `dvk confirm` names each field of a confirmation (dvk.rules.Issue.field) in its messages.
+CONFIRM_OPTIONS = {"committee": "--committee", "confirmed_by": "--by", "comment": "--comment", "reason": "--reason",
+                   "confirmed_on": "--date"}
 
 
 def score_cmd(
@@ -279,15 +290,17 @@ def score_cmd(
     force: ForceOpt = False,
 ) -> None:
     """Ghi điểm của một thành viên Hội đồng (chấm lại thì thay điểm cũ); --from TỆP: mỗi thành viên một trang tính."""
-    from dvk.scoring import parse_score_args
     from dvk.text.numbers import fmt_score
     from dvk.cycle.config import criteria_for
     from dvk.cycle.entries import get_entry
     from dvk.cycle.evidence import save_scores
     from dvk.commands.intake import import_file, missing_options, refuse_bulk_options
     from dvk.errors import InvalidInput
+    from dvk.rules import member_name, parse_score_args, refusal
 
-    check_texts(opt_text("--member", member, "member"))
+    why = member_name(member, required=False)[1]
+    if why:
+        raise refusal([why], {"member": "--member"}, what="Phiếu chấm điểm")
     if from_ is not None:
         if entry_id or scores:
             raise InvalidInput("Không ghi mã mô hình hay MÃ=ĐIỂM cùng --from: điểm lấy từ tệp.")

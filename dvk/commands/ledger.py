@@ -293,8 +293,18 @@ def criteria_use(
     check_year(from_year)
     crit = load_file(file)  # read and checked before the write lock is taken
     with writing(ctx, db, user, f"Áp dụng bộ tiêu chí {file.name} từ năm {from_year}") as tx:
-        crit = use_criteria(tx, crit, from_year)
-    say(f"Đã áp dụng “{crit.name}” từ năm {from_year}.")
+        used = use_criteria(tx, crit, from_year)
+    say(f"Đã áp dụng “{used.crit.name}” từ năm {from_year}.")
+    if used.changed:  # the stored flags follow the new registration window (recorded in the history)
+        say(f"Đã cập nhật tình trạng đăng ký của {used.changed} mô hình, điển hình theo thời hạn đăng ký mới — "
+            + "; ".join(f"nay {what}: {_ids_text(ids)}"
+                        for ids, what in ((used.on_time, "đúng hạn"), (used.late, "muộn")) if ids) + ".")
+
+
+def _ids_text(ids, most: int = 10) -> str:
+    """Entry ids for a line of output: the first `most`, then how many more."""
+    shown = ", ".join(ids[:most])
+    return shown + (f" và {len(ids) - most} mã khác" if len(ids) > most else "")
 
 
 # ---------------------------------------------------------------- history

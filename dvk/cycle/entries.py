@@ -1,25 +1,30 @@
-"""Registrations (đăng ký): one entry's rules, its id and its insertion."""
+"""Registrations (đăng ký): registering one entry (the rules are dvk.rules's), its id, finding it again."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import re
-from dataclasses import dataclass, field
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
+from dvk import rules
 from dvk.criteria import CriteriaSet
-from dvk.errors import InvalidInput, NotFound, clause
+from dvk.errors import InvalidInput, NotFound
 from dvk.ledger.history import Tx, table
-from dvk.text.normalize import clean, fold
-from dvk.text.safety import MAX_LEN, shorten
-from dvk.cycle.common import KINDS, SUBJECTS, text_field_problem, check_year, today
+from dvk.rules import Issue, entry_id_of, make_id, match_key
+from dvk.cycle.common import today
+from dvk.cycle.config import criteria_for
 from dvk.cycle.decisions import ensure_unlocked
 
+__all__ = ["NewEntry", "validate_entry", "register", "next_seq", "make_id", "entry_id_of", "match_key", "get_entry",
+           "REGISTRATION_VALUES"]
 
-def match_key(unit_code: str, title: str, person: str | None) -> str:
-    return "|".join([fold(unit_code), fold(title), fold(person or "")])
+
+# What `register` takes: the values of one registration, as dvk.rules.registration reads them.
+REGISTRATION_VALUES = ("year", "unit", "title", "kind", "subject", "person", "position", "field", "registered_on",
+                       "sudden", "note")
 
 
 @dataclass
@@ -44,61 +49,34 @@ class NewEntry:
         return match_key(self.unit_code, self.title, self.person)
 
 
+def _checked(values: Mapping[str, Any], *, crit_of, units: rules.Units, found: Iterable[Issue] = (),
+             names: Mapping[str | None, str | None] | None = None) -> dict:
+    """The row dvk.rules.registration makes of `values`, or the refusal listing every problem
+    (`found`: problems the caller met reading the values, listed with the rules')."""
+    unknown = set(values) - set(REGISTRATION_VALUES)
+    if unknown:
+        raise TypeError(f"unknown registration values: {sorted(unknown)}")
+    row, issues = rules.registration(**values, units=units, crit_of=crit_of, today=today())
+    issues = rules.in_field_order([*found, *issues])
+    if issues:
+        raise rules.refusal(issues, names, what="Đăng ký", headline=True)
+    assert row is not None
+    return row
+
+
 def validate_entry(
     *, year: int, unit_code: str, title: str | None, field: int | None, kind: str = "model",
     subject: str | None = None, person: str | None = None, position: str | None = None,
     registered_on: dt.date | None = None, sudden: bool = False, note: str | None = None,
     crit: CriteriaSet, units: Mapping[str, Mapping], today_: dt.date | None = None,
 ) -> NewEntry:
-    """Check one registration against the rules; raises InvalidInput (details list every problem)."""
-    problems: list[str] = []
-    try:
-        check_year(year)
-    except InvalidInput as exc:
-        problems.append(clause(exc.message))
-    if unit_code not in units:
-        problems.append(f"không có đơn vị mã “{shorten(unit_code)}” trong sổ")
-    title_c = clean(title) if title else None
-    why = text_field_problem(title, "tên mô hình", MAX_LEN["title"])
-    if why:
-        problems.append(why)
-    elif not title_c:
-        problems.append("thiếu tên mô hình, điển hình")
-    for value, label, key in ((person, "họ và tên", "person"), (position, "chức vụ", "position"),
-                              (note, "ghi chú", "note")):
-        why = text_field_problem(value, label, MAX_LEN[key])
-        if why:
-            problems.append(why)
-    numbers = [f.number for f in crit.fields]
-    if field is None:
-        problems.append("thiếu lĩnh vực (1–5)")
-    elif field not in numbers:
-        problems.append(f"lĩnh vực “{field}” không hợp lệ (chỉ có {', '.join(map(str, numbers))})")
-    if kind not in KINDS:
-        problems.append(f"loại “{kind}” không hợp lệ (mô hình hoặc điển hình)")
-    person_c = clean(person) if person else None
-    position_c = clean(position) if position else None
-    if subject is None:
-        subject = "individual" if person_c else "collective"
-    if subject not in SUBJECTS:
-        problems.append(f"đối tượng “{subject}” không hợp lệ (tập thể hoặc cá nhân)")
-    if subject == "individual" and not person_c:
-        problems.append("điển hình cá nhân phải có họ và tên")
-    if subject == "individual" and person_c and len(person_c.split()) < 2:
-        problems.append(f"họ và tên “{shorten(person_c)}” phải có ít nhất họ và tên")
-    if subject == "collective" and (person_c or position_c):
-        problems.append("tập thể không có họ tên, chức vụ (dùng --individual cho cá nhân)")
-    if registered_on is None:
-        registered_on = today_ or today()
-    if problems:
-        raise InvalidInput("Đăng ký không hợp lệ: " + "; ".join(problems) + ".", details=[])
-    start, end = crit.window(year)
-    late = (not sudden) and not (start <= registered_on <= end)
-    return NewEntry(
-        year=year, unit_code=unit_code, title=title_c or "", kind=kind, subject=subject, person=person_c,
-        position=position_c or None, field=int(field or 0), registered_on=registered_on, sudden=bool(sudden),
-        note=(clean(note) or None) if note else None, late=late,
-    )
+    """Check one registration against the rules (dvk.rules.registration) without a ledger: the entry,
+    or InvalidInput listing every problem. `register` does this itself; this is for a caller that
+    wants the checked values first."""
+    values = dict(year=year, unit=unit_code, title=title, kind=kind, subject=subject, person=person,
+                  position=position, field=field, registered_on=registered_on or today_, sudden=sudden, note=note)
+    row = _checked(values, crit_of=lambda _y: crit, units=rules.Units(units))
+    return NewEntry(**{f.name: row[f.name] for f in dataclasses.fields(NewEntry)})
 
 
 def next_seq(conn: Connection, year: int) -> int:
@@ -106,44 +84,38 @@ def next_seq(conn: Connection, year: int) -> int:
     return (conn.execute(select(func.max(t.c.seq)).where(t.c.year == year)).scalar() or 0) + 1
 
 
-def make_id(year: int, seq: int) -> str:
-    return f"{year}-{seq:03d}"
+def register(tx: Tx, values: Mapping[str, Any] | NewEntry, *, names: Mapping[str | None, str | None] | None = None,
+             found: Iterable[Issue] = (), units: rules.Units | None = None,
+             crit: CriteriaSet | None = None) -> dict:
+    """Register one entry: check `values` (REGISTRATION_VALUES) against every rule of
+    dvk.rules.registration (a NewEntry made by `validate_entry` is checked already), refuse a decided year or a duplicate of the same year, give it the year's
+    next id, insert it (recorded in the history). Returns the row stored.
 
-
-def entry_row(e: NewEntry, seq: int) -> dict:
-    return {
-        "id": make_id(e.year, seq), "year": e.year, "seq": seq, "unit_code": e.unit_code, "title": e.title,
-        "kind": e.kind, "subject": e.subject, "person": e.person, "position": e.position, "field": e.field,
-        "registered_on": e.registered_on, "late": e.late, "sudden": e.sudden, "note": e.note,
-        "match_key": e.key,
-    }
-
-
-def register(tx: Tx, e: NewEntry) -> dict:
-    """Insert one registration; a duplicate of the same year is refused."""
-    ensure_unlocked(tx.conn, e.year, f"danh sách đăng ký năm {e.year}")
+    Refused with every problem at once: `names` says how each field is named to the caller (dvk
+    register: its options), `found` adds the problems the caller met reading the values. `units` /
+    `crit`: the ledger's units and the year's criteria set when the caller has them (many at once).
+    """
+    if isinstance(values, NewEntry):  # checked already (validate_entry): stored as it stands
+        row = {"id": None, "seq": 0, **dataclasses.asdict(values), "match_key": values.key}
+    else:
+        if units is None:
+            units = rules.Units(c for (c,) in tx.conn.execute(select(table("unit").c.code)))
+        row = _checked(values, crit_of=(lambda _y: crit) if crit is not None else (lambda y: criteria_for(tx.conn, y)),
+                       units=units, found=found, names=names)
+    year = row["year"]
+    ensure_unlocked(tx.conn, year, f"danh sách đăng ký năm {year}")
     t = table("entry")
     dup = tx.conn.execute(
-        select(t.c.id).where(and_(t.c.year == e.year, t.c.match_key == e.key))
+        select(t.c.id).where(and_(t.c.year == year, t.c.match_key == row["match_key"]))
     ).first()
     if dup:
         raise InvalidInput(
-            f"Mô hình “{e.title}” của đơn vị {e.unit_code} đã đăng ký năm {e.year} (mã {dup.id})."
+            f"Mô hình “{row['title']}” của đơn vị {row['unit_code']} đã đăng ký năm {year} (mã {dup.id})."
         )
-    row = entry_row(e, next_seq(tx.conn, e.year))
+    row["seq"] = seq = next_seq(tx.conn, year)
+    row["id"] = make_id(year, seq)
     tx.insert("entry", row)
     return row
-
-
-_ENTRY_ID = re.compile(r"\s*([0-9]{4})\s*-\s*([0-9]{1,6})\s*")
-
-
-def entry_id_of(text: str) -> str:
-    """An entry id as a clerk types it ("2024-7", " 2024 - 0007 ") in the ledger's one spelling
-    ("2024-007"); any other text comes back stripped (it names no entry). Every command and every
-    import reads entry ids through this."""
-    m = _ENTRY_ID.fullmatch(text)
-    return make_id(int(m.group(1)), int(m.group(2))) if m else text.strip()
 
 
 def get_entry(conn: Connection, entry_id: str) -> dict:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 from sqlalchemy import select
 
+from dvk import rules
+from dvk.rules import Issue
 from dvk.scoring import member_total
 from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.text.dates import fmt_date
@@ -19,8 +21,7 @@ from dvk.errors import InvalidInput, NotFound
 from dvk.files import read_regular
 from dvk.ledger.history import Tx, table
 from dvk.text.normalize import fold, fold_marks
-from dvk.text.safety import MAX_LEN
-from dvk.cycle.common import text_field, today
+from dvk.cycle.common import today
 from dvk.cycle.config import criteria_for
 from dvk.cycle.decisions import ensure_unlocked
 from dvk.cycle.entries import get_entry
@@ -66,13 +67,15 @@ class SavedReport:
 
 
 def save_report(tx: Tx, entry_id: str, aspects: Mapping[str, str | None], reported_on: dt.date | None,
-                file: ReportFile | Path | None, *, force: bool = False) -> SavedReport:
+                file: ReportFile | Path | None, *, force: bool = False,
+                names: Mapping[str | None, str | None] | None = None, found: Iterable[Issue] = ()) -> SavedReport:
     """Record (or complete) an achievement report.
 
-    A blank aspect never erases what is stored (it is listed in `ignored`). A report the Party
-    committee has confirmed (or refused) is what the committee vouched for: changing its content
-    needs `force`, and then the confirmation is deleted in the same transaction and the report
-    marked `confirmation_cleared_on`, so the entry needs confirming again.
+    A blank aspect never erases what is stored (it is listed in `ignored`); every problem is refused
+    at once (dvk.rules.report_aspects, report_blank; `found`: the caller's own, `names`: how it names
+    each field). A report the Party committee has confirmed (or refused) is what the committee
+    vouched for: changing its content needs `force`, and then the confirmation is deleted in the same
+    transaction and the report marked `confirmation_cleared_on`, so the entry needs confirming again.
     """
     entry = get_entry(tx.conn, entry_id)
     eid = entry["id"]
@@ -83,23 +86,16 @@ def save_report(tx: Tx, entry_id: str, aspects: Mapping[str, str | None], report
     row = dict(cur) if cur else {"entry_id": eid, "approach": None, "experience": None, "spread": None,
                                  "effectiveness": None, "sustainability": None, "reported_on": None,
                                  "file_path": None, "file_sha256": None, "confirmation_cleared_on": None}
-    labels = dict(ASPECTS)
-    ignored: list[str] = []
-    for key, value in aspects.items():
-        if value is None:
-            continue
-        text = text_field(value, labels[key], max_len=MAX_LEN["aspect"], multiline=True)
-        if text is None:
-            ignored.append(key)
-            continue
-        row[key] = text
+    texts, ignored, issues = rules.report_aspects(aspects)
+    issues = [*found, *issues]
+    row.update(texts)
     row["reported_on"] = reported_on or row["reported_on"] or today()
     if file is not None:
         rf = file if isinstance(file, ReportFile) else read_report_file(file)
         row["file_path"], row["file_sha256"] = rf.path, rf.sha256
-    if not any(row[k] for k, _ in ASPECTS) and not row["file_path"]:
-        raise InvalidInput("Báo cáo thành tích trống: hãy nêu ít nhất một nội dung (--approach, --experience, "
-                           "--spread, --effectiveness, --sustainability).")
+    blank = rules.report_blank(row) if not issues else None
+    if blank or issues:
+        raise rules.refusal([*issues, *([blank] if blank else [])], names, what="Báo cáo thành tích")
     cleared = None
     if cur is not None:
         differs = [k for k in REPORT_CONTENT if row[k] != cur[k]]
@@ -138,25 +134,23 @@ def confirmed_report_message(entry_id: str, conf: Mapping, differs: Sequence[str
 
 
 def save_confirmation(tx: Tx, entry_id: str, *, committee: str | None, by: str | None, on: dt.date | None,
-                      comment: str | None, rejected: bool, reason: str | None) -> dict:
+                      comment: str | None, rejected: bool, reason: str | None,
+                      names: Mapping[str | None, str | None] | None = None, found: Iterable[Issue] = ()) -> dict:
+    """Record the Party committee's confirmation (or refusal) of an entry's report; every problem is
+    refused at once (dvk.rules.confirmation, confirmable; `found`, `names` as for `save_report`)."""
     entry = get_entry(tx.conn, entry_id)
     ensure_unlocked(tx.conn, entry["year"], f"xác nhận của {entry['id']}")
     rt = table("report")
-    if not tx.conn.execute(select(rt.c.entry_id).where(rt.c.entry_id == entry["id"])).first():
-        raise InvalidInput(f"{entry['id']} chưa có báo cáo thành tích; cấp ủy xác nhận vào bản báo cáo, "
-                           "hãy ghi báo cáo trước (dvk report).")
+    reported = tx.conn.execute(select(rt.c.entry_id).where(rt.c.entry_id == entry["id"])).first() is not None
     unit = get_unit(tx.conn, entry["unit_code"])
-    committee_c = text_field(committee, "tên cấp ủy (--committee)", max_len=MAX_LEN["committee"]) or unit.get("committee")
-    if not committee_c:
-        raise InvalidInput("Thiếu tên cấp ủy xác nhận (--committee).")
-    by_c = text_field(by, "người ký xác nhận (--by)", required=True, max_len=MAX_LEN["confirmed_by"])
-    reason_c = text_field(reason, "lý do (--reason)", max_len=MAX_LEN["reason"])
-    if rejected and not reason_c:
-        raise InvalidInput("Cấp ủy không xác nhận thì phải nêu lý do (--reason).")
-    row = {"entry_id": entry["id"], "committee": committee_c, "confirmed_by": by_c,
-           "confirmed_on": on or today(),
-           "comment": text_field(comment, "nhận xét (--comment)", max_len=MAX_LEN["comment"], multiline=True),
-           "rejected": bool(rejected), "reason": reason_c if rejected else None}
+    values, issues = rules.confirmation(committee=committee, by=by, comment=comment, rejected=rejected,
+                                        reason=reason)
+    values["committee"], more = rules.confirmable(entry["id"], reported=reported, committee=values["committee"],
+                                                  unit_code=unit["code"], unit_committee=unit.get("committee"))
+    issues = [*found, *more, *issues]
+    if issues:
+        raise rules.refusal(issues, names, what="Xác nhận của cấp ủy")
+    row = {"entry_id": entry["id"], "confirmed_on": on or today(), **values}
     tx.upsert("confirmation", row)
     return row
 
@@ -212,7 +206,9 @@ def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fractio
     """
     entry = get_entry(tx.conn, entry_id)
     ensure_unlocked(tx.conn, entry["year"], f"điểm của {entry['id']}")
-    member_c = text_field(member, "tên thành viên Hội đồng (--member)", required=True, max_len=MAX_LEN["member"])
+    member_c, why = rules.member_name(member)
+    if why:
+        raise rules.refusal([why], {"member": "--member"}, what="Phiếu chấm điểm")
     st = table("score")
     scored = tx.conn.execute(select(st.c.member).where(st.c.entry_id == entry["id"])).scalars().all()
     same, near = match_member(member_c, scored)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 from sqlalchemy import func, select
@@ -17,10 +18,11 @@ from dvk.criteria import CriteriaSet
 from dvk.ledger.sqlite import Ledger
 from dvk.errors import InvalidInput, LockedYear
 from dvk.ledger.history import Tx, table
+from dvk.rules import late_changes
 from dvk.text.normalize import clean
 from dvk.text.safety import MAX_LEN, MAX_RECIPIENTS
 from dvk.cycle.common import BASE_YEAR, text_field, check_year
-from dvk.cycle.config import DEFAULT_PROFILE, DEFAULT_RECIPIENTS, PROFILE_LABELS, profile_for
+from dvk.cycle.config import DEFAULT_PROFILE, DEFAULT_RECIPIENTS, PROFILE_LABELS, criteria_for, profile_for
 from dvk.cycle.decisions import first_decision_from
 from dvk.wording import decision_number
 
@@ -81,9 +83,27 @@ def set_profile(tx: Tx, from_year: int, changes: Mapping[str, Any]) -> dict:
     return row
 
 
-def use_criteria(tx: Tx, crit: CriteriaSet | Path, from_year: int) -> CriteriaSet:
+@dataclass(frozen=True)
+class CriteriaUsed:
+    """What `use_criteria` did: the set stored, and the entries whose registration flag changed with
+    its registration window (ids now on time, ids now late)."""
+
+    crit: CriteriaSet
+    on_time: tuple[str, ...] = ()
+    late: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> int:
+        return len(self.on_time) + len(self.late)
+
+
+def use_criteria(tx: Tx, crit: CriteriaSet | Path, from_year: int) -> CriteriaUsed:
     """Store a criteria set from `from_year` on. Pass a set already read and checked
-    (`criteria.load_file`), so no file is read while the write lock is held."""
+    (`criteria.load_file`), so no file is read while the write lock is held.
+
+    Every year it reaches is undecided (a decided year is refused), so every stored `late` flag of
+    those years is brought in line with the window each year now has (dvk.rules.late_changes, the
+    one definition of lateness), in this transaction and recorded in the history."""
     check_year(from_year)
     if not isinstance(crit, CriteriaSet):
         crit = load_file(crit)
@@ -93,7 +113,19 @@ def use_criteria(tx: Tx, crit: CriteriaSet | Path, from_year: int) -> CriteriaSe
             f"Năm {decided.year} đã có quyết định công nhận; không thể đổi bộ tiêu chí từ năm {from_year}."
         )
     tx.upsert("criteria_set", {"from_year": from_year, "phase": crit.phase, "text": crit.text, "sha256": crit.sha256})
-    return crit
+    t = table("entry")
+    windows: dict[int, tuple[dt.date, dt.date]] = {}
+
+    def window_of(year: int) -> tuple[dt.date, dt.date]:
+        if year not in windows:
+            windows[year] = criteria_for(tx.conn, year).window(year)
+        return windows[year]
+
+    entries = tx.conn.execute(select(t).where(t.c.year >= from_year).order_by(t.c.year, t.c.seq)).mappings().all()
+    changed = late_changes(entries, window_of)
+    tx.update_many("entry", changed)
+    return CriteriaUsed(crit, on_time=tuple(e["id"] for e in changed if not e["late"]),
+                        late=tuple(e["id"] for e in changed if e["late"]))
 
 
 def set_setting(tx: Tx, key: str, value: str) -> str:

@@ -6,23 +6,24 @@ from typing import Mapping, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from dvk import rules
 from dvk.errors import InvalidInput, NotFound
 from dvk.ledger.history import Tx, table
-from dvk.text.normalize import fold
-from dvk.text.safety import MAX_LEN
-from dvk.cycle.common import text_field
 
 
 def add_unit(tx: Tx, code: str, name: str, committee: str | None = None) -> dict:
-    code_c = text_field(code, "mã đơn vị", required=True, max_len=MAX_LEN["unit_code"])
-    name_c = text_field(name, "tên đơn vị", required=True, max_len=MAX_LEN["unit_name"])
-    committee_c = text_field(committee, "tên cấp ủy", max_len=MAX_LEN["committee"])
+    """Add one unit checked by dvk.rules.unit (every problem at once); a code equal to one in the ledger
+    once folded (case, spacing: dvk.rules.unit_key) is refused."""
+    row, issues = rules.unit(code, name, committee)
+    if issues or row is None:
+        raise rules.refusal(issues, what="Đơn vị")
+    code_c, name_c, committee_c = row["code"], row["name"], row["committee"]
     t = table("unit")
     if tx.conn.execute(select(t.c.code).where(t.c.code == code_c)).first():
         raise InvalidInput(f"Mã đơn vị “{code_c}” đã có trong sổ.")
     # Codes are unique folded (case, spacing): "bvdk" next to "BVDK" would be two names for one unit.
-    key = fold(code_c or "")
-    same = [c for (c,) in tx.conn.execute(select(t.c.code)) if fold(c) == key]
+    key = rules.unit_key(code_c or "")
+    same = [c for (c,) in tx.conn.execute(select(t.c.code)) if rules.unit_key(c) == key]
     if same:
         raise InvalidInput(f"Mã đơn vị “{code_c}” trùng với đơn vị “{same[0]}” đã có trong sổ (mã đơn vị không "
                            "phân biệt chữ hoa, chữ thường và khoảng trắng); hãy dùng mã khác.")
@@ -66,7 +67,7 @@ def get_unit(conn: Connection, code: str) -> dict:
     row = conn.execute(select(t).where(t.c.code == code)).mappings().first()
     if row is None:
         # Be forgiving about case and spacing, never about identity.
-        cands = [u for u in list_units(conn) if fold(u["code"]) == fold(code)]
+        cands = [u for u in list_units(conn) if rules.unit_key(u["code"]) == rules.unit_key(code)]
         if len(cands) == 1:
             return cands[0]
         raise NotFound(f"Không có đơn vị mã “{code}” trong sổ (xem: dvk units list).")

@@ -13,11 +13,10 @@ from functools import lru_cache
 from typing import Any
 
 from dvk.text.numbers import fmt_number
-from dvk.cycle.entries import entry_id_of
+from dvk.rules import entry_id_of
 from dvk.text.dates import fmt_date
 from dvk.intake.tables.base import fold_header
 from dvk.text.normalize import clean, fold, nfc
-from dvk.text.safety import MAX_LEN, text_problem
 from dvk.intake.columns import EXAMPLE_MARK
 
 
@@ -36,10 +35,10 @@ def _text(v: Any) -> str | None:
     return clean(str(v)) or None
 
 
-def _cell_problem(raw: Any, cleaned: str | None, key: str) -> str | None:
-    """The field's rule (dvk.text.safety.text_problem, MAX_LEN[key]) for a text cell: `raw` as read,
-    `cleaned` what would be stored. None when the cell may be stored."""
-    return text_problem(raw if isinstance(raw, str) else "", cleaned, MAX_LEN[key])
+def _as_text(raw: Any) -> str | None:
+    """A text cell as the rules (dvk.rules) take it: a str as typed (they clean it); a number or a
+    date as it reads."""
+    return raw if raw is None or type(raw) is str else _text(raw)
 
 
 _is_nfc = unicodedata.is_normalized
@@ -124,7 +123,7 @@ def _is_example(v: Any) -> bool:
 
 
 def _entry_id(v: Any) -> str | None:
-    """An entry id as typed ("2024-007", "2024-7") in the ledger's spelling (dvk.cycle.entries.entry_id_of)."""
+    """An entry id as typed ("2024-007", "2024-7") in the ledger's spelling (dvk.rules.entry_id_of)."""
     t = _text(v)
     return None if t is None else entry_id_of(t)
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping
 
-from dvk.cycle.common import text_field, today
+from dvk.cycle.common import today
 from dvk.text.dates import DateError, parse_date
-from dvk.errors import InvalidInput, Problem
+from dvk.errors import Problem
 from dvk.ledger.history import table as db_table
-from dvk.intake.cells import _entry_id, _flag, _same_text, _show, _shown
+from dvk.rules import Issue, confirmable, confirmation, date_issue
+from dvk.intake.cells import _as_text, _entry_id, _flag, _same_text, _show
 from dvk.intake.columns import CONFIRMATION_COLUMNS, REJECT_REASON_KEY
 from dvk.intake.engine import _Importer, _Item
 from dvk.intake.result import Conflict
+
+
+# a field of dvk.rules.confirmation / confirmable -> the column it is read from
+_KEYS = {"confirmed_by": "by", "confirmed_on": "on", "entry_id": "id"}
 
 
 class _Confirmations(_Importer):
@@ -23,44 +28,27 @@ class _Confirmations(_Importer):
     def parse(self, row: Any, problems: list[Problem]) -> Any:
         v = row[1]
         eid = _entry_id(v["id"])
+        issues: list[Issue] = []
         if eid is None:
-            problems.append(self.problem(row, "thiếu mã mô hình, điển hình", "id"))
-
-        def text(key: str, label: str, max_len: int, multiline: bool = False) -> str | None:
-            raw = v[key]
-            if raw is None:
-                return None
-            try:
-                return text_field(raw if isinstance(raw, str) else _shown(raw), label, max_len=max_len,
-                                 multiline=multiline)
-            except InvalidInput as exc:
-                problems.append(self.problem(row, exc.message.rstrip("."), key))
-                return None
-
-        committee = text("committee", "tên cấp ủy", 300)
-        by = text("by", "người xác nhận", 200)
-        if by is None and v["by"] is None:
-            problems.append(self.problem(row, "thiếu người ký xác nhận", "by"))
-        comment = text("comment", "nhận xét", 5000, multiline=True)
-        reason = text("reason", "lý do", 2000)
+            issues.append(Issue("id", "thiếu mã mô hình, điển hình"))
         rejected = _flag(v["rejected"])
         if rejected is None:
-            problems.append(self.problem(row, "cột Không xác nhận chỉ ghi “x” hoặc để trống", "rejected",
-                                         v["rejected"]))
-        elif rejected and not reason:
-            problems.append(self.problem(row, "cấp ủy không xác nhận thì phải ghi lý do", "reason"))
+            issues.append(Issue("rejected", "cột Không xác nhận chỉ ghi “x” hoặc để trống", v["rejected"]))
+        # the same rules as `dvk confirm` (dvk.rules.confirmation)
+        values, found = confirmation(committee=_as_text(v["committee"]), by=_as_text(v["by"]),
+                                     comment=_as_text(v["comment"]), rejected=bool(rejected), reason=_as_text(v["reason"]))
+        issues += found
         raw = v["on"]
         on = None
         if raw is not None:
             try:
                 on = parse_date(raw)
             except DateError as exc:
-                problems.append(self.problem(row, f"ngày xác nhận không hợp lệ: {exc.reason or 'sai dạng'}",
-                                             "on", raw))
-        if problems:
+                issues.append(date_issue("confirmed_on", "ngày xác nhận", raw, exc.reason))
+        if issues:
+            problems.extend(self.issue_problems(row, issues, _KEYS))
             return None
-        return (eid, {"committee": committee, "confirmed_by": by, "comment": comment, "rejected": bool(rejected),
-                      "reason": reason if rejected else None}, on)
+        return (eid, values, on)
 
     _LABELS = {"committee": ("committee", "Cấp ủy"), "confirmed_by": ("by", "Người xác nhận"),
                "comment": ("comment", "Nhận xét"), "rejected": ("rejected", "Không xác nhận"),
@@ -94,17 +82,13 @@ class _Confirmations(_Importer):
             e = self.check_entry(it, eid, known)
             if e is None:
                 continue
-            if eid not in reported:
-                it.problems = [self.problem(it.row, f"{eid} chưa có báo cáo thành tích; cấp ủy xác nhận vào bản báo "
-                                                    "cáo, hãy nhập báo cáo trước", "id", it.row[1].get("id"))]
-                continue
             new = {"entry_id": eid, **vals}
-            if not new["committee"]:
-                new["committee"] = self.units.get(e["unit_code"], {}).get("committee")
-                if not new["committee"]:
-                    it.problems = [self.problem(it.row, f"thiếu tên cấp ủy (đơn vị {e['unit_code']} chưa khai báo "
-                                                        "cấp ủy trong sổ)", "committee")]
-                    continue
+            new["committee"], issues = confirmable(eid, reported=eid in reported, committee=new["committee"],
+                                                   unit_code=e["unit_code"],
+                                                   unit_committee=self.units.get(e["unit_code"], {}).get("committee"))
+            if issues:
+                it.problems = self.issue_problems(it.row, issues, _KEYS)
+                continue
             cur = pending.get(eid) or existing.get(eid)
             if cur is None:
                 self.unlock(e["year"], f"xác nhận của {eid}")

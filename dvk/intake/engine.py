@@ -21,9 +21,9 @@ from dvk.errors import InvalidInput, Problem, ValidationFailed
 from dvk.ledger.bulk import bulk_cache
 from dvk.ledger.history import table as db_table
 from dvk.ledger.plan import WritePlan
+from dvk.rules import Issue, Units, unit_key
 from dvk.intake.tables.base import fold_header
 from dvk.intake.tables.jsonfile import LongNumber
-from dvk.text.normalize import fold
 from dvk.intake.cells import _is_example, _shown, _text
 from dvk.intake.columns import Column, REJECT_REASON_KEY, _REQUIRED, column_spec
 from dvk.intake.result import ImportOptions, ImportResult
@@ -121,10 +121,7 @@ class _Importer:
         self._unlocked: set[int] = set()
         self._crits: dict[int, CriteriaSet] = {}
         self.units = {u["code"]: u for u in list_units(self.conn)}
-        folded: dict[str, list[str]] = {}
-        for code in self.units:
-            folded.setdefault(fold(code), []).append(code)
-        self._unit_by_fold = {k: v[0] for k, v in folded.items() if len(v) == 1}
+        self.unit_codes = Units(self.units)  # a unit as typed: its code, or the one equal to it folded
 
     # ------------------------------------------------------------ helpers for subclasses
     def all_columns(self) -> tuple[Column, ...]:
@@ -137,9 +134,7 @@ class _Importer:
         return c
 
     def unit_code(self, raw: str) -> str | None:
-        if raw in self.units:
-            return raw
-        return self._unit_by_fold.get(fold(raw))
+        return self.unit_codes.find(raw)
 
     def write(self, table_name: str, inserts: Sequence[dict], updates: Sequence[dict]) -> None:
         """Plan a batch's new and changed rows (written under the lock once the file is read)."""
@@ -170,6 +165,12 @@ class _Importer:
         file = self.fname if not row[3] else f"{self.fname}, trang tính “{row[3]}”"
         return Problem(reason, file=file, row=row[0], column=column,
                        value=_shown(value) if value is not None else None, location_word=row[4])
+
+    def issue_problems(self, row: Any, issues: Iterable[Issue], keys: Mapping[str | None, str | None] = {}
+                       ) -> list[Problem]:
+        """The problems of a row that dvk.rules found, each at its column (`keys`: a rule's field -> the
+        column key, when they differ; None: the row as a whole)."""
+        return [self.problem(row, i.reason, keys.get(i.field, i.field), i.value) for i in issues]
 
     def _label(self, key: str) -> str:
         for c in self.all_columns():
@@ -205,7 +206,7 @@ class _Importer:
                                           "id", row[1].get("id"))]
             return None
         unit = _text(row[1].get("_unit"))
-        if unit is not None and fold(unit) != fold(e["unit_code"]):
+        if unit is not None and unit_key(unit) != unit_key(e["unit_code"]):
             item.problems = [self.problem(row, f"mô hình {entry_id} thuộc đơn vị {e['unit_code']}, không phải "
                                                f"đơn vị ghi ở dòng này", "_unit", unit)]
             return None

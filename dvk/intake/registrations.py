@@ -4,22 +4,32 @@ folded unit, title and person, new ids in file order.
 
 from __future__ import annotations
 
-import datetime as dt
 from array import array
-from dataclasses import field
 from typing import Any, Mapping
 from sqlalchemy import and_, bindparam, select
 
-from dvk.cycle.common import KINDS as ENTRY_KINDS, MAX_YEAR, MIN_YEAR, SUBJECTS, today
+from dvk.cycle.common import KINDS as ENTRY_KINDS, SUBJECTS, today
 from dvk.cycle.entries import next_seq
 from dvk.text.dates import DateError, parse_date
 from dvk.errors import Problem
 from dvk.ledger.history import table as db_table
-from dvk.text.normalize import fold, fold_clean
-from dvk.intake.cells import _KIND_WORDS, _SUBJECT_WORDS, _cell_problem, _flag, _int, _same_text, _show, _text, _word, clean_fast
+from dvk.rules import Issue, date_issue, in_field_order, is_late, make_id, registration, year_issue
+from dvk.intake.cells import _KIND_WORDS, _SUBJECT_WORDS, _as_text, _flag, _int, _same_text, _show, _text, _word, clean_fast
 from dvk.intake.columns import Column, REGISTRATION_COLUMNS, REGISTRATION_IGNORED, _REQUIRED
 from dvk.intake.engine import LOOKUP_CHUNK, _Importer, _Item
 from dvk.intake.result import Conflict, MAX_NEW_IDS
+
+
+_UNSET: Any = object()
+
+
+_KEYS = {"unit_code": "unit"}  # a field of dvk.rules.registration -> the column it is read from
+
+
+def _coerced(value: Any, raw: Any) -> Any:
+    """What a cell means (a number, one of the domain's words), or the cell as typed when it means
+    nothing: the rule then says why it is not one."""
+    return raw if value is None else value
 
 
 class _Registrations(_Importer):
@@ -33,11 +43,8 @@ class _Registrations(_Importer):
         self._seq: dict[int, int] = {}
         self._first_seq: dict[int, int] = {}
         self._lines: dict[int, array] = {}  # year -> file line of each entry added, by seq
-        self._years: dict[Any, int | None] = {}
-        self._fields: dict[int, set[int]] = {}
+        self._years: dict[Any, Any] = {}
         self._dates: dict[str, Any] = {}
-        self._windows: dict[int, tuple[dt.date, dt.date]] = {}
-        self._unit_keys: dict[str, str] = {}
         self._today = today()
         # value as typed -> what it means, for the columns that take a few values again and again
         self._words: dict[Any, Any] = {}
@@ -78,136 +85,58 @@ class _Registrations(_Importer):
             return exc.reason or "không phải ngày dạng dd/mm/yyyy hoặc yyyy-mm-dd"
 
     def parse(self, row: Any, problems: list[Problem]) -> Any:
+        """The row's cells coerced (each value as typed -> what it means, cached), then the one rule
+        set: dvk.rules.registration, exactly as `dvk register` calls it."""
         v = row[1]
-        opts = self.opts
-        # year
+        found: list[Issue] = []  # what the cells themselves say (an unreadable date…), besides the rules
         raw = v["year"]
-        if raw is None:
-            year = opts.year
-            if year is None:
-                problems.append(self.problem(row, "thiếu năm", "year"))
-        else:
-            year = self._years.get(raw, -1)
-            if year == -1:
-                year = _int(raw)
-                if year is not None and not (MIN_YEAR <= year <= MAX_YEAR):
-                    year = None
-                if len(self._years) < 1000:
-                    self._years[raw] = year
-            if year is None:
-                problems.append(self.problem(row, f"năm không hợp lệ (phải là số trong khoảng {MIN_YEAR}–"
-                                                  f"{MAX_YEAR})", "year", raw))
-            elif opts.year is not None and year != opts.year:
-                problems.append(self.problem(row, f"năm {year} khác với năm đang nhập (--year {opts.year})",
-                                             "year", raw))
-                year = None
-        # unit
+        year: Any = self.opts.year
+        if raw is not None:
+            year = self._years.get(raw, _UNSET)
+            if year is _UNSET:
+                year = self._remember(self._years, raw, _coerced(_int(raw), raw))
+            if self.opts.year is not None and year != self.opts.year and year_issue(year) is None:
+                found.append(Issue("year", f"năm {year} khác với năm đang nhập (--year {self.opts.year})", raw))
         raw = v["unit"]
-        unit = None
-        if raw is None:
-            problems.append(self.problem(row, "thiếu mã đơn vị", "unit"))
-        else:
-            unit = raw if raw in self.units else self.unit_code(raw if isinstance(raw, str) else _text(raw) or "")
-            if unit is None:
-                problems.append(self.problem(row, "không có đơn vị mã này trong sổ (xem: dvk units list)",
-                                             "unit", raw))
-        # title
-        raw = v["title"]
-        title = None
-        why = None
-        if raw is not None:
-            title = (clean_fast(raw) if isinstance(raw, str) else _text(raw)) or None
-            why = _cell_problem(raw, title, "title")
-        if why:
-            problems.append(self.problem(row, f"tên {why}", "title"))
-        elif title is None:
-            problems.append(self.problem(row, "thiếu tên mô hình, điển hình", "title"))
-        # kind, subject
+        unit = raw if raw is None or type(raw) is str else (_text(raw) or "")
         raw = v["kind"]
-        kind = "model"
+        kind: Any = "model"
         if raw is not None:
-            kind = self._words.get(raw, 0)
-            if kind == 0:
-                kind = self._remember(self._words, raw, _KIND_WORDS.get(_word(raw)))
-            if kind is None:
-                problems.append(self.problem(row, "loại không hợp lệ (ghi “Mô hình” hoặc “Điển hình”)", "kind", raw))
-        person = _text(v["person"])
-        position = _text(v["position"])
-        for key, value, noun in (("person", person, "họ và tên"), ("position", position, "chức vụ")):
-            why = _cell_problem(v[key], value, key) if v[key] is not None else None
-            if why:
-                problems.append(self.problem(row, f"{noun} {why}", key))
+            kind = self._words.get(raw, _UNSET)
+            if kind is _UNSET:
+                kind = self._remember(self._words, raw, _coerced(_KIND_WORDS.get(_word(raw)), raw))
         raw = v["subject"]
-        if raw is None:
-            subject = "individual" if person else "collective"
-        else:
-            subject = self._subjects.get(raw, 0)
-            if subject == 0:
-                subject = self._remember(self._subjects, raw, _SUBJECT_WORDS.get(_word(raw)))
-            if subject is None:
-                problems.append(self.problem(row, "đối tượng không hợp lệ (ghi “Tập thể” hoặc “Cá nhân”)",
-                                             "subject", raw))
-        if subject == "individual":
-            if not person:
-                problems.append(self.problem(row, "điển hình cá nhân phải có họ và tên", "person"))
-            elif len(person.split()) < 2:
-                problems.append(self.problem(row, "họ và tên phải có ít nhất họ và tên", "person", person))
-        elif subject == "collective":
-            if person:
-                problems.append(self.problem(row, "tập thể không ghi họ và tên (ghi “Cá nhân” ở cột Đối tượng "
-                                                  "nếu là cá nhân)", "person", person))
-            if position:
-                problems.append(self.problem(row, "tập thể không ghi chức vụ", "position", position))
-        # field
+        subject: Any = None
+        if raw is not None:
+            subject = self._subjects.get(raw, _UNSET)
+            if subject is _UNSET:
+                subject = self._remember(self._subjects, raw, _coerced(_SUBJECT_WORDS.get(_word(raw)), raw))
         raw = v["field"]
-        fnum = None
-        if raw is None:
-            problems.append(self.problem(row, "thiếu lĩnh vực", "field"))
-        else:
-            fnum = self._ints.get(raw, -1)
-            if fnum == -1:
-                fnum = self._remember(self._ints, raw, _int(raw))
-            numbers = self._fields.get(year) if year is not None else None
-            if numbers is None and year is not None:
-                numbers = self._fields[year] = {f.number for f in self.crit(year).fields}
-            if fnum is None or (numbers is not None and fnum not in numbers):
-                allowed = ", ".join(map(str, sorted(numbers))) if numbers else "1–5"
-                problems.append(self.problem(row, f"lĩnh vực không hợp lệ (chỉ có {allowed})", "field", raw))
-        # date, sudden, note
+        fnum: Any = None
+        if raw is not None:
+            fnum = self._ints.get(raw, _UNSET)
+            if fnum is _UNSET:
+                fnum = self._remember(self._ints, raw, _coerced(_int(raw), raw))
         raw = v["registered_on"]
         on = None
         if raw is not None:
             on = self._date(raw)
             if isinstance(on, str):
-                problems.append(self.problem(row, f"ngày đăng ký không hợp lệ: {on}", "registered_on", raw))
+                found.append(date_issue("registered_on", "ngày đăng ký", raw, on))
                 on = None
         raw = v["sudden"]
         sudden = _flag(raw)
         if sudden is None:
-            problems.append(self.problem(row, "cột Đột xuất chỉ ghi “x” hoặc để trống", "sudden", raw))
-        note = _text(v["note"])
-        why = _cell_problem(v["note"], note, "note") if v["note"] is not None else None
-        if why:
-            problems.append(self.problem(row, f"ghi chú {why}", "note"))
-        if problems:
+            found.append(Issue("sudden", "cột Đột xuất chỉ ghi “x” hoặc để trống", raw))
+        new, issues = registration(
+            year=year, unit=unit, title=_as_text(v["title"]), kind=kind, subject=subject,
+            person=_as_text(v["person"]), position=_as_text(v["position"]), field=fnum, registered_on=on,
+            sudden=bool(sudden), note=_as_text(v["note"]), units=self.unit_codes, crit_of=self.crit,
+            today=self._today, clean=clean_fast)
+        if issues or found:
+            problems.extend(self.issue_problems(row, in_field_order(found + issues), _KEYS))
             return None
-        # The rules of ops.validate_entry were all checked above, column by column; the row is
-        # built here as ops.entry_row builds it (tests/test_intake_registrations.py holds the two
-        # paths equal) without re-cleaning every text, which is what keeps a big import fast.
-        if on is None:
-            on = self._today
-        window = self._windows.get(year)  # type: ignore[arg-type]
-        if window is None:
-            window = self._windows[year] = self.crit(year).window(year)  # type: ignore[arg-type]
-        sudden = bool(sudden)
-        ukey = self._unit_keys.get(unit)  # type: ignore[arg-type]
-        if ukey is None:
-            ukey = self._unit_keys[unit] = fold(unit)  # type: ignore[arg-type]
-        key = f"{ukey}|{fold_clean(title)}|{fold_clean(person) if person else ''}"
-        return ({"id": None, "year": year, "seq": 0, "unit_code": unit, "title": title, "kind": kind,
-                 "subject": subject, "person": person, "position": position, "field": fnum, "registered_on": on,
-                 "late": (not sudden) and not (window[0] <= on <= window[1]), "sudden": sudden, "note": note,
-                 "match_key": key}, v["registered_on"] is not None)
+        return (new, v["registered_on"] is not None)
 
     _COMPARE = (("kind", "Loại"), ("subject", "Đối tượng"), ("position", "Chức vụ"), ("field", "Lĩnh vực"),
                 ("registered_on", "Ngày đăng ký"), ("sudden", "Đột xuất"), ("note", "Ghi chú"))
@@ -288,7 +217,7 @@ class _Registrations(_Importer):
                 seq = seqs[year]
                 seqs[year] = seq + 1
                 new["seq"] = seq
-                new["id"] = eid = f"{year}-{seq:03d}"  # ops.make_id
+                new["id"] = eid = make_id(year, seq)
                 lines_of[year].append(it.row[0])
                 inserts.append(new)
                 pending[k] = new
@@ -309,7 +238,7 @@ class _Registrations(_Importer):
                     merged["registered_on"] = new["registered_on"]
                 start, end = self.crit(year).window(year)
                 on = merged["registered_on"]
-                merged["late"] = (not merged["sudden"]) and not (on is not None and start <= on <= end)
+                merged["late"] = is_late(on, merged["sudden"], (start, end))
                 if k not in pending:
                     updates.append(merged)
                     pending[k] = merged

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from dvk.cycle.common import text_field, today
+from dvk.cycle.common import today
 from dvk.criteria import ASPECTS
 from dvk.text.dates import DateError, parse_date
-from dvk.errors import InvalidInput, Problem
+from dvk.errors import Problem
 from dvk.ledger.history import table as db_table
-from dvk.intake.cells import _entry_id, _show, _shown
+from dvk.rules import Issue, date_issue, report_aspects, report_blank
+from dvk.intake.cells import _as_text, _entry_id, _show
 from dvk.intake.columns import REPORT_COLUMNS
 from dvk.intake.engine import _Importer, _Item
 from dvk.intake.result import Conflict
@@ -29,30 +30,23 @@ class _Reports(_Importer):
     def parse(self, row: Any, problems: list[Problem]) -> Any:
         v = row[1]
         eid = _entry_id(v["id"])
+        issues: list[Issue] = []
         if eid is None:
-            problems.append(self.problem(row, "thiếu mã mô hình, điển hình", "id"))
-        aspects: dict[str, str | None] = {}
-        for key, label in ASPECTS:
-            raw = v[key]
-            if raw is None:
-                continue
-            try:
-                aspects[key] = text_field(raw if isinstance(raw, str) else _shown(raw), label, max_len=20000,
-                                         multiline=True)
-            except InvalidInput as exc:
-                problems.append(self.problem(row, exc.message.rstrip("."), key))
-        aspects = {k: t for k, t in aspects.items() if t}
+            issues.append(Issue("id", "thiếu mã mô hình, điển hình"))
+        # the same rules as `dvk report` (dvk.rules.report_aspects): a blank cell never erases
+        aspects, _blank, found = report_aspects({key: _as_text(v[key]) for key, _ in ASPECTS})
+        issues += found
         raw = v["reported_on"]
         on = None
         if raw is not None:
             try:
                 on = parse_date(raw)
             except DateError as exc:
-                problems.append(self.problem(row, f"ngày báo cáo không hợp lệ: {exc.reason or 'sai dạng'}",
-                                             "reported_on", raw))
-        if not aspects and not problems:
-            problems.append(self.problem(row, "báo cáo trống: chưa ghi nội dung nào trong 5 nội dung"))
-        if problems:
+                issues.append(date_issue("reported_on", "ngày báo cáo", raw, exc.reason))
+        if not aspects and not issues:
+            issues.append(report_blank(aspects))  # type: ignore[arg-type]
+        if issues:
+            problems.extend(self.issue_problems(row, issues, {"aspects": None}))
             return None
         return (eid, aspects, on)
 

@@ -8,13 +8,13 @@ import json
 from typing import Any
 from sqlalchemy import select
 
-from dvk.scoring import parse_score_value
 from dvk.cycle.common import entry_year
 from dvk.cycle.evidence import marks_json, match_member, member_near_message
-from dvk.errors import DvkError, InvalidInput, Problem
+from dvk.errors import DvkError, Problem
 from dvk.ledger.history import table as db_table
+from dvk.rules import Issue, member_name, score_values
 from dvk.text.normalize import clean, fold
-from dvk.intake.cells import _cell_problem, _entry_id, _show_score, _text
+from dvk.intake.cells import _as_text, _entry_id, _show_score, clean_fast
 from dvk.intake.columns import Column, MEMBER_COLUMN, SCORE_BASE_COLUMNS, _DEFAULT_SHEET, column_spec
 from dvk.intake.engine import LOOKUP_CHUNK, _Importer, _Item
 from dvk.intake.result import Conflict
@@ -72,10 +72,10 @@ class _Scores(_Importer):
         if sheet in self._members:
             return self._members[sheet]
         given = clean(self.opts.member) if self.opts.member else None
-        named = clean(sheet) if sheet and not _DEFAULT_SHEET.match(sheet.strip()) else None
-        why = _cell_problem(sheet, named, "member") if named else None
+        named, why = (member_name(sheet, required=False) if sheet and not _DEFAULT_SHEET.match(sheet.strip())
+                      else (None, None))
         if why:
-            out: Any = (None, f"tên trang tính (tên thành viên Hội đồng) {why}")
+            out: Any = (None, f"tên trang tính: {why.reason}")
         elif named and given and fold(named) != fold(given):
             out = (None, f"trang tính “{sheet}” mang tên một thành viên khác với --member “{given}”")
         elif named:
@@ -91,48 +91,38 @@ class _Scores(_Importer):
         return out
 
     def parse(self, row: Any, problems: list[Problem]) -> Any:
+        """The row's cells, then the one rule set: dvk.rules.member_name and score_values, exactly as
+        `dvk score` calls them (a row names its criteria by their columns)."""
         v = row[1]
         eid = _entry_id(v["id"])
+        issues: list[Issue] = []
         if eid is None:
-            problems.append(self.problem(row, "thiếu mã mô hình, điển hình", "id"))
-        member = _text(v["member"])
-        if member is None:
-            member, why = self._sheet_member(row[3])
+            issues.append(Issue("id", "thiếu mã mô hình, điển hình"))
+        member, why = member_name(_as_text(v["member"]), required=False, clean=clean_fast)
+        if why:
+            issues.append(why)
+        elif member is None:
+            member, said = self._sheet_member(row[3])
             if member is None:
-                problems.append(self.problem(row, why, "member"))
-        else:
-            why = _cell_problem(v["member"], member, "member")
-            if why:
-                problems.append(self.problem(row, f"tên thành viên {why}", "member"))
+                issues.append(Issue("member", said))
         year = entry_year(eid) if eid else None
         if eid is not None and year is None:
-            problems.append(self.problem(row, "mã mô hình không đúng dạng (ví dụ 2024-007)", "id", v["id"]))
+            issues.append(Issue("id", "mã mô hình không đúng dạng (ví dụ 2024-007)", v["id"]))
         if year is None:
+            problems.extend(self.issue_problems(row, issues))
             return None
         try:
             crit = self.crit(year)
         except DvkError as exc:
-            problems.append(self.problem(row, exc.message.rstrip("."), "id", v["id"]))
+            problems.extend(self.issue_problems(row, [*issues, Issue("id", exc.message.rstrip("."), v["id"])]))
             return None
-        values: dict[str, Any] = {}
-        missing = []
-        for code in crit.codes:
-            raw = v.get(code)
-            if raw is None:
-                missing.append(code)
-                continue
-            try:
-                values[code] = parse_score_value(raw, crit, code)
-            except InvalidInput as exc:
-                problems.append(self.problem(row, exc.message.rstrip("."), code, raw))
-        for code in self.codes:
-            if code not in crit.codes and v.get(code) is not None:
-                problems.append(self.problem(row, f"tiêu chí {code} không có trong bộ tiêu chí năm {year}", code,
-                                             v.get(code)))
-        if missing:
-            problems.append(self.problem(row, "chưa chấm các tiêu chí: " + ", ".join(missing)
-                                         + " (tiêu chí cụ thể không áp dụng thì ghi na)"))
-        if problems:
+        values, found = score_values({c: v[c] for c in crit.codes if v.get(c) is not None}, crit)
+        issues += [i for i in found if i.field is not None]
+        issues += [Issue(code, f"tiêu chí {code} không có trong bộ tiêu chí năm {year}", v.get(code))
+                   for code in self.codes if code not in crit.codes and v.get(code) is not None]
+        issues += [i for i in found if i.field is None]  # the criteria not scored: the row as a whole
+        if issues:
+            problems.extend(self.issue_problems(row, issues))
             return None
         return (eid, member, values)
 

@@ -12,8 +12,7 @@ from typing import Any
 
 from dvk.cycle.units import list_units, upsert_units
 from dvk.errors import InvalidInput, Problem, ValidationFailed
-from dvk.text.normalize import clean, fold
-from dvk.text.safety import MAX_LEN, text_problem
+from dvk.rules import unit, unit_key
 
 UNIT_COLUMNS = {
     "code": ["Mã đơn vị", "code", "unit", "Mã ĐV", "Mã"],
@@ -21,15 +20,15 @@ UNIT_COLUMNS = {
     "committee": ["Cấp ủy", "committee", "Cấp uỷ", "Cấp ủy cùng cấp"],
 }
 _LABELS = {"code": "Mã đơn vị", "name": "Tên đơn vị", "committee": "Cấp ủy"}
-_LIMITS = {"code": MAX_LEN["unit_code"], "name": MAX_LEN["unit_name"], "committee": MAX_LEN["committee"]}
 
 
-def _cell(v: Any) -> str | None:
-    if v is None:
-        return None
+def _raw(v: Any) -> str | None:
+    """A cell as dvk.rules.unit takes it: a str as typed (the rule cleans it), a number as it reads."""
+    if v is None or isinstance(v, str):
+        return v
     if isinstance(v, float) and v.is_integer():
         v = int(v)
-    return clean(str(v)) or None
+    return str(v)
 
 
 def read_units(path: Path) -> list[dict[str, str | None]]:
@@ -55,26 +54,17 @@ def read_units(path: Path) -> list[dict[str, str | None]]:
             raise ValidationFailed(problems=problems, headline=f"Tệp “{name}” thiếu cột bắt buộc; không ghi gì vào sổ.")
         try:
             for row in table:
-                values = {k: _cell(row.values.get(k)) for k in UNIT_COLUMNS}
-
                 def bad(reason: str, key: str | None = None, value: Any = None) -> None:
                     problems.append(Problem(reason, file=name, row=row.line, column=cols.get(key or "", None)
                                             if key else None, value=value, location_word=row[4]))
 
-                ok = True
-                for key in ("code", "name"):
-                    if not values[key]:
-                        bad(f"thiếu {_LABELS[key].lower()}", key)
-                        ok = False
-                for key, limit in _LIMITS.items():
-                    raw = row.values.get(key)
-                    why = text_problem(raw if isinstance(raw, str) else "", values[key], limit)
-                    if why:
-                        bad(f"{_LABELS[key].lower()} {why}", key, values[key])
-                        ok = False
-                if not ok:
+                # the same rule as `dvk units add` (dvk.rules.unit)
+                values, issues = unit(*(_raw(row.values.get(k)) for k in UNIT_COLUMNS))
+                for i in issues:
+                    bad(i.reason, i.field, i.value)
+                if values is None:
                     continue
-                k = fold(values["code"] or "")
+                k = unit_key(values["code"] or "")
                 if k in seen:
                     line, prev = seen[k]
                     if prev != values:
@@ -100,7 +90,7 @@ def import_units(tx: Any, path: Path, rows: list[dict[str, str | None]] | None =
     A code that differs from an existing one only by case or spacing is that unit (no near-duplicates).
     """
     rows = read_units(path) if rows is None else rows
-    existing = {fold(u["code"]): u["code"] for u in list_units(tx.conn)}
+    existing = {unit_key(u["code"]): u["code"] for u in list_units(tx.conn)}
     for r in rows:
-        r["code"] = existing.get(fold(r["code"] or ""), r["code"])
+        r["code"] = existing.get(unit_key(r["code"] or ""), r["code"])
     return upsert_units(tx, rows)
