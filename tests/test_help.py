@@ -60,3 +60,17 @@ def test_version():
 
     res = CliRunner().invoke(app, ["--version"])
     assert res.exit_code == 0 and res.stdout.strip() == f"dvk {__version__}"
+
+
+def test_an_extra_argument_is_named_in_vietnamese(tmp_path):
+    """Click 8.2 says "Got unexpected extra argument(s) (…)": it reached the clerk in English."""
+    from typer.testing import CliRunner
+
+    from dvk.cli import app
+
+    result = CliRunner().invoke(app, ["--db", str(tmp_path / "l.sqlite"), "register", "--year", "2024",
+                                      "--unit", "BV", "--title", "Mô hình", "--field", "1", "31/02/2024"])
+    assert result.exit_code == 2
+    said = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    assert "thừa tham số: 31/02/2024" in said
+    assert "Got unexpected" not in said

@@ -284,7 +284,7 @@ _ERR_VI = [
     (r"Missing option '([^']+)'.*", lambda m: f"thiếu tùy chọn bắt buộc {m[1]}"),
     (r"Missing argument '([^']+)'.*", lambda m: f"thiếu tham số {m[1]}"),
     (r"No such command '([^']+)'.*", lambda m: f"không có lệnh “{m[1]}”"),
-    (r"Got unexpected extra arguments? \((.*)\)", lambda m: f"thừa tham số: {m[1]}"),
+    (r"Got unexpected extra arguments?(?:\(s\))? \((.*)\)", lambda m: f"thừa tham số: {m[1]}"),
     (r"Option '([^']+)' requires an argument.*", lambda m: f"tùy chọn {m[1]} cần một giá trị"),
     (r"Invalid value for '([^']+)'(?: / '[^']+')?: (.*)", lambda m: f"giá trị không hợp lệ cho {m[1]}: "
      + _detail_vi(m[2])),
