@@ -318,6 +318,57 @@ def vi_usage_error(message: str) -> str:
     return message
 
 
+_PLAIN_INT = _re.compile(r"\s*[+-]?[0-9]{1,100}\s*")
+
+
+class _PlainCoercion:
+    """Typer's coercion of a plain `str`, `int`, `bool` or `Path` option without pydantic (≈ 0.1 s of imports and
+    TypeAdapter building at each start): a text value is kept as typed, a value of digits becomes the
+    int pydantic would make of it, a path is checked by Typer's own path check. Anything else (bytes, "1_000", "1.0", a huge number) goes to Typer's
+    own pydantic coercion, built only then, so the results and messages are Typer's."""
+
+    __slots__ = ("kind", "descriptor", "_slow")
+
+    def __init__(self, kind: type, descriptor) -> None:
+        self.kind, self.descriptor, self._slow = kind, descriptor, None
+
+    def coerce(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if type(value) is self.kind and self.kind is not Path:  # a default of the right type, as pydantic keeps it
+            return value
+        if type(value) is str:
+            if self.kind is str:
+                return value
+            if self.kind is int and _PLAIN_INT.fullmatch(value):
+                return int(value)
+            if self.kind is Path:  # Typer's own checks (exists, dir_okay …) on the Path pydantic would make
+                from typer._param_types import coerce_cli_path
+
+                return coerce_cli_path(Path(value), self.descriptor.parameter_info, path_type=Path, param=param,
+                                       ctx=ctx)
+        if self._slow is None:
+            from typer._coercion import build_runtime_param
+
+            self._slow = build_runtime_param(self.descriptor)
+        return self._slow.coerce(value, param=param, ctx=ctx)
+
+
+def _plain_coercions(params) -> None:
+    """Give each plain single-valued `str`/`int`/`bool`/`Path` parameter `_PlainCoercion` (see there); others keep Typer's."""
+    for param in params:
+        desc = getattr(param, "type_descriptor", None)
+        info = getattr(desc, "parameter_info", None)
+        if (info is None or getattr(param, "_runtime_param", False) is not None or param.multiple
+                or param.nargs != 1 or desc.file_annotation is not None or desc.annotation not in (str, int, bool, Path)):
+            continue
+        if (info.parser is not None or getattr(info, "click_type", None) is not None or info.min is not None
+                or info.max is not None or info.clamp or desc.is_choice
+                or desc.is_path != (desc.annotation is Path) or getattr(info, "path_type", None) not in (None, Path)):
+            continue
+        param._runtime_param = _PlainCoercion(desc.annotation, desc)
+
+
 class ViCommand(TyperCommand):
     """A command whose help screen speaks Vietnamese.
 
@@ -330,6 +381,7 @@ class ViCommand(TyperCommand):
             info = getattr(getattr(param, "type_descriptor", None), "parameter_info", None)
             if getattr(info, "readable", False):
                 info.readable = False
+        _plain_coercions(self.get_params(ctx))
         return super().parse_args(ctx, args)
 
     def get_help(self, ctx) -> str:  # type: ignore[override]
@@ -341,6 +393,10 @@ class ViCommand(TyperCommand):
 
 class ViGroup(TyperGroup):
     """A command group whose help screen speaks Vietnamese."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def, override]
+        _plain_coercions(self.get_params(ctx))
+        return super().parse_args(ctx, args)
 
     def get_help(self, ctx) -> str:  # type: ignore[override]
         return vi_help(super().get_help(ctx))

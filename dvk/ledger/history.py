@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from dvk.models import ROW_KEYS, Change, History, SQLModel
+from dvk.ledger.tables import ROW_KEYS, TABLES
 
 GENESIS = "0" * 64
 BATCH = 5000
@@ -24,7 +24,7 @@ _INSERT_CHANGE = ('INSERT INTO "change" ("history_id", "seq", "table_name", "row
 
 
 def table(name: str):
-    return SQLModel.metadata.tables[name]
+    return TABLES[name]
 
 
 def _iso_default(v: Any) -> Any:
@@ -80,7 +80,7 @@ class Tx:
         self._pending: list[dict] = []
         self.n = 0
         res = conn.execute(
-            insert(History.__table__).values(
+            insert(TABLES["history"]).values(
                 at=self.at, user=user, command=command, summary=summary, n_changes=0, prev_hash="", hash=""
             )
         )
@@ -99,7 +99,7 @@ class Tx:
 
     def _flush(self) -> None:
         if self._pending:
-            self.conn.execute(insert(Change.__table__), self._pending)
+            self.conn.execute(insert(TABLES["change"]), self._pending)
             self._pending = []
 
     def record_inserted(self, table_name: str, rows: Sequence[tuple[str, str]]) -> None:
@@ -211,7 +211,7 @@ class Tx:
     # ------------------------------------------------------------ closing
     def finish(self) -> None:
         self._flush()
-        ht = History.__table__
+        ht = TABLES["history"]
         prev = self.conn.execute(
             select(ht.c.hash).where(ht.c.id < self.history_id).order_by(ht.c.id.desc()).limit(1)
         ).scalar()
@@ -228,8 +228,8 @@ class Tx:
 
 def list_history(conn: Connection, *, row: str | None = None, limit: int = 50) -> list[dict]:
     """History records, newest first; with `row` only those that touched that entry/row key."""
-    ht = History.__table__
-    ct = Change.__table__
+    ht = TABLES["history"]
+    ct = TABLES["change"]
     q = select(ht).order_by(ht.c.id.desc()).limit(limit)
     if row:
         ids = select(ct.c.history_id).where(
@@ -240,7 +240,7 @@ def list_history(conn: Connection, *, row: str | None = None, limit: int = 50) -
 
 
 def changes_of(conn: Connection, history_id: int, row: str | None = None, limit: int = 200) -> list[dict]:
-    ct = Change.__table__
+    ct = TABLES["change"]
     q = select(ct).where(ct.c.history_id == history_id).order_by(ct.c.seq).limit(limit)
     if row:
         q = q.where((ct.c.row_key == row) | (ct.c.row_key.like(f"{row}|%")) | (ct.c.row_key.like(f"%|{row}")))
@@ -250,7 +250,7 @@ def changes_of(conn: Connection, history_id: int, row: str | None = None, limit:
 def last_record(conn: Connection, below: int | None = None) -> int:
     """The id of the last history record (below `below`): every write of dvk adds one, so an unchanged
     mark means an unchanged ledger (an import plans without the lock and writes only if it holds)."""
-    ht = History.__table__
+    ht = TABLES["history"]
     q = select(func.max(ht.c.id))
     if below is not None:
         q = q.where(ht.c.id < below)

@@ -41,7 +41,7 @@ from sqlalchemy.types import NullType
 
 from dvk.errors import DvkError, VerifyFailed, LedgerError
 from dvk.ledger.history import GENESIS, change_line, record_hash, table
-from dvk.models import ROW_KEYS, Change, History
+from dvk.ledger.tables import ROW_KEYS, TABLES
 from dvk.text.numbers import thousands
 
 MAX_KEPT = 1000  # problems kept with their details; the rest are only counted
@@ -302,7 +302,7 @@ def check_before_write(conn: Connection, shown: str) -> None:
 # ---------------------------------------------------------------- pass 1: the chain
 
 def check_chain(conn: Connection, report: Report) -> None:
-    ht, ct = History.__table__, Change.__table__
+    ht, ct = TABLES["history"], TABLES["change"]
     records = _stream(conn, select(ht.c.id, ht.c.at, ht.c.user, ht.c.command, ht.c.summary, ht.c.n_changes,
                                    ht.c.prev_hash, ht.c.hash).order_by(ht.c.id))
     changes = _Peek(_stream(conn, select(ct.c.history_id, ct.c.seq, ct.c.table_name, ct.c.row_key, ct.c.op,
@@ -401,7 +401,7 @@ def _replayed(conn: Connection, name: str) -> Iterator[tuple[str, dict]]:
     Ordered by row key only, so SQLite walks the index `ix_change_row (table_name, row_key)`
     without a sort; within one key the latest change is picked by (history_id, seq).
     """
-    ct = Change.__table__
+    ct = TABLES["change"]
     rows = _stream(conn, select(ct.c.row_key, ct.c.history_id, ct.c.seq, ct.c.op, ct.c.data)
                    .where(ct.c.table_name == name).order_by(_binary(conn, ct.c.row_key)))
     key, last = None, None
