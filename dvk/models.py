@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Optional
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -203,7 +203,13 @@ class Change(SQLModel, table=True):
     """One row a history record changed, with the row's full state after the change."""
 
     __tablename__ = "change"
-    __table_args__ = (Index("ix_change_row", "table_name", "row_key"),)
+    __table_args__ = (
+        Index("ix_change_row", "table_name", "row_key"),
+        # The key after its first "|": a one-column key whole, the second part of a two-column one
+        # (`dvk history ID`: the outcomes of an entry, the decisions' rows of a unit). Spelled exactly
+        # as the queries spell it (dvk.ledger.history.KEY_TAIL), or SQLite does not use it.
+        Index("ix_change_key_tail", text("substr(row_key, instr(row_key, '|') + 1)")),
+    )
     history_id: int = Field(primary_key=True, foreign_key="history.id")
     seq: int = Field(primary_key=True)
     table_name: str

@@ -31,7 +31,7 @@ table, copied from the declaration.
 from __future__ import annotations
 
 from sqlalchemy import (Boolean, Column, Date, Float, ForeignKey, Index, Integer, MetaData, String, Table,
-                        UniqueConstraint, func)
+                        UniqueConstraint, text)
 
 metadata = MetaData()
 '''
@@ -86,16 +86,17 @@ def _bound(index, table) -> str:
     from sqlalchemy.sql.elements import ColumnClause
     parts = []
     for e in index.expressions:
-        if isinstance(e, ColumnClause):
-            parts.append(f"{table.name}.c.{e.name}")
-        else:
-            parts.append(_expr(e, table))
+        parts.append(_expr(e, table))
+    if not any(isinstance(e, ColumnClause) for e in index.expressions):
+        parts.append(f"_table={table.name}")  # an index of expressions only: attach it to its table
     return ", ".join(parts)
 
 
 def _expr(e, table) -> str:
-    from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ColumnClause, Grouping
+    from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ColumnClause, Grouping, TextClause
     from sqlalchemy.sql.functions import Function
+    if isinstance(e, TextClause):
+        return f"text({e.text!r})"
     if isinstance(e, ColumnClause):
         return f"{table.name}.c.{e.name}"
     if isinstance(e, Function):

@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any, Iterator, NoReturn, Optional
+from typing import Annotated, Any, Iterator, List, NoReturn, Optional
 
 import typer
 
@@ -333,7 +333,12 @@ class _PlainCoercion:
         self.kind, self.descriptor, self._slow = kind, descriptor, None
 
     def coerce(self, value, param, ctx):  # type: ignore[no-untyped-def]
-        if value is None:
+        if self.kind is list:  # a list of texts (nargs=-1 or multiple)
+            if value is None:
+                return ()
+            if isinstance(value, (list, tuple)) and all(type(v) is str for v in value):
+                return list(value)
+        elif value is None:
             return None
         if type(value) is self.kind and self.kind is not Path:  # a default of the right type, as pydantic keeps it
             return value
@@ -359,14 +364,18 @@ def _plain_coercions(params) -> None:
     for param in params:
         desc = getattr(param, "type_descriptor", None)
         info = getattr(desc, "parameter_info", None)
-        if (info is None or getattr(param, "_runtime_param", False) is not None or param.multiple
-                or param.nargs != 1 or desc.file_annotation is not None or desc.annotation not in (str, int, bool, Path)):
+        if info is None or getattr(param, "_runtime_param", False) is not None or desc.file_annotation is not None:
+            continue
+        kind = desc.annotation
+        if kind == List[str] or kind == list[str]:
+            kind = list
+        elif param.multiple or param.nargs != 1 or kind not in (str, int, bool, Path):
             continue
         if (info.parser is not None or getattr(info, "click_type", None) is not None or info.min is not None
                 or info.max is not None or info.clamp or desc.is_choice
                 or desc.is_path != (desc.annotation is Path) or getattr(info, "path_type", None) not in (None, Path)):
             continue
-        param._runtime_param = _PlainCoercion(desc.annotation, desc)
+        param._runtime_param = _PlainCoercion(kind, desc)
 
 
 class ViCommand(TyperCommand):

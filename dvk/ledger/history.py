@@ -226,16 +226,32 @@ class Tx:
         )
 
 
+# The row key after its first "|", spelled exactly as the index ix_change_key_tail (migration 0004) is.
+KEY_TAIL = "substr(row_key, instr(row_key, '|') + 1)"
+
+
+def _touching(row: str):
+    """The changes of a row: its key is `row`, starts with "row|" (a score sheet of an entry) or has
+    `row` after its first "|" (an outcome of an entry, a decision's unit). Two indexed lookups — the
+    key's tail through ix_change_key_tail, the key's start through ix_change_row per table — never a
+    scan of the change table."""
+    from sqlalchemy import literal_column, union
+
+    ct = TABLES["change"]
+    tail = select(ct.c.history_id, ct.c.seq).where(literal_column(KEY_TAIL) == row)
+    tables = ct.c.table_name.in_(sorted(ROW_KEYS))
+    head = select(ct.c.history_id, ct.c.seq).where(tables, ct.c.row_key >= row + "|",
+                                                   ct.c.row_key < row + "}")  # "}" follows "|"
+    whole = select(ct.c.history_id, ct.c.seq).where(tables, ct.c.row_key == row)  # a key with "|" in it
+    return union(tail, head, whole).subquery()
+
+
 def list_history(conn: Connection, *, row: str | None = None, limit: int = 50) -> list[dict]:
     """History records, newest first; with `row` only those that touched that entry/row key."""
     ht = TABLES["history"]
-    ct = TABLES["change"]
     q = select(ht).order_by(ht.c.id.desc()).limit(limit)
     if row:
-        ids = select(ct.c.history_id).where(
-            (ct.c.row_key == row) | (ct.c.row_key.like(f"{row}|%")) | (ct.c.row_key.like(f"%|{row}"))
-        )
-        q = q.where(ht.c.id.in_(ids))
+        q = q.where(ht.c.id.in_(select(_touching(row).c.history_id)))
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
@@ -243,7 +259,9 @@ def changes_of(conn: Connection, history_id: int, row: str | None = None, limit:
     ct = TABLES["change"]
     q = select(ct).where(ct.c.history_id == history_id).order_by(ct.c.seq).limit(limit)
     if row:
-        q = q.where((ct.c.row_key == row) | (ct.c.row_key.like(f"{row}|%")) | (ct.c.row_key.like(f"%|{row}")))
+        t = _touching(row)
+        q = (select(ct).join(t, and_(t.c.history_id == ct.c.history_id, t.c.seq == ct.c.seq))
+             .where(t.c.history_id == history_id).order_by(ct.c.seq).limit(limit))
     return [dict(r) for r in conn.execute(q).mappings()]
 
 

@@ -9,7 +9,7 @@ table, copied from the declaration.
 from __future__ import annotations
 
 from sqlalchemy import (Boolean, Column, Date, Float, ForeignKey, Index, Integer, MetaData, String, Table,
-                        UniqueConstraint, func)
+                        UniqueConstraint, text)
 
 metadata = MetaData()
 
@@ -23,6 +23,7 @@ change = Table(
     Column('op', String(), nullable=False),
     Column('data', String(), nullable=True),
 )
+Index('ix_change_key_tail', text("substr(row_key, instr(row_key, '|') + 1)"), _table=change)
 Index('ix_change_row', change.c.table_name, change.c.row_key)
 
 confirmation = Table(
