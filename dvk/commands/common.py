@@ -265,6 +265,45 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]], **kw):
     console().print(t)
 
 
+TABLE_MAX = 1000  # more rows than this, or an output that is not a terminal: plain lines, streamed
+
+
+def rows_out(title, columns: list[str], rows) -> int:
+    """Print rows of a view, as many as there are, with flat memory; returns how many.
+
+    On a terminal, up to TABLE_MAX rows make a table (`title`: a text, or a function of the count).
+    Otherwise — output piped or redirected, or a longer list — one plain line per row, written as the
+    rows come: the column names, then the cells separated by tabs (a cell's tabs and line breaks
+    shown as spaces and " / ", control characters visibly), as `cut`, `sort` or a spreadsheet read them.
+    """
+    import itertools
+
+    it = iter(rows)
+    if sys.stdout.isatty():
+        head = list(itertools.islice(it, TABLE_MAX + 1))
+        if len(head) <= TABLE_MAX:
+            table(title(len(head)) if callable(title) else title, columns, head)
+            return len(head)
+        it = itertools.chain(head, it)
+    out = sys.stdout
+    out.write("\t".join(_plain_cell(c) for c in columns) + "\n")
+    n = 0
+    for r in it:
+        out.write("\t".join(_plain_cell(v) for v in r) + "\n")
+        n += 1
+    out.flush()
+    return n
+
+
+def _plain_cell(v: Any) -> str:
+    if v is None:
+        return ""
+    s = str(v)
+    if "\t" in s or "\n" in s or "\r" in s:
+        s = s.replace("\r\n", "\n").replace("\t", " ").replace("\r", "\n").replace("\n", " / ")
+    return visible(s)
+
+
 # ---------------------------------------------------------------- Vietnamese help and usage errors
 
 import re as _re
