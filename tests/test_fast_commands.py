@@ -100,3 +100,32 @@ def test_history_of_an_entry_reads_the_change_table_through_its_indexes(demo_db)
             plan = [r[3] for r in sqlite3.connect(demo_db).execute("EXPLAIN QUERY PLAN " + sql)]
             assert any("ix_change_key_tail" in p for p in plan), plan
             assert not any(p.startswith("SCAN change") for p in plan), plan
+
+
+def test_the_console_entry_builds_only_the_command_typed():
+    from dvk.cli import app, app_for
+
+    names = [c.name for c in app.registered_commands] + [g.name for g in app.registered_groups]
+    assert len(names) > 20
+    for name in names:
+        slim = app_for(["--db", "x.sqlite", "--user", "An", "--debug", name, "--help"])
+        assert [c.name for c in slim.registered_commands] + [g.name for g in slim.registered_groups] == [name]
+        assert slim.registered_callback is app.registered_callback
+    for argv in ([], ["--help"], ["--version"], ["shw", "2024-001"], ["--db"], ["--nonsense", "show"]):
+        assert app_for(argv) is app, argv
+
+
+def test_a_command_says_the_same_through_the_console_entry_as_through_the_whole_app(ledger, full_entry):
+    """Help, usage errors and output of a command are those of the whole application."""
+    import os
+
+    env = {**os.environ, "DVK_DB": str(ledger.db), "COLUMNS": "200"}
+    env.pop("DVK_DEBUG", None)
+    for args in (["show", "--help"], ["units", "--help"], ["show"], ["list", "--year", "2024"], ["shw"],
+                 ["--db", str(ledger.db), "check", full_entry]):
+        out = subprocess.run([sys.executable, "-m", "dvk", *args], capture_output=True, text=True, env=env)
+        whole = ledger.runner.invoke(__import__("dvk.cli", fromlist=["app"]).app, args,
+                                     env={"COLUMNS": "200", "DVK_DB": str(ledger.db), "DVK_DEBUG": None})
+        assert out.returncode == whole.exit_code, args
+        assert out.stdout == whole.stdout, args
+        assert out.stderr.strip() == whole.stderr.strip(), args
