@@ -119,7 +119,8 @@ class Score(SQLModel, table=True):
     """One council member's score sheet (phiếu chấm điểm) for one entry.
 
     `marks` is a JSON object from criterion code to the score given (a number on the criteria
-    set's scale) or null for "not applicable" (na), e.g. {"G1": 8, "G2": 7.5, …, "S5": null}.
+    set's scale) or null for "not applicable" (na), e.g. {"G1": 8, "G2": 7.5, …, "S5": null}; `total` is
+    the sheet's exact total (migration 0004).
     A member's sheet is entered and replaced as a whole, so it is one row (and one history change).
     """
 
@@ -127,6 +128,9 @@ class Score(SQLModel, table=True):
     entry_id: str = Field(primary_key=True, foreign_key="entry.id")
     member: str = Field(primary_key=True)
     marks: str
+    # The sheet's exact total as written ("p/q TAG" or "na TAG", see dvk.scoring.total_text): a whole-year
+    # read judges from it without decoding the marks; NULL or a tag that does not match: the marks decide.
+    total: Optional[str] = None
 
 
 class Decision(SQLModel, table=True):

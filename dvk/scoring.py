@@ -9,6 +9,7 @@ import functools
 import math
 import re
 import statistics
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -108,6 +109,7 @@ class _Fast:
     span_float: float
     pass_float: float
     pass_text: str
+    sha: str  # of the criteria file: part of each stored total's tag
 
 
 _FAST: dict[int, tuple[CriteriaSet, _Fast]] = {}
@@ -125,7 +127,7 @@ def _fast(crit: CriteriaSet) -> _Fast:
     span = (crit.scale_max - crit.scale_min) * unit
     f = _Fast({c.code: int(c.weight * lcm) for c in crit.criteria}, unit,
               int(low) if low.denominator == 1 else low, span, float(span), float(crit.pass_mark),
-              fmt_number(crit.pass_mark))
+              fmt_number(crit.pass_mark), crit.sha256)
     _FAST[id(crit)] = (crit, f)
     return f
 
@@ -165,6 +167,45 @@ def _member_total_float(scores: Mapping[str, Fraction | float | int | None], cri
     return num * 100 / (span * den)
 
 
+# ---------------------------------------------------------------- stored totals (score.total)
+#
+# Each sheet keeps its exact total beside its marks, so a whole-year read judges without decoding
+# every sheet: "p/q TAG" (the Fraction member_total gives) or "na TAG" (no applicable criterion).
+# TAG is the CRC-32 of the criteria file's SHA-256 and the marks as stored: a total written under
+# other criteria, or left behind when the marks were changed by a path that did not rewrite it, does
+# not match and the marks decide (`sheet_total_of`). The tag is a cache check, not a seal: the
+# history's hash chain covers the column like any other.
+
+NOT_STORED = object()  # stored_total's answer when the stored text cannot be used
+
+
+def _tag(marks_text: str, crit: CriteriaSet) -> str:
+    return format(zlib.crc32((_fast(crit).sha + "\n" + marks_text).encode("utf-8")), "08x")
+
+
+def total_text(marks_text: str, scores: Mapping[str, Fraction | float | int | None], crit: CriteriaSet) -> str:
+    """What `score.total` holds for a sheet whose marks are stored as `marks_text` (`scores` decoded)."""
+    t = member_total(scores, crit)
+    body = "na" if t is None else f"{t.numerator}/{t.denominator}"
+    return f"{body} {_tag(marks_text, crit)}"
+
+
+def stored_total(text: object, marks_text: object, crit: CriteriaSet):
+    """The exact total a stored `score.total` says (a Fraction, or None for no applicable criterion), or
+    NOT_STORED when there is none or it does not belong to these marks under these criteria."""
+    if type(text) is not str or type(marks_text) is not str:
+        return NOT_STORED
+    body, _, tag = text.partition(" ")
+    if tag != _tag(marks_text, crit):
+        return NOT_STORED
+    if body == "na":
+        return None
+    num, _, den = body.partition("/")
+    if not (num.isdigit() and den.isdigit()) or den == "0" or len(body) > 60:
+        return NOT_STORED
+    return Fraction(int(num), int(den))
+
+
 def aggregate(totals: Iterable[Fraction], method: str) -> Fraction | None:
     values = sorted(totals)
     if not values:
@@ -186,6 +227,9 @@ class EntryFacts:
     confirmation: Mapping[str, object] | None = None  # committee, rejected, reason
     unit_committee: str | None = None
     member_scores: Mapping[str, Mapping[str, Fraction | None]] = field(default_factory=dict)
+    # Each member's exact total when the caller has it (stored beside the sheet): then the marks are
+    # not needed (member_scores may hold None for them).
+    member_totals: Mapping[str, Fraction | None] | None = None
 
 
 @dataclass(slots=True)
@@ -313,9 +357,12 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
     fast = _fast(crit)
     pass_text = fast.pass_text
     span = fast.span_float
-    totals: dict[str, float | None] = {
-        m: _member_total_float(s, crit, span) for m, s in facts.member_scores.items()
-    }
+    exact_totals = facts.member_totals
+    if exact_totals is not None:  # float(p/q) is the quotient _member_total_float gives, correctly rounded
+        totals: dict[str, float | None] = {m: None if t is None else t.numerator / t.denominator
+                                           for m, t in exact_totals.items()}
+    else:
+        totals = {m: _member_total_float(s, crit, span) for m, s in facts.member_scores.items()}
     n = len(totals)
     if n < crit.min_members:
         gates.append(
@@ -335,7 +382,8 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
         score = statistics.median(values) if crit.aggregation == "median" else sum(values) / len(values)
         passed = score >= fast.pass_float
         if abs(score - fast.pass_float) < 1e-6:  # too close for floats: decide exactly
-            exact = aggregate([t for t in (member_total(s, crit) for s in facts.member_scores.values())
+            exact = aggregate([t for t in (exact_totals.values() if exact_totals is not None else
+                                           (member_total(s, crit) for s in facts.member_scores.values()))
                                if t is not None], crit.aggregation)
             passed = exact >= crit.pass_mark
             score = float(exact)

@@ -153,3 +153,68 @@ def test_backups_taking_more_than_the_free_space_left_are_warned_of(ledger, full
     assert "nhiều hơn chỗ trống còn lại" in err and "backup_keep" in err
     res = ledger("backup", "--list")
     assert "nhiều hơn chỗ trống còn lại" in " ".join(res.stderr.split())
+
+
+# ---------------------------------------------------------------- stored totals (score.total, migration 0004)
+
+def _year_json(d, *args) -> str:
+    return d(*args).stdout
+
+
+def test_each_sheet_keeps_its_exact_total_and_the_year_is_judged_from_it(ledger, full_entry):
+    from fractions import Fraction
+
+    from dvk.cycle.config import criteria_for
+    from dvk.ledger.sqlite import Ledger
+    from dvk.scoring import member_total, stored_total
+
+    ledger("score", full_entry, "--member", "Trần Thị Bình", "G1=7", "G2=7,5", "G3=8", "G4=8", "G5=9", "S1=na",
+           "S2=8", "S3=na", "S4=9", "S5=8", "S6=9")
+    con = sqlite3.connect(ledger.db)
+    sheets = con.execute("SELECT member, marks, total FROM score ORDER BY member").fetchall()
+    con.close()
+    with Ledger.open(ledger.db) as led, led.read() as conn:
+        crit = criteria_for(conn, 2024)
+    for member, marks, total in sheets:
+        exact = member_total(json.loads(marks), crit)
+        assert stored_total(total, marks, crit) == exact and isinstance(exact, Fraction), member
+        assert total.split(" ")[0] == f"{exact.numerator}/{exact.denominator}"
+    judged = [_year_json(ledger, "check", "--year", "2024", "--json"), _year_json(ledger, "list", "--year", "2024",
+              "--json"), _year_json(ledger, "recognize", "--year", "2024", "--number", "4", "--dry-run", "--json")]
+    sql = sqlite3.connect(ledger.db)
+    sql.execute("UPDATE score SET total = NULL")  # as a sheet without one: judged from its marks
+    sql.commit()
+    sql.close()
+    assert judged == [_year_json(ledger, "check", "--year", "2024", "--json"),
+                      _year_json(ledger, "list", "--year", "2024", "--json"),
+                      _year_json(ledger, "recognize", "--year", "2024", "--number", "4", "--dry-run", "--json")]
+
+
+def test_a_total_that_does_not_belong_to_the_marks_is_not_used(ledger, full_entry):
+    """Marks changed behind a stored total (or criteria changed since): the marks decide, never the old total."""
+    before = json.loads(ledger("check", full_entry, "--json").stdout)
+    assert before["eligible"] is True
+    low = json.dumps({c: 1 for c in ("G1", "G2", "G3", "G4", "G5", "S1", "S2", "S3", "S4", "S5", "S6")},
+                     separators=(",", ":"))
+    con = sqlite3.connect(ledger.db)
+    con.execute("UPDATE score SET marks = ?", (low,))  # the total column keeps the old, passing total
+    con.commit()
+    con.close()
+    rows = json.loads(ledger("check", "--year", "2024", "--json").stdout)
+    assert rows[0]["eligible"] is False and rows[0]["score"] == 10.0
+    assert any("thấp hơn điểm đạt" in r for r in rows[0]["reasons"])
+
+
+def test_the_0003_ledger_gets_every_total_in_the_upgrade_and_verify_holds(dvk):
+    from dvk.ledger.migrations import SCHEMA_HEAD
+
+    fixture = ROOT / "tests" / "fixtures" / "ledger-0003.sqlite"
+    dvk.db.write_bytes(fixture.read_bytes())
+    assert json.loads(dvk("info", "--json").stdout)["schema"] == SCHEMA_HEAD
+    con = sqlite3.connect(dvk.db)
+    n, with_total = con.execute("SELECT count(*), count(total) FROM score").fetchone()
+    recorded = con.execute("SELECT count(*) FROM change c JOIN history h ON h.id = c.history_id "
+                           "WHERE h.command = 'migrate' AND c.table_name = 'score' AND c.op = 'update'").fetchone()[0]
+    con.close()
+    assert n > 0 and with_total == n == recorded
+    assert "Sổ toàn vẹn" in dvk("verify").stdout

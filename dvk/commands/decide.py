@@ -51,7 +51,7 @@ def check_cmd(
                 + ("ĐỦ ĐIỀU KIỆN CÔNG NHẬN" if r["eligible"] else "CHƯA ĐỦ ĐIỀU KIỆN"))
             return
         ctx = year_context(conn, check_year(year))
-        stream = (detail(ctx, b, ev) for b, ev in judged(conn, ctx))
+        stream = (detail(ctx, b, ev) for b, ev in judged(conn, ctx, marks=False))
         if json_:
             json_stream(stream)
             return

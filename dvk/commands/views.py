@@ -33,7 +33,7 @@ def list_cmd(
         raise InvalidInput(f"Trạng thái “{status}” không có; dùng một trong: {', '.join(STATUSES)}.")
     with ledger(ctx, db) as led, led.read() as conn:
         ctx = year_context(conn, check_year(year))
-        stream = (bundle_json(ctx, b, ev) for b, ev in judged(conn, ctx)
+        stream = (bundle_json(ctx, b, ev) for b, ev in judged(conn, ctx, marks=False)
                   if unit is None or b.entry["unit_code"] == unit)
         if status:
             stream = (r for r in stream if r["status"] == status)

@@ -117,7 +117,7 @@ def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.da
         raise InvalidInput(f"Ngày quyết định {fmt_date(decided_on)} phải thuộc năm {year} (hoặc đầu năm {year + 1}).")
     rows = Verdicts()
     try:
-        for b, ev in judged(conn, ctx):
+        for b, ev in judged(conn, ctx, marks=False):
             e = b.entry
             rows.add(PlanRow(e["id"], e["unit_code"], e["title"], ev.score_float, ev.eligible, ev.reasons))
     except BaseException:

@@ -102,10 +102,11 @@ class Tx:
             self.conn.execute(insert(TABLES["change"]), self._pending)
             self._pending = []
 
-    def record_inserted(self, table_name: str, rows: Sequence[tuple[str, str]]) -> None:
+    def record_inserted(self, table_name: str, rows: Sequence[tuple[str, str]], op: str = "insert") -> None:
         """Record rows a bulk path inserted itself, as `insert_many` would: `rows` holds each row's
         (row key, canonical JSON of the full row) in insertion order. The caller guarantees the JSON
-        is what the table now holds (`canonical`, `row_key`); `dvk verify` checks that it is.
+        is what the table now holds (`canonical`, `row_key`); `dvk verify` checks that it is. With
+        `op="update"`: rows it changed (a data migration), each with its full new state.
         """
         if not rows:
             return
@@ -113,9 +114,9 @@ class Tx:
         hid, first = self.history_id, self.n + 1
         # Positional tuples straight to the driver (no per-row parameter processing); the same
         # lines as change_line() for the digest.
-        params = [(hid, seq, table_name, key, "insert", data) for seq, (key, data) in enumerate(rows, first)]
+        params = [(hid, seq, table_name, key, op, data) for seq, (key, data) in enumerate(rows, first)]
         self.conn.exec_driver_sql(_INSERT_CHANGE, params)
-        self._digest.update("".join([f"{seq}\t{table_name}\t{key}\tinsert\t{data}\n"
+        self._digest.update("".join([f"{seq}\t{table_name}\t{key}\t{op}\t{data}\n"
                                      for seq, (key, data) in enumerate(rows, first)]).encode("utf-8"))
         self.n = first + len(rows) - 1
 

@@ -159,6 +159,7 @@ score = Table(
     Column('entry_id', String(), ForeignKey('entry.id'), primary_key=True, nullable=False),
     Column('member', String(), primary_key=True, nullable=False),
     Column('marks', String(), nullable=False),
+    Column('total', String(), nullable=True),
 )
 
 unit = Table(
