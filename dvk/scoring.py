@@ -232,12 +232,29 @@ class EntryFacts:
     member_totals: Mapping[str, Fraction | None] | None = None
 
 
-@dataclass(slots=True)
 class Gate:
-    code: str
-    label: str
-    ok: bool
-    reason: str
+    """One gate of recognition: passed or not, and why in Vietnamese. A passing gate's reason may be
+    given as a function that writes it: it is only written when read (`dvk check` shows it; a whole
+    year's list or decision reads only the reasons of the gates that fail)."""
+
+    __slots__ = ("code", "label", "ok", "_reason")
+
+    def __init__(self, code: str, label: str, ok: bool, reason) -> None:
+        self.code, self.label, self.ok, self._reason = code, label, ok, reason
+
+    @property
+    def reason(self) -> str:
+        r = self._reason
+        if not isinstance(r, str):
+            r = self._reason = r()
+        return r
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Gate) and (self.code, self.label, self.ok, self.reason) == (
+            other.code, other.label, other.ok, other.reason)
+
+    def __repr__(self) -> str:
+        return f"Gate({self.code!r}, {self.label!r}, {self.ok!r}, {self.reason!r})"
 
     def as_dict(self) -> dict:
         return {"code": self.code, "label": self.label, "ok": self.ok, "reason": self.reason}
@@ -301,7 +318,8 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
     elif facts.registered_on is None:
         gates.append(Gate("registration", "Đăng ký", False, "Chưa có ngày đăng ký."))
     elif start <= facts.registered_on <= end:
-        gates.append(Gate("registration", "Đăng ký", True, f"Đăng ký ngày {fmt_date(facts.registered_on)}, đúng hạn."))
+        on = facts.registered_on
+        gates.append(Gate("registration", "Đăng ký", True, lambda: f"Đăng ký ngày {fmt_date(on)}, đúng hạn."))
     else:
         gates.append(
             Gate(
@@ -352,7 +370,8 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
             )
         )
     else:
-        gates.append(Gate("confirmation", "Xác nhận của cấp ủy", True, f"Đã được “{conf.get('committee')}” xác nhận."))
+        gates.append(Gate("confirmation", "Xác nhận của cấp ủy", True,
+                          lambda: f"Đã được “{conf.get('committee')}” xác nhận."))
 
     fast = _fast(crit)
     pass_text = fast.pass_text
@@ -374,7 +393,7 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
             )
         )
     else:
-        gates.append(Gate("scores", "Chấm điểm", True, f"{n} thành viên Hội đồng đã chấm điểm."))
+        gates.append(Gate("scores", "Chấm điểm", True, lambda: f"{n} thành viên Hội đồng đã chấm điểm."))
     values = [t for t in totals.values() if t is not None]
     score: float | None = None
     passed = False
@@ -390,9 +409,8 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
     if score is None:
         gates.append(Gate("pass_mark", "Điểm đạt", False, f"Chưa có điểm (điểm đạt {pass_text})."))
     elif passed:
-        gates.append(
-            Gate("pass_mark", "Điểm đạt", True, f"Điểm {fmt_score(score)} ≥ điểm đạt {pass_text}.")
-        )
+        shown = score
+        gates.append(Gate("pass_mark", "Điểm đạt", True, lambda: f"Điểm {fmt_score(shown)} ≥ điểm đạt {pass_text}."))
     else:
         gates.append(
             Gate("pass_mark", "Điểm đạt", False, f"Điểm {fmt_score(score)} thấp hơn điểm đạt {pass_text}.")

@@ -91,6 +91,10 @@ def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
                                        extra=ot.c.decision_id == ctx.decision["id"]))
     rep_keys = list(reports.keys())[1:]
     conf_keys = list(confs.keys())[1:]
+    # Fetched by the thousand (one driver call per block, not per row).
+    entries, reports, confs, sheets = (_blocks(r) for r in (entries, reports, confs, sheets))
+    if outcomes is not None:
+        outcomes = _blocks(outcomes)
     nxt_r = next(reports, None)
     nxt_c = next(confs, None)
     nxt_s = next(sheets, None)
@@ -131,6 +135,12 @@ def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
                              "reasons": _reasons(nxt_o[3], e["id"], ctx.decision)}
                 nxt_o = next(outcomes, None)
         yield b
+
+
+def _blocks(result, size: int = 1000) -> Iterator:
+    """The rows of a result, fetched `size` at a time."""
+    while part := result.fetchmany(size):
+        yield from part
 
 
 _MARK_TYPES = frozenset({int, float, type(None)})
