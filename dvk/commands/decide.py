@@ -154,13 +154,13 @@ def _print_plan(plan, prof, *, dry_run: bool, json_: bool) -> None:
                            ensure_ascii=False, indent=2)
         out.write(head[:-2] + ',\n  "recognized": [')
         first = True
-        for i in plan.recognized:
+        for i in (r.id for r in plan.rows if r.eligible):
             out.write(("\n    " if first else ",\n    ") + json_safe(_json.dumps(i, ensure_ascii=False)))
             first = False
         out.write("\n  ],\n" if not first else "],\n")
         out.write('  "not_recognized": [')
         first = True
-        for i, reasons in plan.not_recognized:
+        for i, reasons in ((r.id, r.reasons) for r in plan.rows if not r.eligible):
             out.write(("\n    " if first else ",\n    ")
                       + json_safe(_json.dumps({"id": i, "reasons": reasons}, ensure_ascii=False)))
             first = False

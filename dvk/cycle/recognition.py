@@ -79,12 +79,13 @@ class RecognitionPlan:
     rows: Verdicts
 
     @property
-    def recognized(self) -> Iterator[str]:
-        return (r.id for r in self.rows if r.eligible)
+    def recognized(self) -> list[str]:
+        """The ids recognised (a list: for scripts and small years; the CLI streams `rows`)."""
+        return [r.id for r in self.rows if r.eligible]
 
     @property
-    def not_recognized(self) -> Iterator[tuple[str, list[str]]]:
-        return ((r.id, r.reasons) for r in self.rows if not r.eligible)
+    def not_recognized(self) -> list[tuple[str, list[str]]]:
+        return [(r.id, r.reasons) for r in self.rows if not r.eligible]
 
     @property
     def n_recognized(self) -> int:
