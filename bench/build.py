@@ -20,7 +20,7 @@ BATCH = 20_000
 def build(path: Path, size: int, *, seed: int = 1) -> float:
     from dvk.cycle.config import criteria_for
     from dvk.cycle.entries import make_id, match_key
-    from dvk.cycle.evidence import marks_json
+    from dvk.cycle.evidence import score_row
     from dvk.cycle.setup import init_ledger
     from dvk.cycle.units import upsert_units
     from dvk.demo import UNITS
@@ -60,7 +60,7 @@ def build(path: Path, size: int, *, seed: int = 1) -> float:
                     level = 7 if i % 10 == 0 else 9
                     for m in MEMBERS:
                         marks = {c: min(10.0, max(0.0, level + rng.choice((-1, -0.5, 0, 0.5, 1)))) for c in codes}
-                        scores.append({"entry_id": eid, "member": m, "marks": marks_json(marks, crit)})
+                        scores.append(score_row(eid, m, marks, crit))
                 tx.insert_many("entry", entries)
                 tx.insert_many("report", reports)
                 tx.insert_many("confirmation", confs)

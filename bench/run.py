@@ -4,7 +4,10 @@ For each size it builds a ledger with full cycles (reports, confirmations, 3 cou
 scores; bench/build.py), then times each command as its own process (`python -m dvk …`) and a
 baseline process that does the same work with plain `sqlite3` and the standard library:
 
-* start-up: `dvk --version` vs `python -c "import typer"`;
+* start-up: `dvk --version` vs `python -c "import typer"`, and the import floor of the CLI;
+* single commands a clerk types (`show ID`, `register`, `score ID`, `check ID`, `history ID`) on 100
+  entries and at every size, each alternated with a plain sqlite3 process doing the same read or write;
+* `dvk list` (plain lines, its output not a terminal) against its own `--json`;
 * `list --json`, `check --json`, `status --json`, `recognize` (dry run and real, on a copy)
   vs a baseline that reads the same tables with sqlite3, computes the same scores and writes
   the same JSON (or inserts the same outcome rows);
@@ -14,7 +17,7 @@ It prints a table: time, baseline, ratio, peak memory (maximum resident set size
 process, from os.wait4). Imports, exports and sorting have their own scripts (import_bench.py,
 export_bench.py, sort_bench.py); `--all` runs them too at their default sizes.
 
-    .venv/bin/python bench/run.py                   # 1,000 and 100,000 entries
+    .venv/bin/python bench/run.py                   # 1,000, 10,000 and 100,000 entries
     .venv/bin/python bench/run.py --size 1000000    # a million (builds a ~3 GB ledger, ~5 min)
 """
 
@@ -118,6 +121,88 @@ print(prev)
 }
 BASELINES["check"] = BASELINES["list"]
 
+# Single commands a clerk types, each against a plain process doing the same read or write with sqlite3
+# (the entry in the middle of the year; writes in one BEGIN IMMEDIATE with their history record).
+ONE_COMMON = r'''
+import hashlib, json, sqlite3, sys, datetime
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.execute("PRAGMA busy_timeout=5000"); con.execute("PRAGMA foreign_keys=ON"); con.execute("PRAGMA synchronous=FULL")
+EID = sys.argv[2]
+def record(cmd, changes):
+    at = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    hid = con.execute("INSERT INTO history (at, user, command, summary, n_changes, prev_hash, hash) "
+                      "VALUES (?, 'bench', ?, '', 0, '', '')", (at, cmd)).lastrowid
+    d = hashlib.sha256()
+    for seq, (t, k, op, data) in enumerate(changes, 1):
+        con.execute("INSERT INTO change VALUES (?, ?, ?, ?, ?, ?)", (hid, seq, t, k, op, data))
+        d.update(f"{seq}\t{t}\t{k}\t{op}\t{data}\n".encode())
+    prev = con.execute("SELECT hash FROM history WHERE id < ? ORDER BY id DESC LIMIT 1", (hid,)).fetchone()[0]
+    h = hashlib.sha256("\n".join([prev, str(hid), at, "bench", cmd, "", str(len(changes)), d.hexdigest()]).encode())
+    con.execute("UPDATE history SET n_changes=?, prev_hash=?, hash=? WHERE id=?", (len(changes), prev, h.hexdigest(), hid))
+'''
+ONE = {
+    "show": ONE_COMMON + r'''
+e = con.execute("SELECT * FROM entry WHERE id=?", (EID,)).fetchone()
+r = con.execute("SELECT * FROM report WHERE entry_id=?", (EID,)).fetchone()
+c = con.execute("SELECT * FROM confirmation WHERE entry_id=?", (EID,)).fetchone()
+s = {m: json.loads(x) for m, x in con.execute("SELECT member, marks FROM score WHERE entry_id=? ORDER BY member", (EID,))}
+print(json.dumps({"entry": e, "report": r, "confirmation": c, "scores": s}, ensure_ascii=False, indent=2))
+''',
+    "register": ONE_COMMON + r'''
+con.execute("BEGIN IMMEDIATE")
+year = 2024
+seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM entry WHERE year=?", (year,)).fetchone()[0]
+eid = f"{year}-{seq:03d}"
+row = {"id": eid, "year": year, "seq": seq, "unit_code": "BVDKDN", "title": f"Mô hình {seq}", "kind": "model",
+       "subject": "collective", "person": None, "position": None, "field": 1, "registered_on": "2024-02-10",
+       "late": False, "sudden": False, "note": None, "match_key": f"bvdkdn|mo hinh {seq}|"}
+dup = con.execute("SELECT id FROM entry WHERE year=? AND match_key=?", (year, row["match_key"])).fetchone()
+con.execute("INSERT INTO entry VALUES (:id, :year, :seq, :unit_code, :title, :kind, :subject, :person, :position, "
+            ":field, :registered_on, :late, :sudden, :note, :match_key)", row)
+record("bench register", [("entry", eid, "insert", json.dumps(row, sort_keys=True, ensure_ascii=False))])
+con.execute("COMMIT")
+print(eid)
+''',
+    "score": ONE_COMMON + r'''
+con.execute("BEGIN IMMEDIATE")
+marks = {c: 8 for c in ("G1", "G2", "G3", "G4", "G5", "S1", "S2", "S3", "S4", "S5")}; marks["S6"] = None
+data = json.dumps(marks, separators=(",", ":"))
+con.execute("INSERT OR REPLACE INTO score (entry_id, member, marks) VALUES (?, 'Bench', ?)", (EID, data))
+record("bench score", [("score", f"{EID}|Bench", "update",
+                        json.dumps({"entry_id": EID, "member": "Bench", "marks": data}, sort_keys=True))])
+con.execute("COMMIT")
+print(EID)
+''',
+    "check": ONE_COMMON + r'''
+W = {"G1": 8, "G2": 8, "G3": 8, "G4": 8, "G5": 8, "S1": 10, "S2": 10, "S3": 10, "S4": 10, "S5": 10, "S6": 10}
+e = con.execute("SELECT * FROM entry WHERE id=?", (EID,)).fetchone()
+r = con.execute("SELECT * FROM report WHERE entry_id=?", (EID,)).fetchone()
+c = con.execute("SELECT * FROM confirmation WHERE entry_id=?", (EID,)).fetchone()
+tot = []
+for (marks,) in con.execute("SELECT marks FROM score WHERE entry_id=?", (EID,)):
+    m = json.loads(marks); num = sum(v * W[k] for k, v in m.items() if v is not None)
+    tot.append(num * 10 / sum(W[k] for k, v in m.items() if v is not None))
+print(json.dumps({"id": EID, "score": sum(tot) / len(tot) if tot else None, "report": r is not None,
+                  "confirmed": c is not None}))
+''',
+    "history": ONE_COMMON + r'''
+ids = "SELECT history_id FROM change WHERE substr(row_key, instr(row_key, '|') + 1) = ? " \
+      "UNION SELECT history_id FROM change WHERE table_name = 'score' AND row_key >= ? AND row_key < ?"
+recs = con.execute(f"SELECT * FROM history WHERE id IN ({ids}) ORDER BY id DESC LIMIT 30",
+                   (EID, EID + "|", EID + "}")).fetchall()
+print(json.dumps(recs, ensure_ascii=False, indent=2))
+''',
+}
+ONE_ARGS = {
+    "show": lambda eid: ["show", eid],
+    "register": lambda eid: ["register", "--year", "2024", "--unit", "BVDKDN", "--title", f"Mô hình đo {time.time_ns()}",
+                             "--field", "1", "--date", "10/02/2024"],
+    "score": lambda eid: ["score", eid, "--member", "Đo thử", "G1=8", "G2=8", "G3=8", "G4=8", "G5=8", "S1=8", "S2=8",
+                          "S3=8", "S4=8", "S5=8", "S6=na"],
+    "check": lambda eid: ["check", eid],
+    "history": lambda eid: ["history", eid],
+}
+
 
 def run(argv: list[str], *, stdout=subprocess.DEVNULL, env=None) -> tuple[float, float, int]:
     """Run a process; return (seconds, peak RSS in MB, exit code)."""
@@ -152,7 +237,7 @@ def dvk(*args: str) -> list[str]:
     return [sys.executable, "-m", "dvk", *args]
 
 
-def bench_size(size: int, tmp: Path, repeat: int) -> list[tuple]:
+def built(size: int, tmp: Path) -> Path:
     db = tmp / f"bench-{size}.sqlite"
     if not db.exists():
         # Built in a child process so this process stays small: a forked child's peak RSS
@@ -160,8 +245,41 @@ def bench_size(size: int, tmp: Path, repeat: int) -> list[tuple]:
         print(f"… building a ledger of {size:,} entries with full cycles", flush=True)
         subprocess.run([sys.executable, str(HERE / "build.py"), "--size", str(size), "--out", str(db)], check=True)
         print(f"  ({db.stat().st_size / 1e6:.0f} MB)", flush=True)
+        subprocess.run(dvk("info"), env={**os.environ, "DVK_DB": str(db)}, stdout=subprocess.DEVNULL, check=True)
+    return db
+
+
+def bench_single(size: int, tmp: Path, repeat: int) -> list[tuple]:
+    """The single commands, each run alternately with its plain baseline (best of `repeat`), on a copy
+    of the ledger (register and score write)."""
+    db = built(size, tmp)
+    copy = tmp / f"bench-{size}-single.sqlite"
+    shutil.copyfile(db, copy)
+    eid = f"{YEAR}-{max(1, size // 2):03d}"
+    env = {**os.environ, "DVK_DB": str(copy), "DVK_USER": "bench"}
+    rows = []
+    for name, script in ONE.items():
+        path = tmp / f"one_{name}.py"
+        path.write_text(script, encoding="utf-8")
+        times, btimes, mems, bmems = [], [], [], []
+        for _ in range(repeat):  # alternating, so both see the same load
+            t, m, _ = run(dvk(*ONE_ARGS[name](eid)), env=env)
+            bt, bm, _ = run([sys.executable, str(path), str(copy), eid])
+            times.append(t), btimes.append(bt), mems.append(m), bmems.append(bm)
+        rows.append((size, f"dvk {name}" + (" ID" if name in ("show", "check", "history", "score") else ""),
+                     min(times), min(btimes), max(mems), max(bmems)))
+    for p in tmp.glob(f"bench-{size}-single.sqlite*"):
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    return rows
+
+
+def bench_size(size: int, tmp: Path, repeat: int) -> list[tuple]:
+    db = built(size, tmp)
     env = {**os.environ, "DVK_DB": str(db), "DVK_USER": "bench"}
     rows = []
+    t, m = best_of(repeat, dvk("list", "--year", str(YEAR)), env=env)
+    bt, bm = best_of(repeat, dvk("list", "--year", str(YEAR), "--json"), env=env)
+    rows.append((size, "dvk list (plain lines) vs its --json", t, bt, m, bm))
     for name, args in [("list", ["list", "--year", str(YEAR), "--json"]),
                        ("check", ["check", "--year", str(YEAR), "--json"]),
                        ("status", ["status", "--year", str(YEAR), "--json"])]:
@@ -191,12 +309,22 @@ def bench_startup(repeat: int) -> list[tuple]:
     t, m = best_of(repeat, dvk("--version"))
     bt, bm = best_of(repeat, [sys.executable, "-c", "import typer"])
     t2, m2 = best_of(repeat, dvk("--help"))
-    return [("-", "dvk --version", t, bt, m, bm), ("-", "dvk --help", t2, bt, m2, bm)]
+    # The floor of a command that would skip SQLAlchemy (a stdlib-sqlite3 path): the CLI's own imports
+    # (Typer, Rich, dvk.cli) against a bare interpreter that imports sqlite3 and json.
+    t3, m3 = best_of(repeat, [sys.executable, "-c", "import sqlite3, json, rich.console, dvk.cli"])
+    t4, m4 = best_of(repeat, [sys.executable, "-c", "import sqlite3, json"])
+    t5, m5 = best_of(repeat, [sys.executable, "-c", "import sqlite3, json, rich.console, dvk.cli, sqlalchemy.engine, "
+                              "sqlalchemy.sql, dvk.ledger.tables"])
+    return [("-", "dvk --version", t, bt, m, bm), ("-", "dvk --help", t2, bt, m2, bm),
+            ("-", "imports: typer+rich+dvk.cli vs sqlite3", t3, t4, m3, m4),
+            ("-", "imports: + SQLAlchemy Core + tables", t5, t4, m5, m4)]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", default="1000,100000", help="comma-separated entry counts (default 1000,100000)")
+    ap.add_argument("--size", default="1000,10000,100000",
+                    help="comma-separated entry counts (default 1000,10000,100000)")
+    ap.add_argument("--no-single", action="store_true", help="skip the single commands (show, register, …)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per command; the best time is kept")
     ap.add_argument("--keep", type=Path, help="keep the built ledgers in this folder (reused next time)")
     ap.add_argument("--all", action="store_true", help="also run import_bench.py, export_bench.py, sort_bench.py")
@@ -207,6 +335,9 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"SQLite {__import__('sqlite3').sqlite_version}; {time.strftime('%Y-%m-%d')}")
     rows = bench_startup(max(a.repeat, 5))
+    singles = sorted({100, *sizes}) if not a.no_single else []
+    for size in singles:
+        rows += bench_single(size, tmp, max(a.repeat, 5) if size < 500_000 else 3)
     for size in sizes:
         rows += bench_size(size, tmp, a.repeat if size < 500_000 else 1)
     print()

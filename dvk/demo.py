@@ -242,7 +242,7 @@ def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, u
                 save_scores(tx, p["id"], member, _scores(rng, level, crit))
     rplan, _profile = decide(led, year, number, None, user=user,
                              command=f"dvk recognize --year {year} --number {number} (demo)")
-    return {"entries": len(plan), "recognized": len(rplan.recognized), "not_recognized": len(rplan.not_recognized),
+    return {"entries": len(plan), "recognized": rplan.n_recognized, "not_recognized": rplan.total - rplan.n_recognized,
             "number": number}
 
 

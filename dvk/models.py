@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Optional
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -119,7 +119,8 @@ class Score(SQLModel, table=True):
     """One council member's score sheet (phiếu chấm điểm) for one entry.
 
     `marks` is a JSON object from criterion code to the score given (a number on the criteria
-    set's scale) or null for "not applicable" (na), e.g. {"G1": 8, "G2": 7.5, …, "S5": null}.
+    set's scale) or null for "not applicable" (na), e.g. {"G1": 8, "G2": 7.5, …, "S5": null}; `total` is
+    the sheet's exact total (migration 0004).
     A member's sheet is entered and replaced as a whole, so it is one row (and one history change).
     """
 
@@ -127,6 +128,9 @@ class Score(SQLModel, table=True):
     entry_id: str = Field(primary_key=True, foreign_key="entry.id")
     member: str = Field(primary_key=True)
     marks: str
+    # The sheet's exact total as written ("p/q TAG" or "na TAG", see dvk.scoring.total_text): a whole-year
+    # read judges from it without decoding the marks; NULL or a tag that does not match: the marks decide.
+    total: Optional[str] = None
 
 
 class Decision(SQLModel, table=True):
@@ -203,7 +207,13 @@ class Change(SQLModel, table=True):
     """One row a history record changed, with the row's full state after the change."""
 
     __tablename__ = "change"
-    __table_args__ = (Index("ix_change_row", "table_name", "row_key"),)
+    __table_args__ = (
+        Index("ix_change_row", "table_name", "row_key"),
+        # The key after its first "|": a one-column key whole, the second part of a two-column one
+        # (`dvk history ID`: the outcomes of an entry, the decisions' rows of a unit). Spelled exactly
+        # as the queries spell it (dvk.ledger.history.KEY_TAIL), or SQLite does not use it.
+        Index("ix_change_key_tail", text("substr(row_key, instr(row_key, '|') + 1)")),
+    )
     history_id: int = Field(primary_key=True, foreign_key="history.id")
     seq: int = Field(primary_key=True)
     table_name: str

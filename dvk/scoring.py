@@ -9,6 +9,7 @@ import functools
 import math
 import re
 import statistics
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -81,6 +82,7 @@ class _Fast:
     span_float: float
     pass_float: float
     pass_text: str
+    sha: str  # of the criteria file: part of each stored total's tag
 
 
 _FAST: dict[int, tuple[CriteriaSet, _Fast]] = {}
@@ -98,7 +100,7 @@ def _fast(crit: CriteriaSet) -> _Fast:
     span = (crit.scale_max - crit.scale_min) * unit
     f = _Fast({c.code: int(c.weight * lcm) for c in crit.criteria}, unit,
               int(low) if low.denominator == 1 else low, span, float(span), float(crit.pass_mark),
-              fmt_number(crit.pass_mark))
+              fmt_number(crit.pass_mark), crit.sha256)
     _FAST[id(crit)] = (crit, f)
     return f
 
@@ -138,6 +140,45 @@ def _member_total_float(scores: Mapping[str, Fraction | float | int | None], cri
     return num * 100 / (span * den)
 
 
+# ---------------------------------------------------------------- stored totals (score.total)
+#
+# Each sheet keeps its exact total beside its marks, so a whole-year read judges without decoding
+# every sheet: "p/q TAG" (the Fraction member_total gives) or "na TAG" (no applicable criterion).
+# TAG is the CRC-32 of the criteria file's SHA-256 and the marks as stored: a total written under
+# other criteria, or left behind when the marks were changed by a path that did not rewrite it, does
+# not match and the marks decide (`sheet_total_of`). The tag is a cache check, not a seal: the
+# history's hash chain covers the column like any other.
+
+NOT_STORED = object()  # stored_total's answer when the stored text cannot be used
+
+
+def _tag(marks_text: str, crit: CriteriaSet) -> str:
+    return format(zlib.crc32((_fast(crit).sha + "\n" + marks_text).encode("utf-8")), "08x")
+
+
+def total_text(marks_text: str, scores: Mapping[str, Fraction | float | int | None], crit: CriteriaSet) -> str:
+    """What `score.total` holds for a sheet whose marks are stored as `marks_text` (`scores` decoded)."""
+    t = member_total(scores, crit)
+    body = "na" if t is None else f"{t.numerator}/{t.denominator}"
+    return f"{body} {_tag(marks_text, crit)}"
+
+
+def stored_total(text: object, marks_text: object, crit: CriteriaSet):
+    """The exact total a stored `score.total` says (a Fraction, or None for no applicable criterion), or
+    NOT_STORED when there is none or it does not belong to these marks under these criteria."""
+    if type(text) is not str or type(marks_text) is not str:
+        return NOT_STORED
+    body, _, tag = text.partition(" ")
+    if tag != _tag(marks_text, crit):
+        return NOT_STORED
+    if body == "na":
+        return None
+    num, _, den = body.partition("/")
+    if not (num.isdigit() and den.isdigit()) or den == "0" or len(body) > 60:
+        return NOT_STORED
+    return Fraction(int(num), int(den))
+
+
 def aggregate(totals: Iterable[Fraction], method: str) -> Fraction | None:
     values = sorted(totals)
     if not values:
@@ -159,14 +200,34 @@ class EntryFacts:
     confirmation: Mapping[str, object] | None = None  # committee, rejected, reason
     unit_committee: str | None = None
     member_scores: Mapping[str, Mapping[str, Fraction | None]] = field(default_factory=dict)
+    # Each member's exact total when the caller has it (stored beside the sheet): then the marks are
+    # not needed (member_scores may hold None for them).
+    member_totals: Mapping[str, Fraction | None] | None = None
 
 
-@dataclass(slots=True)
 class Gate:
-    code: str
-    label: str
-    ok: bool
-    reason: str
+    """One gate of recognition: passed or not, and why in Vietnamese. A passing gate's reason may be
+    given as a function that writes it: it is only written when read (`dvk check` shows it; a whole
+    year's list or decision reads only the reasons of the gates that fail)."""
+
+    __slots__ = ("code", "label", "ok", "_reason")
+
+    def __init__(self, code: str, label: str, ok: bool, reason) -> None:
+        self.code, self.label, self.ok, self._reason = code, label, ok, reason
+
+    @property
+    def reason(self) -> str:
+        r = self._reason
+        if not isinstance(r, str):
+            r = self._reason = r()
+        return r
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Gate) and (self.code, self.label, self.ok, self.reason) == (
+            other.code, other.label, other.ok, other.reason)
+
+    def __repr__(self) -> str:
+        return f"Gate({self.code!r}, {self.label!r}, {self.ok!r}, {self.reason!r})"
 
     def as_dict(self) -> dict:
         return {"code": self.code, "label": self.label, "ok": self.ok, "reason": self.reason}
@@ -239,7 +300,8 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
     elif facts.registered_on is None:
         gates.append(Gate("registration", "Đăng ký", False, "Chưa có ngày đăng ký."))
     elif not late:
-        gates.append(Gate("registration", "Đăng ký", True, f"Đăng ký ngày {fmt_date(facts.registered_on)}, đúng hạn."))
+        on = facts.registered_on
+        gates.append(Gate("registration", "Đăng ký", True, lambda: f"Đăng ký ngày {fmt_date(on)}, đúng hạn."))
     else:
         gates.append(
             Gate(
@@ -290,14 +352,18 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
             )
         )
     else:
-        gates.append(Gate("confirmation", "Xác nhận của cấp ủy", True, f"Đã được “{conf.get('committee')}” xác nhận."))
+        gates.append(Gate("confirmation", "Xác nhận của cấp ủy", True,
+                          lambda: f"Đã được “{conf.get('committee')}” xác nhận."))
 
     fast = _fast(crit)
     pass_text = fast.pass_text
     span = fast.span_float
-    totals: dict[str, float | None] = {
-        m: _member_total_float(s, crit, span) for m, s in facts.member_scores.items()
-    }
+    exact_totals = facts.member_totals
+    if exact_totals is not None:  # float(p/q) is the quotient _member_total_float gives, correctly rounded
+        totals: dict[str, float | None] = {m: None if t is None else t.numerator / t.denominator
+                                           for m, t in exact_totals.items()}
+    else:
+        totals = {m: _member_total_float(s, crit, span) for m, s in facts.member_scores.items()}
     n = len(totals)
     if n < crit.min_members:
         gates.append(
@@ -309,7 +375,7 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
             )
         )
     else:
-        gates.append(Gate("scores", "Chấm điểm", True, f"{n} thành viên Hội đồng đã chấm điểm."))
+        gates.append(Gate("scores", "Chấm điểm", True, lambda: f"{n} thành viên Hội đồng đã chấm điểm."))
     values = [t for t in totals.values() if t is not None]
     score: float | None = None
     passed = False
@@ -317,16 +383,16 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
         score = statistics.median(values) if crit.aggregation == "median" else sum(values) / len(values)
         passed = score >= fast.pass_float
         if abs(score - fast.pass_float) < 1e-6:  # too close for floats: decide exactly
-            exact = aggregate([t for t in (member_total(s, crit) for s in facts.member_scores.values())
+            exact = aggregate([t for t in (exact_totals.values() if exact_totals is not None else
+                                           (member_total(s, crit) for s in facts.member_scores.values()))
                                if t is not None], crit.aggregation)
             passed = exact >= crit.pass_mark
             score = float(exact)
     if score is None:
         gates.append(Gate("pass_mark", "Điểm đạt", False, f"Chưa có điểm (điểm đạt {pass_text})."))
     elif passed:
-        gates.append(
-            Gate("pass_mark", "Điểm đạt", True, f"Điểm {fmt_score(score)} ≥ điểm đạt {pass_text}.")
-        )
+        shown = score
+        gates.append(Gate("pass_mark", "Điểm đạt", True, lambda: f"Điểm {fmt_score(shown)} ≥ điểm đạt {pass_text}."))
     else:
         gates.append(
             Gate("pass_mark", "Điểm đạt", False, f"Điểm {fmt_score(score)} thấp hơn điểm đạt {pass_text}.")

@@ -115,7 +115,7 @@ def test_each_kind_of_edit_is_reported(entry, statements, expected):
 
 def test_extra_and_missing_rows_of_a_composite_key(entry):
     ledger, full_entry = entry
-    sql(ledger.db, "INSERT INTO score VALUES (?, 'Người lạ', '{}')", params=(full_entry,))
+    sql(ledger.db, "INSERT INTO score (entry_id, member, marks) VALUES (?, 'Người lạ', '{}')", params=(full_entry,))
     sql(ledger.db, "DELETE FROM score WHERE member = 'Nguyễn Văn An'")
     err, data = verify_fails(ledger)
     assert f"Điểm {full_entry} / Người lạ: sổ có dòng này" in err

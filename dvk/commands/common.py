@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any, Iterator, NoReturn, Optional
+from typing import Annotated, Any, Iterator, List, NoReturn, Optional
 
 import typer
 
@@ -265,6 +265,45 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]], **kw):
     console().print(t)
 
 
+TABLE_MAX = 1000  # more rows than this, or an output that is not a terminal: plain lines, streamed
+
+
+def rows_out(title, columns: list[str], rows) -> int:
+    """Print rows of a view, as many as there are, with flat memory; returns how many.
+
+    On a terminal, up to TABLE_MAX rows make a table (`title`: a text, or a function of the count).
+    Otherwise — output piped or redirected, or a longer list — one plain line per row, written as the
+    rows come: the column names, then the cells separated by tabs (a cell's tabs and line breaks
+    shown as spaces and " / ", control characters visibly), as `cut`, `sort` or a spreadsheet read them.
+    """
+    import itertools
+
+    it = iter(rows)
+    if sys.stdout.isatty():
+        head = list(itertools.islice(it, TABLE_MAX + 1))
+        if len(head) <= TABLE_MAX:
+            table(title(len(head)) if callable(title) else title, columns, head)
+            return len(head)
+        it = itertools.chain(head, it)
+    out = sys.stdout
+    out.write("\t".join(_plain_cell(c) for c in columns) + "\n")
+    n = 0
+    for r in it:
+        out.write("\t".join(_plain_cell(v) for v in r) + "\n")
+        n += 1
+    out.flush()
+    return n
+
+
+def _plain_cell(v: Any) -> str:
+    if v is None:
+        return ""
+    s = str(v)
+    if "\t" in s or "\n" in s or "\r" in s:
+        s = s.replace("\r\n", "\n").replace("\t", " ").replace("\r", "\n").replace("\n", " / ")
+    return visible(s)
+
+
 # ---------------------------------------------------------------- Vietnamese help and usage errors
 
 import re as _re
@@ -318,6 +357,66 @@ def vi_usage_error(message: str) -> str:
     return message
 
 
+_PLAIN_INT = _re.compile(r"\s*[+-]?[0-9]{1,100}\s*")
+
+
+class _PlainCoercion:
+    """Typer's coercion of a plain `str`, `int`, `bool` or `Path` option without pydantic (≈ 0.1 s of imports and
+    TypeAdapter building at each start): a text value is kept as typed, a value of digits becomes the
+    int pydantic would make of it, a path is checked by Typer's own path check. Anything else (bytes, "1_000", "1.0", a huge number) goes to Typer's
+    own pydantic coercion, built only then, so the results and messages are Typer's."""
+
+    __slots__ = ("kind", "descriptor", "_slow")
+
+    def __init__(self, kind: type, descriptor) -> None:
+        self.kind, self.descriptor, self._slow = kind, descriptor, None
+
+    def coerce(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if self.kind is list:  # a list of texts (nargs=-1 or multiple)
+            if value is None:
+                return ()
+            if isinstance(value, (list, tuple)) and all(type(v) is str for v in value):
+                return list(value)
+        elif value is None:
+            return None
+        if type(value) is self.kind and self.kind is not Path:  # a default of the right type, as pydantic keeps it
+            return value
+        if type(value) is str:
+            if self.kind is str:
+                return value
+            if self.kind is int and _PLAIN_INT.fullmatch(value):
+                return int(value)
+            if self.kind is Path:  # Typer's own checks (exists, dir_okay …) on the Path pydantic would make
+                from typer._param_types import coerce_cli_path
+
+                return coerce_cli_path(Path(value), self.descriptor.parameter_info, path_type=Path, param=param,
+                                       ctx=ctx)
+        if self._slow is None:
+            from typer._coercion import build_runtime_param
+
+            self._slow = build_runtime_param(self.descriptor)
+        return self._slow.coerce(value, param=param, ctx=ctx)
+
+
+def _plain_coercions(params) -> None:
+    """Give each plain single-valued `str`/`int`/`bool`/`Path` parameter `_PlainCoercion` (see there); others keep Typer's."""
+    for param in params:
+        desc = getattr(param, "type_descriptor", None)
+        info = getattr(desc, "parameter_info", None)
+        if info is None or getattr(param, "_runtime_param", False) is not None or desc.file_annotation is not None:
+            continue
+        kind = desc.annotation
+        if kind == List[str] or kind == list[str]:
+            kind = list
+        elif param.multiple or param.nargs != 1 or kind not in (str, int, bool, Path):
+            continue
+        if (info.parser is not None or getattr(info, "click_type", None) is not None or info.min is not None
+                or info.max is not None or info.clamp or desc.is_choice
+                or desc.is_path != (desc.annotation is Path) or getattr(info, "path_type", None) not in (None, Path)):
+            continue
+        param._runtime_param = _PlainCoercion(kind, desc)
+
+
 class ViCommand(TyperCommand):
     """A command whose help screen speaks Vietnamese.
 
@@ -330,6 +429,7 @@ class ViCommand(TyperCommand):
             info = getattr(getattr(param, "type_descriptor", None), "parameter_info", None)
             if getattr(info, "readable", False):
                 info.readable = False
+        _plain_coercions(self.get_params(ctx))
         return super().parse_args(ctx, args)
 
     def get_help(self, ctx) -> str:  # type: ignore[override]
@@ -341,6 +441,10 @@ class ViCommand(TyperCommand):
 
 class ViGroup(TyperGroup):
     """A command group whose help screen speaks Vietnamese."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def, override]
+        _plain_coercions(self.get_params(ctx))
+        return super().parse_args(ctx, args)
 
     def get_help(self, ctx) -> str:  # type: ignore[override]
         return vi_help(super().get_help(ctx))

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from dvk.commands.common import (run_context, YEAR_CHECK, DateOpt, DbOpt, JsonOpt, UserOpt, add, check_texts, int_range,
-                                 json_stream, ledger, opt_text, parse_date_opt, print_json, say, table, writing)
+                                 json_stream, ledger, opt_text, parse_date_opt, print_json, rows_out, say, table,
+                                 writing)
 
 
 def check_cmd(
@@ -50,20 +51,28 @@ def check_cmd(
                 + ("ĐỦ ĐIỀU KIỆN CÔNG NHẬN" if r["eligible"] else "CHƯA ĐỦ ĐIỀU KIỆN"))
             return
         ctx = year_context(conn, check_year(year))
-        stream = (detail(ctx, b, ev) for b, ev in judged(conn, ctx))
+        stream = (detail(ctx, b, ev) for b, ev in judged(conn, ctx, marks=False))
         if json_:
             json_stream(stream)
             return
-        rows, n, ok = [], 0, 0
-        for r in stream:
-            n += 1
-            ok += bool(r["eligible"])
-            rows.append([r["id"], r["unit"], r["title"], fmt_score(r["score"]), "đạt" if r["eligible"] else "không",
-                         "\n".join(r["reasons"])])
-    if not n:
-        say(f"Năm {year} chưa có mô hình, điển hình nào.")
-        return
-    table(f"Kiểm tra năm {year}", ["Mã", "Đơn vị", "Tên", "Điểm", "Đạt", "Lý do"], rows)
+        counts = [0, 0]  # entries, eligible
+
+        def rows():
+            for r in stream:
+                counts[0] += 1
+                counts[1] += bool(r["eligible"])
+                yield [r["id"], r["unit"], r["title"], fmt_score(r["score"]), "đạt" if r["eligible"] else "không",
+                       "\n".join(r["reasons"])]
+
+        first = next(rows_gen := rows(), None)
+        if first is None:
+            say(f"Năm {year} chưa có mô hình, điển hình nào.")
+            return
+        import itertools
+
+        rows_out(f"Kiểm tra năm {year}", ["Mã", "Đơn vị", "Tên", "Điểm", "Đạt", "Lý do"],
+                 itertools.chain([first], rows_gen))
+    n, ok = counts
     say(f"{ok}/{n} mô hình, điển hình đủ điều kiện công nhận.")
 
 
@@ -115,18 +124,56 @@ def recognize_cmd(
                 prof = profile_for(conn, year)
         else:
             plan, prof = decide(led, year, number, on, user=run.user, command=run.command)
+        if not dry_run:
+            from dvk.commands.safety import warn_backup_space
+            from dvk.ledger.backup import backup_space
+
+            space = backup_space(led)
+    try:
+        _print_plan(plan, prof, dry_run=dry_run, json_=json_)
+    finally:
+        plan.rows.close()
+    if not dry_run:
+        warn_backup_space(space)
+
+
+def _print_plan(plan, prof, *, dry_run: bool, json_: bool) -> None:
+    """The plan's lists, read back from its spool (flat memory for any year)."""
+    from dvk.text.numbers import fmt_score
+    from dvk.wording import decision_title
+
+    year, number = plan.year, plan.number
     if json_:
-        print_json({"year": year, "number": number, "date": plan.decided_on.isoformat(), "dry_run": dry_run,
-                    "recognized": plan.recognized,
-                    "not_recognized": [{"id": i, "reasons": r} for i, r in plan.not_recognized]})
+        import json as _json
+        import sys
+
+        from dvk.commands.common import json_safe
+
+        out = sys.stdout
+        head = _json.dumps({"year": year, "number": number, "date": plan.decided_on.isoformat(), "dry_run": dry_run},
+                           ensure_ascii=False, indent=2)
+        out.write(head[:-2] + ',\n  "recognized": [')
+        first = True
+        for i in (r.id for r in plan.rows if r.eligible):
+            out.write(("\n    " if first else ",\n    ") + json_safe(_json.dumps(i, ensure_ascii=False)))
+            first = False
+        out.write("\n  ],\n" if not first else "],\n")
+        out.write('  "not_recognized": [')
+        first = True
+        for i, reasons in ((r.id, r.reasons) for r in plan.rows if not r.eligible):
+            out.write(("\n    " if first else ",\n    ")
+                      + json_safe(_json.dumps({"id": i, "reasons": reasons}, ensure_ascii=False)))
+            first = False
+        out.write("\n  ]\n}\n" if not first else "]\n}\n")
         return
-    ok = [r for r in plan.rows if r.eligible]
-    bad = [r for r in plan.rows if not r.eligible]
-    table(("Dự kiến — " if dry_run else "") + f"Công nhận năm {year} ({len(ok)} mô hình, điển hình)",
-          ["Mã", "Đơn vị", "Tên", "Điểm"], [[r.id, r.unit, r.title, fmt_score(r.score)] for r in ok])
-    if bad:
-        table(f"Không công nhận ({len(bad)})", ["Mã", "Đơn vị", "Tên", "Lý do"],
-              [[r.id, r.unit, r.title, "\n".join(r.reasons)] for r in bad])
+    n_ok = plan.n_recognized
+    n_bad = plan.total - n_ok
+    rows_out(("Dự kiến — " if dry_run else "") + f"Công nhận năm {year} ({n_ok} mô hình, điển hình)",
+             ["Mã", "Đơn vị", "Tên", "Điểm"], ([r.id, r.unit, r.title, fmt_score(r.score)] for r in plan.rows
+                                                if r.eligible))
+    if n_bad:
+        rows_out(f"Không công nhận ({n_bad})", ["Mã", "Đơn vị", "Tên", "Lý do"],
+                 ([r.id, r.unit, r.title, "\n".join(r.reasons)] for r in plan.rows if not r.eligible))
     if dry_run:
         say("Chạy thử: chưa ghi gì vào sổ.")
     else:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from dvk.commands.common import (run_context, DbOpt, JsonOpt, UserOpt, ViCommand, add, ledger, print_json, say, sub_app, table,
-                                 writing)
+                                 warn, writing)
 
 settings_app = sub_app("Cài đặt của sổ (ví dụ số bản sao lưu tự động giữ lại).")
 
@@ -41,23 +41,30 @@ def backup_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Sao lưu sổ (bản sao nhất quán, có thể chạy trong khi lệnh khác đang ghi)."""
-    from dvk.ledger.backup import backup_dir, list_backups
+    from dvk.ledger.backup import backup_dir, backup_space, list_backups
+    from dvk.text.numbers import fmt_bytes
 
     with ledger(ctx, db) as led:
         if list_:
             backups = list_backups(led)
+            space = backup_space(led)
             if json_:
                 print_json([{"path": str(b.path), "at": b.when.isoformat(), "reason": b.reason,
                              "size": b.path.stat().st_size, "rotated": b.rotated} for b in backups])
+                warn_backup_space(space)
                 return
             if not backups:
                 say(f"Chưa có bản sao lưu nào trong {backup_dir(led)}.")
                 return
             table(f"Bản sao lưu trong {backup_dir(led)}", ["Thời điểm", "Lý do", "Tệp", "Dung lượng"],
                   [[b.when.astimezone().strftime("%d/%m/%Y %H:%M:%S"), REASONS.get(b.reason, b.reason), b.path.name,
-                    _size(b.path.stat().st_size)] for b in backups])
+                    fmt_bytes(b.path.stat().st_size)] for b in backups])
+            say(f"Tổng cộng {len(backups)} bản sao lưu, {fmt_bytes(space.total)}; ổ đĩa còn trống {fmt_bytes(space.free)}.")
+            warn_backup_space(space)
             return
         dest = led.backup_to(path) if path is not None else led.backup_before("manual")
+        space = backup_space(led)
+    warn_backup_space(space)
     if json_:
         print_json({"backup": str(dest), "size": dest.stat().st_size})
     else:
@@ -73,12 +80,15 @@ REASONS = {
 }
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}".replace(".", ",")
-        n /= 1024
-    return str(n)  # pragma: no cover
+def warn_backup_space(space) -> None:
+    """A warning on stderr when the backups beside the ledger take more than the free space left."""
+    if space.outgrown:
+        from dvk.text.numbers import fmt_bytes
+
+        warn(f"các bản sao lưu cạnh sổ chiếm {fmt_bytes(space.total)}, nhiều hơn chỗ trống còn lại trên ổ "
+             f"đĩa ({fmt_bytes(space.free)}); mỗi lần ra quyết định công nhận cần thêm khoảng {fmt_bytes(space.ledger)}. "
+             "Hãy chép các bản cũ sang nơi khác rồi xóa, hoặc giảm số bản giữ lại: dvk settings set backup_keep N.")
+
 
 
 def restore_cmd(

@@ -6,7 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from dvk.commands.common import YEAR_CHECK, DbOpt, JsonOpt, add, json_stream, ledger, print_json, say, table
+from dvk.commands.common import (YEAR_CHECK, DbOpt, JsonOpt, add, json_stream, ledger, print_json, rows_out, say,
+                                 table)
 
 
 def list_cmd(
@@ -32,24 +33,23 @@ def list_cmd(
         raise InvalidInput(f"Trạng thái “{status}” không có; dùng một trong: {', '.join(STATUSES)}.")
     with ledger(ctx, db) as led, led.read() as conn:
         ctx = year_context(conn, check_year(year))
-        stream = (bundle_json(ctx, b, ev) for b, ev in judged(conn, ctx)
+        stream = (bundle_json(ctx, b, ev) for b, ev in judged(conn, ctx, marks=False)
                   if unit is None or b.entry["unit_code"] == unit)
         if status:
             stream = (r for r in stream if r["status"] == status)
         if json_:
             json_stream(stream)
             return
-        rows = list(stream)
-    table(
-        f"Năm {year}: {len(rows)} mô hình, điển hình",
-        ["Mã", "Đơn vị", "Tên", "Loại", "Cá nhân", "LV", "Ngày ĐK", "Trạng thái", "Điểm"],
-        [[r["id"], r["unit"], r["title"], KINDS[r["kind"]],
-          (r["person"] or "") + (f" ({r['position']})" if r["position"] else ""), r["field"],
-          (fmt_date(yd_date(r["registered_on"])) if r["registered_on"] else "")
-          + (" (muộn)" if r["late"] else "") + (" (đột xuất)" if r["sudden"] else ""),
-          STATUSES[r["status"]], fmt_score(r["score"]) if r["score"] is not None else ""]
-         for r in rows],
-    )
+        rows_out(
+            lambda n: f"Năm {year}: {n} mô hình, điển hình",
+            ["Mã", "Đơn vị", "Tên", "Loại", "Cá nhân", "LV", "Ngày ĐK", "Trạng thái", "Điểm"],
+            ([r["id"], r["unit"], r["title"], KINDS[r["kind"]],
+              (r["person"] or "") + (f" ({r['position']})" if r["position"] else ""), r["field"],
+              (fmt_date(yd_date(r["registered_on"])) if r["registered_on"] else "")
+              + (" (muộn)" if r["late"] else "") + (" (đột xuất)" if r["sudden"] else ""),
+              STATUSES[r["status"]], fmt_score(r["score"]) if r["score"] is not None else ""]
+             for r in stream),
+        )
 
 
 def yd_date(iso: str):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from dvk import rules
 from dvk.rules import Issue
-from dvk.scoring import member_total
+from dvk.scoring import member_total, total_text
 from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.text.dates import fmt_date
 from dvk.errors import InvalidInput, NotFound
@@ -191,6 +191,13 @@ def match_member(name: str, members: Iterable[str]) -> tuple[str | None, str | N
     return None, near
 
 
+def score_row(entry_id: str, member: str, values: Mapping[str, Fraction | float | None], crit: CriteriaSet) -> dict:
+    """The `score` row of one member's sheet: its marks as stored (`marks_json`) and its exact total
+    (`dvk.scoring.total_text`), so whole-year reads need not decode the marks."""
+    marks = marks_json(values, crit)
+    return {"entry_id": entry_id, "member": member, "marks": marks, "total": total_text(marks, values, crit)}
+
+
 def member_near_message(entry_id: str, typed: str, existing: str) -> str:
     """Why a sheet under `typed` is refused next to `existing` (match_member's second case)."""
     return (f"{entry_id} đã có phiếu của “{existing}”; tên “{typed}” chỉ khác tên đó ở dấu. Nếu là cùng một người, "
@@ -216,7 +223,7 @@ def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fractio
         raise InvalidInput(f"Mô hình {member_near_message(entry['id'], member_c, near)} (--member).")
     stored = same or member_c
     crit = criteria_for(tx.conn, entry["year"])
-    op = tx.upsert("score", {"entry_id": entry["id"], "member": stored, "marks": marks_json(values, crit)})
+    op = tx.upsert("score", score_row(entry["id"], stored, values, crit))
     total = member_total(values, crit)
     return {"entry_id": entry["id"], "member": stored, "typed": member_c, "replaced": op == "update",
             "total": None if total is None else round(float(total), 2)}

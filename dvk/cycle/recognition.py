@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
 from dvk.text.dates import fmt_date
 from dvk.errors import InvalidInput, LockedYear, NotFound
+from dvk.ledger.bulk import insert_rows
 from dvk.ledger.history import Tx, table
 from dvk.text.safety import MAX_LEN
 from dvk.cycle.common import text_field, check_year, today
@@ -36,15 +37,50 @@ class PlanRow:
     reasons: list[str]
 
 
+class Verdicts:
+    """Every entry's verdict of a plan, in registration order, spooled to a temporary file as one JSON
+    line each: memory stays flat whatever the year's size (a million entries), and the lists are read
+    back as often as needed — one reader at a time."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self._file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n")
+        self.total = 0
+        self.n_recognized = 0
+        self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def add(self, row: PlanRow) -> None:
+        self._file.write(self._dumps([row.id, row.unit, row.title, row.score, row.eligible, row.reasons]))
+        self._file.write("\n")
+        self.total += 1
+        self.n_recognized += row.eligible
+
+    def __iter__(self) -> Iterator[PlanRow]:
+        f = self._file
+        f.flush()
+        f.seek(0)
+        loads = json.loads
+        for line in f:
+            yield PlanRow(*loads(line))
+
+    def __len__(self) -> int:
+        return self.total
+
+    def close(self) -> None:
+        self._file.close()
+
+
 @dataclass
 class RecognitionPlan:
     year: int
     number: int
     decided_on: dt.date
-    rows: list[PlanRow]
+    rows: Verdicts
 
     @property
     def recognized(self) -> list[str]:
+        """The ids recognised (a list: for scripts and small years; the CLI streams `rows`)."""
         return [r.id for r in self.rows if r.eligible]
 
     @property
@@ -52,8 +88,12 @@ class RecognitionPlan:
         return [(r.id, r.reasons) for r in self.rows if not r.eligible]
 
     @property
+    def n_recognized(self) -> int:
+        return self.rows.n_recognized
+
+    @property
     def total(self) -> int:
-        return len(self.rows)
+        return self.rows.total
 
 
 def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.date | None) -> RecognitionPlan:
@@ -76,15 +116,22 @@ def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.da
     decided_on = decided_on or ctx.crit.recognition_day(year)
     if decided_on.year not in (year, year + 1):
         raise InvalidInput(f"Ngày quyết định {fmt_date(decided_on)} phải thuộc năm {year} (hoặc đầu năm {year + 1}).")
-    rows = [PlanRow(b.entry["id"], b.entry["unit_code"], b.entry["title"], ev.score_float, ev.eligible, ev.reasons)
-            for b, ev in judged(conn, ctx)]
-    if not rows:
+    rows = Verdicts()
+    try:
+        for b, ev in judged(conn, ctx, marks=False):
+            e = b.entry
+            rows.add(PlanRow(e["id"], e["unit_code"], e["title"], ev.score_float, ev.eligible, ev.reasons))
+    except BaseException:
+        rows.close()
+        raise
+    if not rows.total:
+        rows.close()
         raise InvalidInput(f"Năm {year} chưa có mô hình, điển hình nào đăng ký.")
     return RecognitionPlan(year, number, decided_on, rows)
 
 
 def ensure_recognizable(plan: RecognitionPlan) -> None:
-    if not any(r.eligible for r in plan.rows):
+    if not plan.n_recognized:
         raise InvalidInput(f"Không có mô hình, điển hình nào năm {plan.year} đạt đủ tiêu chí; không ra quyết định. "
                            f"Xem lý do: dvk check --year {plan.year}")
 
@@ -99,15 +146,16 @@ def recognize(tx: Tx, plan: RecognitionPlan) -> int:
     tx.insert_many("decision_unit", [{"decision_id": dec_id, "code": u["code"], "name": u["name"],
                                       "committee": u["committee"], "ordinal": u["ordinal"]}
                                      for u in list_units(tx.conn)])
+    # The bulk path intake uses (rows to the driver as tuples, recorded by the thousand), in batches.
     batch: list[dict] = []
     dumps = json.dumps
     for r in plan.rows:
         batch.append({"decision_id": dec_id, "entry_id": r.id, "recognized": r.eligible, "score": r.score,
                       "reasons": dumps(r.reasons, ensure_ascii=False)})
         if len(batch) >= 5000:
-            tx.insert_many("outcome", batch)
+            insert_rows(tx, "outcome", batch)
             batch = []
-    tx.insert_many("outcome", batch)
+    insert_rows(tx, "outcome", batch)
     return dec_id
 
 
@@ -141,5 +189,5 @@ def decide(led: "Store", year: int, number: int, decided_on: dt.date | None, *, 
         led.backup_before("recognize", keep=keep)
         recognize(tx, plan)
         tx.note(f"{decision_title(number, prof['symbol'], plan.decided_on)}: "
-                f"công nhận {len(plan.recognized)}/{plan.total} mô hình, điển hình năm {year}")
+                f"công nhận {plan.n_recognized}/{plan.total} mô hình, điển hình năm {year}")
     return plan, prof

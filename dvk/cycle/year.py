@@ -10,7 +10,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from sqlalchemy import and_, func, literal, select
 from sqlalchemy.engine import Connection
 
-from dvk.scoring import evaluate
+from dvk.scoring import NOT_STORED, evaluate, member_total, stored_total
 from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.scoring import EntryFacts, Evaluation
 from dvk.errors import LedgerError
@@ -39,8 +39,9 @@ class Bundle:
     entry: dict
     report: dict | None = None
     confirmation: dict | None = None
-    scores: dict = field(default_factory=dict)  # member → {code: mark | None}
+    scores: dict = field(default_factory=dict)  # member → {code: mark | None} (None: not decoded)
     outcome: dict | None = None
+    totals: dict | None = None  # member → exact total (Fraction | None), when the marks were not decoded
 
 
 def year_context(conn: Connection, year: int) -> YearContext:
@@ -51,13 +52,15 @@ def year_context(conn: Connection, year: int) -> YearContext:
 
 
 def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
-              entry_ids: Sequence[str] | None = None, marks: bool = True) -> Iterator[Bundle]:
+              entry_ids: Sequence[str] | None = None, marks: bool = True, totals: bool = False) -> Iterator[Bundle]:
     """Stream a year's entries in registration order, each with everything about it.
 
     Five ordered queries (entries, reports, confirmations, sheets, outcomes) are merged on
     the entry's sequence number, so memory stays flat whatever the year's size. With
     `full=False` a report carries only whether each aspect is filled in, not its text; with
-    `marks=False` a member's sheet is not decoded (its value is None: only who scored counts).
+    `marks=False` a member's sheet is not decoded (its value is None); with `totals` too, `Bundle.totals` holds each
+    member's exact total: the one stored beside the sheet (`score.total`), or — a sheet without a usable
+    one (NULL, written under other criteria, marks changed behind it) — computed from the marks.
     """
     et, rt, ct, st, ot = (table(n) for n in ("entry", "report", "confirmation", "score", "outcome"))
     cond = et.c.year == ctx.year
@@ -79,14 +82,19 @@ def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
     entries = conn.execute(select(et).where(cond).order_by(et.c.seq)).mappings()
     reports = conn.execute(joined(rt, "entry_id", *rep_cols))
     confs = conn.execute(joined(ct, "entry_id", *[ct.c[c] for c in ct.c.keys()]))
-    sheets = conn.execute(joined(st, "entry_id", st.c.member, st.c.marks if marks else literal(None))
-                          .order_by(st.c.member))
+    sheets = conn.execute(joined(st, "entry_id", st.c.member, st.c.marks,
+                                 st.c.total if totals and not marks else literal(None)).order_by(st.c.member))
+    crit = ctx.crit
     outcomes = None
     if ctx.decision is not None:
         outcomes = conn.execute(joined(ot, "entry_id", ot.c.recognized, ot.c.score, ot.c.reasons,
                                        extra=ot.c.decision_id == ctx.decision["id"]))
     rep_keys = list(reports.keys())[1:]
     conf_keys = list(confs.keys())[1:]
+    # Fetched by the thousand (one driver call per block, not per row).
+    entries, reports, confs, sheets = (_blocks(r) for r in (entries, reports, confs, sheets))
+    if outcomes is not None:
+        outcomes = _blocks(outcomes)
     nxt_r = next(reports, None)
     nxt_c = next(confs, None)
     nxt_s = next(sheets, None)
@@ -106,7 +114,18 @@ def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
             nxt_c = next(confs, None)
         while nxt_s is not None and nxt_s[0] <= seq:
             if nxt_s[0] == seq:
-                b.scores[nxt_s[1]] = _sheet(nxt_s[2], e["id"], nxt_s[1]) if marks else None
+                if marks:
+                    b.scores[nxt_s[1]] = _sheet(nxt_s[2], e["id"], nxt_s[1])
+                elif not totals:
+                    b.scores[nxt_s[1]] = None
+                else:
+                    b.scores[nxt_s[1]] = None
+                    t = stored_total(nxt_s[3], nxt_s[2], crit)
+                    if t is NOT_STORED:
+                        t = member_total(_sheet(nxt_s[2], e["id"], nxt_s[1]), crit)
+                    if b.totals is None:
+                        b.totals = {}
+                    b.totals[nxt_s[1]] = t
             nxt_s = next(sheets, None)
         if outcomes is not None:
             while nxt_o is not None and nxt_o[0] < seq:
@@ -116,6 +135,12 @@ def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
                              "reasons": _reasons(nxt_o[3], e["id"], ctx.decision)}
                 nxt_o = next(outcomes, None)
         yield b
+
+
+def _blocks(result, size: int = 1000) -> Iterator:
+    """The rows of a result, fetched `size` at a time."""
+    while part := result.fetchmany(size):
+        yield from part
 
 
 _MARK_TYPES = frozenset({int, float, type(None)})
@@ -170,14 +195,15 @@ def facts(ctx: YearContext, b: Bundle) -> EntryFacts:
     unit = ctx.units.get(e["unit_code"]) or {}
     return EntryFacts(entry_id=e["id"], year=e["year"], registered_on=e["registered_on"], sudden=e["sudden"],
                       report=b.report, confirmation=b.confirmation, unit_committee=unit.get("committee"),
-                      member_scores=b.scores)
+                      member_scores=b.scores, member_totals=b.totals if b.scores and b.totals is not None else None)
 
 
 def judged(conn: Connection, ctx: YearContext, *, full: bool = False,
-           entry_ids: Sequence[str] | None = None) -> Iterator[tuple[Bundle, Evaluation]]:
-    """Stream (bundle, evaluation) for every entry of the year."""
+           entry_ids: Sequence[str] | None = None, marks: bool = True) -> Iterator[tuple[Bundle, Evaluation]]:
+    """Stream (bundle, evaluation) for every entry of the year. With `marks=False` the sheets are judged
+    from their stored totals (`score.total`) and not decoded (`Bundle.scores` values are None)."""
     crit = ctx.crit
-    for b in iter_year(conn, ctx, full=full, entry_ids=entry_ids):
+    for b in iter_year(conn, ctx, full=full, entry_ids=entry_ids, marks=marks, totals=not marks):
         yield b, evaluate(facts(ctx, b), crit)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from dvk.cycle.common import entry_year
-from dvk.cycle.evidence import marks_json, match_member, member_near_message
+from dvk.cycle.evidence import match_member, member_near_message, score_row
 from dvk.errors import DvkError, Problem
 from dvk.ledger.history import table as db_table
 from dvk.rules import Issue, member_name, score_values
@@ -174,12 +174,13 @@ class _Scores(_Importer):
                                       f"(cho {eid}); các phiếu ghi tên này được xét dưới tên “{same}”.")
                 member = same
             crit = self.crit(e["year"])
-            marks = marks_json(values, crit)  # exactly what `dvk score` stores
+            sheet = score_row(eid, member, values, crit)  # exactly what `dvk score` stores
+            marks = sheet["marks"]
             k = (eid, member)
             cur = pending.get(k) or existing.get(k)
             if cur is None:
                 self.unlock(e["year"], f"điểm của {eid}")
-                row = {"entry_id": eid, "member": member, "marks": marks}
+                row = sheet
                 inserts.append(row)
                 pending[k] = row
                 scored.append(member)
@@ -191,9 +192,9 @@ class _Scores(_Importer):
             if self.opts.update:
                 self.unlock(e["year"], f"điểm của {eid}")
                 if k in pending:
-                    cur["marks"] = marks
+                    cur["marks"], cur["total"] = marks, sheet["total"]
                 else:
-                    row = {"entry_id": eid, "member": member, "marks": marks}
+                    row = sheet
                     updates.append(row)
                     pending[k] = row
                 res.updated += 1

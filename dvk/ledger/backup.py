@@ -66,6 +66,74 @@ def list_backups(ledger: "Ledger | Path") -> list[BackupFile]:
     return sorted(out, key=lambda b: b.path.name)
 
 
+@dataclass(frozen=True)
+class BackupSpace:
+    """What the backups beside a ledger take and what is left on their disk (bytes)."""
+
+    count: int
+    total: int  # the backups (with the files kept beside a --force backup)
+    free: int  # free space on the disk of the backups folder (of the ledger's, while there is none)
+    ledger: int  # the ledger file with its -wal: about what one more backup takes
+
+    @property
+    def outgrown(self) -> bool:
+        """The backups take more than the space left: the next ones may not fit."""
+        return self.total > self.free
+
+
+def _tree_size(path: Path) -> int:
+    total = 0
+    with contextlib.suppress(OSError):
+        if path.is_file():
+            return path.stat().st_size
+        for f in path.rglob("*"):
+            with contextlib.suppress(OSError):
+                if f.is_file():
+                    total += f.stat().st_size
+    return total
+
+
+def _ledger_size(path: Path) -> int:
+    size = 0
+    for f in (path, Path(f"{path}-wal")):
+        with contextlib.suppress(OSError):
+            size += f.stat().st_size
+    return size
+
+
+def backup_space(ledger: "Ledger | Path") -> BackupSpace:
+    """The size of every backup beside the ledger, in total, and the free space where they are."""
+    path = ledger.path if hasattr(ledger, "engine") else Path(ledger)
+    backups = list_backups(path)
+    total = sum(_tree_size(b.path) + _tree_size(b.path.with_suffix(".files")) for b in backups)
+    folder = backup_dir(path)
+    try:
+        free = shutil.disk_usage(folder if folder.is_dir() else path.parent).free
+    except OSError:
+        free = 0
+    return BackupSpace(len(backups), total, free, _ledger_size(path))
+
+
+def _fits(ledger: "Ledger", folder: Path, dest: Path) -> None:
+    """Refuse, before copying anything, a backup that the disk cannot hold (the copy is about the size of
+    the ledger with its -wal; the rotation frees the oldest ones only once the new one is safe)."""
+    from dvk.text.numbers import fmt_bytes
+
+    need = _ledger_size(ledger.path)
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # the copy itself will say what is wrong
+    if need + _MARGIN > free:
+        raise LedgerError(
+            f"Không đủ chỗ trống để sao lưu sổ vào “{dest.parent}”: bản sao cần khoảng {fmt_bytes(need)}, ổ đĩa còn "
+            f"{fmt_bytes(free)}. Lệnh chưa thực hiện; sổ không bị thay đổi. Hãy giải phóng chỗ trống, hoặc xóa bớt "
+            "các bản sao lưu cũ (xem: dvk backup --list) hay giảm số bản giữ lại (dvk settings set backup_keep N).")
+
+
+_MARGIN = 1 << 20  # what SQLite and the file system need beyond the pages themselves
+
+
 def _copy_database(src_path: Path, dest: Path, *, src_conn: sqlite3.Connection | None = None) -> None:
     """Copy a SQLite database with the online backup API into a new private file `dest`."""
     tmp = dest.with_name(dest.name + ".tmp")
@@ -126,6 +194,7 @@ def backup_to(ledger: "Ledger", dest: Path) -> Path:
         raise LedgerError(f"Tệp “{dest}” đã tồn tại; dvk không ghi đè. Hãy chọn tên khác.")
     if not _exists(dest.parent, dest.parent):
         raise LedgerError(f"Thư mục “{dest.parent}” không tồn tại; hãy tạo thư mục trước.")
+    _fits(ledger, dest.parent, dest)
     try:
         _copy_database(ledger.path, dest, src_conn=_idle_raw(ledger))
     except (OSError, sqlite3.Error) as exc:
@@ -144,6 +213,7 @@ def backup_before(ledger: "Ledger", reason: str, keep: int | None = None, *, des
     if dest is None:
         stamp = dt.datetime.now(dt.timezone.utc).strftime(_STAMP)
         dest = folder / f"{ledger.path.stem}-{stamp}-{reason}.sqlite"
+    _fits(ledger, folder, dest)
     try:
         _copy_database(ledger.path, dest, src_conn=_idle_raw(ledger))
     except (OSError, sqlite3.Error) as exc:

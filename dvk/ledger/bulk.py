@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 from sqlalchemy.exc import DBAPIError
 
 from dvk.ledger.history import canonical_text, table
-from dvk.models import ROW_KEYS
+from dvk.ledger.tables import ROW_KEYS
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

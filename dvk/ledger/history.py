@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from dvk.models import ROW_KEYS, Change, History, SQLModel
+from dvk.ledger.tables import ROW_KEYS, TABLES
 
 GENESIS = "0" * 64
 BATCH = 5000
@@ -24,7 +24,7 @@ _INSERT_CHANGE = ('INSERT INTO "change" ("history_id", "seq", "table_name", "row
 
 
 def table(name: str):
-    return SQLModel.metadata.tables[name]
+    return TABLES[name]
 
 
 def _iso_default(v: Any) -> Any:
@@ -80,7 +80,7 @@ class Tx:
         self._pending: list[dict] = []
         self.n = 0
         res = conn.execute(
-            insert(History.__table__).values(
+            insert(TABLES["history"]).values(
                 at=self.at, user=user, command=command, summary=summary, n_changes=0, prev_hash="", hash=""
             )
         )
@@ -99,13 +99,14 @@ class Tx:
 
     def _flush(self) -> None:
         if self._pending:
-            self.conn.execute(insert(Change.__table__), self._pending)
+            self.conn.execute(insert(TABLES["change"]), self._pending)
             self._pending = []
 
-    def record_inserted(self, table_name: str, rows: Sequence[tuple[str, str]]) -> None:
+    def record_inserted(self, table_name: str, rows: Sequence[tuple[str, str]], op: str = "insert") -> None:
         """Record rows a bulk path inserted itself, as `insert_many` would: `rows` holds each row's
         (row key, canonical JSON of the full row) in insertion order. The caller guarantees the JSON
-        is what the table now holds (`canonical`, `row_key`); `dvk verify` checks that it is.
+        is what the table now holds (`canonical`, `row_key`); `dvk verify` checks that it is. With
+        `op="update"`: rows it changed (a data migration), each with its full new state.
         """
         if not rows:
             return
@@ -113,9 +114,9 @@ class Tx:
         hid, first = self.history_id, self.n + 1
         # Positional tuples straight to the driver (no per-row parameter processing); the same
         # lines as change_line() for the digest.
-        params = [(hid, seq, table_name, key, "insert", data) for seq, (key, data) in enumerate(rows, first)]
+        params = [(hid, seq, table_name, key, op, data) for seq, (key, data) in enumerate(rows, first)]
         self.conn.exec_driver_sql(_INSERT_CHANGE, params)
-        self._digest.update("".join([f"{seq}\t{table_name}\t{key}\tinsert\t{data}\n"
+        self._digest.update("".join([f"{seq}\t{table_name}\t{key}\t{op}\t{data}\n"
                                      for seq, (key, data) in enumerate(rows, first)]).encode("utf-8"))
         self.n = first + len(rows) - 1
 
@@ -211,7 +212,7 @@ class Tx:
     # ------------------------------------------------------------ closing
     def finish(self) -> None:
         self._flush()
-        ht = History.__table__
+        ht = TABLES["history"]
         prev = self.conn.execute(
             select(ht.c.hash).where(ht.c.id < self.history_id).order_by(ht.c.id.desc()).limit(1)
         ).scalar()
@@ -226,31 +227,49 @@ class Tx:
         )
 
 
+# The row key after its first "|", spelled exactly as the index ix_change_key_tail (migration 0004) is.
+KEY_TAIL = "substr(row_key, instr(row_key, '|') + 1)"
+
+
+def _touching(row: str):
+    """The changes of a row: its key is `row`, starts with "row|" (a score sheet of an entry) or has
+    `row` after its first "|" (an outcome of an entry, a decision's unit). Two indexed lookups — the
+    key's tail through ix_change_key_tail, the key's start through ix_change_row per table — never a
+    scan of the change table."""
+    from sqlalchemy import literal_column, union
+
+    ct = TABLES["change"]
+    tail = select(ct.c.history_id, ct.c.seq).where(literal_column(KEY_TAIL) == row)
+    tables = ct.c.table_name.in_(sorted(ROW_KEYS))
+    head = select(ct.c.history_id, ct.c.seq).where(tables, ct.c.row_key >= row + "|",
+                                                   ct.c.row_key < row + "}")  # "}" follows "|"
+    whole = select(ct.c.history_id, ct.c.seq).where(tables, ct.c.row_key == row)  # a key with "|" in it
+    return union(tail, head, whole).subquery()
+
+
 def list_history(conn: Connection, *, row: str | None = None, limit: int = 50) -> list[dict]:
     """History records, newest first; with `row` only those that touched that entry/row key."""
-    ht = History.__table__
-    ct = Change.__table__
+    ht = TABLES["history"]
     q = select(ht).order_by(ht.c.id.desc()).limit(limit)
     if row:
-        ids = select(ct.c.history_id).where(
-            (ct.c.row_key == row) | (ct.c.row_key.like(f"{row}|%")) | (ct.c.row_key.like(f"%|{row}"))
-        )
-        q = q.where(ht.c.id.in_(ids))
+        q = q.where(ht.c.id.in_(select(_touching(row).c.history_id)))
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
 def changes_of(conn: Connection, history_id: int, row: str | None = None, limit: int = 200) -> list[dict]:
-    ct = Change.__table__
+    ct = TABLES["change"]
     q = select(ct).where(ct.c.history_id == history_id).order_by(ct.c.seq).limit(limit)
     if row:
-        q = q.where((ct.c.row_key == row) | (ct.c.row_key.like(f"{row}|%")) | (ct.c.row_key.like(f"%|{row}")))
+        t = _touching(row)
+        q = (select(ct).join(t, and_(t.c.history_id == ct.c.history_id, t.c.seq == ct.c.seq))
+             .where(t.c.history_id == history_id).order_by(ct.c.seq).limit(limit))
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
 def last_record(conn: Connection, below: int | None = None) -> int:
     """The id of the last history record (below `below`): every write of dvk adds one, so an unchanged
     mark means an unchanged ledger (an import plans without the lock and writes only if it holds)."""
-    ht = History.__table__
+    ht = TABLES["history"]
     q = select(func.max(ht.c.id))
     if below is not None:
         q = q.where(ht.c.id < below)

@@ -288,8 +288,8 @@ class Ledger:
 
                     tx = Tx(self.conn, user=_os_user(), command="migrate",
                             summary=f"Nâng cấp lược đồ sổ từ {current} lên {SCHEMA_HEAD}")
-                    for table_name, rows in inserted:  # rows a data migration added (see MIGRATION_ROWS)
-                        tx.record_inserted(table_name, rows)
+                    for table_name, rows, *how in inserted:  # rows a data migration wrote (see MIGRATION_ROWS)
+                        tx.record_inserted(table_name, rows, op=how[0] if how else "insert")
                     tx.finish()
         except SQLAlchemyError as exc:
             raise translate(exc, self.shown)

@@ -35,13 +35,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator
 
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String, cast, select, type_coerce
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String, cast, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.types import NullType
 
 from dvk.errors import DvkError, VerifyFailed, LedgerError
-from dvk.ledger.history import GENESIS, change_line, record_hash, table
-from dvk.models import ROW_KEYS, Change, History
+from dvk.ledger.history import GENESIS, record_hash, table
+from dvk.ledger.tables import ROW_KEYS, TABLES
 from dvk.text.numbers import thousands
 
 MAX_KEPT = 1000  # problems kept with their details; the rest are only counted
@@ -302,50 +301,63 @@ def check_before_write(conn: Connection, shown: str) -> None:
 # ---------------------------------------------------------------- pass 1: the chain
 
 def check_chain(conn: Connection, report: Report) -> None:
-    ht, ct = History.__table__, Change.__table__
-    records = _stream(conn, select(ht.c.id, ht.c.at, ht.c.user, ht.c.command, ht.c.summary, ht.c.n_changes,
-                                   ht.c.prev_hash, ht.c.hash).order_by(ht.c.id))
-    changes = _Peek(_stream(conn, select(ct.c.history_id, ct.c.seq, ct.c.table_name, ct.c.row_key, ct.c.op,
-                                         ct.c.data).order_by(ct.c.history_id, ct.c.seq)))
+    """Pass 1. Plain tuples straight from the driver, in primary-key order (no sort), and each
+    record's change lines hashed in blocks of CHUNK: per change one f-string, nothing else."""
+    ht, ct = TABLES["history"], TABLES["change"]
+    records = _raw(conn, select(ht.c.id, ht.c.at, ht.c.user, ht.c.command, ht.c.summary, ht.c.n_changes,
+                                ht.c.prev_hash, ht.c.hash).order_by(ht.c.id))
+    changes = _Peek(_raw(conn, select(ct.c.history_id, ct.c.seq, ct.c.table_name, ct.c.row_key, ct.c.op,
+                                      ct.c.data).order_by(ct.c.history_id, ct.c.seq)))
     prev_hash, prev_id = GENESIS, 0
     for h in records:
+        hid, at, user, command, summary, n_changes, h_prev, h_hash = h
         report.records += 1
-        _orphans(changes, h.id, report)
-        where = _record_where(h)
-        if h.id != prev_id + 1:
-            gone = f"#{prev_id + 1}" if h.id == prev_id + 2 else f"#{prev_id + 1}–#{h.id - 1}"
-            report.add(Problem("chain", f"Thiếu bản ghi lịch sử {gone} (trước {where}) — bị xóa ngoài dvk.",
-                               history_id=h.id))
+        _orphans(changes, hid, report)
+        if hid != prev_id + 1:
+            gone = f"#{prev_id + 1}" if hid == prev_id + 2 else f"#{prev_id + 1}–#{hid - 1}"
+            report.add(Problem("chain", f"Thiếu bản ghi lịch sử {gone} (trước {_record_where(h)}) — bị xóa ngoài dvk.",
+                               history_id=hid))
         digest = hashlib.sha256()
         n, gap = 0, False
-        while (c := changes.peek()) is not None and c.history_id == h.id:
+        lines: list[str] = []
+        while (c := changes.peek()) is not None and c[0] == hid:
             changes.next()
             n += 1
-            report.changes += 1
-            gap = gap or c.seq != n
-            digest.update(change_line(c.seq, c.table_name, c.row_key, c.op, c.data))
-        if gap or n != h.n_changes:
-            report.add(Problem("chain", f"{where}: ghi {h.n_changes} thay đổi nhưng sổ còn {n}"
+            seq, data = c[1], c[5]
+            if seq != n:
+                gap = True
+            lines.append(f"{seq}\t{c[2]}\t{c[3]}\t{c[4]}\t{'' if data is None else data}\n")
+            if len(lines) >= CHUNK:
+                digest.update("".join(lines).encode("utf-8"))
+                lines = []
+        if lines:
+            digest.update("".join(lines).encode("utf-8"))
+        report.changes += n
+        if gap or n != n_changes:
+            report.add(Problem("chain", f"{_record_where(h)}: ghi {n_changes} thay đổi nhưng sổ còn {n}"
                                f"{' (số thứ tự không liền nhau)' if gap else ''} — thay đổi bị xóa hoặc thêm ngoài dvk.",
-                               history_id=h.id))
-        rec = {"id": h.id, "at": h.at, "user": h.user, "command": h.command, "summary": h.summary,
-               "n_changes": h.n_changes}
-        if h.prev_hash != prev_hash:
-            report.add(Problem("chain", f"{where}: không nối với bản ghi trước (#{prev_id}) — lịch sử bị sửa, "
-                               "xóa hoặc chèn ngoài dvk.", history_id=h.id, expected=prev_hash, found=h.prev_hash))
-        if record_hash(h.prev_hash, rec, digest.hexdigest()) != h.hash:
-            report.add(Problem("chain", f"{where}: mã kiểm tra không khớp với nội dung — bản ghi hoặc các thay đổi "
-                               "của nó bị sửa ngoài dvk.", history_id=h.id))
-        prev_hash, prev_id = h.hash, h.id
-        report.head_id, report.head_hash = h.id, h.hash
+                               history_id=hid))
+        rec = {"id": hid, "at": at, "user": user, "command": command, "summary": summary, "n_changes": n_changes}
+        if h_prev != prev_hash:
+            report.add(Problem("chain", f"{_record_where(h)}: không nối với bản ghi trước (#{prev_id}) — lịch sử bị "
+                               "sửa, xóa hoặc chèn ngoài dvk.", history_id=hid, expected=prev_hash, found=h_prev))
+        try:
+            ok = record_hash(h_prev, rec, digest.hexdigest()) == h_hash
+        except (TypeError, AttributeError):  # a field edited into a number or NULL
+            ok = False
+        if not ok:
+            report.add(Problem("chain", f"{_record_where(h)}: mã kiểm tra không khớp với nội dung — bản ghi hoặc "
+                               "các thay đổi của nó bị sửa ngoài dvk.", history_id=hid))
+        prev_hash, prev_id = h_hash, hid
+        report.head_id, report.head_hash = hid, h_hash
     _orphans(changes, None, report)
 
 
 def _orphans(changes: "_Peek", before: int | None, report: Report) -> None:
     """Changes whose history record does not exist (ids below `before`, or all that remain)."""
-    while (c := changes.peek()) is not None and (before is None or c.history_id < before):
-        hid, n = c.history_id, 0
-        while (c := changes.peek()) is not None and c.history_id == hid:
+    while (c := changes.peek()) is not None and (before is None or c[0] < before):
+        hid, n = c[0], 0
+        while (c := changes.peek()) is not None and c[0] == hid:
             changes.next()
             n += 1
         report.changes += n
@@ -354,14 +366,16 @@ def _orphans(changes: "_Peek", before: int | None, report: Report) -> None:
 
 
 def _record_where(h) -> str:
+    """Where a history record is, for a message (`h`: its id, at, user, command, … as a tuple)."""
+    hid, at, user, command = h[0], h[1], h[2], h[3]
     try:
-        when = dt.datetime.fromisoformat(h.at).astimezone().strftime("%d/%m/%Y %H:%M")
+        when = dt.datetime.fromisoformat(at).astimezone().strftime("%d/%m/%Y %H:%M")
     except (TypeError, ValueError):
-        when = str(h.at)
-    command = str(h.command)
+        when = str(at)
+    command = str(command)
     if len(command) > 60:
         command = command[:59] + "…"
-    return f"Bản ghi lịch sử #{h.id} ({when}, {h.user}, “{command}”)"
+    return f"Bản ghi lịch sử #{hid} ({when}, {user}, “{command}”)"
 
 
 # ---------------------------------------------------------------- pass 2: the state
@@ -376,6 +390,7 @@ def check_state(conn: Connection, report: Report, existing: set[str]) -> None:
 
 def _check_table(conn: Connection, name: str, report: Report) -> None:
     cols = _columns(table(name))
+    defaults = [(n, d) for n, _, d in cols]
     expected = _replayed(conn, name)
     current = _current(conn, name)
     e, c = next(expected, None), next(current, None)
@@ -391,7 +406,11 @@ def _check_table(conn: Connection, name: str, report: Report) -> None:
             c = next(current, None)
         else:
             report.rows += 1
-            _compare(cols, name, e[0], e[1], c[1], report)
+            want, raw = e[1], c[1]._row
+            # Fast path: every column equal as Python compares them (1 == True == 1.0, "x" == "x"), as the
+            # per-column fast path of _compare would find; otherwise look column by column.
+            if [want.get(n, d) for n, d in defaults] != list(raw[1:]):
+                _compare(cols, name, e[0], want, c[1], report)
             e, c = next(expected, None), next(current, None)
 
 
@@ -401,31 +420,34 @@ def _replayed(conn: Connection, name: str) -> Iterator[tuple[str, dict]]:
     Ordered by row key only, so SQLite walks the index `ix_change_row (table_name, row_key)`
     without a sort; within one key the latest change is picked by (history_id, seq).
     """
-    ct = Change.__table__
-    rows = _stream(conn, select(ct.c.row_key, ct.c.history_id, ct.c.seq, ct.c.op, ct.c.data)
-                   .where(ct.c.table_name == name).order_by(_binary(conn, ct.c.row_key)))
+    ct = TABLES["change"]
+    rows = _raw(conn, select(ct.c.row_key, ct.c.history_id, ct.c.seq, ct.c.op, ct.c.data)
+                .where(ct.c.table_name == name).order_by(_binary(conn, ct.c.row_key)))
     key, last = None, None
     for r in rows:
-        if r.row_key != key:
-            if last is not None and last.op != "delete":
-                yield key, _loads(last.data)
-            key, last = r.row_key, r
-        elif (r.history_id, r.seq) > (last.history_id, last.seq):
+        if r[0] != key:
+            if last is not None and last[3] != "delete":
+                yield key, _loads(last[4])
+            key, last = r[0], r
+        elif (r[1], r[2]) > (last[1], last[2]):
             last = r
-    if last is not None and last.op != "delete":
-        yield key, _loads(last.data)
+    if last is not None and last[3] != "delete":
+        yield key, _loads(last[4])
 
 
 def _loads(data: str | None) -> dict:
     try:
         v = json.loads(data) if data is not None else {}
-    except ValueError:
+    except (TypeError, ValueError):
         return {}
     return v if isinstance(v, dict) else {}
 
 
 def _current(conn: Connection, name: str) -> Iterator[tuple[str, dict]]:
-    """(row key, raw values) of the table's rows, in the order of the history's row keys."""
+    """(row key, raw values by column) of the table's rows, in the order of the history's row keys.
+
+    A one-column text key is read in its own index's order (no sort); a two-column key is ordered by
+    its spelling in the history ("5|2024-007"), which SQLite sorts."""
     t = table(name)
     keys = ROW_KEYS[name]
     if len(keys) == 1 and isinstance(t.c[keys[0]].type, String):
@@ -436,17 +458,42 @@ def _current(conn: Connection, name: str) -> Iterator[tuple[str, dict]]:
             part = cast(t.c[k], String)
             key_expr = part if key_expr is None else key_expr + "|" + part
     # Raw values (no type processing): a date edited into nonsense must be reported, not crash.
-    cols = [type_coerce(c, NullType()).label(c.name) for c in t.columns]
-    for r in _stream(conn, select(key_expr.label("_key"), *cols).order_by(_binary(conn, key_expr))):
-        m = r._mapping
-        yield str(m["_key"]), m
+    pos = {c.name: i for i, c in enumerate(t.columns, 1)}
+    for r in _raw(conn, select(key_expr.label("_key"), *t.columns).order_by(_binary(conn, key_expr))):
+        yield str(r[0]), _RawRow(pos, r)
 
 
-def _stream(conn: Connection, stmt) -> Iterator:
-    """Rows of `stmt`, fetched CHUNK at a time (bounded memory, little per-row overhead)."""
-    result = conn.execute(stmt.execution_options(yield_per=CHUNK))
-    for part in result.partitions():
-        yield from part
+class _RawRow:
+    """A raw row's values by column name (one tuple, names shared by every row of the table)."""
+
+    __slots__ = ("_pos", "_row")
+
+    def __init__(self, pos: dict[str, int], row: tuple) -> None:
+        self._pos, self._row = pos, row
+
+    def __getitem__(self, name: str) -> Any:
+        return self._row[self._pos[name]]
+
+
+def _raw(conn: Connection, stmt) -> Iterator[tuple]:
+    """Rows of `stmt` as the driver's plain tuples — raw values, no result processing — fetched CHUNK at a
+    time on the connection's own cursor (the same read snapshot)."""
+    compiled = stmt.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    args = tuple(params[k] for k in compiled.positiontup) if compiled.positional else params
+    sql = str(compiled)
+    base = conn.dialect.loaded_dbapi.Error
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        cur.execute(sql, args)
+        while part := cur.fetchmany(CHUNK):
+            yield from part
+    except base as exc:  # as SQLAlchemy would raise it, so the ledger's translation of errors applies
+        from sqlalchemy.exc import DBAPIError
+
+        raise DBAPIError.instance(sql, args, exc, base) from exc
+    finally:
+        cur.close()
 
 
 def _binary(conn: Connection, expr):

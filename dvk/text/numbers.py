@@ -51,3 +51,13 @@ def fmt_score(x: Fraction | float | None) -> str:
     if x is None:
         return "—"
     return f"{float(x):.2f}".replace(".", ",")
+
+
+def fmt_bytes(n: int) -> str:
+    """A size in bytes as Vietnamese writes it: "512 B", "1,5 MB", "3,2 GB" (units of 1024)."""
+    x = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if x < 1024 or unit == "TB":
+            return f"{x:.0f} {unit}" if unit == "B" else f"{x:.1f} {unit}".replace(".", ",")
+        x /= 1024
+    raise AssertionError("unreachable")

@@ -4,9 +4,10 @@
 import; `tests/test_migrations.py` checks it against Alembic's own head.
 """
 
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 # A data migration that inserts rows leaves, under this key of the connection's `info`, a list of
-# (table name, [(row key, canonical JSON of the row), …]); `Ledger._migrate` records them in the
-# history record of the upgrade (`Tx.record_inserted`), so `dvk verify` holds after it.
+# (table name, [(row key, canonical JSON of the row), …]) — or (table name, rows, "update") for rows it
+# changed, each with its full new state; `Ledger._migrate` records them in the history record of the
+# upgrade (`Tx.record_inserted`), so `dvk verify` holds after it.
 MIGRATION_ROWS = "dvk.migration_rows"
