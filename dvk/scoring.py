@@ -186,6 +186,9 @@ class EntryFacts:
     confirmation: Mapping[str, object] | None = None  # committee, rejected, reason
     unit_committee: str | None = None
     member_scores: Mapping[str, Mapping[str, Fraction | None]] = field(default_factory=dict)
+    # Members whose sheet does not count (not on the year's council, conflict of interest, abstention),
+    # with why; their sheets are not in `member_scores`. Said in the reason of the "scores" gate.
+    uncounted: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -328,6 +331,8 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
         )
     else:
         gates.append(Gate("scores", "Chấm điểm", True, f"{n} thành viên Hội đồng đã chấm điểm."))
+    if facts.uncounted:
+        gates[-1].reason += " Không tính: " + "; ".join(f"“{m}” — {why}" for m, why in facts.uncounted.items()) + "."
     values = [t for t in totals.values() if t is not None]
     score: float | None = None
     passed = False

@@ -277,6 +277,9 @@ def score_cmd(
     rejects: RejectsOpt = None,
     update: UpdateOpt = False,
     force: ForceOpt = False,
+    abstain: Annotated[bool, typer.Option("--abstain", help="Thành viên không tham gia chấm mô hình này (không phải "
+                                                            "phiếu thiếu, không tính).")] = False,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Lý do không tham gia chấm (với --abstain).")] = None,
 ) -> None:
     """Ghi điểm của một thành viên Hội đồng (chấm lại thì thay điểm cũ); --from TỆP: mỗi thành viên một trang tính."""
     from dvk.scoring import parse_score_args
@@ -288,6 +291,11 @@ def score_cmd(
     from dvk.errors import InvalidInput
 
     check_texts(opt_text("--member", member, "member"))
+    if abstain or reason is not None:  # the council's record, dvk.cycle.council.abstain
+        from dvk.commands.council import abstain_cmd
+
+        abstain_cmd(ctx, entry_id, scores, member, from_, reason, abstain, db=db, user=user)
+        return
     if from_ is not None:
         if entry_id or scores:
             raise InvalidInput("Không ghi mã mô hình hay MÃ=ĐIỂM cùng --from: điểm lấy từ tệp.")

@@ -213,6 +213,12 @@ def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fractio
     entry = get_entry(tx.conn, entry_id)
     ensure_unlocked(tx.conn, entry["year"], f"điểm của {entry['id']}")
     member_c = text_field(member, "tên thành viên Hội đồng (--member)", required=True, max_len=MAX_LEN["member"])
+    from dvk.cycle.council import council_of
+
+    council = council_of(tx.conn, entry["year"])
+    typed = member_c
+    if council is not None:  # a year's council: members only, no conflict of interest, no abstention
+        member_c = council.admit(entry, member_c)
     st = table("score")
     scored = tx.conn.execute(select(st.c.member).where(st.c.entry_id == entry["id"])).scalars().all()
     same, near = match_member(member_c, scored)
@@ -222,5 +228,5 @@ def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fractio
     crit = criteria_for(tx.conn, entry["year"])
     op = tx.upsert("score", {"entry_id": entry["id"], "member": stored, "marks": marks_json(values, crit)})
     total = member_total(values, crit)
-    return {"entry_id": entry["id"], "member": stored, "typed": member_c, "replaced": op == "update",
+    return {"entry_id": entry["id"], "member": stored, "typed": typed, "replaced": op == "update",
             "total": None if total is None else round(float(total), 2)}
