@@ -1,0 +1,223 @@
+"""The council of a year (issue 13): members, conflicts of interest, abstentions, the review — through the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import ASPECTS, FULL, ledger_dump
+
+LOW = ["G1=5", "G2=5", "G3=5", "G4=5", "G5=5", "S1=5", "S2=5", "S3=na", "S4=5", "S5=5", "S6=5"]
+HIGH = ["G1=10", "G2=10", "G3=10", "G4=10", "G5=10", "S1=10", "S2=10", "S3=na", "S4=10", "S5=10", "S6=10"]
+
+
+def council(dvk, *args, ok=True):
+    """`dvk council SUB --db … ARGS` (the shared helper puts --db after the first word only)."""
+    return dvk("council", args[0], "--db", str(dvk.db), *args[1:], ok=ok)
+
+
+def council_fails(dvk, *args, code=1):
+    return dvk.fails("council", args[0], "--db", str(dvk.db), *args[1:], code=code)
+
+
+def register(dvk, unit: str, title: str) -> str:
+    eid = dvk("register", "--year", "2026", "--unit", unit, "--title", title, "--field", "1",
+              "--date", "10/02/2026").stdout.strip()
+    dvk("report", eid, *ASPECTS)
+    dvk("confirm", eid, "--by", "Bí thư")
+    return eid
+
+
+@pytest.fixture
+def year(ledger):
+    """A 2026 council of three (one from BVDK) and two entries, of BVDK and of CDC."""
+    council(ledger, "add", "Nguyễn Văn An", "--year", "2026", "--role", "chair", "--position", "Chủ tịch")
+    council(ledger, "add", "Lê Thị Bình", "--year", "2026", "--role", "secretary", "--unit", "BVDK")
+    council(ledger, "add", "Trần Văn Cường", "--year", "2026")
+    a = register(ledger, "BVDK", "Chăm lo đoàn viên")
+    b = register(ledger, "CDC", "Tiêm chủng an toàn")
+    return ledger, a, b
+
+
+def test_council_list_json_keeps_order_roles_and_units(year):
+    dvk, _a, _b = year
+    data = json.loads(council(dvk, "list", "--year", "2026", "--json").stdout)
+    assert [(m["member"], m["role"], m["unit_code"]) for m in data["members"]] == [
+        ("Nguyễn Văn An", "chair", None), ("Lê Thị Bình", "secretary", "BVDK"), ("Trần Văn Cường", "member", None)]
+    assert data["members"][0]["position"] == "Chủ tịch"
+
+
+def test_second_chair_same_name_and_unknown_unit_refused(year):
+    dvk, _a, _b = year
+    before = ledger_dump(dvk.db)
+    assert "đã có Chủ tịch Hội đồng: Nguyễn Văn An" in council_fails(dvk, "add", "Phạm Dũng", "--year", "2026",
+                                                                      "--role", "chair").stderr
+    assert "đã là thành viên" in council_fails(dvk, "add", "NGUYỄN  VĂN AN", "--year", "2026").stderr
+    assert "chỉ khác ở dấu" in council_fails(dvk, "add", "Nguyen Van An", "--year", "2026").stderr
+    assert "Không có đơn vị" in council_fails(dvk, "add", "Phạm Dũng", "--year", "2026", "--unit", "XYZ").stderr
+    assert "Vai trò" in council_fails(dvk, "add", "Phạm Dũng", "--year", "2026", "--role", "boss").stderr
+    assert ledger_dump(dvk.db) == before
+
+
+def test_member_of_the_entrys_unit_is_refused_on_it_and_scores_the_others(year):
+    dvk, a, b = year
+    before = ledger_dump(dvk.db)
+    err = dvk.fails("score", a, "--member", "Lê Thị Bình", *FULL).stderr
+    assert "Lê Thị Bình" in err and "BVDK" in err and "xung đột lợi ích" in err
+    assert ledger_dump(dvk.db) == before
+    dvk("score", b, "--member", "Lê Thị Bình", *FULL)
+
+
+def test_non_member_refused_only_when_the_year_has_a_council(year):
+    dvk, a, _b = year
+    before = ledger_dump(dvk.db)
+    err = dvk.fails("score", a, "--member", "Người Lạ", *FULL).stderr
+    assert "không phải thành viên Hội đồng năm 2026" in err and "Nguyễn Văn An" in err
+    assert ledger_dump(dvk.db) == before
+    # 2027 has no council: any name scores, as before.
+    eid = dvk("register", "--year", "2027", "--unit", "BVDK", "--title", "Khác", "--field", "1",
+              "--date", "10/02/2027").stdout.strip()
+    dvk("score", eid, "--member", "Người Lạ", *FULL)
+
+
+def test_a_members_name_is_stored_in_the_councils_spelling(year):
+    dvk, _a, b = year
+    res = json.loads(dvk("score", b, "--member", "nguyễn  văn an", *FULL, "--json").stdout)
+    assert res["member"] == "Nguyễn Văn An"
+
+
+def test_declared_conflict_makes_an_earlier_sheet_stop_counting_and_check_says_why(year):
+    dvk, _a, b = year
+    dvk("score", b, "--member", "Trần Văn Cường", *FULL)
+    assert json.loads(dvk("check", b, "--json").stdout)["eligible"] is True
+    res = council(dvk, "conflict", "Trần Văn Cường", b, "--year", "2026", "--reason", "Người nhà là tác giả")
+    assert "không còn được tính" in res.stderr
+    data = json.loads(dvk("check", b, "--json").stdout)
+    gate = next(g for g in data["gates"] if g["code"] == "scores")
+    assert gate["ok"] is False  # min_members counts only the sheets that count
+    assert "Mới có 0 thành viên" in gate["reason"]
+    assert "Trần Văn Cường" in gate["reason"] and "xung đột lợi ích" in gate["reason"]
+    assert "Người nhà là tác giả" in gate["reason"]
+    assert data["member_totals"] == {}
+    # A new sheet of the member is refused; the sheet recorded before is kept.
+    assert "xung đột lợi ích" in dvk.fails("score", b, "--member", "Trần Văn Cường", *FULL).stderr
+    # status lists the entry as lacking a sheet
+    st = json.loads(dvk("status", "--year", "2026", "--missing", "--json").stdout)
+    assert any("chấm điểm (0/1" in m for x in st["missing"]["CDC"] for m in x["missing"])
+    # Withdrawn: it counts again.
+    council(dvk, "conflict", "Trần Văn Cường", b, "--year", "2026", "--withdraw")
+    assert json.loads(dvk("check", b, "--json").stdout)["eligible"] is True
+    dvk("verify")
+
+
+def test_a_conflicted_sheet_in_a_file_is_refused(year, tmp_path):
+    dvk, a, b = year
+    f = tmp_path / "phieu.csv"
+    head = "Mã,Thành viên," + ",".join(p.split("=")[0] for p in FULL)
+    marks = ",".join(p.split("=")[1] for p in FULL)
+    f.write_text(f"{head}\n{a},Lê Thị Bình,{marks}\n{b},Lê Thị Bình,{marks}\n{b},Người Lạ,{marks}\n",
+                 encoding="utf-8")
+    before = ledger_dump(dvk.db)
+    res = dvk.fails("score", "--from", str(f))
+    out = res.stderr + res.stdout
+    assert "xung đột lợi ích" in out and "không phải thành viên Hội đồng năm 2026" in out
+    assert ledger_dump(dvk.db) == before
+    res = dvk("score", "--from", str(f), "--skip-invalid")
+    assert json.loads(dvk("check", b, "--json").stdout)["member_totals"].keys() == {"Lê Thị Bình"}
+
+
+def test_abstention_is_recorded_does_not_count_and_refuses_a_later_sheet(year):
+    dvk, _a, b = year
+    dvk("score", b, "--member", "Nguyễn Văn An", *FULL)
+    res = dvk("score", b, "--member", "Nguyễn Văn An", "--abstain", "--reason", "Đi công tác")
+    assert "không tham gia chấm" in res.stdout and "đã được xóa" in res.stderr
+    data = json.loads(dvk("check", b, "--json").stdout)
+    gate = next(g for g in data["gates"] if g["code"] == "scores")
+    assert not gate["ok"] and "Nguyễn Văn An" in gate["reason"] and "Đi công tác" in gate["reason"]
+    err = dvk.fails("score", b, "--member", "Nguyễn Văn An", *FULL).stderr
+    assert "đã ghi không tham gia chấm" in err and "--withdraw" in err
+    # not a missing sheet in the review
+    r = json.loads(council(dvk, "review", "--year", "2026", "--json").stdout)
+    e = next(x for x in r["entries"] if x["id"] == b)
+    assert "Nguyễn Văn An" not in e["missing"] and "Nguyễn Văn An" in e["uncounted"]
+    assert set(e["missing"]) == {"Lê Thị Bình", "Trần Văn Cường"}
+    council(dvk, "abstain", "Nguyễn Văn An", b, "--year", "2026", "--withdraw")
+    dvk("score", b, "--member", "Nguyễn Văn An", *FULL)
+    dvk("verify")
+
+
+def test_abstain_needs_an_id_and_a_member_and_no_marks(year):
+    dvk, _a, b = year
+    before = ledger_dump(dvk.db)
+    assert "MÃ=ĐIỂM" in dvk.fails("score", b, "--member", "Nguyễn Văn An", "--abstain", *FULL).stderr
+    assert "--member" in dvk.fails("score", b, "--abstain").stderr
+    assert "--abstain" in dvk.fails("score", b, "--member", "Nguyễn Văn An", "--reason", "x").stderr
+    assert ledger_dump(dvk.db) == before
+
+
+def test_review_flags_a_spread_above_the_threshold_and_a_lenient_member(year):
+    dvk, a, b = year
+    c = register(dvk, "BVNHI", "Đối thoại định kỳ")
+    for eid in (b, c):
+        dvk("score", eid, "--member", "Nguyễn Văn An", *LOW)
+        dvk("score", eid, "--member", "Lê Thị Bình", *LOW)
+        dvk("score", eid, "--member", "Trần Văn Cường", *HIGH)
+    eight = [p.split("=")[0] + ("=na" if p.endswith("na") else "=8") for p in FULL]  # 80: the pass mark
+    dvk("score", a, "--member", "Nguyễn Văn An", *eight)
+    dvk("score", a, "--member", "Trần Văn Cường", *FULL)
+    r = json.loads(council(dvk, "review", "--year", "2026", "--json").stdout)
+    assert r["disagreement_threshold"] == 15
+    assert r["flagged"] == [b, c]
+    e = next(x for x in r["entries"] if x["id"] == b)
+    assert e["spread"] == 50 and e["disagreement"] is True and e["stdev"] == pytest.approx(23.57, abs=0.01)
+    assert next(x for x in r["entries"] if x["id"] == a)["disagreement"] is False
+    members = {m["member"]: m for m in r["members"]}
+    assert members["Trần Văn Cường"]["leaning"] == "lenient"
+    assert members["Trần Văn Cường"]["mean_deviation"] > 30
+    assert members["Lê Thị Bình"]["leaning"] == "harsh"
+    assert members["Lê Thị Bình"]["sheets"] == 2
+    assert r["near_pass"] == [a]  # (80 + 85.56) / 2 is within 5 points of 80
+    text = council(dvk, "review", "--year", "2026").stdout
+    assert "CHÊNH LỆCH LỚN" in text and "rộng tay" in text
+
+
+def test_review_threshold_comes_from_the_criteria_file(year, tmp_path):
+    dvk, _a, b = year
+    raw = dvk("criteria", "show", "--raw").stdout
+    f = tmp_path / "tieu-chi.toml"
+    f.write_text(raw.replace("min_members = 1", "min_members = 1\ndisagreement = 60"), encoding="utf-8")
+    dvk("criteria", "use", str(f), "--from-year", "2026")
+    dvk("score", b, "--member", "Nguyễn Văn An", *LOW)
+    dvk("score", b, "--member", "Trần Văn Cường", *HIGH)
+    r = json.loads(council(dvk, "review", "--year", "2026", "--json").stdout)
+    assert r["disagreement_threshold"] == 60 and r["flagged"] == []
+    f.write_text(raw.replace("min_members = 1", "min_members = 1\ndisagreement = 0"), encoding="utf-8")
+    err = dvk.fails("criteria", "use", str(f), "--from-year", "2026").stderr
+    assert "scoring.disagreement" in err
+
+
+def test_remove_member_their_sheets_stop_counting(year):
+    dvk, _a, b = year
+    dvk("score", b, "--member", "Trần Văn Cường", *FULL)
+    res = council(dvk, "remove", "Trần Văn Cường", "--year", "2026")
+    assert "không còn được tính" in res.stderr
+    gate = next(g for g in json.loads(dvk("check", b, "--json").stdout)["gates"] if g["code"] == "scores")
+    assert not gate["ok"] and "không phải thành viên Hội đồng năm 2026" in gate["reason"]
+    dvk("verify")
+
+
+def test_council_of_a_decided_year_is_locked(year):
+    dvk, _a, b = year
+    dvk("score", b, "--member", "Nguyễn Văn An", *FULL)
+    dvk("recognize", "--year", "2026", "--number", "5", "--date", "15/10/2026")
+    before = ledger_dump(dvk.db)
+    assert "đã có Quyết định" in council_fails(dvk, "add", "Phạm Dũng", "--year", "2026").stderr
+    assert "đã có Quyết định" in council_fails(dvk, "conflict", "Nguyễn Văn An", b, "--year", "2026").stderr
+    assert ledger_dump(dvk.db) == before
+
+
+def test_conflict_on_an_entry_of_another_year_or_unknown_member_refused(year):
+    dvk, _a, b = year
+    assert "không phải thành viên" in council_fails(dvk, "conflict", "Ai Đó", b, "--year", "2026").stderr
+    assert "chưa có Hội đồng" in council_fails(dvk, "conflict", "Ai Đó", b, "--year", "2027").stderr
