@@ -221,3 +221,17 @@ def test_conflict_on_an_entry_of_another_year_or_unknown_member_refused(year):
     dvk, _a, b = year
     assert "không phải thành viên" in council_fails(dvk, "conflict", "Ai Đó", b, "--year", "2026").stderr
     assert "chưa có Hội đồng" in council_fails(dvk, "conflict", "Ai Đó", b, "--year", "2027").stderr
+
+
+def test_the_demo_year_has_a_council_with_one_conflict_and_one_abstention(tmp_path, dvk):
+    out = tmp_path / "demo"
+    dvk("demo", "--out", str(out))
+    db = str(out / "dvk-demo.sqlite")
+    data = json.loads(dvk("council", "list", "--db", db, "--year", "2025", "--json").stdout)
+    assert [m["role"] for m in data["members"]] == ["chair", "secretary", "member"]
+    assert len(data["conflicts"]) == 1 and len(data["abstentions"]) == 1
+    r = json.loads(dvk("council", "review", "--db", db, "--year", "2025", "--json").stdout)
+    conflict = data["conflicts"][0]
+    e = next(x for x in r["entries"] if x["id"] == conflict["entry_id"])
+    assert conflict["member"] not in e["totals"] and "xung đột lợi ích" in e["uncounted"][conflict["member"]]
+    dvk("verify", "--db", db)

@@ -9,6 +9,7 @@ the behaviour before the council existed: any name scores, and every sheet count
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -210,7 +211,7 @@ def remove_member(tx: Tx, year: int, name: str) -> dict:
 
 
 def declare_conflicts(tx: Tx, year: int, name: str, entry_ids: Sequence[str], *, reason: str | None = None,
-                      withdraw: bool = False) -> list[dict]:
+                      withdraw: bool = False, on: dt.date | None = None) -> list[dict]:
     """Declare (or withdraw) a member's conflict of interest on entries of the year. A sheet the member
     already recorded for such an entry stays in the ledger and stops counting."""
     year = check_year(year)
@@ -231,14 +232,15 @@ def declare_conflicts(tx: Tx, year: int, name: str, entry_ids: Sequence[str], *,
             out.append({"entry_id": eid, "member": cur["member"], "withdrawn": True})
             continue
         row = {"entry_id": eid, "member": m["member"], "reason": reason_c,
-               "declared_on": cur["declared_on"] if cur else today()}
+               "declared_on": cur["declared_on"] if cur else (on or today())}
         tx.upsert("council_conflict", row)
         out.append({**row, "declared_on": row["declared_on"].isoformat(), "withdrawn": False,
                     "sheet": _has_sheet(tx.conn, eid, m["member"])})
     return out
 
 
-def abstain(tx: Tx, entry_id: str, name: str, *, reason: str | None = None, withdraw: bool = False) -> dict:
+def abstain(tx: Tx, entry_id: str, name: str, *, reason: str | None = None, withdraw: bool = False,
+            on: dt.date | None = None) -> dict:
     """Record that a member does not score an entry (not a missing sheet; it does not count), or
     withdraw that record. A sheet the member had recorded for the entry is deleted (in the history)."""
     entry = get_entry(tx.conn, entry_id)
@@ -265,7 +267,7 @@ def abstain(tx: Tx, entry_id: str, name: str, *, reason: str | None = None, with
             tx.delete("score", {"entry_id": eid, "member": m})
             deleted = m
     row = {"entry_id": eid, "member": stored, "reason": reason_c,
-           "abstained_on": cur["abstained_on"] if cur else today()}
+           "abstained_on": cur["abstained_on"] if cur else (on or today())}
     tx.upsert("council_abstention", row)
     return {**row, "abstained_on": row["abstained_on"].isoformat(), "withdrawn": False, "deleted_sheet": deleted}
 
