@@ -63,6 +63,7 @@ class Options:
     members: tuple[str, ...] = ()
     templates: Path | None = None
     reminders: bool = False
+    extra: tuple[str, ...] = ()  # kinds written only on request asked for by name (--certificates)
 
 
 @dataclass(frozen=True)
@@ -456,3 +457,31 @@ register(DocKind(
 register(DocKind(
     "phase-workbook", "tong-hop-{}.xlsx", "Bảng tổng hợp giai đoạn (Excel)", PHASE, _phase_workbook,
     view_model=PhaseWorkbookData, writer=write_phase_workbook))
+
+
+# ---------------------------------------------------------------- the council's papers (issue 13)
+
+from dvk.reports import council as _council  # noqa: E402 (the papers' view models and builders)
+
+register(DocKind(
+    "council-minutes", "bien-ban-hop-hoi-dong-{}.docx", "Biên bản họp Hội đồng", YEAR,
+    _council.drafted(_council.build_minutes, Draft),
+    template="bien-ban-hop-hoi-dong.docx", view_model=_council.CouncilMinutesDoc, context=_council.minutes_context,
+    required={"org", "year", "present", "rows", "proposed", "chair", "secretary"},
+    shapes={"present": _council.MEMBER_SHAPE, "absent": _council.MEMBER_SHAPE, "conflicts": LINES,
+            "abstentions": LINES, "rows": _council.ROW_SHAPE},
+    decision_dependent=True))
+
+register(DocKind(
+    "score-summary", "bang-tong-hop-diem-{}.docx", "Bảng tổng hợp kết quả chấm điểm", YEAR,
+    _council.drafted(_council.build_summary, Draft),
+    template="bang-tong-hop-diem.docx", view_model=_council.ScoreSummaryDoc, context=_council.summary_context,
+    required={"org", "year", "rows", "chair", "secretary"}, shapes={"rows": _council.ROW_SHAPE},
+    decision_dependent=True))
+
+register(DocKind(
+    "certificates", "giay-cong-nhan-{}.docx", "Giấy công nhận", YEAR,
+    _council.drafted(_council.build_certificates, Draft),
+    template="giay-cong-nhan.docx", view_model=_council.CertificatesDoc, context=_council.certificates_context,
+    required={"org", "number", "symbol", "certificates", "signer"}, shapes={"certificates": _council.CERT_SHAPE},
+    needs_decision=True, decision_dependent=True, on_request=True))
