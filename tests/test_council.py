@@ -236,3 +236,103 @@ def test_the_demo_year_has_a_council_with_one_conflict_and_one_abstention(tmp_pa
     assert conflict["member"] not in e["totals"] and conflict["member"] not in e["missing"]
     assert len(e["totals"]) == 2 and e["eligible"]
     dvk("verify", "--db", db)
+
+
+# ---------------------------------------------------------------- the council's papers
+
+def _texts(path) -> str:
+    from docx import Document
+
+    doc = Document(path)
+    parts = [p.text for p in doc.paragraphs]
+    for t in doc.tables:
+        for row in t.rows:
+            parts.extend(c.text for c in row.cells)
+    return "\n".join(parts)
+
+
+def _valid(path) -> None:
+    from openxml_audit import OpenXmlValidator
+
+    res = OpenXmlValidator().validate(str(path))
+    assert res.is_valid, [str(e) for e in res.errors[:5]]
+
+
+@pytest.fixture
+def decided(year):
+    """2026 scored (one conflict declared, one abstention) and recognised with decision 07."""
+    dvk, a, b = year
+    c = register(dvk, "BVNHI", "Đối thoại định kỳ")
+    council(dvk, "add", "Phạm Thị Dung", "--year", "2026", "--position", "Ủy viên Ban Thường vụ")
+    for eid in (a, b, c):
+        for m in ("Nguyễn Văn An", "Lê Thị Bình", "Trần Văn Cường"):
+            if (eid, m) == (a, "Lê Thị Bình"):
+                continue  # own unit
+            if (eid, m) == (c, "Trần Văn Cường"):
+                continue
+            dvk("score", eid, "--member", m, *(LOW if eid == c else FULL))
+    council(dvk, "conflict", "Nguyễn Văn An", b, "--year", "2026", "--reason", "Người thân là tác giả")
+    dvk("score", c, "--member", "Trần Văn Cường", "--abstain", "--reason", "Ốm")
+    dvk("recognize", "--year", "2026", "--number", "7", "--date", "15/10/2026")
+    return dvk, a, b, c
+
+
+def test_minutes_and_summary_name_members_conflicts_abstentions_and_counts(decided, tmp_path):
+    dvk, a, b, c = decided
+    out = tmp_path / "out"
+    res = json.loads(dvk("export", "--year", "2026", "--out", out, "--json").stdout)
+    kinds = {f["kind"] for f in res["files"]}
+    assert {"council-minutes", "score-summary"} <= kinds and "certificates" not in kinds
+    minutes = out / "bien-ban-hop-hoi-dong-2026.docx"
+    text = _texts(minutes)
+    assert "BIÊN BẢN" in text and "năm 2026" in text
+    assert "Chủ trì: Nguyễn Văn An, Chủ tịch Hội đồng. Thư ký: Lê Thị Bình, Thư ký Hội đồng." in text
+    assert "Thành viên có mặt (3):" in text and "Thành viên vắng mặt (1):" in text
+    assert "- Phạm Thị Dung, Ủy viên Ban Thường vụ — Ủy viên;" in text  # never scored: absent
+    assert "Lê Thị Bình không chấm các mô hình, điển hình của đơn vị mình" in text
+    assert f"Nguyễn Văn An khai báo xung đột lợi ích với {b} (Người thân là tác giả)" in text
+    assert f"Trần Văn Cường không tham gia chấm {c} (Ốm)." in text
+    assert "xem xét 3 hồ sơ" in text
+    assert "công nhận 2 mô hình, điển hình" in text  # a and b pass, c does not
+    assert "THƯ KÝ HỘI ĐỒNG" in text and "CHỦ TỊCH HỘI ĐỒNG" in text
+    summary = out / "bang-tong-hop-diem-2026.docx"
+    text = _texts(summary)
+    assert "BẢNG TỔNG HỢP KẾT QUẢ CHẤM ĐIỂM" in text
+    assert "Nguyễn Văn An: 85,56" in text and "Không tính — Nguyễn Văn An: đã khai báo xung đột lợi ích" in text
+    assert "Không tính — Trần Văn Cường: không tham gia chấm" in text
+    assert "Tổng số: 3 hồ sơ; đề nghị công nhận 2." in text
+    from docx import Document
+
+    sec = Document(summary).sections[0]
+    assert sec.page_width > sec.page_height  # landscape
+    for f in (minutes, summary):
+        _valid(f)
+        assert "khớp với sổ" in dvk("verify-doc", f).stdout
+
+
+def test_certificates_one_per_recognised_entry_with_the_decision(decided, tmp_path):
+    dvk, a, b, c = decided
+    out = tmp_path / "out"
+    res = json.loads(dvk("export", "--year", "2026", "--out", out, "--certificates", "--json").stdout)
+    assert "certificates" in {f["kind"] for f in res["files"]}
+    path = out / "giay-cong-nhan-2026.docx"
+    from docx import Document
+
+    doc = Document(path)
+    titles = [p for p in doc.paragraphs if p.text == "GIẤY CÔNG NHẬN"]
+    assert len(titles) == 2
+    text = _texts(path)
+    assert text.count("(Theo Quyết định số 07/QĐ-CĐN ngày 15/10/2026") == 2
+    assert "“Chăm lo đoàn viên”" in text and "“Tiêm chủng an toàn”" in text and "Đối thoại định kỳ" not in text
+    assert f"Số vào sổ: {a}" in text
+    sec = doc.sections[0]
+    assert sec.page_width > sec.page_height
+    _valid(path)
+    assert "khớp với sổ" in dvk("verify-doc", path).stdout
+
+
+def test_certificates_need_a_decision_and_no_council_papers_without_a_council(ledger, full_entry, tmp_path):
+    res = json.loads(ledger("export", "--year", "2024", "--out", tmp_path / "o", "--certificates", "--json").stdout)
+    kinds = {f["kind"] for f in res["files"]}
+    assert not kinds & {"certificates", "council-minutes", "score-summary"}
+    assert any("giay-cong-nhan-2024.docx" in n for n in res["notes"])

@@ -266,8 +266,16 @@ CERT_SHAPE = [{"code": None, "name": None, "subject_text": None, "unit": None, "
 
 # ---------------------------------------------------------------- builders (kinds wraps them in a Draft)
 
+def _has_council(st: Any) -> bool:
+    """The minutes and the score summary are the papers of a council recorded for the year
+    (`dvk council add`); a year without one has none (and its exports are as before)."""
+    return st.ctx.council is not None and st.ctx.council.has_members
+
+
 def build_minutes(src: Any) -> tuple[Any, dict] | None:
     st = src.state
+    if not _has_council(st):
+        return None
     if not st.counts.get("registered"):
         src.note(f"Năm {src.year} chưa có mô hình nào: chưa xuất {src.kind.file(src.year)}.")
         return None
@@ -278,6 +286,8 @@ def build_minutes(src: Any) -> tuple[Any, dict] | None:
 
 def build_summary(src: Any) -> tuple[Any, dict] | None:
     st = src.state
+    if not _has_council(st):
+        return None
     if not st.counts.get("registered"):
         src.note(f"Năm {src.year} chưa có mô hình nào: chưa xuất {src.kind.file(src.year)}.")
         return None
