@@ -336,3 +336,25 @@ def test_certificates_need_a_decision_and_no_council_papers_without_a_council(le
     kinds = {f["kind"] for f in res["files"]}
     assert not kinds & {"certificates", "council-minutes", "score-summary"}
     assert any("giay-cong-nhan-2024.docx" in n for n in res["notes"])
+
+
+def sample_council_docs(lh) -> dict:
+    """A view model of each council paper, by template (for the packaged templates' placeholder check)."""
+    import datetime as dt
+
+    from dvk.reports.council import (Certificate, CertificatesDoc, CouncilMinutesDoc, MemberLine, ScoreSummaryDoc,
+                                     SummaryRow)
+
+    on = dt.date(2026, 10, 10)
+    row = SummaryRow("1", "2026-001", "Mô hình", "Công đoàn A", ("An: 85,00",), ("Bình: xung đột lợi ích",), "85,00",
+                     "Đạt")
+    m = MemberLine("Nguyễn Văn An", "Chủ tịch", "Chủ tịch Hội đồng", "")
+    return {
+        "bien-ban-hop-hoi-dong.docx": CouncilMinutesDoc(lh, 2026, on, "An", "Bình", (m,), (m,), 1, ("x",), ("y",),
+                                                        (row,), 1, "80"),
+        "bang-tong-hop-diem.docx": ScoreSummaryDoc(lh, 2026, on, "An", "Bình", ("An",), (row,), 1, "80",
+                                                   "trung bình cộng"),
+        "giay-cong-nhan.docx": CertificatesDoc(lh, 2026, on, "07", "15/10/2026",
+                                               (Certificate("2026-001", "Công đoàn A", "", "Công đoàn A", "Mô hình",
+                                                            "Mô hình"),)),
+    }
