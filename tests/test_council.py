@@ -358,3 +358,23 @@ def sample_council_docs(lh) -> dict:
                                                (Certificate("2026-001", "Công đoàn A", "", "Công đoàn A", "Mô hình",
                                                             "Mô hình"),)),
     }
+
+
+def test_score_forms_and_sheets_are_made_per_council_member(year, tmp_path):
+    from openpyxl import load_workbook
+
+    dvk, a, b = year
+    council(dvk, "conflict", "Trần Văn Cường", b, "--year", "2026")
+    f = tmp_path / "cd.xlsx"
+    dvk("template", "scores", "--out", f, "--year", "2026")  # no --member: the council
+    wb = load_workbook(f)
+    assert wb.sheetnames[:3] == ["Nguyễn Văn An", "Lê Thị Bình", "Trần Văn Cường"]
+    rows = {n: [r[0].value for r in wb[n].iter_rows(min_row=3)] for n in wb.sheetnames[:3]}
+    assert rows == {"Nguyễn Văn An": [a, b], "Lê Thị Bình": [b], "Trần Văn Cường": [a]}  # no conflicted rows
+    err = dvk.fails("template", "scores", "--out", tmp_path / "x.xlsx", "--year", "2026", "--member", "Người Lạ").stderr
+    assert "không phải thành viên Hội đồng năm 2026" in err
+    out = tmp_path / "out"
+    dvk("export", "--year", "2026", "--out", out)
+    text = _texts(out / "phieu-cham-diem-2026.docx")
+    assert all(text.count(f"Họ và tên thành viên Hội đồng:\n{n}") == 2  # a set per member, one sheet an entry
+               for n in ("Nguyễn Văn An", "Lê Thị Bình", "Trần Văn Cường"))

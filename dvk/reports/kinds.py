@@ -342,7 +342,10 @@ def _clean_members(members: Iterable[str]) -> tuple[str, ...]:
 
 def _score_sheets(src: YearSource) -> Draft | None:
     st, year, name = src.state, src.year, src.kind.file(src.year)
-    members = _clean_members(src.options.members) or tuple(sort_people(st.members))
+    council = st.ctx.council  # the year's council (issue 13): one set per member, in its order
+    members = (_clean_members(src.options.members)
+               or (tuple(m["member"] for m in council.members) if council is not None else ())
+               or tuple(sort_people(st.members)))
     if not len(st.ready):
         src.note(f"Năm {year} chưa có mô hình, điển hình nào đủ báo cáo và xác nhận để chấm điểm: chưa xuất {name}.")
         return None
