@@ -246,6 +246,17 @@ class CouncilAbstention(SQLModel, table=True):
     abstained_on: date
 
 
+class CouncilMeeting(SQLModel, table=True):
+    """The council's meeting of a year (cuộc họp Hội đồng): its date and place, the members absent
+    (a JSON list of names); the minutes and the decision's "Xét đề nghị …" line cite it."""
+
+    __tablename__ = "council_meeting"
+    year: int = Field(primary_key=True)
+    held_on: date
+    place: Optional[str] = None
+    absent: str = "[]"
+
+
 # Natural key columns of each table, used by the history and `dvk verify`.
 ROW_KEYS: dict[str, tuple[str, ...]] = {
     "meta": ("key",),
@@ -263,4 +274,5 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "council_member": ("year", "member"),
     "council_conflict": ("entry_id", "member"),
     "council_abstention": ("entry_id", "member"),
+    "council_meeting": ("year",),
 }

@@ -378,3 +378,28 @@ def test_score_forms_and_sheets_are_made_per_council_member(year, tmp_path):
     text = _texts(out / "phieu-cham-diem-2026.docx")
     assert all(text.count(f"Họ và tên thành viên Hội đồng:\n{n}") == 2  # a set per member, one sheet an entry
                for n in ("Nguyễn Văn An", "Lê Thị Bình", "Trần Văn Cường"))
+
+
+def test_the_meeting_recorded_is_in_the_minutes_and_the_decision(year, tmp_path):
+    dvk, a, b = year
+    council(dvk, "add", "Phạm Thị Dung", "--year", "2026")
+    dvk("score", b, "--member", "Nguyễn Văn An", *FULL)
+    before = ledger_dump(dvk.db)
+    assert "không phải thành viên" in council_fails(dvk, "meeting", "--year", "2026", "--date", "10/10/2026",
+                                                    "--absent", "Người Lạ").stderr
+    assert ledger_dump(dvk.db) == before
+    council(dvk, "meeting", "--year", "2026", "--date", "10/10/2026", "--place", "Hội trường Sở Y tế",
+            "--absent", "trần văn cường")
+    dvk("recognize", "--year", "2026", "--number", "7", "--date", "15/10/2026")
+    out = tmp_path / "out"
+    dvk("export", "--year", "2026", "--out", out)
+    text = _texts(out / "bien-ban-hop-hoi-dong-2026.docx")
+    assert "Thời gian: ngày 10/10/2026. Địa điểm: Hội trường Sở Y tế." in text
+    assert "Thành viên có mặt (3):" in text and "Thành viên vắng mặt (1):" in text
+    assert "- Trần Văn Cường — Ủy viên;" in text and "- Phạm Thị Dung — Ủy viên;" in text
+    decision = _texts(out / "quyet-dinh-cong-nhan-2026.docx")
+    assert "Xét đề nghị của Hội đồng Thi đua - Khen thưởng Công đoàn ngành" in decision
+    assert "tại cuộc họp ngày 10/10/2026," in decision
+    assert "(Kèm theo Biên bản họp Hội đồng Thi đua - Khen thưởng ngày 10/10/2026)" in _texts(
+        out / "bang-tong-hop-diem-2026.docx")
+    dvk("verify")

@@ -977,7 +977,7 @@ def council_minutes():
                 {"bold": True, "size": 14})], style="DVK Title")
     rule(doc, 40, PORTRAIT_TEXT_W, before=2)
     para(doc, [("I. THỜI GIAN, ĐỊA ĐIỂM, THÀNH PHẦN", {"bold": True})], before=12, keep_next=True)
-    para(doc, [("Thời gian: ngày {{ meeting_date }}. Địa điểm: {{ org_name }}, {{ place }}.", {})])
+    para(doc, [("Thời gian: ngày {{ meeting_date }}. Địa điểm: {{ meeting_place }}.", {})])
     para(doc, [("Chủ trì: {{ chair }}, Chủ tịch Hội đồng. Thư ký: {{ secretary }}, Thư ký Hội đồng.", {})])
     para(doc, [("Thành viên có mặt ({{ present_count }}):", {})], keep_next=True)
     tag(doc, "{%p for m in present %}")

@@ -158,6 +158,33 @@ def say_abstained(rows: list[dict], withdraw: bool) -> None:
             warn(f"phiếu đã ghi của {r['deleted_sheet']} cho {r['entry_id']} đã được xóa (ghi vào lịch sử).")
 
 
+@council_app.command("meeting", cls=ViCommand)
+def council_meeting(
+    ctx: typer.Context,
+    year: YearReq,
+    date: Annotated[str, typer.Option("--date", metavar="NGÀY", help="Ngày họp Hội đồng (dd/mm/yyyy).")],
+    place: Annotated[Optional[str], typer.Option("--place", help="Địa điểm họp.")] = None,
+    absent: Annotated[Optional[List[str]], typer.Option("--absent", metavar="TÊN",
+                                                        help="Thành viên vắng mặt (lặp lại cho nhiều người).")] = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+) -> None:
+    """Ghi cuộc họp Hội đồng của năm (ngày, địa điểm, thành viên vắng mặt): biên bản họp và dòng “Xét đề
+    nghị của Hội đồng …” của quyết định công nhận dẫn cuộc họp này."""
+    from dvk.commands.common import parse_date_opt
+    from dvk.cycle.council import record_meeting
+    from dvk.text.dates import fmt_date
+
+    check_texts(opt_text("--place", place, "profile"), opt_text("--absent", absent, "member"))
+    held_on = parse_date_opt(date)
+    with writing(ctx, db, user, f"Cuộc họp Hội đồng năm {year}") as tx:
+        row = record_meeting(tx, year, held_on, place=place, absent=absent or ())
+        tx.note(f"Cuộc họp Hội đồng năm {year}: ngày {fmt_date(row['held_on'])}")
+    gone = f"; vắng mặt: {', '.join(row['absent'])}" if row["absent"] else ""
+    say(f"Đã ghi cuộc họp Hội đồng năm {year} ngày {fmt_date(row['held_on'])}"
+        + (f" tại {row['place']}" if row["place"] else "") + gone + ".")
+
+
 @council_app.command("review", cls=ViCommand)
 def council_review(ctx: typer.Context, year: YearReq, db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Xem điểm của từng thành viên, độ chênh giữa các thành viên, người chấm chặt/rộng tay và các mô

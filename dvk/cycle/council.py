@@ -40,6 +40,7 @@ class Council:
     members: list[dict] = field(default_factory=list)
     conflicts: dict[tuple[str, str], dict] = field(default_factory=dict)
     abstentions: dict[tuple[str, str], dict] = field(default_factory=dict)
+    meeting: dict | None = None  # held_on, place, absent (list of names)
 
     def __post_init__(self) -> None:
         self._by_key = {fold(m["member"]): m for m in self.members}
@@ -142,9 +143,22 @@ def council_of(conn: Connection, year: int) -> Council | None:
         select(ct).join(et, et.c.id == ct.c.entry_id).where(et.c.year == year)).mappings()}
     abstentions = {(r["entry_id"], fold(r["member"])): dict(r) for r in conn.execute(
         select(at).join(et, et.c.id == at.c.entry_id).where(et.c.year == year)).mappings()}
-    if not (members or conflicts or abstentions):
+    mtg = table("council_meeting")
+    meeting = conn.execute(select(mtg).where(mtg.c.year == year)).mappings().first()
+    meeting = {**meeting, "absent": _names(meeting["absent"])} if meeting else None
+    if not (members or conflicts or abstentions or meeting):
         return None
-    return Council(year, members, conflicts, abstentions)
+    return Council(year, members, conflicts, abstentions, meeting)
+
+
+def _names(text: str) -> list[str]:
+    import json
+
+    try:
+        v = json.loads(text or "[]")
+    except ValueError:
+        v = None
+    return [x for x in v if isinstance(x, str)] if isinstance(v, list) else []
 
 
 def list_members(conn: Connection, year: int) -> list[dict]:
@@ -186,6 +200,34 @@ def add_member(tx: Tx, year: int, name: str, *, position: str | None = None, uni
            "ordinal": ordinal}
     tx.insert("council_member", row)
     return row
+
+
+def record_meeting(tx: Tx, year: int, held_on: dt.date, *, place: str | None = None,
+                   absent: Sequence[str] = ()) -> dict:
+    """Record (or replace) the council's meeting of the year: date, place, the members absent."""
+    import json
+
+    year = check_year(year)
+    ensure_unlocked(tx.conn, year, "cuộc họp Hội đồng của năm")
+    council = _council_or_refuse(tx.conn, year)
+    place_c = text_field(place, "địa điểm (--place)", max_len=MAX_LEN["profile"])
+    names: list[str] = []
+    for n in absent:
+        m = _member_or_refuse(council, text_field(n, "thành viên vắng mặt (--absent)", required=True,
+                                                  max_len=MAX_LEN["member"]) or "")
+        if m["member"] not in names:
+            names.append(m["member"])
+    row = {"year": year, "held_on": held_on, "place": place_c,
+           "absent": json.dumps(names, ensure_ascii=False, separators=(",", ":"))}
+    tx.upsert("council_meeting", row)
+    return {**row, "absent": names}
+
+
+def meeting_phrase(council: Council | None) -> str:
+    """" tại cuộc họp ngày 10/10/2026" for the decision's "Xét đề nghị …" line; "" without a meeting."""
+    if council is None or council.meeting is None:
+        return ""
+    return f" tại cuộc họp ngày {fmt_date(council.meeting['held_on'])}"
 
 
 def remove_member(tx: Tx, year: int, name: str) -> dict:

@@ -63,6 +63,7 @@ TABLE_LABELS = {
     "council_member": "Thành viên Hội đồng (năm / tên)",
     "council_conflict": "Xung đột lợi ích (mô hình / thành viên)",
     "council_abstention": "Không tham gia chấm (mô hình / thành viên)",
+    "council_meeting": "Cuộc họp Hội đồng năm",
 }
 COLUMN_LABELS = {
     "value": "giá trị", "year": "năm", "seq": "số thứ tự", "unit_code": "đơn vị", "title": "tên",
@@ -86,7 +87,8 @@ COLUMN_LABELS_BY_TABLE = {
     ("council_member", "member"): "tên thành viên", ("council_member", "unit_code"): "đơn vị",
     ("council_member", "role"): "vai trò", ("council_conflict", "member"): "thành viên",
     ("council_conflict", "declared_on"): "ngày khai báo", ("council_abstention", "member"): "thành viên",
-    ("council_abstention", "abstained_on"): "ngày ghi",
+    ("council_abstention", "abstained_on"): "ngày ghi", ("council_meeting", "held_on"): "ngày họp",
+    ("council_meeting", "place"): "địa điểm", ("council_meeting", "absent"): "thành viên vắng mặt",
 }
 # Text columns holding a JSON object: a difference is reported key by key ("… / G2: …").
 JSON_OBJECT_COLUMNS = {("score", "marks")}

@@ -90,13 +90,13 @@ def _criteria_source(crit: CriteriaSet) -> str:
         return ""
 
 
-def _legal_bases(crit: CriteriaSet, lh: Letterhead) -> tuple[str, ...]:
+def _legal_bases(crit: CriteriaSet, lh: Letterhead, meeting: str = "") -> tuple[str, ...]:
     source = _criteria_source(crit)
     guide = (f"hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn "
              f"{crit.phase}")
     second = f"Căn cứ {source} về việc {guide};" if source else f"Căn cứ {guide};"
     return ("Căn cứ Điều lệ Công đoàn Việt Nam;", second,
-            f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng {lh.org},")
+            f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng {lh.org}{meeting},")
 
 
 def _subject_text(e: Mapping, unit_name: str) -> str:
@@ -277,11 +277,13 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
 
 
 def decision_doc(st: YearState, on: dt.date) -> DecisionDoc:
+    from dvk.cycle.council import meeting_phrase  # the council's meeting, when recorded (issue 13)
+
     d = st.decision
     assert d is not None
     return DecisionDoc(
         letterhead=st.lh, year=st.year, number=doc_number(d["number"]), issued_on=d["decided_on"],
-        groups=st.recognized.groups(), legal_bases=_legal_bases(st.crit, st.lh),
+        groups=st.recognized.groups(), legal_bases=_legal_bases(st.crit, st.lh, meeting_phrase(st.ctx.council)),
         recipients=_decision_recipients(st.profile), phase=st.crit.phase)
 
 

@@ -5,10 +5,10 @@ nhận) — view models, their template contexts and what each makes of a year r
 The kinds themselves are registered at the end of `dvk.reports.kinds`; the builders here return
 ``(view model, params)`` or None after a note, and `kinds` wraps them in a `Draft`.
 
-What the ledger does not hold is derived, and said so in the documents' docstrings: the meeting's
-date is the document date (``--date``, by default the decision's date); its place is the place of
-the issuing body's profile; a council member is present when they chair or keep the minutes or
-recorded a sheet or an abstention in the year, absent otherwise.
+The meeting is the one recorded with `dvk council meeting` (date, place, members absent). Without
+one it is derived: the date is the document date (``--date``, by default the decision's date), the
+place the issuing body and its place name, and a member is present when they chair, keep the
+minutes, or recorded a sheet or an abstention in the year.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ class CouncilMinutesDoc:
     rows: tuple[SummaryRow, ...]
     proposed: int
     pass_mark: str
+    place: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,12 @@ def minutes_doc(conn: Any, st: Any, on: dt.date) -> CouncilMinutesDoc:
     council = st.ctx.council
     rows, active, proposed = _rows(conn, st)
     members, chair, secretary = _members(council, active, st)
-    here = [fold(m["member"]) in active or m["role"] in ("chair", "secretary") for m in members]
+    meeting = council.meeting if council is not None else None
+    if meeting is not None:  # recorded with `dvk council meeting`
+        gone = {fold(n) for n in meeting["absent"]}
+        here = [fold(m["member"]) not in gone for m in members]
+    else:  # derived: who chairs, keeps the minutes, or recorded a sheet or an abstention
+        here = [fold(m["member"]) in active or m["role"] in ("chair", "secretary") for m in members]
     present = tuple(_line(m, st) for m, h in zip(members, here) if h)
     absent = tuple(_line(m, st) for m, h in zip(members, here) if not h)
     conflicts: list[str] = []
@@ -179,13 +185,18 @@ def minutes_doc(conn: Any, st: Any, on: dt.date) -> CouncilMinutesDoc:
         for a in sorted(council.abstentions.values(), key=lambda r: (r["entry_id"], r["member"])):
             why = f" ({a['reason']})" if a.get("reason") else ""
             abstentions.append(f"{a['member']} không tham gia chấm {a['entry_id']}{why}.")
-    return CouncilMinutesDoc(st.lh, st.year, on, chair, secretary, present, absent, len(rows), tuple(conflicts),
-                             tuple(abstentions), tuple(rows), proposed, fmt_number(st.crit.pass_mark))
+    held_on = meeting["held_on"] if meeting is not None else on
+    place = (meeting or {}).get("place") or f"{st.lh.org}, {st.lh.place}"
+    return CouncilMinutesDoc(st.lh, st.year, held_on, chair, secretary, present, absent, len(rows),
+                             tuple(conflicts), tuple(abstentions), tuple(rows), proposed,
+                             fmt_number(st.crit.pass_mark), place)
 
 
 def summary_doc(conn: Any, st: Any, on: dt.date) -> ScoreSummaryDoc:
     rows, active, proposed = _rows(conn, st)
     members, chair, secretary = _members(st.ctx.council, active, st)
+    meeting = st.ctx.council.meeting if st.ctx.council is not None else None
+    on = meeting["held_on"] if meeting is not None else on
     agg = "trung vị" if st.crit.aggregation == "median" else "trung bình cộng"
     return ScoreSummaryDoc(st.lh, st.year, on, chair, secretary, tuple(m["member"] for m in members), tuple(rows),
                            proposed, fmt_number(st.crit.pass_mark), agg)
@@ -233,7 +244,7 @@ def _council_head(doc: Any) -> dict:
 def minutes_context(doc: CouncilMinutesDoc) -> dict:
     ctx = _council_head(doc)
     ctx.update(
-        meeting_date=fmt_date(doc.issued_on),
+        meeting_date=fmt_date(doc.issued_on), meeting_place=doc.place or f"{ctx['org_name']}, {ctx['place']}",
         present=[_member(m) for m in doc.present], absent=[_member(m) for m in doc.absent],
         present_count=str(len(doc.present)), absent_count=str(len(doc.absent)),
         considered=str(doc.considered), conflicts=list(doc.conflicts) or ["Không có."],

@@ -5,6 +5,8 @@
 - `council_conflict(entry_id, member, reason, declared_on)`: a conflict of interest declared on an entry
   (one with the member's own unit needs no row).
 - `council_abstention(entry_id, member, reason, abstained_on)`: a member who does not score an entry.
+- `council_meeting(year, held_on, place, absent)`: the council's meeting of the year (its minutes and
+  the decision's "Xét đề nghị …" line cite it); `absent` a JSON list of members' names.
 
 No data is moved: the tables start empty.
 
@@ -50,9 +52,17 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['entry_id'], ['entry.id'], ),
     sa.PrimaryKeyConstraint('entry_id', 'member')
     )
+    op.create_table('council_meeting',
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('held_on', sa.Date(), nullable=False),
+    sa.Column('place', sa.String(), nullable=True),
+    sa.Column('absent', sa.String(), nullable=False),
+    sa.PrimaryKeyConstraint('year')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('council_meeting')
     op.drop_table('council_abstention')
     op.drop_table('council_conflict')
     op.drop_table('council_member')
