@@ -349,7 +349,12 @@ def sample_council_docs(lh) -> dict:
     row = SummaryRow("1", "2026-001", "Mô hình", "Công đoàn A", ("An: 85,00",), ("Bình: xung đột lợi ích",), "85,00",
                      "Đạt")
     m = MemberLine("Nguyễn Văn An", "Chủ tịch", "Chủ tịch Hội đồng", "")
+    from dvk.reports.letters import LaunchDoc
+
     return {
+        "cong-van-phat-dong.docx": LaunchDoc(lh, 2026, on, "Công văn số 12/CĐN", ("1. Lĩnh vực",), ("G1. A (8 điểm)",),
+                                             ("S1. B (10 điểm)",), "01/02/2026", "28/02/2026", "15/10/2026", "80",
+                                             "0–10"),
         "bien-ban-hop-hoi-dong.docx": CouncilMinutesDoc(lh, 2026, on, "An", "Bình", (m,), (m,), 1, ("x",), ("y",),
                                                         (row,), 1, "80"),
         "bang-tong-hop-diem.docx": ScoreSummaryDoc(lh, 2026, on, "An", "Bình", ("An",), (row,), 1, "80",
@@ -403,3 +408,22 @@ def test_the_meeting_recorded_is_in_the_minutes_and_the_decision(year, tmp_path)
     assert "(Kèm theo Biên bản họp Hội đồng Thi đua - Khen thưởng ngày 10/10/2026)" in _texts(
         out / "bang-tong-hop-diem-2026.docx")
     dvk("verify")
+
+
+def test_launch_letter_from_the_criteria_set_alone_before_any_registration(ledger, tmp_path):
+    out = tmp_path / "out"
+    res = json.loads(ledger("export", "--year", "2026", "--launch", "--out", out, "--date", "02/02/2026",
+                            "--json").stdout)
+    assert [f["kind"] for f in res["files"]] == ["launch"]
+    path = out / "cong-van-phat-dong-2026.docx"
+    text = _texts(path)
+    assert "V/v phát động xây dựng, đăng ký mô hình, điển hình “Dân vận khéo” năm 2026" in text
+    assert "Đồng Nai, ngày 02 tháng 02 năm 2026" in text
+    assert "1. Công tác chăm lo, bảo vệ quyền và lợi ích" in text  # the criteria file's fields
+    assert "- S6. " in text and "(10 điểm);" in text
+    assert "từ ngày 01/02/2026 đến hết ngày 28/02/2026" in text
+    assert "Thành tích đột xuất không phải đăng ký" in text and "ngày 15/10/2026" in text
+    _valid(path)
+    assert "khớp với sổ" in ledger("verify-doc", path).stdout
+    assert "--launch chỉ dùng với --year" in ledger.fails("export", "--phase", "2021-2025", "--launch", "--out",
+                                                          tmp_path / "x").stderr

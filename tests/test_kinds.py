@@ -131,7 +131,7 @@ def test_every_registered_word_kind_has_a_template_that_passes_the_sandbox_check
     ledger("council", "add", "--db", ledger.db, "Nguyễn Văn An", "--year", "2024", "--role", "chair")  # its papers
     ledger("recognize", "--year", "2024", "--number", "3")
     with Ledger.open(ledger.db) as led, led.read() as conn:
-        jobs = plan_year(conn, 2024, Options(reminders=True, extra=("certificates",)))[0]
+        jobs = plan_year(conn, 2024, Options(reminders=True, extra=("certificates", "launch")))[0]
         jobs += plan_year(conn, 2024, Options(), kinds=("reminder",), before_decision=True)[0]
         jobs += plan_phase(conn, "2021-2025", Options())[0]
     by_kind = {j.kind: j for j in jobs}
@@ -149,7 +149,8 @@ def test_every_registered_word_kind_has_a_template_that_passes_the_sandbox_check
 
 def test_the_registry_is_the_one_table_of_kinds():
     assert list(KINDS) == ["decision", "registrations", "score-sheets", "results", "workbook", "reminder",
-                           "proposal", "phase-workbook", "council-minutes", "score-summary", "certificates"]
+                           "proposal", "phase-workbook", "council-minutes", "score-summary", "certificates",
+                           "launch"]
     assert [k.key for k in kinds.kinds_of(YEAR)] == list(KINDS)[:6] + list(KINDS)[8:]
     assert [k.key for k in kinds.kinds_of(PHASE)] == ["proposal", "phase-workbook"]
     assert kinds.file_name("decision", 2025) == "quyet-dinh-cong-nhan-2025.docx"
@@ -161,7 +162,7 @@ def test_the_registry_is_the_one_table_of_kinds():
     assert [k.key for k in KINDS.values() if k.decision_dependent] == ["decision", "results", "workbook",
                                                                        "council-minutes", "score-summary",
                                                                        "certificates"]
-    assert [k.key for k in KINDS.values() if k.on_request] == ["reminder", "certificates"]
+    assert [k.key for k in KINDS.values() if k.on_request] == ["reminder", "certificates", "launch"]
 
 
 def test_the_derived_tables_follow_the_registry(titles_kind):

@@ -1080,5 +1080,40 @@ TEMPLATES.update({
 })
 
 
+def launch_letter():
+    doc = new_document(title="Công văn phát động mô hình, điển hình “Dân vận khéo”")
+    letterhead(doc, number_line="Số: {{ number }}/{{ symbol }}", subject_line=True)
+    para(doc, [("Kính gửi: {{ addressee }}.", {})], style="DVK Header", align=C, before=18, after=12, size=14)
+    para(doc, [("{{ intro }}", {})])
+    para(doc, [("1. Lĩnh vực xây dựng mô hình, điển hình", {"bold": True})], keep_next=True)
+    tag(doc, "{%p for t in fields %}")
+    para(doc, [("{{ t }}", {})])
+    tag(doc, "{%p endfor %}")
+    para(doc, [("2. Tiêu chí (tóm tắt)", {"bold": True})], keep_next=True)
+    para(doc, [("a) Tiêu chí chung:", {"italic": True})], keep_next=True)
+    tag(doc, "{%p for t in general %}")
+    para(doc, [("- {{ t }};", {})])
+    tag(doc, "{%p endfor %}")
+    para(doc, [("b) Tiêu chí cụ thể:", {"italic": True})], keep_next=True)
+    tag(doc, "{%p for t in specific %}")
+    para(doc, [("- {{ t }};", {})])
+    tag(doc, "{%p endfor %}")
+    para(doc, [("{{ scoring }}", {})])
+    para(doc, [("3. Đăng ký", {"bold": True})], keep_next=True)
+    para(doc, [("Các đơn vị đăng ký mô hình, điển hình từ ngày {{ start }} đến hết ngày ", {}),
+               ("{{ end }}", {"bold": True}),
+               (", theo mẫu danh sách đăng ký (tệp Excel) gửi kèm Công văn này, gửi về {{ send_to }}. Mỗi mô "
+                "hình, điển hình ghi rõ tên, tập thể hoặc cá nhân (họ tên, chức vụ), lĩnh vực.", {})])
+    para(doc, [("Thành tích đột xuất không phải đăng ký. Mỗi mô hình, điển hình có báo cáo thành tích nêu rõ cách "
+                "làm, kinh nghiệm, tính lan tỏa, hiệu quả, sự bền vững, được cấp ủy cùng cấp nhận xét, xác nhận; "
+                "xét chọn, công nhận vào dịp ngày {{ recognition_day }}.", {})])
+    para(doc, [("{{ issuer_name }} đề nghị các đơn vị quan tâm, triển khai thực hiện./.", {})], keep_next=True)
+    signature_block(doc)
+    return doc
+
+
+TEMPLATES["cong-van-phat-dong.docx"] = launch_letter
+
+
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -102,7 +102,7 @@ def _asked(kind: DocKind, opts: Options, kinds: Sequence[str] | None) -> bool:
             or list(kinds or ()) == [kind.key] or kind.key in opts.extra)
 
 
-_BY_NAME_ONLY = ("certificates",)  # on request by their own option (--certificates), not --reminders
+_BY_NAME_ONLY = ("certificates", "launch")  # on request by their own option (--certificates), not --reminders
 
 
 def plan_year(conn: Connection, year: int, opts: Options, *, kinds: Sequence[str] | None = None,

@@ -488,3 +488,12 @@ register(DocKind(
     template="giay-cong-nhan.docx", view_model=_council.CertificatesDoc, context=_council.certificates_context,
     required={"org", "number", "symbol", "certificates", "signer"}, shapes={"certificates": _council.CERT_SHAPE},
     needs_decision=True, decision_dependent=True, on_request=True))
+
+from dvk.reports import letters as _letters  # noqa: E402 (the February launch letter)
+
+register(DocKind(
+    "launch", "cong-van-phat-dong-{}.docx", "Công văn phát động", YEAR, _council.drafted(_letters.build_launch, Draft),
+    template="cong-van-phat-dong.docx", view_model=_letters.LaunchDoc, context=_letters.launch_context,
+    required={"org", "number", "symbol", "date_line", "subject", "fields", "start", "end", "signer"},
+    shapes={"fields": LINES, "general": LINES, "specific": LINES, "recipients": LINES},
+    on_request=True))
