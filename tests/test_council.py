@@ -427,3 +427,15 @@ def test_launch_letter_from_the_criteria_set_alone_before_any_registration(ledge
     assert "khớp với sổ" in ledger("verify-doc", path).stdout
     assert "--launch chỉ dùng với --year" in ledger.fails("export", "--phase", "2021-2025", "--launch", "--out",
                                                           tmp_path / "x").stderr
+
+
+def test_the_reminder_lists_the_units_that_registered_nothing(ledger, tmp_path):
+    ledger("register", "--year", "2026", "--unit", "BVDK", "--title", "Một mô hình", "--field", "1",
+           "--date", "10/02/2026")
+    out = tmp_path / "out"
+    ledger("export", "--year", "2026", "--reminders", "--out", out, "--date", "01/09/2026")
+    text = _texts(out / "cong-van-nhac-2026.docx")
+    block = text.split("Các đơn vị chưa đăng ký mô hình, điển hình nào trong năm 2026:\n", 1)[1]
+    block = block.split("Đề nghị các đơn vị này", 1)[0]
+    assert block.splitlines() == ["- Công đoàn Bệnh viện Nhi đồng Đồng Nai;",
+                                  "- Công đoàn Trung tâm Kiểm soát bệnh tật tỉnh;"]  # BVDK registered

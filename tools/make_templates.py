@@ -823,6 +823,13 @@ def reminder():
     para(doc, [("- {{ it.code }} “{{ it.title }}”: còn thiếu {{ it.missing }}.", {})])
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p endfor %}")
+    tag(doc, "{%p if unregistered %}")
+    para(doc, [("Các đơn vị chưa đăng ký mô hình, điển hình nào trong năm {{ year }}:", {"bold": True})], keep_next=True)
+    tag(doc, "{%p for u in unregistered %}")
+    para(doc, [("- {{ u }};", {})])
+    tag(doc, "{%p endfor %}")
+    para(doc, [("Đề nghị các đơn vị này rà soát, đăng ký bổ sung (thành tích đột xuất không phải đăng ký).", {})])
+    tag(doc, "{%p endif %}")
     para(doc, [("Đề nghị các đơn vị nêu trên khẩn trương hoàn thiện, gửi hồ sơ về {{ send_to }} "
                 "trước ngày ", {}), ("{{ deadline }}", {"bold": True}),
                (". Quá thời hạn trên, hồ sơ còn thiếu sẽ không được đưa vào xét chọn, công nhận "

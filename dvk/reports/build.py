@@ -360,7 +360,12 @@ def reminder_doc(st: YearState, on: dt.date, deadline: dt.date) -> ReminderDoc:
     units = tuple(ReminderUnit(st.unit_name(code), tuple(items))
                   for code, items in sorted(st.missing.items(), key=lambda kv: st.unit_rank.get(kv[0], 1 << 30)))
     return ReminderDoc(letterhead=st.lh, year=st.year, number="", issued_on=on, units=units,
-                          deadline=fmt_date(deadline))
+                          deadline=fmt_date(deadline), unregistered=unregistered_units(st))
+
+
+def unregistered_units(st: YearState) -> tuple[str, ...]:
+    """The names of the units (in unit order) that registered nothing in the year (issue 13)."""
+    return tuple(st.unit_name(code) for code in st.ctx.units if not st.stage.get(code, {}).get("registered"))
 
 
 def _field_label(crit: CriteriaSet, n: int) -> str:

@@ -28,7 +28,7 @@ from dvk.reports.context import (decision_context, proposal_context, registratio
                                  report_context, score_context)
 from dvk.reports.build import (SCORE_MAX_SHEETS, WORD_MAX_ROWS, PhaseState, YearState, decision_doc,
                                phase_workbook_data, proposal_doc, registration_doc, reminder_deadline, reminder_doc,
-                               results_doc, score_doc, year_workbook_data)
+                               results_doc, score_doc, unregistered_units, year_workbook_data)
 from dvk.reports.excel import write_phase_workbook, write_year_workbook
 from dvk.reports.models import (Criterion, DecisionDoc, FieldCountRow, ListRow, NotRecognizedRow, ProposalDoc,
                                 RegistrationListDoc, ReminderDoc, ReminderItem, ResultsReportDoc, ScoreSheetDoc,
@@ -379,7 +379,7 @@ def _reminder(src: YearSource) -> Draft | None:
     if st.decision is not None:
         src.note(f"Năm {year} đã có quyết định công nhận: không cần công văn đôn đốc.")
         return None
-    if not st.missing:
+    if not st.missing and not unregistered_units(st):
         src.note(f"Năm {year} không còn đơn vị nào thiếu báo cáo hay xác nhận: không cần công văn đôn đốc.")
         return None
     if not src.fits(sum(len(v) for v in st.missing.values())):
@@ -446,7 +446,7 @@ register(DocKind(
     template="cong-van-nhac.docx", view_model=ReminderDoc, context=reminder_context,
     required={"org", "number", "symbol", "date_line", "subject", "addressees", "units", "deadline", "signer"},
     shapes={"addressees": LINES, "units": [{"stt": None, "name": None, "entries": [fields_of(ReminderItem)]}],
-            "recipients": LINES},
+            "recipients": LINES, "unregistered": LINES},
     on_request=True))
 
 register(DocKind(
