@@ -439,3 +439,25 @@ def test_the_reminder_lists_the_units_that_registered_nothing(ledger, tmp_path):
     block = block.split("Đề nghị các đơn vị này", 1)[0]
     assert block.splitlines() == ["- Công đoàn Bệnh viện Nhi đồng Đồng Nai;",
                                   "- Công đoàn Trung tâm Kiểm soát bệnh tật tỉnh;"]  # BVDK registered
+
+
+def test_the_workbook_has_the_councils_sheet(decided, tmp_path):
+    from openpyxl import load_workbook
+
+    dvk, a, b, c = decided
+    out = tmp_path / "out"
+    dvk("export", "--year", "2026", "--out", out)
+    wb = load_workbook(out / "tong-hop-2026.xlsx")
+    assert "Hội đồng" in wb.sheetnames
+    rows = [[c.value for c in r] for r in wb["Hội đồng"].iter_rows(min_row=2)]
+    assert [r[1] for r in rows if r[0] == "Thành viên"] == ["Nguyễn Văn An", "Lê Thị Bình", "Trần Văn Cường",
+                                                           "Phạm Thị Dung"]
+    conflicts = [(r[1], r[3]) for r in rows if r[0] == "Xung đột lợi ích"]
+    assert conflicts == [("Lê Thị Bình", None), ("Nguyễn Văn An", b)]
+    assert [(r[1], r[3]) for r in rows if r[0] == "Không tham gia chấm"] == [("Trần Văn Cường", c)]
+    spreads = {r[3]: r[4] for r in rows if r[0] == "Độ chênh điểm"}
+    assert set(spreads) == {a, b, c} and spreads[a] == 0
+    # a year without a council: the workbook as before
+    dvk("register", "--year", "2027", "--unit", "BVDK", "--title", "Khác", "--field", "1", "--date", "10/02/2027")
+    dvk("export", "--year", "2027", "--out", tmp_path / "o2")
+    assert "Hội đồng" not in load_workbook(tmp_path / "o2" / "tong-hop-2027.xlsx").sheetnames

@@ -466,7 +466,16 @@ def year_workbook_data(conn: Connection, st: YearState, on: dt.date, identifier:
         confirmations=_iter_confirmations(conn, ctx), scores=_iter_scores(conn, ctx),
         results=iter_results(conn, ctx, ref),
         unit_counts=unit_counts, fields=[_field_label(crit, f.number) for f in crit.fields],
-        score_criteria=_criteria(crit), identifier=identifier)
+        score_criteria=_criteria(crit), identifier=identifier, council=_council_rows(conn, st))
+
+
+def _council_rows(conn: Connection, st: YearState) -> list[tuple]:
+    """The rows of the workbook's "Hội đồng" sheet (issue 13); none without a council."""
+    if st.ctx.council is None or not st.ctx.council.has_members:
+        return []
+    from dvk.reports.council import council_sheet_rows
+
+    return council_sheet_rows(conn, st)
 
 
 @dataclass

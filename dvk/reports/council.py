@@ -323,3 +323,36 @@ def drafted(make: Callable[[Any], tuple[Any, dict] | None], draft: Callable[...,
         out = make(src)
         return None if out is None else draft(vm=out[0], params=out[1])
     return build
+
+
+def council_sheet_rows(conn: Any, st: Any) -> list[tuple]:
+    """The workbook's "Hội đồng" sheet: the members, the conflicts (own unit and declared), the
+    abstentions, then each entry's spread of the members' totals (flagged above the threshold)."""
+    import statistics
+
+    council = st.ctx.council
+    out: list[tuple] = []
+    for m in council.members:
+        role = ROLES.get(m["role"], "")
+        out.append(("Thành viên", m["member"], ", ".join(x for x in (m.get("position"), role) if x), "", None, None,
+                    st.unit_name(m["unit_code"]) if m.get("unit_code") else ""))
+    for m in council.members:
+        if m.get("unit_code"):
+            out.append(("Xung đột lợi ích", m["member"], "", "", None, None,
+                        f"Không chấm hồ sơ của đơn vị mình ({st.unit_name(m['unit_code'])})"))
+    for c in sorted(council.conflicts.values(), key=lambda r: (r["entry_id"], r["member"])):
+        out.append(("Xung đột lợi ích", c["member"], "", c["entry_id"], None, None,
+                    f"Khai báo ngày {fmt_date(c['declared_on'])}" + (f": {c['reason']}" if c.get("reason") else "")))
+    for a in sorted(council.abstentions.values(), key=lambda r: (r["entry_id"], r["member"])):
+        out.append(("Không tham gia chấm", a["member"], "", a["entry_id"], None, None,
+                    f"Ghi ngày {fmt_date(a['abstained_on'])}" + (f": {a['reason']}" if a.get("reason") else "")))
+    threshold = float(st.crit.disagreement)
+    for b, ev in judged(conn, st.ctx):
+        values = [t for t in ev.member_totals.values() if t is not None]
+        if len(values) < 2:
+            continue
+        spread = max(values) - min(values)
+        note = f"Chênh lệch lớn (quá {fmt_number(st.crit.disagreement)} điểm)" if spread > threshold else ""
+        out.append(("Độ chênh điểm", "", "", b.entry["id"], round(spread, 2), round(statistics.pstdev(values), 2),
+                    note))
+    return out
