@@ -85,6 +85,8 @@ def test_a_members_name_is_stored_in_the_councils_spelling(year):
     dvk, _a, b = year
     res = json.loads(dvk("score", b, "--member", "nguyễn  văn an", *FULL, "--json").stdout)
     assert res["member"] == "Nguyễn Văn An"
+    said = dvk("score", b, "--member", "NGUYỄN VĂN AN", *FULL).stdout
+    assert "là thành viên Hội đồng “Nguyễn Văn An”: phiếu được ghi dưới tên đó" in said
 
 
 def test_declared_conflict_makes_an_earlier_sheet_stop_counting_and_check_says_why(year):

@@ -318,7 +318,9 @@ def score_cmd(
         return
     verb = "Đã thay điểm" if res["replaced"] else "Đã ghi điểm"
     say(f"{verb} của {res['member']} cho {res['entry_id']}: tổng {fmt_score(res['total'])}/100.")
-    if res["typed"] != res["member"]:
+    if res.get("council_spelling"):
+        say(f"(Tên “{res['typed']}” là thành viên Hội đồng “{res['member']}”: phiếu được ghi dưới tên đó.)")
+    elif res["typed"] != res["member"]:
         say(f"(Tên “{res['typed']}” là thành viên “{res['member']}” đã có phiếu: phiếu được ghi dưới tên đó.)")
 
 

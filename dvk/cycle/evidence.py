@@ -219,6 +219,7 @@ def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fractio
     typed = member_c
     if council is not None:  # a year's council: members only, no conflict of interest, no abstention
         member_c = council.admit(entry, member_c)
+    by_council = member_c != typed
     st = table("score")
     scored = tx.conn.execute(select(st.c.member).where(st.c.entry_id == entry["id"])).scalars().all()
     same, near = match_member(member_c, scored)
@@ -229,4 +230,5 @@ def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fractio
     op = tx.upsert("score", {"entry_id": entry["id"], "member": stored, "marks": marks_json(values, crit)})
     total = member_total(values, crit)
     return {"entry_id": entry["id"], "member": stored, "typed": typed, "replaced": op == "update",
-            "total": None if total is None else round(float(total), 2)}
+            "total": None if total is None else round(float(total), 2),
+            **({"council_spelling": True} if by_council and stored == member_c else {})}
