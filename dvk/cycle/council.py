@@ -10,6 +10,7 @@ the behaviour before the council existed: any name scores, and every sheet count
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -25,6 +26,9 @@ from dvk.cycle.common import check_year, text_field, today
 from dvk.cycle.decisions import ensure_unlocked
 from dvk.cycle.entries import get_entry
 from dvk.cycle.units import get_unit
+
+
+_key = functools.lru_cache(maxsize=4096)(fold)  # a member's name folded, once per spelling (hot in every reader)
 
 
 ROLES = {"chair": "Chủ tịch Hội đồng", "secretary": "Thư ký Hội đồng", "member": "Ủy viên"}
@@ -43,7 +47,7 @@ class Council:
     meeting: dict | None = None  # held_on, place, absent (list of names)
 
     def __post_init__(self) -> None:
-        self._by_key = {fold(m["member"]): m for m in self.members}
+        self._by_key = {_key(m["member"]): m for m in self.members}
         self.abstained_on: dict[str, list[dict]] = {}  # entry id → its abstentions
         for (eid, _k), a in self.abstentions.items():
             self.abstained_on.setdefault(eid, []).append(a)
@@ -54,7 +58,7 @@ class Council:
 
     def member_of(self, name: str) -> dict | None:
         """The council member `name` is (the same name folded: case, spacing, tone placement), or None."""
-        return self._by_key.get(fold(name))
+        return self._by_key.get(_key(name))
 
     def near(self, name: str) -> dict | None:
         """A member whose name differs from `name` only in its diacritics (to say so in a refusal)."""
@@ -73,9 +77,9 @@ class Council:
     def conflict_of(self, entry_id: str, unit_code: str, name: str) -> str | None:
         """Why `name` is in conflict on an entry of `unit_code` (own unit, or declared), or None."""
         m = self.member_of(name)
-        if m is not None and m.get("unit_code") and fold(m["unit_code"]) == fold(unit_code):
+        if m is not None and m.get("unit_code") and _key(m["unit_code"]) == _key(unit_code):
             return f"thành viên thuộc đơn vị {m['unit_code']} của mô hình (xung đột lợi ích)"
-        c = self.conflicts.get((entry_id, fold(name)))
+        c = self.conflicts.get((entry_id, _key(name)))
         if c is not None:
             why = f": {c['reason']}" if c.get("reason") else ""
             return f"đã khai báo xung đột lợi ích ngày {fmt_date(c['declared_on'])}{why}"
@@ -88,7 +92,7 @@ class Council:
         conflict = self.conflict_of(entry_id, unit_code, name)
         if conflict:
             return conflict
-        a = self.abstentions.get((entry_id, fold(name)))
+        a = self.abstentions.get((entry_id, _key(name)))
         if a is not None:
             return abstention_text(a)
         return None
@@ -114,7 +118,7 @@ class Council:
         if conflict:
             return None, (f"“{stored}” không chấm {eid}: {conflict}; phiếu của thành viên có xung đột lợi ích "
                           "không được ghi")
-        a = self.abstentions.get((eid, fold(stored)))
+        a = self.abstentions.get((eid, _key(stored)))
         if a is not None:
             return None, (f"“{stored}” đã ghi không tham gia chấm {eid} ngày {fmt_date(a['abstained_on'])}; muốn chấm, "
                           f"hãy bỏ ghi đó trước: dvk council abstain --year {self.year} \"{stored}\" {eid} --withdraw")
