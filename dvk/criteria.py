@@ -77,6 +77,9 @@ class CriteriaSet:
     registration_end: tuple[int, int]
     recognition_date: tuple[int, int]
     text: str = field(repr=False, default="")
+    # The spread of members' totals on one entry (max − min, on 100) above which `dvk council review`
+    # flags a disagreement; optional in the file (`scoring.disagreement`), default 15.
+    disagreement: Fraction = Fraction(15)
 
     @property
     def sha256(self) -> str:
@@ -160,7 +163,7 @@ _MD_RE = re.compile(r"(\d{1,2})-(\d{1,2})")
 _KEYS = {
     "": ("phase", "name", "source", "default_note", "is_configurable_default", "scoring", "calendar", "fields",
          "criteria"),
-    "scoring": ("scale_min", "scale_max", "decimals", "aggregation", "pass_mark", "min_members"),
+    "scoring": ("scale_min", "scale_max", "decimals", "aggregation", "pass_mark", "min_members", "disagreement"),
     "calendar": ("registration_start", "registration_end", "recognition_date"),
     "criteria": ("code", "group", "title", "weight", "allow_na"),
     "fields": ("number", "title", "short"),
@@ -393,6 +396,8 @@ def load_text(text: str, source: str = "tệp tiêu chí", *, stored: bool = Fal
     pass_mark = ck.number(scoring, "pass_mark", "scoring.pass_mark", 0, 100, 80)
     min_members = ck.integer(scoring, "min_members", "scoring.min_members", 1, MAX_MEMBERS, 1,
                              why=" — số thành viên Hội đồng chấm tối thiểu cho mỗi mô hình")
+    disagreement = ck.number(scoring, "disagreement", "scoring.disagreement", 0, 100, 15, above_lo=True,
+                             what="độ chênh điểm giữa các thành viên (trên thang 100)")
 
     cal = ck.table(data, "calendar")
     start = ck.month_day(cal, "registration_start", "calendar.registration_start", (2, 1))
@@ -475,6 +480,7 @@ def load_text(text: str, source: str = "tệp tiêu chí", *, stored: bool = Fal
         registration_end=end,
         recognition_date=recognition,
         text=text,
+        disagreement=disagreement if disagreement is not None else Fraction(15),
     )
 
 

@@ -232,11 +232,12 @@ def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, u
                                       on=dt.date(year, 9, rng.randint(1, 25)),
                                       comment="Mô hình thiết thực, hiệu quả, có sức lan tỏa.", rejected=False,
                                       reason=None)
+    skip = _demo_council(led, year, plan, user) if year == DEMO_YEAR else set()
     for member in COUNCIL:
         with led.write(user=user, command=f"dvk score --member {member} (demo {year})",
                        summary=f"Chấm điểm năm {year}: {member}") as tx:
             for p in plan:
-                if p["fate"] in ("no_report", "unscored"):
+                if p["fate"] in ("no_report", "unscored") or (p["id"], member) in skip:
                     continue
                 level = 6.8 if p["fate"] == "weak" else rng.uniform(8.2, 9.4)
                 save_scores(tx, p["id"], member, _scores(rng, level, crit))
@@ -274,3 +275,28 @@ def _write_documents(path: Path, out: Path, *, force: bool, echo: Callable[[str]
     from dvk.reports.export import demo_documents
 
     return demo_documents(path, out, years=[DEMO_YEAR], phase="2021-2025", force=force, echo=echo)
+
+
+COUNCIL_ROLES = [("chair", "Chủ tịch Công đoàn ngành Y tế"), ("secretary", "Chánh Văn phòng Công đoàn ngành"),
+                 ("member", "Trưởng ban Tuyên giáo Công đoàn ngành")]
+
+
+def _demo_council(led: Ledger, year: int, plan: list[dict], user: str) -> set[tuple[str, str]]:
+    """The demo year's council (`dvk council add`), with one declared conflict of interest and one
+    abstention on entries that pass anyway; returns the (entry, member) pairs that get no sheet."""
+    from dvk.cycle.council import abstain, add_member, declare_conflicts
+
+    with led.write(user=user, command=f"dvk council add (demo {year})", summary=f"Hội đồng năm {year}") as tx:
+        for member, (role, position) in zip(COUNCIL, COUNCIL_ROLES):
+            add_member(tx, year, member, position=position, role=role)
+    ok = [p for p in plan if p["fate"] == "ok"]
+    conflict, abstained = ok[0], ok[1]
+    with led.write(user=user, command=f"dvk council conflict (demo {year})",
+                   summary=f"Xung đột lợi ích năm {year}: {COUNCIL[2]}") as tx:
+        declare_conflicts(tx, year, COUNCIL[2], [conflict["id"]], reason="Người thân trong tập thể được đề nghị",
+                          on=dt.date(year, 9, 28))
+    with led.write(user=user, command=f"dvk score --abstain (demo {year})",
+                   summary=f"Không tham gia chấm năm {year}: {COUNCIL[1]}") as tx:
+        abstain(tx, abstained["id"], COUNCIL[1], reason="Đi công tác, không dự họp chấm",
+                on=dt.date(year, 9, 28))
+    return {(conflict["id"], COUNCIL[2]), (abstained["id"], COUNCIL[1])}

@@ -222,6 +222,51 @@ class Change(SQLModel, table=True):
     data: Optional[str] = None  # JSON of the row after the change; NULL for delete
 
 
+class CouncilMember(SQLModel, table=True):
+    """A member of a year's council (thành viên Hội đồng Thi đua - Khen thưởng): name as written,
+    position, the unit they come from (a member does not score that unit's entries), role."""
+
+    __tablename__ = "council_member"
+    year: int = Field(primary_key=True)
+    member: str = Field(primary_key=True)
+    position: Optional[str] = None
+    unit_code: Optional[str] = Field(default=None, foreign_key="unit.code")
+    role: str = "member"  # chair | secretary | member
+    ordinal: int = 0
+
+
+class CouncilConflict(SQLModel, table=True):
+    """A conflict of interest a council member declared on one entry (xung đột lợi ích): their
+    sheet for it is refused, and one recorded before stops counting."""
+
+    __tablename__ = "council_conflict"
+    entry_id: str = Field(primary_key=True, foreign_key="entry.id")
+    member: str = Field(primary_key=True)
+    reason: Optional[str] = None
+    declared_on: date
+
+
+class CouncilAbstention(SQLModel, table=True):
+    """A council member's abstention on one entry (không tham gia chấm): not a missing sheet, not counted."""
+
+    __tablename__ = "council_abstention"
+    entry_id: str = Field(primary_key=True, foreign_key="entry.id")
+    member: str = Field(primary_key=True)
+    reason: Optional[str] = None
+    abstained_on: date
+
+
+class CouncilMeeting(SQLModel, table=True):
+    """The council's meeting of a year (cuộc họp Hội đồng): its date and place, the members absent
+    (a JSON list of names); the minutes and the decision's "Xét đề nghị …" line cite it."""
+
+    __tablename__ = "council_meeting"
+    year: int = Field(primary_key=True)
+    held_on: date
+    place: Optional[str] = None
+    absent: str = "[]"
+
+
 # Natural key columns of each table, used by the history and `dvk verify`.
 ROW_KEYS: dict[str, tuple[str, ...]] = {
     "meta": ("key",),
@@ -236,4 +281,8 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "outcome": ("decision_id", "entry_id"),
     "decision_unit": ("decision_id", "code"),
     "document": ("sha256",),
+    "council_member": ("year", "member"),
+    "council_conflict": ("entry_id", "member"),
+    "council_abstention": ("entry_id", "member"),
+    "council_meeting": ("year",),
 }

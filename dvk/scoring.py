@@ -203,6 +203,9 @@ class EntryFacts:
     # Each member's exact total when the caller has it (stored beside the sheet): then the marks are
     # not needed (member_scores may hold None for them).
     member_totals: Mapping[str, Fraction | None] | None = None
+    # Members whose sheet does not count (not on the year's council, conflict of interest, abstention),
+    # with why; their sheets are not in `member_scores`. Said in the reason of the "scores" gate.
+    uncounted: Mapping[str, str] = field(default_factory=dict)
 
 
 class Gate:
@@ -376,6 +379,10 @@ def evaluate(facts: EntryFacts, crit: CriteriaSet) -> Evaluation:
         )
     else:
         gates.append(Gate("scores", "Chấm điểm", True, lambda: f"{n} thành viên Hội đồng đã chấm điểm."))
+    if facts.uncounted:
+        last = gates[-1]
+        gates[-1] = Gate(last.code, last.label, last.ok, last.reason + " Không tính: " + "; ".join(
+            f"“{m}” — {why}" for m, why in facts.uncounted.items()) + ".")
     values = [t for t in totals.values() if t is not None]
     score: float | None = None
     passed = False

@@ -265,9 +265,13 @@ def test_the_declared_shapes_are_what_the_contexts_hold(name):
     from dvk.reports.kinds import context_of
     from test_reports_render import decision, proposal_doc, registration_doc, reminder_doc, report_doc, score_doc
 
+    from test_reports_render import _council_docs
+
     vm = {"quyet-dinh-cong-nhan.docx": decision, "danh-sach-dang-ky.docx": registration_doc,
           "phieu-cham-diem.docx": score_doc, "bao-cao-ket-qua.docx": report_doc,
-          "cong-van-nhac.docx": reminder_doc, "to-trinh-khen-thuong.docx": proposal_doc}[name]()
+          "cong-van-nhac.docx": lambda: __import__("dataclasses").replace(reminder_doc(), unregistered=("CĐCS X",)),
+          "to-trinh-khen-thuong.docx": proposal_doc,
+          **{k: (lambda v=v: v) for k, v in _council_docs().items()}}[name]()
     shapes = TEMPLATE_SHAPES[name]
 
     def conforms(value, shape, where):

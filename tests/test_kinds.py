@@ -128,9 +128,10 @@ def test_every_registered_word_kind_has_a_template_that_passes_the_sandbox_check
 
     ledger("register", "--year", "2024", "--unit", "CDC", "--title", "Chưa có báo cáo", "--field", "2",
            "--date", "12/02/2024")
+    ledger("council", "add", "--db", ledger.db, "Nguyễn Văn An", "--year", "2024", "--role", "chair")  # its papers
     ledger("recognize", "--year", "2024", "--number", "3")
     with Ledger.open(ledger.db) as led, led.read() as conn:
-        jobs = plan_year(conn, 2024, Options(reminders=True))[0]
+        jobs = plan_year(conn, 2024, Options(reminders=True, extra=("certificates", "launch")))[0]
         jobs += plan_year(conn, 2024, Options(), kinds=("reminder",), before_decision=True)[0]
         jobs += plan_phase(conn, "2021-2025", Options())[0]
     by_kind = {j.kind: j for j in jobs}
@@ -148,17 +149,20 @@ def test_every_registered_word_kind_has_a_template_that_passes_the_sandbox_check
 
 def test_the_registry_is_the_one_table_of_kinds():
     assert list(KINDS) == ["decision", "registrations", "score-sheets", "results", "workbook", "reminder",
-                           "proposal", "phase-workbook"]
-    assert [k.key for k in kinds.kinds_of(YEAR)] == list(KINDS)[:6]
+                           "proposal", "phase-workbook", "council-minutes", "score-summary", "certificates",
+                           "launch"]
+    assert [k.key for k in kinds.kinds_of(YEAR)] == list(KINDS)[:6] + list(KINDS)[8:]
     assert [k.key for k in kinds.kinds_of(PHASE)] == ["proposal", "phase-workbook"]
     assert kinds.file_name("decision", 2025) == "quyet-dinh-cong-nhan-2025.docx"
     assert kinds.file_name("phase-workbook", "2021-2025") == "tong-hop-2021-2025.xlsx"
     assert kinds.label("results") == "Báo cáo kết quả" and kinds.label("không-có") == "không-có"
     assert set(kinds.TEMPLATE_NAMES) == {p.name for p in (ROOT / "templates").glob("*.docx")}
     assert kinds.REQUIRED_PLACEHOLDERS["phieu-cham-diem.docx"] == {"year", "sheets"}
-    assert [k.key for k in KINDS.values() if k.needs_decision] == ["decision"]
-    assert [k.key for k in KINDS.values() if k.decision_dependent] == ["decision", "results", "workbook"]
-    assert [k.key for k in KINDS.values() if k.on_request] == ["reminder"]
+    assert [k.key for k in KINDS.values() if k.needs_decision] == ["decision", "certificates"]
+    assert [k.key for k in KINDS.values() if k.decision_dependent] == ["decision", "results", "workbook",
+                                                                       "council-minutes", "score-summary",
+                                                                       "certificates"]
+    assert [k.key for k in KINDS.values() if k.on_request] == ["reminder", "certificates", "launch"]
 
 
 def test_the_derived_tables_follow_the_registry(titles_kind):

@@ -229,6 +229,12 @@ def test_packaged_templates_pass_the_placeholder_check(name):
     assert REQUIRED_PLACEHOLDERS[name] <= used
 
 
+def _council_docs() -> dict:
+    from test_council import sample_council_docs  # the council's papers (issue 13)
+
+    return sample_council_docs(LH)
+
+
 def _known_keys(name: str) -> set[str]:
     vm = {
         "quyet-dinh-cong-nhan.docx": decision(),
@@ -237,6 +243,7 @@ def _known_keys(name: str) -> set[str]:
         "bao-cao-ket-qua.docx": report_doc(),
         "cong-van-nhac.docx": reminder_doc(),
         "to-trinh-khen-thuong.docx": proposal_doc(),
+        **_council_docs(),
     }[name]
     return set(context_of(vm))
 

@@ -823,6 +823,13 @@ def reminder():
     para(doc, [("- {{ it.code }} “{{ it.title }}”: còn thiếu {{ it.missing }}.", {})])
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p endfor %}")
+    tag(doc, "{%p if unregistered %}")
+    para(doc, [("Các đơn vị chưa đăng ký mô hình, điển hình nào trong năm {{ year }}:", {"bold": True})], keep_next=True)
+    tag(doc, "{%p for u in unregistered %}")
+    para(doc, [("- {{ u }};", {})])
+    tag(doc, "{%p endfor %}")
+    para(doc, [("Đề nghị các đơn vị này rà soát, đăng ký bổ sung (thành tích đột xuất không phải đăng ký).", {})])
+    tag(doc, "{%p endif %}")
     para(doc, [("Đề nghị các đơn vị nêu trên khẩn trương hoàn thiện, gửi hồ sơ về {{ send_to }} "
                 "trước ngày ", {}), ("{{ deadline }}", {"bold": True}),
                (". Quá thời hạn trên, hồ sơ còn thiếu sẽ không được đưa vào xét chọn, công nhận "
@@ -903,6 +910,216 @@ def main(argv: list[str] | None = None) -> int:
     for path in build(args.out):
         print(path)
     return 0
+
+
+# --------------------------------------------------------------------------- the council's papers (issue 13)
+
+
+def _council_signatures(doc, *, text_w: float = PORTRAIT_TEXT_W):
+    """Two signatures side by side: the secretary (left) and the chair of the council (right)."""
+    half = round(text_w / 2, 1)
+    tbl = table(doc, [half, half], borders=False)
+    row = tbl.add_row()
+    _tr_flags(row, cant_split=True)
+    for cell, (title, name) in zip(row.cells, (("THƯ KÝ HỘI ĐỒNG", "{{ secretary }}"),
+                                                ("CHỦ TỊCH HỘI ĐỒNG", "{{ chair }}"))):
+        cell.width = Mm(half)
+        p = cell.paragraphs[0]
+        p.style = "DVK Signature"
+        p.paragraph_format.space_before = Pt(12)
+        r = p.add_run(title)
+        r.font.bold = True
+        r.font.size = Pt(14)
+        para(cell, [("(Ký, ghi rõ họ tên)", {"italic": True, "size": 13})], style="DVK Header")
+        for _ in range(3):
+            para(cell, [], style="DVK Signature")
+        para(cell, [(name, {"bold": True, "size": 14})], style="DVK Signature")
+    return tbl
+
+
+def _summary_table(doc, *, text_w: float, detailed: bool = True):
+    """The score summary: one row per entry, each member's total as a line of its cell (``detailed``),
+    the aggregate and the result."""
+    cols = [("STT", 12, C), ("Mã hồ sơ", 22, C), ("Tên mô hình, điển hình", 70, L), ("Đơn vị", 45, L),
+            ("Điểm của từng thành viên", 58, L), ("Điểm", 18, C), ("Kết quả", 25, C)]
+    if not detailed:
+        cols = [("STT", 15, C), ("Mã hồ sơ", 24, C), ("Tên mô hình, điển hình", 60, L), ("Đơn vị", 45, L),
+                ("Điểm", 18, C), ("Kết quả", 22, C)]
+    widths = [w for _, w, _ in cols]
+    scale = text_w / sum(widths)
+    widths = [round(w * scale, 1) for w in widths]
+    tbl = table(doc, widths, borders=True, align_center=True)
+    add_row(tbl, [h for h, _, _ in cols], style="DVK Table Head", header=True, bold=True, aligns=[C] * len(cols))
+    tag_row(tbl, "{%tr for r in rows %}")
+    if not detailed:
+        add_row(tbl, ["{{ r.stt }}", "{{ r.code }}", "{{ r.title }}", "{{ r.unit }}", "{{ r.score }}",
+                      "{{ r.result }}"], aligns=[a for _, _, a in cols])
+        tag_row(tbl, "{%tr endfor %}")
+        return tbl
+    row = add_row(tbl, ["{{ r.stt }}", "{{ r.code }}", "{{ r.title }}", "{{ r.unit }}", "", "{{ r.score }}",
+                        "{{ r.result }}"], aligns=[a for _, _, a in cols])
+    cell = row.cells[4]
+    first = cell.paragraphs[0]
+    first._p.getparent().remove(first._p)
+    for text, fmt in (("{%p for m in r.marks %}", {}), ("{{ m }}", {}), ("{%p endfor %}", {}),
+                      ("{%p for m in r.not_counted %}", {}), ("Không tính — {{ m }}", {"italic": True}),
+                      ("{%p endfor %}", {})):
+        p = cell.add_paragraph(style="DVK Table")
+        p.alignment = L
+        run = p.add_run(text)
+        if fmt.get("italic"):
+            run.font.italic = True
+    tag_row(tbl, "{%tr endfor %}")
+    tag_row(tbl, "{%tr if not rows %}")
+    add_row(tbl, [EMPTY_LIST_ROW], merge=True, italic=True, aligns=[C])
+    tag_row(tbl, "{%tr endif %}")
+    return tbl
+
+
+def council_minutes():
+    doc = new_document(title="Biên bản họp Hội đồng Thi đua - Khen thưởng")
+    letterhead(doc, number_line=None)
+    para(doc, [("BIÊN BẢN", {"bold": True, "size": 14})], style="DVK Title", before=18)
+    para(doc, [("Họp {{ council }} xét công nhận mô hình, điển hình “Dân vận khéo” năm {{ year }}",
+                {"bold": True, "size": 14})], style="DVK Title")
+    rule(doc, 40, PORTRAIT_TEXT_W, before=2)
+    para(doc, [("I. THỜI GIAN, ĐỊA ĐIỂM, THÀNH PHẦN", {"bold": True})], before=12, keep_next=True)
+    para(doc, [("Thời gian: ngày {{ meeting_date }}. Địa điểm: {{ meeting_place }}.", {})])
+    para(doc, [("Chủ trì: {{ chair }}, Chủ tịch Hội đồng. Thư ký: {{ secretary }}, Thư ký Hội đồng.", {})])
+    para(doc, [("Thành viên có mặt ({{ present_count }}):", {})], keep_next=True)
+    tag(doc, "{%p for m in present %}")
+    para(doc, [("- {{ m.name }}{% if m.position %}, {{ m.position }}{% endif %} — {{ m.role }};", {})])
+    tag(doc, "{%p endfor %}")
+    para(doc, [("Thành viên vắng mặt ({{ absent_count }}):", {})], keep_next=True)
+    tag(doc, "{%p for m in absent %}")
+    para(doc, [("- {{ m.name }}{% if m.position %}, {{ m.position }}{% endif %} — {{ m.role }};", {})])
+    tag(doc, "{%p endfor %}")
+    tag(doc, "{%p if not absent %}")
+    para(doc, [("- Không có.", {})])
+    tag(doc, "{%p endif %}")
+    para(doc, [("II. NỘI DUNG", {"bold": True})], before=6, keep_next=True)
+    para(doc, [("1. Hội đồng xem xét {{ considered }} hồ sơ mô hình, điển hình “Dân vận khéo” năm {{ year }} "
+                "đã đăng ký, đối chiếu với tiêu chí và điều kiện công nhận; điểm đạt {{ pass_mark }}/100.", {})])
+    para(doc, [("2. Xung đột lợi ích:", {})], keep_next=True)
+    tag(doc, "{%p for t in conflicts %}")
+    para(doc, [("- {{ t }}", {})])
+    tag(doc, "{%p endfor %}")
+    para(doc, [("3. Thành viên không tham gia chấm:", {})], keep_next=True)
+    tag(doc, "{%p for t in abstentions %}")
+    para(doc, [("- {{ t }}", {})])
+    tag(doc, "{%p endfor %}")
+    para(doc, [("4. Kết quả chấm điểm (điểm của từng thành viên tại Bảng tổng hợp kết quả chấm điểm kèm theo):", {})],
+         keep_next=True)
+    _summary_table(doc, text_w=PORTRAIT_TEXT_W, detailed=False)
+    para(doc, [("III. KẾT LUẬN", {"bold": True})], before=12, keep_next=True)
+    para(doc, [("Hội đồng thống nhất đề nghị {{ org_name }} công nhận ", {}), ("{{ proposed }}", {"bold": True}),
+               (" mô hình, điển hình “Dân vận khéo” năm {{ year }} đạt từ {{ pass_mark }} điểm trở lên và đủ "
+                "điều kiện theo quy định.", {})])
+    para(doc, [("Biên bản kết thúc cùng ngày, đã thông qua trước Hội đồng./.", {})], keep_next=True)
+    _council_signatures(doc)
+    return doc
+
+
+def score_summary():
+    doc = new_document(title="Bảng tổng hợp kết quả chấm điểm mô hình, điển hình “Dân vận khéo”", landscape=True)
+    letterhead(doc, number_line=None, text_w=LANDSCAPE_TEXT_W)
+    para(doc, [("BẢNG TỔNG HỢP KẾT QUẢ CHẤM ĐIỂM", {"bold": True, "size": 14})], style="DVK Title", before=12)
+    para(doc, [("Mô hình, điển hình “Dân vận khéo” năm {{ year }}", {"bold": True, "size": 14})], style="DVK Title")
+    para(doc, [("(Kèm theo Biên bản họp {{ council }} ngày {{ date_text }})", {"italic": True, "size": 14})],
+         style="DVK Title", after=6)
+    para(doc, [("Thành viên chấm: {{ members }}. Điểm của hồ sơ là {{ aggregation }} tổng điểm của các thành viên "
+                "có phiếu được tính (thang 100); điểm đạt {{ pass_mark }}.", {"size": 13})], first_line=0)
+    _summary_table(doc, text_w=LANDSCAPE_TEXT_W)
+    para(doc, [("Tổng số: {{ count }} hồ sơ; đề nghị công nhận {{ proposed }}.", {"bold": True})], before=6,
+         keep_next=True)
+    _council_signatures(doc, text_w=LANDSCAPE_TEXT_W)
+    return doc
+
+
+def certificates():
+    doc = new_document(title="Giấy công nhận mô hình, điển hình “Dân vận khéo”", landscape=True)
+    section = doc.sections[0]
+    section.different_first_page_header_footer = False
+    section.header.is_linked_to_previous = True  # no page number on a certificate
+    tag(doc, "{%p for c in certificates %}")
+    p = para(doc, [], style="DVK Rule")
+    p.add_run("{% if not loop.first %}")
+    p.add_run().add_break(WD_BREAK.PAGE)
+    p.add_run("{% endif %}")
+    letterhead(doc, number_line=None, text_w=LANDSCAPE_TEXT_W)
+    para(doc, [("GIẤY CÔNG NHẬN", {"bold": True, "size": 28})], style="DVK Title", before=30, after=12)
+    para(doc, [("{{ issuer_upper }}", {"bold": True, "size": 14})], style="DVK Title")
+    para(doc, [("công nhận", {"italic": True, "size": 14})], style="DVK Title", after=12)
+    para(doc, [("{{ c.name }}", {"bold": True, "size": 20})], style="DVK Title", after=6)
+    tag(doc, "{%p if c.subject_text %}")
+    para(doc, [("{{ c.subject_text }}", {"size": 14})], style="DVK Title")
+    tag(doc, "{%p endif %}")
+    para(doc, [("Đạt {{ c.kind_text }} “Dân vận khéo” năm {{ year }}", {"bold": True, "size": 16})],
+         style="DVK Title", before=12)
+    para(doc, [("“{{ c.title }}”", {"bold": True, "italic": True, "size": 15})], style="DVK Title", after=12)
+    para(doc, [("(Theo Quyết định số {{ number }}/QĐ-{{ symbol }} ngày {{ decision_date }} của {{ issuer_name }})",
+                {"italic": True, "size": 14})], style="DVK Title", after=6)
+    half = round(LANDSCAPE_TEXT_W / 2, 1)
+    sig = table(doc, [half, half], borders=False)
+    row = sig.add_row()
+    _tr_flags(row, cant_split=True)
+    lc, rc = row.cells
+    lc.width, rc.width = Mm(half), Mm(half)
+    para(lc, [("Số vào sổ: {{ c.code }}", {"size": 13})], style="DVK Header", align=L, before=12)
+    p = rc.paragraphs[0]
+    p.style = "DVK Signature"
+    p.paragraph_format.space_before = Pt(12)
+    r = p.add_run("{{ on_behalf }}")
+    r.font.bold = True
+    r.font.size = Pt(14)
+    para(rc, [("{{ signer_title }}", {"bold": True, "size": 14})], style="DVK Signature")
+    for _ in range(3):
+        para(rc, [], style="DVK Signature")
+    para(rc, [("{{ signer }}", {"bold": True, "size": 14})], style="DVK Signature")
+    tag(doc, "{%p endfor %}")
+    return doc
+
+
+TEMPLATES.update({
+    "bien-ban-hop-hoi-dong.docx": council_minutes,
+    "bang-tong-hop-diem.docx": score_summary,
+    "giay-cong-nhan.docx": certificates,
+})
+
+
+def launch_letter():
+    doc = new_document(title="Công văn phát động mô hình, điển hình “Dân vận khéo”")
+    letterhead(doc, number_line="Số: {{ number }}/{{ symbol }}", subject_line=True)
+    para(doc, [("Kính gửi: {{ addressee }}.", {})], style="DVK Header", align=C, before=18, after=12, size=14)
+    para(doc, [("{{ intro }}", {})])
+    para(doc, [("1. Lĩnh vực xây dựng mô hình, điển hình", {"bold": True})], keep_next=True)
+    tag(doc, "{%p for t in fields %}")
+    para(doc, [("{{ t }}", {})])
+    tag(doc, "{%p endfor %}")
+    para(doc, [("2. Tiêu chí (tóm tắt)", {"bold": True})], keep_next=True)
+    para(doc, [("a) Tiêu chí chung:", {"italic": True})], keep_next=True)
+    tag(doc, "{%p for t in general %}")
+    para(doc, [("- {{ t }};", {})])
+    tag(doc, "{%p endfor %}")
+    para(doc, [("b) Tiêu chí cụ thể:", {"italic": True})], keep_next=True)
+    tag(doc, "{%p for t in specific %}")
+    para(doc, [("- {{ t }};", {})])
+    tag(doc, "{%p endfor %}")
+    para(doc, [("{{ scoring }}", {})])
+    para(doc, [("3. Đăng ký", {"bold": True})], keep_next=True)
+    para(doc, [("Các đơn vị đăng ký mô hình, điển hình từ ngày {{ start }} đến hết ngày ", {}),
+               ("{{ end }}", {"bold": True}),
+               (", theo mẫu danh sách đăng ký (tệp Excel) gửi kèm Công văn này, gửi về {{ send_to }}. Mỗi mô "
+                "hình, điển hình ghi rõ tên, tập thể hoặc cá nhân (họ tên, chức vụ), lĩnh vực.", {})])
+    para(doc, [("Thành tích đột xuất không phải đăng ký. Mỗi mô hình, điển hình có báo cáo thành tích nêu rõ cách "
+                "làm, kinh nghiệm, tính lan tỏa, hiệu quả, sự bền vững, được cấp ủy cùng cấp nhận xét, xác nhận; "
+                "xét chọn, công nhận vào dịp ngày {{ recognition_day }}.", {})])
+    para(doc, [("{{ issuer_name }} đề nghị các đơn vị quan tâm, triển khai thực hiện./.", {})], keep_next=True)
+    signature_block(doc)
+    return doc
+
+
+TEMPLATES["cong-van-phat-dong.docx"] = launch_letter
 
 
 if __name__ == "__main__":

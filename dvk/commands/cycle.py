@@ -288,6 +288,9 @@ def score_cmd(
     rejects: RejectsOpt = None,
     update: UpdateOpt = False,
     force: ForceOpt = False,
+    abstain: Annotated[bool, typer.Option("--abstain", help="Thành viên không tham gia chấm mô hình này (không phải "
+                                                            "phiếu thiếu, không tính).")] = False,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Lý do không tham gia chấm (với --abstain).")] = None,
 ) -> None:
     """Ghi điểm của một thành viên Hội đồng (chấm lại thì thay điểm cũ); --from TỆP: mỗi thành viên một trang tính."""
     from dvk.text.numbers import fmt_score
@@ -301,6 +304,11 @@ def score_cmd(
     why = member_name(member, required=False)[1]
     if why:
         raise refusal([why], {"member": "--member"}, what="Phiếu chấm điểm")
+    if abstain or reason is not None:  # the council's record, dvk.cycle.council.abstain
+        from dvk.commands.council import abstain_cmd
+
+        abstain_cmd(ctx, entry_id, scores, member, from_, reason, abstain, db=db, user=user)
+        return
     if from_ is not None:
         if entry_id or scores:
             raise InvalidInput("Không ghi mã mô hình hay MÃ=ĐIỂM cùng --from: điểm lấy từ tệp.")
@@ -323,7 +331,9 @@ def score_cmd(
         return
     verb = "Đã thay điểm" if res["replaced"] else "Đã ghi điểm"
     say(f"{verb} của {res['member']} cho {res['entry_id']}: tổng {fmt_score(res['total'])}/100.")
-    if res["typed"] != res["member"]:
+    if res.get("council_spelling"):
+        say(f"(Tên “{res['typed']}” là thành viên Hội đồng “{res['member']}”: phiếu được ghi dưới tên đó.)")
+    elif res["typed"] != res["member"]:
         say(f"(Tên “{res['typed']}” là thành viên “{res['member']}” đã có phiếu: phiếu được ghi dưới tên đó.)")
 
 

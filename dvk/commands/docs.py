@@ -46,6 +46,14 @@ def export_cmd(
                                                                    "ngày quyết định công nhận, nếu chưa có thì hôm nay).")
     ] = None,
     json_: JsonOpt = False,
+    certificates: Annotated[
+        bool, typer.Option("--certificates", help="Ghi thêm giấy công nhận, mỗi mô hình, điển hình được công nhận "
+                                                  "một trang (cần quyết định công nhận).")
+    ] = False,
+    launch: Annotated[
+        bool, typer.Option("--launch", help="Chỉ ghi công văn phát động của năm (tháng 2: lĩnh vực, tiêu chí, cách "
+                                            "và hạn đăng ký, mẫu đăng ký).")
+    ] = False,
 ) -> None:
     """Xuất văn bản Word/Excel của một năm (quyết định công nhận chỉ có sau dvk recognize) hoặc của giai đoạn.
 
@@ -60,17 +68,19 @@ def export_cmd(
     if (year is None) == (phase is None):
         raise InvalidInput("Hãy chọn đúng một trong hai: --year NĂM hoặc --phase GIAI_ĐOẠN (ví dụ 2021-2025).")
     if phase is not None:
-        extra = [n for n, v in (("--reminders", reminders), ("--member", member), ("--deadline", deadline)) if v]
+        extra = [n for n, v in (("--reminders", reminders), ("--member", member), ("--deadline", deadline),
+                                ("--certificates", certificates), ("--launch", launch)) if v]
         if extra:
             raise InvalidInput(f"{', '.join(extra)} chỉ dùng với --year.")
     check_texts(opt_text("--member", member, "member"))
     opts = Options(on=parse_date_opt(date), deadline=parse_date_opt(deadline), members=tuple(member or ()),
-                          templates=templates, reminders=reminders)
+                          templates=templates, reminders=reminders,
+                          extra=("certificates",) if certificates else ())
     run = run_context(ctx, db, user)
     with run.open() as led:
         kw = dict(user=run.user, command=run.command, force=force, pdf=pdf)
         if year is not None:
-            res = export_year(led, year, out, opts, **kw)
+            res = export_year(led, year, out, opts, kinds=("launch",) if launch else None, **kw)
         else:
             res = export_phase(led, phase, out, opts, **kw)
     if json_:

@@ -216,6 +216,13 @@ def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fractio
     member_c, why = rules.member_name(member)
     if why:
         raise rules.refusal([why], {"member": "--member"}, what="Phiếu chấm điểm")
+    from dvk.cycle.council import council_of
+
+    council = council_of(tx.conn, entry["year"])
+    typed = member_c
+    if council is not None:  # a year's council: members only, no conflict of interest, no abstention
+        member_c = council.admit(entry, member_c)
+    by_council = member_c != typed
     st = table("score")
     scored = tx.conn.execute(select(st.c.member).where(st.c.entry_id == entry["id"])).scalars().all()
     same, near = match_member(member_c, scored)
@@ -225,5 +232,6 @@ def save_scores(tx: Tx, entry_id: str, member: str, values: Mapping[str, Fractio
     crit = criteria_for(tx.conn, entry["year"])
     op = tx.upsert("score", score_row(entry["id"], stored, values, crit))
     total = member_total(values, crit)
-    return {"entry_id": entry["id"], "member": stored, "typed": member_c, "replaced": op == "update",
-            "total": None if total is None else round(float(total), 2)}
+    return {"entry_id": entry["id"], "member": stored, "typed": typed, "replaced": op == "update",
+            "total": None if total is None else round(float(total), 2),
+            **({"council_spelling": True} if by_council and stored == member_c else {})}

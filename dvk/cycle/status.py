@@ -16,7 +16,7 @@ from dvk.scoring import _filled
 from dvk.criteria import ASPECTS
 from dvk.ledger.history import table
 from dvk.cycle.config import get_setting
-from dvk.cycle.year import Bundle, YearContext, status_of, years
+from dvk.cycle.year import Bundle, YearContext, counted_scores, status_of, years
 
 
 STAGES = ("registered", "reported", "confirmed", "scored", "recognized", "not_recognized")
@@ -54,7 +54,7 @@ def missing_items(ctx: YearContext, b: Bundle) -> list[str]:
         out.append("xác nhận của cấp ủy")
     elif conf["rejected"]:
         out.append(f"xác nhận của cấp ủy (bị từ chối: {conf['reason']})")
-    n = len(b.scores)
+    n = len(counted_scores(ctx, b))
     if n < ctx.crit.min_members:
         out.append(f"chấm điểm ({n}/{ctx.crit.min_members} thành viên)")
     return out

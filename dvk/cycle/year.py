@@ -30,6 +30,7 @@ class YearContext:
     crit: CriteriaSet
     units: dict[str, dict]
     decision: dict | None
+    council: Any = None  # dvk.cycle.council.Council, or None: every sheet counts
 
 
 @dataclass(slots=True)
@@ -47,8 +48,10 @@ class Bundle:
 def year_context(conn: Connection, year: int) -> YearContext:
     """The rules, units and decision of a year. A decided year has the units its decision in force
     was taken with (names, committees, order); an undecided year has the units as they are now."""
+    from dvk.cycle.council import council_of
+
     dec = active_decision(conn, year)
-    return YearContext(year, criteria_for(conn, year), units_of_decision(conn, dec), dec)
+    return YearContext(year, criteria_for(conn, year), units_of_decision(conn, dec), dec, council_of(conn, year))
 
 
 def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
@@ -190,12 +193,33 @@ def _reasons(text: Any, entry_id: str, decision: Mapping | None) -> list:
     raise _damaged(f"Lý do trong kết quả của {entry_id} theo quyết định{number} năm {entry_year(entry_id)}", text)
 
 
+def uncounted(ctx: YearContext, b: Bundle) -> dict[str, str]:
+    """member → why their sheet on the entry does not count (council: not a member, conflict of
+    interest, abstention); empty for a year without a council."""
+    if ctx.council is None:
+        return {}
+    from dvk.cycle.council import uncounted_sheets
+
+    return uncounted_sheets(ctx.council, b.entry, b.scores)
+
+
+def counted_scores(ctx: YearContext, b: Bundle) -> dict:
+    """The sheets of the entry that count (`min_members`, the score): all, without a council."""
+    out = uncounted(ctx, b)
+    return {m: s for m, s in b.scores.items() if m not in out} if out else b.scores
+
+
 def facts(ctx: YearContext, b: Bundle) -> EntryFacts:
     e = b.entry
     unit = ctx.units.get(e["unit_code"]) or {}
+    void = uncounted(ctx, b)
+    scores = {m: s for m, s in b.scores.items() if m not in void} if void else b.scores
+    totals = b.totals if b.scores and b.totals is not None else None
+    if void and totals is not None:  # an uncounted sheet's stored total does not count either
+        totals = {m: t for m, t in totals.items() if m not in void}
     return EntryFacts(entry_id=e["id"], year=e["year"], registered_on=e["registered_on"], sudden=e["sudden"],
                       report=b.report, confirmation=b.confirmation, unit_committee=unit.get("committee"),
-                      member_scores=b.scores, member_totals=b.totals if b.scores and b.totals is not None else None)
+                      member_scores=scores, member_totals=totals, uncounted=void)
 
 
 def judged(conn: Connection, ctx: YearContext, *, full: bool = False,

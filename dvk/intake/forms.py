@@ -385,7 +385,18 @@ def _scores(conn: Connection, year: int, unit: str | None, members: list[str]) -
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    from dvk.cycle.council import council_of
+
     names = [clean(m) for m in members if clean(m)]
+    council = council_of(conn, year)
+    if council is not None and council.has_members:  # the year's council: its members, their sheets only
+        if not names:
+            names = [m["member"] for m in council.members]
+        strangers = [n for n in names if council.member_of(n) is None]
+        if strangers:
+            raise InvalidInput(f"{', '.join(strangers)} không phải thành viên Hội đồng năm {year}; Hội đồng gồm: "
+                               f"{council.names()} (--member).")
+        names = [council.member_of(n)["member"] for n in names]
     if not names:
         raise InvalidInput("Hãy nêu tên các thành viên Hội đồng: --member \"Nguyễn Văn An\" (lặp lại cho mỗi "
                            "thành viên); mỗi thành viên một trang tính.")
@@ -418,6 +429,8 @@ def _scores(conn: Connection, year: int, unit: str | None, members: list[str]) -
                    *[("na" if c.allow_na and i == len(codes) - 1 else 8) for i, c in enumerate(crit.criteria)]]
         _append(ws, example, example=True, wrap_cols=[2])
         for e in entries:
+            if council is not None and council.problem(e, name)[1]:
+                continue  # in conflict on this entry, or abstained: no row to fill in
             _append(ws, [e["id"], e["title"], e["unit_code"], *([name] if with_member else []), *[None] * len(codes)],
                     wrap_cols=[2])
         for i, c in enumerate(crit.criteria):

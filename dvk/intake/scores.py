@@ -42,6 +42,15 @@ class _Scores(_Importer):
         self._members: dict[str | None, Any] = {}
         self._spellings: set[tuple[str, str]] = set()  # (as written, member it is) already noted
 
+    def _council(self, year: int) -> Any:
+        """The year's council (dvk.cycle.council.council_of), read once per import."""
+        cache = self.__dict__.setdefault("_councils", {})
+        if year not in cache:
+            from dvk.cycle.council import council_of
+
+            cache[year] = council_of(self.conn, year)
+        return cache[year]
+
     def open_table(self) -> Any:
         from dvk.intake.tables.table import read_table
 
@@ -162,6 +171,13 @@ class _Scores(_Importer):
             e = self.check_entry(it, eid, known)
             if e is None:
                 continue
+            council = self._council(e["year"])
+            if council is not None:  # the rule of `dvk score` (dvk.cycle.council.Council.problem)
+                admitted, why = council.problem(e, member)
+                if why is not None:
+                    it.problems = [self.problem(it.row, why, "member", member)]
+                    continue
+                member = admitted
             scored = members.setdefault(eid, [])
             same, near = match_member(member, scored)  # one member, one sheet (the same rule as `dvk score`)
             if near is not None:

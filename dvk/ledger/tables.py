@@ -37,6 +37,40 @@ confirmation = Table(
     Column('reason', String(), nullable=True),
 )
 
+council_abstention = Table(
+    'council_abstention', metadata,
+    Column('entry_id', String(), ForeignKey('entry.id'), primary_key=True, nullable=False),
+    Column('member', String(), primary_key=True, nullable=False),
+    Column('reason', String(), nullable=True),
+    Column('abstained_on', Date(), nullable=False),
+)
+
+council_conflict = Table(
+    'council_conflict', metadata,
+    Column('entry_id', String(), ForeignKey('entry.id'), primary_key=True, nullable=False),
+    Column('member', String(), primary_key=True, nullable=False),
+    Column('reason', String(), nullable=True),
+    Column('declared_on', Date(), nullable=False),
+)
+
+council_meeting = Table(
+    'council_meeting', metadata,
+    Column('year', Integer(), primary_key=True, nullable=False),
+    Column('held_on', Date(), nullable=False),
+    Column('place', String(), nullable=True),
+    Column('absent', String(), nullable=False, default='[]'),
+)
+
+council_member = Table(
+    'council_member', metadata,
+    Column('year', Integer(), primary_key=True, nullable=False),
+    Column('member', String(), primary_key=True, nullable=False),
+    Column('position', String(), nullable=True),
+    Column('unit_code', String(), ForeignKey('unit.code'), nullable=True),
+    Column('role', String(), nullable=False, default='member'),
+    Column('ordinal', Integer(), nullable=False, default=0),
+)
+
 criteria_set = Table(
     'criteria_set', metadata,
     Column('from_year', Integer(), primary_key=True, nullable=False),
@@ -185,4 +219,8 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     'outcome': ('decision_id', 'entry_id'),
     'decision_unit': ('decision_id', 'code'),
     'document': ('sha256',),
+    'council_member': ('year', 'member'),
+    'council_conflict': ('entry_id', 'member'),
+    'council_abstention': ('entry_id', 'member'),
+    'council_meeting': ('year',),
 }

@@ -59,6 +59,10 @@ TABLE_LABELS = {
     "outcome": "Kết quả công nhận (quyết định / mô hình)",
     "document": "Văn bản đã xuất có mã SHA-256",
     "decision_unit": "Đơn vị theo quyết định (mã nội bộ / mã đơn vị)",
+    "council_member": "Thành viên Hội đồng (năm / tên)",
+    "council_conflict": "Xung đột lợi ích (mô hình / thành viên)",
+    "council_abstention": "Không tham gia chấm (mô hình / thành viên)",
+    "council_meeting": "Cuộc họp Hội đồng năm",
 }
 COLUMN_LABELS = {
     "value": "giá trị", "year": "năm", "seq": "số thứ tự", "unit_code": "đơn vị", "title": "tên",
@@ -79,6 +83,11 @@ COLUMN_LABELS = {
 COLUMN_LABELS_BY_TABLE = {
     ("document", "name"): "tên tệp", ("document", "kind"): "loại văn bản", ("document", "year"): "năm",
     ("document", "phase"): "giai đoạn", ("document", "decision_id"): "quyết định", ("document", "params"): "tham số",
+    ("council_member", "member"): "tên thành viên", ("council_member", "unit_code"): "đơn vị",
+    ("council_member", "role"): "vai trò", ("council_conflict", "member"): "thành viên",
+    ("council_conflict", "declared_on"): "ngày khai báo", ("council_abstention", "member"): "thành viên",
+    ("council_abstention", "abstained_on"): "ngày ghi", ("council_meeting", "held_on"): "ngày họp",
+    ("council_meeting", "place"): "địa điểm", ("council_meeting", "absent"): "thành viên vắng mặt",
 }
 # Text columns holding a JSON object: a difference is reported key by key ("… / G2: …").
 JSON_OBJECT_COLUMNS = {("score", "marks")}

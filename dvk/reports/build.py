@@ -90,13 +90,13 @@ def _criteria_source(crit: CriteriaSet) -> str:
         return ""
 
 
-def _legal_bases(crit: CriteriaSet, lh: Letterhead) -> tuple[str, ...]:
+def _legal_bases(crit: CriteriaSet, lh: Letterhead, meeting: str = "") -> tuple[str, ...]:
     source = _criteria_source(crit)
     guide = (f"hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn "
              f"{crit.phase}")
     second = f"Căn cứ {source} về việc {guide};" if source else f"Căn cứ {guide};"
     return ("Căn cứ Điều lệ Công đoàn Việt Nam;", second,
-            f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng {lh.org},")
+            f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng {lh.org}{meeting},")
 
 
 def _subject_text(e: Mapping, unit_name: str) -> str:
@@ -277,11 +277,13 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
 
 
 def decision_doc(st: YearState, on: dt.date) -> DecisionDoc:
+    from dvk.cycle.council import meeting_phrase  # the council's meeting, when recorded (issue 13)
+
     d = st.decision
     assert d is not None
     return DecisionDoc(
         letterhead=st.lh, year=st.year, number=doc_number(d["number"]), issued_on=d["decided_on"],
-        groups=st.recognized.groups(), legal_bases=_legal_bases(st.crit, st.lh),
+        groups=st.recognized.groups(), legal_bases=_legal_bases(st.crit, st.lh, meeting_phrase(st.ctx.council)),
         recipients=_decision_recipients(st.profile), phase=st.crit.phase)
 
 
@@ -358,7 +360,12 @@ def reminder_doc(st: YearState, on: dt.date, deadline: dt.date) -> ReminderDoc:
     units = tuple(ReminderUnit(st.unit_name(code), tuple(items))
                   for code, items in sorted(st.missing.items(), key=lambda kv: st.unit_rank.get(kv[0], 1 << 30)))
     return ReminderDoc(letterhead=st.lh, year=st.year, number="", issued_on=on, units=units,
-                          deadline=fmt_date(deadline))
+                          deadline=fmt_date(deadline), unregistered=unregistered_units(st))
+
+
+def unregistered_units(st: YearState) -> tuple[str, ...]:
+    """The names of the units (in unit order) that registered nothing in the year (issue 13)."""
+    return tuple(st.unit_name(code) for code in st.ctx.units if not st.stage.get(code, {}).get("registered"))
 
 
 def _field_label(crit: CriteriaSet, n: int) -> str:
@@ -459,7 +466,16 @@ def year_workbook_data(conn: Connection, st: YearState, on: dt.date, identifier:
         confirmations=_iter_confirmations(conn, ctx), scores=_iter_scores(conn, ctx),
         results=iter_results(conn, ctx, ref),
         unit_counts=unit_counts, fields=[_field_label(crit, f.number) for f in crit.fields],
-        score_criteria=_criteria(crit), identifier=identifier)
+        score_criteria=_criteria(crit), identifier=identifier, council=_council_rows(conn, st))
+
+
+def _council_rows(conn: Connection, st: YearState) -> list[tuple]:
+    """The rows of the workbook's "Hội đồng" sheet (issue 13); none without a council."""
+    if st.ctx.council is None or not st.ctx.council.has_members:
+        return []
+    from dvk.reports.council import council_sheet_rows
+
+    return council_sheet_rows(conn, st)
 
 
 @dataclass

@@ -372,8 +372,8 @@ def reminder_context(doc: ReminderDoc) -> dict:
         units.append({"stt": u.stt or str(i), "name": u.name, "entries": [_row_dict(e) for e in u.entries]})
     if doc.addressees:
         names = list(doc.addressees)
-    elif 0 < len(doc.units) <= 5:
-        names = [u.name for u in doc.units]
+    elif 0 < len(doc.units) + len(doc.unregistered) <= 5:
+        names = [u.name for u in doc.units] + list(doc.unregistered)
     else:
         names = ["Các đơn vị có tên tại Công văn này"]
     names = [re.sub(r"^[-–•]\s*", "", n).rstrip(" ;.") for n in names if n.strip()]
@@ -388,6 +388,7 @@ def reminder_context(doc: ReminderDoc) -> dict:
             f"Để kịp thời tổng hợp, xét chọn và công nhận mô hình, điển hình “Dân vận khéo” năm {doc.year}, "
             f"{issuer} đề nghị các đơn vị có tên dưới đây bổ sung hồ sơ còn thiếu như sau:"),
         units=units,
+        unregistered=list(doc.unregistered),
         deadline=doc.deadline or DOTS,
         send_to=doc.send_to or _office(lh),
         closing=doc.closing or f"{issuer} đề nghị các đơn vị quan tâm, thực hiện./.",

@@ -138,6 +138,11 @@ _RESULT_COLUMNS = [("Mã hồ sơ", 12, "text"), ("Đơn vị", 30, "text"), ("T
                    ("Trạng thái", 16, "text"), ("Lý do", 45, "text"), ("Quyết định", 26, "text")]
 
 
+_COUNCIL_COLUMNS = [("Mục", 20, "text"), ("Thành viên", 26, "text"), ("Chức vụ, vai trò", 34, "text"),
+                    ("Mã hồ sơ", 12, "text"), ("Độ chênh", 10, "score"), ("Độ lệch chuẩn", 13, "score"),
+                    ("Ghi chú", 50, "text")]
+
+
 def _new_workbook(author: str, when: dt.datetime, title: str, identifier: str = ""):
     from openpyxl import Workbook
 
@@ -311,6 +316,11 @@ def write_year_workbook(path: str | os.PathLike, data: YearWorkbookData, force: 
     sheet.close()
 
     _stats_sheet(wb, data.fields, data.unit_counts, warnings)
+    if data.council:  # the year's council (issue 13): members, conflicts, abstentions, spreads
+        sheet = _Sheet(wb, "Hội đồng", _COUNCIL_COLUMNS, warnings)
+        for row in data.council:
+            sheet.append(row, owner=row[3] or None)
+        sheet.close()
     if crits:
         legend = _Sheet(wb, "Tiêu chí", [("Mã tiêu chí", 11, "text"), ("Nội dung tiêu chí", 90, "text"),
                                          ("Trọng số", 10, "num")], warnings)

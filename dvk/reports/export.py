@@ -447,10 +447,11 @@ def _record(led: Ledger, written, pdfs, *, user: str, command: str, summary: str
 
 
 def export_year(led: Ledger, year: int, out: Path, opts: Options = Options(), *, user: str, command: str,
-                force: bool = False, pdf: bool = False) -> ExportResult:
-    """Write a year's documents into ``out`` and record them (see the module docstring)."""
+                force: bool = False, pdf: bool = False, kinds: Sequence[str] | None = None) -> ExportResult:
+    """Write a year's documents (or only the ``kinds`` named) into ``out`` and record them (see the
+    module docstring)."""
     check_year(year)
-    return _run(led, lambda conn, o: plan_year(conn, year, o), out, opts, user=user, command=command,
+    return _run(led, lambda conn, o: plan_year(conn, year, o, kinds=kinds), out, opts, user=user, command=command,
                 force=force, pdf=pdf, summary=f"Xuất văn bản năm {year}")
 
 

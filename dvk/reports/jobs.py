@@ -98,7 +98,11 @@ def _selected(scope: str, kinds: Sequence[str] | None) -> list[DocKind]:
 
 def _asked(kind: DocKind, opts: Options, kinds: Sequence[str] | None) -> bool:
     """Whether a kind written only on request was asked for (by the option, or alone)."""
-    return not kind.on_request or opts.reminders or list(kinds or ()) == [kind.key]
+    return (not kind.on_request or (opts.reminders and kind.key not in _BY_NAME_ONLY)
+            or list(kinds or ()) == [kind.key] or kind.key in opts.extra)
+
+
+_BY_NAME_ONLY = ("certificates", "launch")  # on request by their own option (--certificates), not --reminders
 
 
 def plan_year(conn: Connection, year: int, opts: Options, *, kinds: Sequence[str] | None = None,

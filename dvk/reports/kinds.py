@@ -28,7 +28,7 @@ from dvk.reports.context import (decision_context, proposal_context, registratio
                                  report_context, score_context)
 from dvk.reports.build import (SCORE_MAX_SHEETS, WORD_MAX_ROWS, PhaseState, YearState, decision_doc,
                                phase_workbook_data, proposal_doc, registration_doc, reminder_deadline, reminder_doc,
-                               results_doc, score_doc, year_workbook_data)
+                               results_doc, score_doc, unregistered_units, year_workbook_data)
 from dvk.reports.excel import write_phase_workbook, write_year_workbook
 from dvk.reports.models import (Criterion, DecisionDoc, FieldCountRow, ListRow, NotRecognizedRow, ProposalDoc,
                                 RegistrationListDoc, ReminderDoc, ReminderItem, ResultsReportDoc, ScoreSheetDoc,
@@ -63,6 +63,7 @@ class Options:
     members: tuple[str, ...] = ()
     templates: Path | None = None
     reminders: bool = False
+    extra: tuple[str, ...] = ()  # kinds written only on request asked for by name (--certificates)
 
 
 @dataclass(frozen=True)
@@ -341,7 +342,10 @@ def _clean_members(members: Iterable[str]) -> tuple[str, ...]:
 
 def _score_sheets(src: YearSource) -> Draft | None:
     st, year, name = src.state, src.year, src.kind.file(src.year)
-    members = _clean_members(src.options.members) or tuple(sort_people(st.members))
+    council = st.ctx.council  # the year's council (issue 13): one set per member, in its order
+    members = (_clean_members(src.options.members)
+               or (tuple(m["member"] for m in council.members) if council is not None else ())
+               or tuple(sort_people(st.members)))
     if not len(st.ready):
         src.note(f"Năm {year} chưa có mô hình, điển hình nào đủ báo cáo và xác nhận để chấm điểm: chưa xuất {name}.")
         return None
@@ -375,7 +379,7 @@ def _reminder(src: YearSource) -> Draft | None:
     if st.decision is not None:
         src.note(f"Năm {year} đã có quyết định công nhận: không cần công văn đôn đốc.")
         return None
-    if not st.missing:
+    if not st.missing and not unregistered_units(st):
         src.note(f"Năm {year} không còn đơn vị nào thiếu báo cáo hay xác nhận: không cần công văn đôn đốc.")
         return None
     if not src.fits(sum(len(v) for v in st.missing.values())):
@@ -442,7 +446,7 @@ register(DocKind(
     template="cong-van-nhac.docx", view_model=ReminderDoc, context=reminder_context,
     required={"org", "number", "symbol", "date_line", "subject", "addressees", "units", "deadline", "signer"},
     shapes={"addressees": LINES, "units": [{"stt": None, "name": None, "entries": [fields_of(ReminderItem)]}],
-            "recipients": LINES},
+            "recipients": LINES, "unregistered": LINES},
     on_request=True))
 
 register(DocKind(
@@ -456,3 +460,40 @@ register(DocKind(
 register(DocKind(
     "phase-workbook", "tong-hop-{}.xlsx", "Bảng tổng hợp giai đoạn (Excel)", PHASE, _phase_workbook,
     view_model=PhaseWorkbookData, writer=write_phase_workbook))
+
+
+# ---------------------------------------------------------------- the council's papers (issue 13)
+
+from dvk.reports import council as _council  # noqa: E402 (the papers' view models and builders)
+
+register(DocKind(
+    "council-minutes", "bien-ban-hop-hoi-dong-{}.docx", "Biên bản họp Hội đồng", YEAR,
+    _council.drafted(_council.build_minutes, Draft),
+    template="bien-ban-hop-hoi-dong.docx", view_model=_council.CouncilMinutesDoc, context=_council.minutes_context,
+    required={"org", "year", "present", "rows", "proposed", "chair", "secretary"},
+    shapes={"present": _council.MEMBER_SHAPE, "absent": _council.MEMBER_SHAPE, "conflicts": LINES,
+            "abstentions": LINES, "rows": _council.ROW_SHAPE},
+    decision_dependent=True))
+
+register(DocKind(
+    "score-summary", "bang-tong-hop-diem-{}.docx", "Bảng tổng hợp kết quả chấm điểm", YEAR,
+    _council.drafted(_council.build_summary, Draft),
+    template="bang-tong-hop-diem.docx", view_model=_council.ScoreSummaryDoc, context=_council.summary_context,
+    required={"org", "year", "rows", "chair", "secretary"}, shapes={"rows": _council.ROW_SHAPE},
+    decision_dependent=True))
+
+register(DocKind(
+    "certificates", "giay-cong-nhan-{}.docx", "Giấy công nhận", YEAR,
+    _council.drafted(_council.build_certificates, Draft),
+    template="giay-cong-nhan.docx", view_model=_council.CertificatesDoc, context=_council.certificates_context,
+    required={"org", "number", "symbol", "certificates", "signer"}, shapes={"certificates": _council.CERT_SHAPE},
+    needs_decision=True, decision_dependent=True, on_request=True))
+
+from dvk.reports import letters as _letters  # noqa: E402 (the February launch letter)
+
+register(DocKind(
+    "launch", "cong-van-phat-dong-{}.docx", "Công văn phát động", YEAR, _council.drafted(_letters.build_launch, Draft),
+    template="cong-van-phat-dong.docx", view_model=_letters.LaunchDoc, context=_letters.launch_context,
+    required={"org", "number", "symbol", "date_line", "subject", "fields", "start", "end", "signer"},
+    shapes={"fields": LINES, "general": LINES, "specific": LINES, "recipients": LINES},
+    on_request=True))

@@ -468,8 +468,9 @@ class ReminderDoc(_Frozen):
     send_to: str = ""
     closing: str = ""
     recipients: tuple[str, ...] = ()
+    unregistered: tuple[str, ...] = ()  # units that registered nothing this year (issue 13)
 
-    _tuple_fields: ClassVar[tuple[str, ...]] = ("units", "addressees", "recipients")
+    _tuple_fields: ClassVar[tuple[str, ...]] = ("units", "addressees", "recipients", "unregistered")
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,9 @@ class YearWorkbookData:
     fields: Sequence[str] = FIELD_SHORT_NAMES
     score_criteria: Sequence[Criterion] = ()
     identifier: str = ""
+    # The council's sheet "Hội đồng" (issue 13): rows of (item, member, position and role, entry,
+    # spread, standard deviation, note); empty for a year without a council (no sheet).
+    council: Sequence[tuple] = ()
 
 
 @dataclass(frozen=True)
