@@ -1,0 +1,45 @@
+"""Vietnamese names of the ledger's tables and columns, as `dvk verify` shows them in its problems."""
+
+TABLE_LABELS = {
+    "meta": "Cài đặt",
+    "org_profile": "Thông tin đơn vị ban hành từ năm",
+    "criteria_set": "Bộ tiêu chí từ năm",
+    "unit": "Đơn vị",
+    "entry": "Mô hình, điển hình",
+    "report": "Báo cáo thành tích của",
+    "confirmation": "Xác nhận của cấp ủy cho",
+    "score": "Điểm",
+    "decision": "Quyết định (mã nội bộ)",
+    "outcome": "Kết quả công nhận (quyết định / mô hình)",
+    "document": "Văn bản đã xuất có mã SHA-256",
+    "decision_unit": "Đơn vị theo quyết định (mã nội bộ / mã đơn vị)",
+    "council_member": "Thành viên Hội đồng (năm / tên)",
+    "council_conflict": "Xung đột lợi ích (mô hình / thành viên)",
+    "council_abstention": "Không tham gia chấm (mô hình / thành viên)",
+    "council_meeting": "Cuộc họp Hội đồng năm",
+}
+COLUMN_LABELS = {
+    "value": "giá trị", "year": "năm", "seq": "số thứ tự", "unit_code": "đơn vị", "title": "tên",
+    "kind": "loại", "subject": "đối tượng", "person": "họ và tên", "position": "chức vụ", "field": "lĩnh vực",
+    "registered_on": "ngày đăng ký", "late": "đăng ký muộn", "sudden": "đột xuất", "note": "ghi chú",
+    "match_key": "khóa so trùng", "approach": "cách làm", "experience": "kinh nghiệm", "spread": "tính lan tỏa",
+    "effectiveness": "hiệu quả", "sustainability": "sự bền vững", "reported_on": "ngày báo cáo",
+    "file_path": "tệp báo cáo", "file_sha256": "mã SHA-256 của tệp", "committee": "cấp ủy",
+    "confirmed_by": "người ký xác nhận", "confirmed_on": "ngày xác nhận", "comment": "nhận xét",
+    "rejected": "không xác nhận", "reason": "lý do", "marks": "phiếu điểm", "number": "số quyết định",
+    "decided_on": "ngày quyết định", "revoked": "đã thu hồi", "revoked_reason": "lý do thu hồi",
+    "revoked_on": "ngày thu hồi", "recognized": "được công nhận", "score": "điểm", "reasons": "lý do",
+    "name": "tên đơn vị", "ordinal": "thứ tự", "org": "đơn vị ban hành", "parent_org": "cơ quan cấp trên",
+    "place": "địa danh", "symbol": "ký hiệu", "signer": "người ký", "signer_title": "chức vụ người ký",
+    "on_behalf": "thẩm quyền ký", "recipients": "nơi nhận", "phase": "giai đoạn", "text": "nội dung tệp tiêu chí",
+    "sha256": "mã SHA-256", "confirmation_cleared_on": "ngày báo cáo sửa sau khi xác nhận (xác nhận bị xóa)",
+}
+COLUMN_LABELS_BY_TABLE = {
+    ("document", "name"): "tên tệp", ("document", "kind"): "loại văn bản", ("document", "year"): "năm",
+    ("document", "phase"): "giai đoạn", ("document", "decision_id"): "quyết định", ("document", "params"): "tham số",
+    ("council_member", "member"): "tên thành viên", ("council_member", "unit_code"): "đơn vị",
+    ("council_member", "role"): "vai trò", ("council_conflict", "member"): "thành viên",
+    ("council_conflict", "declared_on"): "ngày khai báo", ("council_abstention", "member"): "thành viên",
+    ("council_abstention", "abstained_on"): "ngày ghi", ("council_meeting", "held_on"): "ngày họp",
+    ("council_meeting", "place"): "địa điểm", ("council_meeting", "absent"): "thành viên vắng mặt",
+}
