@@ -468,11 +468,8 @@ def test_ledger_file_is_a_plain_sqlite_in_wal_mode(ledger, full_entry):
 
 # ---------------------------------------------------------------- demo data
 
-def test_demo_ledger_has_the_cases_the_clerk_meets(tmp_path):
-    from dvk import demo
-
-    path = tmp_path / "demo.sqlite"
-    summary = demo.build(path, user="kiểm thử", echo=lambda _: None)
+def test_demo_ledger_has_the_cases_the_clerk_meets(demo_ledger):
+    path, summary = demo_ledger  # demo.build(path, user="kiểm thử", echo=lambda _: None), built once
     assert summary[2025]["entries"] == 60 and set(summary) == {2021, 2022, 2023, 2024, 2025}
     from conftest import Dvk
 

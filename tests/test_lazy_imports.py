@@ -38,12 +38,9 @@ def test_version_fast_path_does_not_even_import_typer():
     assert out.stdout.strip() == f"dvk {__version__}"
 
 
-def test_commands_import_only_what_they_use(tmp_path):
+def test_commands_import_only_what_they_use(demo_ledger):
     """Reading commands touch neither the document libraries nor Alembic (an up-to-date ledger)."""
-    from dvk import demo
-
-    db = tmp_path / "l.sqlite"
-    demo.build(db, user="kiểm thử", echo=lambda _: None)
+    db, _ = demo_ledger  # demo.build(db, user="kiểm thử", echo=…), built once per session
     for args in (["list", "--year", "2025", "--json"], ["status", "--year", "2025"], ["check", "--year", "2025"],
                  ["info"], ["history", "-n", "1"], ["show", "2025-001"]):
         code = ("import sys, os\nos.environ['DVK_DB'] = sys.argv[1]\n"

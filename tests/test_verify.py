@@ -233,16 +233,14 @@ def test_verify_reads_only(entry):
     assert ledger_dump(ledger.db) == before
 
 
-def test_demo_ledger_verifies(tmp_path):
+def test_demo_ledger_verifies(demo_ledger):
     """Every write path the demo takes (units import, registrations, scoring, recognition…) goes through
     the history. (Exports record their documents too: test_crash verifies a ledger after an export.)"""
     from typer.testing import CliRunner
 
-    from dvk import demo
     from dvk.cli import app
 
-    db = tmp_path / "demo.sqlite"
-    demo.build(db, user="kiểm thử", echo=lambda _msg: None)
+    db, _ = demo_ledger  # demo.build(db, user="kiểm thử", echo=…), built once per session
     res = CliRunner().invoke(app, ["verify", "--db", str(db)], catch_exceptions=False)
     assert res.exit_code == 0 and res.stdout.startswith("Sổ toàn vẹn"), res.stderr
 
