@@ -55,7 +55,7 @@ def test_a_fixture_for_every_released_schema():
         assert (FIXTURES / f"ledger-{rev}.sqlite").exists(), f"missing tests/fixtures/ledger-{rev}.sqlite"
     for f in FIXTURES.glob("ledger-*.sqlite"):
         rev = re.fullmatch(r"ledger-(.+)\.sqlite", f.name)[1]
-        con = sqlite3.connect(f"file:{f}?mode=ro", uri=True)
+        con = sqlite3.connect(f"file:{f}?mode=ro&immutable=1", uri=True)  # no -wal/-shm beside it
         assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == rev
         con.close()
 
