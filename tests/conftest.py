@@ -40,6 +40,16 @@ def _memoize_command_tree() -> None:
 
 _memoize_command_tree()
 
+# Tests that aim kills at a moment or time several processes against each other: under pytest-xdist
+# they all run on one worker, one after another (`--dist loadgroup` in pyproject.toml).
+TIMING_MODULES = {"test_crash", "test_concurrency"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in TIMING_MODULES:
+            item.add_marker(pytest.mark.xdist_group("timing"))
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path, monkeypatch):
@@ -48,7 +58,9 @@ def _isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("DVK_USER", "thư ký kiểm thử")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("DVK_DEBUG", "1")
-    monkeypatch.setenv("COLUMNS", "200")
+    # Wide enough that a message naming two temporary paths stays on one line (Rich wraps at the
+    # terminal's width; pytest-xdist's paths are longer: …/popen-gw0/…).
+    monkeypatch.setenv("COLUMNS", "400")
     yield
 
 
