@@ -28,6 +28,9 @@ import pytest
 
 from conftest import UNITS, Dvk
 
+# One worker renders every document once (and, with DVK_UPDATE_GOLDEN=1, is the only one to write).
+pytestmark = pytest.mark.xdist_group("golden")
+
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("DVK_UPDATE_GOLDEN") == "1"
 SHARED = {".docx": "_docx", ".xlsx": "_xlsx"}

@@ -107,9 +107,14 @@ def test_a_released_ledger_opens_and_upgrades_without_loss(dvk, fixture):
     dvk("verify")
 
 
+def _read_only(db: Path) -> sqlite3.Connection:
+    """A committed fixture is opened immutable: no -wal/-shm is left beside a WAL-mode file."""
+    return sqlite3.connect(f"file:{db}?mode=ro" + ("&immutable=1" if db.parent == FIXTURES else ""), uri=True)
+
+
 def _columns(db: Path) -> dict[str, list[str]]:
     """The columns of each ledger table (a migration may add tables and columns, never drop a value)."""
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con = _read_only(db)
     try:
         have = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         from dvk.models import ROW_KEYS
@@ -120,7 +125,7 @@ def _columns(db: Path) -> dict[str, list[str]]:
 
 
 def _rows(db: Path, columns: dict[str, list[str]]) -> dict[str, list[str]]:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con = _read_only(db)
     try:
         return {t: sorted(map(repr, con.execute(f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "{t}"')))
                 for t, cols in columns.items()}
