@@ -220,7 +220,7 @@ def test_statistics_sqlite_keeps_itself_are_not_a_schema_change(entry):
 
 def test_a_migrated_ledger_has_the_schema_of_a_new_one(dvk, tmp_path):
     """The expected schema is the migrations' own: a ledger upgraded from the first release matches it."""
-    fixture = Path(__file__).parent / "fixtures" / "ledger-0001.sqlite"
+    fixture = Path(__file__).parents[1] / "fixtures" / "ledger-0001.sqlite"
     p = tmp_path / "cu.sqlite"
     p.write_bytes(fixture.read_bytes())
     assert "Sổ toàn vẹn" in dvk("verify", "--db", str(p)).stdout
@@ -265,7 +265,7 @@ def test_restore_refuses_a_backup_carrying_a_trigger(entry, tmp_path):
 
 
 def test_restore_refuses_an_old_backup_carrying_a_trigger_before_upgrading_it(dvk, tmp_path):
-    fixture = Path(__file__).parent / "fixtures" / "ledger-0001.sqlite"
+    fixture = Path(__file__).parents[1] / "fixtures" / "ledger-0001.sqlite"
     b = tmp_path / "cu.sqlite"
     b.write_bytes(fixture.read_bytes())
     con = sqlite3.connect(b)
@@ -474,7 +474,7 @@ def test_a_ledger_path_that_is_not_utf8_is_refused_before_anything_is_created(dv
     res = subprocess.run([os.fsencode(__import__("sys").executable), b"-m", b"dvk", b"init", b"--db",
                           os.fsencode(tmp_path) + b"/so-\xff.sqlite"], capture_output=True, text=True,
                          env={**{k: v for k, v in os.environ.items() if k != "DVK_DEBUG"},
-                              "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+                              "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert res.returncode == 1 and "không phải Unicode UTF-8" in one_line(res)
     assert siblings(tmp_path) == names
 

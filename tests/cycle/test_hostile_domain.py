@@ -154,7 +154,7 @@ def test_a_damaged_score_sheet_names_its_row_and_points_to_verify(ledger, full_e
 
 OLD_NAME, OLD_COMMITTEE = "Công đoàn Bệnh viện Đa khoa Đồng Nai", "Đảng ủy Bệnh viện Đa khoa Đồng Nai"
 NEW_NAME, NEW_COMMITTEE = "Công đoàn Bệnh viện Đa khoa tỉnh Đồng Nai (sau sáp nhập)", "Đảng ủy Bệnh viện Đa khoa tỉnh"
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 def docx_text(path: Path) -> str:
@@ -399,7 +399,7 @@ def test_a_report_file_that_is_a_fifo_blocks_no_other_writer(ledger, tmp_path):
     fifo = tmp_path / "bao-cao.pdf"
     os.mkfifo(fifo)
     env = {k: v for k, v in os.environ.items() if k != "DVK_DEBUG"}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     import sys
 
     reporter = subprocess.Popen([sys.executable, "-m", "dvk", "report", eid, "--approach", "x", "--file", str(fifo),

@@ -242,7 +242,7 @@ def test_restore_into_a_missing_ledger_and_from_an_older_schema(dvk, tmp_path):
     """The released-schema fixture is a backup like any other: upgraded on the staged copy, not in place."""
     from dvk.ledger.migrations import SCHEMA_HEAD
 
-    fixture = Path(__file__).parent / "fixtures" / "ledger-0001.sqlite"
+    fixture = Path(__file__).parents[1] / "fixtures" / "ledger-0001.sqlite"
     b = tmp_path / "cu.sqlite"
     b.write_bytes(fixture.read_bytes())
     res = dvk("restore", str(b), "--json")

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ASPECTS, FULL, UNITS, ledger_dump
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # What must never reach a terminal raw: ESC, BEL, NUL, DEL, a C1 control (CSI) and a bidi override.
 RAW = ("\x1b", "\x07", "\x00", "\x7f", "\x9b", "\u202e", "\u2066")

@@ -36,7 +36,7 @@ from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Let
 from dvk.reports.records import ConfirmationRecord, PhaseWorkbookData, PhaseYear, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
 from dvk.reports.word import render_docx
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 # --------------------------------------------------------------------------- sample data

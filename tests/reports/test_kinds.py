@@ -14,7 +14,7 @@ from docx import Document
 from dvk.reports import kinds
 from dvk.reports.kinds import KINDS, PHASE, YEAR, DocKind, Draft, Options, YearSource, register, unregister
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------- a kind added by a test, and nothing else

@@ -1,9 +1,9 @@
 """Golden tests: the XML parts of one document of every kind, rendered by `dvk export` from a small
-ledger built with fixed dates, against the files committed in tests/golden/.
+ledger built with fixed dates, against the files committed in tests/reports/golden/.
 
 Regenerate the goldens on purpose (after a change to what a document holds), then review the diff:
 
-    DVK_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden_documents.py
+    DVK_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/reports/test_golden_documents.py
 
 Every XML part of each file is compared (pretty-printed, so a failure shows a line diff), and so is
 the list of its parts in order. A part that is the same in every Word document (styles, numbering,

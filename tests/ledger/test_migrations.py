@@ -21,8 +21,8 @@ import pytest
 
 from safety_support import data_dump
 
-FIXTURES = Path(__file__).parent / "fixtures"
-VERSIONS = Path(__file__).resolve().parent.parent / "dvk" / "ledger" / "migrations" / "versions"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+VERSIONS = Path(__file__).resolve().parents[2] / "dvk" / "ledger" / "migrations" / "versions"
 
 
 def sha(p: Path) -> str:
