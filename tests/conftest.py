@@ -1,11 +1,20 @@
-"""Shared fixtures: every test gets its own ledger file on disk; no test touches a real one."""
+"""Shared fixtures: every test gets its own ledger file on disk; no test touches a real one.
+
+Ledgers that many tests start from (`ledger`: init and three units; the demo's) are built once per
+test run (per worker process) and copied for each test: a closed ledger is a single file (the WAL is
+checkpointed and removed when the last connection closes), so a copy is a fresh, isolated ledger with
+the same history — and the same `meta.ledger_id`. A test that needs two different ledgers runs its
+own `init` for the second one.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sqlite3
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from typer.testing import CliRunner
@@ -31,6 +40,16 @@ def _memoize_command_tree() -> None:
 
 _memoize_command_tree()
 
+# Tests that aim kills at a moment or time several processes against each other: under pytest-xdist
+# they all run on one worker, one after another (`--dist loadgroup` in pyproject.toml).
+TIMING_MODULES = {"test_crash", "test_concurrency"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in TIMING_MODULES:
+            item.add_marker(pytest.mark.xdist_group("timing"))
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path, monkeypatch):
@@ -39,7 +58,9 @@ def _isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("DVK_USER", "thư ký kiểm thử")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("DVK_DEBUG", "1")
-    monkeypatch.setenv("COLUMNS", "200")
+    # Wide enough that a message naming two temporary paths stays on one line (Rich wraps at the
+    # terminal's width; pytest-xdist's paths are longer: …/popen-gw0/…).
+    monkeypatch.setenv("COLUMNS", "400")
     yield
 
 
@@ -103,24 +124,71 @@ ASPECTS = ["--approach", "Cách làm sáng tạo", "--experience", "Kinh nghiệ
            "Duy trì 3 năm liên tục"]
 
 
-@pytest.fixture
-def ledger(dvk):
-    """An initialised ledger with three units."""
-    dvk("init")
+_TEMPLATES: dict[str, tuple[Path, object]] = {}
+
+
+def copy_template(tmp_path_factory, dest: Path, name: str, build: Callable[[Path], object]):
+    """Copy to `dest` the ledger `build(path)` made once per session under `name` (built on first use);
+    returns what `build` returned. The copy is a private file (0600), as `dvk init` makes it."""
+    if name not in _TEMPLATES:
+        src = tmp_path_factory.mktemp(f"tpl-{name}") / "so-dvk.sqlite"
+        info = build(src)
+        assert not Path(f"{src}-wal").exists(), "a template ledger must be closed (one file) to be copied"
+        _TEMPLATES[name] = (src, info)
+    src, info = _TEMPLATES[name]
+    shutil.copyfile(src, dest)
+    os.chmod(dest, 0o600)
+    return info
+
+
+def build_units_ledger(db: Path) -> None:
+    """`dvk init` and the three units, through the CLI (what the `ledger` fixture starts from)."""
+    d = Dvk(db)
+    d("init")
     for code, name, committee in UNITS:
-        dvk("units", "add", code, name, "--committee", committee)
+        d("units", "add", code, name, "--committee", committee)
+
+
+@pytest.fixture
+def ledger(dvk, tmp_path_factory):
+    """An initialised ledger with three units (a copy of one built once per session)."""
+    copy_template(tmp_path_factory, dvk.db, "units", build_units_ledger)
     return dvk
 
 
+def build_demo_ledger(db: Path) -> dict:
+    from dvk import demo
+
+    return demo.build(db, user="kiểm thử", echo=lambda _msg: None)
+
+
 @pytest.fixture
-def full_entry(ledger):
-    """One 2024 entry taken through report, confirmation and a passing score."""
-    eid = ledger("register", "--year", "2024", "--unit", "BVDK", "--title", "Chăm lo đoàn viên khó khăn",
-                 "--field", "1", "--date", "10/02/2024").stdout.strip()
-    ledger("report", eid, *ASPECTS)
-    ledger("confirm", eid, "--by", "Bí thư Trần Văn Bình")
-    ledger("score", eid, "--member", "Nguyễn Văn An", *FULL)
-    return eid
+def demo_ledger(tmp_path, tmp_path_factory) -> tuple[Path, dict]:
+    """(path, summary) of a copy of the demo ledger (`demo.build`, seeded), built once per session."""
+    import copy
+
+    path = tmp_path / "demo.sqlite"
+    summary = copy_template(tmp_path_factory, path, "demo", build_demo_ledger)
+    return path, copy.deepcopy(summary)
+
+
+def build_entry_ledger(db: Path) -> dict:
+    """Three units and one 2024 entry taken through report, confirmation and a passing score."""
+    d = Dvk(db)
+    build_units_ledger(db)
+    eid = d("register", "--year", "2024", "--unit", "BVDK", "--title", "Chăm lo đoàn viên khó khăn",
+            "--field", "1", "--date", "10/02/2024").stdout.strip()
+    d("report", eid, *ASPECTS)
+    d("confirm", eid, "--by", "Bí thư Trần Văn Bình")
+    d("score", eid, "--member", "Nguyễn Văn An", *FULL)
+    return {"eid": eid}
+
+
+@pytest.fixture
+def full_entry(ledger, tmp_path_factory):
+    """One 2024 entry taken through report, confirmation and a passing score (the `ledger` it is in is
+    replaced by a copy of that ledger, built once per session)."""
+    return copy_template(tmp_path_factory, ledger.db, "entry", build_entry_ledger)["eid"]
 
 
 def file_digest(path: Path) -> str:

@@ -7,42 +7,19 @@ ledger is a single file (the WAL is checkpointed and removed when the last conne
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ASPECTS, FULL, UNITS, Dvk
+from conftest import UNITS, build_entry_ledger, copy_template
 
-_CACHE: dict[str, tuple[Path, dict]] = {}
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def build_entry_ledger(db: Path) -> dict:
-    """Three units and one 2024 entry taken through report, confirmation and a passing score."""
-    d = Dvk(db)
-    d("init")
-    for code, name, committee in UNITS:
-        d("units", "add", code, name, "--committee", committee)
-    eid = d("register", "--year", "2024", "--unit", "BVDK", "--title", "Chăm lo đoàn viên khó khăn",
-            "--field", "1", "--date", "10/02/2024").stdout.strip()
-    d("report", eid, *ASPECTS)
-    d("confirm", eid, "--by", "Bí thư Trần Văn Bình")
-    d("score", eid, "--member", "Nguyễn Văn An", *FULL)
-    return {"eid": eid}
 
 
 def cached_ledger(tmp_path_factory, dest: Path, name: str = "entry", build=build_entry_ledger) -> dict:
     """Copy a ledger built once per session by `build(db)` to `dest`; returns what `build` returned."""
-    if name not in _CACHE:
-        src = tmp_path_factory.mktemp(f"tpl-{name}") / "so-dvk.sqlite"
-        info = build(src)
-        _CACHE[name] = (src, info)
-    src, info = _CACHE[name]
-    shutil.copy2(src, dest)
-    os.chmod(dest, 0o600)
-    return dict(info)
+    return dict(copy_template(tmp_path_factory, dest, name, build))
 
 
 def integrity(db: Path) -> str:

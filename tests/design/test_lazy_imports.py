@@ -1,0 +1,54 @@
+"""The fast paths stay lazy: `dvk --help`/`--version` import no database or document library."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("sqlalchemy", "sqlmodel", "docx", "docxtpl", "openpyxl", "alembic")
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", code + "\nimport sys\nprint('\\n'.join(sys.modules))"],
+                         capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_importing_the_cli_imports_nothing_heavy():
+    mods = _modules_after("import dvk.cli")
+    assert not {m for m in mods if m.split(".")[0] in HEAVY}
+
+
+def test_version_and_help_import_nothing_heavy():
+    for args in (["--version"], ["--help"], ["register", "--help"]):
+        code = ("import sys\nfrom dvk.cli import app\n"
+                f"sys.argv = ['dvk', *{args!r}]\n"
+                "try:\n    app()\nexcept SystemExit:\n    pass\n")
+        mods = _modules_after(code)
+        assert not {m for m in mods if m.split(".")[0] in HEAVY}, args
+
+
+def test_version_fast_path_does_not_even_import_typer():
+    code = ("import sys\nsys.argv = ['dvk', '--version']\nfrom dvk.entry import main\nmain()\n")
+    mods = _modules_after(code)
+    assert "typer" not in mods and "sqlalchemy" not in mods
+    out = subprocess.run([sys.executable, "-m", "dvk", "--version"], capture_output=True, text=True, check=True)
+    from dvk import __version__
+
+    assert out.stdout.strip() == f"dvk {__version__}"
+
+
+def test_commands_import_only_what_they_use(demo_ledger):
+    """Reading commands touch neither the document libraries nor Alembic (an up-to-date ledger)."""
+    db, _ = demo_ledger  # demo.build(db, user="kiểm thử", echo=…), built once per session
+    for args in (["list", "--year", "2025", "--json"], ["status", "--year", "2025"], ["check", "--year", "2025"],
+                 ["info"], ["history", "-n", "1"], ["show", "2025-001"]):
+        code = ("import sys, os\nos.environ['DVK_DB'] = sys.argv[1]\n"
+                f"sys.argv = ['dvk', *{args!r}]\nfrom dvk.entry import main\n"
+                "try:\n    main()\nexcept SystemExit:\n    pass\n"
+                "import io\nsys.stdout = io.StringIO()\n")
+        out = subprocess.run([sys.executable, "-c", code + "\nprint('\\n'.join(sys.modules), file=sys.stderr)",
+                              str(db)], capture_output=True, text=True, check=True)
+        mods = set(out.stderr.split())
+        assert "sqlalchemy" in mods, args  # the command really ran
+        assert not {m for m in mods if m.split(".")[0] in ("docx", "docxtpl", "openpyxl", "alembic")}, args
