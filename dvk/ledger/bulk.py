@@ -76,7 +76,7 @@ def insert_rows(tx: "Tx", table_name: str, rows: Sequence[Mapping[str, Any]]) ->
     """What `tx.insert_many(table_name, rows)` does — write complete rows and record each one in the
     history — without SQLAlchemy's per-row parameter processing: rows go to the driver as tuples
     (dates as ISO text, as the Date type stores them) and are recorded with `Tx.record_inserted`
-    under the same key and canonical JSON. tests/test_intake_history.py holds the ledger it leaves
+    under the same key and canonical JSON. tests/ledger/test_intake_history.py holds the ledger it leaves
     (tables, changes, digest, `dvk verify`) equal to insert_many's.
     """
     if not rows:

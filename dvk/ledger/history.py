@@ -34,7 +34,7 @@ def _iso_default(v: Any) -> Any:
 
 
 # One encoder for every row (sorted keys, no spaces, text as is, dates in ISO): the spelling the
-# hash chain and `dvk verify` depend on; tests/test_intake_history.py compares it with the
+# hash chain and `dvk verify` depend on; tests/ledger/test_intake_history.py compares it with the
 # json.dumps of the row with its dates made ISO that it replaced.
 _ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_iso_default).encode
 canonical_text = _ENCODE  # the encoder itself, for a dict built to be encoded (the bulk path)

@@ -2,7 +2,7 @@
 
 `dvk/models.py` (SQLModel) declares the schema and serves the migrations; this module is what runs:
 the same tables, columns, defaults, keys and indexes without importing SQLModel or pydantic
-(tests/test_tables.py checks both compile to the same DDL). `ROW_KEYS` is the natural key of each
+(tests/ledger/test_tables.py checks both compile to the same DDL). `ROW_KEYS` is the natural key of each
 table, copied from the declaration.
 """
 

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ledger_dump
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SIZE = 6000
 
 
