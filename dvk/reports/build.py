@@ -29,15 +29,6 @@ from dvk.text.normalize import clean, fold, sort_people
 from dvk.wording import decision_note, decision_ref, decision_title, doc_number, fmt_number, fmt_score, issuer_name, members_name, standing_committee
 
 
-#: Word documents are for print: a list longer than this is left to the Excel workbook (docxtpl
-#: builds a document in memory, about 30 MB per 1,000 rows; 100,000 rows take minutes and GBs).
-WORD_MAX_ROWS = 20_000
-
-
-#: Score sheets (one page each, per member) beyond this are printed once with a blank name line.
-SCORE_MAX_SHEETS = 5_000
-
-
 COLLECTIVES = "Tập thể"
 
 

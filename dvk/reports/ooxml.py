@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dvk.errors import OutputExistsError
@@ -34,9 +35,12 @@ def fixed_when(when: dt.datetime | dt.date) -> dt.datetime:
     return when.replace(tzinfo=None, microsecond=0)
 
 
-def rewrite_ooxml(zin: zipfile.ZipFile, out: Any, when: dt.datetime, *, core_dates: bool = True) -> None:
+def rewrite_ooxml(zin: zipfile.ZipFile, out: Any, when: dt.datetime, *, core_dates: bool = True,
+                  members: Mapping[str, Callable[[Any], None]] | None = None) -> None:
     """Copy ``zin`` into a new zip on ``out`` member by member (streamed, so a 100,000-row sheet is
-    never held in memory), with fixed timestamps, stable order and fixed core-property dates."""
+    never held in memory), with fixed timestamps, stable order and fixed core-property dates.
+    ``members`` maps a member's name to a function that writes its content instead (given the
+    member's open, writable stream: a Word list's body streamed row by row)."""
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     names = sorted((i.filename for i in zin.infolist()), key=_zip_rank)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zout:
@@ -50,6 +54,10 @@ def rewrite_ooxml(zin: zipfile.ZipFile, out: Any, when: dt.datetime, *, core_dat
                 for tag in ("dcterms:created", "dcterms:modified"):
                     xml = re.sub(rf"(<{tag}\b[^>]*>)[^<]*(</{tag}>)", rf"\g<1>{stamp}\g<2>", xml)
                 zout.writestr(info, xml.encode("utf-8"))
+                continue
+            if members and name in members:
+                with zout.open(info, "w") as dst:
+                    members[name](dst)
                 continue
             with zin.open(name) as src, zout.open(info, "w") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
