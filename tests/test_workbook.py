@@ -62,7 +62,7 @@ def test_every_sheet_prints_readable_with_page_numbers_and_title_rows(out, name)
         assert ws.freeze_panes == "A2", ws.title
         for i, w in enumerate(widths, 1):  # long text columns wrap
             cell = ws.cell(row=2, column=i)
-            if w >= 14 and isinstance(cell.value, str) and not cell.value.startswith("="):
+            if w >= 10 and isinstance(cell.value, str) and not cell.value.startswith("="):
                 assert cell.alignment.wrap_text, (ws.title, i)
 
 

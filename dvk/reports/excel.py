@@ -41,18 +41,38 @@ FONT_SIZE = 11
 MIN_PRINT_SCALE = 82
 
 
-#: A4 landscape, 1.5 cm margins left and right: the printable width in Excel's pixels (96 dpi).
-_PAGE_WIDTH_PX = int((29.7 - 2 * 1.5) / 2.54 * 96)
+#: A4 landscape, 1.5 cm margins left and right: the printable width in Excel's pixels (96 dpi),
+#: less a tenth (LibreOffice lays a column out a few per cent wider than Excel's pixel formula).
+_PAGE_WIDTH_PX = int((29.7 - 2 * 1.5) / 2.54 * 96 * 0.9)
 _MARGIN_IN = 1.5 / 2.54
 
 
-#: Columns at least this wide wrap their text (titles, names, reasons).
-_WRAP_WIDTH = 14
+#: Text columns at least this wide wrap their text (titles, names, fields, statuses, reasons).
+_WRAP_WIDTH = 10
 
 
 def column_pixels(width: float) -> int:
     """A column's width in pixels as Excel lays it out (characters of the default font)."""
     return int(width * 7 + 0.5) + 5 if width >= 1 else int(width * 12 + 0.5)
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines a text takes in a wrapped column of ``width`` characters (a little more than needed)."""
+    per_line = max(1, int(width * 1.25))
+    words, lines, used = text.split(), 1, 0
+    for word in words:
+        n = len(word)
+        if used and used + 1 + n > per_line:
+            lines, used = lines + 1, 0
+        used += n if not used else n + 1
+        while used > per_line:
+            lines, used = lines + 1, used - per_line
+    return lines
+
+
+def _row_height(lines: int) -> float:
+    """A row's height (points) for ``lines`` lines of 11 pt text."""
+    return 15.0 if lines <= 1 else round(13.8 * lines + 2, 1)
 
 
 def print_scale(widths: Iterable[float]) -> int:
@@ -125,6 +145,8 @@ class _Sheet:
         self.title = title
         self.labels = [h for h, _, _ in columns]
         self.kinds = [k for _, _, k in columns]
+        self.widths = [w for _, w, _ in columns]
+        self.wraps = [k == "text" and w >= _WRAP_WIDTH for _, w, k in columns]
         self.row = 0
         self.table = table
         fmt = book.fmt
@@ -139,6 +161,7 @@ class _Sheet:
         ws.set_footer("&CTrang &P/&N")
         ws.repeat_rows(0)
         ws.freeze_panes(1, 0)
+        ws.set_row(0, _row_height(max(_lines(h, w) for h, w in zip(self.labels, self.widths))))
         for i, h in enumerate(self.labels):
             ws.write_string(0, i, h, fmt["header"])
         self.row = 1
@@ -157,6 +180,10 @@ class _Sheet:
         """One row; text stays text (``=SUM(…)`` typed by a clerk is never a formula), dates are dates,
         a `Formula` is a formula with its computed value.  Bold rows are totals, not data."""
         ws, r, fmt = self.ws, self.row, self.book.fmt
+        lines = max([_lines(v, w) for v, w, wrap in zip(values, self.widths, self.wraps)
+                     if wrap and isinstance(v, str) and v] or [1])
+        if lines > 1:  # a wrapped cell's lines need their height (LibreOffice does not fit rows itself)
+            ws.set_row(r, _row_height(lines))
         for i, (kind, v) in enumerate(zip(self.kinds, values)):
             if v is None or v == "":
                 continue
@@ -186,16 +213,16 @@ class _Sheet:
 
 
 # Column widths chosen so each sheet prints at 82 % or more on A4 landscape (see `print_scale`).
-_REG_COLUMNS = [("Mã hồ sơ", 11, "text"), ("Đơn vị", 20, "text"), ("Tên mô hình, điển hình", 34, "text"),
-                ("Tập thể/Cá nhân", 10, "text"), ("Họ và tên / Tên tập thể", 20, "text"),
-                ("Chức vụ", 15, "text"), ("Lĩnh vực", 14, "text"), ("Ngày đăng ký", 11, "date"),
-                ("Đăng ký muộn", 8, "bool"), ("Đột xuất", 8, "bool"), ("Ghi chú", 13, "text")]
+_REG_COLUMNS = [("Mã hồ sơ", 11, "text"), ("Đơn vị", 18, "text"), ("Tên mô hình, điển hình", 28, "text"),
+                ("Tập thể/Cá nhân", 10, "text"), ("Họ và tên / Tên tập thể", 18, "text"),
+                ("Chức vụ", 13, "text"), ("Lĩnh vực", 13, "text"), ("Ngày đăng ký", 11, "date"),
+                ("Đăng ký muộn", 8, "bool"), ("Đột xuất", 8, "bool"), ("Ghi chú", 12, "text")]
 
 
-_REPORT_COLUMNS = [("Mã hồ sơ", 11, "text"), ("Đơn vị", 18, "text"), ("Tên mô hình, điển hình", 30, "text"),
-                   ("Ngày nhận báo cáo", 11, "date"), ("Cách làm", 16, "text"), ("Kinh nghiệm", 16, "text"),
-                   ("Tính lan tỏa", 16, "text"), ("Hiệu quả", 16, "text"), ("Sự bền vững", 16, "text"),
-                   ("Ghi chú", 12, "text")]
+_REPORT_COLUMNS = [("Mã hồ sơ", 11, "text"), ("Đơn vị", 16, "text"), ("Tên mô hình, điển hình", 26, "text"),
+                   ("Ngày nhận báo cáo", 11, "date"), ("Cách làm", 15, "text"), ("Kinh nghiệm", 15, "text"),
+                   ("Tính lan tỏa", 15, "text"), ("Hiệu quả", 15, "text"), ("Sự bền vững", 15, "text"),
+                   ("Ghi chú", 11, "text")]
 
 
 _CONFIRM_COLUMNS = [("Mã hồ sơ", 11, "text"), ("Đơn vị", 22, "text"), ("Tên mô hình, điển hình", 36, "text"),
@@ -208,9 +235,9 @@ _SCORE_COLUMNS = [("Mã hồ sơ", 11, "text"), ("Tên mô hình, điển hình"
                   ("Trọng số", 8, "score"), ("Điểm", 8, "score"), ("Ghi chú", 16, "text")]
 
 
-_RESULT_COLUMNS = [("Mã hồ sơ", 11, "text"), ("Đơn vị", 20, "text"), ("Tên mô hình, điển hình", 32, "text"),
-                   ("Tập thể/Cá nhân", 20, "text"), ("Lĩnh vực", 14, "text"), ("Điểm", 8, "score"),
-                   ("Trạng thái", 12, "text"), ("Lý do", 28, "text"), ("Quyết định", 20, "text")]
+_RESULT_COLUMNS = [("Mã hồ sơ", 11, "text"), ("Đơn vị", 18, "text"), ("Tên mô hình, điển hình", 28, "text"),
+                   ("Tập thể/Cá nhân", 18, "text"), ("Lĩnh vực", 13, "text"), ("Điểm", 8, "score"),
+                   ("Trạng thái", 11, "text"), ("Lý do", 26, "text"), ("Quyết định", 17, "text")]
 
 
 def _number(text: str) -> float | int | str:
@@ -326,7 +353,7 @@ def _stats_sheet(book: _Book, fields: Sequence[str], unit_counts: Sequence[UnitF
                                   ["Thống kê", field_header + 1, 1, field_header + nf, 1],
                                   ["Thống kê", field_header + 1, 2, field_header + nf, 2], 460))
     if n_units:
-        row2 = row + 32
+        row2 = row + 26
         breaks.append(row2)
         ws.insert_chart(row2, 1, chart("bar", "Số mô hình, điển hình theo đơn vị",
                                        ["Thống kê", 1, 1, n_units, 1], ["Thống kê", 1, nf + 2, n_units, nf + 2],
