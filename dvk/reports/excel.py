@@ -59,6 +59,8 @@ def column_pixels(width: float) -> int:
 def _lines(text: str, width: float) -> int:
     """Lines a text takes in a wrapped column of ``width`` characters (a little more than needed)."""
     per_line = max(1, int(width * 1.25))
+    if len(text) <= per_line:
+        return 1
     words, lines, used = text.split(), 1, 0
     for word in words:
         n = len(word)
@@ -168,6 +170,8 @@ class _Sheet:
         self.data_rows = 0
 
     def _text(self, value: str, col: int, owner: str) -> str:
+        if value.isprintable() and unicodedata.is_normalized("NFC", value):  # the ledger's text, mostly
+            return value
         if _XL_ILLEGAL.search(value):
             for ch in sorted(set(_XL_ILLEGAL.findall(value))):
                 if len(self.book.warnings) < _MAX_WARNINGS:
