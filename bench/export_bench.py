@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     table = []
     memory: list[tuple[str, float, float]] = []
 
-    if a.only != "xlsx":
+    if a.only in (None, "word"):
         db = word_ledger(a.work, a.rows)
         best: dict[str, dict] = {}
         steps = ("word_baseline", "word_dvk_memory", "word_dvk", "word_export")
