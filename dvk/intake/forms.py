@@ -76,11 +76,12 @@ def write_template(conn: Connection, kind: str, out: Path, *, year: int | None =
 
 
 def _save(wb: Any, out: Path) -> None:
-    from dvk.intake.tables.rejects import atomic_write_path
+    from dvk.intake.tables.rejects import atomic_write_path, schema_order_styles
 
     try:
         with atomic_write_path(out) as tmp:
             wb.save(tmp)
+            schema_order_styles(tmp)
     except OSError as exc:
         raise OutputError(f"Không ghi được tệp “{out}”: {file_reason(exc)}.")
 
@@ -526,6 +527,9 @@ def write_report_form(conn: Connection, out: Path, entry_id: str | None) -> str:
     doc.add_paragraph("(Cấp ủy cùng cấp nhận xét, đánh giá và xác nhận; ký tên, đóng dấu.)")
     from dvk.intake.tables.rejects import atomic_write_path
 
+    for rid, rel in list(doc.part.rels.items()):  # python-docx's default template: an optional Word 2010
+        if rel.reltype.endswith("/stylesWithEffects"):  # part that disagrees with styles.xml
+            doc.part.drop_rel(rid)
     try:
         with atomic_write_path(out) as tmp:
             doc.save(str(tmp))

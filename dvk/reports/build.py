@@ -22,20 +22,11 @@ from dvk.cycle.status import STAGES, missing_items, reached
 from dvk.cycle.units import list_units, units_of_decision
 from dvk.cycle.year import Bundle, YearContext, iter_year, judged, status_of, year_context
 from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, ProposalDoc, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow, YearSummaryRow
-from dvk.reports.records import ConfirmationRecord, PhaseWorkbookData, PhaseYear, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
+from dvk.reports.records import ConfirmationRecord, EntryRecords, PhaseWorkbookData, PhaseYear, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
 from dvk.criteria import CriteriaSet
 from dvk.text.dates import fmt_date
 from dvk.text.normalize import clean, fold, sort_people
 from dvk.wording import decision_note, decision_ref, decision_title, doc_number, fmt_number, fmt_score, issuer_name, members_name, standing_committee
-
-
-#: Word documents are for print: a list longer than this is left to the Excel workbook (docxtpl
-#: builds a document in memory, about 30 MB per 1,000 rows; 100,000 rows take minutes and GBs).
-WORD_MAX_ROWS = 20_000
-
-
-#: Score sheets (one page each, per member) beyond this are printed once with a blank name line.
-SCORE_MAX_SHEETS = 5_000
 
 
 COLLECTIVES = "Tập thể"
@@ -372,99 +363,95 @@ def _field_label(crit: CriteriaSet, n: int) -> str:
     return f"{n}. {crit.field_short(n)}"
 
 
-def _iter_registrations(conn: Connection, ctx: YearContext) -> Iterator[RegistrationRecord]:
-    units = ctx.units
-    for b in iter_year(conn, ctx, full=False, marks=False):
-        e = b.entry
-        uname = (units.get(e["unit_code"]) or {}).get("name") or e["unit_code"]
-        person = e["subject"] == "individual"
-        yield RegistrationRecord(
-            code=e["id"], unit=uname, title=e["title"], subject_kind=SUBJECTS.get(e["subject"], e["subject"]),
-            subject_name=(e.get("person") or "") if person else uname, position=e.get("position") or "",
-            field=_field_label(ctx.crit, e["field"]), registered_on=e["registered_on"], late=bool(e["late"]),
-            sudden=bool(e["sudden"]), note=e.get("note") or "")
+def _registration_record(ctx: YearContext, e: Mapping, uname: str) -> RegistrationRecord:
+    person = e["subject"] == "individual"
+    return RegistrationRecord(
+        code=e["id"], unit=uname, title=e["title"], subject_kind=SUBJECTS.get(e["subject"], e["subject"]),
+        subject_name=(e.get("person") or "") if person else uname, position=e.get("position") or "",
+        field=_field_label(ctx.crit, e["field"]), registered_on=e["registered_on"], late=bool(e["late"]),
+        sudden=bool(e["sudden"]), note=e.get("note") or "")
 
 
-def _iter_reports(conn: Connection, ctx: YearContext) -> Iterator[ReportRecord]:
-    units = ctx.units
-    for b in iter_year(conn, ctx, full=True, marks=False):
-        r = b.report
-        if r is None:
-            continue
-        e = b.entry
-        yield ReportRecord(
-            code=e["id"], unit=(units.get(e["unit_code"]) or {}).get("name") or e["unit_code"], title=e["title"],
-            received_on=r.get("reported_on"), approach=r.get("approach") or "", experience=r.get("experience") or "",
-            spread=r.get("spread") or "", effectiveness=r.get("effectiveness") or "",
-            sustainability=r.get("sustainability") or "",
-            note=f"Tệp: {Path(r['file_path']).name}" if r.get("file_path") else "")
+def _report_record(e: Mapping, uname: str, r: Mapping) -> ReportRecord:
+    return ReportRecord(
+        code=e["id"], unit=uname, title=e["title"], received_on=r.get("reported_on"),
+        approach=r.get("approach") or "", experience=r.get("experience") or "", spread=r.get("spread") or "",
+        effectiveness=r.get("effectiveness") or "", sustainability=r.get("sustainability") or "",
+        note=f"Tệp: {Path(r['file_path']).name}" if r.get("file_path") else "")
 
 
-def _iter_confirmations(conn: Connection, ctx: YearContext) -> Iterator[ConfirmationRecord]:
+def _confirmation_record(ctx: YearContext, e: Mapping, uname: str, c: Mapping) -> ConfirmationRecord:
     from dvk.scoring import _same_committee  # the gate's own test of "the same level"
 
-    units = ctx.units
-    for b in iter_year(conn, ctx, full=False, marks=False):
-        c = b.confirmation
-        if c is None:
-            continue
-        e = b.entry
-        unit_committee = (units.get(e["unit_code"]) or {}).get("committee")
-        same = not c["rejected"] and (not unit_committee or _same_committee(c["committee"], unit_committee))
-        comment = c.get("comment") or ""
-        if c["rejected"]:
-            comment = f"Không xác nhận: {c.get('reason') or ''}".strip()
-        yield ConfirmationRecord(
-            code=e["id"], unit=(units.get(e["unit_code"]) or {}).get("name") or e["unit_code"], title=e["title"],
-            committee=c["committee"], same_level=same, confirmed_on=c.get("confirmed_on"), comment=comment)
+    unit_committee = (ctx.units.get(e["unit_code"]) or {}).get("committee")
+    same = not c["rejected"] and (not unit_committee or _same_committee(c["committee"], unit_committee))
+    comment = c.get("comment") or ""
+    if c["rejected"]:
+        comment = f"Không xác nhận: {c.get('reason') or ''}".strip()
+    return ConfirmationRecord(code=e["id"], unit=uname, title=e["title"], committee=c["committee"],
+                              same_level=same, confirmed_on=c.get("confirmed_on"), comment=comment)
 
 
-def _iter_scores(conn: Connection, ctx: YearContext) -> Iterator[ScoreRecord]:
+def _score_records(ctx: YearContext, b: Bundle, ev) -> tuple[ScoreRecord, ...]:
     codes = ctx.crit.codes
-    for b, ev in judged(conn, ctx, full=False):
-        if not b.scores:
-            continue
+    e = b.entry
+    out = []
+    for member in sort_people(b.scores):
+        marks = b.scores[member]
+        row = tuple(("KAD" if marks[c] is None else marks[c]) if c in marks else None for c in codes)
+        total = ev.member_totals.get(member)
+        out.append(ScoreRecord(code=e["id"], title=e["title"], member=member, marks=row,
+                               score=None if total is None else round(total, 2)))
+    return tuple(out)
+
+
+def _result_record(ctx: YearContext, b: Bundle, ev, uname: str, decision_ref: str) -> ResultRecord:
+    e = b.entry
+    if b.outcome is not None:
+        score, reasons = b.outcome["score"], b.outcome["reasons"]
+    elif ev is not None:
+        score, reasons = ev.score_float, ev.reasons
+    else:  # registered after the decision: not judged by it
+        score, reasons = None, []
+    recognized = b.outcome is not None and bool(b.outcome["recognized"])
+    return ResultRecord(
+        code=e["id"], unit=uname, title=e["title"], subject_text=_subject_text(e, uname),
+        field=_field_label(ctx.crit, e["field"]), status=STATUSES[status_of(b)], score=score,
+        reasons=_reasons_text(reasons), decision=decision_ref if recognized else "")
+
+
+def _iter_entries(conn: Connection, ctx: YearContext, decision_ref: str) -> Iterator[EntryRecords]:
+    """The year read once (reports' full text, members' marks): every workbook row of each entry."""
+    units = ctx.units
+    for b, ev in judged(conn, ctx, full=True):
         e = b.entry
-        for member in sort_people(b.scores):
-            marks = b.scores[member]
-            row = tuple(("KAD" if marks[c] is None else marks[c]) if c in marks else None for c in codes)
-            total = ev.member_totals.get(member)
-            yield ScoreRecord(code=e["id"], title=e["title"], member=member, marks=row,
-                                 score=None if total is None else round(total, 2))
-        score = b.outcome["score"] if b.outcome is not None else ev.score_float
-        yield ScoreRecord(code=e["id"], title=e["title"], score=score, aggregate=True)
+        uname = (units.get(e["unit_code"]) or {}).get("name") or e["unit_code"]
+        yield EntryRecords(
+            registration=_registration_record(ctx, e, uname),
+            report=_report_record(e, uname, b.report) if b.report is not None else None,
+            confirmation=(_confirmation_record(ctx, e, uname, b.confirmation)
+                          if b.confirmation is not None else None),
+            scores=_score_records(ctx, b, ev) if b.scores else (),
+            result=_result_record(ctx, b, ev if b.outcome is None else None, uname, decision_ref))
 
 
 def iter_results(conn: Connection, ctx: YearContext, decision_ref: str) -> Iterator[ResultRecord]:
+    """The "Kết quả" rows of a year (the decision named on recognised rows only)."""
     units = ctx.units
     # A decided year's outcomes carry score and reasons: no need to judge the entries again.
     pairs = ((b, None) for b in iter_year(conn, ctx, full=False, marks=False)) if ctx.decision is not None \
         else judged(conn, ctx, full=False)
     for b, ev in pairs:
-        e = b.entry
-        uname = (units.get(e["unit_code"]) or {}).get("name") or e["unit_code"]
-        if b.outcome is not None:
-            score, reasons = b.outcome["score"], b.outcome["reasons"]
-        elif ev is not None:
-            score, reasons = ev.score_float, ev.reasons
-        else:  # registered after the decision: not judged by it
-            score, reasons = None, []
-        yield ResultRecord(
-            code=e["id"], unit=uname, title=e["title"], subject_text=_subject_text(e, uname),
-            field=_field_label(ctx.crit, e["field"]), status=STATUSES[status_of(b)], score=score,
-            reasons=_reasons_text(reasons), decision=decision_ref if b.outcome is not None else "")
+        uname = (units.get(b.entry["unit_code"]) or {}).get("name") or b.entry["unit_code"]
+        yield _result_record(ctx, b, ev, uname, decision_ref)
 
 
 def year_workbook_data(conn: Connection, st: YearState, on: dt.date, identifier: str) -> YearWorkbookData:
     ctx = st.ctx
     crit = st.crit
     unit_counts = [UnitFieldCount(st.unit_name(code), tuple(counts)) for code, counts in st.by_unit_field.items()]
-    ref = st.decision_ref()
     return YearWorkbookData(
-        year=st.year, author=st.lh.org, generated_on=on,
-        registrations=_iter_registrations(conn, ctx), reports=_iter_reports(conn, ctx),
-        confirmations=_iter_confirmations(conn, ctx), scores=_iter_scores(conn, ctx),
-        results=iter_results(conn, ctx, ref),
+        year=st.year, author=st.lh.org, generated_on=on, entries=_iter_entries(conn, ctx, st.decision_ref()),
         unit_counts=unit_counts, fields=[_field_label(crit, f.number) for f in crit.fields],
         score_criteria=_criteria(crit), identifier=identifier, council=_council_rows(conn, st))
 

@@ -1,4 +1,14 @@
-"""Workbooks (Excel): the year's and the phase's summary, streamed sheet by sheet."""
+"""Workbooks (Excel): the year's and the phase's summary, written by XlsxWriter in constant-memory
+mode — each sheet's rows go to its own temporary file as they come, so a year is read once (every
+sheet is filled in the same pass) and memory stays flat whatever its size.
+
+Why XlsxWriter (see the README's design section): its files pass the OOXML validator (openpyxl
+writes font children out of schema order), it has column formats (one style per column instead of
+one styled cell object per value), print settings, charts and data validation, and it is faster
+than openpyxl's write-only mode.  Made for print: each sheet is A4 landscape at a fixed scale
+chosen from its column widths so text prints at 9 pt or more (never shrunk to fit one page wide),
+long text columns wrap, the title row repeats on every page, the footer reads "Trang 1/5".
+"""
 
 from __future__ import annotations
 
@@ -8,16 +18,15 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dvk.files import sha256_file
 from dvk.reports.models import Criterion, RenderResult
 from dvk.reports.ooxml import exists_error, fixed_when, publish, rewrite_ooxml, temp_beside
-from dvk.reports.records import PhaseWorkbookData, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
-
-
-_FORMULA_START = ("=", "+", "-", "@")
+from dvk.reports.records import (EntryRecords, PhaseWorkbookData, ResultRecord, ScoreRecord, UnitFieldCount,
+                                 YearWorkbookData)
 
 
 _XL_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -26,157 +35,218 @@ _XL_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]"
 _MAX_WARNINGS = 200
 
 
-class _Sheet:
-    """A write-only sheet with a styled, frozen header, autofilter and typed columns."""
+#: The sheets' font and its size: printed at ``MIN_PRINT_SCALE`` % it is still 9 pt or more.
+FONT = "Times New Roman"
+FONT_SIZE = 11
+MIN_PRINT_SCALE = 82
 
-    def __init__(self, wb, title: str, columns: Sequence[tuple[str, float, str]], warnings: list[str]):
-        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-        from openpyxl.utils import get_column_letter
-        from openpyxl.cell import WriteOnlyCell
 
-        self._cell = WriteOnlyCell
-        self.ws = wb.create_sheet(title=title)
-        self.title = title
-        self.columns = columns
+#: A4 landscape, 1.5 cm margins left and right: the printable width in Excel's pixels (96 dpi),
+#: less a tenth (LibreOffice lays a column out a few per cent wider than Excel's pixel formula).
+_PAGE_WIDTH_PX = int((29.7 - 2 * 1.5) / 2.54 * 96 * 0.9)
+_MARGIN_IN = 1.5 / 2.54
+
+
+#: Text columns at least this wide wrap their text (titles, names, fields, statuses, reasons).
+_WRAP_WIDTH = 10
+
+
+def column_pixels(width: float) -> int:
+    """A column's width in pixels as Excel lays it out (characters of the default font)."""
+    return int(width * 7 + 0.5) + 5 if width >= 1 else int(width * 12 + 0.5)
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines a text takes in a wrapped column of ``width`` characters (a little more than needed)."""
+    per_line = max(1, int(width * 1.25))
+    if len(text) <= per_line:
+        return 1
+    words, lines, used = text.split(), 1, 0
+    for word in words:
+        n = len(word)
+        if used and used + 1 + n > per_line:
+            lines, used = lines + 1, 0
+        used += n if not used else n + 1
+        while used > per_line:
+            lines, used = lines + 1, used - per_line
+    return lines
+
+
+def _row_height(lines: int) -> float:
+    """A row's height (points) for ``lines`` lines of 11 pt text."""
+    return 15.0 if lines <= 1 else round(13.8 * lines + 2, 1)
+
+
+def print_scale(widths: Iterable[float]) -> int:
+    """The print scale (%) at which columns of these widths fill one page's width, at most 100."""
+    total = sum(column_pixels(w) for w in widths) or 1
+    return max(10, min(100, _PAGE_WIDTH_PX * 100 // total))
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A formula cell and the value it computes (stored too, for readers that do not calculate)."""
+
+    text: str
+    value: Any
+
+
+class _Book:
+    """An XlsxWriter workbook in constant-memory mode with dvk's formats and properties."""
+
+    def __init__(self, raw: Path, author: str, when: dt.datetime, title: str, warnings: list[str]) -> None:
+        import xlsxwriter
+
+        self.wb = xlsxwriter.Workbook(str(raw), {
+            "constant_memory": True, "tmpdir": str(raw.parent), "strings_to_numbers": False,
+            "strings_to_formulas": False, "strings_to_urls": False})
+        self.wb.set_properties({"title": title, "author": author, "created": when, "comments": ""})
+        self.wb.set_calc_mode("auto")
         self.warnings = warnings
-        self.rows = 0
-        self.kinds = [k for _, _, k in columns]
-        self.labels = [h for h, _, _ in columns]
-        self.bold = Font(name="Times New Roman", bold=True)
-        self.ws.freeze_panes = "A2"
-        for i, (_, width, _) in enumerate(columns, 1):
-            self.ws.column_dimensions[get_column_letter(i)].width = width
-        self.ws.print_title_rows = "1:1"
-        self.ws.page_setup.orientation = "landscape"
-        self.ws.page_setup.paperSize = 9  # A4
-        self.ws.sheet_properties.pageSetUpPr.fitToPage = True
-        self.ws.page_setup.fitToWidth = 1
-        self.ws.page_setup.fitToHeight = 0
-        thin = Side(style="thin", color="808080")
-        header = []
-        for h in self.labels:
-            c = WriteOnlyCell(self.ws, value=h)
-            c.font = Font(name="Times New Roman", bold=True)
-            c.fill = PatternFill("solid", fgColor="D9E1F2")
-            c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-            c.border = Border(top=thin, bottom=thin, left=thin, right=thin)
-            header.append(c)
-        self.ws.append(header)
-        self.last_col = get_column_letter(len(columns))
+        base = {"font_name": FONT, "font_size": FONT_SIZE, "valign": "top"}
+        self.wb.formats[0].set_font_name(FONT)
+        self.wb.formats[0].set_font_size(FONT_SIZE)
+        f = self.wb.add_format
+        self.fmt = {
+            "header": f({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center", "valign": "vcenter",
+                         "text_wrap": True, "border": 1, "border_color": "#808080"}),
+            "text": f(base), "wrap": f({**base, "text_wrap": True}),
+            "date": f({**base, "num_format": "dd/mm/yyyy", "align": "center"}),
+            "score": f({**base, "num_format": "0.00"}), "int": f({**base, "num_format": "0"}),
+            "num": f({**base, "num_format": "General"}), "bool": f({**base, "align": "center"}),
+            "bold": f({**base, "bold": True}), "bold_int": f({**base, "bold": True, "num_format": "0"}),
+            "bold_score": f({**base, "bold": True, "num_format": "0.00"}),
+        }
 
-    def _text(self, value: str, col: int, owner: str, bold: bool):
+    def sheet(self, title: str, columns: Sequence[tuple[str, float, str]], *, table: bool = True) -> "_Sheet":
+        return _Sheet(self, title, columns, table=table)
+
+    def save(self, when: dt.datetime, identifier: str, raw: Path, path: Path, force: bool) -> str:
+        self.wb.set_properties({**self.wb.doc_properties, "keywords": identifier})
+        self.wb.close()
+        fd, tmp = temp_beside(path, ".tmp")
+        try:
+            with zipfile.ZipFile(raw) as zin, os.fdopen(fd, "wb") as fh:
+                rewrite_ooxml(zin, fh, fixed_when(when), core_extra={"dc:identifier": identifier} if identifier else None)
+                fh.flush()
+                os.fsync(fh.fileno())
+            digest = sha256_file(tmp)
+            publish(tmp, path, force=force)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return digest
+
+
+class _Sheet:
+    """A sheet with a header row (frozen, repeated on every printed page, filtered), a format per
+    column and print settings that keep text readable."""
+
+    def __init__(self, book: _Book, title: str, columns: Sequence[tuple[str, float, str]], *, table: bool) -> None:
+        self.book = book
+        self.ws = book.wb.add_worksheet(title)
+        self.title = title
+        self.labels = [h for h, _, _ in columns]
+        self.kinds = [k for _, _, k in columns]
+        self.widths = [w for _, w, _ in columns]
+        self.wraps = [k == "text" and w >= _WRAP_WIDTH for _, w, k in columns]
+        self.row = 0
+        self.table = table
+        fmt = book.fmt
+        for i, (_, width, kind) in enumerate(columns):
+            name = {"text": "wrap" if width >= _WRAP_WIDTH else "text"}.get(kind, kind)
+            self.ws.set_column(i, i, width, fmt[name])
+        ws = self.ws
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.set_margins(left=_MARGIN_IN, right=_MARGIN_IN, top=0.75, bottom=0.75)
+        ws.set_print_scale(max(MIN_PRINT_SCALE, print_scale(w for _, w, _ in columns)))
+        ws.set_footer("&CTrang &P/&N")
+        ws.repeat_rows(0)
+        ws.freeze_panes(1, 0)
+        ws.set_row(0, _row_height(max(_lines(h, w) for h, w in zip(self.labels, self.widths))))
+        for i, h in enumerate(self.labels):
+            ws.write_string(0, i, h, fmt["header"])
+        self.row = 1
+        self.data_rows = 0
+
+    def _text(self, value: str, col: int, owner: str) -> str:
+        if value.isprintable() and unicodedata.is_normalized("NFC", value):  # the ledger's text, mostly
+            return value
         if _XL_ILLEGAL.search(value):
-            found = sorted(set(_XL_ILLEGAL.findall(value)))
-            for ch in found:
-                if len(self.warnings) < _MAX_WARNINGS:
+            for ch in sorted(set(_XL_ILLEGAL.findall(value))):
+                if len(self.book.warnings) < _MAX_WARNINGS:
                     where = f"“{self.labels[col]}” (trang “{self.title}”)" + (f" của {owner}" if owner else "")
-                    self.warnings.append(f"Đã bỏ ký tự điều khiển U+{ord(ch):04X} trong {where}")
+                    self.book.warnings.append(f"Đã bỏ ký tự điều khiển U+{ord(ch):04X} trong {where}")
             value = _XL_ILLEGAL.sub("", value)
-        value = unicodedata.normalize("NFC", value)
-        if value.startswith(_FORMULA_START) or bold:
-            c = self._cell(self.ws, value=value)
-            c.data_type = "s"  # text, never a formula
-            if bold:
-                c.font = self.bold
-            return c
-        return value
+        return unicodedata.normalize("NFC", value)
 
     def append(self, values: Sequence[Any], *, owner: str = "", bold: bool = False) -> None:
-        row = []
+        """One row; text stays text (``=SUM(…)`` typed by a clerk is never a formula), dates are dates,
+        a `Formula` is a formula with its computed value.  Bold rows are totals, not data."""
+        ws, r, fmt = self.ws, self.row, self.book.fmt
+        lines = max([_lines(v, w) for v, w, wrap in zip(values, self.widths, self.wraps)
+                     if wrap and isinstance(v, str) and v] or [1])
+        if lines > 1:  # a wrapped cell's lines need their height (LibreOffice does not fit rows itself)
+            ws.set_row(r, _row_height(lines))
         for i, (kind, v) in enumerate(zip(self.kinds, values)):
             if v is None or v == "":
-                row.append(None)
+                continue
+            if isinstance(v, Formula):
+                name = ("bold_score" if kind == "score" else "bold_int") if bold else None
+                ws.write_formula(r, i, v.text, fmt[name] if name else None, v.value)
             elif kind == "text" or isinstance(v, str):
-                row.append(self._text(str(v), i, owner, bold))
+                ws.write_string(r, i, self._text(str(v), i, owner), fmt["bold"] if bold else None)
             elif kind == "date":
-                c = self._cell(self.ws, value=v)
-                c.number_format = "dd/mm/yyyy"
-                row.append(c)
+                ws.write_datetime(r, i, dt.datetime(v.year, v.month, v.day))
             elif kind == "score":
-                c = self._cell(self.ws, value=float(v))
-                c.number_format = "0.00"
-                if bold:
-                    c.font = self.bold
-                row.append(c)
+                ws.write_number(r, i, float(v), fmt["bold_score"] if bold else None)
             elif kind == "bool":
-                row.append("Có" if v else None)
-            elif kind == "num":  # a plain number as entered (a mark: 8, 7.5)
-                row.append(v)
-            else:  # int
-                row.append(v)
-        self.ws.append(row)
-        self.rows += 1
+                if v:
+                    ws.write_string(r, i, "Có")
+            else:
+                ws.write_number(r, i, v, fmt["bold_int"] if bold else None)
+        self.row += 1
+
+    def skip(self, rows: int = 1) -> None:
+        self.row += rows
 
     def close(self) -> None:
-        self.ws.auto_filter.ref = f"A1:{self.last_col}{self.rows + 1}"
+        """End the filtered table (the rows so far); rows appended after it are outside the filter."""
+        if self.table:
+            self.ws.autofilter(0, 0, max(0, self.row - 1), len(self.labels) - 1)
 
 
-_REG_COLUMNS = [("Mã hồ sơ", 12, "text"), ("Đơn vị", 30, "text"), ("Tên mô hình, điển hình", 50, "text"),
-                ("Tập thể/Cá nhân", 13, "text"), ("Họ và tên / Tên tập thể", 28, "text"),
-                ("Chức vụ", 26, "text"), ("Lĩnh vực", 22, "text"), ("Ngày đăng ký", 13, "date"),
-                ("Đăng ký muộn", 10, "bool"), ("Đột xuất", 10, "bool"), ("Ghi chú", 30, "text")]
+# Column widths chosen so each sheet prints at 82 % or more on A4 landscape (see `print_scale`).
+_REG_COLUMNS = [("Mã hồ sơ", 11, "text"), ("Đơn vị", 18, "text"), ("Tên mô hình, điển hình", 28, "text"),
+                ("Tập thể/Cá nhân", 10, "text"), ("Họ và tên / Tên tập thể", 18, "text"),
+                ("Chức vụ", 13, "text"), ("Lĩnh vực", 13, "text"), ("Ngày đăng ký", 11, "date"),
+                ("Đăng ký muộn", 8, "bool"), ("Đột xuất", 8, "bool"), ("Ghi chú", 12, "text")]
 
 
-_REPORT_COLUMNS = [("Mã hồ sơ", 12, "text"), ("Đơn vị", 30, "text"), ("Tên mô hình, điển hình", 50, "text"),
-                   ("Ngày nhận báo cáo", 13, "date"), ("Cách làm", 30, "text"), ("Kinh nghiệm", 30, "text"),
-                   ("Tính lan tỏa", 30, "text"), ("Hiệu quả", 30, "text"), ("Sự bền vững", 30, "text"),
-                   ("Ghi chú", 30, "text")]
+_REPORT_COLUMNS = [("Mã hồ sơ", 11, "text"), ("Đơn vị", 16, "text"), ("Tên mô hình, điển hình", 26, "text"),
+                   ("Ngày nhận báo cáo", 11, "date"), ("Cách làm", 15, "text"), ("Kinh nghiệm", 15, "text"),
+                   ("Tính lan tỏa", 15, "text"), ("Hiệu quả", 15, "text"), ("Sự bền vững", 15, "text"),
+                   ("Ghi chú", 11, "text")]
 
 
-_CONFIRM_COLUMNS = [("Mã hồ sơ", 12, "text"), ("Đơn vị", 30, "text"), ("Tên mô hình, điển hình", 50, "text"),
-                    ("Cấp ủy xác nhận", 32, "text"), ("Cùng cấp", 10, "bool"), ("Ngày xác nhận", 13, "date"),
-                    ("Nhận xét", 40, "text")]
+_CONFIRM_COLUMNS = [("Mã hồ sơ", 11, "text"), ("Đơn vị", 22, "text"), ("Tên mô hình, điển hình", 36, "text"),
+                    ("Cấp ủy xác nhận", 26, "text"), ("Cùng cấp", 8, "bool"), ("Ngày xác nhận", 11, "date"),
+                    ("Nhận xét", 30, "text")]
 
 
-_SCORE_COLUMNS = [("Mã hồ sơ", 12, "text"), ("Tên mô hình, điển hình", 45, "text"),
-                  ("Thành viên Hội đồng", 26, "text"), ("Mã tiêu chí", 11, "text"), ("Tiêu chí", 50, "text"),
-                  ("Trọng số", 10, "score"), ("Điểm", 10, "score"), ("Ghi chú", 25, "text")]
+_SCORE_COLUMNS = [("Mã hồ sơ", 11, "text"), ("Tên mô hình, điển hình", 34, "text"),
+                  ("Thành viên Hội đồng", 20, "text"), ("Mã tiêu chí", 8, "text"), ("Tiêu chí", 40, "text"),
+                  ("Trọng số", 8, "score"), ("Điểm", 8, "score"), ("Ghi chú", 16, "text")]
 
 
-_RESULT_COLUMNS = [("Mã hồ sơ", 12, "text"), ("Đơn vị", 30, "text"), ("Tên mô hình, điển hình", 50, "text"),
-                   ("Tập thể/Cá nhân", 32, "text"), ("Lĩnh vực", 22, "text"), ("Điểm", 10, "score"),
-                   ("Trạng thái", 16, "text"), ("Lý do", 45, "text"), ("Quyết định", 26, "text")]
+_RESULT_COLUMNS = [("Mã hồ sơ", 11, "text"), ("Đơn vị", 18, "text"), ("Tên mô hình, điển hình", 28, "text"),
+                   ("Tập thể/Cá nhân", 18, "text"), ("Lĩnh vực", 13, "text"), ("Điểm", 8, "score"),
+                   ("Trạng thái", 11, "text"), ("Lý do", 26, "text"), ("Quyết định", 17, "text")]
 
 
-_COUNCIL_COLUMNS = [("Mục", 20, "text"), ("Thành viên", 26, "text"), ("Chức vụ, vai trò", 34, "text"),
-                    ("Mã hồ sơ", 12, "text"), ("Độ chênh", 10, "score"), ("Độ lệch chuẩn", 13, "score"),
-                    ("Ghi chú", 50, "text")]
-
-
-def _new_workbook(author: str, when: dt.datetime, title: str, identifier: str = ""):
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    props = wb.properties
-    props.creator = author
-    props.lastModifiedBy = author
-    props.created = when
-    props.modified = when
-    props.title = title
-    props.language = "vi-VN"
-    if identifier:
-        props.identifier = identifier
-        props.keywords = identifier
-    return wb
-
-
-def _save_workbook(wb, path: Path, when: dt.datetime, force: bool) -> str:
-    """Save a write-only workbook, normalise it (streamed) and publish it; return its sha256."""
-    fd, raw = temp_beside(path, ".raw")
-    os.close(fd)
-    fd, tmp = temp_beside(path, ".tmp")
-    try:
-        wb.save(str(raw))
-        with zipfile.ZipFile(raw) as zin, os.fdopen(fd, "wb") as fh:
-            rewrite_ooxml(zin, fh, fixed_when(when))
-            fh.flush()
-            os.fsync(fh.fileno())
-        digest = sha256_file(tmp)
-        publish(tmp, path, force=force)
-    finally:
-        raw.unlink(missing_ok=True)
-        tmp.unlink(missing_ok=True)
-    return digest
+_COUNCIL_COLUMNS = [("Mục", 16, "text"), ("Thành viên", 22, "text"), ("Chức vụ, vai trò", 26, "text"),
+                    ("Mã hồ sơ", 11, "text"), ("Độ chênh", 9, "score"), ("Độ lệch chuẩn", 11, "score"),
+                    ("Ghi chú", 45, "text")]
 
 
 def _number(text: str) -> float | int | str:
@@ -188,190 +258,233 @@ def _number(text: str) -> float | int | str:
     return int(f) if f == int(f) else f
 
 
-def _wide_scores(wb, crits: Sequence[Criterion], rows: Iterable[ScoreRecord], warnings: list[str]) -> None:
-    """"Chấm điểm" with one row per member's sheet and a column per criterion (streamed)."""
-    n = len(crits)
-    cols = ([("Mã hồ sơ", 12, "text"), ("Tên mô hình, điển hình", 45, "text"), ("Thành viên Hội đồng", 26, "text")]
-            + [(c.code, 7, "num") for c in crits] + [("Tổng (thang 100)", 11, "score"), ("Ghi chú", 25, "text")])
-    sheet = _Sheet(wb, "Chấm điểm", cols, warnings)
-    blank = (None,) * n
-    for r in rows:
-        if r.aggregate:
-            sheet.append((r.code, r.title, "Điểm tổng hợp (thang 100)", *blank, r.score, r.note),
-                         owner=r.code, bold=True)
-        else:
-            marks = tuple(r.marks)[:n] + (None,) * max(0, n - len(r.marks))
-            sheet.append((r.code, r.title, r.member, *marks, r.score, r.note), owner=r.code)
-    sheet.close()
-
-
 def _result_values(r: ResultRecord) -> tuple:
     return (r.code, r.unit, r.title, r.subject_text, r.field, r.score, r.status, r.reasons, r.decision)
 
 
-def _bar_chart(title: str, y_title: str, data_ref, cats_ref, *, horizontal: bool = False):
-    from openpyxl.chart import BarChart
-
-    chart = BarChart()
-    chart.type = "bar" if horizontal else "col"
-    chart.style = 10
-    chart.title = title
-    chart.y_axis.title = y_title
-    chart.add_data(data_ref, titles_from_data=True)
-    chart.set_categories(cats_ref)
-    chart.legend = None
-    chart.gapWidth = 60  # bars wider than the gaps between them (the default 150 leaves hairlines)
-    chart.width = 18
-    chart.height = 9
-    return chart
+def _registration_values(r: Any) -> tuple:
+    return (r.code, r.unit, r.title, r.subject_kind, r.subject_name, r.position, r.field, r.registered_on, r.late,
+            r.sudden, r.note)
 
 
-def _stats_sheet(wb, fields: Sequence[str], unit_counts: Sequence[UnitFieldCount], warnings: list[str]) -> None:
-    from openpyxl.chart import Reference
-    from openpyxl.utils import get_column_letter
+def _report_values(r: Any) -> tuple:
+    return (r.code, r.unit, r.title, r.received_on, r.approach, r.experience, r.spread, r.effectiveness,
+            r.sustainability, r.note)
 
+
+def _confirmation_values(r: Any) -> tuple:
+    return (r.code, r.unit, r.title, r.committee, r.same_level, r.confirmed_on, r.comment)
+
+
+class _Scores:
+    """"Chấm điểm": one row per member's sheet (wide: a column per criterion) or per mark.  An
+    entry's aggregate score is in "Kết quả" ("Điểm"): the filtered table holds members' rows only,
+    so a filter or a SUM over it counts each mark once."""
+
+    def __init__(self, book: _Book, crits: Sequence[Criterion]) -> None:
+        self.n = len(crits)
+        if crits:
+            cols = ([("Mã hồ sơ", 11, "text"), ("Tên mô hình, điển hình", 30, "text"),
+                     ("Thành viên Hội đồng", 20, "text")] + [(c.code, 5.5, "num") for c in crits]
+                    + [("Tổng (thang 100)", 9, "score"), ("Ghi chú", 14, "text")])
+        else:
+            cols = _SCORE_COLUMNS
+        self.sheet = book.sheet("Chấm điểm", cols)
+
+    def add(self, r: ScoreRecord) -> None:
+        if r.aggregate:
+            return
+        if self.n:
+            marks = tuple(r.marks)[: self.n] + (None,) * max(0, self.n - len(r.marks))
+            self.sheet.append((r.code, r.title, r.member, *marks, r.score, r.note), owner=r.code)
+        else:
+            self.sheet.append((r.code, r.title, r.member, r.criterion_code, r.criterion, r.weight, r.score, r.note),
+                              owner=r.code)
+
+
+def _col(i: int) -> str:
+    from xlsxwriter.utility import xl_col_to_name
+
+    return xl_col_to_name(i)
+
+
+def _stats_sheet(book: _Book, fields: Sequence[str], unit_counts: Sequence[UnitFieldCount]) -> None:
+    """"Thống kê": units × fields with formula totals, a table by field, and the two charts below
+    the tables, each starting a printed page and no taller than one, with whole-number count axes."""
     fields = list(fields)
-    cols = [("STT", 6, "int"), ("Đơn vị", 34, "text")] + [(f, 14, "int") for f in fields] + [("Tổng", 10, "int")]
-    sheet = _Sheet(wb, "Thống kê", cols, warnings)
-    totals = [0] * len(fields)
+    nf = len(fields)
+    cols = [("STT", 5, "int"), ("Đơn vị", 30, "text")] + [(f, 12, "int") for f in fields] + [("Tổng", 8, "int")]
+    sheet = book.sheet("Thống kê", cols)
+    totals = [0] * nf
     for i, uc in enumerate(unit_counts, 1):
-        counts = list(uc.counts)[: len(fields)] + [0] * max(0, len(fields) - len(uc.counts))
+        counts = list(uc.counts)[:nf] + [0] * max(0, nf - len(uc.counts))
         totals = [a + b for a, b in zip(totals, counts)]
-        sheet.append([i, uc.unit, *counts, sum(counts)], owner=uc.unit)
-    n_units = sheet.rows
-    sheet.close()  # autofilter over the unit table only
-    sheet.append([None, "Tổng cộng", *totals, sum(totals)], bold=True)
-    sheet.ws.append([])
-    field_header_row = sheet.rows + 3  # header(1) + data rows + blank
-    sheet.append([None, "Lĩnh vực", "Số lượng", *([None] * len(fields))], bold=True)
-    # second table: one row per field (label in B, count in C) for the chart by field
-    for f, t in zip(fields, totals):
-        sheet.append([None, f, t] + [None] * len(fields))
-    ws = sheet.ws
-    total_col = len(fields) + 3
+        r = sheet.row + 1  # the row's number in Excel
+        sheet.append([i, uc.unit, *counts, Formula(f"=SUM(C{r}:{_col(nf + 1)}{r})", sum(counts))], owner=uc.unit)
+    n_units = sheet.row - 1
+    sheet.close()  # the filter covers the unit table only
+    top, bottom = 2, max(2, n_units + 1)
+    sums = [Formula(f"=SUM({_col(c)}{top}:{_col(c)}{bottom})", t)
+            for c, t in zip(range(2, nf + 3), totals + [sum(totals)])]
+    total_row = sheet.row + 1
+    sheet.append([None, "Tổng cộng", *sums], bold=True)
+    sheet.skip()
+    field_header = sheet.row  # 0-based
+    sheet.append([None, "Lĩnh vực", "Số lượng"], bold=True)
+    for j, (f, t) in enumerate(zip(fields, totals)):
+        sheet.append([None, f, Formula(f"={_col(2 + j)}{total_row}", t)])
+    ws, wb = sheet.ws, book.wb
+    biggest = max([sum(uc.counts) for uc in unit_counts] + totals + [0])
+
+    def chart(kind: str, title: str, cats: list, vals: list, height: int):
+        c = wb.add_chart({"type": kind})
+        c.add_series({"name": "Số lượng", "categories": cats, "values": vals, "gap": 60,
+                      "data_labels": {"value": True, "num_format": "0", "font": {"name": FONT, "size": 9}}})
+        c.set_title({"name": title, "name_font": {"name": FONT, "size": 12, "bold": True}})
+        c.set_legend({"none": True})
+        value_axis = {"name": "Số lượng", "min": 0, "num_format": "0", "num_font": {"name": FONT, "size": 9},
+                      "name_font": {"name": FONT, "size": 10}}
+        if biggest <= 10:
+            value_axis["major_unit"] = 1  # never 0,5 of an entry
+        cat_axis = {"num_font": {"name": FONT, "size": 9}}
+        if kind == "bar":  # XlsxWriter: a bar chart's x axis is its value axis
+            c.set_x_axis(value_axis)
+            c.set_y_axis({**cat_axis, "reverse": True})
+        else:
+            c.set_y_axis(value_axis)
+            c.set_x_axis(cat_axis)
+        c.set_size({"width": 900, "height": height})
+        return c
+
+    row = sheet.row + 1
+    breaks = [row]
+    ws.insert_chart(row, 1, chart("column", "Số mô hình, điển hình theo lĩnh vực",
+                                  ["Thống kê", field_header + 1, 1, field_header + nf, 1],
+                                  ["Thống kê", field_header + 1, 2, field_header + nf, 2], 460))
     if n_units:
-        by_unit = _bar_chart("Số mô hình, điển hình theo đơn vị", "Số lượng",
-                             Reference(ws, min_col=total_col, min_row=1, max_row=n_units + 1),
-                             Reference(ws, min_col=2, min_row=2, max_row=n_units + 1), horizontal=True)
-        by_unit.height = max(9, 0.8 * n_units)  # room for every unit's label (34 CĐCS: 27 cm)
-        ws.add_chart(by_unit, f"{get_column_letter(total_col + 2)}20")
-    by_field = _bar_chart("Số mô hình, điển hình theo lĩnh vực", "Số lượng",
-                          Reference(ws, min_col=3, min_row=field_header_row, max_row=field_header_row + len(fields)),
-                          Reference(ws, min_col=2, min_row=field_header_row + 1,
-                                    max_row=field_header_row + len(fields)))
-    ws.add_chart(by_field, f"{get_column_letter(total_col + 2)}2")
+        row2 = row + 26
+        breaks.append(row2)
+        ws.insert_chart(row2, 1, chart("bar", "Số mô hình, điển hình theo đơn vị",
+                                       ["Thống kê", 1, 1, n_units, 1], ["Thống kê", 1, nf + 2, n_units, nf + 2],
+                                       min(600, 120 + 16 * n_units)))
+    ws.set_h_pagebreaks(breaks)
+
+
+def _new_book(path: Path, author: str, when: dt.datetime, title: str, warnings: list[str]) -> tuple[_Book, Path]:
+    fd, raw = temp_beside(path, ".raw")
+    os.close(fd)
+    return _Book(raw, author, when, title, warnings), raw
 
 
 def write_year_workbook(path: str | os.PathLike, data: YearWorkbookData, force: bool = False) -> RenderResult:
     """Write ``tong-hop-<year>.xlsx``: sheets "Đăng ký", "Báo cáo", "Xác nhận", "Chấm điểm",
-    "Kết quả", "Thống kê" (with native bar charts by field and by unit).
+    "Kết quả", "Thống kê" (with native bar charts by field and by unit), "Tiêu chí".
 
-    Rows are streamed (openpyxl write-only); text that looks like a formula stays text; dates are
-    real dates shown dd/mm/yyyy, scores "0.00".  Deterministic bytes; atomic write, mode 0600;
-    ``OutputExistsError`` if the file exists and not ``force``.
+    With ``data.entries`` every sheet is filled in one pass over the year; the separate row
+    sources are read after it, each in turn.  Text that looks like a formula stays text; dates
+    are real dates shown dd/mm/yyyy, scores "0.00"; totals are formulas.  Deterministic bytes;
+    atomic write, mode 0600; ``OutputExistsError`` if the file exists and not ``force``.
     """
     path = Path(path)
     if path.exists() and not force:
         raise exists_error(path)
     when = dt.datetime(data.generated_on.year, data.generated_on.month, data.generated_on.day)
-    wb = _new_workbook(data.author, when, f"Tổng hợp mô hình, điển hình “Dân vận khéo” năm {data.year}",
-                       data.identifier)
     warnings: list[str] = []
-
-    sheet = _Sheet(wb, "Đăng ký", _REG_COLUMNS, warnings)
-    for r in data.registrations:
-        sheet.append((r.code, r.unit, r.title, r.subject_kind, r.subject_name, r.position, r.field,
-                      r.registered_on, r.late, r.sudden, r.note), owner=r.code)
-    sheet.close()
-
-    sheet = _Sheet(wb, "Báo cáo", _REPORT_COLUMNS, warnings)
-    for r in data.reports:
-        sheet.append((r.code, r.unit, r.title, r.received_on, r.approach, r.experience, r.spread,
-                      r.effectiveness, r.sustainability, r.note), owner=r.code)
-    sheet.close()
-
-    sheet = _Sheet(wb, "Xác nhận", _CONFIRM_COLUMNS, warnings)
-    for r in data.confirmations:
-        sheet.append((r.code, r.unit, r.title, r.committee, r.same_level, r.confirmed_on, r.comment),
-                     owner=r.code)
-    sheet.close()
-
-    crits = list(data.score_criteria)
-    if crits:
-        _wide_scores(wb, crits, data.scores, warnings)
-    else:
-        sheet = _Sheet(wb, "Chấm điểm", _SCORE_COLUMNS, warnings)
+    book, raw = _new_book(path, data.author, when,
+                          f"Tổng hợp mô hình, điển hình “Dân vận khéo” năm {data.year}", warnings)
+    try:
+        crits = list(data.score_criteria)
+        reg = book.sheet("Đăng ký", _REG_COLUMNS)
+        rep = book.sheet("Báo cáo", _REPORT_COLUMNS)
+        conf = book.sheet("Xác nhận", _CONFIRM_COLUMNS)
+        scores = _Scores(book, crits)
+        res = book.sheet("Kết quả", _RESULT_COLUMNS)
+        for e in data.entries:
+            reg.append(_registration_values(e.registration), owner=e.registration.code)
+            if e.report is not None:
+                rep.append(_report_values(e.report), owner=e.report.code)
+            if e.confirmation is not None:
+                conf.append(_confirmation_values(e.confirmation), owner=e.confirmation.code)
+            for s in e.scores:
+                scores.add(s)
+            res.append(_result_values(e.result), owner=e.result.code)
+        for r in data.registrations:
+            reg.append(_registration_values(r), owner=r.code)
+        for r in data.reports:
+            rep.append(_report_values(r), owner=r.code)
+        for r in data.confirmations:
+            conf.append(_confirmation_values(r), owner=r.code)
         for r in data.scores:
-            if r.aggregate:
-                sheet.append((r.code, r.title, "Điểm tổng hợp (thang 100)", None, None, None, r.score, r.note),
-                             owner=r.code, bold=True)
-            else:
-                sheet.append((r.code, r.title, r.member, r.criterion_code, r.criterion, r.weight, r.score, r.note),
-                             owner=r.code)
-        sheet.close()
-
-    sheet = _Sheet(wb, "Kết quả", _RESULT_COLUMNS, warnings)
-    for r in data.results:
-        sheet.append(_result_values(r), owner=r.code)
-    sheet.close()
-
-    _stats_sheet(wb, data.fields, data.unit_counts, warnings)
-    if data.council:  # the year's council (issue 13): members, conflicts, abstentions, spreads
-        sheet = _Sheet(wb, "Hội đồng", _COUNCIL_COLUMNS, warnings)
-        for row in data.council:
-            sheet.append(row, owner=row[3] or None)
-        sheet.close()
-    if crits:
-        legend = _Sheet(wb, "Tiêu chí", [("Mã tiêu chí", 11, "text"), ("Nội dung tiêu chí", 90, "text"),
-                                         ("Trọng số", 10, "num")], warnings)
-        for c in crits:
-            legend.append((c.code, c.content, _number(c.weight)))
-        legend.close()
-    digest = _save_workbook(wb, path, when, force)
+            scores.add(r)
+        for r in data.results:
+            res.append(_result_values(r), owner=r.code)
+        for sheet in (reg, rep, conf, scores.sheet, res):
+            sheet.close()
+        _stats_sheet(book, data.fields, data.unit_counts)
+        if data.council:  # the year's council (issue 13): members, conflicts, abstentions, spreads
+            council = book.sheet("Hội đồng", _COUNCIL_COLUMNS)
+            for row in data.council:
+                council.append(row, owner=row[3] or "")
+            council.close()
+        if crits:
+            legend = book.sheet("Tiêu chí", [("Mã tiêu chí", 11, "text"), ("Nội dung tiêu chí", 90, "text"),
+                                            ("Trọng số", 10, "num")])
+            for c in crits:
+                legend.append((c.code, c.content, _number(c.weight)))
+            legend.close()
+        digest = book.save(when, data.identifier, raw, path, force)
+    finally:
+        raw.unlink(missing_ok=True)
     if len(warnings) >= _MAX_WARNINGS:
         warnings.append(f"(chỉ liệt kê {_MAX_WARNINGS} cảnh báo đầu tiên)")
     return RenderResult(path, digest, tuple(warnings))
 
 
-def write_phase_workbook(path: str | os.PathLike, data: PhaseWorkbookData, force: bool = False) -> RenderResult:
-    """Write ``tong-hop-<phase>.xlsx``: a "Tổng hợp" sheet (counts per year, with a native bar chart)
-    and one sheet per year with its results.  Same guarantees as ``write_year_workbook``."""
-    from openpyxl.chart import Reference
+def _rate(r: int, value: Any) -> Formula:
+    return Formula(f'=IF(B{r}>0,ROUND(100*C{r}/B{r},2),"")', value)
 
+
+def write_phase_workbook(path: str | os.PathLike, data: PhaseWorkbookData, force: bool = False) -> RenderResult:
+    """Write ``tong-hop-<phase>.xlsx``: a "Tổng hợp" sheet (counts per year; the phase's totals and
+    the rates are formulas; a column chart) and one sheet per year with its results.  Same
+    guarantees as ``write_year_workbook``."""
     path = Path(path)
     if path.exists() and not force:
         raise exists_error(path)
     when = dt.datetime(data.generated_on.year, data.generated_on.month, data.generated_on.day)
-    wb = _new_workbook(data.author, when, f"Tổng hợp mô hình, điển hình “Dân vận khéo” giai đoạn {data.phase}",
-                       data.identifier)
     warnings: list[str] = []
-    cols = [("Năm", 8, "int"), ("Đăng ký", 12, "int"), ("Công nhận", 12, "int"),
-            ("Không công nhận", 16, "int"), ("Tỷ lệ công nhận (%)", 18, "score")]
-    summary = _Sheet(wb, "Tổng hợp", cols, warnings)
-    for y in data.years:
-        rate = round(100.0 * y.recognized / y.registered, 2) if y.registered else None
-        summary.append((y.year, y.registered, y.recognized, y.not_recognized, rate))
-    n = summary.rows
-    summary.close()
-    summary.append((None, sum(y.registered for y in data.years), sum(y.recognized for y in data.years),
-                    sum(y.not_recognized for y in data.years), None), bold=True)
-    if n:
-        from openpyxl.chart import BarChart
-
-        chart = BarChart()
-        chart.type = "col"
-        chart.style = 10
-        chart.title = f"Mô hình, điển hình “Dân vận khéo” giai đoạn {data.phase}"
-        chart.y_axis.title = "Số lượng"
-        chart.add_data(Reference(summary.ws, min_col=2, max_col=3, min_row=1, max_row=n + 1), titles_from_data=True)
-        chart.set_categories(Reference(summary.ws, min_col=1, min_row=2, max_row=n + 1))
-        chart.width = 18
-        chart.height = 9
-        summary.ws.add_chart(chart, "H2")
-    for y in data.years:
-        sheet = _Sheet(wb, str(y.year), _RESULT_COLUMNS, warnings)
-        for r in y.results:
-            sheet.append(_result_values(r), owner=r.code)
-        sheet.close()
-    digest = _save_workbook(wb, path, when, force)
+    book, raw = _new_book(path, data.author, when,
+                          f"Tổng hợp mô hình, điển hình “Dân vận khéo” giai đoạn {data.phase}", warnings)
+    try:
+        cols = [("Năm", 12, "int"), ("Đăng ký", 12, "int"), ("Công nhận", 12, "int"),
+                ("Không công nhận", 16, "int"), ("Tỷ lệ công nhận (%)", 18, "score")]
+        summary = book.sheet("Tổng hợp", cols)
+        for y in data.years:
+            rate = round(100.0 * y.recognized / y.registered, 2) if y.registered else ""
+            summary.append((y.year, y.registered, y.recognized, y.not_recognized, _rate(summary.row + 1, rate)))
+        n = summary.row - 1
+        summary.close()
+        if n:
+            sums = [Formula(f"=SUM({c}2:{c}{n + 1})", sum(getattr(y, a) for y in data.years))
+                    for c, a in (("B", "registered"), ("C", "recognized"), ("D", "not_recognized"))]
+            reg, rec = sums[0].value, sums[1].value
+            summary.append(("Cả giai đoạn", *sums, _rate(n + 2, round(100.0 * rec / reg, 2) if reg else "")),
+                           bold=True)
+            chart = book.wb.add_chart({"type": "column"})
+            for col, name in ((1, "Đăng ký"), (2, "Công nhận")):
+                chart.add_series({"name": name, "categories": ["Tổng hợp", 1, 0, n, 0],
+                                  "values": ["Tổng hợp", 1, col, n, col], "gap": 60})
+            chart.set_title({"name": f"Mô hình, điển hình “Dân vận khéo” giai đoạn {data.phase}",
+                             "name_font": {"name": FONT, "size": 12, "bold": True}})
+            chart.set_y_axis({"name": "Số lượng", "min": 0, "num_format": "0"})
+            chart.set_size({"width": 720, "height": 360})
+            summary.ws.insert_chart(n + 3, 0, chart)
+        for y in data.years:
+            sheet = book.sheet(str(y.year), _RESULT_COLUMNS)
+            for r in y.results:
+                sheet.append(_result_values(r), owner=r.code)
+            sheet.close()
+        digest = book.save(when, data.identifier, raw, path, force)
+    finally:
+        raw.unlink(missing_ok=True)
     return RenderResult(path, digest, tuple(warnings))

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from dvk.cycle.config import profile_for
 from dvk.reports.context import (decision_context, proposal_context, registration_context, reminder_context,
                                  report_context, score_context)
-from dvk.reports.build import (SCORE_MAX_SHEETS, WORD_MAX_ROWS, PhaseState, YearState, decision_doc,
+from dvk.reports.build import (PhaseState, YearState, decision_doc,
                                phase_workbook_data, proposal_doc, registration_doc, reminder_deadline, reminder_doc,
                                results_doc, score_doc, unregistered_units, year_workbook_data)
 from dvk.reports.excel import write_phase_workbook, write_year_workbook
@@ -35,7 +35,6 @@ from dvk.reports.models import (Criterion, DecisionDoc, FieldCountRow, ListRow, 
                                 ScoreSheetEntry, UnitCountRow, YearSummaryRow)
 from dvk.reports.records import PhaseWorkbookData, YearWorkbookData
 from dvk.text.normalize import clean, fold, sort_people
-from dvk.wording import thousands
 
 
 YEAR = "year"
@@ -102,16 +101,6 @@ class YearSource:
     def note(self, text: str) -> None:
         """Say why something is not written, or how it is written."""
         self.notes.append(text)
-
-    def fits(self, rows: int) -> bool:
-        """Whether a list of ``rows`` rows fits a Word document; if not, a note names the workbook
-        that has the full list."""
-        if rows <= WORD_MAX_ROWS:
-            return True
-        self.note(f"{self.kind.label} năm {self.year} có {thousands(rows)} dòng, vượt giới hạn "
-                  f"{thousands(WORD_MAX_ROWS)} dòng của một văn bản Word: chưa xuất {self.kind.file(self.year)}; "
-                  f"danh sách đầy đủ có trong {file_name('workbook', self.year)}.")
-        return False
 
 
 @dataclass
@@ -318,14 +307,10 @@ _STAGES = ("registered", "reported", "confirmed", "scored", "recognized", "not_r
 
 def _decision(src: YearSource) -> Draft | None:
     st = src.state
-    if not src.fits(len(st.recognized)):
-        return None
     return Draft(vm=decision_doc(st, src.on), params={"on": st.decision["decided_on"].isoformat()})
 
 
 def _registrations(src: YearSource) -> Draft | None:
-    if not src.fits(len(src.state.registrations)):
-        return None
     return Draft(vm=registration_doc(src.state, src.on))
 
 
@@ -349,21 +334,11 @@ def _score_sheets(src: YearSource) -> Draft | None:
     if not len(st.ready):
         src.note(f"Năm {year} chưa có mô hình, điển hình nào đủ báo cáo và xác nhận để chấm điểm: chưa xuất {name}.")
         return None
-    if len(st.ready) > SCORE_MAX_SHEETS:
-        src.note(f"Năm {year} có {thousands(len(st.ready))} mô hình, điển hình chờ chấm, vượt giới hạn "
-                 f"{thousands(SCORE_MAX_SHEETS)} phiếu của một văn bản Word: chưa xuất {name}.")
-        return None
-    if len(st.ready) * max(1, len(members)) > SCORE_MAX_SHEETS:
-        src.note(f"Phiếu chấm điểm năm {year} được in một bộ, để trống tên thành viên (in "
-                 f"{len(members)} bộ sẽ vượt {thousands(SCORE_MAX_SHEETS)} trang).")
-        members = ()
     return Draft(vm=score_doc(st, src.on, members), params={"members": list(members)})
 
 
 def _results(src: YearSource) -> Draft | None:
     st = src.state
-    if not src.fits(len(st.recognized) + len(st.not_recognized)):
-        return None
     if st.decision is None:
         src.note(f"Năm {src.year} chưa có quyết định: báo cáo kết quả nêu kết quả dự kiến theo điểm hiện có.")
     return Draft(vm=results_doc(st, src.on))
@@ -382,19 +357,12 @@ def _reminder(src: YearSource) -> Draft | None:
     if not st.missing and not unregistered_units(st):
         src.note(f"Năm {year} không còn đơn vị nào thiếu báo cáo hay xác nhận: không cần công văn đôn đốc.")
         return None
-    if not src.fits(sum(len(v) for v in st.missing.values())):
-        return None
     deadline = reminder_deadline(st, src.on, src.options.deadline)
     return Draft(vm=reminder_doc(st, src.on, deadline), params={"deadline": deadline.isoformat()})
 
 
 def _proposal(src: PhaseSource) -> Draft | None:
     ps, phase = src.state, src.phase
-    if len(ps.proposed) > WORD_MAX_ROWS:
-        src.note(f"Tờ trình giai đoạn {phase} có {thousands(len(ps.proposed))} dòng, vượt giới hạn "
-                 f"{thousands(WORD_MAX_ROWS)} dòng của một văn bản Word: chưa xuất {src.kind.file(phase)}; danh "
-                 f"sách đầy đủ có trong {file_name('phase-workbook', phase)}.")
-        return None
     if not len(ps.proposed):
         src.note(f"Giai đoạn {phase} chưa có mô hình, điển hình nào được công nhận: chưa xuất {src.kind.file(phase)}.")
         return None

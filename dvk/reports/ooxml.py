@@ -12,7 +12,9 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 from dvk.errors import OutputExistsError
 
@@ -34,9 +36,14 @@ def fixed_when(when: dt.datetime | dt.date) -> dt.datetime:
     return when.replace(tzinfo=None, microsecond=0)
 
 
-def rewrite_ooxml(zin: zipfile.ZipFile, out: Any, when: dt.datetime, *, core_dates: bool = True) -> None:
+def rewrite_ooxml(zin: zipfile.ZipFile, out: Any, when: dt.datetime, *, core_dates: bool = True,
+                  members: Mapping[str, Callable[[Any], None]] | None = None,
+                  core_extra: Mapping[str, str] | None = None) -> None:
     """Copy ``zin`` into a new zip on ``out`` member by member (streamed, so a 100,000-row sheet is
-    never held in memory), with fixed timestamps, stable order and fixed core-property dates."""
+    never held in memory), with fixed timestamps, stable order and fixed core-property dates.
+    ``members`` maps a member's name to a function that writes its content instead (given the
+    member's open, writable stream: a Word list's body streamed row by row).  ``core_extra`` adds
+    core properties the writer could not set (``{"dc:identifier": "dvk:…"}``)."""
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     names = sorted((i.filename for i in zin.infolist()), key=_zip_rank)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zout:
@@ -49,7 +56,14 @@ def rewrite_ooxml(zin: zipfile.ZipFile, out: Any, when: dt.datetime, *, core_dat
                 xml = zin.read(name).decode("utf-8")
                 for tag in ("dcterms:created", "dcterms:modified"):
                     xml = re.sub(rf"(<{tag}\b[^>]*>)[^<]*(</{tag}>)", rf"\g<1>{stamp}\g<2>", xml)
+                for tag, value in (core_extra or {}).items():
+                    if f"<{tag}>" not in xml and f"<{tag} " not in xml:
+                        xml = xml.replace("</cp:coreProperties>", f"<{tag}>{xml_escape(value)}</{tag}></cp:coreProperties>")
                 zout.writestr(info, xml.encode("utf-8"))
+                continue
+            if members and name in members:
+                with zout.open(info, "w") as dst:
+                    members[name](dst)
                 continue
             with zin.open(name) as src, zout.open(info, "w") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)

@@ -82,7 +82,8 @@ class ConfirmationRecord:
 @dataclass(frozen=True)
 class ScoreRecord:
     """A row of the "Chấm điểm" sheet: one member's score on one criterion, or (``aggregate``) the
-    entry's aggregate score on the 100 scale.
+    entry's aggregate score on the 100 scale (not printed in "Chấm điểm", whose filtered table
+    holds members' rows only: the aggregate is the "Điểm" of "Kết quả").
 
     When ``YearWorkbookData.score_criteria`` is given the sheet is wide instead — one row per
     member's sheet with a column per criterion (a 100,000-entry year with 3 members and 11
@@ -144,6 +145,22 @@ class UnitFieldCount:
 
 
 @dataclass(frozen=True)
+class EntryRecords:
+    """Everything the year workbook prints of one entry, read in one pass over the year.
+
+    Attributes:
+        registration: its "Đăng ký" row; report, confirmation: its "Báo cáo" and "Xác nhận" rows
+        (None when it has none); scores: its members' rows of "Chấm điểm"; result: its "Kết quả" row.
+    """
+
+    registration: RegistrationRecord
+    result: ResultRecord
+    report: ReportRecord | None = None
+    confirmation: ConfirmationRecord | None = None
+    scores: tuple[ScoreRecord, ...] = ()
+
+
+@dataclass(frozen=True)
 class YearWorkbookData:
     """Everything in ``tong-hop-<year>.xlsx``.  The row sources are iterables consumed once, in
     order (generators are fine: 100,000 rows are streamed, never held in memory).
@@ -156,7 +173,9 @@ class YearWorkbookData:
         fields: the field labels for "Thống kê" columns and charts;
         score_criteria: the criteria, in order: when given, "Chấm điểm" has one row per member's
         sheet and a column per criterion (see ``ScoreRecord``) and a "Tiêu chí" sheet lists them;
-        identifier: stored in the workbook's properties (identifier, keywords) to trace the file.
+        identifier: stored in the workbook's properties (identifier, keywords) to trace the file;
+        entries: the year read once, one `EntryRecords` per entry (every sheet is filled in the same
+        pass); written before the separate row sources above.
     """
 
     year: int
@@ -174,6 +193,7 @@ class YearWorkbookData:
     # The council's sheet "Hội đồng" (issue 13): rows of (item, member, position and role, entry,
     # spread, standard deviation, note); empty for a year without a council (no sheet).
     council: Sequence[tuple] = ()
+    entries: Iterable[EntryRecords] = ()
 
 
 @dataclass(frozen=True)

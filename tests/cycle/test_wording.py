@@ -176,22 +176,3 @@ def test_a_weight_with_three_decimals_is_printed_exactly(ledger, tmp_path):
     assert "8,125" in shown and "8,12 " not in shown
 
 
-def test_the_note_on_a_list_too_long_for_word_groups_thousands(ledger, tmp_path, monkeypatch):
-    """A note used to print "1,200 dòng" next to "vượt giới hạn 1.000 dòng"."""
-    import csv
-
-    from dvk.reports import kinds
-
-    monkeypatch.setattr(kinds, "WORD_MAX_ROWS", 1000)
-    rows = [["Năm", "Mã đơn vị", "Tên mô hình, điển hình", "Lĩnh vực", "Ngày đăng ký"]]
-    rows += [["2024", "BVDK", f"Mô hình số {i}", "1", "10/02/2024"] for i in range(1200)]
-    src = tmp_path / "dang-ky.csv"
-    with open(src, "w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerows(rows)
-    ledger("register", "--from", src)
-    said = _said(ledger("export", "--year", "2024", "--out", tmp_path / "out"))
-    assert ("Danh sách đăng ký năm 2024 có 1.200 dòng, vượt giới hạn 1.000 dòng của một văn bản Word: "
-            "chưa xuất danh-sach-dang-ky-2024.docx; danh sách đầy đủ có trong tong-hop-2024.xlsx.") in said
-    assert not (tmp_path / "out" / "danh-sach-dang-ky-2024.docx").exists()
-    assert (tmp_path / "out" / "tong-hop-2024.xlsx").exists()
-    assert not (tmp_path / "out" / "bao-cao-ket-qua-2024.docx").exists()  # 1.200 rows of results too

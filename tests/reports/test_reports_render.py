@@ -717,19 +717,22 @@ def test_year_workbook(tmp_path):
     assert reg["F5"].value == "-Điều dưỡng" and reg["F5"].data_type == "s"
     assert reg["K6"].value == "@ghi chú" and reg["K6"].data_type == "s"
     assert reg["I6"].value == "Có" and reg["J7"].value == "Có"
-    assert reg.column_dimensions["C"].width >= 40
+    assert reg.column_dimensions["C"].width >= 28 and reg["C2"].alignment.wrap_text
     scores = wb["Chấm điểm"]
-    assert scores.max_row == 1 + 3 * 5
-    agg = scores["A6":"H6"][0]
-    assert agg[2].value == "Điểm tổng hợp (thang 100)" and agg[6].value == 85 and agg[6].number_format == "0.00"
+    assert scores.max_row == 1 + 3 * 4  # members' rows only: the aggregate is the "Điểm" of "Kết quả"
+    assert scores.auto_filter.ref == "A1:H13"
+    assert all(r[2].value != "Điểm tổng hợp (thang 100)" for r in scores.iter_rows(min_row=2))
     assert wb["Kết quả"]["F2"].number_format == "0.00"
     stats = wb["Thống kê"]
     assert [c.value for c in stats[1]] == ["STT", "Đơn vị", *FIELD_SHORT_NAMES, "Tổng"]
-    assert [c.value for c in stats[5]][1:] == ["Tổng cộng", 3, 6, 9, 12, 15, 45]
+    assert [c.value for c in stats[5]][1:] == ["Tổng cộng", "=SUM(C2:C4)", "=SUM(D2:D4)", "=SUM(E2:E4)",
+                                               "=SUM(F2:F4)", "=SUM(G2:G4)", "=SUM(H2:H4)"]
+    values = openpyxl.load_workbook(path, data_only=True)["Thống kê"]  # the values computed when written
+    assert [c.value for c in values[5]][1:] == ["Tổng cộng", 3, 6, 9, 12, 15, 45]
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
         assert "xl/charts/chart1.xml" in names and "xl/charts/chart2.xml" in names
-        assert "<barChart>" in z.read("xl/charts/chart1.xml").decode()
+        assert all("<c:barChart>" in z.read(f"xl/charts/chart{i}.xml").decode() for i in (1, 2))
         assert {i.date_time for i in z.infolist()} == {(2026, 10, 15, 0, 0, 0)}
     assert wb.properties.creator == "Công đoàn ngành Y tế"
     assert wb.properties.created == wb.properties.modified == dt.datetime(2026, 10, 15)
@@ -759,8 +762,12 @@ def test_phase_workbook(tmp_path):
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["Tổng hợp", "2021", "2022", "2023", "2024", "2025"]
     summary = wb["Tổng hợp"]
-    assert [c.value for c in summary[2]] == [2021, 30, 20, 5, pytest.approx(66.67)]
-    assert [c.value for c in summary[7]][1:4] == [150, 100, 25]
+    assert [c.value for c in summary[2]][:4] == [2021, 30, 20, 5]
+    assert summary["E2"].value == '=IF(B2>0,ROUND(100*C2/B2,2),"")'
+    assert [c.value for c in summary[7]][1:4] == ["=SUM(B2:B6)", "=SUM(C2:C6)", "=SUM(D2:D6)"]  # formulas
+    values = openpyxl.load_workbook(path, data_only=True)["Tổng hợp"]
+    assert [c.value for c in values[2]] == [2021, 30, 20, 5, pytest.approx(66.67)]
+    assert [c.value for c in values[7]] == ["Cả giai đoạn", 150, 100, 25, pytest.approx(66.67)]
     assert wb["2023"].max_row == 5 and wb["2023"]["A2"].value == "2023-000"
     with zipfile.ZipFile(path) as z:
         assert "xl/charts/chart1.xml" in z.namelist()
