@@ -290,8 +290,6 @@ def build_minutes(src: Any) -> tuple[Any, dict] | None:
     if not st.counts.get("registered"):
         src.note(f"Năm {src.year} chưa có mô hình nào: chưa xuất {src.kind.file(src.year)}.")
         return None
-    if not src.fits(st.counts["registered"]):
-        return None
     return minutes_doc(src.conn, st, src.on), {}
 
 
@@ -302,8 +300,6 @@ def build_summary(src: Any) -> tuple[Any, dict] | None:
     if not st.counts.get("registered"):
         src.note(f"Năm {src.year} chưa có mô hình nào: chưa xuất {src.kind.file(src.year)}.")
         return None
-    if not src.fits(st.counts["registered"]):
-        return None
     return summary_doc(src.conn, st, src.on), {}
 
 
@@ -311,8 +307,6 @@ def build_certificates(src: Any) -> tuple[Any, dict] | None:
     st = src.state
     if not len(st.recognized):
         src.note(f"Năm {src.year} không có mô hình, điển hình nào được công nhận: chưa xuất {src.kind.file(src.year)}.")
-        return None
-    if not src.fits(len(st.recognized)):
         return None
     return certificates_doc(src.conn, st, src.on), {}
 

@@ -43,7 +43,12 @@ def exported(built, tmp_path_factory) -> dict[str, Path]:
     shutil.copy(built, db)
     out = work / "out"
     runner = CliRunner()
-    for args in (["--year", "2024"], ["--year", "2025", "--reminders"], ["--phase", "2021-2025"]):
+    for name, role in (("Nguyễn Văn An", "chair"), ("Trần Thị Bình", "secretary"), ("Lê Văn Cường", "member")):
+        res = runner.invoke(app, ["council", "add", "--db", str(db), "--user", "thư ký", "--year", "2025", name,
+                                  "--role", role])
+        assert res.exit_code == 0, res.output
+    for args in (["--year", "2024", "--certificates"], ["--year", "2025", "--reminders"],
+                 ["--year", "2025", "--launch"], ["--phase", "2021-2025"]):
         res = runner.invoke(app, ["export", "--db", str(db), "--user", "thư ký", "--out", str(out), *args])
         assert res.exit_code == 0, res.output
     files: dict[str, Path] = {}
@@ -56,8 +61,11 @@ def exported(built, tmp_path_factory) -> dict[str, Path]:
     return files
 
 
-@pytest.mark.parametrize("key", ["decision", "registrations", "score-sheets", "results", "workbook", "reminder",
-                                 "proposal", "phase-workbook"])
+KINDS_COVERED = ["decision", "registrations", "score-sheets", "results", "workbook", "reminder", "proposal",
+                 "phase-workbook", "council-minutes", "score-summary", "certificates", "launch"]
+
+
+@pytest.mark.parametrize("key", KINDS_COVERED)
 def test_every_exported_kind_validates(exported, key):
     assert _errors(exported[key]) == []
 
@@ -65,12 +73,11 @@ def test_every_exported_kind_validates(exported, key):
 def test_every_kind_is_covered():
     from dvk.reports.kinds import KINDS
 
-    assert set(KINDS) == {"decision", "registrations", "score-sheets", "results", "workbook", "reminder",
-                          "proposal", "phase-workbook"}
+    assert set(KINDS) == set(KINDS_COVERED)
 
 
 def test_every_packaged_template_validates():
-    templates = sorted((Path(__file__).resolve().parent.parent / "templates").glob("*.docx"))
+    templates = sorted((Path(__file__).resolve().parents[2] / "templates").glob("*.docx"))
     assert templates
     problems = [p for t in templates for p in _errors(t)]
     assert problems == []
