@@ -6,7 +6,6 @@ may hold them from old data or an SQL edit, and they never reach a terminal raw.
 emoji codes in data are printed as the text they are.
 """
 
-from __future__ import annotations
 
 import contextlib
 import functools

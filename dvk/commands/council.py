@@ -1,6 +1,5 @@
 """The council of a year (`dvk council …`): members, conflicts of interest, abstentions, the review."""
 
-from __future__ import annotations
 
 from typing import Annotated, List, Optional
 

@@ -1,6 +1,5 @@
 """The yearly cycle, entry by entry or a whole file at once (--from): register, report, confirm, score."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, List, Optional

@@ -1,6 +1,5 @@
 """Judging and deciding: check, recognize. Both stream a year, so 100,000 entries stay fast."""
 
-from __future__ import annotations
 
 from typing import Annotated, Optional
 

@@ -1,6 +1,5 @@
 """Documents and the demo: export, verify-doc, demo."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, List, Optional

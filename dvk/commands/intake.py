@@ -1,7 +1,6 @@
 """Bulk intake on the command line: `dvk template` (forms out) and the shared `--from FILE` plumbing
 of register/report/confirm/score (files in). Parse, call dvk.intake / dvk.intake.forms, print."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, List, Optional

@@ -1,6 +1,5 @@
 """Ledger-wide commands: init, info, org, units, criteria, history."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, List, Optional

@@ -1,6 +1,5 @@
 """Data-safety commands: verify, backup, restore, settings."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Optional

@@ -1,6 +1,5 @@
 """Read-only views: list, show, status."""
 
-from __future__ import annotations
 
 from typing import Annotated, Optional
 
