@@ -55,6 +55,7 @@ CELL_MARGIN = 1.9  # Word's default left/right cell margin (0.19 cm)
 # Widths measured with Liberation Serif (metric-compatible with Times New Roman).
 MOTTO_TEXT_MM = 53.2  # "Độc lập - Tự do - Hạnh phúc", bold 13 pt
 SHORT_RULE_MM = 24.0  # 1/3–1/2 of the issuing body's name line
+SUBJECT_RULE_MM = 55.0  # under the subject line (trích yếu): 1/3–1/2 of that line
 
 EMPTY_LIST_ROW = "(Không có mô hình, điển hình nào)"
 
@@ -113,7 +114,12 @@ def _mark_size(p, half_points: int) -> None:
     rpr = ppr.find(qn("w:rPr"))
     if rpr is None:
         rpr = _el("w:rPr")
-        ppr.append(rpr)
+        # CT_PPr ends with rPr, sectPr, pPrChange: the mark's rPr goes before a section's sectPr.
+        sect = ppr.find(qn("w:sectPr"))
+        if sect is not None:
+            sect.addprevious(rpr)
+        else:
+            ppr.append(rpr)
     rpr.append(_el("w:sz", **{"w:val": str(half_points)}))
     rpr.append(_el("w:szCs", **{"w:val": str(half_points)}))
 
@@ -238,7 +244,7 @@ def _page_number_header(section) -> None:
     run._r.append(_el("w:fldChar", **{"w:fldCharType": "end"}))
 
 
-def new_document(*, title: str, landscape: bool = False):
+def new_document(*, title: str, landscape: bool = False, subject: str | None = None):
     doc = Document()
     _scrub_package(doc)
     _setup_styles(doc)
@@ -257,7 +263,7 @@ def new_document(*, title: str, landscape: bool = False):
             part._blob = APP_XML
     cp = doc.core_properties
     cp.title = title
-    cp.subject = "Mẫu văn bản dvk (Dân vận khéo)"
+    cp.subject = subject or title
     cp.author = "dvk"
     cp.last_modified_by = "dvk"
     cp.keywords = "dvk; Nghị định 30/2020/NĐ-CP"
@@ -268,7 +274,6 @@ def new_document(*, title: str, landscape: bool = False):
     cp.revision = 1
     cp.created = TEMPLATE_DATE
     cp.modified = TEMPLATE_DATE
-    cp.last_printed = TEMPLATE_DATE
     cp.language = "vi-VN"
     return doc
 
@@ -454,10 +459,15 @@ def letterhead(doc, *, number_line: str | None, subject_line: bool = False,
     lc, rc = row.cells
     lc_w, rc_w = left_w - 2 * CELL_MARGIN, right_w - 2 * CELL_MARGIN
 
-    p = lc.paragraphs[0]
-    p.style = "DVK Header"
-    p.add_run("{{ parent_org }}").font.size = Pt(13)
-    r = para(lc, [("{{ org }}", {"bold": True, "size": 13})], style="DVK Header")
+    # The names line by line: a profile's name may hold explicit line breaks, and a long name is
+    # broken before its place ("CÔNG ĐOÀN NGÀNH Y TẾ / TỈNH ĐỒNG NAI"), never at random.
+    lc.paragraphs[0].style = "DVK Header"
+    lc.paragraphs[0].add_run("{%p for t in parent_org_lines %}")
+    para(lc, [("{{ t }}", {"size": 13})], style="DVK Header")
+    tag(lc, "{%p endfor %}").style = "DVK Header"
+    tag(lc, "{%p for t in org_lines %}").style = "DVK Header"
+    para(lc, [("{{ t }}", {"bold": True, "size": 13})], style="DVK Header")
+    tag(lc, "{%p endfor %}").style = "DVK Header"
     rule(lc, SHORT_RULE_MM, lc_w)
 
     p = rc.paragraphs[0]
@@ -566,7 +576,18 @@ def list_table(doc, columns, row_cells, *, text_w, empty_text=EMPTY_LIST_ROW):
 def landscape_section(doc):
     section = doc.add_section(WD_SECTION.NEW_PAGE)
     _setup_section(section, landscape=True)
-    section.different_first_page_header_footer = False
+    # Decree 30: an attached list (phụ lục) has its own page numbers, from 1, shown from its page 2.
+    section.different_first_page_header_footer = True
+    pg = _el("w:pgNumType", **{"w:start": "1"})
+    sect = section._sectPr
+    anchor = next((sect.find(qn(t)) for t in ("w:pgNumType", "w:cols", "w:formProt", "w:vAlign", "w:noEndnote",
+                                               "w:titlePg", "w:textDirection", "w:bidi", "w:rtlGutter",
+                                               "w:docGrid", "w:printerSettings") if sect.find(qn(t)) is not None),
+                  None)
+    if anchor is not None:
+        anchor.addprevious(pg)
+    else:
+        sect.append(pg)
     # The paragraph that now ends the portrait section (it holds its w:sectPr) follows the
     # signature table: keep it 4 pt high, or a first page filled to the bottom spills this
     # empty paragraph onto a blank second page.
@@ -603,7 +624,7 @@ def decision():
     para(doc, [("QUYẾT ĐỊNH", {"bold": True, "size": 14})], style="DVK Title", before=18)
     para(doc, [("Về việc công nhận mô hình, điển hình “Dân vận khéo” năm {{ year }}",
                 {"bold": True, "size": 14})], style="DVK Title")
-    rule(doc, 40, PORTRAIT_TEXT_W, before=2)
+    rule(doc, SUBJECT_RULE_MM, PORTRAIT_TEXT_W, before=2)
     para(doc, [("{{ authority }}", {"bold": True, "size": 14})], style="DVK Title", before=18, after=12)
     tag(doc, "{%p for b in legal_bases %}")
     para(doc, [("{{ b }}", {"italic": True})])
@@ -621,7 +642,7 @@ def decision():
     para(doc, [("DANH SÁCH MÔ HÌNH, ĐIỂN HÌNH “DÂN VẬN KHÉO” NĂM {{ year }}", {"bold": True, "size": 14})],
          style="DVK Title")
     para(doc, [("(Kèm theo Quyết định số {{ number }}/QĐ-{{ symbol }} ngày {{ date_text }} của {{ issuer_name }})",
-                {"italic": True, "size": 14})], style="DVK Title", after=12)
+                {"italic": True, "bold": False, "size": 14})], style="DVK Title", after=12)
     list_table(doc, DECISION_LIST_COLUMNS, DECISION_ROW, text_w=LANDSCAPE_TEXT_W)
     para(doc, [("Tổng cộng: {{ count }} mô hình, điển hình ({{ count_detail }}).", {"italic": True, "size": 13})],
          style="DVK Header", align=L, before=6)
@@ -728,7 +749,7 @@ def results_report():
     para(doc, [("BÁO CÁO", {"bold": True, "size": 14})], style="DVK Title", before=18)
     para(doc, [("Kết quả xây dựng, xét chọn mô hình, điển hình “Dân vận khéo” năm {{ year }}",
                 {"bold": True, "size": 14})], style="DVK Title")
-    rule(doc, 40, PORTRAIT_TEXT_W, before=2)
+    rule(doc, SUBJECT_RULE_MM, PORTRAIT_TEXT_W, before=2)
     para(doc, [("{{ intro }}", {})], before=12)
 
     para(doc, [("I. TÌNH HÌNH ĐĂNG KÝ, XÂY DỰNG MÔ HÌNH, ĐIỂN HÌNH", {"bold": True})], style="DVK Heading")
@@ -838,7 +859,7 @@ def proposal():
     para(doc, [("TỜ TRÌNH", {"bold": True, "size": 14})], style="DVK Title", before=18)
     para(doc, [("Về việc đề nghị khen thưởng điển hình “Dân vận khéo” giai đoạn {{ phase }}",
                 {"bold": True, "size": 14})], style="DVK Title")
-    rule(doc, 40, PORTRAIT_TEXT_W, before=2)
+    rule(doc, SUBJECT_RULE_MM, PORTRAIT_TEXT_W, before=2)
     para(doc, [("Kính gửi: {{ addressee }}", {})], style="DVK Header", align=C, before=12, after=12, size=14)
     tag(doc, "{%p for t in intro %}")
     para(doc, [("{{ t }}", {})])
@@ -862,7 +883,7 @@ def proposal():
     para(doc, [("DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG ĐIỂN HÌNH “DÂN VẬN KHÉO” GIAI ĐOẠN {{ phase }}",
                 {"bold": True, "size": 14})], style="DVK Title")
     para(doc, [("(Kèm theo Tờ trình số {{ number }}/TTr-{{ symbol }} ngày {{ date_text }} của {{ issuer_name }})",
-                {"italic": True, "size": 14})], style="DVK Title", after=12)
+                {"italic": True, "bold": False, "size": 14})], style="DVK Title", after=12)
     cols = [("STT", 13, C), ("Năm", 14, C), ("Tên mô hình, điển hình", 75, L), ("Tập thể/Cá nhân", 56, L),
             ("Đơn vị", 46, L), ("Lĩnh vực", 17, C), ("Ghi chú", 31, L)]
     list_table(doc, cols, ["{{ r.stt }}", "{{ r.year }}", "{{ r.title }}", "{{ r.subject_text }}",

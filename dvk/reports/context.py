@@ -108,8 +108,10 @@ _LABELS = {
 }
 
 
-def _clean_text(text: str, label: str, owner: str, warnings: list[str]) -> str:
-    """NFC, breaks to one space, XML-forbidden characters dropped (each reported once)."""
+def _clean_text(text: str, label: str, owner: str, warnings: list[str], *, keep_lines: bool = False) -> str:
+    """NFC, breaks to one space (``keep_lines``: line breaks kept as "\\n", for the names of the
+    letterhead, which a profile may break on purpose), XML-forbidden characters dropped (each
+    reported once)."""
     if _SURROGATE.search(text):
         for ch in sorted(set(_SURROGATE.findall(text))):
             warnings.append(_warning(ord(ch), label, owner))
@@ -123,8 +125,16 @@ def _clean_text(text: str, label: str, owner: str, warnings: list[str]) -> str:
         text = re.sub("[\x0b\x0c]+", " ", text)
         text = _FORBIDDEN.sub("", text)
     if any(c in text for c in "\r\n\t\u0085\u2028\u2029"):
-        text = _BREAKS.sub(" ", text)
+        if keep_lines:
+            lines = (_BREAKS.sub(" ", t).strip() for t in re.split(r"\r\n|[\r\n\u0085\u2028\u2029]", text))
+            text = "\n".join(t for t in lines if t)
+        else:
+            text = _BREAKS.sub(" ", text)
     return text
+
+
+#: The letterhead's names that may hold explicit line breaks (printed line by line in the header).
+_LINED = ("parent_org", "org")
 
 
 def _warning(cp: int, label: str, owner: str) -> str:
@@ -132,17 +142,18 @@ def _warning(cp: int, label: str, owner: str) -> str:
     return f"Đã bỏ ký tự điều khiển U+{cp:04X} trong {where}"
 
 
-def sanitize(obj: Any, warnings: list[str], *, label: str = "", owner: str = "") -> Any:
+def sanitize(obj: Any, warnings: list[str], *, label: str = "", owner: str = "", keep_lines: bool = False) -> Any:
     """Return ``obj`` with every string cleaned (dataclasses rebuilt, tuples kept)."""
     if isinstance(obj, str):
-        return _clean_text(obj, label, owner, warnings)
+        return _clean_text(obj, label, owner, warnings, keep_lines=keep_lines)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         code = getattr(obj, "code", "")
         own = code if isinstance(code, str) and code else owner
         changes = {}
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name)
-            new = sanitize(value, warnings, label=_LABELS.get(f.name, f.name), owner=own)
+            new = sanitize(value, warnings, label=_LABELS.get(f.name, f.name), owner=own,
+                           keep_lines=isinstance(obj, Letterhead) and f.name in _LINED)
             if new is not value:
                 changes[f.name] = new
         return dataclasses.replace(obj, **changes) if changes else obj
@@ -222,12 +233,61 @@ def _numbered(rows: Sequence[Any]) -> list[dict]:
     return out
 
 
+#: Width of the header's left column for text (mm): 41 % of the 165 mm line, less the cell margins.
+HEADER_LEFT_MM = 63.9
+
+
+#: Where a long body name is broken when the profile gives no break: before its place.
+_PLACE_WORDS = re.compile(r"\s(?=(?:TỈNH|THÀNH PHỐ|HUYỆN|QUẬN|THỊ XÃ|XÃ|PHƯỜNG)\s)")
+
+
+def text_width_mm(text: str, size_pt: float, *, bold: bool = False) -> float:
+    """The printed width of an uppercase line in Times New Roman (an estimate from average glyph
+    widths, good to a few per cent for Vietnamese capitals)."""
+    em = 0.0
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(ch):
+            continue
+        if ch == " ":
+            em += 0.25
+        elif ch in "IJ":
+            em += 0.39 if bold else 0.33
+        elif ch in "MW":
+            em += 0.94 if bold else 0.89
+        elif ch.isdigit() or ch in "-.,":
+            em += 0.5
+        else:
+            em += 0.74 if bold else 0.69
+    return em * size_pt * 25.4 / 72
+
+
+def header_lines(name: str, *, bold: bool, width_mm: float = HEADER_LEFT_MM, size_pt: float = 13) -> list[str]:
+    """A body's name as the header prints it, line by line, in capitals: the profile's own line
+    breaks; else, when the name does not fit the column, one break before its place
+    ("CÔNG ĐOÀN NGÀNH Y TẾ" / "TỈNH ĐỒNG NAI") rather than wherever the line happens to end."""
+    lines = [_upper(t.strip()) for t in name.split("\n") if t.strip()]
+    if len(lines) != 1 or text_width_mm(lines[0], size_pt, bold=bold) <= width_mm:
+        return lines
+    cuts = [m.start() for m in _PLACE_WORDS.finditer(lines[0])]
+    for cut in reversed(cuts):
+        head, tail = lines[0][:cut], lines[0][cut + 1:]
+        if text_width_mm(head, size_pt, bold=bold) <= width_mm:
+            return [head, tail]
+    return lines
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _head(lh: Letterhead, *, number: str, issued_on: dt.date, date_line: str, year: Any) -> dict:
-    issuer = lh.issuer_name or lh.org
+    issuer = _one_line(lh.issuer_name or lh.org)
     return {
-        "parent_org": _upper(lh.parent_org),
-        "org": _upper(lh.org),
-        "org_name": lh.org,
+        "parent_org": _upper(_one_line(lh.parent_org)),
+        "org": _upper(_one_line(lh.org)),
+        "parent_org_lines": header_lines(lh.parent_org, bold=False),
+        "org_lines": header_lines(lh.org, bold=True),
+        "org_name": _one_line(lh.org),
         "symbol": lh.symbol,
         "place": lh.place,
         "issuer_name": issuer,
@@ -241,7 +301,7 @@ def _head(lh: Letterhead, *, number: str, issued_on: dt.date, date_line: str, ye
 
 
 def _office(lh: Letterhead) -> str:
-    return lh.office or office_name(lh.org)
+    return lh.office or office_name(_one_line(lh.org))
 
 
 def decision_context(doc: DecisionDoc) -> dict:
@@ -295,8 +355,8 @@ def registration_context(doc: RegistrationListDoc) -> dict:
 def score_context(doc: ScoreSheetDoc) -> dict:
     lh = doc.letterhead
     ctx = {
-        "org": _upper(lh.org),
-        "parent_org": _upper(lh.parent_org),
+        "org": _upper(_one_line(lh.org)),
+        "parent_org": _upper(_one_line(lh.parent_org)),
         "council": _upper(doc.council) if doc.council else "",
         "year": doc.year,
         "dots": DOTS,

@@ -306,6 +306,10 @@ def fields_of(cls: type, **nested: Any) -> dict[str, Any]:
 LINES = [None]
 
 
+#: The letterhead's names, line by line (``{%p for t in org_lines %}``).
+HEADER = {"parent_org_lines": LINES, "org_lines": LINES}
+
+
 #: The numbered groups of a list ("I. Tập thể", "II. Cá nhân") and their rows.
 GROUPS = [{"heading": None, "label": None, "rows": [fields_of(ListRow)]}]
 
@@ -408,14 +412,14 @@ def _phase_workbook(src: PhaseSource) -> Draft:
 register(DocKind(
     "decision", "quyet-dinh-cong-nhan-{}.docx", "Quyết định công nhận", YEAR, _decision,
     template="quyet-dinh-cong-nhan.docx", view_model=DecisionDoc, context=decision_context,
-    required={"org", "number", "symbol", "date_line", "year", "count", "groups", "signer", "signer_title"},
-    shapes={"groups": GROUPS, "legal_bases": LINES, "recipients": LINES},
+    required={"org_lines", "number", "symbol", "date_line", "year", "count", "groups", "signer", "signer_title"},
+    shapes={**HEADER, "groups": GROUPS, "legal_bases": LINES, "recipients": LINES},
     needs_decision=True, decision_dependent=True, is_decision=True))
 
 register(DocKind(
     "registrations", "danh-sach-dang-ky-{}.docx", "Danh sách đăng ký", YEAR, _registrations,
     template="danh-sach-dang-ky.docx", view_model=RegistrationListDoc, context=registration_context,
-    required={"org", "year", "groups", "signer"}, shapes={"groups": GROUPS}))
+    required={"org_lines", "year", "groups", "signer"}, shapes={**HEADER, "groups": GROUPS}))
 
 register(DocKind(
     "score-sheets", "phieu-cham-diem-{}.docx", "Phiếu chấm điểm", YEAR, _score_sheets,
@@ -426,8 +430,8 @@ register(DocKind(
 register(DocKind(
     "results", "bao-cao-ket-qua-{}.docx", "Báo cáo kết quả", YEAR, _results,
     template="bao-cao-ket-qua.docx", view_model=ResultsReportDoc, context=report_context,
-    required={"org", "number", "symbol", "date_line", "year", "units", "groups", "signer"},
-    shapes={"units": [fields_of(UnitCountRow)], "totals": dict.fromkeys(_STAGES), "fields": [fields_of(FieldCountRow)],
+    required={"org_lines", "number", "symbol", "date_line", "year", "units", "groups", "signer"},
+    shapes={**HEADER, "units": [fields_of(UnitCountRow)], "totals": dict.fromkeys(_STAGES), "fields": [fields_of(FieldCountRow)],
             "field_totals": dict.fromkeys(("registered", "recognized")), "recognized_groups": GROUPS,
             "groups": GROUPS, "not_recognized_rows": [fields_of(NotRecognizedRow)], "assessment": LINES,
             "proposals": LINES, "recipients": LINES},
@@ -440,16 +444,16 @@ register(DocKind(
 register(DocKind(
     "reminder", "cong-van-nhac-{}.docx", "Công văn đôn đốc", YEAR, _reminder,
     template="cong-van-nhac.docx", view_model=ReminderDoc, context=reminder_context,
-    required={"org", "number", "symbol", "date_line", "subject", "addressees", "units", "deadline", "signer"},
-    shapes={"addressees": LINES, "units": [{"stt": None, "name": None, "entries": [fields_of(ReminderItem)]}],
+    required={"org_lines", "number", "symbol", "date_line", "subject", "addressees", "units", "deadline", "signer"},
+    shapes={**HEADER, "addressees": LINES, "units": [{"stt": None, "name": None, "entries": [fields_of(ReminderItem)]}],
             "recipients": LINES},
     on_request=True))
 
 register(DocKind(
     "proposal", "to-trinh-khen-thuong-{}.docx", "Tờ trình khen thưởng", PHASE, _proposal,
     template="to-trinh-khen-thuong.docx", view_model=ProposalDoc, context=proposal_context,
-    required={"org", "number", "symbol", "date_line", "phase", "addressee", "groups", "signer"},
-    shapes={"intro": LINES, "years": [fields_of(YearSummaryRow)],
+    required={"org_lines", "number", "symbol", "date_line", "phase", "addressee", "groups", "signer"},
+    shapes={**HEADER, "intro": LINES, "years": [fields_of(YearSummaryRow)],
             "year_totals": dict.fromkeys(("registered", "recognized", "proposed")), "groups": GROUPS,
             "recipients": LINES}))
 
