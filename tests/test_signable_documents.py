@@ -3,6 +3,7 @@ revocation decisions, the phase proposal. Every check opens the files dvk wrote 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -123,3 +124,86 @@ def test_profile_line_breaks_are_kept_in_the_header_only(decided, tmp_path):
     f = out / "danh-sach-dang-ky-2025.docx"
     assert _header_lines(f)[-2:] == ["CÔNG ĐOÀN NGÀNH Y TẾ", "TỈNH ĐỒNG NAI MỚI"]
     assert Document(str(f)).core_properties.author == "Công đoàn ngành Y tế tỉnh Đồng Nai mới"
+
+
+# ---------------------------------------------------------------- the phase in force
+
+GUIDE = ["--guidance-number", "12/HD-CĐN", "--guidance-date", "05/03/2026", "--guidance-issuer",
+         "Ban Thường vụ Công đoàn ngành Y tế tỉnh Đồng Nai", "--guidance-subject",
+         "hướng dẫn tiêu chí “Dân vận khéo” giai đoạn 2026-2030"]
+
+
+def _flat(text: str) -> str:
+    """A message as one line (the console wraps long ones)."""
+    return " ".join(text.split())
+
+
+def _year_2026(led, eid_title="Mô hình 2026"):
+    eid = led("register", "--year", "2026", "--unit", "BVDK", "--title", eid_title, "--field", "2",
+              "--date", "10/02/2026").stdout.strip().splitlines()[0]
+    led("report", eid, *ASPECTS)
+    led("confirm", eid, "--by", "Bí thư Trần Văn Bình")
+    led("score", eid, "--member", "Nguyễn Văn An", *FULL)
+    return eid
+
+
+def test_a_year_outside_the_phase_warns_and_recognize_refuses(ledger, tmp_path):
+    res = ledger("register", "--year", "2026", "--unit", "BVDK", "--title", "Mô hình 2026", "--field", "2",
+                 "--date", "10/02/2026")
+    assert "ngoài giai đoạn 2021-2025" in _flat(res.stderr) and "dvk criteria new --phase 2026-2030" in _flat(res.stderr)
+    assert "ngoài giai đoạn 2021-2025" in _flat(ledger("check", "--year", "2026").stderr)
+    out = tmp_path / "o"
+    assert "ngoài giai đoạn 2021-2025" in _flat(ledger("export", "--year", "2026", "--out", out).stdout)
+    res = ledger.fails("recognize", "--year", "2026", "--number", "1")
+    assert "ngoài giai đoạn 2021-2025" in _flat(res.stderr)
+    assert "dvk criteria use tieu-chi-2026-2030.toml --from-year 2026" in _flat(res.stderr)
+    assert "ngoài giai đoạn" not in ledger("register", "--year", "2025", "--unit", "BVDK", "--title", "M",
+                                            "--field", "1", "--date", "10/02/2025").stderr
+
+
+def test_criteria_new_writes_a_phase_file_and_use_refuses_incomplete_guidance(ledger, tmp_path):
+    half = tmp_path / "half.toml"
+    res = ledger("criteria", "new", "--phase", "2026-2030", "--guidance-number", "12/HD-CĐN", "--out", half)
+    assert "date, issuer, subject" in _flat(res.stdout)
+    text = half.read_text(encoding="utf-8")
+    import tomllib
+
+    data = tomllib.loads(text)
+    assert data["phase"] == "2026-2030" and "2021" not in data["name"]
+    assert data["guidance"] == {"kind": "Công văn", "number": "12/HD-CĐN", "date": "", "issuer": "", "subject": ""}
+    assert len(data["criteria"]) == 11 and len(data["fields"]) == 5  # the current set's criteria, kept
+    res = ledger.fails("criteria", "use", half, "--from-year", "2026")
+    for key in ("guidance.date", "guidance.issuer", "guidance.subject"):
+        assert key in _flat(res.stderr)
+    assert "guidance.number" not in res.stderr
+    # an old-style file without a [guidance] table is refused too
+    old = tmp_path / "old.toml"
+    old.write_text(re.sub(r"(?m)^\[guidance\]\n(?:\w+ = .*\n)*", "", text), encoding="utf-8")
+    assert "\n[guidance]" not in old.read_text(encoding="utf-8")
+    assert "thiếu bảng [guidance]" in _flat(ledger.fails("criteria", "use", old, "--from-year", "2026").stderr)
+    full = tmp_path / "full.toml"
+    ledger("criteria", "new", "--phase", "2026-2030", *GUIDE, "--out", full)
+    ledger("criteria", "use", full, "--from-year", "2026")
+    assert ledger.fails("criteria", "new", "--phase", "2026-2030", "--out", full).exit_code == 1  # never overwrites
+
+
+def test_documents_cite_the_guidance_of_the_years_set(decided, tmp_path):
+    led, out24, _ = decided
+    full = tmp_path / "full.toml"
+    led("criteria", "new", "--phase", "2026-2030", *GUIDE, "--out", full)
+    led("criteria", "use", full, "--from-year", "2026")
+    eid = _year_2026(led)
+    assert "ngoài giai đoạn" not in led("check", "--year", "2026").stderr
+    led("recognize", "--year", "2026", "--number", "3")
+    out = tmp_path / "o26"
+    led("export", "--year", "2026", "--out", out, "--reminders")
+    dec = _text(out / "quyet-dinh-cong-nhan-2026.docx")
+    assert "Căn cứ Công văn số 12/HD-CĐN ngày 5/3/2026 của Ban Thường vụ Công đoàn ngành Y tế tỉnh Đồng Nai về việc " \
+           "hướng dẫn tiêu chí “Dân vận khéo” giai đoạn 2026-2030;" in dec
+    assert "69/CĐN" not in dec and "2021-2025" not in dec
+    assert "Thực hiện Công văn số 12/HD-CĐN" in _text(out / "bao-cao-ket-qua-2026.docx")
+    assert "(Thực hiện Công văn số 12/HD-CĐN ngày 5/3/2026 của Ban Thường vụ" in _text(out / "danh-sach-dang-ky-2026.docx")
+    old = _text(out24 / "quyet-dinh-cong-nhan-2024.docx")
+    assert "Căn cứ Công văn số 69/CĐN ngày 14/5/2021" in old  # the stored 2021-2025 set, read from its source
+    bases = [p for p in Document(str(out / "quyet-dinh-cong-nhan-2026.docx")).paragraphs if p.text.startswith(("Căn cứ", "Xét đề nghị"))]
+    assert [p.text[-1] for p in bases] == [";", ";", "."]  # the last basis ends with "."

@@ -604,9 +604,9 @@ def landscape_section(doc):
 
 DECISION_LIST_COLUMNS = [
     ("STT", 13, C),
-    ("Tên mô hình, điển hình", 77, L),
-    ("Tập thể/Cá nhân", 58, L),
-    ("Đơn vị", 48, L),
+    ("Tên mô hình, điển hình", 88, L),
+    ("Tập thể/Cá nhân", 44, L),
+    ("Đơn vị", 51, L),
     ("Lĩnh vực", 17, C),
     ("Điểm", 15, C),
     ("Ghi chú", 24, L),
@@ -646,6 +646,9 @@ def decision():
     list_table(doc, DECISION_LIST_COLUMNS, DECISION_ROW, text_w=LANDSCAPE_TEXT_W)
     para(doc, [("Tổng cộng: {{ count }} mô hình, điển hình ({{ count_detail }}).", {"italic": True, "size": 13})],
          style="DVK Header", align=L, before=6)
+    tag(doc, "{%p if field_legend %}")
+    para(doc, [("{{ field_legend }}", {"italic": True, "size": 12})], style="DVK Header", align=L, before=3)
+    tag(doc, "{%p endif %}")
     return doc
 
 
@@ -656,13 +659,17 @@ def registration_list():
     para(doc, [("DANH SÁCH", {"bold": True, "size": 14})], style="DVK Title", before=18)
     para(doc, [("Đăng ký mô hình, điển hình “Dân vận khéo” năm {{ year }}", {"bold": True, "size": 14})],
          style="DVK Title")
-    para(doc, [("(Tính đến ngày {{ as_of }})", {"italic": True, "size": 14})], style="DVK Title", after=12)
+    tag(doc, "{%p if guidance %}")
+    para(doc, [("(Thực hiện {{ guidance }})", {"italic": True, "bold": False, "size": 13})], style="DVK Title")
+    tag(doc, "{%p endif %}")
+    para(doc, [("(Tính đến ngày {{ as_of }})", {"italic": True, "bold": False, "size": 14})], style="DVK Title",
+         after=12)
     cols = [
         ("STT", 13, C),
         ("Mã hồ sơ", 23, C),
-        ("Tên mô hình, điển hình", 64, L),
-        ("Tập thể/Cá nhân", 50, L),
-        ("Đơn vị", 42, L),
+        ("Tên mô hình, điển hình", 72, L),
+        ("Tập thể/Cá nhân", 38, L),
+        ("Đơn vị", 46, L),
         ("Lĩnh vực", 15, C),
         ("Ngày đăng ký", 25, C),
         ("Ghi chú", 20, L),
@@ -671,6 +678,9 @@ def registration_list():
            "{{ r.field }}", "{{ r.date }}", "{{ r.note }}"]
     list_table(doc, cols, row, text_w=LANDSCAPE_TEXT_W,
                empty_text="(Chưa có mô hình, điển hình nào đăng ký)")
+    tag(doc, "{%p if field_legend %}")
+    para(doc, [("{{ field_legend }}", {"italic": True, "size": 12})], style="DVK Header", align=L, before=3)
+    tag(doc, "{%p endif %}")
     para(doc, [("Tổng cộng: {{ count }} mô hình, điển hình ({{ count_detail }}); trong đó "
                 "{{ late_count }} đăng ký muộn, {{ sudden_count }} thành tích đột xuất "
                 "(không phải đăng ký).", {"size": 13})], style="DVK Header", align=L, before=6)
@@ -884,8 +894,8 @@ def proposal():
                 {"bold": True, "size": 14})], style="DVK Title")
     para(doc, [("(Kèm theo Tờ trình số {{ number }}/TTr-{{ symbol }} ngày {{ date_text }} của {{ issuer_name }})",
                 {"italic": True, "bold": False, "size": 14})], style="DVK Title", after=12)
-    cols = [("STT", 13, C), ("Năm", 14, C), ("Tên mô hình, điển hình", 75, L), ("Tập thể/Cá nhân", 56, L),
-            ("Đơn vị", 46, L), ("Lĩnh vực", 17, C), ("Ghi chú", 31, L)]
+    cols = [("STT", 13, C), ("Năm", 14, C), ("Tên mô hình, điển hình", 82, L), ("Tập thể/Cá nhân", 44, L),
+            ("Đơn vị", 51, L), ("Lĩnh vực", 17, C), ("Ghi chú", 31, L)]
     list_table(doc, cols, ["{{ r.stt }}", "{{ r.year }}", "{{ r.title }}", "{{ r.subject_text }}",
                            "{{ r.unit }}", "{{ r.field }}", "{{ r.note }}"], text_w=LANDSCAPE_TEXT_W)
     return doc

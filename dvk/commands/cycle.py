@@ -76,6 +76,10 @@ def register_cmd(
         print_json({"id": row["id"], "late": row["late"], "sudden": row["sudden"]})
         return
     typer.echo(row["id"])
+    from dvk.cycle.setup import outside_phase
+
+    if outside_phase(crit, year):
+        warn(outside_phase(crit, year))
     if row["late"]:
         start, end = crit.window(year)
         from dvk.text.dates import fmt_date

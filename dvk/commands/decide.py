@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from dvk.commands.common import (run_context, YEAR_CHECK, DateOpt, DbOpt, JsonOpt, UserOpt, add, check_texts, int_range,
-                                 json_stream, ledger, opt_text, parse_date_opt, print_json, say, table, writing)
+                                 json_stream, ledger, opt_text, parse_date_opt, print_json, say, table, warn, writing)
 
 
 def check_cmd(
@@ -50,6 +50,10 @@ def check_cmd(
                 + ("ĐỦ ĐIỀU KIỆN CÔNG NHẬN" if r["eligible"] else "CHƯA ĐỦ ĐIỀU KIỆN"))
             return
         ctx = year_context(conn, check_year(year))
+        from dvk.cycle.setup import outside_phase
+
+        if outside_phase(ctx.crit, year) and ctx.decision is None:
+            warn(outside_phase(ctx.crit, year))
         stream = (detail(ctx, b, ev) for b, ev in judged(conn, ctx))
         if json_:
             json_stream(stream)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
+from dvk.cycle.setup import phase_for
 from dvk.text.dates import fmt_date
 from dvk.errors import InvalidInput, LockedYear, NotFound
 from dvk.ledger.history import Tx, table
@@ -73,6 +74,7 @@ def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.da
         raise InvalidInput(f"Số quyết định {doc_number(number)} năm {year} đã được dùng (kể cả quyết định đã thu hồi); "
                            "hãy dùng số khác.")
     ctx = year_context(conn, year)
+    refuse_outside_phase(ctx.crit, year)
     decided_on = decided_on or ctx.crit.recognition_day(year)
     if decided_on.year not in (year, year + 1):
         raise InvalidInput(f"Ngày quyết định {fmt_date(decided_on)} phải thuộc năm {year} (hoặc đầu năm {year + 1}).")
@@ -81,6 +83,19 @@ def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.da
     if not rows:
         raise InvalidInput(f"Năm {year} chưa có mô hình, điển hình nào đăng ký.")
     return RecognitionPlan(year, number, decided_on, rows)
+
+
+def refuse_outside_phase(crit, year: int) -> None:
+    """A year is decided only under a criteria set of its own phase: its decision cites that
+    phase's guidance (InvalidInput, saying how to load a set for the phase)."""
+    span = crit.phase_years
+    if span is not None and not crit.covers(year):
+        new = phase_for(crit, year)
+        raise InvalidInput(
+            f"Năm {year} nằm ngoài giai đoạn {crit.phase} của bộ tiêu chí đang áp dụng: không ra quyết định "
+            f"theo văn bản hướng dẫn của giai đoạn khác. Hãy nạp bộ tiêu chí giai đoạn {new}: "
+            f"dvk criteria new --phase {new} --out tieu-chi-{new}.toml, điền bảng [guidance], rồi "
+            f"dvk criteria use tieu-chi-{new}.toml --from-year {year}.")
 
 
 def ensure_recognizable(plan: RecognitionPlan) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,22 +80,22 @@ def _decision_recipients(profile: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(first + [r for r in items if not _is_as_article(r)])
 
 
-def _criteria_source(crit: CriteriaSet) -> str:
-    """The guidance the criteria come from (``source`` in the criteria file), e.g. "Công văn số
-    69/CĐN ngày 14/5/2021 của Ban Thường vụ Công đoàn ngành Y tế tỉnh Đồng Nai"; "" if none."""
-    try:
-        return clean(str(tomllib.loads(crit.text).get("source") or "")) or ""
-    except (tomllib.TOMLDecodeError, TypeError):
-        return ""
+def guidance_of(crit: CriteriaSet) -> str:
+    """The guidance of a criteria set as documents cite it ("Công văn số … ngày … của … về việc …");
+    "" when the set names none."""
+    return crit.guidance.cite()
 
 
 def _legal_bases(crit: CriteriaSet, lh: Letterhead) -> tuple[str, ...]:
-    source = _criteria_source(crit)
-    guide = (f"hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn "
-             f"{crit.phase}")
-    second = f"Căn cứ {source} về việc {guide};" if source else f"Căn cứ {guide};"
-    return ("Căn cứ Điều lệ Công đoàn Việt Nam;", second,
-            f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng {lh.org},")
+    """"Căn cứ …;" for each basis of the set (default: the Trade Union Charter), its guidance, then
+    the proposal the decision answers, ending with "." (Decree 30)."""
+    bases = [f"Căn cứ {b};" for b in (crit.legal_bases or ("Điều lệ Công đoàn Việt Nam",))]
+    cite = guidance_of(crit)
+    guide = cite or ("hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn "
+                     f"{crit.phase}")
+    bases.append(f"Căn cứ {guide};")
+    bases.append(f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng {lh.org}.")
+    return tuple(bases)
 
 
 def _subject_text(e: Mapping, unit_name: str) -> str:
@@ -282,13 +281,20 @@ def decision_doc(st: YearState, on: dt.date) -> DecisionDoc:
     return DecisionDoc(
         letterhead=st.lh, year=st.year, number=doc_number(d["number"]), issued_on=d["decided_on"],
         groups=st.recognized.groups(), legal_bases=_legal_bases(st.crit, st.lh),
-        recipients=_decision_recipients(st.profile), phase=st.crit.phase)
+        recipients=_decision_recipients(st.profile), phase=st.crit.phase, guidance=guidance_of(st.crit),
+        field_legend=field_legend(st.crit))
 
 
 def registration_doc(st: YearState, on: dt.date) -> RegistrationListDoc:
     return RegistrationListDoc(
         letterhead=st.lh, year=st.year, issued_on=on, groups=st.registrations.groups(),
-        late_count=st.counts["late"], sudden_count=st.counts["sudden"])
+        late_count=st.counts["late"], sudden_count=st.counts["sudden"],
+        guidance=st.crit.guidance.cite(subject=False), field_legend=field_legend(st.crit))
+
+
+def field_legend(crit: CriteriaSet) -> str:
+    """The legend of the "Lĩnh vực" column: "Lĩnh vực: 1. Chăm lo …; 2. …" (the set's short names)."""
+    return "Lĩnh vực: " + "; ".join(f"{f.number}. {f.short}" for f in crit.fields) + "."
 
 
 def _criteria(crit: CriteriaSet) -> tuple[Criterion, ...]:
@@ -344,7 +350,8 @@ def results_doc(st: YearState, on: dt.date) -> ResultsReportDoc:
         sudden=c["sudden"], reported=c["reported"], confirmed=c["confirmed"], scored=c["scored"],
         recognized=n_rec, not_recognized=len(st.not_recognized), units=units, fields=fields,
         recognized_groups=st.recognized.groups(), not_recognized_rows=tuple(st.not_recognized),
-        decision_ref=decision_title(d["number"], st.lh.symbol, d["decided_on"]) if d is not None else "")
+        decision_ref=decision_title(d["number"], st.lh.symbol, d["decided_on"]) if d is not None else "",
+        phase=crit.phase, guidance=guidance_of(crit))
 
 
 def reminder_deadline(st: YearState, on: dt.date, given: dt.date | None) -> dt.date:
@@ -358,7 +365,7 @@ def reminder_doc(st: YearState, on: dt.date, deadline: dt.date) -> ReminderDoc:
     units = tuple(ReminderUnit(st.unit_name(code), tuple(items))
                   for code, items in sorted(st.missing.items(), key=lambda kv: st.unit_rank.get(kv[0], 1 << 30)))
     return ReminderDoc(letterhead=st.lh, year=st.year, number="", issued_on=on, units=units,
-                          deadline=fmt_date(deadline))
+                          deadline=fmt_date(deadline), guidance=guidance_of(st.crit))
 
 
 def _field_label(crit: CriteriaSet, n: int) -> str:
@@ -515,8 +522,10 @@ def proposal_doc(conn: Connection, ps: PhaseState, on: dt.date) -> ProposalDoc:
     addressee = standing_committee(lh.parent_org)
     # "Như trên" already sends it to the addressee: drop lines that name the parent body again.
     lh = dataclasses.replace(lh, recipients=tuple(r for r in lh.recipients if not names_body(r, lh.parent_org)))
+    first = ps.states[ps.years[0]].crit if ps.years else None
     return ProposalDoc(letterhead=lh, phase=ps.phase, number="", issued_on=on, addressee=addressee,
-                       groups=ps.proposed.groups(by_year=True), years=tuple(ps.summary))
+                       groups=ps.proposed.groups(by_year=True), years=tuple(ps.summary),
+                       guidance=guidance_of(first) if first is not None else "")
 
 
 def phase_workbook_data(conn: Connection, ps: PhaseState, on: dt.date, author: str,

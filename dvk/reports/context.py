@@ -165,10 +165,13 @@ def sanitize(obj: Any, warnings: list[str], *, label: str = "", owner: str = "",
     return obj
 
 
-def _default_phase(year: int) -> str:
-    """The five-year phase a year belongs to: 2024 -> "2021-2025"."""
-    start = 2021 + 5 * ((year - 2021) // 5)
-    return f"{start}-{start + 4}"
+def _guide(guidance: str, phase: str) -> str:
+    """The guidance a document cites: the criteria set's own ("Công văn số … về việc …"); else a
+    generic phrase naming the phase, if known."""
+    if guidance:
+        return guidance
+    tail = f" giai đoạn {phase}" if phase else ""
+    return f"hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo”{tail}"
 
 
 def _upper(s: str) -> str:
@@ -309,11 +312,10 @@ def decision_context(doc: DecisionDoc) -> dict:
     ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line=doc.date_line, year=doc.year)
     issuer = ctx["issuer_name"]
     groups = _groups_context(doc.groups)
-    phase = doc.phase or _default_phase(doc.year)
     bases = list(doc.legal_bases) or [
         "Căn cứ Điều lệ Công đoàn Việt Nam;",
-        f"Căn cứ hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn {phase};",
-        f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng và {_office(lh)},",
+        f"Căn cứ {_guide(doc.guidance, doc.phase)};",
+        f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng và {_office(lh)}.",
     ]
     ctx.update(
         authority=_upper(doc.authority or issuer),
@@ -322,6 +324,7 @@ def decision_context(doc: DecisionDoc) -> dict:
         count_detail=_count_detail(groups),
         groups=groups,
         date_text=doc.date_text or fmt_date(doc.issued_on),
+        field_legend=doc.field_legend,
         article2=doc.article2 or (
             "Các tập thể, cá nhân có tên tại Điều 1 tiếp tục duy trì, nhân rộng mô hình, phát huy tính lan tỏa "
             "trong đoàn viên, người lao động. Quyết định này có hiệu lực kể từ ngày ký."),
@@ -348,6 +351,8 @@ def registration_context(doc: RegistrationListDoc) -> dict:
         preparer=doc.preparer,
         late_count=doc.late_count,
         sudden_count=doc.sudden_count,
+        guidance=doc.guidance,
+        field_legend=doc.field_legend,
     )
     return ctx
 
@@ -398,8 +403,7 @@ def report_context(doc: ResultsReportDoc) -> dict:
                     f"mô hình, điển hình đủ điều kiện công nhận “Dân vận khéo” năm {doc.year} ({detail}).")
     ctx.update(
         intro=doc.intro or (
-            f"Thực hiện hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn "
-            f"{_default_phase(doc.year)}, {issuer} báo cáo kết quả xây dựng, xét chọn mô hình, điển hình "
+            f"Thực hiện {_guide(doc.guidance, doc.phase)}, {issuer} báo cáo kết quả xây dựng, xét chọn mô hình, điển hình "
             f"“Dân vận khéo” năm {doc.year} như sau:"),
         registered=doc.registered, late=doc.late, sudden=doc.sudden, reported=doc.reported,
         confirmed=doc.confirmed, scored=doc.scored, recognized=doc.recognized,
@@ -445,7 +449,8 @@ def reminder_context(doc: ReminderDoc) -> dict:
         subject=doc.subject or f"đôn đốc hoàn thiện hồ sơ mô hình, điển hình “Dân vận khéo” năm {doc.year}",
         addressees=addressees,
         intro=doc.intro or (
-            f"Để kịp thời tổng hợp, xét chọn và công nhận mô hình, điển hình “Dân vận khéo” năm {doc.year}, "
+            (f"Thực hiện {doc.guidance}, để" if doc.guidance else "Để")
+            + f" kịp thời tổng hợp, xét chọn và công nhận mô hình, điển hình “Dân vận khéo” năm {doc.year}, "
             f"{issuer} đề nghị các đơn vị có tên dưới đây bổ sung hồ sơ còn thiếu như sau:"),
         units=units,
         deadline=doc.deadline or DOTS,
@@ -468,8 +473,7 @@ def proposal_context(doc: ProposalDoc) -> dict:
         addressee_short=doc.addressee_short or doc.addressee,
         award=doc.award,
         intro=list(doc.intro) or [
-            f"Thực hiện hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn "
-            f"{doc.phase}, hằng năm {issuer} đã phát động, theo dõi và xét chọn, công nhận các mô hình, "
+            f"Thực hiện {_guide(doc.guidance, doc.phase)}, hằng năm {issuer} đã phát động, theo dõi và xét chọn, công nhận các mô hình, "
             "điển hình “Dân vận khéo” trong các Công đoàn cơ sở. Các mô hình, điển hình được công nhận có cách "
             "làm sáng tạo, hiệu quả, có sức lan tỏa trong đoàn viên, người lao động."],
         years=years,

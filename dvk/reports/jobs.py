@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from dvk.cycle.common import check_year, today
 from dvk.cycle.config import get_setting
 from dvk.cycle.year import years as ledger_years
+from dvk.cycle.setup import outside_phase
 from dvk.errors import InvalidInput
 from dvk.reports.build import YearState, read_phase, read_year
 from dvk.reports.kinds import PHASE, YEAR, DocKind, Draft, Options, PhaseSource, YearSource, kinds_of
@@ -115,6 +116,9 @@ def plan_year(conn: Connection, year: int, opts: Options, *, kinds: Sequence[str
     dec = st.decision
     jobs: list[Job] = []
     notes: list[str] = []
+    outside = outside_phase(st.crit, year)
+    if outside and dec is None:  # a decided year stays as it was decided
+        notes.append(outside)
     if st.counts["registered"] == 0 and dec is None and kinds is None:
         known = ", ".join(str(y) for y in ledger_years(conn)) or "chưa có năm nào"
         raise InvalidInput(f"Năm {year} chưa có mô hình, điển hình nào trong sổ (các năm có trong sổ: {known}); "

@@ -165,7 +165,9 @@ class DecisionDoc(_Frozen):
         article3: the text after "Điều 3."; empty = the default execution clause ending "./.".
         authority: the line above the legal bases; empty = ``issuer_name`` in UPPERCASE.
         recipients: "Nơi nhận" lines for this decision (overrides the letterhead's).
-        phase: the phase for the default legal basis, e.g. "2021-2025"; empty = derived from the year.
+        phase: the phase of the year's criteria set, e.g. "2021-2025" (for the default legal basis).
+        guidance: the guidance of that set as cited, e.g. "Công văn số 69/CĐN ngày 14/5/2021 của …
+            về việc …" (for the default legal basis); empty = a generic basis.
     """
 
     letterhead: Letterhead
@@ -181,6 +183,8 @@ class DecisionDoc(_Frozen):
     authority: str = ""
     recipients: tuple[str, ...] = ()
     phase: str = ""
+    guidance: str = ""
+    field_legend: str = ""
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("groups", "legal_bases", "recipients")
 
@@ -204,6 +208,8 @@ class RegistrationListDoc(_Frozen):
         preparer: the clerk's name under "NGƯỜI LẬP BIỂU" (may be empty).
         late_count: how many registered after the window.
         sudden_count: how many are sudden achievements (not registered).
+        guidance: the guidance the year is run under, cited under the title ("Công văn số … của …").
+        field_legend: the fields' short names, for the legend under the list ("1. Chăm lo …").
     """
 
     letterhead: Letterhead
@@ -216,6 +222,8 @@ class RegistrationListDoc(_Frozen):
     preparer: str = ""
     late_count: int = 0
     sudden_count: int = 0
+    guidance: str = ""
+    field_legend: str = ""
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("groups",)
 
@@ -370,6 +378,7 @@ class ResultsReportDoc(_Frozen):
         assessment: section III paragraphs (đánh giá chung); empty = a default.
         proposals: section IV paragraphs (đề xuất, kiến nghị); empty = a default.
         recipients: "Nơi nhận" lines (overrides the letterhead's).
+        phase, guidance: as in ``DecisionDoc`` (for the default intro).
     """
 
     letterhead: Letterhead
@@ -395,6 +404,8 @@ class ResultsReportDoc(_Frozen):
     assessment: tuple[str, ...] = ()
     proposals: tuple[str, ...] = ()
     recipients: tuple[str, ...] = ()
+    phase: str = ""
+    guidance: str = ""
 
     _tuple_fields: ClassVar[tuple[str, ...]] = (
         "units", "fields", "recognized_groups", "not_recognized_rows", "assessment", "proposals", "recipients",
@@ -453,6 +464,7 @@ class ReminderDoc(_Frozen):
         send_to: where to send the documents; empty = ``Letterhead.office``.
         closing: the last paragraph; empty = a default ending "./.".
         recipients: "Nơi nhận" lines (overrides the letterhead's); "Như trên" is added first.
+        guidance: as in ``DecisionDoc`` (for the default intro).
     """
 
     letterhead: Letterhead
@@ -468,6 +480,7 @@ class ReminderDoc(_Frozen):
     send_to: str = ""
     closing: str = ""
     recipients: tuple[str, ...] = ()
+    guidance: str = ""
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("units", "addressees", "recipients")
 
@@ -507,6 +520,7 @@ class ProposalDoc(_Frozen):
         intro: opening paragraphs; empty = a default.
         date_line, date_text: as in ``DecisionDoc``.
         recipients: "Nơi nhận" lines (overrides the letterhead's); "Như trên" is added first.
+        guidance: the phase's guidance as cited (for the default intro).
     """
 
     letterhead: Letterhead
@@ -522,5 +536,6 @@ class ProposalDoc(_Frozen):
     date_line: str = ""
     date_text: str = ""
     recipients: tuple[str, ...] = ()
+    guidance: str = ""
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("groups", "years", "intro", "recipients")
