@@ -32,7 +32,7 @@ from dvk.reports.pdf import docx_to_pdf
 from dvk.reports.sandbox import check_template, find_template
 from dvk.errors import OutputExistsError, PdfConversionError, TemplateError
 from dvk.reports.excel import write_phase_workbook, write_year_workbook
-from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, ProposalDoc, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow, YearSummaryRow
+from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, ProposalDoc, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, RevocationDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow, YearSummaryRow
 from dvk.reports.records import ConfirmationRecord, PhaseWorkbookData, PhaseYear, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
 from dvk.reports.word import render_docx
 
@@ -237,6 +237,8 @@ def _known_keys(name: str) -> set[str]:
         "bao-cao-ket-qua.docx": report_doc(),
         "cong-van-nhac.docx": reminder_doc(),
         "to-trinh-khen-thuong.docx": proposal_doc(),
+        "quyet-dinh-thu-hoi.docx": RevocationDoc(letterhead=LH, year=2026, number="07", issued_on=ISSUED,
+                                                 revoked="Quyết định số 05/QĐ-CĐN ngày 15/10/2026", reason="Sai sót"),
     }[name]
     return set(context_of(vm))
 

@@ -207,3 +207,43 @@ def test_documents_cite_the_guidance_of_the_years_set(decided, tmp_path):
     assert "Căn cứ Công văn số 69/CĐN ngày 14/5/2021" in old  # the stored 2021-2025 set, read from its source
     bases = [p for p in Document(str(out / "quyet-dinh-cong-nhan-2026.docx")).paragraphs if p.text.startswith(("Căn cứ", "Xét đề nghị"))]
     assert [p.text[-1] for p in bases] == [";", ";", "."]  # the last basis ends with "."
+
+
+# ---------------------------------------------------------------- revocation
+
+def test_a_revocation_decision_is_written_and_named_by_verify_doc(decided, tmp_path):
+    led, out, _ = decided
+    assert "đã được dùng" in _flat(led.fails("recognize", "--revoke", "--year", "2024", "--reason", "Sai sót",
+                                             "--number", "9").stderr)  # the year's numbering
+    led("recognize", "--revoke", "--year", "2024", "--reason", "Sai sót trong hồ sơ", "--number", "11",
+        "--date", "20/10/2024")
+    assert "đã được dùng cho một quyết định thu hồi" in _flat(
+        led.fails("recognize", "--year", "2024", "--number", "11").stderr)
+    led("recognize", "--year", "2024", "--number", "12", "--date", "25/10/2024")
+    new = tmp_path / "new"
+    led("export", "--year", "2024", "--out", new)
+    rev = _text(new / "quyet-dinh-thu-hoi-2024.docx")
+    assert "Số: 11/QĐ-CĐN" in rev
+    assert "Về việc thu hồi Quyết định số 09/QĐ-CĐN ngày 09/10/2024" in rev
+    assert "Lý do: Sai sót trong hồ sơ." in rev
+    assert "2 mô hình, điển hình có tên trong danh sách kèm theo Quyết định số 09/QĐ-CĐN ngày 09/10/2024 không còn " \
+           "được công nhận" in rev
+    dec = _text(new / "quyet-dinh-cong-nhan-2024.docx")
+    assert "Số: 12/QĐ-CĐN" in dec and "thay thế Quyết định số 09/QĐ-CĐN ngày 09/10/2024." in dec
+    res = led.fails("verify-doc", out / "quyet-dinh-cong-nhan-2024.docx")
+    assert "đã bị thu hồi bằng Quyết định số 11/QĐ-CĐN ngày 20/10/2024" in _flat(res.stderr)
+    assert "khớp với sổ" in led("verify-doc", new / "quyet-dinh-thu-hoi-2024.docx").stdout
+    if Path(AUDIT).exists():
+        assert "Errors: 0" in _audit(new / "quyet-dinh-thu-hoi-2024.docx")
+
+
+def test_a_revocation_without_number_is_recorded_only(decided, tmp_path):
+    led, _, _ = decided
+    res = led("recognize", "--revoke", "--year", "2024", "--reason", "Chưa gửi", "--date", "10/10/2024")
+    assert "chỉ được ghi vào sổ" in _flat(res.stdout)
+    led("recognize", "--year", "2024", "--number", "10", "--date", "12/10/2024")
+    out = tmp_path / "o"
+    res = led("export", "--year", "2024", "--out", out)
+    assert "không có quyết định thu hồi (không có số)" in _flat(res.stdout)
+    assert not (out / "quyet-dinh-thu-hoi-2024.docx").exists()
+    assert "thay thế" not in _text(out / "quyet-dinh-cong-nhan-2024.docx")  # a decision never sent out

@@ -652,6 +652,24 @@ def decision():
     return doc
 
 
+def revocation():
+    doc = new_document(title="Quyết định thu hồi quyết định công nhận mô hình, điển hình “Dân vận khéo”")
+    letterhead(doc, number_line="Số: {{ number }}/QĐ-{{ symbol }}")
+    para(doc, [("QUYẾT ĐỊNH", {"bold": True, "size": 14})], style="DVK Title", before=18)
+    para(doc, [("Về việc thu hồi {{ revoked }}", {"bold": True, "size": 14})], style="DVK Title")
+    rule(doc, SUBJECT_RULE_MM, PORTRAIT_TEXT_W, before=2)
+    para(doc, [("{{ authority }}", {"bold": True, "size": 14})], style="DVK Title", before=18, after=12)
+    tag(doc, "{%p for b in legal_bases %}")
+    para(doc, [("{{ b }}", {"italic": True})])
+    tag(doc, "{%p endfor %}")
+    para(doc, [("QUYẾT ĐỊNH:", {"bold": True, "size": 14})], style="DVK Title", before=6, after=12)
+    para(doc, [("Điều 1.", {"bold": True}), (" {{ article1 }}", {})])
+    para(doc, [("Điều 2.", {"bold": True}), (" {{ article2 }}", {})])
+    para(doc, [("Điều 3.", {"bold": True}), (" {{ article3 }}", {})], keep_next=True)
+    signature_block(doc)
+    return doc
+
+
 def registration_list():
     doc = new_document(title="Danh sách đăng ký mô hình, điển hình “Dân vận khéo”", landscape=True)
     letterhead(doc, number_line="{% if number %}Số: {{ number }}/DS-{{ symbol }}{% endif %}",
@@ -903,6 +921,7 @@ def proposal():
 
 TEMPLATES = {
     "quyet-dinh-cong-nhan.docx": decision,
+    "quyet-dinh-thu-hoi.docx": revocation,
     "danh-sach-dang-ky.docx": registration_list,
     "phieu-cham-diem.docx": score_sheets,
     "bao-cao-ket-qua.docx": results_report,

@@ -74,7 +74,7 @@ def check_cmd(
 def recognize_cmd(
     ctx: typer.Context,
     year: Annotated[int, typer.Option("--year", "-y", help="Năm xét công nhận.", callback=YEAR_CHECK)],
-    number: Annotated[Optional[int], typer.Option("--number", "-n", help="Số quyết định.",
+    number: Annotated[Optional[int], typer.Option("--number", "-n", help="Số quyết định (với --revoke: số quyết định thu hồi).",
                                                   callback=int_range(1, 99_999, "số quyết định"))] = None,
     date: DateOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Chỉ xem kết quả, không ghi.")] = False,
@@ -102,12 +102,19 @@ def recognize_cmd(
     on = parse_date_opt(date)
     if revoke:
         with writing(ctx, db, user) as tx:
-            dec = revoke_decision(tx, year, reason, on)
-            tx.note(f"Thu hồi quyết định số {decision_number(dec['number'])} năm {year}: {dec['revoked_reason']}")
+            dec = revoke_decision(tx, year, reason, on, number)
+            by = f" bằng quyết định số {decision_number(number)}" if number is not None else ""
+            tx.note(f"Thu hồi quyết định số {decision_number(dec['number'])} năm {year}{by}: {dec['revoked_reason']}")
         if json_:
-            print_json({"revoked": True, "year": year, "number": dec["number"]})
+            print_json({"revoked": True, "year": year, "number": dec["number"], "revocation_number": number})
         else:
-            say(f"Đã thu hồi quyết định số {decision_number(dec['number'])} năm {year}. Các mô hình năm {year} được mở khóa.")
+            say(f"Đã thu hồi quyết định số {decision_number(dec['number'])} năm {year}{by}. "
+                f"Các mô hình năm {year} được mở khóa.")
+            if number is None:
+                say("Không có số quyết định thu hồi (--number): việc thu hồi chỉ được ghi vào sổ, không xuất "
+                    "quyết định thu hồi.")
+            else:
+                say(f"Xuất quyết định thu hồi: dvk export --year {year}")
         return
     if number is None:
         raise InvalidInput("Thiếu số quyết định (--number).")

@@ -68,11 +68,7 @@ def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.da
             f"Năm {year} đã có {_decision_title(conn, dec)}. Muốn ra quyết định khác, hãy thu hồi quyết định cũ: "
             f"dvk recognize --revoke --year {year} --reason \"…\""
         )
-    t = table("decision")
-    used = conn.execute(select(t.c.id).where(and_(t.c.year == year, t.c.number == number))).first()
-    if used:
-        raise InvalidInput(f"Số quyết định {doc_number(number)} năm {year} đã được dùng (kể cả quyết định đã thu hồi); "
-                           "hãy dùng số khác.")
+    number_unused(conn, year, number)
     ctx = year_context(conn, year)
     refuse_outside_phase(ctx.crit, year)
     decided_on = decided_on or ctx.crit.recognition_day(year)
@@ -126,15 +122,56 @@ def recognize(tx: Tx, plan: RecognitionPlan) -> int:
     return dec_id
 
 
-def revoke(tx: Tx, year: int, reason: str | None, on: dt.date | None = None) -> dict:
+def number_unused(conn: Connection, year: int, number: int) -> None:
+    """A decision number is used once in a year: by a recognition decision (in force or revoked)
+    or by a revocation decision (InvalidInput)."""
+    t = table("decision")
+    used = conn.execute(select(t.c.id).where(and_(t.c.year == year, t.c.number == number))).first()
+    if used:
+        raise InvalidInput(f"Số quyết định {doc_number(number)} năm {year} đã được dùng (kể cả quyết định đã thu hồi); "
+                           "hãy dùng số khác.")
+    used = conn.execute(select(t.c.id).where(and_(t.c.year == year, t.c.revocation_number == number))).first()
+    if used:
+        raise InvalidInput(f"Số quyết định {doc_number(number)} năm {year} đã được dùng cho một quyết định thu hồi; "
+                           "hãy dùng số khác.")
+
+
+def revoke(tx: Tx, year: int, reason: str | None, on: dt.date | None = None, number: int | None = None) -> dict:
+    """Revoke the year's decision in force. With ``number`` a revocation decision (quyết định thu
+    hồi) is issued under that number of the year, dated ``on``; without it the revocation is only
+    recorded (a decision never sent out)."""
     reason_c = text_field(reason, "lý do thu hồi (--reason)", required=True, max_len=MAX_LEN["reason"])
     dec = active_decision(tx.conn, year)
     if dec is None:
         raise NotFound(f"Năm {year} không có quyết định công nhận nào đang có hiệu lực để thu hồi.")
+    on = on or today()
+    if on < dec["decided_on"]:
+        raise InvalidInput(f"Ngày thu hồi {fmt_date(on)} trước ngày của quyết định bị thu hồi "
+                           f"({fmt_date(dec['decided_on'])}).")
+    if number is not None:
+        if number < 1:
+            raise InvalidInput(f"Số quyết định thu hồi phải là số nguyên dương (nhận được {number}).")
+        number_unused(tx.conn, year, number)
     tx.update("decision", {"id": dec["id"]}, {"revoked": True, "revoked_reason": reason_c,
-                                              "revoked_on": on or today()})
-    dec.update(revoked=True, revoked_reason=reason_c)
+                                              "revoked_on": on, "revocation_number": number})
+    dec.update(revoked=True, revoked_reason=reason_c, revoked_on=on, revocation_number=number)
     return dec
+
+
+def revoked_decisions(conn: Connection, year: int) -> list[dict]:
+    """The year's revoked decisions, oldest first, each with ``recognized``: how many entries it had
+    recognised."""
+    t, o = table("decision"), table("outcome")
+    from sqlalchemy import func
+
+    rows = conn.execute(select(t).where(and_(t.c.year == year, t.c.revoked == True))  # noqa: E712
+                        .order_by(t.c.id)).mappings().all()
+    out = []
+    for r in rows:
+        n = conn.execute(select(func.count()).select_from(o).where(
+            and_(o.c.decision_id == r["id"], o.c.recognized == True))).scalar_one()  # noqa: E712
+        out.append({**dict(r), "recognized": n})
+    return out
 
 
 def decide(led: "Store", year: int, number: int, decided_on: dt.date | None, *, user: str,

@@ -60,6 +60,7 @@ TABLE_LABELS = {
     "outcome": "Kết quả công nhận (quyết định / mô hình)",
     "document": "Văn bản đã xuất có mã SHA-256",
     "decision_unit": "Đơn vị theo quyết định (mã nội bộ / mã đơn vị)",
+    "proposal": "Đề nghị khen thưởng giai đoạn (giai đoạn / mã mô hình)",
 }
 COLUMN_LABELS = {
     "value": "giá trị", "year": "năm", "seq": "số thứ tự", "unit_code": "đơn vị", "title": "tên",

@@ -18,14 +18,15 @@ from sqlalchemy.engine import Connection
 from dvk.cycle.common import STATUSES, SUBJECTS, check_year
 from dvk.cycle.config import profile_for
 from dvk.cycle.status import STAGES, missing_items, reached
+from dvk.cycle.recognition import revoked_decisions
 from dvk.cycle.units import list_units, units_of_decision
 from dvk.cycle.year import Bundle, YearContext, iter_year, judged, status_of, year_context
-from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, ProposalDoc, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow, YearSummaryRow
+from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, ProposalDoc, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, RevocationDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow, YearSummaryRow
 from dvk.reports.records import ConfirmationRecord, PhaseWorkbookData, PhaseYear, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
 from dvk.criteria import CriteriaSet
 from dvk.text.dates import fmt_date
 from dvk.text.normalize import clean, fold, sort_people
-from dvk.wording import decision_note, decision_ref, decision_title, doc_number, fmt_number, fmt_score, issuer_name, members_name, standing_committee
+from dvk.wording import decision_note, decision_ref, decision_title, doc_number, fmt_number, fmt_score, issuer_name, members_name, recognition_subject, standing_committee
 
 
 #: Word documents are for print: a list longer than this is left to the Excel workbook (docxtpl
@@ -169,6 +170,7 @@ class YearState:
     by_field: dict[int, list[int]] = field(default_factory=dict)  # field -> [registered, recognized]
     by_unit_field: dict[str, list[int]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    revoked: list[dict] = field(default_factory=list)  # the year's revoked decisions, oldest first
 
     @property
     def year(self) -> int:
@@ -272,7 +274,31 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
             if items:
                 st.missing.setdefault(code, []).append(ReminderItem(e["id"], e["title"], "; ".join(items)))
     st.counts = counts
+    st.revoked = revoked_decisions(conn, year)
     return st
+
+
+def replaced_by(st: YearState, d: Mapping) -> str:
+    """The revoked decision that decision ``d`` replaces, as cited: the last one revoked before it
+    by a revocation decision of its own (one never sent out is replaced by nothing); "" if none."""
+    earlier = [r for r in st.revoked if r["id"] < d["id"] and r.get("revocation_number")]
+    if not earlier:
+        return ""
+    r = earlier[-1]
+    return decision_title(r["number"], st.lh.symbol, r["decided_on"])
+
+
+def revocation_doc(st: YearState, rev: Mapping) -> RevocationDoc:
+    """The decision revoking ``rev`` (a revoked decision with its revocation number)."""
+    revoked = decision_title(rev["number"], st.lh.symbol, rev["decided_on"])
+    bases = [f"Căn cứ {b};" for b in (st.crit.legal_bases or ("Điều lệ Công đoàn Việt Nam",))]
+    bases.append(f"Căn cứ {revoked} của {st.lh.issuer_name or st.lh.org} về việc "
+                 f"{recognition_subject(st.year)};")
+    bases.append(f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng {st.lh.org}.")
+    return RevocationDoc(letterhead=st.lh, year=st.year, number=doc_number(rev["revocation_number"]),
+                         issued_on=rev["revoked_on"], revoked=revoked, reason=rev["revoked_reason"] or "",
+                         recognized=rev["recognized"], legal_bases=tuple(bases),
+                         recipients=_decision_recipients(st.profile))
 
 
 def decision_doc(st: YearState, on: dt.date) -> DecisionDoc:
@@ -282,7 +308,7 @@ def decision_doc(st: YearState, on: dt.date) -> DecisionDoc:
         letterhead=st.lh, year=st.year, number=doc_number(d["number"]), issued_on=d["decided_on"],
         groups=st.recognized.groups(), legal_bases=_legal_bases(st.crit, st.lh),
         recipients=_decision_recipients(st.profile), phase=st.crit.phase, guidance=guidance_of(st.crit),
-        field_legend=field_legend(st.crit))
+        field_legend=field_legend(st.crit), replaces=replaced_by(st, d))
 
 
 def registration_doc(st: YearState, on: dt.date) -> RegistrationListDoc:

@@ -11,7 +11,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from dvk.reports.models import BLANK_NUMBER, DOTS, DecisionDoc, Group, Letterhead, ProposalDoc, RegistrationListDoc, ReminderDoc, ResultsReportDoc, ScoreSheetDoc
+from dvk.reports.models import (BLANK_NUMBER, DOTS, DecisionDoc, Group, Letterhead, ProposalDoc, RegistrationListDoc,
+                                ReminderDoc, ResultsReportDoc, RevocationDoc, ScoreSheetDoc)
 from dvk.text.dates import date_words, fmt_date
 from dvk.wording import office_name
 
@@ -326,14 +327,47 @@ def decision_context(doc: DecisionDoc) -> dict:
         date_text=doc.date_text or fmt_date(doc.issued_on),
         field_legend=doc.field_legend,
         article2=doc.article2 or (
-            "Các tập thể, cá nhân có tên tại Điều 1 tiếp tục duy trì, nhân rộng mô hình, phát huy tính lan tỏa "
-            "trong đoàn viên, người lao động. Quyết định này có hiệu lực kể từ ngày ký."),
+            f"{_named(groups)} có tên tại Điều 1 tiếp tục duy trì, nhân rộng mô hình, phát huy tính lan tỏa "
+            "trong đoàn viên, người lao động. Quyết định này có hiệu lực kể từ ngày ký"
+            + (f" và thay thế {doc.replaces}." if doc.replaces else ".")),
         article3=doc.article3 or (
-            f"{_office(lh)}, {lh.members_name} và các tập thể, cá nhân có tên tại Điều 1 "
+            f"{_office(lh)}, {lh.members_name} và {_named(groups).lower()} có tên tại Điều 1 "
             "chịu trách nhiệm thi hành Quyết định này./."),
         recipients=_recipient_lines(
             "Như Điều 3", doc.recipients or lh.recipients or _REPORTED_TO,
             lh.symbol),
+    )
+    return ctx
+
+
+def _named(groups: Sequence[dict]) -> str:
+    """Who the list names: "Các tập thể", "Các cá nhân" or "Các tập thể, cá nhân"."""
+    labels = {g["label"].lower() for g in groups}
+    if labels == {"cá nhân"}:
+        return "Các cá nhân"
+    if labels == {"tập thể"}:
+        return "Các tập thể"
+    return "Các tập thể, cá nhân"
+
+
+def revocation_context(doc: RevocationDoc) -> dict:
+    lh = doc.letterhead
+    ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line="", year=doc.year)
+    issuer = ctx["issuer_name"]
+    ctx.update(
+        authority=_upper(issuer),
+        revoked=doc.revoked,
+        reason=doc.reason.rstrip(" ."),
+        recognized=doc.recognized,
+        legal_bases=list(doc.legal_bases),
+        article1=(f"Thu hồi {doc.revoked} của {issuer} về việc công nhận mô hình, điển hình “Dân vận khéo” "
+                  f"năm {doc.year}. Lý do: {doc.reason.rstrip(' .')}."),
+        article2=(f"{doc.revoked} hết hiệu lực kể từ ngày Quyết định này có hiệu lực; "
+                  f"{doc.recognized} mô hình, điển hình có tên trong danh sách kèm theo {doc.revoked} "
+                  "không còn được công nhận theo Quyết định đó. Quyết định này có hiệu lực kể từ ngày ký."),
+        article3=(f"{_office(lh)}, {lh.members_name} và các tập thể, cá nhân có tên trong danh sách kèm theo "
+                  f"{doc.revoked} chịu trách nhiệm thi hành Quyết định này./."),
+        recipients=_recipient_lines("Như Điều 3", doc.recipients or lh.recipients or _REPORTED_TO, lh.symbol),
     )
     return ctx
 

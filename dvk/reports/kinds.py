@@ -25,17 +25,18 @@ from sqlalchemy.engine import Connection
 
 from dvk.cycle.config import profile_for
 from dvk.reports.context import (decision_context, proposal_context, registration_context, reminder_context,
-                                 report_context, score_context)
+                                 report_context, revocation_context, score_context)
 from dvk.reports.build import (SCORE_MAX_SHEETS, WORD_MAX_ROWS, PhaseState, YearState, decision_doc,
                                phase_workbook_data, proposal_doc, registration_doc, reminder_deadline, reminder_doc,
-                               results_doc, score_doc, year_workbook_data)
+                               results_doc, revocation_doc, score_doc, year_workbook_data)
 from dvk.reports.excel import write_phase_workbook, write_year_workbook
 from dvk.reports.models import (Criterion, DecisionDoc, FieldCountRow, ListRow, NotRecognizedRow, ProposalDoc,
-                                RegistrationListDoc, ReminderDoc, ReminderItem, ResultsReportDoc, ScoreSheetDoc,
+                                RegistrationListDoc, ReminderDoc, ReminderItem, ResultsReportDoc, RevocationDoc, ScoreSheetDoc,
                                 ScoreSheetEntry, UnitCountRow, YearSummaryRow)
 from dvk.reports.records import PhaseWorkbookData, YearWorkbookData
 from dvk.text.normalize import clean, fold, sort_people
-from dvk.wording import thousands
+from dvk.text.dates import fmt_date
+from dvk.wording import decision_title, doc_number, thousands
 
 
 YEAR = "year"
@@ -326,6 +327,23 @@ def _decision(src: YearSource) -> Draft | None:
     return Draft(vm=decision_doc(st, src.on), params={"on": st.decision["decided_on"].isoformat()})
 
 
+def _revocation(src: YearSource) -> Draft | None:
+    st, year = src.state, src.year
+    for rev in st.revoked:
+        if not rev.get("revocation_number"):
+            src.note(f"{decision_title(rev['number'], st.lh.symbol, rev['decided_on'])} đã bị thu hồi ngày "
+                     f"{fmt_date(rev['revoked_on'])} mà không có quyết định thu hồi (không có số): việc thu hồi "
+                     "chỉ được ghi trong sổ, không xuất văn bản.")
+    issued = [r for r in st.revoked if r.get("revocation_number")]
+    if not issued:
+        return None
+    rev = issued[-1]
+    if len(issued) > 1:
+        src.note(f"Năm {year} có {len(issued)} quyết định thu hồi; {src.kind.file(year)} là quyết định thu hồi mới "
+                 f"nhất (số {doc_number(rev['revocation_number'])}).")
+    return Draft(vm=revocation_doc(st, rev), params={"on": rev["revoked_on"].isoformat()})
+
+
 def _registrations(src: YearSource) -> Draft | None:
     if not src.fits(len(src.state.registrations)):
         return None
@@ -415,6 +433,12 @@ register(DocKind(
     required={"org_lines", "number", "symbol", "date_line", "year", "count", "groups", "signer", "signer_title"},
     shapes={**HEADER, "groups": GROUPS, "legal_bases": LINES, "recipients": LINES},
     needs_decision=True, decision_dependent=True, is_decision=True))
+
+register(DocKind(
+    "revocation", "quyet-dinh-thu-hoi-{}.docx", "Quyết định thu hồi", YEAR, _revocation,
+    template="quyet-dinh-thu-hoi.docx", view_model=RevocationDoc, context=revocation_context,
+    required={"org_lines", "number", "symbol", "date_line", "revoked", "signer", "signer_title"},
+    shapes={**HEADER, "legal_bases": LINES, "recipients": LINES}))
 
 register(DocKind(
     "registrations", "danh-sach-dang-ky-{}.docx", "Danh sách đăng ký", YEAR, _registrations,

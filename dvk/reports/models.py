@@ -185,8 +185,39 @@ class DecisionDoc(_Frozen):
     phase: str = ""
     guidance: str = ""
     field_legend: str = ""
+    replaces: str = ""
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("groups", "legal_bases", "recipients")
+
+
+@dataclass(frozen=True)
+class RevocationDoc(_Frozen):
+    """A revocation decision (quyết định thu hồi; template ``quyet-dinh-thu-hoi.docx``): it revokes
+    a recognition decision of the year, says why and what follows.
+
+    Attributes:
+        letterhead: issuing body and signer.
+        year: the year of the revoked decision.
+        number: the revocation decision's own number, e.g. "11".
+        issued_on: its date.
+        revoked: the revoked decision as cited, e.g. "Quyết định số 09/QĐ-CĐN ngày 09/10/2028".
+        reason: why it is revoked, as recorded.
+        recognized: how many entries the revoked decision had recognised.
+        legal_bases: the "Căn cứ …" lines, in order (the last ends with ".").
+        recipients: "Nơi nhận" lines (overrides the letterhead's).
+    """
+
+    letterhead: Letterhead
+    year: int
+    number: str
+    issued_on: dt.date
+    revoked: str
+    reason: str
+    recognized: int = 0
+    legal_bases: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()
+
+    _tuple_fields: ClassVar[tuple[str, ...]] = ("legal_bases", "recipients")
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,12 @@ def verify_document(led: Ledger, path: Path) -> DocCheck:
             dec = conn.execute(select(d).where(d.c.id == row["decision_id"])).mappings().first()
             if dec is not None and dec["revoked"]:
                 when = f" ngày {fmt_date(dec['revoked_on'])}" if dec["revoked_on"] else ""
-                check.problems.append(f"Quyết định này đã bị thu hồi{when} (lý do: {dec['revoked_reason']}).")
+                by = ""
+                if dec.get("revocation_number"):
+                    sym = profile_for(conn, dec["year"])["symbol"]
+                    by = f" bằng {decision_title(dec['revocation_number'], sym, dec['revoked_on'])}"
+                    when = ""
+                check.problems.append(f"Quyết định này đã bị thu hồi{by}{when} (lý do: {dec['revoked_reason']}).")
         elif row["year"] is not None and row["decision_id"] is not None:
             active = active_decision(conn, row["year"])
             if active is None or active["id"] != row["decision_id"]:
