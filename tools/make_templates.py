@@ -912,10 +912,13 @@ def proposal():
                 {"bold": True, "size": 14})], style="DVK Title")
     para(doc, [("(Kèm theo Tờ trình số {{ number }}/TTr-{{ symbol }} ngày {{ date_text }} của {{ issuer_name }})",
                 {"italic": True, "bold": False, "size": 14})], style="DVK Title", after=12)
-    cols = [("STT", 13, C), ("Năm", 14, C), ("Tên mô hình, điển hình", 82, L), ("Tập thể/Cá nhân", 44, L),
-            ("Đơn vị", 51, L), ("Lĩnh vực", 17, C), ("Ghi chú", 31, L)]
-    list_table(doc, cols, ["{{ r.stt }}", "{{ r.year }}", "{{ r.title }}", "{{ r.subject_text }}",
-                           "{{ r.unit }}", "{{ r.field }}", "{{ r.note }}"], text_w=LANDSCAPE_TEXT_W)
+    # The list as one is sent: a person recognised in several years is one row (their years and
+    # decisions listed), a short achievement from the report, and a total line.
+    cols = [("STT", 12, C), ("Tập thể/Cá nhân", 42, L), ("Đơn vị", 42, L), ("Tên mô hình, điển hình", 56, L),
+            ("Năm công nhận", 18, C), ("Thành tích tiêu biểu", 46, L), ("Ghi chú", 36, L)]
+    list_table(doc, cols, ["{{ r.stt }}", "{{ r.subject_text }}", "{{ r.unit }}", "{{ r.title }}", "{{ r.year }}",
+                           "{{ r.achievement }}", "{{ r.note }}"], text_w=LANDSCAPE_TEXT_W)
+    para(doc, [("{{ total_line }}", {"bold": True, "size": 13})], style="DVK Header", align=L, before=6)
     return doc
 
 

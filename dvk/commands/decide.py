@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from pathlib import Path
+from typing import Annotated, List, Optional
 
 import typer
 
@@ -145,6 +146,59 @@ def recognize_cmd(
             f"Các mô hình năm {year} đã được khóa.")
 
 
+def propose_cmd(
+    ctx: typer.Context,
+    entry_ids: Annotated[Optional[List[str]], typer.Argument(metavar="[ID]...", help="Mã các mô hình, điển hình đề nghị.")] = None,
+    phase: Annotated[str, typer.Option("--phase", help="Giai đoạn, ví dụ 2021-2025.")] = "",
+    from_file: Annotated[Optional[Path], typer.Option("--from", help="Tệp danh sách mã mô hình (mỗi dòng một mã).")] = None,
+    award: Annotated[Optional[str], typer.Option("--award", help="Hình thức khen thưởng đề nghị (mặc định theo cấp ban hành).")] = None,
+    remove: Annotated[Optional[List[str]], typer.Option("--remove", help="Bỏ mô hình này khỏi danh sách đề nghị (dùng nhiều lần được).")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="Xem danh sách đề nghị của giai đoạn.")] = False,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Chọn các mô hình, điển hình đề nghị khen thưởng giai đoạn (tờ trình của dvk export --phase)."""
+    from dvk.cycle.proposals import ids_from_file, phase_years, propose, proposed
+    from dvk.errors import InvalidInput
+
+    if not phase:
+        raise InvalidInput("Thiếu giai đoạn (--phase), ví dụ: dvk propose --phase 2021-2025 2024-007.")
+    phase, _ = phase_years(phase)
+    check_texts(opt_text("--award", award, "profile", label="Hình thức khen thưởng"))
+    ids = list(entry_ids or [])
+    if from_file is not None:
+        if ids:
+            raise InvalidInput("Chọn một trong hai: mã mô hình gõ trên dòng lệnh, hoặc --from TỆP.")
+        ids = ids_from_file(from_file)  # read before the write lock
+    if list_:
+        if ids or remove or award:
+            raise InvalidInput("--list chỉ để xem; bỏ các mã, --remove và --award, hoặc bỏ --list.")
+        from dvk.cycle.entries import get_entry
+
+        with ledger(ctx, db) as led, led.read() as conn:
+            rows = [(r, get_entry(conn, r["entry_id"])) for r in proposed(conn, phase)]
+        if json_:
+            print_json([{"id": e["id"], "year": e["year"], "title": e["title"], "award": r["award"]} for r, e in rows])
+            return
+        if not rows:
+            say(f"Giai đoạn {phase} chưa có mô hình, điển hình nào được chọn đề nghị khen thưởng.")
+            return
+        table(f"Đề nghị khen thưởng giai đoạn {phase} ({len(rows)})", ["Mã", "Năm", "Tên", "Cá nhân"],
+              [[e["id"], e["year"], e["title"], e.get("person") or ""] for _, e in rows])
+        return
+    with writing(ctx, db, user) as tx:
+        res = propose(tx, phase, ids, award=award, remove=list(remove or []))
+        tx.note(f"Đề nghị khen thưởng giai đoạn {phase}: thêm {len(res['added'])}, bỏ {len(res['removed'])}, "
+                f"còn {res['total']}")
+    if json_:
+        print_json(res)
+        return
+    say(f"Đề nghị khen thưởng giai đoạn {phase}: thêm {len(res['added'])}, bỏ {len(res['removed'])}; "
+        f"danh sách có {res['total']} mô hình, điển hình. Xuất tờ trình: dvk export --phase {phase}")
+
+
 def register(app: typer.Typer) -> None:
     add(app, "check", check_cmd)
     add(app, "recognize", recognize_cmd)
+    add(app, "propose", propose_cmd)

@@ -18,7 +18,10 @@ from sqlalchemy.engine import Connection
 from dvk.cycle.common import STATUSES, SUBJECTS, check_year
 from dvk.cycle.config import profile_for
 from dvk.cycle.status import STAGES, missing_items, reached
+from dvk.cycle.proposals import proposed, proposed_award
 from dvk.cycle.recognition import revoked_decisions
+from dvk.ledger.history import table
+from sqlalchemy import select
 from dvk.cycle.units import list_units, units_of_decision
 from dvk.cycle.year import Bundle, YearContext, iter_year, judged, status_of, year_context
 from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, ProposalDoc, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, RevocationDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow, YearSummaryRow
@@ -26,7 +29,7 @@ from dvk.reports.records import ConfirmationRecord, PhaseWorkbookData, PhaseYear
 from dvk.criteria import CriteriaSet
 from dvk.text.dates import fmt_date
 from dvk.text.normalize import clean, fold, sort_people
-from dvk.wording import decision_note, decision_ref, decision_title, doc_number, fmt_number, fmt_score, issuer_name, members_name, recognition_subject, standing_committee
+from dvk.wording import decision_note, decision_ref, decision_title, doc_number, fmt_number, fmt_score, default_award, issuer_name, issuing_level, members_name, recognition_subject, standing_committee
 
 
 #: Word documents are for print: a list longer than this is left to the Excel workbook (docxtpl
@@ -61,7 +64,8 @@ def letterhead_for(profile: Mapping[str, Any], units: Mapping[str, Mapping]) -> 
         parent_org=profile["parent_org"], org=org, symbol=profile["symbol"], place=profile["place"],
         signer=profile["signer"], signer_title=profile["signer_title"], on_behalf=on_behalf,
         recipients=recipients, issuer_name=issuer_name(org, on_behalf),
-        members_name=members_name(u.get("name") or "" for u in units.values()),
+        members_name=members_name((u.get("name") or "" for u in units.values()),
+                                  issuing_level(org, profile.get("symbol") or "")),
     )
 
 
@@ -497,8 +501,9 @@ def year_workbook_data(conn: Connection, st: YearState, on: dt.date, identifier:
 
 @dataclass
 class PhaseState:
-    """A phase read year by year: the recognised entries proposed for the phase's award (each row
-    with its year and the decision that recognised it), the yearly counts, and each year's state."""
+    """A phase read year by year: the entries proposed for the phase's award (`dvk propose`; an
+    individual recognised in several years is one row listing each year), the yearly counts, and
+    each year's state."""
 
     phase: str
     years: list[int]
@@ -506,11 +511,42 @@ class PhaseState:
     summary: list[YearSummaryRow] = field(default_factory=list)
     counts: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # registered, recognised, not
     states: dict[int, YearState] = field(default_factory=dict)
+    chosen: int = 0  # entries proposed (before individuals are merged)
+    award: str | None = None  # the award set with `dvk propose --award`
+
+    def rows(self) -> tuple[Group, Group]:
+        """The proposed rows: "Tập thể" then "Cá nhân", each in year order (then the usual order)."""
+        coll = sorted(self.proposed.collectives, key=lambda p: (p[1].year, p[0]))
+        ind = sort_people(sorted(self.proposed.individuals, key=lambda p: p[0]), key=lambda p: p[1])
+        ind = sorted(ind, key=lambda p: p[2].year.split(",")[0])  # stable: names stay sorted within a year
+        return (Group(COLLECTIVES, tuple(r for _, r in coll)), Group(INDIVIDUALS, tuple(r for _, _, r in ind)))
+
+
+def _achievements(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
+    """A short achievement of each entry, from its report (its effectiveness, else its approach):
+    the first sentence, at most about 160 characters."""
+    t = table("report")
+    out: dict[str, str] = {}
+    for i in range(0, len(ids), 500):
+        for r in conn.execute(select(t.c.entry_id, t.c.effectiveness, t.c.approach)
+                              .where(t.c.entry_id.in_(ids[i:i + 500]))).mappings():
+            text = " ".join((r["effectiveness"] or r["approach"] or "").split())
+            first = re.split(r"(?<=[.;!?])\s", text, maxsplit=1)[0]
+            out[r["entry_id"]] = first if len(first) <= 160 else first[:157].rsplit(" ", 1)[0] + "…"
+    return out
 
 
 def read_phase(conn: Connection, phase: str, years: Sequence[int], notes: list[str]) -> PhaseState:
-    """Read every year of a phase; a year without a decision adds a note (none of its entries is proposed)."""
+    """Read every year of a phase and the entries proposed for it; a year without a decision adds
+    a note (none of its entries can be proposed)."""
     ps = PhaseState(phase, list(years))
+    chosen = proposed(conn, phase)
+    ps.award = proposed_award(chosen)
+    wanted = {r["entry_id"] for r in chosen}
+    ps.chosen = len(wanted)
+    found: set[str] = set()
+    achievement = _achievements(conn, sorted(wanted))
+    people: dict[tuple[str, str], tuple[tuple, str, ListRow]] = {}
     for y in years:
         st = read_year(conn, y)
         ps.states[y] = st
@@ -522,35 +558,57 @@ def read_phase(conn: Connection, phase: str, years: Sequence[int], notes: list[s
             ps.counts[y] = (registered, 0, 0)
             ps.summary.append(YearSummaryRow(str(y), registered, 0, 0))
             continue
-        ref = decision_note(dec["number"], st.lh.symbol)
-        n = 0
-        for group in (st.recognized.collectives, st.recognized.individuals):
-            for item in group:
-                row = item[-1]
-                # the year's rows, with the year and the decision that recognised them
-                new = dataclasses.replace(row, year=str(y), note=ref, score=row.score)
-                key = item[0]
-                if len(item) == 2:
-                    ps.proposed.collectives.append((key, new))
-                else:
-                    ps.proposed.individuals.append((key, item[1], new))
-                n += 1
+        ref = f"{decision_note(dec['number'], st.lh.symbol)} ngày {fmt_date(dec['decided_on'])}"
+        n = len(st.recognized)
+        k = 0
+        for item in st.recognized.collectives:
+            key, row = item
+            if row.code in wanted:
+                k += 1
+                found.add(row.code)
+                ps.proposed.collectives.append((key, dataclasses.replace(
+                    row, year=str(y), note=ref, score="", achievement=achievement.get(row.code, ""))))
+        for key, person, row in st.recognized.individuals:
+            if row.code not in wanted:
+                continue
+            k += 1
+            found.add(row.code)
+            who = (fold(person), fold(row.unit))
+            ach = achievement.get(row.code, "")
+            if who in people:  # the same person of the same unit, recognised again: one row
+                k0, p0, r0 = people[who]
+                titles = r0.title if row.title == r0.title or row.title in r0.title.split("; ") \
+                    else f"{r0.title}; {row.title}"
+                people[who] = (k0, p0, dataclasses.replace(
+                    r0, title=titles, year=f"{r0.year}, {y}", note=f"{r0.note}; {ref}",
+                    code=f"{r0.code}, {row.code}",
+                    achievement="; ".join(a for a in (r0.achievement, ach) if a)))
+            else:
+                people[who] = (key, person, dataclasses.replace(row, year=str(y), note=ref, score="",
+                                                                 achievement=ach))
         ps.counts[y] = (registered, n, len(st.not_recognized))
-        ps.summary.append(YearSummaryRow(str(y), registered, n, n))
+        ps.summary.append(YearSummaryRow(str(y), registered, n, k))
+    ps.proposed.individuals.extend(people.values())
+    lost = sorted(wanted - found)
+    if lost:
+        notes.append(f"{len(lost)} mô hình đã chọn đề nghị không còn được công nhận theo quyết định đang có hiệu lực "
+                     f"(đã bỏ khỏi tờ trình): {', '.join(lost[:10])}" + ("…" if len(lost) > 10 else "") + ".")
     return ps
 
 
 def proposal_doc(conn: Connection, ps: PhaseState, on: dt.date) -> ProposalDoc:
     """The phase's reward proposal, addressed to the standing committee of the parent body, with
-    the letterhead of the profile in force on ``on``."""
+    the letterhead of the profile in force on ``on``; the award set with `dvk propose --award`, or
+    the default of the issuing level."""
     profile = profile_for(conn, on.year)
     lh = letterhead_for(profile, {u["code"]: u for u in list_units(conn)})
     addressee = standing_committee(lh.parent_org)
     # "Như trên" already sends it to the addressee: drop lines that name the parent body again.
     lh = dataclasses.replace(lh, recipients=tuple(r for r in lh.recipients if not names_body(r, lh.parent_org)))
     first = ps.states[ps.years[0]].crit if ps.years else None
+    award = ps.award or default_award(issuing_level(profile["org"], profile.get("symbol") or ""), lh.parent_org)
     return ProposalDoc(letterhead=lh, phase=ps.phase, number="", issued_on=on, addressee=addressee,
-                       groups=ps.proposed.groups(by_year=True), years=tuple(ps.summary),
+                       groups=ps.rows(), years=tuple(ps.summary), award=award,
                        guidance=guidance_of(first) if first is not None else "")
 
 
@@ -563,4 +621,5 @@ def phase_workbook_data(conn: Connection, ps: PhaseState, on: dt.date, author: s
         reg, rec, nrec = ps.counts[y]
         pys.append(PhaseYear(y, registered=reg, recognized=rec, not_recognized=nrec,
                              results=iter_results(conn, st.ctx, st.decision_ref())))
-    return PhaseWorkbookData(ps.phase, author, on, pys, identifier=identifier)
+    c, i = ps.rows()
+    return PhaseWorkbookData(ps.phase, author, on, pys, identifier=identifier, proposed=c.rows + i.rows)

@@ -350,6 +350,12 @@ def _named(groups: Sequence[dict]) -> str:
     return "Các tập thể, cá nhân"
 
 
+def _total_line(groups: Sequence[dict]) -> str:
+    """"Tổng cộng: 12 tập thể, cá nhân (gồm 7 tập thể và 5 cá nhân)."""
+    n = sum(len(g["rows"]) for g in groups)
+    return f"Tổng cộng: {n} tập thể, cá nhân ({_count_detail(groups)})."
+
+
 def revocation_context(doc: RevocationDoc) -> dict:
     lh = doc.letterhead
     ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line="", year=doc.year)
@@ -511,6 +517,7 @@ def proposal_context(doc: ProposalDoc) -> dict:
             "điển hình “Dân vận khéo” trong các Công đoàn cơ sở. Các mô hình, điển hình được công nhận có cách "
             "làm sáng tạo, hiệu quả, có sức lan tỏa trong đoàn viên, người lao động."],
         years=years,
+        total_line=_total_line(groups),
         year_totals={k: sum(getattr(y, k) for y in doc.years) for k in ("registered", "recognized", "proposed")},
         groups=groups,
         count=sum(len(g["rows"]) for g in groups),

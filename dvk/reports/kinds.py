@@ -35,6 +35,7 @@ from dvk.reports.models import (Criterion, DecisionDoc, FieldCountRow, ListRow, 
                                 ScoreSheetEntry, UnitCountRow, YearSummaryRow)
 from dvk.reports.records import PhaseWorkbookData, YearWorkbookData
 from dvk.text.normalize import clean, fold, sort_people
+from dvk.errors import InvalidInput
 from dvk.text.dates import fmt_date
 from dvk.wording import decision_title, doc_number, thousands
 
@@ -413,8 +414,12 @@ def _proposal(src: PhaseSource) -> Draft | None:
                  f"{thousands(WORD_MAX_ROWS)} dòng của một văn bản Word: chưa xuất {src.kind.file(phase)}; danh "
                  f"sách đầy đủ có trong {file_name('phase-workbook', phase)}.")
         return None
+    if not ps.chosen:
+        raise InvalidInput(f"Giai đoạn {phase} chưa có mô hình, điển hình nào được chọn đề nghị khen thưởng: chưa "
+                           f"xuất tờ trình. Chọn bằng: dvk propose --phase {phase} MÃ… (hoặc --from TỆP), xem "
+                           f"danh sách: dvk propose --phase {phase} --list.")
     if not len(ps.proposed):
-        src.note(f"Giai đoạn {phase} chưa có mô hình, điển hình nào được công nhận: chưa xuất {src.kind.file(phase)}.")
+        src.note(f"Giai đoạn {phase}: không mô hình nào đã chọn còn được công nhận: chưa xuất {src.kind.file(phase)}.")
         return None
     return Draft(vm=proposal_doc(src.conn, ps, src.on))
 

@@ -115,7 +115,9 @@ class ListRow:
         stt: the running number; empty = numbered 1, 2, … within its group by the renderer.
         code: the entry's ledger id, e.g. "2026-007" (used in warnings and in the registration list).
         date: a date as printed, e.g. the registration date "12/02/2026".
-        year: the year the entry was recognised (phase proposal list).
+        year: the year the entry was recognised (phase proposal list; "2022, 2024" for a person
+            recognised in several years).
+        achievement: a short achievement, from the report (phase proposal list).
     """
 
     title: str
@@ -128,6 +130,7 @@ class ListRow:
     code: str = ""
     date: str = ""
     year: str = ""
+    achievement: str = ""
 
 
 @dataclass(frozen=True)
