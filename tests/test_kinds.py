@@ -131,6 +131,7 @@ def test_every_registered_word_kind_has_a_template_that_passes_the_sandbox_check
     ledger("recognize", "--year", "2024", "--number", "3")
     ledger("recognize", "--revoke", "--year", "2024", "--reason", "Sai sót", "--number", "4")  # a revocation decision
     ledger("recognize", "--year", "2024", "--number", "5")
+    ledger("propose", "--phase", "2021-2025", full_entry)
     with Ledger.open(ledger.db) as led, led.read() as conn:
         jobs = plan_year(conn, 2024, Options(reminders=True))[0]
         jobs += plan_year(conn, 2024, Options(), kinds=("reminder",), before_decision=True)[0]

@@ -644,8 +644,10 @@ def test_phase_proposal(tmp_path):
     years = [[c.text for c in r.cells] for r in doc.tables[1].rows]
     assert years[1] == ["2021", "30", "20", "1"] and years[-1] == ["Cộng", "150", "100", "5"]
     listing = [[c.text for c in r.cells] for r in doc.tables[3].rows]
-    assert listing[0][:3] == ["STT", "Năm", "Tên mô hình, điển hình"]
-    assert listing[2][:2] == ["1", "2021"] and listing[5][:2] == ["1", "2023"]
+    assert listing[0] == ["STT", "Tập thể/Cá nhân", "Đơn vị", "Tên mô hình, điển hình", "Năm công nhận",
+                          "Thành tích tiêu biểu", "Ghi chú"]
+    assert (listing[2][0], listing[2][4]) == ("1", "2021") and (listing[5][0], listing[5][4]) == ("1", "2023")
+    assert any(line.startswith("Tổng cộng: ") for line in t)
     assert "(Kèm theo Tờ trình số 08/TTr-CĐN ngày 20/11/2025 của Ban Thường vụ Công đoàn ngành Y tế)" in t
     assert abs(doc.sections[-1].page_width.mm - 297) < 0.5
 

@@ -81,6 +81,8 @@ def recognize_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Chỉ xem kết quả, không ghi.")] = False,
     revoke: Annotated[bool, typer.Option("--revoke", help="Thu hồi quyết định đang có hiệu lực của năm.")] = False,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Lý do thu hồi.")] = None,
+    none: Annotated[bool, typer.Option("--none", help="Chốt năm không có mô hình nào đạt, không ra quyết định "
+                                                      "(khóa năm; thu hồi được như một quyết định).")] = False,
     db: DbOpt = None,
     user: UserOpt = None,
     json_: JsonOpt = False,
@@ -101,13 +103,41 @@ def recognize_cmd(
                            "hồi quyết định đang có hiệu lực.")
     check_texts(opt_text("--reason", reason, "reason"))
     on = parse_date_opt(date)
+    if none and (revoke or number is not None or dry_run):
+        raise InvalidInput("--none (chốt năm không có quyết định) không dùng cùng --revoke, --number hay --dry-run.")
+    if none:
+        from dvk.cycle.recognition import close_without_decision
+
+        run = run_context(ctx, db, user)
+        with run.open() as led:
+            plan, _prof = close_without_decision(led, year, on, user=run.user, command=run.command)
+        if json_:
+            print_json({"year": year, "none": True, "date": plan.decided_on.isoformat(),
+                        "not_recognized": [{"id": i, "reasons": r} for i, r in plan.not_recognized]})
+            return
+        table(f"Không công nhận ({len(plan.rows)})", ["Mã", "Đơn vị", "Tên", "Lý do"],
+              [[r.id, r.unit, r.title, "\n".join(r.reasons)] for r in plan.rows])
+        say(f"Đã chốt năm {year} ngày {fmt_date(plan.decided_on)}: không có mô hình, điển hình nào được công nhận, "
+            f"không ra quyết định. Các mô hình năm {year} đã được khóa (mở lại: dvk recognize --revoke --year {year} "
+            "--reason \"…\").")
+        return
     if revoke:
         with writing(ctx, db, user) as tx:
+            from dvk.cycle.decisions import active_decision
+
+            current = active_decision(tx.conn, year)
+            if current is not None and current.get("kind") == "none" and number is not None:
+                raise InvalidInput(f"Năm {year} được chốt không có quyết định: không có quyết định nào để ra quyết định "
+                                   "thu hồi; bỏ --number.")
             dec = revoke_decision(tx, year, reason, on, number)
             by = f" bằng quyết định số {decision_number(number)}" if number is not None else ""
-            tx.note(f"Thu hồi quyết định số {decision_number(dec['number'])} năm {year}{by}: {dec['revoked_reason']}")
+            what = ("kết quả chốt năm" if dec.get("kind") == "none"
+                    else f"quyết định số {decision_number(dec['number'])} năm")
+            tx.note(f"Thu hồi {what} {year}{by}: {dec['revoked_reason']}")
         if json_:
             print_json({"revoked": True, "year": year, "number": dec["number"], "revocation_number": number})
+        elif dec.get("kind") == "none":
+            say(f"Đã bỏ kết quả chốt năm {year}. Các mô hình năm {year} được mở khóa.")
         else:
             say(f"Đã thu hồi quyết định số {decision_number(dec['number'])} năm {year}{by}. "
                 f"Các mô hình năm {year} được mở khóa.")

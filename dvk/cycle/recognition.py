@@ -97,15 +97,18 @@ def refuse_outside_phase(crit, year: int) -> None:
 def ensure_recognizable(plan: RecognitionPlan) -> None:
     if not any(r.eligible for r in plan.rows):
         raise InvalidInput(f"Không có mô hình, điển hình nào năm {plan.year} đạt đủ tiêu chí; không ra quyết định. "
-                           f"Xem lý do: dvk check --year {plan.year}")
+                           f"Xem lý do: dvk check --year {plan.year}; chốt năm mà không có quyết định: "
+                           f"dvk recognize --year {plan.year} --none")
 
 
-def recognize(tx: Tx, plan: RecognitionPlan) -> int:
-    """Record the decision, the units it was taken with and every entry's outcome; the year is
-    locked from then on."""
-    ensure_recognizable(plan)
+def recognize(tx: Tx, plan: RecognitionPlan, *, kind: str = "recognition") -> int:
+    """Record the decision (or, ``kind`` "none", the closing of a year with nothing recognised),
+    the units it was taken with and every entry's outcome; the year is locked from then on."""
+    if kind != NONE:
+        ensure_recognizable(plan)
     dec_id = tx.insert("decision", {"year": plan.year, "number": plan.number, "decided_on": plan.decided_on,
-                                    "revoked": False, "revoked_reason": None, "revoked_on": None})
+                                    "revoked": False, "revoked_reason": None, "revoked_on": None,
+                                    "revocation_number": None, "kind": kind})
     # The units as they are now, kept with the decision: the decided year prints them from now on.
     tx.insert_many("decision_unit", [{"decision_id": dec_id, "code": u["code"], "name": u["name"],
                                       "committee": u["committee"], "ordinal": u["ordinal"]}
@@ -172,6 +175,47 @@ def revoked_decisions(conn: Connection, year: int) -> list[dict]:
             and_(o.c.decision_id == r["id"], o.c.recognized == True))).scalar_one()  # noqa: E712
         out.append({**dict(r), "recognized": n})
     return out
+
+
+NONE = "none"  # decision.kind of a year closed with nothing recognised
+
+
+def close_without_decision(led: "Store", year: int, closed_on: dt.date | None, *, user: str,
+                           command: str) -> tuple[RecognitionPlan, dict]:
+    """`dvk recognize --none`: close a year in which nothing passes, without a decision. The year
+    is locked as a decision locks it (and unlocked by `revoke`); every entry is recorded as not
+    recognised, with its reasons. Refused when an entry passes (that year needs a decision), and
+    when the year is outside the phase of its criteria set. Returns the plan and the profile."""
+    from dvk.cycle.config import get_setting, profile_for
+
+    check_year(year)
+    with led.write(user=user, command=command) as tx:
+        conn = tx.conn
+        dec = active_decision(conn, year)
+        if dec:
+            raise LockedYear(f"Năm {year} đã có {_decision_title(conn, dec)}. Muốn chốt lại, hãy thu hồi trước: "
+                             f"dvk recognize --revoke --year {year} --reason \"…\"")
+        ctx = year_context(conn, year)
+        refuse_outside_phase(ctx.crit, year)
+        closed_on = closed_on or ctx.crit.recognition_day(year)
+        if closed_on.year not in (year, year + 1):
+            raise InvalidInput(f"Ngày chốt {fmt_date(closed_on)} phải thuộc năm {year} (hoặc đầu năm {year + 1}).")
+        rows = [PlanRow(b.entry["id"], b.entry["unit_code"], b.entry["title"], ev.score_float, ev.eligible, ev.reasons)
+                for b, ev in judged(conn, ctx)]
+        if not rows:
+            raise InvalidInput(f"Năm {year} chưa có mô hình, điển hình nào đăng ký; không có gì để chốt.")
+        passing = [r.id for r in rows if r.eligible]
+        if passing:
+            raise InvalidInput(f"Năm {year} có {len(passing)} mô hình, điển hình đủ điều kiện công nhận "
+                               f"({', '.join(passing[:5])}{'…' if len(passing) > 5 else ''}); không chốt năm mà không có "
+                               f"quyết định: hãy ra quyết định: dvk recognize --year {year} --number SỐ")
+        plan = RecognitionPlan(year, 0, closed_on, rows)
+        prof = profile_for(conn, year)
+        keep = int(get_setting(conn, "backup_keep", "10") or 10)
+        led.backup_before("recognize", keep=keep)
+        recognize(tx, plan, kind=NONE)
+        tx.note(f"Chốt năm {year} không có quyết định công nhận: {len(rows)} mô hình, điển hình không được công nhận")
+    return plan, prof
 
 
 def decide(led: "Store", year: int, number: int, decided_on: dt.date | None, *, user: str,

@@ -191,9 +191,16 @@ class YearState:
     def unit_name(self, code: str) -> str:
         return (self.ctx.units.get(code) or {}).get("name") or code
 
+    @property
+    def closed_without_decision(self) -> bool:
+        """The year was closed with nothing recognised (`dvk recognize --none`)."""
+        return self.decision is not None and self.decision.get("kind") == "none"
+
     def decision_ref(self) -> str:
         d = self.decision
-        return "" if d is None else decision_ref(d["number"], self.lh.symbol, d["decided_on"])
+        if d is None or self.closed_without_decision:
+            return ""
+        return decision_ref(d["number"], self.lh.symbol, d["decided_on"])
 
 
 def _reasons_text(reasons: Iterable[str]) -> str:
@@ -242,7 +249,8 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
         subject = _subject_text(e, uname)
         counts["late"] += bool(e["late"])
         counts["sudden"] += bool(e["sudden"])
-        stages = reached(b)
+        # recognised / not: counted below from the same verdict as the lists, so every table agrees
+        stages = reached(b) - {"recognized", "not_recognized"}
         unit_stage = st.stage.setdefault(code, {s: 0 for s in STAGES})
         for s in stages:
             counts[s] += 1
@@ -260,6 +268,9 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
         else:
             ok, score, reasons = ev.eligible, ev.score_float, ev.reasons
         if st.decision is None or b.outcome is not None:
+            verdict = "recognized" if ok else "not_recognized"
+            counts[verdict] += 1
+            unit_stage[verdict] += 1
             if ok:
                 f[1] += 1
                 st.recognized.add(e, rank, ListRow(
@@ -375,13 +386,69 @@ def results_doc(st: YearState, on: dt.date) -> ResultsReportDoc:
     c = st.counts
     n_rec = len(st.recognized)
     d = st.decision
+    sentence = ""
+    if st.closed_without_decision:
+        sentence = (f"Năm {st.year} không có mô hình, điển hình nào đủ điều kiện công nhận; kết quả xét chọn đã được "
+                    f"chốt ngày {fmt_date(d['decided_on'])}, không ban hành quyết định công nhận.")
+        d = None
     return ResultsReportDoc(
         letterhead=st.lh, year=st.year, number="", issued_on=on, registered=c["registered"], late=c["late"],
         sudden=c["sudden"], reported=c["reported"], confirmed=c["confirmed"], scored=c["scored"],
         recognized=n_rec, not_recognized=len(st.not_recognized), units=units, fields=fields,
         recognized_groups=st.recognized.groups(), not_recognized_rows=tuple(st.not_recognized),
         decision_ref=decision_title(d["number"], st.lh.symbol, d["decided_on"]) if d is not None else "",
+        decision_sentence=sentence, assessment=assessment(st), proposals=proposals(st),
         phase=crit.phase, guidance=guidance_of(crit))
+
+
+def _pct(part: int, whole: int) -> str:
+    return fmt_number(round(100 * part / whole)) + "%" if whole else "0%"
+
+
+def _main_reason(rows: Sequence[NotRecognizedRow]) -> str:
+    """The reason most entries not recognised share (the first clause of each), in lower case."""
+    from collections import Counter
+
+    first = Counter(r.reasons.split(";")[0].strip().rstrip(".") for r in rows if r.reasons)
+    if not first:
+        return ""
+    text, _ = first.most_common(1)[0]
+    return text[:1].lower() + text[1:]
+
+
+def assessment(st: YearState) -> tuple[str, ...]:
+    """Section III (đánh giá chung), every sentence derived from the year's figures."""
+    c, members = st.counts, st.lh.members_name.removesuffix(" trực thuộc")
+    n, rec, nrec = c["registered"], c["recognized"], c["not_recognized"]
+    out = [f"Năm {st.year}, {members} có {n} mô hình, điển hình tham gia (trong đó {c['late']} đăng ký muộn, "
+           f"{c['sudden']} thành tích đột xuất); {c['reported']} mô hình có báo cáo thành tích, {c['confirmed']} được "
+           f"cấp ủy cùng cấp xác nhận, {c['scored']} được Hội đồng chấm điểm."]
+    if rec:
+        scores = [float(r.score.replace(",", ".")) for r in st.recognized.flat() if r.score]
+        avg = f"; điểm bình quân của các mô hình được công nhận là {fmt_score(sum(scores) / len(scores))}" if scores else ""
+        out.append(f"Có {rec}/{n} mô hình, điển hình được công nhận ({_pct(rec, n)}){avg}.")
+    else:
+        out.append(f"Không có mô hình, điển hình nào đạt điểm công nhận ({fmt_number(st.crit.pass_mark)}/100).")
+    if nrec:
+        why = _main_reason(st.not_recognized)
+        out.append(f"{nrec} mô hình, điển hình không được công nhận" + (f", nhiều nhất vì {why}." if why else "."))
+    return tuple(out)
+
+
+def proposals(st: YearState) -> tuple[str, ...]:
+    """Section IV (đề xuất, kiến nghị), from what the year lacked."""
+    c, members = st.counts, st.lh.members_name.removesuffix(" trực thuộc")
+    out = []
+    if c["recognized"]:
+        out.append(f"Đề nghị {members} tiếp tục duy trì, nhân rộng {c['recognized']} mô hình, điển hình đã được "
+                   "công nhận.")
+    missing = c["registered"] - c["confirmed"]
+    if missing > 0:
+        out.append(f"Đề nghị các đơn vị còn {missing} mô hình chưa có báo cáo thành tích hoặc chưa được cấp ủy cùng "
+                   "cấp xác nhận hoàn thiện hồ sơ đúng thời hạn.")
+    if c["late"]:
+        out.append(f"Có {c['late']} mô hình đăng ký muộn: đề nghị các đơn vị đăng ký đúng thời gian quy định.")
+    return tuple(out) or (f"Đề nghị {members} tiếp tục hưởng ứng phong trào thi đua “Dân vận khéo”.",)
 
 
 def reminder_deadline(st: YearState, on: dt.date, given: dt.date | None) -> dt.date:
@@ -531,9 +598,16 @@ def _achievements(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
         for r in conn.execute(select(t.c.entry_id, t.c.effectiveness, t.c.approach)
                               .where(t.c.entry_id.in_(ids[i:i + 500]))).mappings():
             text = " ".join((r["effectiveness"] or r["approach"] or "").split())
-            first = re.split(r"(?<=[.;!?])\s", text, maxsplit=1)[0]
+            first = re.split(r"(?<=[.;!?])\s", text, maxsplit=1)[0].rstrip(" .;,:")
             out[r["entry_id"]] = first if len(first) <= 160 else first[:157].rsplit(" ", 1)[0] + "…"
     return out
+
+
+def _in_year(year: str, text: str) -> str:
+    """An achievement of one year in a row that lists several: "2023: …" (a text already so marked stays)."""
+    if not text or ":" in text[:6] or "," in year:
+        return text
+    return f"{year}: {text}"
 
 
 def read_phase(conn: Connection, phase: str, years: Sequence[int], notes: list[str]) -> PhaseState:
@@ -582,7 +656,7 @@ def read_phase(conn: Connection, phase: str, years: Sequence[int], notes: list[s
                 people[who] = (k0, p0, dataclasses.replace(
                     r0, title=titles, year=f"{r0.year}, {y}", note=f"{r0.note}; {ref}",
                     code=f"{r0.code}, {row.code}",
-                    achievement="; ".join(a for a in (r0.achievement, ach) if a)))
+                    achievement="; ".join(a for a in (_in_year(r0.year, r0.achievement), _in_year(str(y), ach)) if a)))
             else:
                 people[who] = (key, person, dataclasses.replace(row, year=str(y), note=ref, score="",
                                                                  achievement=ach))

@@ -304,6 +304,11 @@ def _head(lh: Letterhead, *, number: str, issued_on: dt.date, date_line: str, ye
     }
 
 
+def _members(lh: Letterhead) -> str:
+    """The member units in a sentence, from the issuing level: "các Công đoàn cơ sở", "các tổ công đoàn"."""
+    return lh.members_name.removesuffix(" trực thuộc")
+
+
 def _office(lh: Letterhead) -> str:
     return lh.office or office_name(_one_line(lh.org))
 
@@ -453,13 +458,10 @@ def report_context(doc: ResultsReportDoc) -> dict:
         not_recognized_rows=_numbered(doc.not_recognized_rows),
         decision_sentence=sentence,
         assessment=list(doc.assessment) or [
-            "Phong trào thi đua “Dân vận khéo” tiếp tục được các Công đoàn cơ sở quan tâm triển khai; "
-            "nhiều mô hình có cách làm sáng tạo, gắn với nhiệm vụ chuyên môn, chăm lo đời sống đoàn viên, "
-            "người lao động và có sức lan tỏa."],
+            f"Năm {doc.year} có {doc.registered} mô hình, điển hình tham gia; {doc.recognized} được công nhận, "
+            f"{doc.not_recognized} không được công nhận."],
         proposals=list(doc.proposals) or [
-            "Đề nghị các Công đoàn cơ sở tiếp tục duy trì, nhân rộng các mô hình đã được công nhận; "
-            "đăng ký mô hình đúng thời gian và hoàn thiện hồ sơ, báo cáo thành tích có xác nhận của cấp ủy "
-            "cùng cấp theo quy định."],
+            f"Đề nghị {_members(lh)} tiếp tục hưởng ứng phong trào thi đua “Dân vận khéo”."],
         recipients=_recipient_lines(
             None, doc.recipients or lh.recipients or _REPORTED_TO,
             lh.symbol),
@@ -514,7 +516,7 @@ def proposal_context(doc: ProposalDoc) -> dict:
         award=doc.award,
         intro=list(doc.intro) or [
             f"Thực hiện {_guide(doc.guidance, doc.phase)}, hằng năm {issuer} đã phát động, theo dõi và xét chọn, công nhận các mô hình, "
-            "điển hình “Dân vận khéo” trong các Công đoàn cơ sở. Các mô hình, điển hình được công nhận có cách "
+            "điển hình “Dân vận khéo” trong " + _members(lh) + ". Các mô hình, điển hình được công nhận có cách "
             "làm sáng tạo, hiệu quả, có sức lan tỏa trong đoàn viên, người lao động."],
         years=years,
         total_line=_total_line(groups),

@@ -323,6 +323,10 @@ _STAGES = ("registered", "reported", "confirmed", "scored", "recognized", "not_r
 
 def _decision(src: YearSource) -> Draft | None:
     st = src.state
+    if st.closed_without_decision:
+        src.note(f"Năm {src.year} được chốt ngày {fmt_date(st.decision['decided_on'])} không có mô hình, điển hình "
+                 f"nào được công nhận: không có quyết định công nhận, chưa xuất {src.kind.file(src.year)}.")
+        return None
     if not src.fits(len(st.recognized)):
         return None
     return Draft(vm=decision_doc(st, src.on), params={"on": st.decision["decided_on"].isoformat()})
@@ -331,7 +335,7 @@ def _decision(src: YearSource) -> Draft | None:
 def _revocation(src: YearSource) -> Draft | None:
     st, year = src.state, src.year
     for rev in st.revoked:
-        if not rev.get("revocation_number"):
+        if not rev.get("revocation_number") and rev.get("kind") != "none":
             src.note(f"{decision_title(rev['number'], st.lh.symbol, rev['decided_on'])} đã bị thu hồi ngày "
                      f"{fmt_date(rev['revoked_on'])} mà không có quyết định thu hồi (không có số): việc thu hồi "
                      "chỉ được ghi trong sổ, không xuất văn bản.")
