@@ -21,7 +21,8 @@ from dvk.cycle.year import years as ledger_years
 from dvk.cycle.setup import outside_phase
 from dvk.errors import InvalidInput
 from dvk.text.dates import fmt_date
-from dvk.reports.build import YearState, read_phase, read_year
+from dvk.reports.build import YearState, read_year
+from dvk.reports.phase import read_phase
 from dvk.reports.kinds import PHASE, YEAR, DocKind, Draft, Options, PhaseSource, YearSource, kinds_of
 from dvk.reports.models import RenderResult
 from dvk.reports.word import render_docx, render_docx_bytes

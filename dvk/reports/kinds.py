@@ -26,9 +26,8 @@ from sqlalchemy.engine import Connection
 from dvk.cycle.config import profile_for
 from dvk.reports.context import (decision_context, proposal_context, registration_context, reminder_context,
                                  report_context, revocation_context, score_context)
-from dvk.reports.build import (SCORE_MAX_SHEETS, WORD_MAX_ROWS, PhaseState, YearState, decision_doc,
-                               phase_workbook_data, proposal_doc, registration_doc, reminder_deadline, reminder_doc,
-                               results_doc, revocation_doc, score_doc, year_workbook_data)
+from dvk.reports.build import (SCORE_MAX_SHEETS, WORD_MAX_ROWS, YearState, decision_doc, registration_doc, reminder_deadline, reminder_doc, results_doc, revocation_doc, score_doc, year_workbook_data)
+from dvk.reports.phase import PhaseState, phase_workbook_data, proposal_doc
 from dvk.reports.excel import write_phase_workbook, write_year_workbook
 from dvk.reports.models import (Criterion, DecisionDoc, FieldCountRow, ListRow, NotRecognizedRow, ProposalDoc,
                                 RegistrationListDoc, ReminderDoc, ReminderItem, ResultsReportDoc, RevocationDoc, ScoreSheetDoc,
