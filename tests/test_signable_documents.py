@@ -247,3 +247,117 @@ def test_a_revocation_without_number_is_recorded_only(decided, tmp_path):
     assert "không có quyết định thu hồi (không có số)" in _flat(res.stdout)
     assert not (out / "quyet-dinh-thu-hoi-2024.docx").exists()
     assert "thay thế" not in _text(out / "quyet-dinh-cong-nhan-2024.docx")  # a decision never sent out
+
+
+# ---------------------------------------------------------------- the phase proposal
+
+def _entry(led, year, unit, title, *, person=None, scores=FULL, report=True):
+    who = ["--individual", person, "--position", "Điều dưỡng"] if person else []
+    eid = led("register", "--year", str(year), "--unit", unit, "--title", title, "--field", "1",
+              "--date", f"10/02/{year}", *who).stdout.strip().splitlines()[0]
+    if report:
+        led("report", eid, *ASPECTS)
+        led("confirm", eid, "--by", "Bí thư Trần Văn Bình")
+        led("score", eid, "--member", "Nguyễn Văn An", *scores)
+    return eid
+
+
+def test_propose_records_the_chosen_entries_and_the_proposal_lists_only_those(ledger, tmp_path):
+    a22 = _entry(ledger, 2022, "BVNHI", "Gương “Dân vận khéo” Nguyễn Thị Ánh", person="Nguyễn Thị Ánh")
+    c22 = _entry(ledger, 2022, "BVDK", "Bữa cơm công đoàn")
+    ledger("recognize", "--year", "2022", "--number", "4", "--date", "14/10/2022")
+    a24 = _entry(ledger, 2024, "BVNHI", "Gương “Dân vận khéo” Nguyễn Thị Ánh", person="NGUYỄN THỊ ÁNH")
+    c24 = _entry(ledger, 2024, "CDC", "Tủ sách pháp luật")
+    ledger("recognize", "--year", "2024", "--number", "6", "--date", "15/10/2024")
+    out = tmp_path / "o"
+    res = ledger.fails("export", "--phase", "2021-2025", "--out", out)
+    assert "dvk propose --phase 2021-2025" in _flat(res.stderr) and not out.exists()
+    bad = ledger.fails("propose", "--phase", "2021-2025", "2026-001", "2019-001")
+    assert "2026-001" in bad.stderr and "2019-001" in bad.stderr
+    lst = tmp_path / "chon.txt"
+    lst.write_text(f"{a22}\n{a24}\n{c24}\n", encoding="utf-8")
+    ledger("propose", "--phase", "2021-2025", "--from", lst)
+    ledger("propose", "--phase", "2021-2025", c22, "--remove", c24)
+    listed = ledger("propose", "--phase", "2021-2025", "--list").stdout
+    assert a22 in listed and c22 in listed and c24 not in listed
+    history = ledger("history", "--limit", "3").stdout
+    assert "Đề nghị khen thưởng giai đoạn 2021-2025" in history
+    ledger("export", "--phase", "2021-2025", "--out", out, "--date", "20/11/2025")
+    f = out / "to-trinh-khen-thuong-2021-2025.docx"
+    doc = Document(str(f))
+    listing = [[c.text for c in r.cells] for r in doc.tables[-1].rows]
+    people = [r for r in listing if r[1].startswith("Nguyễn Thị Ánh")]
+    assert len(people) == 1, listing  # one row for the person recognised twice (same folded name, same unit)
+    assert people[0][4] == "2022, 2024"
+    assert "QĐ số 04/QĐ-CĐN ngày 14/10/2022" in people[0][6] and "QĐ số 06/QĐ-CĐN ngày 15/10/2024" in people[0][6]
+    assert people[0][5].startswith("2022: Tiết kiệm 120 triệu đồng")  # the report's achievement
+    assert not any("Tủ sách pháp luật" in r[3] for r in listing)  # removed
+    text = _text(f)
+    assert "Tổng cộng: 2 tập thể, cá nhân (gồm 1 tập thể và 1 cá nhân)." in text
+    assert "tặng Bằng khen của Liên đoàn Lao động tỉnh Đồng Nai cho 2 tập thể, cá nhân" in text
+    ledger("propose", "--phase", "2021-2025", "--award", "Cờ thi đua")
+    out2 = tmp_path / "o2"
+    ledger("export", "--phase", "2021-2025", "--out", out2, "--date", "20/11/2025")
+    assert "tặng Cờ thi đua cho 2 tập thể" in _text(out2 / "to-trinh-khen-thuong-2021-2025.docx")
+
+
+def test_a_grassroots_union_proposes_a_giay_khen_and_names_its_groups(ledger, tmp_path):
+    ledger("org", "set", "--from-year", "2021", "--org", "Công đoàn cơ sở Bệnh viện X", "--symbol", "CĐCS",
+           "--parent-org", "Công đoàn ngành Y tế tỉnh Đồng Nai")
+    for code, name in (("T1", "Tổ công đoàn Khoa Nội"), ("T2", "Tổ công đoàn Khoa Ngoại")):
+        ledger("units", "add", code, name, "--committee", "Chi bộ Bệnh viện X")
+    eid = _entry(ledger, 2024, "T1", "Chăm lo đoàn viên")
+    ledger("recognize", "--year", "2024", "--number", "2")
+    ledger("propose", "--phase", "2021-2025", eid)
+    out = tmp_path / "o"
+    ledger("export", "--year", "2024", "--out", out)
+    ledger("export", "--phase", "2021-2025", "--out", out, "--date", "20/11/2025")
+    assert "tặng Giấy khen của Công đoàn ngành Y tế tỉnh Đồng Nai" in _text(out / "to-trinh-khen-thuong-2021-2025.docx")
+    dec = _text(out / "quyet-dinh-cong-nhan-2024.docx")
+    assert "Các tập thể có tên tại Điều 1" in dec  # only collectives
+
+
+def test_members_name_ignores_diacritics():
+    from dvk.wording import GRASSROOTS, members_name
+
+    assert members_name(["Công đoàn Bệnh viện A", "Công đoàn Trung tâm B"]) == "các Công đoàn cơ sở trực thuộc"
+    assert members_name(["Tổ Công đoàn Khoa Nội", "Tổ công đoàn Khoa Ngoại"]) == "các tổ công đoàn trực thuộc"
+    assert members_name(["Khoa Nội", "Khoa Ngoại"], GRASSROOTS) == "các tổ công đoàn trực thuộc"
+
+
+# ---------------------------------------------------------------- a year in which nothing passes
+
+def test_recognize_none_closes_a_year_and_every_count_agrees(ledger, tmp_path):
+    weak = [s.split("=")[0] + "=" + ("na" if s.endswith("na") else "5") for s in FULL]
+    e1 = _entry(ledger, 2024, "BVDK", "Mô hình yếu", scores=weak)
+    e2 = _entry(ledger, 2024, "CDC", "Chưa chấm", report=False)
+    assert "--none" in _flat(ledger.fails("recognize", "--year", "2024", "--number", "1").stderr)
+    res = ledger("recognize", "--year", "2024", "--none")
+    assert "không ra quyết định" in _flat(res.stdout)
+    assert "đã" in _flat(ledger.fails("register", "--year", "2024", "--unit", "BVDK", "--title", "Mới", "--field", "1",
+                                      "--date", "10/02/2024").stderr)  # locked
+    out = tmp_path / "o"
+    res = ledger("export", "--year", "2024", "--out", out)
+    assert "không có quyết định công nhận" in _flat(res.stdout)
+    assert not (out / "quyet-dinh-cong-nhan-2024.docx").exists()
+    f = out / "bao-cao-ket-qua-2024.docx"
+    text = _text(f)
+    assert "được công nhận: 0; không được công nhận: 2." in text
+    assert "chốt ngày 15/10/2024, không ban hành quyết định công nhận" in text
+    assert "Không có mô hình, điển hình nào đạt điểm công nhận (80/100)." in text
+    assert "nhiều mô hình có cách làm sáng tạo" not in text  # no fixed praise
+    unit_table = Document(str(f)).tables[1]
+    total = [c.text for c in unit_table.rows[-1].cells]
+    assert total[-2:] == ["0", "2"]  # the unit table agrees with the text
+    assert e1 in text and e2 in text
+    ledger("recognize", "--revoke", "--year", "2024", "--reason", "Chấm lại")  # revocable like a decision
+    ledger("register", "--year", "2024", "--unit", "BVDK", "--title", "Mới", "--field", "1", "--date", "10/02/2024")
+
+
+def test_a_document_date_outside_its_year_is_refused(ledger, tmp_path):
+    _entry(ledger, 2024, "BVDK", "Mô hình", report=False)
+    out = tmp_path / "o"
+    res = ledger.fails("export", "--year", "2024", "--out", out, "--date", "01/03/2025")
+    assert "không thuộc năm 2024" in _flat(res.stderr) and not out.exists()
+    ledger("export", "--year", "2024", "--out", out)  # today is not in 2024: the recognition day
+    assert "Đồng Nai, ngày 15 tháng 10 năm 2024" in _text(out / "danh-sach-dang-ky-2024.docx")
