@@ -270,7 +270,7 @@ def test_registration_list_and_score_sheets(exported):
     assert sheets.count("PHIẾU CHẤM ĐIỂM") == 16 * 2
     assert sheets.index("Nguyễn Văn Hùng") < sheets.index("Trần Thị Mai")
     assert "Thật sự tiêu biểu trong thực hiện các phong trào thi đua yêu nước" in sheets
-    assert "tiêu chí S1–S6 nếu không áp dụng thì ghi “KAD”" in sheets
+    assert "tiêu chí có dấu * (S1–S6) nếu không áp dụng thì ghi “KAD”" in sheets
 
 
 def test_score_sheets_for_named_members(led, tmp_path):

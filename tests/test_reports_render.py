@@ -560,18 +560,19 @@ def test_score_sheets_one_entry_per_page_per_member(tmp_path):
     assert _page_breaks(out) == 3  # 2 members × 2 entries = 4 pages
     text = full_text(doc)
     assert text.count("PHIẾU CHẤM ĐIỂM") == 4
-    # the member's name sits beside the signature (one sheet fits one A4 page)
-    assert text.count("Họ và tên thành viên Hội đồng:\nNguyễn Văn An") == 2
-    assert text.count("Họ và tên thành viên Hội đồng:\nLê Thị Bích") == 2
-    assert text.count("Ký tên") == 4
+    # the member's name stands under the signature (issue 12)
+    assert text.count("(Ký, ghi rõ họ tên)\n\n\nNguyễn Văn An") == 2
+    assert text.count("(Ký, ghi rõ họ tên)\n\n\nLê Thị Bích") == 2
+    assert text.count("Ký, ghi rõ họ tên") == 4
     # order: all entries for the first member, then for the second
     order = [t for t in texts(doc) if t.startswith("Mã hồ sơ:") or t in ("Nguyễn Văn An", "Lê Thị Bích")]
     assert order[:4] == ["Mã hồ sơ: 2026-001; lĩnh vực: 1", "Nguyễn Văn An",
                          "Mã hồ sơ: 2026-002; lĩnh vực: 3", "Nguyễn Văn An"]
     crit = doc.tables[0]
-    assert [c.text for c in crit.rows[0].cells] == ["Mã", "Nội dung tiêu chí", "Trọng số", "Điểm"]
-    assert [c.text for c in crit.rows[1].cells] == ["C1", "Cách làm sáng tạo", "8", ""]
-    assert crit.rows[-1].cells[-2].text == "16"
+    assert [c.text for c in crit.rows[0].cells] == ["Mã", "Nội dung tiêu chí", "Điểm tối đa", "Điểm (0–10)",
+                                                    "Điểm quy đổi"]
+    assert [c.text for c in crit.rows[1].cells] == ["C1", "Cách làm sáng tạo", "8", "", ""]
+    assert crit.rows[-1].cells[-3].text == "16"
     assert "<w:tblHeader/>" in part_xml(out)
 
 
@@ -579,7 +580,7 @@ def test_score_sheets_without_members_print_one_set_with_a_blank_name(tmp_path):
     out = tmp_path / "phieu.docx"
     render_docx("phieu-cham-diem.docx", score_doc(), out)
     assert _page_breaks(out) == 1
-    assert full_text(Document(str(out))).count(f"Họ và tên thành viên Hội đồng:\n{DOTS}") == 2
+    assert full_text(Document(str(out))).count(f"(Ký, ghi rõ họ tên)\n\n\n{DOTS}") == 2
 
 
 def test_results_report(tmp_path):

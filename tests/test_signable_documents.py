@@ -361,3 +361,31 @@ def test_a_document_date_outside_its_year_is_refused(ledger, tmp_path):
     assert "không thuộc năm 2024" in _flat(res.stderr) and not out.exists()
     ledger("export", "--year", "2024", "--out", out)  # today is not in 2024: the recognition day
     assert "Đồng Nai, ngày 15 tháng 10 năm 2024" in _text(out / "danh-sach-dang-ky-2024.docx")
+
+
+# ---------------------------------------------------------------- the score sheet
+
+def test_score_sheet_can_be_filled_and_totalled_on_paper(ledger, tmp_path):
+    eid = ledger("register", "--year", "2024", "--unit", "BVDK", "--title", "Mô hình chờ chấm", "--field", "1",
+                 "--date", "10/02/2024").stdout.strip()
+    ledger("report", eid, *ASPECTS)
+    ledger("confirm", eid, "--by", "Bí thư Trần Văn Bình")
+    out = tmp_path / "o"
+    ledger("export", "--year", "2024", "--out", out, "--member", "Nguyễn Văn An")
+    f = out / "phieu-cham-diem-2024.docx"
+    doc = Document(str(f))
+    sheet = next(t for t in doc.tables if t.rows[0].cells[0].text == "Mã")
+    head = [c.text for c in sheet.rows[0].cells]
+    assert head == ["Mã", "Nội dung tiêu chí", "Điểm tối đa", "Điểm (0–10)", "Điểm quy đổi"]
+    rows = [[c.text for c in r.cells] for r in sheet.rows[1:]]
+    assert rows[0][0] == "G1" and rows[0][2] == "8" and rows[5][0] == "S1*"  # S1 may be "na": marked
+    assert rows[-1][0] == "Cộng" and rows[-1][2] == "100"
+    text = _text(f)
+    assert "tiêu chí có dấu * (S1–S6) nếu không áp dụng thì ghi “KAD”" in text
+    assert "Điểm quy đổi = điểm × điểm tối đa / 10" in text
+    sig = doc.tables[-1].rows[0].cells[1]
+    lines = [p.text for p in sig.paragraphs if p.text.strip()]
+    assert lines[-1] == "Nguyễn Văn An" and lines[1] == "THÀNH VIÊN HỘI ĐỒNG"  # the name under the signature
+    total = sheet.rows[-1]._tr
+    assert all(p.find(qn("w:pPr")) is not None and p.find(qn("w:pPr")).find(qn("w:keepNext")) is not None
+               for p in total.iter(qn("w:p")))  # the total row keeps the signature with it

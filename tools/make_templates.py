@@ -733,19 +733,27 @@ def score_sheets():
     ]
     for runs in info:
         para(doc, runs, first_line=0, after=2, size=13)
-    cols = [("Mã", 10), ("Nội dung tiêu chí", 114), ("Trọng số", 20), ("Điểm", 21)]
+    # Filled and totalled on paper: the maximum of each criterion (its weight), the member's score
+    # on the scale, and the converted points (score × maximum / scale), with a total on 100.
+    cols = [("Mã", 11), ("Nội dung tiêu chí", 104), ("Điểm tối đa", 15), ("{{ scale_head }}", 16),
+            ("Điểm quy đổi", 19)]
     tbl = table(doc, [w for _, w in cols], borders=True, align_center=True)
-    add_row(tbl, [h for h, _ in cols], style="DVK Table Head", header=True, bold=True, aligns=[C] * 4)
+    add_row(tbl, [h for h, _ in cols], style="DVK Table Head", header=True, bold=True, aligns=[C] * 5)
     tag_row(tbl, "{%tr for c in s.criteria %}")
-    crow = add_row(tbl, ["{{ c.code }}", "{{ c.content }}", "{{ c.weight }}", ""], aligns=[C, J, C, C])
+    crow = add_row(tbl, ["{{ c.code }}{% if c.note %}*{% endif %}", "{{ c.content }}", "{{ c.weight }}", "", ""],
+                   aligns=[C, J, C, C, C])
     for cell in crow.cells:
         cell.paragraphs[0].paragraph_format.space_before = Pt(1)
         cell.paragraphs[0].paragraph_format.space_after = Pt(1)
+        for run in cell.paragraphs[0].runs:
+            run.font.size = Pt(11)
     tag_row(tbl, "{%tr endfor %}")
-    total = add_row(tbl, ["Cộng", "", "{{ s.total_weight }}", ""], bold=True, aligns=[C, C, C, C])
+    total = add_row(tbl, ["Cộng", "", "{{ s.total_weight }}", "", ""], bold=True, aligns=[C, C, C, C, C])
     merge_cells(total.cells[0], total.cells[1])
-    para(doc, [("{{ instructions }}", {"italic": True, "size": 11})], first_line=0, before=3, after=3)
-    para(doc, [("Ý kiến khác: ", {}), ("{{ dots }}", {})], first_line=0, after=0, keep_next=True, size=13)
+    for cell in total.cells:  # the total, the notes and the signature go together: never a signature alone
+        cell.paragraphs[0].paragraph_format.keep_with_next = True
+    para(doc, [("{{ instructions }}", {"italic": True, "size": 11})], first_line=0, before=3, after=3,
+         keep_next=True)
     sig = table(doc, [70, 95], borders=False)
     row = sig.add_row()
     _tr_flags(row)
@@ -755,8 +763,9 @@ def score_sheets():
     p.style = "DVK Header"
     p.alignment = L
     p.paragraph_format.space_before = Pt(6)
-    p.add_run("Họ và tên thành viên Hội đồng:").font.size = Pt(13)
-    r = para(lc, [("{{ s.member }}", {"bold": True, "size": 13})], style="DVK Header", align=L, before=3)
+    p.add_run("Ý kiến khác:").font.size = Pt(13)
+    for _ in range(3):
+        para(lc, [("…" * 14, {"size": 13})], style="DVK Header", align=L, before=6)
     p = rc.paragraphs[0]
     p.style = "DVK Header"
     p.paragraph_format.space_before = Pt(6)
@@ -764,9 +773,10 @@ def score_sheets():
     r.font.italic = True
     r.font.size = Pt(14)
     para(rc, [("THÀNH VIÊN HỘI ĐỒNG", {"bold": True, "size": 14})], style="DVK Signature")
-    para(rc, [("(Ký tên)", {"italic": True, "size": 13})], style="DVK Header")
-    for _ in range(3):
+    para(rc, [("(Ký, ghi rõ họ tên)", {"italic": True, "size": 13})], style="DVK Header")
+    for _ in range(2):
         para(rc, [], style="DVK Signature")
+    para(rc, [("{{ s.member }}", {"bold": True, "size": 14})], style="DVK Signature")
     tag(doc, "{%p endfor %}")
     return doc
 

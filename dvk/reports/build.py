@@ -335,16 +335,20 @@ def field_legend(crit: CriteriaSet) -> str:
     return "Lĩnh vực: " + "; ".join(f"{f.number}. {f.short}" for f in crit.fields) + "."
 
 
-def _criteria(crit: CriteriaSet) -> tuple[Criterion, ...]:
-    return tuple(Criterion(c.code, c.title, fmt_number(c.weight)) for c in crit.criteria)
+def _criteria(crit: CriteriaSet, *, notes: bool = False) -> tuple[Criterion, ...]:
+    """The criteria as printed; with ``notes`` each that may be "na" says how to write it."""
+    return tuple(Criterion(c.code, c.title, fmt_number(c.weight),
+                           "không áp dụng thì ghi “KAD”" if notes and c.allow_na else "")
+                 for c in crit.criteria)
 
 
 def _instructions(crit: CriteriaSet) -> str:
     step = fmt_number(10 ** -crit.decimals) if crit.decimals else "1"
     na = [c.code for c in crit.criteria if c.allow_na]
-    na_text = f"; tiêu chí {_code_span(na)} nếu không áp dụng thì ghi “KAD”" if na else ""
+    na_text = f"; tiêu chí có dấu * ({_code_span(na)}) nếu không áp dụng thì ghi “KAD”" if na else ""
     return (f"Ghi chú: mỗi tiêu chí chấm từ {fmt_number(crit.scale_min)} đến {fmt_number(crit.scale_max)} điểm "
-            f"(lẻ đến {step}){na_text}. Điểm đạt: {fmt_number(crit.pass_mark)}/100 (quy đổi theo trọng số).")
+            f"(lẻ đến {step}){na_text}. Điểm quy đổi = điểm × điểm tối đa / {fmt_number(crit.scale_max)}; "
+            f"cộng điểm quy đổi được điểm của mô hình trên thang 100. Điểm đạt: {fmt_number(crit.pass_mark)}/100.")
 
 
 def _code_span(codes: Sequence[str]) -> str:
@@ -359,7 +363,7 @@ def _code_span(codes: Sequence[str]) -> str:
 
 def score_doc(st: YearState, on: dt.date, members: Sequence[str]) -> ScoreSheetDoc:
     crit = st.crit
-    criteria = _criteria(crit)
+    criteria = _criteria(crit, notes=True)
     total = fmt_number(sum(c.weight for c in crit.criteria))
     entries = tuple(
         ScoreSheetEntry(code=r.code, title=r.title, unit=r.unit, subject_text=r.subject_text,
@@ -367,7 +371,8 @@ def score_doc(st: YearState, on: dt.date, members: Sequence[str]) -> ScoreSheetD
                            total_weight=total)
         for r in st.ready.flat())
     return ScoreSheetDoc(letterhead=st.lh, year=st.year, entries=entries, members=tuple(members),
-                            instructions=_instructions(crit))
+                            instructions=_instructions(crit),
+                            scale=f"{fmt_number(crit.scale_min)}–{fmt_number(crit.scale_max)}")
 
 
 def results_doc(st: YearState, on: dt.date) -> ResultsReportDoc:

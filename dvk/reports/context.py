@@ -410,6 +410,7 @@ def score_context(doc: ScoreSheetDoc) -> dict:
         "council": _upper(doc.council) if doc.council else "",
         "year": doc.year,
         "dots": DOTS,
+        "scale_head": f"Điểm ({doc.scale})",
         "date_line": doc.date_line or f"{lh.place}, ngày …… tháng …… năm {doc.year}",
         "instructions": doc.instructions or (
             "Ghi chú: mỗi tiêu chí chấm từ 0 đến 10 điểm (có thể lẻ đến 0,5); tiêu chí không áp dụng "

@@ -269,12 +269,14 @@ class Criterion:
     Attributes:
         code: the criterion's code, e.g. "C1" or "III.2.3".
         content: its wording.
-        weight: its weight as printed, e.g. "10".
+        weight: its weight as printed, e.g. "10" (on the score sheet: its maximum points).
+        note: a remark printed after the wording, e.g. "không áp dụng thì ghi “KAD”".
     """
 
     code: str
     content: str
     weight: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,7 @@ class ScoreSheetDoc(_Frozen):
         council: the council's name, e.g. "Hội đồng Thi đua - Khen thưởng".
         date_line: the line above the signature; empty = "<place>, ngày …… tháng …… năm <year>".
         instructions: the note under the table; empty = the default 0–10 scale note.
+        scale: the scale each criterion is scored on, as printed, e.g. "0–10".
     """
 
     letterhead: Letterhead
@@ -324,6 +327,7 @@ class ScoreSheetDoc(_Frozen):
     council: str = "Hội đồng Thi đua - Khen thưởng"
     date_line: str = ""
     instructions: str = ""
+    scale: str = "0–10"
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("entries", "members")
 
