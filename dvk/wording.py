@@ -21,8 +21,8 @@ from dvk.text.numbers import doc_number, fmt_number, fmt_score, thousands
 
 __all__ = [
     "GRASSROOTS", "SECTOR", "decision_note", "decision_number", "decision_ref", "decision_symbol", "decision_title",
-    "default_award", "doc_number", "fmt_number", "fmt_score", "issuer_name", "issuing_level", "members_name", "office_name", "recognition_subject",
-    "recognition_title", "signing_body", "standing_committee", "thousands",
+    "default_award", "doc_number", "fmt_number", "fmt_score", "inner_quotes", "issuer_name", "issuing_level",
+    "members_name", "office_name", "recognition_subject", "recognition_title", "signing_body", "standing_committee", "thousands", "unprintable",
 ]
 
 
@@ -148,3 +148,32 @@ def office_name(org: str) -> str:
 def standing_committee(org: str) -> str:
     """The standing committee of a body, to which a proposal is addressed: "Ban Thường vụ Liên đoàn Lao động tỉnh"."""
     return f"Ban Thường vụ {org}"
+
+
+# ---------------------------------------------------------------- text in documents
+
+def inner_quotes(title: str) -> str:
+    """A title set inside “…” in a sentence: the quotes it holds become ‘…’ ("Phong trào “Xanh”" ->
+    "Phong trào ‘Xanh’"), so the sentence reads “Phong trào ‘Xanh’”."""
+    return (title or "").replace("“", "‘").replace("”", "’")
+
+
+def _font_shows(ch: str) -> bool:
+    """Whether Times New Roman (the documents' font) has a glyph for ``ch``: Latin with Vietnamese,
+    Greek, Cyrillic, general punctuation, currency, letterlike and arrows, math operators; not
+    emoji, pictographs or other scripts."""
+    cp = ord(ch)
+    return cp < 0x0530 or 0x1E00 <= cp <= 0x1FFF or 0x2000 <= cp <= 0x22FF or 0x2500 <= cp <= 0x25FF \
+        or 0xFB00 <= cp <= 0xFB06
+
+
+def unprintable(text: str) -> list[str]:
+    """The characters of ``text`` the documents' font cannot show (emoji…), each once, as
+    "😀 (U+1F600)"."""
+    out: list[str] = []
+    for ch in text or "":
+        if not _font_shows(ch) and ch not in "\u200b\u200c\u200d\ufeff\ufe0e\ufe0f":
+            label = f"{ch} (U+{ord(ch):04X})"
+            if label not in out:
+                out.append(label)
+    return out

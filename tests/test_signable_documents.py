@@ -389,3 +389,28 @@ def test_score_sheet_can_be_filled_and_totalled_on_paper(ledger, tmp_path):
     total = sheet.rows[-1]._tr
     assert all(p.find(qn("w:pPr")) is not None and p.find(qn("w:pPr")).find(qn("w:keepNext")) is not None
                for p in total.iter(qn("w:p")))  # the total row keeps the signature with it
+
+
+# ---------------------------------------------------------------- wording details
+
+def test_reasons_read_as_a_clerk_writes_and_titles_keep_their_quotes(ledger, tmp_path):
+    e1 = ledger("register", "--year", "2024", "--unit", "BVDK", "--title", "Phong trào “Xanh - Sạch - Đẹp”",
+                "--field", "1", "--date", "10/02/2024").stdout.strip()
+    ledger("report", e1, "--approach", "Cách làm", "--spread", "Lan tỏa", "--effectiveness", "Hiệu quả")
+    out = tmp_path / "o"
+    ledger("export", "--year", "2024", "--out", out, "--reminders", "--date", "01/09/2024")
+    report = _text(out / "bao-cao-ket-qua-2024.docx")
+    assert "chưa được Hội đồng chấm điểm" in report and "Mới có 0 thành viên" not in report
+    assert "còn thiếu: kinh nghiệm, sự bền vững" in report
+    reminder = _text(out / "cong-van-nhac-2024.docx")
+    assert "“Phong trào ‘Xanh - Sạch - Đẹp’”" in reminder
+
+
+def test_a_character_the_font_cannot_show_is_reported_at_input_and_export(ledger, tmp_path):
+    res = ledger("register", "--year", "2024", "--unit", "BVDK", "--title", "Bữa cơm công đoàn 🍚", "--field", "1",
+                 "--date", "10/02/2024")
+    eid = res.stdout.strip()
+    assert "U+1F35A" in res.stderr and "đã ghi vào sổ như đã nhập" in _flat(res.stderr)
+    assert ledger("show", eid, "--json").stdout.count("🍚") >= 1  # stored as given
+    res = ledger("export", "--year", "2024", "--out", tmp_path / "o")
+    assert "U+1F35A" in res.stderr and eid in res.stderr

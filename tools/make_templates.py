@@ -754,18 +754,12 @@ def score_sheets():
         cell.paragraphs[0].paragraph_format.keep_with_next = True
     para(doc, [("{{ instructions }}", {"italic": True, "size": 11})], first_line=0, before=3, after=3,
          keep_next=True)
+    para(doc, [("Ý kiến khác: ", {}), ("{{ dots }}", {})], first_line=0, after=0, keep_next=True, size=13)
     sig = table(doc, [70, 95], borders=False)
     row = sig.add_row()
     _tr_flags(row)
     lc, rc = row.cells
     lc.width, rc.width = Mm(70), Mm(95)
-    p = lc.paragraphs[0]
-    p.style = "DVK Header"
-    p.alignment = L
-    p.paragraph_format.space_before = Pt(6)
-    p.add_run("Ý kiến khác:").font.size = Pt(13)
-    for _ in range(3):
-        para(lc, [("…" * 14, {"size": 13})], style="DVK Header", align=L, before=6)
     p = rc.paragraphs[0]
     p.style = "DVK Header"
     p.paragraph_format.space_before = Pt(6)

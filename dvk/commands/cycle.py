@@ -77,9 +77,14 @@ def register_cmd(
         return
     typer.echo(row["id"])
     from dvk.cycle.setup import outside_phase
+    from dvk.wording import unprintable
 
     if outside_phase(crit, year):
         warn(outside_phase(crit, year))
+    for label, value in (("Tên mô hình", title), ("Họ và tên", individual), ("Chức vụ", position)):
+        if unprintable(value or ""):
+            warn(f"{label} có ký tự phông chữ văn bản (Times New Roman) không hiển thị được: "
+                 + ", ".join(unprintable(value or "")) + "; đã ghi vào sổ như đã nhập, văn bản in ra sẽ thiếu ký tự này.")
     if row["late"]:
         start, end = crit.window(year)
         from dvk.text.dates import fmt_date

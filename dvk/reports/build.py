@@ -26,7 +26,7 @@ from dvk.reports.records import ConfirmationRecord, RegistrationRecord, ReportRe
 from dvk.criteria import CriteriaSet
 from dvk.text.dates import fmt_date
 from dvk.text.normalize import fold, sort_people
-from dvk.wording import decision_ref, decision_title, doc_number, fmt_number, fmt_score, issuer_name, issuing_level, members_name, recognition_subject
+from dvk.wording import inner_quotes, decision_ref, decision_title, doc_number, fmt_number, fmt_score, issuer_name, issuing_level, members_name, recognition_subject
 
 
 #: Word documents are for print: a list longer than this is left to the Excel workbook (docxtpl
@@ -200,9 +200,31 @@ class YearState:
         return decision_ref(d["number"], self.lh.symbol, d["decided_on"])
 
 
+_NO_MEMBERS = re.compile(r"^Mới có (\d+) thành viên Hội đồng chấm điểm, cần ít nhất (\d+)$")
+
+
+_MISSING_ASPECTS = re.compile(r"^(Báo cáo thành tích còn thiếu: )(.+)$")
+
+
+def _clerk(reason: str) -> str:
+    """A gate's reason as a clerk writes it in a document: "Chưa được Hội đồng chấm điểm" (not
+    "Mới có 0 thành viên …, cần ít nhất 1"), aspect names in lower case mid-sentence."""
+    m = _NO_MEMBERS.match(reason)
+    if m:
+        n, need = int(m[1]), int(m[2])
+        return "Chưa được Hội đồng chấm điểm" if n == 0 else \
+            f"Mới được {n} thành viên Hội đồng chấm điểm (cần ít nhất {need})"
+    m = _MISSING_ASPECTS.match(reason)
+    if m:
+        return m[1] + ", ".join(a.strip()[:1].lower() + a.strip()[1:] for a in m[2].split(","))
+    return reason
+
+
 def _reasons_text(reasons: Iterable[str]) -> str:
     """The gates' reasons as one sentence: "Chưa có báo cáo thành tích; chưa có xác nhận …"."""
-    parts = [r.strip().rstrip(".;") for r in reasons if r and r.strip()]
+    parts = [_clerk(r.strip().rstrip(".;")) for r in reasons if r and r.strip()]
+    if "Chưa được Hội đồng chấm điểm" in parts:  # "no score yet" says nothing more
+        parts = [p for p in parts if not p.startswith("Chưa có điểm")]
     parts = parts[:1] + [p[:1].lower() + p[1:] for p in parts[1:]]
     return "; ".join(parts) + "." if parts else ""
 
@@ -284,7 +306,7 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
         if st.decision is None:
             items = _unit_missing(ctx, b, ev)
             if items:
-                st.missing.setdefault(code, []).append(ReminderItem(e["id"], e["title"], "; ".join(items)))
+                st.missing.setdefault(code, []).append(ReminderItem(e["id"], inner_quotes(e["title"]), "; ".join(items)))
     st.counts = counts
     st.revoked = revoked_decisions(conn, year)
     return st

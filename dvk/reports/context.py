@@ -14,7 +14,7 @@ from typing import Any
 from dvk.reports.models import (BLANK_NUMBER, DOTS, DecisionDoc, Group, Letterhead, ProposalDoc, RegistrationListDoc,
                                 ReminderDoc, ResultsReportDoc, RevocationDoc, ScoreSheetDoc)
 from dvk.text.dates import date_words, fmt_date
-from dvk.wording import office_name
+from dvk.wording import office_name, unprintable
 
 
 _ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
@@ -146,7 +146,13 @@ def _warning(cp: int, label: str, owner: str) -> str:
 def sanitize(obj: Any, warnings: list[str], *, label: str = "", owner: str = "", keep_lines: bool = False) -> Any:
     """Return ``obj`` with every string cleaned (dataclasses rebuilt, tuples kept)."""
     if isinstance(obj, str):
-        return _clean_text(obj, label, owner, warnings, keep_lines=keep_lines)
+        out = _clean_text(obj, label, owner, warnings, keep_lines=keep_lines)
+        if not out.isascii() and unprintable(out):
+            where = f"“{label}”" + (f" của {owner}" if owner else "")
+            warnings.append(f"{where} có ký tự phông chữ văn bản (Times New Roman) không hiển thị được: "
+                            + ", ".join(unprintable(out)) + "; văn bản in ra sẽ thiếu ký tự này (sổ vẫn giữ nguyên "
+                            "như đã nhập)")
+        return out
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         code = getattr(obj, "code", "")
         own = code if isinstance(code, str) and code else owner
