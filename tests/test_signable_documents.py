@@ -414,3 +414,37 @@ def test_a_character_the_font_cannot_show_is_reported_at_input_and_export(ledger
     assert ledger("show", eid, "--json").stdout.count("🍚") >= 1  # stored as given
     res = ledger("export", "--year", "2024", "--out", tmp_path / "o")
     assert "U+1F35A" in res.stderr and eid in res.stderr
+
+
+def test_rules_under_the_subject_and_the_motto_have_their_widths(decided):
+    from docx.shared import Mm
+
+    from dvk.reports.context import text_width_mm
+
+    _, out, _ = decided
+    doc = Document(str(out / "quyet-dinh-cong-nhan-2024.docx"))
+    paras = doc.paragraphs
+    i = next(k for k, p in enumerate(paras) if p.text.startswith("Về việc công nhận"))
+    rule = paras[i + 1].paragraph_format
+    width = 165 - (rule.left_indent + rule.right_indent) / Mm(1)
+    line = text_width_mm(paras[i].text.upper(), 14, bold=True) * 0.8  # mixed case is narrower than capitals
+    assert line / 3 <= width <= line / 2 + 5 and 40 < width < 83, (width, line)
+    motto_cell = doc.tables[0].rows[0].cells[1]
+    motto_rule = motto_cell.paragraphs[2].paragraph_format
+    motto_width = (165 - round(165 * 0.41, 1) - 2 * 1.9) - (motto_rule.left_indent + motto_rule.right_indent) / Mm(1)
+    assert abs(motto_width - 56.1) < 0.5  # as wide as "Độc lập - Tự do - Hạnh phúc" (bold 13 pt: 159 pt rendered)
+
+
+def test_the_phase_workbook_data_holds_the_proposed_list(ledger):
+    from dvk.ledger.sqlite import Ledger
+    from dvk.reports.jobs import plan_phase
+    from dvk.reports.kinds import Options
+
+    eid = _entry(ledger, 2024, "BVDK", "Mô hình được đề nghị")
+    _entry(ledger, 2024, "CDC", "Mô hình không đề nghị")
+    ledger("recognize", "--year", "2024", "--number", "2")
+    ledger("propose", "--phase", "2021-2025", eid)
+    with Ledger.open(ledger.db) as led, led.read() as conn:
+        jobs, _ = plan_phase(conn, "2021-2025", Options(), kinds=("phase-workbook",))
+        data = jobs[0].draft.workbook(conn, "id")
+        assert [r.code for r in data.proposed] == [eid] and data.proposed[0].year == "2024"

@@ -53,7 +53,7 @@ LANDSCAPE_TEXT_W = PAGE_H - M_LEFT - M_RIGHT  # 252
 CELL_MARGIN = 1.9  # Word's default left/right cell margin (0.19 cm)
 
 # Widths measured with Liberation Serif (metric-compatible with Times New Roman).
-MOTTO_TEXT_MM = 53.2  # "Độc lập - Tự do - Hạnh phúc", bold 13 pt
+MOTTO_TEXT_MM = 56.1  # "Độc lập - Tự do - Hạnh phúc", bold 13 pt (LibreOffice: 159 pt)
 SHORT_RULE_MM = 24.0  # 1/3–1/2 of the issuing body's name line
 SUBJECT_RULE_MM = 55.0  # under the subject line (trích yếu): 1/3–1/2 of that line
 
