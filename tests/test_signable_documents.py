@@ -448,3 +448,12 @@ def test_the_phase_workbook_data_holds_the_proposed_list(ledger):
         jobs, _ = plan_phase(conn, "2021-2025", Options(), kinds=("phase-workbook",))
         data = jobs[0].draft.workbook(conn, "id")
         assert [r.code for r in data.proposed] == [eid] and data.proposed[0].year == "2024"
+
+
+def test_a_reminder_defaults_to_a_date_before_its_deadline(ledger, tmp_path):
+    _entry(ledger, 2024, "BVDK", "Chưa có báo cáo", report=False)
+    out = tmp_path / "o"
+    ledger("export", "--year", "2024", "--out", out, "--reminders")
+    text = _text(out / "cong-van-nhac-2024.docx")
+    assert "Đồng Nai, ngày 15 tháng 9 năm 2024" in text and "30/09/2024" in text  # a month before 15/10
+    assert "khớp với sổ" in ledger("verify-doc", out / "cong-van-nhac-2024.docx").stdout

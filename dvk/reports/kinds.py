@@ -406,8 +406,11 @@ def _reminder(src: YearSource) -> Draft | None:
         return None
     if not src.fits(sum(len(v) for v in st.missing.values())):
         return None
-    deadline = reminder_deadline(st, src.on, src.options.deadline)
-    return Draft(vm=reminder_doc(st, src.on, deadline), params={"deadline": deadline.isoformat()})
+    on = src.on
+    if src.options.on is None and on >= st.crit.recognition_day(year) - dt.timedelta(days=15):
+        on = st.crit.recognition_day(year) - dt.timedelta(days=30)  # a reminder comes before the deadline
+    deadline = reminder_deadline(st, on, src.options.deadline)
+    return Draft(vm=reminder_doc(st, on, deadline), params={"on": on.isoformat(), "deadline": deadline.isoformat()})
 
 
 def _proposal(src: PhaseSource) -> Draft | None:
