@@ -457,3 +457,10 @@ def test_a_reminder_defaults_to_a_date_before_its_deadline(ledger, tmp_path):
     text = _text(out / "cong-van-nhac-2024.docx")
     assert "Đồng Nai, ngày 15 tháng 9 năm 2024" in text and "30/09/2024" in text  # a month before 15/10
     assert "khớp với sổ" in ledger("verify-doc", out / "cong-van-nhac-2024.docx").stdout
+
+
+def test_status_of_a_year_closed_without_decision(ledger):
+    _entry(ledger, 2024, "BVDK", "Mô hình", report=False)
+    ledger("recognize", "--year", "2024", "--none", "--date", "16/10/2024")
+    res = ledger("status", "--year", "2024")
+    assert "đã chốt ngày 16/10/2024" in _flat(res.stdout) and "Quyết định số 0" not in res.stdout
