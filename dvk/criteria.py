@@ -58,6 +58,42 @@ class Field:
     short: str
 
 
+#: The keys of a criteria file's ``[guidance]`` table that a set for a phase must give.
+GUIDANCE_KEYS: tuple[str, ...] = ("number", "date", "issuer", "subject")
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """The guidance (văn bản hướng dẫn) a phase's criteria come from, as documents cite it:
+    ``kind`` ``number`` ``date`` ``issuer`` about ``subject`` — e.g. "Công văn" "số 69/CĐN"
+    "ngày 14/5/2021" "của Ban Thường vụ …" "về việc …". Every part is the criteria file's data;
+    a part the file does not give is "" (see `CriteriaSet.guidance_missing`)."""
+
+    number: str = ""
+    date: str = ""
+    issuer: str = ""
+    subject: str = ""
+    kind: str = "Văn bản"
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(k for k in GUIDANCE_KEYS if not getattr(self, k))
+
+    def cite(self, *, subject: bool = True) -> str:
+        """"Công văn số 69/CĐN ngày 14/5/2021 của Ban Thường vụ … về việc hướng dẫn …" (without
+        ``subject``: up to the issuer); the parts that are known only; "" without number and date."""
+        out = self.kind or "Văn bản"
+        if self.number:
+            out += f" số {self.number}"
+        if self.date:
+            out += f" ngày {self.date}"
+        if self.issuer:
+            out += f" của {self.issuer}"
+        if self.subject and subject:
+            out += f" về việc {self.subject}"
+        return out if (self.number or self.date) else ""
+
+
 @dataclass(frozen=True)
 class CriteriaSet:
     """A whole criteria file: criteria, fields, scoring settings and calendar."""
@@ -80,6 +116,23 @@ class CriteriaSet:
     # The spread of members' totals on one entry (max − min, on 100) above which `dvk council review`
     # flags a disagreement; optional in the file (`scoring.disagreement`), default 15.
     disagreement: Fraction = Fraction(15)
+    guidance: Guidance = field(default_factory=Guidance)
+    legal_bases: tuple[str, ...] = ()
+    guidance_given: bool = False  # the file has its own [guidance] table (not read from ``source``)
+
+    @property
+    def phase_years(self) -> tuple[int, int] | None:
+        """The first and last year of the set's phase ("2021-2025" -> (2021, 2025)); None when the
+        phase is not written as two years."""
+        m = PHASE_RE.fullmatch(self.phase.strip())
+        if m is None:
+            return None
+        return int(m[1]), int(m[2])
+
+    def covers(self, year: int) -> bool:
+        """Whether ``year`` lies in the set's phase (a phase not written as two years covers any year)."""
+        span = self.phase_years
+        return span is None or span[0] <= year <= span[1]
 
     @property
     def sha256(self) -> str:
@@ -160,9 +213,22 @@ _NUMBER_TEXT = re.compile(r"\+?\d{1,7}(?:[.,]\d{1,7})?")  # "8", "7.5", "7,5": n
 _MD_RE = re.compile(r"(\d{1,2})-(\d{1,2})")
 
 
+PHASE_RE = re.compile(r"(\d{4})\s*[-–]\s*(\d{4})")
+
+
+#: How a ``source`` line of a set stored before ``[guidance]`` existed names its guidance:
+#: "<kind> số <number> ngày <date> của <issuer>".
+_SOURCE_RE = re.compile(r"^\s*(?P<kind>[^\d]*?)\s*số\s+(?P<number>\S+)\s+ngày\s+(?P<date>\d{1,2}/\d{1,2}/\d{4})"
+                        r"(?:\s+của\s+(?P<issuer>.+?))?\s*$")
+
+
+MAX_LEGAL_BASES = 10
+
+
 _KEYS = {
-    "": ("phase", "name", "source", "default_note", "is_configurable_default", "scoring", "calendar", "fields",
-         "criteria"),
+    "": ("phase", "name", "source", "default_note", "is_configurable_default", "guidance", "legal_bases",
+         "scoring", "calendar", "fields", "criteria"),
+    "guidance": ("kind", "number", "date", "issuer", "subject"),
     "scoring": ("scale_min", "scale_max", "decimals", "aggregation", "pass_mark", "min_members", "disagreement"),
     "calendar": ("registration_start", "registration_end", "recognition_date"),
     "criteria": ("code", "group", "title", "weight", "allow_na"),
@@ -382,9 +448,24 @@ def load_text(text: str, source: str = "tệp tiêu chí", *, stored: bool = Fal
     ck.unknown(data, "", "")
     phase = ck.text(data, "phase", "phase", max_len=100)
     name = ck.text(data, "name", "name", default=phase or "", max_len=500) or phase or ""
-    ck.text(data, "source", "source", default="", max_len=1000)
+    source_line = ck.text(data, "source", "source", default="", max_len=1000) or ""
     note = ck.text(data, "default_note", "default_note", default="", max_len=2000) or ""
     ck.flag(data, "is_configurable_default", "is_configurable_default", False)
+    if phase and not PHASE_RE.fullmatch(phase.strip()) and not stored:
+        ck.add("phase", "phải ghi dạng NĂM-NĂM, ví dụ \"2026-2030\"", phase)
+    elif phase and (span := PHASE_RE.fullmatch(phase.strip())) and int(span[1]) > int(span[2]):
+        ck.add("phase", "năm đầu của giai đoạn sau năm cuối", phase)
+    guidance = _guidance(ck, data, source_line, phase or "")
+    bases: list[str] = []
+    raw_bases = data.get("legal_bases", [])
+    if not isinstance(raw_bases, list) or len(raw_bases) > MAX_LEGAL_BASES:
+        ck.add("legal_bases", f"phải là danh sách tối đa {MAX_LEGAL_BASES} căn cứ, mỗi căn cứ một chuỗi trong ngoặc kép "
+               "(ví dụ [\"Điều lệ Công đoàn Việt Nam\"])", raw_bases)
+    else:
+        for i, b in enumerate(raw_bases, 1):
+            t = ck.text({"b": b}, "b", f"legal_bases[{i}]", max_len=500)
+            if t:
+                bases.append(t.strip().removeprefix("Căn cứ ").rstrip(" ;,."))
 
     scoring = ck.table(data, "scoring")
     scale_min = ck.number(scoring, "scale_min", "scoring.scale_min", 0, MAX_SCALE, 0)
@@ -481,7 +562,35 @@ def load_text(text: str, source: str = "tệp tiêu chí", *, stored: bool = Fal
         recognition_date=recognition,
         text=text,
         disagreement=disagreement if disagreement is not None else Fraction(15),
+        guidance=guidance,
+        legal_bases=tuple(bases),
+        guidance_given="guidance" in data,
     )
+
+
+def _guidance(ck: _Checker, data: Mapping, source: str, phase: str) -> Guidance:
+    """The ``[guidance]`` table; a set without one (stored before it existed) has its guidance read
+    from its ``source`` line ("Công văn số 69/CĐN ngày 14/5/2021 của …"), its subject the
+    guidance on the criteria of its phase."""
+    if "guidance" not in data:
+        m = _SOURCE_RE.match(source or "")
+        if m is None:
+            return Guidance()
+        subject = (f"hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn {phase}"
+                   if phase else "")
+        return Guidance(number=m["number"].rstrip(",;"), date=m["date"], issuer=(m["issuer"] or "").rstrip(" .;"),
+                        subject=subject, kind=m["kind"] or "Văn bản")
+    g = ck.table(data, "guidance")
+    parts = {k: ck.text(g, k, f"guidance.{k}", default="", max_len=500) or "" for k in ("kind", *GUIDANCE_KEYS)}
+    if parts["date"]:
+        from dvk.text.dates import DateError, parse_date
+
+        try:
+            parse_date(parts["date"])
+        except (DateError, ValueError):
+            ck.add("guidance.date", "phải là một ngày dạng dd/mm/yyyy (ví dụ \"14/5/2021\")", g.get("date"))
+    parts["subject"] = parts["subject"].removeprefix("về việc ").removeprefix("V/v ")
+    return Guidance(kind=parts.pop("kind") or "Văn bản", **parts)
 
 
 def default_text() -> str:

@@ -32,6 +32,16 @@ from dvk.wording import decision_title
 
 DEMO_YEAR = 2025
 PHASE_YEARS = (2021, 2022, 2023, 2024)
+NEW_PHASE = "2026-2030"  # the next phase: its first year runs under a set of its own
+NEW_YEAR = 2026
+NEW_GUIDANCE = {"kind": "Hướng dẫn", "number": "15/HD-CĐN", "date": "10/1/2026",
+                "issuer": "Ban Thường vụ Công đoàn ngành Y tế tỉnh Đồng Nai",
+                "subject": "hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” "
+                           "giai đoạn 2026-2030"}
+#: An exemplar recognised in several years of the phase: one row of the phase proposal.
+REPEATED = ("BVDKDN", "Nguyễn Thị Ánh", "Điều dưỡng trưởng khoa Nội tổng hợp")
+REPEATED_YEARS = (2023, 2025)
+PROPOSE_FROM = 88.0  # the demo union proposes its entries recognised with at least this score
 LEDGER_NAME = "dvk-demo.sqlite"
 
 UNITS: list[tuple[str, str, str]] = [
@@ -175,6 +185,11 @@ def _plan_year(year: int, n: int, rng: random.Random) -> list[dict]:
         plan.append(dict(unit=unit, title=title, field=field, kind=kind, person=person, position=position,
                          when=when, fate=fate, sudden=fate == "sudden",
                          subject="individual" if individual else "collective"))
+    if year in REPEATED_YEARS:
+        unit, person, position = REPEATED
+        plan[0].update(unit=unit, person=person, position=position, subject="individual", kind="exemplar",
+                       title=f"Gương “Dân vận khéo” {person}", fate="ok", sudden=False,
+                       when=dt.date(year, 2, 10))
     return plan
 
 
@@ -191,9 +206,49 @@ def build(path: Path, *, user: str, echo: Callable[[str], None] = print) -> dict
             s = summary[year]
             echo(f"Năm {year}: {s['entries']} mô hình, điển hình; công nhận {s['recognized']}, "
                  f"không công nhận {s['not_recognized']} ({decision_title(number)}).")
+        n = _propose(led, user)
+        echo(f"Giai đoạn 2021-2025: đề nghị khen thưởng {n} mô hình, điển hình (điểm từ {PROPOSE_FROM:g}).")
+        _new_phase(led, user)
+        echo(f"Giai đoạn {NEW_PHASE}: bộ tiêu chí mới (Hướng dẫn số {NEW_GUIDANCE['number']}) từ năm {NEW_YEAR}.")
+        summary[NEW_YEAR] = s = _run_year(led, NEW_YEAR, 12, 4, rng, user)
+        echo(f"Năm {NEW_YEAR}: {s['entries']} mô hình, điển hình; công nhận {s['recognized']}, "
+             f"không công nhận {s['not_recognized']} ({decision_title(4)}).")
     finally:
         led.close()
     return summary
+
+
+def _propose(led: Ledger, user: str) -> int:
+    """The phase proposal: the entries recognised in 2021–2025 with a score of at least PROPOSE_FROM,
+    and the exemplar recognised in several years."""
+    from sqlalchemy import select
+
+    from dvk.cycle.decisions import active_decision
+    from dvk.cycle.proposals import propose
+    from dvk.ledger.history import table
+
+    with led.write(user=user, command="dvk propose --phase 2021-2025 (demo)",
+                   summary="Chọn đề nghị khen thưởng giai đoạn 2021-2025") as tx:
+        o, e = table("outcome"), table("entry")
+        ids: list[str] = []
+        for y in (*PHASE_YEARS, DEMO_YEAR):
+            dec = active_decision(tx.conn, y)
+            rows = tx.conn.execute(select(o.c.entry_id, o.c.score, e.c.person).join(e, e.c.id == o.c.entry_id)
+                                   .where(o.c.decision_id == dec["id"], o.c.recognized == True)  # noqa: E712
+                                   .order_by(o.c.entry_id)).all()
+            ids += [r[0] for r in rows if (r[1] or 0) >= PROPOSE_FROM or r[2] == REPEATED[1]]
+        return propose(tx, "2021-2025", ids)["total"]
+
+
+def _new_phase(led: Ledger, user: str) -> None:
+    """A criteria set for the next phase (the current criteria, the new guidance) from NEW_YEAR on."""
+    from dvk.cycle.setup import new_phase_text, use_criteria
+    from dvk.criteria import load_text
+
+    with led.write(user=user, command=f"dvk criteria use (demo {NEW_PHASE})",
+                   summary=f"Áp dụng bộ tiêu chí giai đoạn {NEW_PHASE} từ năm {NEW_YEAR}") as tx:
+        crit = criteria_for(tx.conn, DEMO_YEAR)
+        use_criteria(tx, load_text(new_phase_text(crit, NEW_PHASE, NEW_GUIDANCE)), NEW_YEAR)
 
 
 def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, user: str) -> dict:
@@ -274,7 +329,7 @@ def run(out: Path, *, user: str | None = None, force: bool = False, echo: Callab
 def _write_documents(path: Path, out: Path, *, force: bool, echo: Callable[[str], None]) -> list[Path]:
     from dvk.reports.export import demo_documents
 
-    return demo_documents(path, out, years=[DEMO_YEAR], phase="2021-2025", force=force, echo=echo)
+    return demo_documents(path, out, years=[DEMO_YEAR, NEW_YEAR], phase="2021-2025", force=force, echo=echo)
 
 
 COUNCIL_ROLES = [("chair", "Chủ tịch Công đoàn ngành Y tế"), ("secretary", "Chánh Văn phòng Công đoàn ngành"),

@@ -145,6 +145,8 @@ class Decision(SQLModel, table=True):
     revoked: bool = False
     revoked_reason: Optional[str] = None
     revoked_on: Optional[date] = None
+    revocation_number: Optional[int] = None  # the revoking decision's number (None: revoked without one)
+    kind: str = Field(default="recognition", sa_column_kwargs={"server_default": "recognition"})  # | "none"
 
 
 class Outcome(SQLModel, table=True):
@@ -156,6 +158,15 @@ class Outcome(SQLModel, table=True):
     recognized: bool
     score: Optional[float] = None
     reasons: str = "[]"  # JSON list of Vietnamese reasons
+
+
+class Proposal(SQLModel, table=True):
+    """An entry the union proposes for the phase's award (đề nghị khen thưởng giai đoạn)."""
+
+    __tablename__ = "proposal"
+    phase: str = Field(primary_key=True)
+    entry_id: str = Field(primary_key=True, foreign_key="entry.id")
+    award: Optional[str] = None
 
 
 class DecisionUnit(SQLModel, table=True):
@@ -280,6 +291,7 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "decision": ("id",),
     "outcome": ("decision_id", "entry_id"),
     "decision_unit": ("decision_id", "code"),
+    "proposal": ("phase", "entry_id"),
     "document": ("sha256",),
     "council_member": ("year", "member"),
     "council_conflict": ("entry_id", "member"),

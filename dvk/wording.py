@@ -16,13 +16,13 @@ import re
 from collections.abc import Iterable
 
 from dvk.text.dates import DateError, fmt_date
-from dvk.text.normalize import fold
+from dvk.text.normalize import fold_marks
 from dvk.text.numbers import doc_number, fmt_number, fmt_score, thousands
 
 __all__ = [
-    "decision_note", "decision_number", "decision_ref", "decision_symbol", "decision_title", "doc_number",
-    "fmt_number", "fmt_score", "issuer_name", "members_name", "office_name", "recognition_subject",
-    "recognition_title", "signing_body", "standing_committee", "thousands",
+    "GRASSROOTS", "SECTOR", "decision_note", "decision_number", "decision_ref", "decision_symbol", "decision_title",
+    "default_award", "doc_number", "fmt_number", "fmt_score", "inner_quotes", "issuer_name", "issuing_level",
+    "members_name", "office_name", "recognition_subject", "recognition_title", "signing_body", "standing_committee", "thousands", "unprintable",
 ]
 
 
@@ -100,22 +100,44 @@ def issuer_name(org: str, on_behalf: str) -> str:
     return f"{body} {org}" if body else org
 
 
-def members_name(unit_names: Iterable[str]) -> str:
-    """How Điều 3 names the member units, from what they are called in the ledger: "các tổ công
-    đoàn trực thuộc", "các Công đoàn cơ sở trực thuộc" (more than half of them), else "các đơn vị
-    trực thuộc"."""
-    # NOTE: fold() keeps diacritics, so these prefixes match only names typed without them
-    # ("Cong doan …"); "Công đoàn …" gives "các đơn vị trực thuộc".  Kept as dvk has printed it.
-    names = [fold(n or "") for n in unit_names]
+GRASSROOTS = "grassroots"  # công đoàn cơ sở: its member units are trade-union groups (tổ công đoàn)
+
+
+SECTOR = "sector"  # công đoàn cấp trên cơ sở (ngành, huyện…): its member units are grassroots unions
+
+
+def issuing_level(org: str, symbol: str = "") -> str:
+    """The level of the issuing union, from its profile: `GRASSROOTS` for a "Công đoàn cơ sở …"
+    (or the symbol CĐCS…), `SECTOR` otherwise."""
+    name = fold_marks(" ".join((org or "").split()))
+    sym = fold_marks(symbol or "")
+    if name.startswith(("cong doan co so", "cdcs")) or sym.startswith("cdcs"):
+        return GRASSROOTS
+    return SECTOR
+
+
+def members_name(unit_names: Iterable[str], level: str = SECTOR) -> str:
+    """How Điều 3 names the member units, from what they are called in the ledger (diacritics
+    ignored): "các tổ công đoàn trực thuộc", "các Công đoàn cơ sở trực thuộc" (more than half of
+    them); else by the issuing level (a grassroots union's units are its trade-union groups); an
+    empty list "các đơn vị trực thuộc"."""
+    names = [fold_marks(n or "") for n in unit_names]
     if not names:
         return "các đơn vị trực thuộc"
-    groups = sum(n.startswith("to cong doan") for n in names)
-    unions = sum(n.startswith(("cong doan", "cdcs")) for n in names)
+    groups = sum(n.startswith(("to cong doan", "cong doan bo phan")) for n in names)
+    unions = sum(n.startswith(("cong doan", "cdcs")) and not n.startswith("cong doan bo phan") for n in names)
     if groups * 2 > len(names):
         return "các tổ công đoàn trực thuộc"
     if unions * 2 > len(names):
         return "các Công đoàn cơ sở trực thuộc"
-    return "các đơn vị trực thuộc"
+    return "các tổ công đoàn trực thuộc" if level == GRASSROOTS else "các đơn vị trực thuộc"
+
+
+def default_award(level: str, parent_org: str) -> str:
+    """The award a phase proposal asks for by default: the parent body's Bằng khen for a sector
+    union (proposing to the provincial federation), its Giấy khen for a grassroots union."""
+    what = "Giấy khen" if level == GRASSROOTS else "Bằng khen"
+    return f"{what} của {' '.join(parent_org.split())}" if parent_org else what
 
 
 def office_name(org: str) -> str:
@@ -126,3 +148,32 @@ def office_name(org: str) -> str:
 def standing_committee(org: str) -> str:
     """The standing committee of a body, to which a proposal is addressed: "Ban Thường vụ Liên đoàn Lao động tỉnh"."""
     return f"Ban Thường vụ {org}"
+
+
+# ---------------------------------------------------------------- text in documents
+
+def inner_quotes(title: str) -> str:
+    """A title set inside “…” in a sentence: the quotes it holds become ‘…’ ("Phong trào “Xanh”" ->
+    "Phong trào ‘Xanh’"), so the sentence reads “Phong trào ‘Xanh’”."""
+    return (title or "").replace("“", "‘").replace("”", "’")
+
+
+def _font_shows(ch: str) -> bool:
+    """Whether Times New Roman (the documents' font) has a glyph for ``ch``: Latin with Vietnamese,
+    Greek, Cyrillic, general punctuation, currency, letterlike and arrows, math operators; not
+    emoji, pictographs or other scripts."""
+    cp = ord(ch)
+    return cp < 0x0530 or 0x1E00 <= cp <= 0x1FFF or 0x2000 <= cp <= 0x22FF or 0x2500 <= cp <= 0x25FF \
+        or 0xFB00 <= cp <= 0xFB06
+
+
+def unprintable(text: str) -> list[str]:
+    """The characters of ``text`` the documents' font cannot show (emoji…), each once, as
+    "😀 (U+1F600)"."""
+    out: list[str] = []
+    for ch in text or "":
+        if not _font_shows(ch) and ch not in "\u200b\u200c\u200d\ufeff\ufe0e\ufe0f":
+            label = f"{ch} (U+{ord(ch):04X})"
+            if label not in out:
+                out.append(label)
+    return out

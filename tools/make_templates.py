@@ -53,8 +53,9 @@ LANDSCAPE_TEXT_W = PAGE_H - M_LEFT - M_RIGHT  # 252
 CELL_MARGIN = 1.9  # Word's default left/right cell margin (0.19 cm)
 
 # Widths measured with Liberation Serif (metric-compatible with Times New Roman).
-MOTTO_TEXT_MM = 53.2  # "Độc lập - Tự do - Hạnh phúc", bold 13 pt
+MOTTO_TEXT_MM = 56.1  # "Độc lập - Tự do - Hạnh phúc", bold 13 pt (LibreOffice: 159 pt)
 SHORT_RULE_MM = 24.0  # 1/3–1/2 of the issuing body's name line
+SUBJECT_RULE_MM = 55.0  # under the subject line (trích yếu): 1/3–1/2 of that line
 
 EMPTY_LIST_ROW = "(Không có mô hình, điển hình nào)"
 
@@ -113,7 +114,12 @@ def _mark_size(p, half_points: int) -> None:
     rpr = ppr.find(qn("w:rPr"))
     if rpr is None:
         rpr = _el("w:rPr")
-        ppr.append(rpr)
+        # CT_PPr ends with rPr, sectPr, pPrChange: the mark's rPr goes before a section's sectPr.
+        sect = ppr.find(qn("w:sectPr"))
+        if sect is not None:
+            sect.addprevious(rpr)
+        else:
+            ppr.append(rpr)
     rpr.append(_el("w:sz", **{"w:val": str(half_points)}))
     rpr.append(_el("w:szCs", **{"w:val": str(half_points)}))
 
@@ -238,7 +244,7 @@ def _page_number_header(section) -> None:
     run._r.append(_el("w:fldChar", **{"w:fldCharType": "end"}))
 
 
-def new_document(*, title: str, landscape: bool = False):
+def new_document(*, title: str, landscape: bool = False, subject: str | None = None):
     doc = Document()
     _scrub_package(doc)
     _setup_styles(doc)
@@ -257,7 +263,7 @@ def new_document(*, title: str, landscape: bool = False):
             part._blob = APP_XML
     cp = doc.core_properties
     cp.title = title
-    cp.subject = "Mẫu văn bản dvk (Dân vận khéo)"
+    cp.subject = subject or title
     cp.author = "dvk"
     cp.last_modified_by = "dvk"
     cp.keywords = "dvk; Nghị định 30/2020/NĐ-CP"
@@ -268,7 +274,6 @@ def new_document(*, title: str, landscape: bool = False):
     cp.revision = 1
     cp.created = TEMPLATE_DATE
     cp.modified = TEMPLATE_DATE
-    cp.last_printed = TEMPLATE_DATE
     cp.language = "vi-VN"
     return doc
 
@@ -454,10 +459,15 @@ def letterhead(doc, *, number_line: str | None, subject_line: bool = False,
     lc, rc = row.cells
     lc_w, rc_w = left_w - 2 * CELL_MARGIN, right_w - 2 * CELL_MARGIN
 
-    p = lc.paragraphs[0]
-    p.style = "DVK Header"
-    p.add_run("{{ parent_org }}").font.size = Pt(13)
-    r = para(lc, [("{{ org }}", {"bold": True, "size": 13})], style="DVK Header")
+    # The names line by line: a profile's name may hold explicit line breaks, and a long name is
+    # broken before its place ("CÔNG ĐOÀN NGÀNH Y TẾ / TỈNH ĐỒNG NAI"), never at random.
+    lc.paragraphs[0].style = "DVK Header"
+    lc.paragraphs[0].add_run("{%p for t in parent_org_lines %}")
+    para(lc, [("{{ t }}", {"size": 13})], style="DVK Header")
+    tag(lc, "{%p endfor %}").style = "DVK Header"
+    tag(lc, "{%p for t in org_lines %}").style = "DVK Header"
+    para(lc, [("{{ t }}", {"bold": True, "size": 13})], style="DVK Header")
+    tag(lc, "{%p endfor %}").style = "DVK Header"
     rule(lc, SHORT_RULE_MM, lc_w)
 
     p = rc.paragraphs[0]
@@ -566,7 +576,18 @@ def list_table(doc, columns, row_cells, *, text_w, empty_text=EMPTY_LIST_ROW):
 def landscape_section(doc):
     section = doc.add_section(WD_SECTION.NEW_PAGE)
     _setup_section(section, landscape=True)
-    section.different_first_page_header_footer = False
+    # Decree 30: an attached list (phụ lục) has its own page numbers, from 1, shown from its page 2.
+    section.different_first_page_header_footer = True
+    pg = _el("w:pgNumType", **{"w:start": "1"})
+    sect = section._sectPr
+    anchor = next((sect.find(qn(t)) for t in ("w:pgNumType", "w:cols", "w:formProt", "w:vAlign", "w:noEndnote",
+                                               "w:titlePg", "w:textDirection", "w:bidi", "w:rtlGutter",
+                                               "w:docGrid", "w:printerSettings") if sect.find(qn(t)) is not None),
+                  None)
+    if anchor is not None:
+        anchor.addprevious(pg)
+    else:
+        sect.append(pg)
     # The paragraph that now ends the portrait section (it holds its w:sectPr) follows the
     # signature table: keep it 4 pt high, or a first page filled to the bottom spills this
     # empty paragraph onto a blank second page.
@@ -583,9 +604,9 @@ def landscape_section(doc):
 
 DECISION_LIST_COLUMNS = [
     ("STT", 13, C),
-    ("Tên mô hình, điển hình", 77, L),
-    ("Tập thể/Cá nhân", 58, L),
-    ("Đơn vị", 48, L),
+    ("Tên mô hình, điển hình", 88, L),
+    ("Tập thể/Cá nhân", 44, L),
+    ("Đơn vị", 51, L),
     ("Lĩnh vực", 17, C),
     ("Điểm", 15, C),
     ("Ghi chú", 24, L),
@@ -603,7 +624,7 @@ def decision():
     para(doc, [("QUYẾT ĐỊNH", {"bold": True, "size": 14})], style="DVK Title", before=18)
     para(doc, [("Về việc công nhận mô hình, điển hình “Dân vận khéo” năm {{ year }}",
                 {"bold": True, "size": 14})], style="DVK Title")
-    rule(doc, 40, PORTRAIT_TEXT_W, before=2)
+    rule(doc, SUBJECT_RULE_MM, PORTRAIT_TEXT_W, before=2)
     para(doc, [("{{ authority }}", {"bold": True, "size": 14})], style="DVK Title", before=18, after=12)
     tag(doc, "{%p for b in legal_bases %}")
     para(doc, [("{{ b }}", {"italic": True})])
@@ -621,10 +642,31 @@ def decision():
     para(doc, [("DANH SÁCH MÔ HÌNH, ĐIỂN HÌNH “DÂN VẬN KHÉO” NĂM {{ year }}", {"bold": True, "size": 14})],
          style="DVK Title")
     para(doc, [("(Kèm theo Quyết định số {{ number }}/QĐ-{{ symbol }} ngày {{ date_text }} của {{ issuer_name }})",
-                {"italic": True, "size": 14})], style="DVK Title", after=12)
+                {"italic": True, "bold": False, "size": 14})], style="DVK Title", after=12)
     list_table(doc, DECISION_LIST_COLUMNS, DECISION_ROW, text_w=LANDSCAPE_TEXT_W)
     para(doc, [("Tổng cộng: {{ count }} mô hình, điển hình ({{ count_detail }}).", {"italic": True, "size": 13})],
          style="DVK Header", align=L, before=6)
+    tag(doc, "{%p if field_legend %}")
+    para(doc, [("{{ field_legend }}", {"italic": True, "size": 12})], style="DVK Header", align=L, before=3)
+    tag(doc, "{%p endif %}")
+    return doc
+
+
+def revocation():
+    doc = new_document(title="Quyết định thu hồi quyết định công nhận mô hình, điển hình “Dân vận khéo”")
+    letterhead(doc, number_line="Số: {{ number }}/QĐ-{{ symbol }}")
+    para(doc, [("QUYẾT ĐỊNH", {"bold": True, "size": 14})], style="DVK Title", before=18)
+    para(doc, [("Về việc thu hồi {{ revoked }}", {"bold": True, "size": 14})], style="DVK Title")
+    rule(doc, SUBJECT_RULE_MM, PORTRAIT_TEXT_W, before=2)
+    para(doc, [("{{ authority }}", {"bold": True, "size": 14})], style="DVK Title", before=18, after=12)
+    tag(doc, "{%p for b in legal_bases %}")
+    para(doc, [("{{ b }}", {"italic": True})])
+    tag(doc, "{%p endfor %}")
+    para(doc, [("QUYẾT ĐỊNH:", {"bold": True, "size": 14})], style="DVK Title", before=6, after=12)
+    para(doc, [("Điều 1.", {"bold": True}), (" {{ article1 }}", {})])
+    para(doc, [("Điều 2.", {"bold": True}), (" {{ article2 }}", {})])
+    para(doc, [("Điều 3.", {"bold": True}), (" {{ article3 }}", {})], keep_next=True)
+    signature_block(doc)
     return doc
 
 
@@ -635,13 +677,17 @@ def registration_list():
     para(doc, [("DANH SÁCH", {"bold": True, "size": 14})], style="DVK Title", before=18)
     para(doc, [("Đăng ký mô hình, điển hình “Dân vận khéo” năm {{ year }}", {"bold": True, "size": 14})],
          style="DVK Title")
-    para(doc, [("(Tính đến ngày {{ as_of }})", {"italic": True, "size": 14})], style="DVK Title", after=12)
+    tag(doc, "{%p if guidance %}")
+    para(doc, [("(Thực hiện {{ guidance }})", {"italic": True, "bold": False, "size": 13})], style="DVK Title")
+    tag(doc, "{%p endif %}")
+    para(doc, [("(Tính đến ngày {{ as_of }})", {"italic": True, "bold": False, "size": 14})], style="DVK Title",
+         after=12)
     cols = [
         ("STT", 13, C),
         ("Mã hồ sơ", 23, C),
-        ("Tên mô hình, điển hình", 64, L),
-        ("Tập thể/Cá nhân", 50, L),
-        ("Đơn vị", 42, L),
+        ("Tên mô hình, điển hình", 72, L),
+        ("Tập thể/Cá nhân", 38, L),
+        ("Đơn vị", 46, L),
         ("Lĩnh vực", 15, C),
         ("Ngày đăng ký", 25, C),
         ("Ghi chú", 20, L),
@@ -650,6 +696,9 @@ def registration_list():
            "{{ r.field }}", "{{ r.date }}", "{{ r.note }}"]
     list_table(doc, cols, row, text_w=LANDSCAPE_TEXT_W,
                empty_text="(Chưa có mô hình, điển hình nào đăng ký)")
+    tag(doc, "{%p if field_legend %}")
+    para(doc, [("{{ field_legend }}", {"italic": True, "size": 12})], style="DVK Header", align=L, before=3)
+    tag(doc, "{%p endif %}")
     para(doc, [("Tổng cộng: {{ count }} mô hình, điển hình ({{ count_detail }}); trong đó "
                 "{{ late_count }} đăng ký muộn, {{ sudden_count }} thành tích đột xuất "
                 "(không phải đăng ký).", {"size": 13})], style="DVK Header", align=L, before=6)
@@ -684,30 +733,33 @@ def score_sheets():
     ]
     for runs in info:
         para(doc, runs, first_line=0, after=2, size=13)
-    cols = [("Mã", 10), ("Nội dung tiêu chí", 114), ("Trọng số", 20), ("Điểm", 21)]
+    # Filled and totalled on paper: the maximum of each criterion (its weight), the member's score
+    # on the scale, and the converted points (score × maximum / scale), with a total on 100.
+    cols = [("Mã", 11), ("Nội dung tiêu chí", 104), ("Điểm tối đa", 15), ("{{ scale_head }}", 16),
+            ("Điểm quy đổi", 19)]
     tbl = table(doc, [w for _, w in cols], borders=True, align_center=True)
-    add_row(tbl, [h for h, _ in cols], style="DVK Table Head", header=True, bold=True, aligns=[C] * 4)
+    add_row(tbl, [h for h, _ in cols], style="DVK Table Head", header=True, bold=True, aligns=[C] * 5)
     tag_row(tbl, "{%tr for c in s.criteria %}")
-    crow = add_row(tbl, ["{{ c.code }}", "{{ c.content }}", "{{ c.weight }}", ""], aligns=[C, J, C, C])
+    crow = add_row(tbl, ["{{ c.code }}{% if c.note %}*{% endif %}", "{{ c.content }}", "{{ c.weight }}", "", ""],
+                   aligns=[C, J, C, C, C])
     for cell in crow.cells:
         cell.paragraphs[0].paragraph_format.space_before = Pt(1)
         cell.paragraphs[0].paragraph_format.space_after = Pt(1)
+        for run in cell.paragraphs[0].runs:
+            run.font.size = Pt(11)
     tag_row(tbl, "{%tr endfor %}")
-    total = add_row(tbl, ["Cộng", "", "{{ s.total_weight }}", ""], bold=True, aligns=[C, C, C, C])
+    total = add_row(tbl, ["Cộng", "", "{{ s.total_weight }}", "", ""], bold=True, aligns=[C, C, C, C, C])
     merge_cells(total.cells[0], total.cells[1])
-    para(doc, [("{{ instructions }}", {"italic": True, "size": 11})], first_line=0, before=3, after=3)
+    for cell in total.cells:  # the total, the notes and the signature go together: never a signature alone
+        cell.paragraphs[0].paragraph_format.keep_with_next = True
+    para(doc, [("{{ instructions }}", {"italic": True, "size": 11})], first_line=0, before=3, after=3,
+         keep_next=True)
     para(doc, [("Ý kiến khác: ", {}), ("{{ dots }}", {})], first_line=0, after=0, keep_next=True, size=13)
     sig = table(doc, [70, 95], borders=False)
     row = sig.add_row()
     _tr_flags(row)
     lc, rc = row.cells
     lc.width, rc.width = Mm(70), Mm(95)
-    p = lc.paragraphs[0]
-    p.style = "DVK Header"
-    p.alignment = L
-    p.paragraph_format.space_before = Pt(6)
-    p.add_run("Họ và tên thành viên Hội đồng:").font.size = Pt(13)
-    r = para(lc, [("{{ s.member }}", {"bold": True, "size": 13})], style="DVK Header", align=L, before=3)
     p = rc.paragraphs[0]
     p.style = "DVK Header"
     p.paragraph_format.space_before = Pt(6)
@@ -715,9 +767,10 @@ def score_sheets():
     r.font.italic = True
     r.font.size = Pt(14)
     para(rc, [("THÀNH VIÊN HỘI ĐỒNG", {"bold": True, "size": 14})], style="DVK Signature")
-    para(rc, [("(Ký tên)", {"italic": True, "size": 13})], style="DVK Header")
-    for _ in range(3):
+    para(rc, [("(Ký, ghi rõ họ tên)", {"italic": True, "size": 13})], style="DVK Header")
+    for _ in range(2):
         para(rc, [], style="DVK Signature")
+    para(rc, [("{{ s.member }}", {"bold": True, "size": 14})], style="DVK Signature")
     tag(doc, "{%p endfor %}")
     return doc
 
@@ -728,7 +781,7 @@ def results_report():
     para(doc, [("BÁO CÁO", {"bold": True, "size": 14})], style="DVK Title", before=18)
     para(doc, [("Kết quả xây dựng, xét chọn mô hình, điển hình “Dân vận khéo” năm {{ year }}",
                 {"bold": True, "size": 14})], style="DVK Title")
-    rule(doc, 40, PORTRAIT_TEXT_W, before=2)
+    rule(doc, SUBJECT_RULE_MM, PORTRAIT_TEXT_W, before=2)
     para(doc, [("{{ intro }}", {})], before=12)
 
     para(doc, [("I. TÌNH HÌNH ĐĂNG KÝ, XÂY DỰNG MÔ HÌNH, ĐIỂN HÌNH", {"bold": True})], style="DVK Heading")
@@ -845,7 +898,7 @@ def proposal():
     para(doc, [("TỜ TRÌNH", {"bold": True, "size": 14})], style="DVK Title", before=18)
     para(doc, [("Về việc đề nghị khen thưởng điển hình “Dân vận khéo” giai đoạn {{ phase }}",
                 {"bold": True, "size": 14})], style="DVK Title")
-    rule(doc, 40, PORTRAIT_TEXT_W, before=2)
+    rule(doc, SUBJECT_RULE_MM, PORTRAIT_TEXT_W, before=2)
     para(doc, [("Kính gửi: {{ addressee }}", {})], style="DVK Header", align=C, before=12, after=12, size=14)
     tag(doc, "{%p for t in intro %}")
     para(doc, [("{{ t }}", {})])
@@ -869,16 +922,20 @@ def proposal():
     para(doc, [("DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG ĐIỂN HÌNH “DÂN VẬN KHÉO” GIAI ĐOẠN {{ phase }}",
                 {"bold": True, "size": 14})], style="DVK Title")
     para(doc, [("(Kèm theo Tờ trình số {{ number }}/TTr-{{ symbol }} ngày {{ date_text }} của {{ issuer_name }})",
-                {"italic": True, "size": 14})], style="DVK Title", after=12)
-    cols = [("STT", 13, C), ("Năm", 14, C), ("Tên mô hình, điển hình", 75, L), ("Tập thể/Cá nhân", 56, L),
-            ("Đơn vị", 46, L), ("Lĩnh vực", 17, C), ("Ghi chú", 31, L)]
-    list_table(doc, cols, ["{{ r.stt }}", "{{ r.year }}", "{{ r.title }}", "{{ r.subject_text }}",
-                           "{{ r.unit }}", "{{ r.field }}", "{{ r.note }}"], text_w=LANDSCAPE_TEXT_W)
+                {"italic": True, "bold": False, "size": 14})], style="DVK Title", after=12)
+    # The list as one is sent: a person recognised in several years is one row (their years and
+    # decisions listed), a short achievement from the report, and a total line.
+    cols = [("STT", 12, C), ("Tập thể/Cá nhân", 42, L), ("Đơn vị", 42, L), ("Tên mô hình, điển hình", 56, L),
+            ("Năm công nhận", 18, C), ("Thành tích tiêu biểu", 46, L), ("Ghi chú", 36, L)]
+    list_table(doc, cols, ["{{ r.stt }}", "{{ r.subject_text }}", "{{ r.unit }}", "{{ r.title }}", "{{ r.year }}",
+                           "{{ r.achievement }}", "{{ r.note }}"], text_w=LANDSCAPE_TEXT_W)
+    para(doc, [("{{ total_line }}", {"bold": True, "size": 13})], style="DVK Header", align=L, before=6)
     return doc
 
 
 TEMPLATES = {
     "quyet-dinh-cong-nhan.docx": decision,
+    "quyet-dinh-thu-hoi.docx": revocation,
     "danh-sach-dang-ky.docx": registration_list,
     "phieu-cham-diem.docx": score_sheets,
     "bao-cao-ket-qua.docx": results_report,

@@ -63,11 +63,21 @@ def register_cmd(
     with writing(ctx, db, user) as tx:
         row = register(tx, values, names=REGISTER_OPTIONS, found=found)  # every problem at once, by option
         tx.note(f"Đăng ký {row['id']}: {row['title']} ({row['unit_code']})")
-        window = criteria_for(tx.conn, row["year"]).window(row["year"]) if row["late"] else None
+        crit = criteria_for(tx.conn, row["year"])
+        window = crit.window(row["year"]) if row["late"] else None
     if json_:
         print_json({"id": row["id"], "late": row["late"], "sudden": row["sudden"]})
         return
     typer.echo(row["id"])
+    from dvk.cycle.setup import outside_phase
+    from dvk.wording import unprintable
+
+    if outside_phase(crit, year):
+        warn(outside_phase(crit, year))
+    for label, value in (("Tên mô hình", title), ("Họ và tên", individual), ("Chức vụ", position)):
+        if unprintable(value or ""):
+            warn(f"{label} có ký tự phông chữ văn bản (Times New Roman) không hiển thị được: "
+                 + ", ".join(unprintable(value or "")) + "; đã ghi vào sổ như đã nhập, văn bản in ra sẽ thiếu ký tự này.")
     if window is not None:
         from dvk.text.dates import fmt_date
 

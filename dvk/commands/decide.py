@@ -1,13 +1,14 @@
 """Judging and deciding: check, recognize. Both stream a year, so 100,000 entries stay fast."""
 
 
-from typing import Annotated, Optional
+from pathlib import Path
+from typing import Annotated, List, Optional
 
 import typer
 
 from dvk.commands.common import (run_context, YEAR_CHECK, DateOpt, DbOpt, JsonOpt, UserOpt, add, check_texts, int_range,
                                  json_stream, ledger, opt_text, parse_date_opt, print_json, rows_out, say, table,
-                                 writing)
+                                 warn, writing)
 
 
 def check_cmd(
@@ -50,6 +51,10 @@ def check_cmd(
                 + ("ĐỦ ĐIỀU KIỆN CÔNG NHẬN" if r["eligible"] else "CHƯA ĐỦ ĐIỀU KIỆN"))
             return
         ctx = year_context(conn, check_year(year))
+        from dvk.cycle.setup import outside_phase
+
+        if outside_phase(ctx.crit, year) and ctx.decision is None:
+            warn(outside_phase(ctx.crit, year))
         stream = (detail(ctx, b, ev) for b, ev in judged(conn, ctx, marks=False))
         if json_:
             json_stream(stream)
@@ -78,12 +83,14 @@ def check_cmd(
 def recognize_cmd(
     ctx: typer.Context,
     year: Annotated[int, typer.Option("--year", "-y", help="Năm xét công nhận.", callback=YEAR_CHECK)],
-    number: Annotated[Optional[int], typer.Option("--number", "-n", help="Số quyết định.",
+    number: Annotated[Optional[int], typer.Option("--number", "-n", help="Số quyết định (với --revoke: số quyết định thu hồi).",
                                                   callback=int_range(1, 99_999, "số quyết định"))] = None,
     date: DateOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Chỉ xem kết quả, không ghi.")] = False,
     revoke: Annotated[bool, typer.Option("--revoke", help="Thu hồi quyết định đang có hiệu lực của năm.")] = False,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Lý do thu hồi.")] = None,
+    none: Annotated[bool, typer.Option("--none", help="Chốt năm không có mô hình nào đạt, không ra quyết định "
+                                                      "(khóa năm; thu hồi được như một quyết định).")] = False,
     db: DbOpt = None,
     user: UserOpt = None,
     json_: JsonOpt = False,
@@ -104,14 +111,49 @@ def recognize_cmd(
                            "hồi quyết định đang có hiệu lực.")
     check_texts(opt_text("--reason", reason, "reason"))
     on = parse_date_opt(date)
+    if none and (revoke or number is not None or dry_run):
+        raise InvalidInput("--none (chốt năm không có quyết định) không dùng cùng --revoke, --number hay --dry-run.")
+    if none:
+        from dvk.cycle.recognition import close_without_decision
+
+        run = run_context(ctx, db, user)
+        with run.open() as led:
+            plan, _prof = close_without_decision(led, year, on, user=run.user, command=run.command)
+        if json_:
+            print_json({"year": year, "none": True, "date": plan.decided_on.isoformat(),
+                        "not_recognized": [{"id": i, "reasons": r} for i, r in plan.not_recognized]})
+            return
+        table(f"Không công nhận ({len(plan.rows)})", ["Mã", "Đơn vị", "Tên", "Lý do"],
+              [[r.id, r.unit, r.title, "\n".join(r.reasons)] for r in plan.rows])
+        say(f"Đã chốt năm {year} ngày {fmt_date(plan.decided_on)}: không có mô hình, điển hình nào được công nhận, "
+            f"không ra quyết định. Các mô hình năm {year} đã được khóa (mở lại: dvk recognize --revoke --year {year} "
+            "--reason \"…\").")
+        return
     if revoke:
         with writing(ctx, db, user) as tx:
-            dec = revoke_decision(tx, year, reason, on)
-            tx.note(f"Thu hồi quyết định số {decision_number(dec['number'])} năm {year}: {dec['revoked_reason']}")
+            from dvk.cycle.decisions import active_decision
+
+            current = active_decision(tx.conn, year)
+            if current is not None and current.get("kind") == "none" and number is not None:
+                raise InvalidInput(f"Năm {year} được chốt không có quyết định: không có quyết định nào để ra quyết định "
+                                   "thu hồi; bỏ --number.")
+            dec = revoke_decision(tx, year, reason, on, number)
+            by = f" bằng quyết định số {decision_number(number)}" if number is not None else ""
+            what = ("kết quả chốt năm" if dec.get("kind") == "none"
+                    else f"quyết định số {decision_number(dec['number'])} năm")
+            tx.note(f"Thu hồi {what} {year}{by}: {dec['revoked_reason']}")
         if json_:
-            print_json({"revoked": True, "year": year, "number": dec["number"]})
+            print_json({"revoked": True, "year": year, "number": dec["number"], "revocation_number": number})
+        elif dec.get("kind") == "none":
+            say(f"Đã bỏ kết quả chốt năm {year}. Các mô hình năm {year} được mở khóa.")
         else:
-            say(f"Đã thu hồi quyết định số {decision_number(dec['number'])} năm {year}. Các mô hình năm {year} được mở khóa.")
+            say(f"Đã thu hồi quyết định số {decision_number(dec['number'])} năm {year}{by}. "
+                f"Các mô hình năm {year} được mở khóa.")
+            if number is None:
+                say("Không có số quyết định thu hồi (--number): việc thu hồi chỉ được ghi vào sổ, không xuất "
+                    "quyết định thu hồi.")
+            else:
+                say(f"Xuất quyết định thu hồi: dvk export --year {year}")
         return
     if number is None:
         raise InvalidInput("Thiếu số quyết định (--number).")
@@ -180,6 +222,59 @@ def _print_plan(plan, prof, *, dry_run: bool, json_: bool) -> None:
             f"Các mô hình năm {year} đã được khóa.")
 
 
+def propose_cmd(
+    ctx: typer.Context,
+    entry_ids: Annotated[Optional[List[str]], typer.Argument(metavar="[ID]...", help="Mã các mô hình, điển hình đề nghị.")] = None,
+    phase: Annotated[str, typer.Option("--phase", help="Giai đoạn, ví dụ 2021-2025.")] = "",
+    from_file: Annotated[Optional[Path], typer.Option("--from", help="Tệp danh sách mã mô hình (mỗi dòng một mã).")] = None,
+    award: Annotated[Optional[str], typer.Option("--award", help="Hình thức khen thưởng đề nghị (mặc định theo cấp ban hành).")] = None,
+    remove: Annotated[Optional[List[str]], typer.Option("--remove", help="Bỏ mô hình này khỏi danh sách đề nghị (dùng nhiều lần được).")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="Xem danh sách đề nghị của giai đoạn.")] = False,
+    db: DbOpt = None,
+    user: UserOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Chọn các mô hình, điển hình đề nghị khen thưởng giai đoạn (tờ trình của dvk export --phase)."""
+    from dvk.cycle.proposals import ids_from_file, phase_years, propose, proposed
+    from dvk.errors import InvalidInput
+
+    if not phase:
+        raise InvalidInput("Thiếu giai đoạn (--phase), ví dụ: dvk propose --phase 2021-2025 2024-007.")
+    phase, _ = phase_years(phase)
+    check_texts(opt_text("--award", award, "profile", label="Hình thức khen thưởng"))
+    ids = list(entry_ids or [])
+    if from_file is not None:
+        if ids:
+            raise InvalidInput("Chọn một trong hai: mã mô hình gõ trên dòng lệnh, hoặc --from TỆP.")
+        ids = ids_from_file(from_file)  # read before the write lock
+    if list_:
+        if ids or remove or award:
+            raise InvalidInput("--list chỉ để xem; bỏ các mã, --remove và --award, hoặc bỏ --list.")
+        from dvk.cycle.entries import get_entry
+
+        with ledger(ctx, db) as led, led.read() as conn:
+            rows = [(r, get_entry(conn, r["entry_id"])) for r in proposed(conn, phase)]
+        if json_:
+            print_json([{"id": e["id"], "year": e["year"], "title": e["title"], "award": r["award"]} for r, e in rows])
+            return
+        if not rows:
+            say(f"Giai đoạn {phase} chưa có mô hình, điển hình nào được chọn đề nghị khen thưởng.")
+            return
+        table(f"Đề nghị khen thưởng giai đoạn {phase} ({len(rows)})", ["Mã", "Năm", "Tên", "Cá nhân"],
+              [[e["id"], e["year"], e["title"], e.get("person") or ""] for _, e in rows])
+        return
+    with writing(ctx, db, user) as tx:
+        res = propose(tx, phase, ids, award=award, remove=list(remove or []))
+        tx.note(f"Đề nghị khen thưởng giai đoạn {phase}: thêm {len(res['added'])}, bỏ {len(res['removed'])}, "
+                f"còn {res['total']}")
+    if json_:
+        print_json(res)
+        return
+    say(f"Đề nghị khen thưởng giai đoạn {phase}: thêm {len(res['added'])}, bỏ {len(res['removed'])}; "
+        f"danh sách có {res['total']} mô hình, điển hình. Xuất tờ trình: dvk export --phase {phase}")
+
+
 def register(app: typer.Typer) -> None:
     add(app, "check", check_cmd)
     add(app, "recognize", recognize_cmd)
+    add(app, "propose", propose_cmd)

@@ -289,8 +289,16 @@ def criteria_use(
     from dvk.cycle.common import check_year
     from dvk.cycle.setup import use_criteria
 
+    from dvk.cycle.setup import guidance_problems, outside_phase
+    from dvk.errors import InvalidInput
+
     check_year(from_year)
     crit = load_file(file)  # read and checked before the write lock is taken
+    missing = guidance_problems(crit)
+    if missing:
+        raise InvalidInput(f"Tệp tiêu chí “{file}” chưa đủ văn bản hướng dẫn của giai đoạn ({len(missing)} lỗi); "
+                           "các văn bản dvk xuất trích dẫn văn bản này. Chưa dùng tệp này.", details=missing)
+    phase_note = outside_phase(crit, from_year)
     with writing(ctx, db, user, f"Áp dụng bộ tiêu chí {file.name} từ năm {from_year}") as tx:
         used = use_criteria(tx, crit, from_year)
     say(f"Đã áp dụng “{used.crit.name}” từ năm {from_year}.")
@@ -298,6 +306,61 @@ def criteria_use(
         say(f"Đã cập nhật tình trạng đăng ký của {used.changed} mô hình, điển hình theo thời hạn đăng ký mới — "
             + "; ".join(f"nay {what}: {_ids_text(ids)}"
                         for ids, what in ((used.on_time, "đúng hạn"), (used.late, "muộn")) if ids) + ".")
+
+    if phase_note:
+        warn(phase_note)
+
+
+@criteria_app.command("new", cls=ViCommand)
+def criteria_new(
+    ctx: typer.Context,
+    phase: Annotated[str, typer.Option("--phase", help="Giai đoạn mới, dạng NĂM-NĂM (ví dụ 2026-2030).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Tệp TOML sẽ ghi (chưa có).")],
+    guidance_number: Annotated[Optional[str], typer.Option("--guidance-number", help="Số, ký hiệu văn bản hướng dẫn.")] = None,
+    guidance_date: Annotated[Optional[str], typer.Option("--guidance-date", help="Ngày ban hành văn bản hướng dẫn (dd/mm/yyyy).")] = None,
+    guidance_issuer: Annotated[Optional[str], typer.Option("--guidance-issuer", help="Cơ quan ban hành văn bản hướng dẫn.")] = None,
+    guidance_subject: Annotated[Optional[str], typer.Option("--guidance-subject", help="Trích yếu văn bản hướng dẫn.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Viết tệp tiêu chí khởi đầu cho giai đoạn mới: bộ đang áp dụng, đổi giai đoạn, bảng [guidance] để điền."""
+    from dvk.criteria import default_text, load_text
+    from dvk.cycle.setup import guidance_problems, new_phase_text
+    from dvk.cycle.config import criteria_for
+    from dvk.errors import InvalidInput, OutputError
+    from dvk.text.dates import DateError, fmt_date, parse_date
+
+    check_texts(opt_text("--guidance-number", guidance_number, "profile", label="Số văn bản hướng dẫn"),
+                opt_text("--guidance-issuer", guidance_issuer, "profile", label="Cơ quan ban hành"),
+                opt_text("--guidance-subject", guidance_subject, "profile", label="Trích yếu"),
+                opt_text("--phase", phase, "profile", label="Giai đoạn"))
+    date_text = ""
+    if guidance_date:
+        try:
+            d = parse_date(guidance_date)
+        except (DateError, ValueError):
+            raise InvalidInput(f"--guidance-date “{guidance_date}” không phải một ngày; ghi dạng dd/mm/yyyy.") from None
+        date_text = f"{d.day}/{d.month}/{d.year}"
+    if out.exists() or out.is_symlink():
+        raise OutputError(f"Tệp “{out}” đã có; chọn tên khác (dvk không ghi đè tệp tiêu chí).")
+    if not _ledger_exists(db):
+        crit = load_text(default_text())
+    else:
+        with ledger(ctx, db) as led, led.read() as conn:
+            crit = criteria_for(conn, 9999)
+    text = new_phase_text(crit, phase, {"number": guidance_number or "", "date": date_text,
+                                        "issuer": guidance_issuer or "", "subject": guidance_subject or ""})
+    try:
+        with open(out, "x", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise OutputError(f"Không ghi được “{out}”: {exc.strerror or exc}.") from None
+    new = load_text(text)
+    say(f"Đã ghi {out}: bộ tiêu chí giai đoạn {new.phase} (từ bộ giai đoạn {crit.phase}).")
+    missing = guidance_problems(new)
+    if missing:
+        say("Còn phải điền trong bảng [guidance]: " + ", ".join(k for k in ("number", "date", "issuer", "subject")
+                                                              if k in new.guidance.missing) + ".")
+    say(f"Rồi áp dụng: dvk criteria use {out} --from-year NĂM")
 
 
 def _ids_text(ids, most: int = 10) -> str:

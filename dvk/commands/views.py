@@ -140,6 +140,7 @@ def status_cmd(
     from dvk.cycle.config import profile_for
     from dvk.cycle.status import STAGES, status_summary
     from dvk.cycle.year import iter_year, year_context
+    from dvk.text.dates import fmt_date
     from dvk.wording import decision_title
 
     with ledger(ctx, db) as led, led.read() as conn:
@@ -154,7 +155,10 @@ def status_cmd(
         return
     stage_names = [STATUSES[k] if k not in ("registered",) else "Đăng ký" for k in STAGES]
     say(f"Năm {year}: {s['total']} mô hình, điển hình ({s['late']} đăng ký muộn, {s['sudden']} đột xuất).")
-    if s["decision"]:
+    if s["decision"] and ctx.decision.get("kind") == "none":
+        say(f"Năm {year} đã chốt ngày {fmt_date(ctx.decision['decided_on'])}, không có mô hình, điển hình nào được "
+            "công nhận (không có quyết định) — các mô hình của năm đã khóa.")
+    elif s["decision"]:
         say(f"Đã có {decision_title(s['decision']['number'], prof['symbol'], ctx.decision['decided_on'])} "
             "— các mô hình của năm đã khóa.")
     table("Theo bước", ["Bước", "Số lượng"], [[n, s["counts"][k]] for n, k in zip(stage_names, STAGES)])

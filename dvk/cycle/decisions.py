@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from dvk.errors import LockedYear
 from dvk.ledger.history import table
 from dvk.cycle.config import profile_for
+from dvk.text.dates import fmt_date
 from dvk.wording import recognition_title
 
 
@@ -30,7 +31,12 @@ def ensure_unlocked(conn: Connection, year: int, what: str) -> None:
 
 
 def _decision_title(conn: Connection, dec: Mapping) -> str:
-    """"Quyết định công nhận số 05/QĐ-CĐN ngày 15/10/2024", with the symbol of the decision's year."""
+    """"Quyết định công nhận số 05/QĐ-CĐN ngày 15/10/2024", with the symbol of the decision's year;
+    a year closed without a decision: "kết quả xét chọn đã chốt ngày 15/10/2024 (không có mô hình
+    nào được công nhận)"."""
+    if dec.get("kind") == "none":
+        return (f"kết quả xét chọn đã chốt ngày {fmt_date(dec['decided_on'])} (không có mô hình, điển hình nào "
+                "được công nhận)")
     return recognition_title(dec["number"], profile_for(conn, dec["year"])["symbol"], dec["decided_on"])
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Iterator
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
+from dvk.cycle.setup import phase_for
 from dvk.text.dates import fmt_date
 from dvk.errors import InvalidInput, LockedYear, NotFound
 from dvk.ledger.bulk import insert_rows
@@ -107,12 +108,9 @@ def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.da
             f"Năm {year} đã có {_decision_title(conn, dec)}. Muốn ra quyết định khác, hãy thu hồi quyết định cũ: "
             f"dvk recognize --revoke --year {year} --reason \"…\""
         )
-    t = table("decision")
-    used = conn.execute(select(t.c.id).where(and_(t.c.year == year, t.c.number == number))).first()
-    if used:
-        raise InvalidInput(f"Số quyết định {doc_number(number)} năm {year} đã được dùng (kể cả quyết định đã thu hồi); "
-                           "hãy dùng số khác.")
+    number_unused(conn, year, number)
     ctx = year_context(conn, year)
+    refuse_outside_phase(ctx.crit, year)
     decided_on = decided_on or ctx.crit.recognition_day(year)
     if decided_on.year not in (year, year + 1):
         raise InvalidInput(f"Ngày quyết định {fmt_date(decided_on)} phải thuộc năm {year} (hoặc đầu năm {year + 1}).")
@@ -130,18 +128,34 @@ def plan_recognition(conn: Connection, year: int, number: int, decided_on: dt.da
     return RecognitionPlan(year, number, decided_on, rows)
 
 
+def refuse_outside_phase(crit, year: int) -> None:
+    """A year is decided only under a criteria set of its own phase: its decision cites that
+    phase's guidance (InvalidInput, saying how to load a set for the phase)."""
+    span = crit.phase_years
+    if span is not None and not crit.covers(year):
+        new = phase_for(crit, year)
+        raise InvalidInput(
+            f"Năm {year} nằm ngoài giai đoạn {crit.phase} của bộ tiêu chí đang áp dụng: không ra quyết định "
+            f"theo văn bản hướng dẫn của giai đoạn khác. Hãy nạp bộ tiêu chí giai đoạn {new}: "
+            f"dvk criteria new --phase {new} --out tieu-chi-{new}.toml, điền bảng [guidance], rồi "
+            f"dvk criteria use tieu-chi-{new}.toml --from-year {year}.")
+
+
 def ensure_recognizable(plan: RecognitionPlan) -> None:
     if not plan.n_recognized:
         raise InvalidInput(f"Không có mô hình, điển hình nào năm {plan.year} đạt đủ tiêu chí; không ra quyết định. "
-                           f"Xem lý do: dvk check --year {plan.year}")
+                           f"Xem lý do: dvk check --year {plan.year}; chốt năm mà không có quyết định: "
+                           f"dvk recognize --year {plan.year} --none")
 
 
-def recognize(tx: Tx, plan: RecognitionPlan) -> int:
-    """Record the decision, the units it was taken with and every entry's outcome; the year is
-    locked from then on."""
-    ensure_recognizable(plan)
+def recognize(tx: Tx, plan: RecognitionPlan, *, kind: str = "recognition") -> int:
+    """Record the decision (or, ``kind`` "none", the closing of a year with nothing recognised),
+    the units it was taken with and every entry's outcome; the year is locked from then on."""
+    if kind != NONE:
+        ensure_recognizable(plan)
     dec_id = tx.insert("decision", {"year": plan.year, "number": plan.number, "decided_on": plan.decided_on,
-                                    "revoked": False, "revoked_reason": None, "revoked_on": None})
+                                    "revoked": False, "revoked_reason": None, "revoked_on": None,
+                                    "revocation_number": None, "kind": kind})
     # The units as they are now, kept with the decision: the decided year prints them from now on.
     tx.insert_many("decision_unit", [{"decision_id": dec_id, "code": u["code"], "name": u["name"],
                                       "committee": u["committee"], "ordinal": u["ordinal"]}
@@ -159,15 +173,97 @@ def recognize(tx: Tx, plan: RecognitionPlan) -> int:
     return dec_id
 
 
-def revoke(tx: Tx, year: int, reason: str | None, on: dt.date | None = None) -> dict:
+def number_unused(conn: Connection, year: int, number: int) -> None:
+    """A decision number is used once in a year: by a recognition decision (in force or revoked)
+    or by a revocation decision (InvalidInput)."""
+    t = table("decision")
+    used = conn.execute(select(t.c.id).where(and_(t.c.year == year, t.c.number == number))).first()
+    if used:
+        raise InvalidInput(f"Số quyết định {doc_number(number)} năm {year} đã được dùng (kể cả quyết định đã thu hồi); "
+                           "hãy dùng số khác.")
+    used = conn.execute(select(t.c.id).where(and_(t.c.year == year, t.c.revocation_number == number))).first()
+    if used:
+        raise InvalidInput(f"Số quyết định {doc_number(number)} năm {year} đã được dùng cho một quyết định thu hồi; "
+                           "hãy dùng số khác.")
+
+
+def revoke(tx: Tx, year: int, reason: str | None, on: dt.date | None = None, number: int | None = None) -> dict:
+    """Revoke the year's decision in force. With ``number`` a revocation decision (quyết định thu
+    hồi) is issued under that number of the year, dated ``on``; without it the revocation is only
+    recorded (a decision never sent out)."""
     reason_c = text_field(reason, "lý do thu hồi (--reason)", required=True, max_len=MAX_LEN["reason"])
     dec = active_decision(tx.conn, year)
     if dec is None:
         raise NotFound(f"Năm {year} không có quyết định công nhận nào đang có hiệu lực để thu hồi.")
+    on = on or today()
+    if on < dec["decided_on"]:
+        raise InvalidInput(f"Ngày thu hồi {fmt_date(on)} trước ngày của quyết định bị thu hồi "
+                           f"({fmt_date(dec['decided_on'])}).")
+    if number is not None:
+        if number < 1:
+            raise InvalidInput(f"Số quyết định thu hồi phải là số nguyên dương (nhận được {number}).")
+        number_unused(tx.conn, year, number)
     tx.update("decision", {"id": dec["id"]}, {"revoked": True, "revoked_reason": reason_c,
-                                              "revoked_on": on or today()})
-    dec.update(revoked=True, revoked_reason=reason_c)
+                                              "revoked_on": on, "revocation_number": number})
+    dec.update(revoked=True, revoked_reason=reason_c, revoked_on=on, revocation_number=number)
     return dec
+
+
+def revoked_decisions(conn: Connection, year: int) -> list[dict]:
+    """The year's revoked decisions, oldest first, each with ``recognized``: how many entries it had
+    recognised."""
+    t, o = table("decision"), table("outcome")
+    from sqlalchemy import func
+
+    rows = conn.execute(select(t).where(and_(t.c.year == year, t.c.revoked == True))  # noqa: E712
+                        .order_by(t.c.id)).mappings().all()
+    out = []
+    for r in rows:
+        n = conn.execute(select(func.count()).select_from(o).where(
+            and_(o.c.decision_id == r["id"], o.c.recognized == True))).scalar_one()  # noqa: E712
+        out.append({**dict(r), "recognized": n})
+    return out
+
+
+NONE = "none"  # decision.kind of a year closed with nothing recognised
+
+
+def close_without_decision(led: "Store", year: int, closed_on: dt.date | None, *, user: str,
+                           command: str) -> tuple[RecognitionPlan, dict]:
+    """`dvk recognize --none`: close a year in which nothing passes, without a decision. The year
+    is locked as a decision locks it (and unlocked by `revoke`); every entry is recorded as not
+    recognised, with its reasons. Refused when an entry passes (that year needs a decision), and
+    when the year is outside the phase of its criteria set. Returns the plan and the profile."""
+    from dvk.cycle.config import get_setting, profile_for
+
+    check_year(year)
+    with led.write(user=user, command=command) as tx:
+        conn = tx.conn
+        dec = active_decision(conn, year)
+        if dec:
+            raise LockedYear(f"Năm {year} đã có {_decision_title(conn, dec)}. Muốn chốt lại, hãy thu hồi trước: "
+                             f"dvk recognize --revoke --year {year} --reason \"…\"")
+        ctx = year_context(conn, year)
+        refuse_outside_phase(ctx.crit, year)
+        closed_on = closed_on or ctx.crit.recognition_day(year)
+        if closed_on.year not in (year, year + 1):
+            raise InvalidInput(f"Ngày chốt {fmt_date(closed_on)} phải thuộc năm {year} (hoặc đầu năm {year + 1}).")
+        rows = [PlanRow(b.entry["id"], b.entry["unit_code"], b.entry["title"], ev.score_float, ev.eligible, ev.reasons)
+                for b, ev in judged(conn, ctx)]
+        if not rows:
+            raise InvalidInput(f"Năm {year} chưa có mô hình, điển hình nào đăng ký; không có gì để chốt.")
+        passing = [r.id for r in rows if r.eligible]
+        if passing:
+            raise InvalidInput(f"Năm {year} có {len(passing)} mô hình, điển hình đủ điều kiện công nhận "
+                               f"({', '.join(passing[:5])}{'…' if len(passing) > 5 else ''}); không chốt năm mà không có "
+                               f"quyết định: hãy ra quyết định: dvk recognize --year {year} --number SỐ")
+        plan = RecognitionPlan(year, 0, closed_on, rows)
+        prof = profile_for(conn, year)
+        keep = int(get_setting(conn, "backup_keep", "10") or 10)
+        led.backup_before("recognize", keep=keep)
+        recognize(tx, plan, kind=NONE)
+        tx.note(f"Chốt năm {year} không có quyết định công nhận: {len(rows)} mô hình, điển hình không được công nhận")
+    return plan, prof
 
 
 def decide(led: "Store", year: int, number: int, decided_on: dt.date | None, *, user: str,

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 from sqlalchemy import func, select
 
-from dvk.criteria import default_text, load_file, load_text
+from dvk.criteria import GUIDANCE_KEYS, PHASE_RE, Guidance, default_text, load_file, load_text
 from dvk.criteria import CriteriaSet
 from dvk.ledger.sqlite import Ledger
 from dvk.errors import InvalidInput, LockedYear
@@ -136,3 +137,95 @@ def set_setting(tx: Tx, key: str, value: str) -> str:
     stored = check_setting(key, value)
     tx.upsert("meta", {"key": key, "value": stored})
     return stored
+
+
+# ---------------------------------------------------------------- phases and their guidance
+
+def guidance_problems(crit: CriteriaSet) -> list[str]:
+    """What a set loaded for a phase lacks in its ``[guidance]`` table, one line per key (empty:
+    complete). A set stored before the table existed is read from its ``source``; a file a clerk
+    loads must give the table itself."""
+    if not crit.guidance_given:
+        return ["“guidance”: thiếu bảng [guidance] (văn bản hướng dẫn của giai đoạn: "
+                + ", ".join(GUIDANCE_KEYS) + ")"]
+    return [f"“guidance.{k}”: thiếu hoặc để trống ({_GUIDANCE_LABELS[k]})" for k in crit.guidance.missing]
+
+
+_GUIDANCE_LABELS = {
+    "number": "số, ký hiệu văn bản hướng dẫn, ví dụ \"12/HD-CĐN\"",
+    "date": "ngày ban hành, dạng dd/mm/yyyy",
+    "issuer": "cơ quan ban hành",
+    "subject": "trích yếu, ví dụ \"hướng dẫn tiêu chí … giai đoạn …\"",
+}
+
+
+def phase_for(crit: CriteriaSet, year: int) -> str:
+    """The phase of the same length as the set's that holds ``year`` (2026 after "2021-2025" ->
+    "2026-2030"); the set's own phase when it holds the year or is not written as two years."""
+    span = crit.phase_years
+    if span is None or crit.covers(year):
+        return crit.phase
+    length = span[1] - span[0] + 1
+    start = span[0] + ((year - span[0]) // length) * length
+    return f"{start}-{start + length - 1}"
+
+
+def outside_phase(crit: CriteriaSet, year: int) -> str | None:
+    """The warning for a year outside the phase of the set in force (None inside it): which set,
+    and how to load one for the year's phase."""
+    if crit.covers(year):
+        return None
+    new = phase_for(crit, year)
+    return (f"Năm {year} nằm ngoài giai đoạn {crit.phase} của bộ tiêu chí đang áp dụng; các văn bản sẽ trích "
+            f"văn bản hướng dẫn của giai đoạn {crit.phase}. Hãy nạp bộ tiêu chí giai đoạn {new}: "
+            f"dvk criteria new --phase {new} --out tieu-chi-{new}.toml, điền bảng [guidance], rồi "
+            f"dvk criteria use tieu-chi-{new}.toml --from-year {year}.")
+
+
+def new_phase_text(crit: CriteriaSet, phase: str, guidance: Mapping[str, str]) -> str:
+    """A starting file for a new phase: ``crit``'s criteria, fields, scoring and calendar with the
+    phase changed and a ``[guidance]`` table filled from ``guidance`` (keys left "" to fill in).
+    The result is checked (`load_text`) before it is returned."""
+    if not PHASE_RE.fullmatch(phase.strip()):
+        raise InvalidInput(f"Giai đoạn “{phase}” không hợp lệ; ghi dạng NĂM-NĂM, ví dụ 2026-2030.")
+    phase = "-".join(PHASE_RE.fullmatch(phase.strip()).groups())
+    lines = crit.text.replace("\r\n", "\n").split("\n")
+    body: list[str] = []
+    in_guidance = False
+    started = False
+    for line in lines:
+        stripped = line.strip()
+        if not started and (stripped.startswith("#") or not stripped):
+            continue  # the old phase's heading comments
+        started = True
+        if stripped.startswith("["):
+            in_guidance = stripped == "[guidance]"
+            if in_guidance:
+                continue
+        if in_guidance:
+            continue
+        if re.match(r"^(phase|name|source)\s*=", stripped):
+            continue
+        body.append(line)
+    g = Guidance(**{k: (guidance.get(k) or "").strip() for k in GUIDANCE_KEYS},
+                 kind=(guidance.get("kind") or crit.guidance.kind or "Văn bản").strip())
+    head = [
+        f"# Bộ tiêu chí “Dân vận khéo” giai đoạn {phase}, tạo bằng `dvk criteria new` từ bộ giai đoạn {crit.phase}.",
+        "# Điền đủ bảng [guidance] (văn bản hướng dẫn của giai đoạn), xem lại tiêu chí, trọng số và lịch, rồi chạy",
+        f"#   dvk criteria use TỆP.toml --from-year NĂM",
+        "",
+        f"phase = {_toml_str(phase)}",
+        f"name = {_toml_str(f'Tiêu chí “Dân vận khéo” giai đoạn {phase}')}",
+    ]
+    if g.cite():
+        head.append(f"source = {_toml_str(g.cite().split(' về việc ')[0])}")
+    first_table = next((i for i, line in enumerate(body) if line.strip().startswith("[")), len(body))
+    table = ["", "[guidance]"] + [f"{k} = {_toml_str(getattr(g, k))}" for k in ("kind", *GUIDANCE_KEYS)] + [""]
+    text = "\n".join(head + body[:first_table] + table + body[first_table:]).rstrip("\n") + "\n"
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    load_text(text, source="Tệp tiêu chí mới")
+    return text
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

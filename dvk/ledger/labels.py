@@ -17,6 +17,7 @@ TABLE_LABELS = {
     "council_conflict": "Xung đột lợi ích (mô hình / thành viên)",
     "council_abstention": "Không tham gia chấm (mô hình / thành viên)",
     "council_meeting": "Cuộc họp Hội đồng năm",
+    "proposal": "Đề nghị khen thưởng giai đoạn (giai đoạn / mã mô hình)",
 }
 COLUMN_LABELS = {
     "value": "giá trị", "year": "năm", "seq": "số thứ tự", "unit_code": "đơn vị", "title": "tên",

@@ -6,10 +6,8 @@ letterhead of the organisation profile in force — and the streamed records of 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,14 +17,15 @@ from sqlalchemy.engine import Connection
 from dvk.cycle.common import STATUSES, SUBJECTS, check_year
 from dvk.cycle.config import profile_for
 from dvk.cycle.status import STAGES, missing_items, reached
-from dvk.cycle.units import list_units, units_of_decision
+from dvk.cycle.recognition import revoked_decisions
+from dvk.cycle.units import units_of_decision
 from dvk.cycle.year import Bundle, YearContext, iter_year, judged, status_of, year_context
-from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, ProposalDoc, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow, YearSummaryRow
-from dvk.reports.records import ConfirmationRecord, EntryRecords, PhaseWorkbookData, PhaseYear, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
+from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, RevocationDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow
+from dvk.reports.records import ConfirmationRecord, EntryRecords, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
 from dvk.criteria import CriteriaSet
 from dvk.text.dates import fmt_date
-from dvk.text.normalize import clean, fold, sort_people
-from dvk.wording import decision_note, decision_ref, decision_title, doc_number, fmt_number, fmt_score, issuer_name, members_name, standing_committee
+from dvk.text.normalize import fold, sort_people
+from dvk.wording import inner_quotes, decision_ref, decision_title, doc_number, fmt_number, fmt_score, issuer_name, issuing_level, members_name, recognition_subject
 
 
 COLLECTIVES = "Tập thể"
@@ -52,7 +51,8 @@ def letterhead_for(profile: Mapping[str, Any], units: Mapping[str, Mapping]) -> 
         parent_org=profile["parent_org"], org=org, symbol=profile["symbol"], place=profile["place"],
         signer=profile["signer"], signer_title=profile["signer_title"], on_behalf=on_behalf,
         recipients=recipients, issuer_name=issuer_name(org, on_behalf),
-        members_name=members_name(u.get("name") or "" for u in units.values()),
+        members_name=members_name((u.get("name") or "" for u in units.values()),
+                                  issuing_level(org, profile.get("symbol") or "")),
     )
 
 
@@ -72,22 +72,22 @@ def _decision_recipients(profile: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(first + [r for r in items if not _is_as_article(r)])
 
 
-def _criteria_source(crit: CriteriaSet) -> str:
-    """The guidance the criteria come from (``source`` in the criteria file), e.g. "Công văn số
-    69/CĐN ngày 14/5/2021 của Ban Thường vụ Công đoàn ngành Y tế tỉnh Đồng Nai"; "" if none."""
-    try:
-        return clean(str(tomllib.loads(crit.text).get("source") or "")) or ""
-    except (tomllib.TOMLDecodeError, TypeError):
-        return ""
+def guidance_of(crit: CriteriaSet) -> str:
+    """The guidance of a criteria set as documents cite it ("Công văn số … ngày … của … về việc …");
+    "" when the set names none."""
+    return crit.guidance.cite()
 
 
 def _legal_bases(crit: CriteriaSet, lh: Letterhead, meeting: str = "") -> tuple[str, ...]:
-    source = _criteria_source(crit)
-    guide = (f"hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn "
-             f"{crit.phase}")
-    second = f"Căn cứ {source} về việc {guide};" if source else f"Căn cứ {guide};"
-    return ("Căn cứ Điều lệ Công đoàn Việt Nam;", second,
-            f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng {lh.org}{meeting},")
+    """"Căn cứ …;" for each basis of the set (default: the Trade Union Charter), its guidance, then
+    the proposal the decision answers, ending with "." (Decree 30)."""
+    bases = [f"Căn cứ {b};" for b in (crit.legal_bases or ("Điều lệ Công đoàn Việt Nam",))]
+    cite = guidance_of(crit)
+    guide = cite or ("hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn "
+                     f"{crit.phase}")
+    bases.append(f"Căn cứ {guide};")
+    bases.append(f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng {lh.org}{meeting}.")
+    return tuple(bases)
 
 
 def _subject_text(e: Mapping, unit_name: str) -> str:
@@ -161,6 +161,7 @@ class YearState:
     by_field: dict[int, list[int]] = field(default_factory=dict)  # field -> [registered, recognized]
     by_unit_field: dict[str, list[int]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    revoked: list[dict] = field(default_factory=list)  # the year's revoked decisions, oldest first
 
     @property
     def year(self) -> int:
@@ -177,14 +178,43 @@ class YearState:
     def unit_name(self, code: str) -> str:
         return (self.ctx.units.get(code) or {}).get("name") or code
 
+    @property
+    def closed_without_decision(self) -> bool:
+        """The year was closed with nothing recognised (`dvk recognize --none`)."""
+        return self.decision is not None and self.decision.get("kind") == "none"
+
     def decision_ref(self) -> str:
         d = self.decision
-        return "" if d is None else decision_ref(d["number"], self.lh.symbol, d["decided_on"])
+        if d is None or self.closed_without_decision:
+            return ""
+        return decision_ref(d["number"], self.lh.symbol, d["decided_on"])
+
+
+_NO_MEMBERS = re.compile(r"^Mới có (\d+) thành viên Hội đồng chấm điểm, cần ít nhất (\d+)$")
+
+
+_MISSING_ASPECTS = re.compile(r"^(Báo cáo thành tích còn thiếu: )(.+)$")
+
+
+def _clerk(reason: str) -> str:
+    """A gate's reason as a clerk writes it in a document: "Chưa được Hội đồng chấm điểm" (not
+    "Mới có 0 thành viên …, cần ít nhất 1"), aspect names in lower case mid-sentence."""
+    m = _NO_MEMBERS.match(reason)
+    if m:
+        n, need = int(m[1]), int(m[2])
+        return "Chưa được Hội đồng chấm điểm" if n == 0 else \
+            f"Mới được {n} thành viên Hội đồng chấm điểm (cần ít nhất {need})"
+    m = _MISSING_ASPECTS.match(reason)
+    if m:
+        return m[1] + ", ".join(a.strip()[:1].lower() + a.strip()[1:] for a in m[2].split(","))
+    return reason
 
 
 def _reasons_text(reasons: Iterable[str]) -> str:
     """The gates' reasons as one sentence: "Chưa có báo cáo thành tích; chưa có xác nhận …"."""
-    parts = [r.strip().rstrip(".;") for r in reasons if r and r.strip()]
+    parts = [_clerk(r.strip().rstrip(".;")) for r in reasons if r and r.strip()]
+    if "Chưa được Hội đồng chấm điểm" in parts:  # "no score yet" says nothing more
+        parts = [p for p in parts if not p.startswith("Chưa có điểm")]
     parts = parts[:1] + [p[:1].lower() + p[1:] for p in parts[1:]]
     return "; ".join(parts) + "." if parts else ""
 
@@ -228,7 +258,8 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
         subject = _subject_text(e, uname)
         counts["late"] += bool(e["late"])
         counts["sudden"] += bool(e["sudden"])
-        stages = reached(b)
+        # recognised / not: counted below from the same verdict as the lists, so every table agrees
+        stages = reached(b) - {"recognized", "not_recognized"}
         unit_stage = st.stage.setdefault(code, {s: 0 for s in STAGES})
         for s in stages:
             counts[s] += 1
@@ -246,6 +277,9 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
         else:
             ok, score, reasons = ev.eligible, ev.score_float, ev.reasons
         if st.decision is None or b.outcome is not None:
+            verdict = "recognized" if ok else "not_recognized"
+            counts[verdict] += 1
+            unit_stage[verdict] += 1
             if ok:
                 f[1] += 1
                 st.recognized.add(e, rank, ListRow(
@@ -262,9 +296,33 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
         if st.decision is None:
             items = _unit_missing(ctx, b, ev)
             if items:
-                st.missing.setdefault(code, []).append(ReminderItem(e["id"], e["title"], "; ".join(items)))
+                st.missing.setdefault(code, []).append(ReminderItem(e["id"], inner_quotes(e["title"]), "; ".join(items)))
     st.counts = counts
+    st.revoked = revoked_decisions(conn, year)
     return st
+
+
+def replaced_by(st: YearState, d: Mapping) -> str:
+    """The revoked decision that decision ``d`` replaces, as cited: the last one revoked before it
+    by a revocation decision of its own (one never sent out is replaced by nothing); "" if none."""
+    earlier = [r for r in st.revoked if r["id"] < d["id"] and r.get("revocation_number")]
+    if not earlier:
+        return ""
+    r = earlier[-1]
+    return decision_title(r["number"], st.lh.symbol, r["decided_on"])
+
+
+def revocation_doc(st: YearState, rev: Mapping) -> RevocationDoc:
+    """The decision revoking ``rev`` (a revoked decision with its revocation number)."""
+    revoked = decision_title(rev["number"], st.lh.symbol, rev["decided_on"])
+    bases = [f"Căn cứ {b};" for b in (st.crit.legal_bases or ("Điều lệ Công đoàn Việt Nam",))]
+    bases.append(f"Căn cứ {revoked} của {st.lh.issuer_name or st.lh.org} về việc "
+                 f"{recognition_subject(st.year)};")
+    bases.append(f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng {st.lh.org}.")
+    return RevocationDoc(letterhead=st.lh, year=st.year, number=doc_number(rev["revocation_number"]),
+                         issued_on=rev["revoked_on"], revoked=revoked, reason=rev["revoked_reason"] or "",
+                         recognized=rev["recognized"], legal_bases=tuple(bases),
+                         recipients=_decision_recipients(st.profile))
 
 
 def decision_doc(st: YearState, on: dt.date) -> DecisionDoc:
@@ -275,25 +333,36 @@ def decision_doc(st: YearState, on: dt.date) -> DecisionDoc:
     return DecisionDoc(
         letterhead=st.lh, year=st.year, number=doc_number(d["number"]), issued_on=d["decided_on"],
         groups=st.recognized.groups(), legal_bases=_legal_bases(st.crit, st.lh, meeting_phrase(st.ctx.council)),
-        recipients=_decision_recipients(st.profile), phase=st.crit.phase)
+        recipients=_decision_recipients(st.profile), phase=st.crit.phase, guidance=guidance_of(st.crit),
+        field_legend=field_legend(st.crit), replaces=replaced_by(st, d))
 
 
 def registration_doc(st: YearState, on: dt.date) -> RegistrationListDoc:
     return RegistrationListDoc(
         letterhead=st.lh, year=st.year, issued_on=on, groups=st.registrations.groups(),
-        late_count=st.counts["late"], sudden_count=st.counts["sudden"])
+        late_count=st.counts["late"], sudden_count=st.counts["sudden"],
+        guidance=st.crit.guidance.cite(subject=False), field_legend=field_legend(st.crit))
 
 
-def _criteria(crit: CriteriaSet) -> tuple[Criterion, ...]:
-    return tuple(Criterion(c.code, c.title, fmt_number(c.weight)) for c in crit.criteria)
+def field_legend(crit: CriteriaSet) -> str:
+    """The legend of the "Lĩnh vực" column: "Lĩnh vực: 1. Chăm lo …; 2. …" (the set's short names)."""
+    return "Lĩnh vực: " + "; ".join(f"{f.number}. {f.short}" for f in crit.fields) + "."
+
+
+def _criteria(crit: CriteriaSet, *, notes: bool = False) -> tuple[Criterion, ...]:
+    """The criteria as printed; with ``notes`` each that may be "na" says how to write it."""
+    return tuple(Criterion(c.code, c.title, fmt_number(c.weight),
+                           "không áp dụng thì ghi “KAD”" if notes and c.allow_na else "")
+                 for c in crit.criteria)
 
 
 def _instructions(crit: CriteriaSet) -> str:
     step = fmt_number(10 ** -crit.decimals) if crit.decimals else "1"
     na = [c.code for c in crit.criteria if c.allow_na]
-    na_text = f"; tiêu chí {_code_span(na)} nếu không áp dụng thì ghi “KAD”" if na else ""
+    na_text = f"; tiêu chí có dấu * ({_code_span(na)}) nếu không áp dụng thì ghi “KAD”" if na else ""
     return (f"Ghi chú: mỗi tiêu chí chấm từ {fmt_number(crit.scale_min)} đến {fmt_number(crit.scale_max)} điểm "
-            f"(lẻ đến {step}){na_text}. Điểm đạt: {fmt_number(crit.pass_mark)}/100 (quy đổi theo trọng số).")
+            f"(lẻ đến {step}){na_text}. Điểm quy đổi = điểm × điểm tối đa / {fmt_number(crit.scale_max)}; "
+            f"cộng điểm quy đổi được điểm của mô hình trên thang 100. Điểm đạt: {fmt_number(crit.pass_mark)}/100.")
 
 
 def _code_span(codes: Sequence[str]) -> str:
@@ -308,7 +377,7 @@ def _code_span(codes: Sequence[str]) -> str:
 
 def score_doc(st: YearState, on: dt.date, members: Sequence[str]) -> ScoreSheetDoc:
     crit = st.crit
-    criteria = _criteria(crit)
+    criteria = _criteria(crit, notes=True)
     total = fmt_number(sum(c.weight for c in crit.criteria))
     entries = tuple(
         ScoreSheetEntry(code=r.code, title=r.title, unit=r.unit, subject_text=r.subject_text,
@@ -316,7 +385,8 @@ def score_doc(st: YearState, on: dt.date, members: Sequence[str]) -> ScoreSheetD
                            total_weight=total)
         for r in st.ready.flat())
     return ScoreSheetDoc(letterhead=st.lh, year=st.year, entries=entries, members=tuple(members),
-                            instructions=_instructions(crit))
+                            instructions=_instructions(crit),
+                            scale=f"{fmt_number(crit.scale_min)}–{fmt_number(crit.scale_max)}")
 
 
 def results_doc(st: YearState, on: dt.date) -> ResultsReportDoc:
@@ -332,12 +402,69 @@ def results_doc(st: YearState, on: dt.date) -> ResultsReportDoc:
     c = st.counts
     n_rec = len(st.recognized)
     d = st.decision
+    sentence = ""
+    if st.closed_without_decision:
+        sentence = (f"Năm {st.year} không có mô hình, điển hình nào đủ điều kiện công nhận; kết quả xét chọn đã được "
+                    f"chốt ngày {fmt_date(d['decided_on'])}, không ban hành quyết định công nhận.")
+        d = None
     return ResultsReportDoc(
         letterhead=st.lh, year=st.year, number="", issued_on=on, registered=c["registered"], late=c["late"],
         sudden=c["sudden"], reported=c["reported"], confirmed=c["confirmed"], scored=c["scored"],
         recognized=n_rec, not_recognized=len(st.not_recognized), units=units, fields=fields,
         recognized_groups=st.recognized.groups(), not_recognized_rows=tuple(st.not_recognized),
-        decision_ref=decision_title(d["number"], st.lh.symbol, d["decided_on"]) if d is not None else "")
+        decision_ref=decision_title(d["number"], st.lh.symbol, d["decided_on"]) if d is not None else "",
+        decision_sentence=sentence, assessment=assessment(st), proposals=proposals(st),
+        phase=crit.phase, guidance=guidance_of(crit))
+
+
+def _pct(part: int, whole: int) -> str:
+    return fmt_number(round(100 * part / whole)) + "%" if whole else "0%"
+
+
+def _main_reason(rows: Sequence[NotRecognizedRow]) -> str:
+    """The reason most entries not recognised share (the first clause of each), in lower case."""
+    from collections import Counter
+
+    first = Counter(r.reasons.split(";")[0].strip().rstrip(".") for r in rows if r.reasons)
+    if not first:
+        return ""
+    text, _ = first.most_common(1)[0]
+    return text[:1].lower() + text[1:]
+
+
+def assessment(st: YearState) -> tuple[str, ...]:
+    """Section III (đánh giá chung), every sentence derived from the year's figures."""
+    c, members = st.counts, st.lh.members_name.removesuffix(" trực thuộc")
+    n, rec, nrec = c["registered"], c["recognized"], c["not_recognized"]
+    out = [f"Năm {st.year}, {members} có {n} mô hình, điển hình tham gia (trong đó {c['late']} đăng ký muộn, "
+           f"{c['sudden']} thành tích đột xuất); {c['reported']} mô hình có báo cáo thành tích, {c['confirmed']} được "
+           f"cấp ủy cùng cấp xác nhận, {c['scored']} được Hội đồng chấm điểm."]
+    if rec:
+        scores = [float(r.score.replace(",", ".")) for r in st.recognized.flat() if r.score]
+        avg = f"; điểm bình quân của các mô hình được công nhận là {fmt_score(sum(scores) / len(scores))}" if scores else ""
+        out.append(f"Có {rec}/{n} mô hình, điển hình được công nhận ({_pct(rec, n)}){avg}.")
+    else:
+        out.append(f"Không có mô hình, điển hình nào đạt điểm công nhận ({fmt_number(st.crit.pass_mark)}/100).")
+    if nrec:
+        why = _main_reason(st.not_recognized)
+        out.append(f"{nrec} mô hình, điển hình không được công nhận" + (f", nhiều nhất vì {why}." if why else "."))
+    return tuple(out)
+
+
+def proposals(st: YearState) -> tuple[str, ...]:
+    """Section IV (đề xuất, kiến nghị), from what the year lacked."""
+    c, members = st.counts, st.lh.members_name.removesuffix(" trực thuộc")
+    out = []
+    if c["recognized"]:
+        out.append(f"Đề nghị {members} tiếp tục duy trì, nhân rộng {c['recognized']} mô hình, điển hình đã được "
+                   "công nhận.")
+    missing = c["registered"] - c["confirmed"]
+    if missing > 0:
+        out.append(f"Đề nghị các đơn vị còn {missing} mô hình chưa có báo cáo thành tích hoặc chưa được cấp ủy cùng "
+                   "cấp xác nhận hoàn thiện hồ sơ đúng thời hạn.")
+    if c["late"]:
+        out.append(f"Có {c['late']} mô hình đăng ký muộn: đề nghị các đơn vị đăng ký đúng thời gian quy định.")
+    return tuple(out) or (f"Đề nghị {members} tiếp tục hưởng ứng phong trào thi đua “Dân vận khéo”.",)
 
 
 def reminder_deadline(st: YearState, on: dt.date, given: dt.date | None) -> dt.date:
@@ -351,7 +478,8 @@ def reminder_doc(st: YearState, on: dt.date, deadline: dt.date) -> ReminderDoc:
     units = tuple(ReminderUnit(st.unit_name(code), tuple(items))
                   for code, items in sorted(st.missing.items(), key=lambda kv: st.unit_rank.get(kv[0], 1 << 30)))
     return ReminderDoc(letterhead=st.lh, year=st.year, number="", issued_on=on, units=units,
-                          deadline=fmt_date(deadline), unregistered=unregistered_units(st))
+                          deadline=fmt_date(deadline), guidance=guidance_of(st.crit),
+                          unregistered=unregistered_units(st))
 
 
 def unregistered_units(st: YearState) -> tuple[str, ...]:
@@ -464,71 +592,3 @@ def _council_rows(conn: Connection, st: YearState) -> list[tuple]:
 
     return council_sheet_rows(conn, st)
 
-
-@dataclass
-class PhaseState:
-    """A phase read year by year: the recognised entries proposed for the phase's award (each row
-    with its year and the decision that recognised it), the yearly counts, and each year's state."""
-
-    phase: str
-    years: list[int]
-    proposed: OrderedRows = field(default_factory=OrderedRows)
-    summary: list[YearSummaryRow] = field(default_factory=list)
-    counts: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # registered, recognised, not
-    states: dict[int, YearState] = field(default_factory=dict)
-
-
-def read_phase(conn: Connection, phase: str, years: Sequence[int], notes: list[str]) -> PhaseState:
-    """Read every year of a phase; a year without a decision adds a note (none of its entries is proposed)."""
-    ps = PhaseState(phase, list(years))
-    for y in years:
-        st = read_year(conn, y)
-        ps.states[y] = st
-        dec = st.decision
-        registered = st.counts["registered"]
-        if dec is None:
-            if registered:
-                notes.append(f"Năm {y} chưa có quyết định công nhận: không có mô hình nào của năm {y} trong tờ trình.")
-            ps.counts[y] = (registered, 0, 0)
-            ps.summary.append(YearSummaryRow(str(y), registered, 0, 0))
-            continue
-        ref = decision_note(dec["number"], st.lh.symbol)
-        n = 0
-        for group in (st.recognized.collectives, st.recognized.individuals):
-            for item in group:
-                row = item[-1]
-                # the year's rows, with the year and the decision that recognised them
-                new = dataclasses.replace(row, year=str(y), note=ref, score=row.score)
-                key = item[0]
-                if len(item) == 2:
-                    ps.proposed.collectives.append((key, new))
-                else:
-                    ps.proposed.individuals.append((key, item[1], new))
-                n += 1
-        ps.counts[y] = (registered, n, len(st.not_recognized))
-        ps.summary.append(YearSummaryRow(str(y), registered, n, n))
-    return ps
-
-
-def proposal_doc(conn: Connection, ps: PhaseState, on: dt.date) -> ProposalDoc:
-    """The phase's reward proposal, addressed to the standing committee of the parent body, with
-    the letterhead of the profile in force on ``on``."""
-    profile = profile_for(conn, on.year)
-    lh = letterhead_for(profile, {u["code"]: u for u in list_units(conn)})
-    addressee = standing_committee(lh.parent_org)
-    # "Như trên" already sends it to the addressee: drop lines that name the parent body again.
-    lh = dataclasses.replace(lh, recipients=tuple(r for r in lh.recipients if not names_body(r, lh.parent_org)))
-    return ProposalDoc(letterhead=lh, phase=ps.phase, number="", issued_on=on, addressee=addressee,
-                       groups=ps.proposed.groups(by_year=True), years=tuple(ps.summary))
-
-
-def phase_workbook_data(conn: Connection, ps: PhaseState, on: dt.date, author: str,
-                        identifier: str) -> PhaseWorkbookData:
-    """The phase workbook's data: each year's counts and its results, streamed."""
-    pys = []
-    for y in ps.years:
-        st = ps.states[y]
-        reg, rec, nrec = ps.counts[y]
-        pys.append(PhaseYear(y, registered=reg, recognized=rec, not_recognized=nrec,
-                             results=iter_results(conn, st.ctx, st.decision_ref())))
-    return PhaseWorkbookData(ps.phase, author, on, pys, identifier=identifier)

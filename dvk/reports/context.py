@@ -11,9 +11,10 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from dvk.reports.models import BLANK_NUMBER, DOTS, DecisionDoc, Group, Letterhead, ProposalDoc, RegistrationListDoc, ReminderDoc, ResultsReportDoc, ScoreSheetDoc
+from dvk.reports.models import (BLANK_NUMBER, DOTS, DecisionDoc, Group, Letterhead, ProposalDoc, RegistrationListDoc,
+                                ReminderDoc, ResultsReportDoc, RevocationDoc, ScoreSheetDoc)
 from dvk.text.dates import date_words, fmt_date
-from dvk.wording import office_name
+from dvk.wording import office_name, unprintable
 
 
 _ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
@@ -108,8 +109,10 @@ _LABELS = {
 }
 
 
-def _clean_text(text: str, label: str, owner: str, warnings: list[str]) -> str:
-    """NFC, breaks to one space, XML-forbidden characters dropped (each reported once)."""
+def _clean_text(text: str, label: str, owner: str, warnings: list[str], *, keep_lines: bool = False) -> str:
+    """NFC, breaks to one space (``keep_lines``: line breaks kept as "\\n", for the names of the
+    letterhead, which a profile may break on purpose), XML-forbidden characters dropped (each
+    reported once)."""
     if _SURROGATE.search(text):
         for ch in sorted(set(_SURROGATE.findall(text))):
             warnings.append(_warning(ord(ch), label, owner))
@@ -123,8 +126,16 @@ def _clean_text(text: str, label: str, owner: str, warnings: list[str]) -> str:
         text = re.sub("[\x0b\x0c]+", " ", text)
         text = _FORBIDDEN.sub("", text)
     if any(c in text for c in "\r\n\t\u0085\u2028\u2029"):
-        text = _BREAKS.sub(" ", text)
+        if keep_lines:
+            lines = (_BREAKS.sub(" ", t).strip() for t in re.split(r"\r\n|[\r\n\u0085\u2028\u2029]", text))
+            text = "\n".join(t for t in lines if t)
+        else:
+            text = _BREAKS.sub(" ", text)
     return text
+
+
+#: The letterhead's names that may hold explicit line breaks (printed line by line in the header).
+_LINED = ("parent_org", "org")
 
 
 def _warning(cp: int, label: str, owner: str) -> str:
@@ -132,17 +143,24 @@ def _warning(cp: int, label: str, owner: str) -> str:
     return f"Đã bỏ ký tự điều khiển U+{cp:04X} trong {where}"
 
 
-def sanitize(obj: Any, warnings: list[str], *, label: str = "", owner: str = "") -> Any:
+def sanitize(obj: Any, warnings: list[str], *, label: str = "", owner: str = "", keep_lines: bool = False) -> Any:
     """Return ``obj`` with every string cleaned (dataclasses rebuilt, tuples kept)."""
     if isinstance(obj, str):
-        return _clean_text(obj, label, owner, warnings)
+        out = _clean_text(obj, label, owner, warnings, keep_lines=keep_lines)
+        if not out.isascii() and unprintable(out):
+            where = f"“{label}”" + (f" của {owner}" if owner else "")
+            warnings.append(f"{where} có ký tự phông chữ văn bản (Times New Roman) không hiển thị được: "
+                            + ", ".join(unprintable(out)) + "; văn bản in ra sẽ thiếu ký tự này (sổ vẫn giữ nguyên "
+                            "như đã nhập)")
+        return out
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         code = getattr(obj, "code", "")
         own = code if isinstance(code, str) and code else owner
         changes = {}
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name)
-            new = sanitize(value, warnings, label=_LABELS.get(f.name, f.name), owner=own)
+            new = sanitize(value, warnings, label=_LABELS.get(f.name, f.name), owner=own,
+                           keep_lines=isinstance(obj, Letterhead) and f.name in _LINED)
             if new is not value:
                 changes[f.name] = new
         return dataclasses.replace(obj, **changes) if changes else obj
@@ -154,10 +172,13 @@ def sanitize(obj: Any, warnings: list[str], *, label: str = "", owner: str = "")
     return obj
 
 
-def _default_phase(year: int) -> str:
-    """The five-year phase a year belongs to: 2024 -> "2021-2025"."""
-    start = 2021 + 5 * ((year - 2021) // 5)
-    return f"{start}-{start + 4}"
+def _guide(guidance: str, phase: str) -> str:
+    """The guidance a document cites: the criteria set's own ("Công văn số … về việc …"); else a
+    generic phrase naming the phase, if known."""
+    if guidance:
+        return guidance
+    tail = f" giai đoạn {phase}" if phase else ""
+    return f"hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo”{tail}"
 
 
 def _upper(s: str) -> str:
@@ -222,12 +243,61 @@ def _numbered(rows: Sequence[Any]) -> list[dict]:
     return out
 
 
+#: Width of the header's left column for text (mm): 41 % of the 165 mm line, less the cell margins.
+HEADER_LEFT_MM = 63.9
+
+
+#: Where a long body name is broken when the profile gives no break: before its place.
+_PLACE_WORDS = re.compile(r"\s(?=(?:TỈNH|THÀNH PHỐ|HUYỆN|QUẬN|THỊ XÃ|XÃ|PHƯỜNG)\s)")
+
+
+def text_width_mm(text: str, size_pt: float, *, bold: bool = False) -> float:
+    """The printed width of an uppercase line in Times New Roman (an estimate from average glyph
+    widths, good to a few per cent for Vietnamese capitals)."""
+    em = 0.0
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(ch):
+            continue
+        if ch == " ":
+            em += 0.25
+        elif ch in "IJ":
+            em += 0.39 if bold else 0.33
+        elif ch in "MW":
+            em += 0.94 if bold else 0.89
+        elif ch.isdigit() or ch in "-.,":
+            em += 0.5
+        else:
+            em += 0.74 if bold else 0.69
+    return em * size_pt * 25.4 / 72
+
+
+def header_lines(name: str, *, bold: bool, width_mm: float = HEADER_LEFT_MM, size_pt: float = 13) -> list[str]:
+    """A body's name as the header prints it, line by line, in capitals: the profile's own line
+    breaks; else, when the name does not fit the column, one break before its place
+    ("CÔNG ĐOÀN NGÀNH Y TẾ" / "TỈNH ĐỒNG NAI") rather than wherever the line happens to end."""
+    lines = [_upper(t.strip()) for t in name.split("\n") if t.strip()]
+    if len(lines) != 1 or text_width_mm(lines[0], size_pt, bold=bold) <= width_mm:
+        return lines
+    cuts = [m.start() for m in _PLACE_WORDS.finditer(lines[0])]
+    for cut in reversed(cuts):
+        head, tail = lines[0][:cut], lines[0][cut + 1:]
+        if text_width_mm(head, size_pt, bold=bold) <= width_mm:
+            return [head, tail]
+    return lines
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _head(lh: Letterhead, *, number: str, issued_on: dt.date, date_line: str, year: Any) -> dict:
-    issuer = lh.issuer_name or lh.org
+    issuer = _one_line(lh.issuer_name or lh.org)
     return {
-        "parent_org": _upper(lh.parent_org),
-        "org": _upper(lh.org),
-        "org_name": lh.org,
+        "parent_org": _upper(_one_line(lh.parent_org)),
+        "org": _upper(_one_line(lh.org)),
+        "parent_org_lines": header_lines(lh.parent_org, bold=False),
+        "org_lines": header_lines(lh.org, bold=True),
+        "org_name": _one_line(lh.org),
         "symbol": lh.symbol,
         "place": lh.place,
         "issuer_name": issuer,
@@ -240,8 +310,13 @@ def _head(lh: Letterhead, *, number: str, issued_on: dt.date, date_line: str, ye
     }
 
 
+def _members(lh: Letterhead) -> str:
+    """The member units in a sentence, from the issuing level: "các Công đoàn cơ sở", "các tổ công đoàn"."""
+    return lh.members_name.removesuffix(" trực thuộc")
+
+
 def _office(lh: Letterhead) -> str:
-    return lh.office or office_name(lh.org)
+    return lh.office or office_name(_one_line(lh.org))
 
 
 def decision_context(doc: DecisionDoc) -> dict:
@@ -249,11 +324,10 @@ def decision_context(doc: DecisionDoc) -> dict:
     ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line=doc.date_line, year=doc.year)
     issuer = ctx["issuer_name"]
     groups = _groups_context(doc.groups)
-    phase = doc.phase or _default_phase(doc.year)
     bases = list(doc.legal_bases) or [
         "Căn cứ Điều lệ Công đoàn Việt Nam;",
-        f"Căn cứ hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn {phase};",
-        f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng và {_office(lh)},",
+        f"Căn cứ {_guide(doc.guidance, doc.phase)};",
+        f"Xét đề nghị của Hội đồng Thi đua - Khen thưởng và {_office(lh)}.",
     ]
     ctx.update(
         authority=_upper(doc.authority or issuer),
@@ -262,15 +336,55 @@ def decision_context(doc: DecisionDoc) -> dict:
         count_detail=_count_detail(groups),
         groups=groups,
         date_text=doc.date_text or fmt_date(doc.issued_on),
+        field_legend=doc.field_legend,
         article2=doc.article2 or (
-            "Các tập thể, cá nhân có tên tại Điều 1 tiếp tục duy trì, nhân rộng mô hình, phát huy tính lan tỏa "
-            "trong đoàn viên, người lao động. Quyết định này có hiệu lực kể từ ngày ký."),
+            f"{_named(groups)} có tên tại Điều 1 tiếp tục duy trì, nhân rộng mô hình, phát huy tính lan tỏa "
+            "trong đoàn viên, người lao động. Quyết định này có hiệu lực kể từ ngày ký"
+            + (f" và thay thế {doc.replaces}." if doc.replaces else ".")),
         article3=doc.article3 or (
-            f"{_office(lh)}, {lh.members_name} và các tập thể, cá nhân có tên tại Điều 1 "
+            f"{_office(lh)}, {lh.members_name} và {_named(groups).lower()} có tên tại Điều 1 "
             "chịu trách nhiệm thi hành Quyết định này./."),
         recipients=_recipient_lines(
             "Như Điều 3", doc.recipients or lh.recipients or _REPORTED_TO,
             lh.symbol),
+    )
+    return ctx
+
+
+def _named(groups: Sequence[dict]) -> str:
+    """Who the list names: "Các tập thể", "Các cá nhân" or "Các tập thể, cá nhân"."""
+    labels = {g["label"].lower() for g in groups}
+    if labels == {"cá nhân"}:
+        return "Các cá nhân"
+    if labels == {"tập thể"}:
+        return "Các tập thể"
+    return "Các tập thể, cá nhân"
+
+
+def _total_line(groups: Sequence[dict]) -> str:
+    """"Tổng cộng: 12 tập thể, cá nhân (gồm 7 tập thể và 5 cá nhân)."""
+    n = sum(len(g["rows"]) for g in groups)
+    return f"Tổng cộng: {n} tập thể, cá nhân ({_count_detail(groups)})."
+
+
+def revocation_context(doc: RevocationDoc) -> dict:
+    lh = doc.letterhead
+    ctx = _head(lh, number=doc.number, issued_on=doc.issued_on, date_line="", year=doc.year)
+    issuer = ctx["issuer_name"]
+    ctx.update(
+        authority=_upper(issuer),
+        revoked=doc.revoked,
+        reason=doc.reason.rstrip(" ."),
+        recognized=doc.recognized,
+        legal_bases=list(doc.legal_bases),
+        article1=(f"Thu hồi {doc.revoked} của {issuer} về việc công nhận mô hình, điển hình “Dân vận khéo” "
+                  f"năm {doc.year}. Lý do: {doc.reason.rstrip(' .')}."),
+        article2=(f"{doc.revoked} hết hiệu lực kể từ ngày Quyết định này có hiệu lực; "
+                  f"{doc.recognized} mô hình, điển hình có tên trong danh sách kèm theo {doc.revoked} "
+                  "không còn được công nhận theo Quyết định đó. Quyết định này có hiệu lực kể từ ngày ký."),
+        article3=(f"{_office(lh)}, {lh.members_name} và các tập thể, cá nhân có tên trong danh sách kèm theo "
+                  f"{doc.revoked} chịu trách nhiệm thi hành Quyết định này./."),
+        recipients=_recipient_lines("Như Điều 3", doc.recipients or lh.recipients or _REPORTED_TO, lh.symbol),
     )
     return ctx
 
@@ -288,6 +402,8 @@ def registration_context(doc: RegistrationListDoc) -> dict:
         preparer=doc.preparer,
         late_count=doc.late_count,
         sudden_count=doc.sudden_count,
+        guidance=doc.guidance,
+        field_legend=doc.field_legend,
     )
     return ctx
 
@@ -295,11 +411,12 @@ def registration_context(doc: RegistrationListDoc) -> dict:
 def score_context(doc: ScoreSheetDoc) -> dict:
     lh = doc.letterhead
     ctx = {
-        "org": _upper(lh.org),
-        "parent_org": _upper(lh.parent_org),
+        "org": _upper(_one_line(lh.org)),
+        "parent_org": _upper(_one_line(lh.parent_org)),
         "council": _upper(doc.council) if doc.council else "",
         "year": doc.year,
         "dots": DOTS,
+        "scale_head": f"Điểm ({doc.scale})",
         "date_line": doc.date_line or f"{lh.place}, ngày …… tháng …… năm {doc.year}",
         "instructions": doc.instructions or (
             "Ghi chú: mỗi tiêu chí chấm từ 0 đến 10 điểm (có thể lẻ đến 0,5); tiêu chí không áp dụng "
@@ -338,8 +455,7 @@ def report_context(doc: ResultsReportDoc) -> dict:
                     f"mô hình, điển hình đủ điều kiện công nhận “Dân vận khéo” năm {doc.year} ({detail}).")
     ctx.update(
         intro=doc.intro or (
-            f"Thực hiện hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn "
-            f"{_default_phase(doc.year)}, {issuer} báo cáo kết quả xây dựng, xét chọn mô hình, điển hình "
+            f"Thực hiện {_guide(doc.guidance, doc.phase)}, {issuer} báo cáo kết quả xây dựng, xét chọn mô hình, điển hình "
             f"“Dân vận khéo” năm {doc.year} như sau:"),
         registered=doc.registered, late=doc.late, sudden=doc.sudden, reported=doc.reported,
         confirmed=doc.confirmed, scored=doc.scored, recognized=doc.recognized,
@@ -349,13 +465,10 @@ def report_context(doc: ResultsReportDoc) -> dict:
         not_recognized_rows=_numbered(doc.not_recognized_rows),
         decision_sentence=sentence,
         assessment=list(doc.assessment) or [
-            "Phong trào thi đua “Dân vận khéo” tiếp tục được các Công đoàn cơ sở quan tâm triển khai; "
-            "nhiều mô hình có cách làm sáng tạo, gắn với nhiệm vụ chuyên môn, chăm lo đời sống đoàn viên, "
-            "người lao động và có sức lan tỏa."],
+            f"Năm {doc.year} có {doc.registered} mô hình, điển hình tham gia; {doc.recognized} được công nhận, "
+            f"{doc.not_recognized} không được công nhận."],
         proposals=list(doc.proposals) or [
-            "Đề nghị các Công đoàn cơ sở tiếp tục duy trì, nhân rộng các mô hình đã được công nhận; "
-            "đăng ký mô hình đúng thời gian và hoàn thiện hồ sơ, báo cáo thành tích có xác nhận của cấp ủy "
-            "cùng cấp theo quy định."],
+            f"Đề nghị {_members(lh)} tiếp tục hưởng ứng phong trào thi đua “Dân vận khéo”."],
         recipients=_recipient_lines(
             None, doc.recipients or lh.recipients or _REPORTED_TO,
             lh.symbol),
@@ -385,7 +498,8 @@ def reminder_context(doc: ReminderDoc) -> dict:
         subject=doc.subject or f"đôn đốc hoàn thiện hồ sơ mô hình, điển hình “Dân vận khéo” năm {doc.year}",
         addressees=addressees,
         intro=doc.intro or (
-            f"Để kịp thời tổng hợp, xét chọn và công nhận mô hình, điển hình “Dân vận khéo” năm {doc.year}, "
+            (f"Thực hiện {doc.guidance}, để" if doc.guidance else "Để")
+            + f" kịp thời tổng hợp, xét chọn và công nhận mô hình, điển hình “Dân vận khéo” năm {doc.year}, "
             f"{issuer} đề nghị các đơn vị có tên dưới đây bổ sung hồ sơ còn thiếu như sau:"),
         units=units,
         unregistered=list(doc.unregistered),
@@ -409,11 +523,11 @@ def proposal_context(doc: ProposalDoc) -> dict:
         addressee_short=doc.addressee_short or doc.addressee,
         award=doc.award,
         intro=list(doc.intro) or [
-            f"Thực hiện hướng dẫn tiêu chí xây dựng và xét chọn mô hình, điển hình “Dân vận khéo” giai đoạn "
-            f"{doc.phase}, hằng năm {issuer} đã phát động, theo dõi và xét chọn, công nhận các mô hình, "
-            "điển hình “Dân vận khéo” trong các Công đoàn cơ sở. Các mô hình, điển hình được công nhận có cách "
+            f"Thực hiện {_guide(doc.guidance, doc.phase)}, hằng năm {issuer} đã phát động, theo dõi và xét chọn, công nhận các mô hình, "
+            "điển hình “Dân vận khéo” trong " + _members(lh) + ". Các mô hình, điển hình được công nhận có cách "
             "làm sáng tạo, hiệu quả, có sức lan tỏa trong đoàn viên, người lao động."],
         years=years,
+        total_line=_total_line(groups),
         year_totals={k: sum(getattr(y, k) for y in doc.years) for k in ("registered", "recognized", "proposed")},
         groups=groups,
         count=sum(len(g["rows"]) for g in groups),

@@ -18,8 +18,11 @@ from sqlalchemy.engine import Connection
 from dvk.cycle.common import check_year, today
 from dvk.cycle.config import get_setting
 from dvk.cycle.year import years as ledger_years
+from dvk.cycle.setup import outside_phase
 from dvk.errors import InvalidInput
-from dvk.reports.build import YearState, read_phase, read_year
+from dvk.text.dates import fmt_date
+from dvk.reports.build import YearState, read_year
+from dvk.reports.phase import read_phase
 from dvk.reports.kinds import PHASE, YEAR, DocKind, Draft, Options, PhaseSource, YearSource, kinds_of
 from dvk.reports.models import RenderResult
 from dvk.reports.word import render_docx, render_docx_bytes
@@ -74,6 +77,12 @@ class Job:
             return self.write(conn, Path(tmp) / self.name, templates=templates, force=False).sha256
 
 
+#: The generation of dvk's document layout, recorded with every file (``params["format"]``): `verify-doc`
+#: tells a file an earlier generation wrote (its layout changed since: issue 12, Decree 30) from one
+#: whose ledger changed. Raise it whenever the packaged templates or the documents' wording change.
+DOC_FORMAT = 2
+
+
 def _identifier(ledger: str, kind: str, key: int | str, number: str = "") -> str:
     return f"dvk:{ledger}:{kind}:{key}:{number}"
 
@@ -84,11 +93,20 @@ def ledger_id(conn: Connection) -> str:
 
 
 def _doc_date(st: YearState, opts: Options) -> dt.date:
+    """The date printed on a year's documents: the one asked for (in the year, or early the next
+    year for what follows a decision); the decision's; today within the year; else the year's
+    recognition day from its calendar."""
+    year = st.year
     if opts.on is not None:
+        if opts.on.year != year and not (opts.on.year == year + 1 and st.decision is not None):
+            raise InvalidInput(f"Ngày văn bản {fmt_date(opts.on)} không thuộc năm {year}: văn bản của năm {year} "
+                               f"mang ngày trong năm {year}" + (" (hoặc đầu năm sau, khi năm đã có quyết định)."
+                                                               if st.decision is not None else "."))
         return opts.on
     if st.decision is not None:
         return st.decision["decided_on"]
-    return today()
+    now = today()
+    return now if now.year == year else st.crit.recognition_day(year)
 
 
 def _selected(scope: str, kinds: Sequence[str] | None) -> list[DocKind]:
@@ -113,12 +131,15 @@ def plan_year(conn: Connection, year: int, opts: Options, *, kinds: Sequence[str
     ledger = ledger_id(conn)
     on = _doc_date(st, opts)
     tdir = str(opts.templates) if opts.templates else None
-    base = {"on": on.isoformat(), "templates": tdir}
+    base = {"on": on.isoformat(), "templates": tdir, "format": DOC_FORMAT}
     if before_decision:
         base["before_decision"] = True
     dec = st.decision
     jobs: list[Job] = []
     notes: list[str] = []
+    outside = outside_phase(st.crit, year)
+    if outside and dec is None:  # a decided year stays as it was decided
+        notes.append(outside)
     if st.counts["registered"] == 0 and dec is None and kinds is None:
         known = ", ".join(str(y) for y in ledger_years(conn)) or "chưa có năm nào"
         raise InvalidInput(f"Năm {year} chưa có mô hình, điển hình nào trong sổ (các năm có trong sổ: {known}); "
@@ -135,7 +156,7 @@ def plan_year(conn: Connection, year: int, opts: Options, *, kinds: Sequence[str
             continue
         # Only these files say what the decision decided; the others do not depend on it.
         decided = dec is not None and kind.decision_dependent
-        number = doc_number(dec["number"]) if decided else ""
+        number = doc_number(dec["number"]) if decided and dec["number"] else ""
         jobs.append(Job(kind, year, _identifier(ledger, kind.key, year, number), {**base, **draft.params},
                         dec["id"] if decided else None, draft))
     return jobs, notes
@@ -161,7 +182,7 @@ def plan_phase(conn: Connection, phase: str, opts: Options, *,
     notes: list[str] = []
     ps = read_phase(conn, phase, years, notes)
     tdir = str(opts.templates) if opts.templates else None
-    params = {"on": on.isoformat(), "templates": tdir}
+    params = {"on": on.isoformat(), "templates": tdir, "format": DOC_FORMAT}
     jobs: list[Job] = []
     for kind in _selected(PHASE, kinds):
         if not _asked(kind, opts, kinds):

@@ -25,16 +25,19 @@ from sqlalchemy.engine import Connection
 
 from dvk.cycle.config import profile_for
 from dvk.reports.context import (decision_context, proposal_context, registration_context, reminder_context,
-                                 report_context, score_context)
-from dvk.reports.build import (PhaseState, YearState, decision_doc,
-                               phase_workbook_data, proposal_doc, registration_doc, reminder_deadline, reminder_doc,
-                               results_doc, score_doc, unregistered_units, year_workbook_data)
+                                 report_context, revocation_context, score_context)
+from dvk.reports.build import (YearState, decision_doc, registration_doc, reminder_deadline, reminder_doc, results_doc,
+                               revocation_doc, score_doc, unregistered_units, year_workbook_data)
+from dvk.reports.phase import PhaseState, phase_workbook_data, proposal_doc
 from dvk.reports.excel import write_phase_workbook, write_year_workbook
 from dvk.reports.models import (Criterion, DecisionDoc, FieldCountRow, ListRow, NotRecognizedRow, ProposalDoc,
-                                RegistrationListDoc, ReminderDoc, ReminderItem, ResultsReportDoc, ScoreSheetDoc,
+                                RegistrationListDoc, ReminderDoc, ReminderItem, ResultsReportDoc, RevocationDoc, ScoreSheetDoc,
                                 ScoreSheetEntry, UnitCountRow, YearSummaryRow)
 from dvk.reports.records import PhaseWorkbookData, YearWorkbookData
 from dvk.text.normalize import clean, fold, sort_people
+from dvk.errors import InvalidInput
+from dvk.text.dates import fmt_date
+from dvk.wording import decision_title, doc_number
 
 
 YEAR = "year"
@@ -296,6 +299,10 @@ def fields_of(cls: type, **nested: Any) -> dict[str, Any]:
 LINES = [None]
 
 
+#: The letterhead's names, line by line (``{%p for t in org_lines %}``).
+HEADER = {"parent_org_lines": LINES, "org_lines": LINES}
+
+
 #: The numbered groups of a list ("I. Tập thể", "II. Cá nhân") and their rows.
 GROUPS = [{"heading": None, "label": None, "rows": [fields_of(ListRow)]}]
 
@@ -307,7 +314,28 @@ _STAGES = ("registered", "reported", "confirmed", "scored", "recognized", "not_r
 
 def _decision(src: YearSource) -> Draft | None:
     st = src.state
+    if st.closed_without_decision:
+        src.note(f"Năm {src.year} được chốt ngày {fmt_date(st.decision['decided_on'])} không có mô hình, điển hình "
+                 f"nào được công nhận: không có quyết định công nhận, chưa xuất {src.kind.file(src.year)}.")
+        return None
     return Draft(vm=decision_doc(st, src.on), params={"on": st.decision["decided_on"].isoformat()})
+
+
+def _revocation(src: YearSource) -> Draft | None:
+    st, year = src.state, src.year
+    for rev in st.revoked:
+        if not rev.get("revocation_number") and rev.get("kind") != "none":
+            src.note(f"{decision_title(rev['number'], st.lh.symbol, rev['decided_on'])} đã bị thu hồi ngày "
+                     f"{fmt_date(rev['revoked_on'])} mà không có quyết định thu hồi (không có số): việc thu hồi "
+                     "chỉ được ghi trong sổ, không xuất văn bản.")
+    issued = [r for r in st.revoked if r.get("revocation_number")]
+    if not issued:
+        return None
+    rev = issued[-1]
+    if len(issued) > 1:
+        src.note(f"Năm {year} có {len(issued)} quyết định thu hồi; {src.kind.file(year)} là quyết định thu hồi mới "
+                 f"nhất (số {doc_number(rev['revocation_number'])}).")
+    return Draft(vm=revocation_doc(st, rev), params={"on": rev["revoked_on"].isoformat()})
 
 
 def _registrations(src: YearSource) -> Draft | None:
@@ -357,14 +385,21 @@ def _reminder(src: YearSource) -> Draft | None:
     if not st.missing and not unregistered_units(st):
         src.note(f"Năm {year} không còn đơn vị nào thiếu báo cáo hay xác nhận: không cần công văn đôn đốc.")
         return None
-    deadline = reminder_deadline(st, src.on, src.options.deadline)
-    return Draft(vm=reminder_doc(st, src.on, deadline), params={"deadline": deadline.isoformat()})
+    on = src.on
+    if src.options.on is None and on >= st.crit.recognition_day(year) - dt.timedelta(days=15):
+        on = st.crit.recognition_day(year) - dt.timedelta(days=30)  # a reminder comes before the deadline
+    deadline = reminder_deadline(st, on, src.options.deadline)
+    return Draft(vm=reminder_doc(st, on, deadline), params={"on": on.isoformat(), "deadline": deadline.isoformat()})
 
 
 def _proposal(src: PhaseSource) -> Draft | None:
     ps, phase = src.state, src.phase
+    if not ps.chosen:
+        raise InvalidInput(f"Giai đoạn {phase} chưa có mô hình, điển hình nào được chọn đề nghị khen thưởng: chưa "
+                           f"xuất tờ trình. Chọn bằng: dvk propose --phase {phase} MÃ… (hoặc --from TỆP), xem "
+                           f"danh sách: dvk propose --phase {phase} --list.")
     if not len(ps.proposed):
-        src.note(f"Giai đoạn {phase} chưa có mô hình, điển hình nào được công nhận: chưa xuất {src.kind.file(phase)}.")
+        src.note(f"Giai đoạn {phase}: không mô hình nào đã chọn còn được công nhận: chưa xuất {src.kind.file(phase)}.")
         return None
     return Draft(vm=proposal_doc(src.conn, ps, src.on))
 
@@ -380,14 +415,20 @@ def _phase_workbook(src: PhaseSource) -> Draft:
 register(DocKind(
     "decision", "quyet-dinh-cong-nhan-{}.docx", "Quyết định công nhận", YEAR, _decision,
     template="quyet-dinh-cong-nhan.docx", view_model=DecisionDoc, context=decision_context,
-    required={"org", "number", "symbol", "date_line", "year", "count", "groups", "signer", "signer_title"},
-    shapes={"groups": GROUPS, "legal_bases": LINES, "recipients": LINES},
+    required={"org_lines", "number", "symbol", "date_line", "year", "count", "groups", "signer", "signer_title"},
+    shapes={**HEADER, "groups": GROUPS, "legal_bases": LINES, "recipients": LINES},
     needs_decision=True, decision_dependent=True, is_decision=True))
+
+register(DocKind(
+    "revocation", "quyet-dinh-thu-hoi-{}.docx", "Quyết định thu hồi", YEAR, _revocation,
+    template="quyet-dinh-thu-hoi.docx", view_model=RevocationDoc, context=revocation_context,
+    required={"org_lines", "number", "symbol", "date_line", "revoked", "signer", "signer_title"},
+    shapes={**HEADER, "legal_bases": LINES, "recipients": LINES}))
 
 register(DocKind(
     "registrations", "danh-sach-dang-ky-{}.docx", "Danh sách đăng ký", YEAR, _registrations,
     template="danh-sach-dang-ky.docx", view_model=RegistrationListDoc, context=registration_context,
-    required={"org", "year", "groups", "signer"}, shapes={"groups": GROUPS}))
+    required={"org_lines", "year", "groups", "signer"}, shapes={**HEADER, "groups": GROUPS}))
 
 register(DocKind(
     "score-sheets", "phieu-cham-diem-{}.docx", "Phiếu chấm điểm", YEAR, _score_sheets,
@@ -398,8 +439,8 @@ register(DocKind(
 register(DocKind(
     "results", "bao-cao-ket-qua-{}.docx", "Báo cáo kết quả", YEAR, _results,
     template="bao-cao-ket-qua.docx", view_model=ResultsReportDoc, context=report_context,
-    required={"org", "number", "symbol", "date_line", "year", "units", "groups", "signer"},
-    shapes={"units": [fields_of(UnitCountRow)], "totals": dict.fromkeys(_STAGES), "fields": [fields_of(FieldCountRow)],
+    required={"org_lines", "number", "symbol", "date_line", "year", "units", "groups", "signer"},
+    shapes={**HEADER, "units": [fields_of(UnitCountRow)], "totals": dict.fromkeys(_STAGES), "fields": [fields_of(FieldCountRow)],
             "field_totals": dict.fromkeys(("registered", "recognized")), "recognized_groups": GROUPS,
             "groups": GROUPS, "not_recognized_rows": [fields_of(NotRecognizedRow)], "assessment": LINES,
             "proposals": LINES, "recipients": LINES},
@@ -412,16 +453,16 @@ register(DocKind(
 register(DocKind(
     "reminder", "cong-van-nhac-{}.docx", "Công văn đôn đốc", YEAR, _reminder,
     template="cong-van-nhac.docx", view_model=ReminderDoc, context=reminder_context,
-    required={"org", "number", "symbol", "date_line", "subject", "addressees", "units", "deadline", "signer"},
-    shapes={"addressees": LINES, "units": [{"stt": None, "name": None, "entries": [fields_of(ReminderItem)]}],
+    required={"org_lines", "number", "symbol", "date_line", "subject", "addressees", "units", "deadline", "signer"},
+    shapes={**HEADER, "addressees": LINES, "units": [{"stt": None, "name": None, "entries": [fields_of(ReminderItem)]}],
             "recipients": LINES, "unregistered": LINES},
     on_request=True))
 
 register(DocKind(
     "proposal", "to-trinh-khen-thuong-{}.docx", "Tờ trình khen thưởng", PHASE, _proposal,
     template="to-trinh-khen-thuong.docx", view_model=ProposalDoc, context=proposal_context,
-    required={"org", "number", "symbol", "date_line", "phase", "addressee", "groups", "signer"},
-    shapes={"intro": LINES, "years": [fields_of(YearSummaryRow)],
+    required={"org_lines", "number", "symbol", "date_line", "phase", "addressee", "groups", "signer"},
+    shapes={**HEADER, "intro": LINES, "years": [fields_of(YearSummaryRow)],
             "year_totals": dict.fromkeys(("registered", "recognized", "proposed")), "groups": GROUPS,
             "recipients": LINES}))
 

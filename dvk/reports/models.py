@@ -115,7 +115,9 @@ class ListRow:
         stt: the running number; empty = numbered 1, 2, … within its group by the renderer.
         code: the entry's ledger id, e.g. "2026-007" (used in warnings and in the registration list).
         date: a date as printed, e.g. the registration date "12/02/2026".
-        year: the year the entry was recognised (phase proposal list).
+        year: the year the entry was recognised (phase proposal list; "2022, 2024" for a person
+            recognised in several years).
+        achievement: a short achievement, from the report (phase proposal list).
     """
 
     title: str
@@ -128,6 +130,7 @@ class ListRow:
     code: str = ""
     date: str = ""
     year: str = ""
+    achievement: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,9 @@ class DecisionDoc(_Frozen):
         article3: the text after "Điều 3."; empty = the default execution clause ending "./.".
         authority: the line above the legal bases; empty = ``issuer_name`` in UPPERCASE.
         recipients: "Nơi nhận" lines for this decision (overrides the letterhead's).
-        phase: the phase for the default legal basis, e.g. "2021-2025"; empty = derived from the year.
+        phase: the phase of the year's criteria set, e.g. "2021-2025" (for the default legal basis).
+        guidance: the guidance of that set as cited, e.g. "Công văn số 69/CĐN ngày 14/5/2021 của …
+            về việc …" (for the default legal basis); empty = a generic basis.
     """
 
     letterhead: Letterhead
@@ -181,8 +186,41 @@ class DecisionDoc(_Frozen):
     authority: str = ""
     recipients: tuple[str, ...] = ()
     phase: str = ""
+    guidance: str = ""
+    field_legend: str = ""
+    replaces: str = ""
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("groups", "legal_bases", "recipients")
+
+
+@dataclass(frozen=True)
+class RevocationDoc(_Frozen):
+    """A revocation decision (quyết định thu hồi; template ``quyet-dinh-thu-hoi.docx``): it revokes
+    a recognition decision of the year, says why and what follows.
+
+    Attributes:
+        letterhead: issuing body and signer.
+        year: the year of the revoked decision.
+        number: the revocation decision's own number, e.g. "11".
+        issued_on: its date.
+        revoked: the revoked decision as cited, e.g. "Quyết định số 09/QĐ-CĐN ngày 09/10/2028".
+        reason: why it is revoked, as recorded.
+        recognized: how many entries the revoked decision had recognised.
+        legal_bases: the "Căn cứ …" lines, in order (the last ends with ".").
+        recipients: "Nơi nhận" lines (overrides the letterhead's).
+    """
+
+    letterhead: Letterhead
+    year: int
+    number: str
+    issued_on: dt.date
+    revoked: str
+    reason: str
+    recognized: int = 0
+    legal_bases: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()
+
+    _tuple_fields: ClassVar[tuple[str, ...]] = ("legal_bases", "recipients")
 
 
 @dataclass(frozen=True)
@@ -204,6 +242,8 @@ class RegistrationListDoc(_Frozen):
         preparer: the clerk's name under "NGƯỜI LẬP BIỂU" (may be empty).
         late_count: how many registered after the window.
         sudden_count: how many are sudden achievements (not registered).
+        guidance: the guidance the year is run under, cited under the title ("Công văn số … của …").
+        field_legend: the fields' short names, for the legend under the list ("1. Chăm lo …").
     """
 
     letterhead: Letterhead
@@ -216,6 +256,8 @@ class RegistrationListDoc(_Frozen):
     preparer: str = ""
     late_count: int = 0
     sudden_count: int = 0
+    guidance: str = ""
+    field_legend: str = ""
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("groups",)
 
@@ -227,12 +269,14 @@ class Criterion:
     Attributes:
         code: the criterion's code, e.g. "C1" or "III.2.3".
         content: its wording.
-        weight: its weight as printed, e.g. "10".
+        weight: its weight as printed, e.g. "10" (on the score sheet: its maximum points).
+        note: a remark printed after the wording, e.g. "không áp dụng thì ghi “KAD”".
     """
 
     code: str
     content: str
     weight: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -273,6 +317,7 @@ class ScoreSheetDoc(_Frozen):
         council: the council's name, e.g. "Hội đồng Thi đua - Khen thưởng".
         date_line: the line above the signature; empty = "<place>, ngày …… tháng …… năm <year>".
         instructions: the note under the table; empty = the default 0–10 scale note.
+        scale: the scale each criterion is scored on, as printed, e.g. "0–10".
     """
 
     letterhead: Letterhead
@@ -282,6 +327,7 @@ class ScoreSheetDoc(_Frozen):
     council: str = "Hội đồng Thi đua - Khen thưởng"
     date_line: str = ""
     instructions: str = ""
+    scale: str = "0–10"
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("entries", "members")
 
@@ -370,6 +416,7 @@ class ResultsReportDoc(_Frozen):
         assessment: section III paragraphs (đánh giá chung); empty = a default.
         proposals: section IV paragraphs (đề xuất, kiến nghị); empty = a default.
         recipients: "Nơi nhận" lines (overrides the letterhead's).
+        phase, guidance: as in ``DecisionDoc`` (for the default intro).
     """
 
     letterhead: Letterhead
@@ -395,6 +442,8 @@ class ResultsReportDoc(_Frozen):
     assessment: tuple[str, ...] = ()
     proposals: tuple[str, ...] = ()
     recipients: tuple[str, ...] = ()
+    phase: str = ""
+    guidance: str = ""
 
     _tuple_fields: ClassVar[tuple[str, ...]] = (
         "units", "fields", "recognized_groups", "not_recognized_rows", "assessment", "proposals", "recipients",
@@ -453,6 +502,7 @@ class ReminderDoc(_Frozen):
         send_to: where to send the documents; empty = ``Letterhead.office``.
         closing: the last paragraph; empty = a default ending "./.".
         recipients: "Nơi nhận" lines (overrides the letterhead's); "Như trên" is added first.
+        guidance: as in ``DecisionDoc`` (for the default intro).
     """
 
     letterhead: Letterhead
@@ -469,6 +519,7 @@ class ReminderDoc(_Frozen):
     closing: str = ""
     recipients: tuple[str, ...] = ()
     unregistered: tuple[str, ...] = ()  # units that registered nothing this year (issue 13)
+    guidance: str = ""
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("units", "addressees", "recipients", "unregistered")
 
@@ -508,6 +559,7 @@ class ProposalDoc(_Frozen):
         intro: opening paragraphs; empty = a default.
         date_line, date_text: as in ``DecisionDoc``.
         recipients: "Nơi nhận" lines (overrides the letterhead's); "Như trên" is added first.
+        guidance: the phase's guidance as cited (for the default intro).
     """
 
     letterhead: Letterhead
@@ -523,5 +575,6 @@ class ProposalDoc(_Frozen):
     date_line: str = ""
     date_text: str = ""
     recipients: tuple[str, ...] = ()
+    guidance: str = ""
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("groups", "years", "intro", "recipients")

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from dvk.reports.models import Criterion, FIELD_SHORT_NAMES
+from dvk.reports.models import Criterion, FIELD_SHORT_NAMES, ListRow
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,10 @@ class PhaseWorkbookData:
 
     Attributes:
         phase: e.g. "2021-2025"; author: workbook author; generated_on: fixes metadata/timestamps;
-        years: the years, in order; identifier: as in ``YearWorkbookData``.
+        years: the years, in order; identifier: as in ``YearWorkbookData``;
+        proposed: the entries proposed for the phase's award (`dvk propose`), as the proposal lists
+            them: collectives then individuals, in year order; ``ListRow.year`` the year(s),
+            ``note`` the decision(s), ``achievement`` a short achievement.
     """
 
     phase: str
@@ -226,3 +229,4 @@ class PhaseWorkbookData:
     generated_on: dt.date
     years: Sequence[PhaseYear] = ()
     identifier: str = ""
+    proposed: Sequence[ListRow] = ()

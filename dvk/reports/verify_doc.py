@@ -22,7 +22,7 @@ from dvk.text.dates import fmt_date
 from dvk.ledger.sqlite import Ledger
 from dvk.errors import DocumentMismatch, DvkError, NotFound
 from dvk.ledger.history import table
-from dvk.reports.jobs import ledger_id, plan_phase, plan_year
+from dvk.reports.jobs import DOC_FORMAT, ledger_id, plan_phase, plan_year
 from dvk.reports.kinds import KINDS, Options, label
 from dvk.wording import decision_title, recognition_subject
 
@@ -174,14 +174,25 @@ def verify_document(led: Ledger, path: Path) -> DocCheck:
             dec = conn.execute(select(d).where(d.c.id == row["decision_id"])).mappings().first()
             if dec is not None and dec["revoked"]:
                 when = f" ngày {fmt_date(dec['revoked_on'])}" if dec["revoked_on"] else ""
-                check.problems.append(f"Quyết định này đã bị thu hồi{when} (lý do: {dec['revoked_reason']}).")
+                by = ""
+                if dec.get("revocation_number"):
+                    sym = profile_for(conn, dec["year"])["symbol"]
+                    by = f" bằng {decision_title(dec['revocation_number'], sym, dec['revoked_on'])}"
+                    when = ""
+                check.problems.append(f"Quyết định này đã bị thu hồi{by}{when} (lý do: {dec['revoked_reason']}).")
         elif row["year"] is not None and row["decision_id"] is not None:
             active = active_decision(conn, row["year"])
             if active is None or active["id"] != row["decision_id"]:
                 check.problems.append(f"Quyết định công nhận năm {row['year']} mà văn bản này dựa vào đã bị thu hồi.")
         digest = _rerender(conn, row, check.problems)
         if digest is not None and digest != row["sha256"]:
-            check.problems.append("Sổ đã thay đổi từ khi xuất tệp này: xuất lại bây giờ sẽ cho văn bản khác.")
+            if int(json.loads(row["params"] or "{}").get("format") or 1) < DOC_FORMAT:
+                check.problems.append(
+                    "Tệp do phiên bản dvk trước xuất (mã SHA-256 của tệp có trong sổ), khi mẫu văn bản chưa sửa theo "
+                    "Nghị định 30: không dựng lại được từng byte để so với sổ. Hãy xuất lại (dvk export) để có bản "
+                    "kiểm tra được.")
+            else:
+                check.problems.append("Sổ đã thay đổi từ khi xuất tệp này: xuất lại bây giờ sẽ cho văn bản khác.")
         check.matches = digest == row["sha256"] and not check.problems
     return check
 

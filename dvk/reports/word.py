@@ -274,16 +274,20 @@ def _render_into(template_name: str, view_model: Any, out: Any, *, templates_dir
     day = doc_date(clean)
     when = dt.datetime(day.year, day.month, day.day)
     lh = getattr(clean, "letterhead", None)
-    author = lh.org if lh is not None else "dvk"
+    author = " ".join(lh.org.split()) if lh is not None else "dvk"
     cp = tpl.docx.core_properties
     cp.author = author
     cp.last_modified_by = author
     cp.revision = 1
     cp.created = when
     cp.modified = when
-    cp.last_printed = when
+    _drop_last_printed(cp)
     cp.comments = ""
     cp.category = ""
+    if kind is not None:  # what the document is, not what it was made from
+        phase = kind.scope == "phase"
+        of = getattr(clean, "phase" if phase else "year", None)
+        cp.subject = f"{kind.label} {'giai đoạn' if phase else 'năm'} {of}" if of else kind.label
     cp.keywords = identifier
     cp.identifier = identifier
     buf = io.BytesIO()
@@ -320,6 +324,14 @@ def render_docx_bytes(
     out = io.BytesIO()
     warnings = _render_into(template_name, view_model, out, templates_dir=templates_dir, identifier=identifier)
     return out.getvalue(), warnings
+
+
+def _drop_last_printed(cp: Any) -> None:
+    """A generated file was never printed: no "last printed" date in its core properties."""
+    el = cp._element
+    for child in list(el):
+        if child.tag.endswith("}lastPrinted"):
+            el.remove(child)
 
 
 def render_docx(

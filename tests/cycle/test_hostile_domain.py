@@ -254,7 +254,10 @@ def test_the_migration_gives_decided_years_the_units_they_were_printed_with(dvk,
     dvk.db.write_bytes((FIXTURES / "ledger-0002.sqlite").read_bytes())
     signed = tmp_path / "quyet-dinh-cong-nhan-2023.docx"
     signed.write_bytes((FIXTURES / "ledger-0002-quyet-dinh-cong-nhan-2023.docx").read_bytes())
-    assert "khớp với sổ" in dvk("verify-doc", str(signed)).stdout
+    # Issue 12 changed the decision's layout (Decree 30): the file of the earlier release is recognised as
+    # recorded but no longer re-rendered byte for byte; the units it was printed with are back all the same.
+    res = dvk.fails("verify-doc", str(signed))
+    assert "phiên bản dvk trước" in " ".join(res.stderr.split()) and "Sổ đã thay đổi" not in res.stderr
     assert "Sổ toàn vẹn" in dvk("verify").stdout
     rows = json.loads(dvk("list", "--year", "2023", "--json").stdout)
     assert {r["unit_name"] for r in rows if r["unit"] == "BVDK"} == {OLD_NAME}
@@ -263,6 +266,15 @@ def test_the_migration_gives_decided_years_the_units_they_were_printed_with(dvk,
     last = con.execute("SELECT command, n_changes FROM history ORDER BY id DESC LIMIT 1").fetchone()
     con.close()
     assert last[0] == "migrate" and last[1] > 0  # the rows it added are in the history of the upgrade
+    from docx import Document  # a fresh export prints the unit as the decision was printed
+
+    out = tmp_path / "again"
+    dvk("export", "--year", "2023", "--out", str(out))
+    again = Document(str(out / "quyet-dinh-cong-nhan-2023.docx"))
+    printed = {c.text for t in again.tables for r in t.rows for c in r.cells}
+    old_doc = Document(str(signed))
+    assert {c.text for t in old_doc.tables[1:] for r in t.rows for c in r.cells if c.text == OLD_NAME} <= printed
+    assert OLD_NAME in printed
 
 
 # ---------------------------------------------------------------- a report changed after its confirmation (point 10)

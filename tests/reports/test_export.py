@@ -270,7 +270,7 @@ def test_registration_list_and_score_sheets(exported):
     assert sheets.count("PHIẾU CHẤM ĐIỂM") == 16 * 2
     assert sheets.index("Nguyễn Văn Hùng") < sheets.index("Trần Thị Mai")
     assert "Thật sự tiêu biểu trong thực hiện các phong trào thi đua yêu nước" in sheets
-    assert "tiêu chí S1–S6 nếu không áp dụng thì ghi “KAD”" in sheets
+    assert "tiêu chí có dấu * (S1–S6) nếu không áp dụng thì ghi “KAD”" in sheets
 
 
 def test_score_sheets_for_named_members(led, tmp_path):
@@ -409,8 +409,9 @@ def test_profile_in_force_for_the_year_heads_the_documents(led, tmp_path):
     led("export", "--year", YEAR, "--out", out)
     new = text_of(out / "danh-sach-dang-ky-2025.docx")
     old = text_of(out / "danh-sach-dang-ky-2024.docx")
-    assert "CÔNG ĐOÀN SỞ Y TẾ TỈNH ĐỒNG NAI" in new and "Lê Văn Mới" in new
-    assert "CÔNG ĐOÀN NGÀNH Y TẾ TỈNH ĐỒNG NAI" in old and "Đàm Đức Chính" in old
+    # the header breaks a long name before its place, one line each
+    assert "CÔNG ĐOÀN SỞ Y TẾ\nTỈNH ĐỒNG NAI" in new and "Lê Văn Mới" in new
+    assert "CÔNG ĐOÀN NGÀNH Y TẾ\nTỈNH ĐỒNG NAI" in old and "Đàm Đức Chính" in old
     assert "Lê Văn Mới" not in old
 
 
@@ -437,6 +438,13 @@ def test_phase_proposal_lists_the_years_exemplars(led, tmp_path):
     import openpyxl
 
     out = tmp_path / "out"
+    assert "dvk propose --phase 2021-2025" in " ".join(
+        led.fails("export", "--phase", "2021-2025", "--out", out, "--date", "20/11/2025").stderr.split())
+    con = sqlite3.connect(led.db)
+    ids = [r[0] for r in con.execute("SELECT entry_id FROM outcome JOIN decision d ON d.id = decision_id "
+                                     "WHERE recognized AND NOT d.revoked ORDER BY entry_id")]
+    con.close()
+    led("propose", "--phase", "2021-2025", *ids)  # every recognised entry, as before `dvk propose`
     res = led("export", "--phase", "2021-2025", "--out", out, "--date", "20/11/2025")
     assert sorted(p.name for p in out.iterdir()) == ["to-trinh-khen-thuong-2021-2025.docx",
                                                       "tong-hop-2021-2025.xlsx"]
@@ -448,10 +456,10 @@ def test_phase_proposal_lists_the_years_exemplars(led, tmp_path):
     # "Như trên" already covers the addressee: it is not listed again as "Ban Thường vụ LĐLĐ tỉnh".
     assert "- Như trên;" in text and "LĐLĐ tỉnh" not in text.split("Nơi nhận:")[1]
     rows = list_rows(path)
-    years = [r[1] for r in rows[1:] if r[1].isdigit()]
+    years = [r[4] for r in rows[1:] if r[4].isdigit()]  # column "Năm công nhận"
     assert years.count("2023") == 2 and years.count("2024") == 15
-    first = next(r for r in rows if r[1] == "2023")
-    assert first[6] == "QĐ số 03/QĐ-CĐN"
+    first = next(r for r in rows if r[4] == "2023")
+    assert first[6].startswith("QĐ số 03/QĐ-CĐN ngày ")
     wb = openpyxl.load_workbook(out / "tong-hop-2021-2025.xlsx")
     assert wb.sheetnames == ["Tổng hợp", "2021", "2022", "2023", "2024", "2025"]
     assert [c.value for c in wb["Tổng hợp"][5]][:4] == [2024, 16, 15, 1]

@@ -265,12 +265,21 @@ def test_the_declared_shapes_are_what_the_contexts_hold(name):
     from dvk.reports.kinds import context_of
     from test_reports_render import decision, proposal_doc, registration_doc, reminder_doc, report_doc, score_doc
 
+    def revocation_doc():
+        from test_reports_render import ISSUED, LH
+
+        from dvk.reports.models import RevocationDoc
+
+        return RevocationDoc(letterhead=LH, year=2026, number="07", issued_on=ISSUED, revoked="Quyết định số 05/QĐ-CĐN",
+                             reason="Sai sót", legal_bases=("Căn cứ Điều lệ Công đoàn Việt Nam;",),
+                             recipients=("Như Điều 3",))
+
     from test_reports_render import _council_docs
 
     vm = {"quyet-dinh-cong-nhan.docx": decision, "danh-sach-dang-ky.docx": registration_doc,
           "phieu-cham-diem.docx": score_doc, "bao-cao-ket-qua.docx": report_doc,
           "cong-van-nhac.docx": lambda: __import__("dataclasses").replace(reminder_doc(), unregistered=("CĐCS X",)),
-          "to-trinh-khen-thuong.docx": proposal_doc,
+          "to-trinh-khen-thuong.docx": proposal_doc, "quyet-dinh-thu-hoi.docx": revocation_doc,
           **{k: (lambda v=v: v) for k, v in _council_docs().items()}}[name]()
     shapes = TEMPLATE_SHAPES[name]
 

@@ -130,6 +130,9 @@ def test_every_registered_word_kind_has_a_template_that_passes_the_sandbox_check
            "--date", "12/02/2024")
     ledger("council", "add", "--db", ledger.db, "Nguyễn Văn An", "--year", "2024", "--role", "chair")  # its papers
     ledger("recognize", "--year", "2024", "--number", "3")
+    ledger("recognize", "--revoke", "--year", "2024", "--reason", "Sai sót", "--number", "4")  # a revocation decision
+    ledger("recognize", "--year", "2024", "--number", "5")
+    ledger("propose", "--phase", "2021-2025", full_entry)
     with Ledger.open(ledger.db) as led, led.read() as conn:
         jobs = plan_year(conn, 2024, Options(reminders=True, extra=("certificates", "launch")))[0]
         jobs += plan_year(conn, 2024, Options(), kinds=("reminder",), before_decision=True)[0]
@@ -148,10 +151,10 @@ def test_every_registered_word_kind_has_a_template_that_passes_the_sandbox_check
 
 
 def test_the_registry_is_the_one_table_of_kinds():
-    assert list(KINDS) == ["decision", "registrations", "score-sheets", "results", "workbook", "reminder",
-                           "proposal", "phase-workbook", "council-minutes", "score-summary", "certificates",
+    assert list(KINDS) == ["decision", "revocation", "registrations", "score-sheets", "results", "workbook",
+                           "reminder", "proposal", "phase-workbook", "council-minutes", "score-summary", "certificates",
                            "launch"]
-    assert [k.key for k in kinds.kinds_of(YEAR)] == list(KINDS)[:6] + list(KINDS)[8:]
+    assert [k.key for k in kinds.kinds_of(YEAR)] == list(KINDS)[:7] + list(KINDS)[9:]
     assert [k.key for k in kinds.kinds_of(PHASE)] == ["proposal", "phase-workbook"]
     assert kinds.file_name("decision", 2025) == "quyet-dinh-cong-nhan-2025.docx"
     assert kinds.file_name("phase-workbook", "2021-2025") == "tong-hop-2021-2025.xlsx"

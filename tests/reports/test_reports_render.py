@@ -32,7 +32,7 @@ from dvk.reports.pdf import docx_to_pdf
 from dvk.reports.sandbox import check_template, find_template
 from dvk.errors import OutputExistsError, PdfConversionError, TemplateError
 from dvk.reports.excel import write_phase_workbook, write_year_workbook
-from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, ProposalDoc, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow, YearSummaryRow
+from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, ProposalDoc, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, RevocationDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow, YearSummaryRow
 from dvk.reports.records import ConfirmationRecord, PhaseWorkbookData, PhaseYear, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
 from dvk.reports.word import render_docx
 
@@ -243,6 +243,8 @@ def _known_keys(name: str) -> set[str]:
         "bao-cao-ket-qua.docx": report_doc(),
         "cong-van-nhac.docx": reminder_doc(),
         "to-trinh-khen-thuong.docx": proposal_doc(),
+        "quyet-dinh-thu-hoi.docx": RevocationDoc(letterhead=LH, year=2026, number="07", issued_on=ISSUED,
+                                                 revoked="Quyết định số 05/QĐ-CĐN ngày 15/10/2026", reason="Sai sót"),
         **_council_docs(),
     }[name]
     return set(context_of(vm))
@@ -565,18 +567,19 @@ def test_score_sheets_one_entry_per_page_per_member(tmp_path):
     assert _page_breaks(out) == 3  # 2 members × 2 entries = 4 pages
     text = full_text(doc)
     assert text.count("PHIẾU CHẤM ĐIỂM") == 4
-    # the member's name sits beside the signature (one sheet fits one A4 page)
-    assert text.count("Họ và tên thành viên Hội đồng:\nNguyễn Văn An") == 2
-    assert text.count("Họ và tên thành viên Hội đồng:\nLê Thị Bích") == 2
-    assert text.count("Ký tên") == 4
+    # the member's name stands under the signature (issue 12)
+    assert text.count("(Ký, ghi rõ họ tên)\n\n\nNguyễn Văn An") == 2
+    assert text.count("(Ký, ghi rõ họ tên)\n\n\nLê Thị Bích") == 2
+    assert text.count("Ký, ghi rõ họ tên") == 4
     # order: all entries for the first member, then for the second
     order = [t for t in texts(doc) if t.startswith("Mã hồ sơ:") or t in ("Nguyễn Văn An", "Lê Thị Bích")]
     assert order[:4] == ["Mã hồ sơ: 2026-001; lĩnh vực: 1", "Nguyễn Văn An",
                          "Mã hồ sơ: 2026-002; lĩnh vực: 3", "Nguyễn Văn An"]
     crit = doc.tables[0]
-    assert [c.text for c in crit.rows[0].cells] == ["Mã", "Nội dung tiêu chí", "Trọng số", "Điểm"]
-    assert [c.text for c in crit.rows[1].cells] == ["C1", "Cách làm sáng tạo", "8", ""]
-    assert crit.rows[-1].cells[-2].text == "16"
+    assert [c.text for c in crit.rows[0].cells] == ["Mã", "Nội dung tiêu chí", "Điểm tối đa", "Điểm (0–10)",
+                                                    "Điểm quy đổi"]
+    assert [c.text for c in crit.rows[1].cells] == ["C1", "Cách làm sáng tạo", "8", "", ""]
+    assert crit.rows[-1].cells[-3].text == "16"
     assert "<w:tblHeader/>" in part_xml(out)
 
 
@@ -584,7 +587,7 @@ def test_score_sheets_without_members_print_one_set_with_a_blank_name(tmp_path):
     out = tmp_path / "phieu.docx"
     render_docx("phieu-cham-diem.docx", score_doc(), out)
     assert _page_breaks(out) == 1
-    assert full_text(Document(str(out))).count(f"Họ và tên thành viên Hội đồng:\n{DOTS}") == 2
+    assert full_text(Document(str(out))).count(f"(Ký, ghi rõ họ tên)\n\n\n{DOTS}") == 2
 
 
 def test_results_report(tmp_path):
@@ -649,8 +652,10 @@ def test_phase_proposal(tmp_path):
     years = [[c.text for c in r.cells] for r in doc.tables[1].rows]
     assert years[1] == ["2021", "30", "20", "1"] and years[-1] == ["Cộng", "150", "100", "5"]
     listing = [[c.text for c in r.cells] for r in doc.tables[3].rows]
-    assert listing[0][:3] == ["STT", "Năm", "Tên mô hình, điển hình"]
-    assert listing[2][:2] == ["1", "2021"] and listing[5][:2] == ["1", "2023"]
+    assert listing[0] == ["STT", "Tập thể/Cá nhân", "Đơn vị", "Tên mô hình, điển hình", "Năm công nhận",
+                          "Thành tích tiêu biểu", "Ghi chú"]
+    assert (listing[2][0], listing[2][4]) == ("1", "2021") and (listing[5][0], listing[5][4]) == ("1", "2023")
+    assert any(line.startswith("Tổng cộng: ") for line in t)
     assert "(Kèm theo Tờ trình số 08/TTr-CĐN ngày 20/11/2025 của Ban Thường vụ Công đoàn ngành Y tế)" in t
     assert abs(doc.sections[-1].page_width.mm - 297) < 0.5
 

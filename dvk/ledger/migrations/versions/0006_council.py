@@ -11,7 +11,7 @@
 No data is moved: the tables start empty.
 
 Revision ID: 0006
-Revises: 0003 (the lead chains it after 0004 and 0005)
+Revises: 0004
 Create Date: 2026-12-02
 """
 
