@@ -88,6 +88,8 @@ decision = Table(
     Column('revoked', Boolean(), nullable=False, default=False),
     Column('revoked_reason', String(), nullable=True),
     Column('revoked_on', Date(), nullable=True),
+    Column('revocation_number', Integer(), nullable=True),
+    Column('kind', String(), nullable=False, default='recognition'),
 )
 Index('ix_decision_year', decision.c.year)
 
@@ -174,6 +176,13 @@ outcome = Table(
     Column('reasons', String(), nullable=False, default='[]'),
 )
 
+proposal = Table(
+    'proposal', metadata,
+    Column('phase', String(), primary_key=True, nullable=False),
+    Column('entry_id', String(), ForeignKey('entry.id'), primary_key=True, nullable=False),
+    Column('award', String(), nullable=True),
+)
+
 report = Table(
     'report', metadata,
     Column('entry_id', String(), ForeignKey('entry.id'), primary_key=True, nullable=False),
@@ -218,6 +227,7 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     'decision': ('id',),
     'outcome': ('decision_id', 'entry_id'),
     'decision_unit': ('decision_id', 'code'),
+    'proposal': ('phase', 'entry_id'),
     'document': ('sha256',),
     'council_member': ('year', 'member'),
     'council_conflict': ('entry_id', 'member'),

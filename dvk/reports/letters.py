@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from dvk.reports.build import _criteria_source
+from dvk.reports.build import guidance_of
 from dvk.reports.context import _head, _office, _recipient_lines
 from dvk.reports.models import Letterhead
 from dvk.text.dates import fmt_date
@@ -44,7 +44,7 @@ def launch_doc(st: Any, on: dt.date) -> LaunchDoc:
         return f"{c.code}. {c.title} ({fmt_number(c.weight)} điểm)"
 
     return LaunchDoc(
-        st.lh, st.year, on, _criteria_source(crit),
+        st.lh, st.year, on, guidance_of(crit),
         tuple(f"{f.number}. {f.title}" for f in crit.fields),
         tuple(short(c) for c in crit.criteria if c.group == "general"),
         tuple(short(c) for c in crit.criteria if c.group != "general"),
