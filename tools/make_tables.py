@@ -52,6 +52,8 @@ def _column(col) -> str:
     args.append(f"nullable={col.nullable!r}")
     if col.default is not None:
         args.append(f"default={col.default.arg!r}")
+    if col.server_default is not None:  # a plain text default in the DDL (e.g. decision.kind)
+        args.append(f"server_default={str(col.server_default.arg)!r}")
     if col.autoincrement not in ("auto", True):
         args.append(f"autoincrement={col.autoincrement!r}")
     return f"    Column({', '.join(args)}),"

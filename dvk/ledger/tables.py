@@ -89,7 +89,7 @@ decision = Table(
     Column('revoked_reason', String(), nullable=True),
     Column('revoked_on', Date(), nullable=True),
     Column('revocation_number', Integer(), nullable=True),
-    Column('kind', String(), nullable=False, default='recognition'),
+    Column('kind', String(), nullable=False, default='recognition', server_default='recognition'),
 )
 Index('ix_decision_year', decision.c.year)
 
