@@ -443,7 +443,7 @@ J = WD_ALIGN_PARAGRAPH.JUSTIFY
 
 
 def letterhead(doc, *, number_line: str | None, subject_line: bool = False,
-               text_w: float = PORTRAIT_TEXT_W, date: bool = True):
+               text_w: float = PORTRAIT_TEXT_W, date: bool = True, one_line: bool = False):
     """The Decree-30 header: a borderless two-column table.
 
     Left: parent body (regular), issuing body (bold) with a short rule, "Số: …" and, for a
@@ -462,12 +462,16 @@ def letterhead(doc, *, number_line: str | None, subject_line: bool = False,
     # The names line by line: a profile's name may hold explicit line breaks, and a long name is
     # broken before its place ("CÔNG ĐOÀN NGÀNH Y TẾ / TỈNH ĐỒNG NAI"), never at random.
     lc.paragraphs[0].style = "DVK Header"
-    lc.paragraphs[0].add_run("{%p for t in parent_org_lines %}")
-    para(lc, [("{{ t }}", {"size": 13})], style="DVK Header")
-    tag(lc, "{%p endfor %}").style = "DVK Header"
-    tag(lc, "{%p for t in org_lines %}").style = "DVK Header"
-    para(lc, [("{{ t }}", {"bold": True, "size": 13})], style="DVK Header")
-    tag(lc, "{%p endfor %}").style = "DVK Header"
+    if one_line:  # inside a loop (one certificate a page): each name on one line, no inner loop
+        lc.paragraphs[0].add_run("{{ parent_org }}").font.size = Pt(13)
+        para(lc, [("{{ org }}", {"bold": True, "size": 13})], style="DVK Header")
+    else:
+        lc.paragraphs[0].add_run("{%p for t in parent_org_lines %}")
+        para(lc, [("{{ t }}", {"size": 13})], style="DVK Header")
+        tag(lc, "{%p endfor %}").style = "DVK Header"
+        tag(lc, "{%p for t in org_lines %}").style = "DVK Header"
+        para(lc, [("{{ t }}", {"bold": True, "size": 13})], style="DVK Header")
+        tag(lc, "{%p endfor %}").style = "DVK Header"
     rule(lc, SHORT_RULE_MM, lc_w)
 
     p = rc.paragraphs[0]
@@ -1103,7 +1107,7 @@ def certificates():
     p.add_run("{% if not loop.first %}")
     p.add_run().add_break(WD_BREAK.PAGE)
     p.add_run("{% endif %}")
-    letterhead(doc, number_line=None, text_w=LANDSCAPE_TEXT_W)
+    letterhead(doc, number_line=None, text_w=LANDSCAPE_TEXT_W, one_line=True)
     para(doc, [("GIẤY CÔNG NHẬN", {"bold": True, "size": 28})], style="DVK Title", before=30, after=12)
     para(doc, [("{{ issuer_upper }}", {"bold": True, "size": 14})], style="DVK Title")
     para(doc, [("công nhận", {"italic": True, "size": 14})], style="DVK Title", after=12)

@@ -479,8 +479,8 @@ register(DocKind(
     "council-minutes", "bien-ban-hop-hoi-dong-{}.docx", "Biên bản họp Hội đồng", YEAR,
     _council.drafted(_council.build_minutes, Draft),
     template="bien-ban-hop-hoi-dong.docx", view_model=_council.CouncilMinutesDoc, context=_council.minutes_context,
-    required={"org", "year", "present", "rows", "proposed", "chair", "secretary"},
-    shapes={"present": _council.MEMBER_SHAPE, "absent": _council.MEMBER_SHAPE, "conflicts": LINES,
+    required={"org_lines", "year", "present", "rows", "proposed", "chair", "secretary"},
+    shapes={**HEADER, "present": _council.MEMBER_SHAPE, "absent": _council.MEMBER_SHAPE, "conflicts": LINES,
             "abstentions": LINES, "rows": _council.ROW_SHAPE},
     decision_dependent=True))
 
@@ -488,14 +488,14 @@ register(DocKind(
     "score-summary", "bang-tong-hop-diem-{}.docx", "Bảng tổng hợp kết quả chấm điểm", YEAR,
     _council.drafted(_council.build_summary, Draft),
     template="bang-tong-hop-diem.docx", view_model=_council.ScoreSummaryDoc, context=_council.summary_context,
-    required={"org", "year", "rows", "chair", "secretary"}, shapes={"rows": _council.ROW_SHAPE},
+    required={"org_lines", "year", "rows", "chair", "secretary"}, shapes={**HEADER, "rows": _council.ROW_SHAPE},
     decision_dependent=True))
 
 register(DocKind(
     "certificates", "giay-cong-nhan-{}.docx", "Giấy công nhận", YEAR,
     _council.drafted(_council.build_certificates, Draft),
     template="giay-cong-nhan.docx", view_model=_council.CertificatesDoc, context=_council.certificates_context,
-    required={"org", "number", "symbol", "certificates", "signer"}, shapes={"certificates": _council.CERT_SHAPE},
+    required={"org", "number", "symbol", "certificates", "signer"}, shapes={**HEADER, "certificates": _council.CERT_SHAPE},
     needs_decision=True, decision_dependent=True, on_request=True))
 
 from dvk.reports import letters as _letters  # noqa: E402 (the February launch letter)
@@ -503,6 +503,6 @@ from dvk.reports import letters as _letters  # noqa: E402 (the February launch l
 register(DocKind(
     "launch", "cong-van-phat-dong-{}.docx", "Công văn phát động", YEAR, _council.drafted(_letters.build_launch, Draft),
     template="cong-van-phat-dong.docx", view_model=_letters.LaunchDoc, context=_letters.launch_context,
-    required={"org", "number", "symbol", "date_line", "subject", "fields", "start", "end", "signer"},
-    shapes={"fields": LINES, "general": LINES, "specific": LINES, "recipients": LINES},
+    required={"org_lines", "number", "symbol", "date_line", "subject", "fields", "start", "end", "signer"},
+    shapes={**HEADER, "fields": LINES, "general": LINES, "specific": LINES, "recipients": LINES},
     on_request=True))
