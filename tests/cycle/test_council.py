@@ -29,6 +29,18 @@ def register(dvk, unit: str, title: str) -> str:
     return eid
 
 
+@pytest.fixture(autouse=True)
+def _phase_2026_2030(ledger, tmp_path):
+    """2026 lies in the 2026–2030 phase: the ledger gets a set for it (recognize refuses a year outside
+    the phase of its set), as a clerk does with `dvk criteria new` and `dvk criteria use`."""
+    f = tmp_path / "tieu-chi-2026-2030.toml"
+    ledger("criteria", "new", "--phase", "2026-2030", "--guidance-number", "15/HD-CĐN", "--guidance-date",
+           "15/01/2026", "--guidance-issuer", "Ban Thường vụ Công đoàn ngành Y tế tỉnh Đồng Nai",
+           "--guidance-subject", "hướng dẫn xây dựng mô hình, điển hình “Dân vận khéo” giai đoạn 2026-2030",
+           "--out", str(f))
+    ledger("criteria", "use", str(f), "--from-year", "2026")
+
+
 @pytest.fixture
 def year(ledger):
     """A 2026 council of three (one from BVDK) and two entries, of BVDK and of CDC."""
@@ -382,8 +394,12 @@ def test_score_forms_and_sheets_are_made_per_council_member(year, tmp_path):
     assert "không phải thành viên Hội đồng năm 2026" in err
     out = tmp_path / "out"
     dvk("export", "--year", "2026", "--out", out)
-    text = _texts(out / "phieu-cham-diem-2026.docx")
-    assert all(text.count(f"Họ và tên thành viên Hội đồng:\n{n}") == 2  # a set per member, one sheet an entry
+    import zipfile
+
+    with zipfile.ZipFile(out / "phieu-cham-diem-2026.docx") as z:
+        body = z.read("word/document.xml").decode()
+    # a set per member, one sheet an entry: each member's name stands under the signature of each sheet
+    assert all(body.count(f">{n}<") == 2
                for n in ("Nguyễn Văn An", "Lê Thị Bình", "Trần Văn Cường"))
 
 
@@ -406,7 +422,7 @@ def test_the_meeting_recorded_is_in_the_minutes_and_the_decision(year, tmp_path)
     assert "- Trần Văn Cường — Ủy viên;" in text and "- Phạm Thị Dung — Ủy viên;" in text
     decision = _texts(out / "quyet-dinh-cong-nhan-2026.docx")
     assert "Xét đề nghị của Hội đồng Thi đua - Khen thưởng Công đoàn ngành" in decision
-    assert "tại cuộc họp ngày 10/10/2026," in decision
+    assert "tại cuộc họp ngày 10/10/2026." in decision  # the last basis ends with "." (Decree 30)
     assert "(Kèm theo Biên bản họp Hội đồng Thi đua - Khen thưởng ngày 10/10/2026)" in _texts(
         out / "bang-tong-hop-diem-2026.docx")
     dvk("verify")

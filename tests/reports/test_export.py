@@ -552,3 +552,18 @@ def test_pdf_through_libreoffice(led, tmp_path):
     assert sheets.count("\f") == 32
     # PDFs are recorded and verify through their Word source
     assert led("verify-doc", pdf).exit_code == 0
+
+
+def _propose_recognised(db) -> None:
+    """`dvk propose --phase 2021-2025` every entry recognised by a decision in force (the phase
+    proposal lists only the chosen entries)."""
+    from typer.testing import CliRunner
+
+    from dvk.cli import app
+
+    con = sqlite3.connect(db)
+    ids = [r[0] for r in con.execute("SELECT entry_id FROM outcome JOIN decision d ON d.id = decision_id "
+                                     "WHERE recognized AND NOT d.revoked ORDER BY entry_id")]
+    con.close()
+    res = CliRunner().invoke(app, ["propose", "--db", str(db), "--user", "thư ký", "--phase", "2021-2025", *ids])
+    assert res.exit_code == 0, res.output

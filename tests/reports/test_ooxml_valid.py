@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from test_export import _build
+from test_export import _build, _propose_recognised
 
 openxml_audit = pytest.importorskip("openxml_audit")
 
@@ -41,6 +41,7 @@ def exported(built, tmp_path_factory) -> dict[str, Path]:
     work = tmp_path_factory.mktemp("export")
     db = work / "so.sqlite"
     shutil.copy(built, db)
+    _propose_recognised(db)
     out = work / "out"
     runner = CliRunner()
     for name, role in (("Nguyễn Văn An", "chair"), ("Trần Thị Bình", "secretary"), ("Lê Văn Cường", "member")):
@@ -51,7 +52,14 @@ def exported(built, tmp_path_factory) -> dict[str, Path]:
                  ["--year", "2025", "--launch"], ["--phase", "2021-2025"]):
         res = runner.invoke(app, ["export", "--db", str(db), "--user", "thư ký", "--out", str(out), *args])
         assert res.exit_code == 0, res.output
-    files: dict[str, Path] = {}
+    # The revocation decision: 2024 revoked with a number of its own, exported again (another folder).
+    res = runner.invoke(app, ["recognize", "--db", str(db), "--user", "thư ký", "--revoke", "--year", "2024",
+                              "--reason", "Sai sót trong hồ sơ", "--number", "11", "--date", "01/11/2024"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["export", "--db", str(db), "--user", "thư ký", "--out", str(work / "revoked"),
+                              "--year", "2024"])
+    assert res.exit_code == 0, res.output
+    files: dict[str, Path] = {"revocation": work / "revoked" / KINDS["revocation"].file(2024)}
     for key, kind in KINDS.items():
         for of in (2024, 2025, "2021-2025"):
             path = out / kind.file(of)
@@ -61,7 +69,7 @@ def exported(built, tmp_path_factory) -> dict[str, Path]:
     return files
 
 
-KINDS_COVERED = ["decision", "registrations", "score-sheets", "results", "workbook", "reminder", "proposal",
+KINDS_COVERED = ["decision", "revocation", "registrations", "score-sheets", "results", "workbook", "reminder", "proposal",
                  "phase-workbook", "council-minutes", "score-summary", "certificates", "launch"]
 
 

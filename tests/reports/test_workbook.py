@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from test_export import _build
+from test_export import _build, _propose_recognised
 
 A4_LANDSCAPE_PRINTABLE_PX = int((29.7 - 2 * 1.5) / 2.54 * 96)
 
@@ -23,6 +23,7 @@ def out(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("wb")
     db = work / "so.sqlite"
     _build(db)
+    _propose_recognised(db)
     folder = work / "out"
     for args in (["--year", "2024"], ["--phase", "2021-2025"]):
         res = CliRunner().invoke(app, ["export", "--db", str(db), "--user", "thư ký", "--out", str(folder), *args])
