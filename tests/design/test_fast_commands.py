@@ -40,9 +40,9 @@ def test_the_common_commands_import_no_sqlmodel_pydantic_alembic_or_document_lib
     full = ["G1=8", "G2=9", "G3=8", "G4=8", "G5=9", "S1=9", "S2=8", "S3=na", "S4=9", "S5=8", "S6=9"]
     for args in (["show", "2025-001"], ["info"], ["check", "2025-001"], ["history", "2025-001"],
                  ["list", "--year", "2025", "--json"], ["status", "--year", "2025"],
-                 ["register", "--year", "2026", "--unit", "VPSYT", "--title", "Mô hình mới", "--field", "2",
-                  "--date", "10/02/2026"],
-                 ["score", "2026-001", "--member", "Nguyễn Văn An", *full],
+                 ["register", "--year", "2027", "--unit", "VPSYT", "--title", "Mô hình mới", "--field", "2",
+                  "--date", "10/02/2027"],  # 2026 is decided in the demo (the 2026–2030 phase's first year)
+                 ["score", "2027-001", "--member", "Nguyễn Văn An", *full],
                  ["history", "-n", "3", "--changes"]):
         mods, out = _modules_of(db, args)
         assert out.stderr.endswith("EXIT 0"), (args, out.stdout, out.stderr[-500:])
@@ -50,7 +50,7 @@ def test_the_common_commands_import_no_sqlmodel_pydantic_alembic_or_document_lib
         heavy = {m for m in mods if m.split(".")[0] in NOT_IMPORTED or m.startswith("sqlalchemy.orm")}
         assert not heavy, (args, sorted(heavy)[:10])
     con = sqlite3.connect(db)
-    assert con.execute("SELECT member FROM score WHERE entry_id = '2026-001'").fetchall() == [("Nguyễn Văn An",)]
+    assert con.execute("SELECT member FROM score WHERE entry_id = '2027-001'").fetchall() == [("Nguyễn Văn An",)]
 
 
 def test_a_typed_value_pydantic_would_take_differently_still_goes_through_typer(ledger):

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from test_export import _propose_recognised
+
 from conftest import UNITS, Dvk
 
 # One worker renders every document once (and, with DVK_UPDATE_GOLDEN=1, is the only one to write).
@@ -122,6 +124,7 @@ def rendered(tmp_path_factory) -> dict[str, dict[str, str]]:
     d("export", "--year", "2024", "--out", base / "2024")
     d("export", "--year", "2025", "--reminders", "--date", "01/09/2025", "--deadline", "20/09/2025",
       "--out", base / "2025")
+    _propose_recognised(db)  # the proposal lists the entries chosen with `dvk propose`
     d("export", "--phase", "2021-2025", "--date", "20/11/2025", "--out", base / "phase")
     con = sqlite3.connect(db)
     try:
