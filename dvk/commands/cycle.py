@@ -17,7 +17,7 @@ def register_cmd(
                                                                       "không ghi năm).", callback=YEAR_CHECK)] = None,
     unit: Annotated[Optional[str], typer.Option("--unit", "-u", help="Mã đơn vị (xem: dvk units list).")] = None,
     title: Annotated[Optional[str], typer.Option("--title", "-t", help="Tên mô hình, điển hình.")] = None,
-    field: Annotated[Optional[int], typer.Option("--field", "-f", help="Lĩnh vực 1–5 (mục II Công văn 69/CĐN).",
+    field: Annotated[Optional[int], typer.Option("--field", "-f", help="Số thứ tự lĩnh vực trong bộ tiêu chí của năm (xem: dvk criteria show).",
                                                  callback=int_range(1, 99, "lĩnh vực"))] = None,
     db: DbOpt = None,
     user: UserOpt = None,

@@ -275,7 +275,7 @@ def _registrations(conn: Connection, year: int, unit: str | None, _members: list
                      allow_blank=False)
     _list_validation(ws, "D", lists["Loại"], "Loại", "Mô hình hoặc Điển hình (để trống: Mô hình).")
     _list_validation(ws, "E", lists["Đối tượng"], "Đối tượng", "Tập thể hoặc Cá nhân (cá nhân: ghi Họ và tên).")
-    _list_validation(ws, "H", lists["Lĩnh vực"], "Lĩnh vực", "Lĩnh vực 1–5 theo mục II Công văn 69/CĐN.")
+    _list_validation(ws, "H", lists["Lĩnh vực"], "Lĩnh vực", f"Lĩnh vực 1–{len(fields)} theo bộ tiêu chí năm {year} (trang Hướng dẫn).")
     _list_validation(ws, "J", lists["Đột xuất"], "Đột xuất", "Ghi “x” nếu là thành tích đột xuất; không thì để trống.")
     dv = DataValidation(type="date", operator="between", formula1="DATE(2000,1,1)", formula2="DATE(2100,12,31)")
     dv.errorStyle, dv.error, dv.showErrorMessage = "warning", "Ngày dạng dd/mm/yyyy.", True
@@ -300,7 +300,7 @@ def _registrations(conn: Connection, year: int, unit: str | None, _members: list
     ]
     _instructions(wb, "HƯỚNG DẪN ĐIỀN MẪU ĐĂNG KÝ", lines, [
         ("Danh sách đơn vị", ["Mã đơn vị", "Tên đơn vị", "Cấp ủy"], _units_table(conn, unit)),
-        ("Lĩnh vực (mục II)", ["Số", "Lĩnh vực", ""], [[f.number, f.title, ""] for f in crit.fields]),
+        ("Lĩnh vực", ["Số", "Lĩnh vực", ""], [[f.number, f.title, ""] for f in crit.fields]),
     ])
     return wb, f"mẫu đăng ký năm {year}, {len(codes)} mã đơn vị trong danh sách chọn."
 
@@ -325,7 +325,7 @@ def _reports(conn: Connection, year: int, unit: str | None, _members: list[str])
         "“Báo cáo”; các dòng đã điền sẵn mã, tên, đơn vị của những mô hình còn thiếu báo cáo.",
         "",
         "• Mã: mã mô hình do dvk cấp (dạng 2024-007). Tên và Mã đơn vị để đối chiếu, không sửa.",
-        "• Năm nội dung theo mục IV Công văn 69/CĐN: Cách làm, Kinh nghiệm, Tính lan tỏa, Hiệu quả, Sự bền vững. "
+        "• Năm nội dung của báo cáo thành tích: Cách làm, Kinh nghiệm, Tính lan tỏa, Hiệu quả, Sự bền vững. "
         "Cần đủ 5 nội dung để được xét công nhận. Trong một ô có thể xuống dòng (Alt+Enter).",
         "• Ngày báo cáo: để trống thì lấy ngày nhập vào sổ. Dòng chưa điền nội dung nào được bỏ qua.",
         "• Nhập vào sổ: dvk report --from TỆP.xlsx. Báo cáo đã có mà khác nội dung: dvk báo xung đột; thêm --update "
@@ -354,7 +354,7 @@ def _confirmations(conn: Connection, year: int, unit: str | None, _members: list
     _list_validation(ws, "H", lists["Không xác nhận"], "Không xác nhận",
                      "Ghi “x” nếu cấp ủy không xác nhận (khi đó phải ghi Lý do); xác nhận thì để trống.")
     lines = [
-        f"Mẫu xác nhận của cấp ủy cùng cấp vào báo cáo thành tích năm {year} (mục IV.4 Công văn 69/CĐN). "
+        f"Mẫu xác nhận của cấp ủy cùng cấp vào báo cáo thành tích năm {year}. "
         "Các dòng đã điền sẵn những mô hình đã có báo cáo, chưa có xác nhận.",
         "",
         "• Cấp ủy: tên cấp ủy xác nhận; để trống thì lấy cấp ủy của đơn vị đã khai trong sổ (bảng dưới).",

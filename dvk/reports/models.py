@@ -15,14 +15,6 @@ from typing import Any, ClassVar
 BLANK_NUMBER = "\u00a0" * 6
 
 
-#: Short labels of the five fields (lĩnh vực, section II of the 2021 letter), for tables and charts.
-FIELD_SHORT_NAMES: tuple[str, ...] = (
-    "Chăm lo, bảo vệ quyền lợi",
-    "Tuyên truyền, văn hóa",
-    "Xây dựng tổ chức CĐ",
-    "Phong trào thi đua",
-    "Công tác cán bộ",
-)
 
 
 DOTS = "………………………………………………"

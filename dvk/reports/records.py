@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from dvk.reports.models import Criterion, FIELD_SHORT_NAMES, ListRow
+from dvk.reports.models import Criterion, ListRow
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ class YearWorkbookData:
     scores: Iterable[ScoreRecord] = ()
     results: Iterable[ResultRecord] = ()
     unit_counts: Sequence[UnitFieldCount] = ()
-    fields: Sequence[str] = FIELD_SHORT_NAMES
+    fields: Sequence[str] = ()  # the year's fields, labelled from its criteria set
     score_criteria: Sequence[Criterion] = ()
     identifier: str = ""
     # The council's sheet "Hội đồng" (issue 13): rows of (item, member, position and role, entry,

@@ -135,3 +135,18 @@ def test_report_form_docx_layout(ledger, tmp_path):
         assert con.execute("SELECT count(*) FROM report").fetchone()[0] == 0
     finally:
         con.close()
+
+
+def test_forms_and_help_name_no_guidance_letter_of_their_own(ledger, tmp_path):
+    """The guidance and the fields come from the year's criteria set: no form or help text names the
+    2021 letter by itself (issue 12: nothing in the code names the seed's numbers)."""
+    texts = [ledger("register", "--help").stdout]
+    for kind in ("registrations", "reports", "confirmations"):
+        out = tmp_path / f"{kind}.xlsx"
+        ledger("template", kind, "--year", "2026", "--out", out)
+        wb = load_workbook(out)
+        texts += [str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value]
+        texts += [dv.prompt or "" for ws in wb.worksheets for dv in ws.data_validations.dataValidation]
+    joined = "\n".join(texts)
+    assert "69/CĐN" not in joined and "mục II" not in joined
+    assert "Lĩnh vực 1–5 theo bộ tiêu chí năm 2026" in joined

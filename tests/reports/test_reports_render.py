@@ -27,7 +27,11 @@ from hypothesis import strategies as st
 import shutil
 from dvk.reports.context import _clean_text
 from dvk.reports.kinds import REQUIRED_PLACEHOLDERS, TEMPLATE_NAMES, context_of
-from dvk.reports.models import BLANK_NUMBER, DOTS, FIELD_SHORT_NAMES
+from dvk.reports.models import BLANK_NUMBER, DOTS
+
+# Short labels of five fields, as a criteria set gives them (the code names none).
+FIELD_SHORT_NAMES = ("Chăm lo, bảo vệ quyền lợi", "Tuyên truyền, văn hóa", "Xây dựng tổ chức CĐ",
+                     "Phong trào thi đua", "Công tác cán bộ")
 from dvk.reports.pdf import docx_to_pdf
 from dvk.reports.sandbox import check_template, find_template
 from dvk.errors import OutputExistsError, PdfConversionError, TemplateError
@@ -688,7 +692,7 @@ def _year_data(n: int = 50) -> YearWorkbookData:
                                       criterion=f"Tiêu chí {c}", weight=10, score=8.5)
             yield ScoreRecord(code=f"2026-{i:03d}", title=f"Mô hình {i}", score=85.0, aggregate=True)
 
-    return YearWorkbookData(
+    return YearWorkbookData(fields=FIELD_SHORT_NAMES,
         year=2026, author="Công đoàn ngành Y tế", generated_on=dt.date(2026, 10, 15),
         registrations=regs(),
         reports=iter([ReportRecord("2026-000", "CĐCS 0", "Mô hình 0", dt.date(2026, 8, 1), "Sáng tạo")]),
