@@ -244,6 +244,11 @@ _RESULT_COLUMNS = [("Mã hồ sơ", 11, "text"), ("Đơn vị", 18, "text"), ("T
                    ("Trạng thái", 11, "text"), ("Lý do", 26, "text"), ("Quyết định", 17, "text")]
 
 
+_PROPOSED_COLUMNS = [("STT", 6, "int"), ("Mã hồ sơ", 11, "text"), ("Năm công nhận", 11, "text"),
+                     ("Tên mô hình, điển hình", 30, "text"), ("Tập thể/Cá nhân", 20, "text"), ("Đơn vị", 20, "text"),
+                     ("Lĩnh vực", 8, "text"), ("Thành tích", 24, "text"), ("Quyết định công nhận", 20, "text")]
+
+
 _COUNCIL_COLUMNS = [("Mục", 16, "text"), ("Thành viên", 22, "text"), ("Chức vụ, vai trò", 26, "text"),
                     ("Mã hồ sơ", 11, "text"), ("Độ chênh", 9, "score"), ("Độ lệch chuẩn", 11, "score"),
                     ("Ghi chú", 45, "text")]
@@ -479,6 +484,12 @@ def write_phase_workbook(path: str | os.PathLike, data: PhaseWorkbookData, force
             chart.set_y_axis({"name": "Số lượng", "min": 0, "num_format": "0"})
             chart.set_size({"width": 720, "height": 360})
             summary.ws.insert_chart(n + 3, 0, chart)
+        if data.proposed:  # the list of the proposal (tờ trình), as `dvk propose` chose it
+            sheet = book.sheet("Đề nghị khen thưởng", _PROPOSED_COLUMNS)
+            for i, r in enumerate(data.proposed, 1):
+                sheet.append((i, r.code, r.year, r.title, r.subject_text, r.unit, r.field, r.achievement, r.note),
+                             owner=r.code)
+            sheet.close()
         for y in data.years:
             sheet = book.sheet(str(y.year), _RESULT_COLUMNS)
             for r in y.results:

@@ -464,3 +464,19 @@ def test_status_of_a_year_closed_without_decision(ledger):
     ledger("recognize", "--year", "2024", "--none", "--date", "16/10/2024")
     res = ledger("status", "--year", "2024")
     assert "đã chốt ngày 16/10/2024" in _flat(res.stdout) and "Quyết định số 0" not in res.stdout
+
+
+def test_the_phase_workbook_prints_the_proposed_list(ledger, tmp_path):
+    """The phase workbook has the same list as the proposal: only the chosen entries, with their year."""
+    from openpyxl import load_workbook
+
+    eid = _entry(ledger, 2024, "BVDK", "Mô hình được đề nghị")
+    _entry(ledger, 2024, "CDC", "Mô hình không đề nghị")
+    ledger("recognize", "--year", "2024", "--number", "2")
+    ledger("propose", "--phase", "2021-2025", eid)
+    out = tmp_path / "o"
+    ledger("export", "--phase", "2021-2025", "--out", out, "--date", "20/11/2025")
+    ws = load_workbook(out / "tong-hop-2021-2025.xlsx")["Đề nghị khen thưởng"]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=2) if any(c.value for c in row)]
+    assert [(r[1], r[2], r[3]) for r in rows] == [(eid, "2024", "Mô hình được đề nghị")]
+    assert str(rows[0][8]) == "QĐ số 02/QĐ-CĐN ngày 15/10/2024"  # the note of the proposal
