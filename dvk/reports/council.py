@@ -283,24 +283,24 @@ def _has_council(st: Any) -> bool:
     return st.ctx.council is not None and st.ctx.council.has_members
 
 
-def build_minutes(src: Any) -> tuple[Any, dict] | None:
+def _council_paper(src: Any, make: Callable[..., Any]) -> tuple[Any, dict] | None:
+    """A paper of the year's council (its minutes, its score summary): none without a council, a note
+    when nothing was registered."""
     st = src.state
     if not _has_council(st):
         return None
     if not st.counts.get("registered"):
         src.note(f"Năm {src.year} chưa có mô hình nào: chưa xuất {src.kind.file(src.year)}.")
         return None
-    return minutes_doc(src.conn, st, src.on), {}
+    return make(src.conn, st, src.on), {}
+
+
+def build_minutes(src: Any) -> tuple[Any, dict] | None:
+    return _council_paper(src, minutes_doc)
 
 
 def build_summary(src: Any) -> tuple[Any, dict] | None:
-    st = src.state
-    if not _has_council(st):
-        return None
-    if not st.counts.get("registered"):
-        src.note(f"Năm {src.year} chưa có mô hình nào: chưa xuất {src.kind.file(src.year)}.")
-        return None
-    return summary_doc(src.conn, st, src.on), {}
+    return _council_paper(src, summary_doc)
 
 
 def build_certificates(src: Any) -> tuple[Any, dict] | None:
