@@ -294,7 +294,7 @@ def registration(*, year: object, unit: object, title: str | None, kind: object 
         issues.append(Issue("field", "thiếu lĩnh vực"))
     elif crit is None:
         if type(field) is not int:
-            issues.append(Issue("field", "lĩnh vực không hợp lệ (chỉ có 1–5)", field))
+            issues.append(Issue("field", "lĩnh vực không hợp lệ (phải là số thứ tự của một lĩnh vực)", field))
     else:
         numbers, allowed = _field_numbers(crit)
         if type(field) is not int or field not in numbers:

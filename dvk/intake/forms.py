@@ -290,7 +290,7 @@ def _registrations(conn: Connection, year: int, unit: str | None, _members: list
         "• Tên mô hình, điển hình: bắt buộc. Loại: “Mô hình” hoặc “Điển hình” (trống: Mô hình).",
         "• Đối tượng: “Tập thể” hoặc “Cá nhân”. Cá nhân phải ghi Họ và tên (đủ họ và tên) và có thể ghi Chức vụ; "
         "tập thể để trống hai cột này.",
-        "• Lĩnh vực: số 1–5 (bảng dưới).",
+        f"• Lĩnh vực: số 1–{len(fields)} (bảng dưới).",
         f"• Ngày đăng ký: thời hạn đăng ký năm {year} là {s}–{e}; đăng ký ngoài thời hạn vẫn được ghi nhận là "
         "đăng ký muộn. Để trống: lấy ngày nhập vào sổ.",
         "• Đột xuất: ghi “x” nếu là thành tích đột xuất (không phải đăng ký); không thì để trống.",
