@@ -461,7 +461,9 @@ def test_phase_proposal_lists_the_years_exemplars(led, tmp_path):
     first = next(r for r in rows if r[4] == "2023")
     assert first[6].startswith("QĐ số 03/QĐ-CĐN ngày ")
     wb = openpyxl.load_workbook(out / "tong-hop-2021-2025.xlsx")
-    assert wb.sheetnames == ["Tổng hợp", "2021", "2022", "2023", "2024", "2025"]
+    assert wb.sheetnames == ["Tổng hợp", "Đề nghị khen thưởng", "2021", "2022", "2023", "2024", "2025"]
+    proposed = [r[1].value for r in wb["Đề nghị khen thưởng"].iter_rows(min_row=2) if r[1].value]
+    assert len(proposed) == len(years)  # the workbook holds the proposal's list, one row a row
     assert [c.value for c in wb["Tổng hợp"][5]][:4] == [2024, 16, 15, 1]
     assert led("verify-doc", path).exit_code == 0
 
