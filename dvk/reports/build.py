@@ -160,6 +160,7 @@ class YearState:
     stage: dict[str, dict[str, int]] = field(default_factory=dict)
     by_field: dict[int, list[int]] = field(default_factory=dict)  # field -> [registered, recognized]
     by_unit_field: dict[str, list[int]] = field(default_factory=dict)
+    ready_units: dict[str, str] = field(default_factory=dict)  # entry ready to score -> its unit code
     counts: dict[str, int] = field(default_factory=dict)
     revoked: list[dict] = field(default_factory=list)  # the year's revoked decisions, oldest first
 
@@ -293,6 +294,7 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
         if b.report is not None and conf is not None and not conf["rejected"]:
             st.ready.add(e, rank, ListRow(title=e["title"], subject_text=subject, unit=uname,
                                              field=str(e["field"]), code=e["id"]))
+            st.ready_units[e["id"]] = e["unit_code"]
         if st.decision is None:
             items = _unit_missing(ctx, b, ev)
             if items:
@@ -384,7 +386,12 @@ def score_doc(st: YearState, on: dt.date, members: Sequence[str]) -> ScoreSheetD
                            field=f"{r.field}. {crit.field_short(int(r.field))}", criteria=criteria,
                            total_weight=total)
         for r in st.ready.flat())
-    return ScoreSheetDoc(letterhead=st.lh, year=st.year, entries=entries, members=tuple(members),
+    council = st.ctx.council
+    # No paper sheet for a member on an entry they may not score (own unit, declared conflict, abstention).
+    skip = frozenset((code, m) for m in members for code, unit in st.ready_units.items()
+                     if council is not None and council.has_members
+                     and council.problem({"id": code, "unit_code": unit}, m)[1] is not None)
+    return ScoreSheetDoc(letterhead=st.lh, year=st.year, entries=entries, members=tuple(members), skip=skip,
                             instructions=_instructions(crit),
                             scale=f"{fmt_number(crit.scale_min)}–{fmt_number(crit.scale_max)}")
 

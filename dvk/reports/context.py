@@ -425,6 +425,8 @@ def score_context(doc: ScoreSheetDoc) -> dict:
     sheets = []
     for member in (doc.members or ("",)):
         for entry in doc.entries:
+            if (entry.code, member) in doc.skip:  # a conflict of interest or an abstention
+                continue
             d = _row_dict(entry)
             d["criteria"] = [_row_dict(c) for c in entry.criteria]
             d["member"] = member or DOTS

@@ -316,6 +316,7 @@ class ScoreSheetDoc(_Frozen):
     year: int
     entries: tuple[ScoreSheetEntry, ...] = ()
     members: tuple[str, ...] = ()
+    skip: frozenset[tuple[str, str]] = frozenset()  # (entry code, member) pairs printed no sheet
     council: str = "Hội đồng Thi đua - Khen thưởng"
     date_line: str = ""
     instructions: str = ""
