@@ -440,11 +440,7 @@ def test_phase_proposal_lists_the_years_exemplars(led, tmp_path):
     out = tmp_path / "out"
     assert "dvk propose --phase 2021-2025" in " ".join(
         led.fails("export", "--phase", "2021-2025", "--out", out, "--date", "20/11/2025").stderr.split())
-    con = sqlite3.connect(led.db)
-    ids = [r[0] for r in con.execute("SELECT entry_id FROM outcome JOIN decision d ON d.id = decision_id "
-                                     "WHERE recognized AND NOT d.revoked ORDER BY entry_id")]
-    con.close()
-    led("propose", "--phase", "2021-2025", *ids)  # every recognised entry, as before `dvk propose`
+    _propose_recognised(led.db)  # every recognised entry, as before `dvk propose`
     res = led("export", "--phase", "2021-2025", "--out", out, "--date", "20/11/2025")
     assert sorted(p.name for p in out.iterdir()) == ["to-trinh-khen-thuong-2021-2025.docx",
                                                       "tong-hop-2021-2025.xlsx"]
