@@ -72,8 +72,9 @@ def register_cmd(
     from dvk.cycle.setup import outside_phase
     from dvk.wording import unprintable
 
-    if outside_phase(crit, year):
-        warn(outside_phase(crit, year))
+    phase_note = outside_phase(crit, year)
+    if phase_note:
+        warn(phase_note)
     for label, value in (("Tên mô hình", title), ("Họ và tên", individual), ("Chức vụ", position)):
         if unprintable(value or ""):
             warn(f"{label} có ký tự phông chữ văn bản (Times New Roman) không hiển thị được: "

@@ -53,8 +53,9 @@ def check_cmd(
         ctx = year_context(conn, check_year(year))
         from dvk.cycle.setup import outside_phase
 
-        if outside_phase(ctx.crit, year) and ctx.decision is None:
-            warn(outside_phase(ctx.crit, year))
+        phase_note = outside_phase(ctx.crit, year) if ctx.decision is None else None
+        if phase_note:
+            warn(phase_note)
         stream = (detail(ctx, b, ev) for b, ev in judged(conn, ctx, marks=False))
         if json_:
             json_stream(stream)
@@ -96,12 +97,11 @@ def recognize_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Ra quyết định công nhận (mặc định ngày 15/10) và khóa các mô hình của năm."""
-    from dvk.text.numbers import fmt_score
     from dvk.cycle.config import profile_for
     from dvk.cycle.recognition import decide, plan_recognition, revoke as revoke_decision
     from dvk.text.dates import fmt_date
     from dvk.errors import InvalidInput
-    from dvk.wording import decision_number, decision_title
+    from dvk.wording import decision_number
 
     if revoke and dry_run:
         raise InvalidInput("--dry-run (xem trước quyết định công nhận) không dùng cùng --revoke: thu hồi không có "

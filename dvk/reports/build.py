@@ -387,10 +387,12 @@ def score_doc(st: YearState, on: dt.date, members: Sequence[str]) -> ScoreSheetD
                            total_weight=total)
         for r in st.ready.flat())
     council = st.ctx.council
-    # No paper sheet for a member on an entry they may not score (own unit, declared conflict, abstention).
-    skip = frozenset((code, m) for m in members for code, unit in st.ready_units.items()
-                     if council is not None and council.has_members
-                     and council.problem({"id": code, "unit_code": unit}, m)[1] is not None)
+    skip: frozenset[tuple[str, str]] = frozenset()
+    if council is not None and council.has_members:
+        # No paper sheet for a member on an entry they may not score (own unit, declared conflict,
+        # abstention): the test the Excel form uses (dvk.intake.forms), Council.problem.
+        skip = frozenset((code, m) for m in members for code, unit in st.ready_units.items()
+                         if council.problem({"id": code, "unit_code": unit}, m)[1] is not None)
     return ScoreSheetDoc(letterhead=st.lh, year=st.year, entries=entries, members=tuple(members), skip=skip,
                             instructions=_instructions(crit),
                             scale=f"{fmt_number(crit.scale_min)}–{fmt_number(crit.scale_max)}")
