@@ -327,7 +327,7 @@ def criteria_new(
     from dvk.cycle.setup import guidance_problems, new_phase_text
     from dvk.cycle.config import criteria_for
     from dvk.errors import InvalidInput, OutputError
-    from dvk.text.dates import DateError, fmt_date, parse_date
+    from dvk.text.dates import DateError, parse_date
 
     check_texts(opt_text("--guidance-number", guidance_number, "profile", label="Số văn bản hướng dẫn"),
                 opt_text("--guidance-issuer", guidance_issuer, "profile", label="Cơ quan ban hành"),

@@ -17,7 +17,7 @@ from dvk.rules import Issue
 from dvk.scoring import member_total, total_text
 from dvk.criteria import ASPECTS, CriteriaSet
 from dvk.text.dates import fmt_date
-from dvk.errors import InvalidInput, NotFound
+from dvk.errors import InvalidInput
 from dvk.files import read_regular
 from dvk.ledger.history import Tx, table
 from dvk.text.normalize import fold, fold_marks

@@ -212,7 +212,7 @@ def new_phase_text(crit: CriteriaSet, phase: str, guidance: Mapping[str, str]) -
     head = [
         f"# Bộ tiêu chí “Dân vận khéo” giai đoạn {phase}, tạo bằng `dvk criteria new` từ bộ giai đoạn {crit.phase}.",
         "# Điền đủ bảng [guidance] (văn bản hướng dẫn của giai đoạn), xem lại tiêu chí, trọng số và lịch, rồi chạy",
-        f"#   dvk criteria use TỆP.toml --from-year NĂM",
+        "#   dvk criteria use TỆP.toml --from-year NĂM",
         "",
         f"phase = {_toml_str(phase)}",
         f"name = {_toml_str(f'Tiêu chí “Dân vận khéo” giai đoạn {phase}')}",

@@ -7,7 +7,6 @@ queries and compute in Python, so a year of 100,000 entries costs the same few q
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Iterable, Mapping
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection

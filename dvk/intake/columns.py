@@ -5,7 +5,7 @@ written, and the other spellings accepted (case, diacritics, spacing and punctua
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 

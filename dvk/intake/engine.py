@@ -22,7 +22,6 @@ from dvk.ledger.bulk import bulk_cache
 from dvk.ledger.history import table as db_table
 from dvk.ledger.plan import WritePlan
 from dvk.rules import Issue, Units, unit_key
-from dvk.intake.tables.base import fold_header
 from dvk.intake.tables.jsonfile import LongNumber
 from dvk.intake.cells import _is_example, _shown, _text
 from dvk.intake.columns import Column, REJECT_REASON_KEY, _REQUIRED, column_spec

@@ -40,7 +40,6 @@ number of problems, conflicts and new ids is kept for the report.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import stat

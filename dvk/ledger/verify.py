@@ -38,7 +38,7 @@ from typing import Any, Iterator
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String, cast, select
 from sqlalchemy.engine import Connection
 
-from dvk.errors import DvkError, VerifyFailed, LedgerError
+from dvk.errors import LedgerError
 from dvk.ledger.history import GENESIS, record_hash, table
 from dvk.ledger.labels import COLUMN_LABELS, COLUMN_LABELS_BY_TABLE, TABLE_LABELS
 from dvk.ledger.tables import ROW_KEYS, TABLES

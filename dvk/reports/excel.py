@@ -25,7 +25,7 @@ from typing import Any
 from dvk.files import sha256_file
 from dvk.reports.models import Criterion, RenderResult
 from dvk.reports.ooxml import exists_error, fixed_when, publish, rewrite_ooxml, temp_beside
-from dvk.reports.records import (EntryRecords, PhaseWorkbookData, ResultRecord, ScoreRecord, UnitFieldCount,
+from dvk.reports.records import (PhaseWorkbookData, ResultRecord, ScoreRecord, UnitFieldCount,
                                  YearWorkbookData)
 
 

@@ -28,13 +28,12 @@ from __future__ import annotations
 import functools
 import os
 import re
-import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from dvk.reports.kinds import context_of, for_template
-from dvk.errors import TemplateError, file_reason
+from dvk.errors import TemplateError
 from dvk.files import docx_size_problem
 
 

@@ -20,7 +20,7 @@ from dvk.cycle.decisions import active_decision
 from dvk.files import sha256_file
 from dvk.text.dates import fmt_date
 from dvk.ledger.sqlite import Ledger
-from dvk.errors import DocumentMismatch, DvkError, NotFound
+from dvk.errors import DvkError, NotFound
 from dvk.ledger.history import table
 from dvk.reports.jobs import DOC_FORMAT, ledger_id, plan_phase, plan_year
 from dvk.reports.kinds import KINDS, Options, label

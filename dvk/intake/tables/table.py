@@ -43,8 +43,6 @@ title); row numbers stay those the spreadsheet shows.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
