@@ -162,9 +162,16 @@ def _take(issues: list[Issue], field: str, raw: str | None, label: str, limit: s
           clean: Callable[[str], str | None], missing: str | None = None) -> str | None:
     """`text_issue` for one field of a rule (its limit MAX_LEN[`limit`]): the cleaned text, its problem
     added to `issues` -- or `missing` when the text is blank and the rule needs one."""
-    cleaned, why = text_issue(field, raw, label, MAX_LEN[limit], clean=clean)
+    if raw is None:
+        cleaned = why = None
+    else:
+        cleaned = clean(raw) or None
+        # The common case, printable text within its limit (no control character, no stray bytes:
+        # `text_problem` would find nothing), is decided here without building its reason.
+        why = None if raw.isprintable() and (cleaned is None or len(cleaned) <= MAX_LEN[limit]) else \
+            text_problem(raw, cleaned, MAX_LEN[limit])
     if why:
-        issues.append(why)
+        issues.append(Issue(field, f"{label} {why}"))
     elif cleaned is None and missing:
         issues.append(Issue(field, missing))
     return cleaned

@@ -54,7 +54,8 @@ _SQL: dict[str, tuple] = {}
 
 def _insert_sql(table_name: str) -> tuple:
     """(INSERT statement, row -> tuple getter, indexes of Date columns, natural key columns,
-    JSON template of a complete row with its keys sorted, getter of a tuple's values in that order)."""
+    JSON template of a complete row with its keys sorted, getter of a tuple's values in that order,
+    the column names in table order)."""
     hit = _SQL.get(table_name)
     if hit is None:
         from sqlalchemy import Date
@@ -68,20 +69,44 @@ def _insert_sql(table_name: str) -> tuple:
         template = "{" + ",".join(json.encoder.encode_basestring(cols[i]).replace("%", "%%") + ":%s"
                                   for i in order) + "}"
         hit = _SQL[table_name] = (sql, itemgetter(*cols), dates, ROW_KEYS[table_name], template,
-                                  itemgetter(*order))
+                                  itemgetter(*order), tuple(cols))
     return hit
 
 
-def insert_rows(tx: "Tx", table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    """What `tx.insert_many(table_name, rows)` does — write complete rows and record each one in the
-    history — without SQLAlchemy's per-row parameter processing: rows go to the driver as tuples
-    (dates as ISO text, as the Date type stores them) and are recorded with `Tx.record_inserted`
-    under the same key and canonical JSON. tests/ledger/test_intake_history.py holds the ledger it leaves
-    (tables, changes, digest, `dvk verify`) equal to insert_many's.
-    """
-    if not rows:
-        return
-    sql, getter, dates, keys, template, sorted_values = _insert_sql(table_name)
+class Prepared:
+    """Complete rows of a table made ready for `write_prepared`: the driver's parameters (a tuple a row,
+    in the table's column order, dates as ISO text) and what the history records of each (row key,
+    canonical JSON). Cheap to keep (tuples and strings: a write plan pickles them fast) and made
+    before the write lock is taken, so that holding it costs only the writing."""
+
+    __slots__ = ("table_name", "params", "recorded")
+
+    def __init__(self, table_name: str, params: list[tuple], recorded: list[tuple[str, str]]) -> None:
+        self.table_name, self.params, self.recorded = table_name, params, recorded
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def __reduce__(self):
+        return (Prepared, (self.table_name, self.params, self.recorded))
+
+    def rows(self) -> list[dict]:
+        """The rows again as mappings of their Python values (dates as dates)."""
+        _sql, _getter, dates, _keys, _template, _order, cols = _insert_sql(self.table_name)
+        out = []
+        for values in self.params:
+            row = dict(zip(cols, values))
+            for i in dates:
+                v = values[i]
+                if v is not None:
+                    row[cols[i]] = dt.date.fromisoformat(v)
+            out.append(row)
+        return out
+
+
+def prepare_rows(table_name: str, rows: Sequence[Mapping[str, Any]]) -> Prepared:
+    """The driver parameters and history records of complete `rows` of `table_name` (see `insert_rows`)."""
+    sql, getter, dates, keys, template, sorted_values, _cols = _insert_sql(table_name)
     n_cols = template.count(":%s")
     params: list[tuple] = []
     recorded: list[tuple[str, str]] = []
@@ -105,5 +130,24 @@ def insert_rows(tx: "Tx", table_name: str, rows: Sequence[Mapping[str, Any]]) ->
             except KeyError:  # a value of another type: the encoder decides
                 pass
         recorded.append((key, data if data is not None else enc(r)))
-    tx.conn.exec_driver_sql(sql, params)
-    tx.record_inserted(table_name, recorded)
+    return Prepared(table_name, params, recorded)
+
+
+def write_prepared(tx: "Tx", prepared: Prepared) -> None:
+    """Insert prepared rows and record each in the history (`insert_rows`, its second half)."""
+    if not prepared.params:
+        return
+    tx.conn.exec_driver_sql(_insert_sql(prepared.table_name)[0], prepared.params)
+    tx.record_inserted(prepared.table_name, prepared.recorded)
+
+
+def insert_rows(tx: "Tx", table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """What `tx.insert_many(table_name, rows)` does — write complete rows and record each one in the
+    history — without SQLAlchemy's per-row parameter processing: rows go to the driver as tuples
+    (dates as ISO text, as the Date type stores them) and are recorded with `Tx.record_inserted`
+    under the same key and canonical JSON. tests/ledger/test_intake_history.py holds the ledger it leaves
+    (tables, changes, digest, `dvk verify`) equal to insert_many's. An import prepares its rows while it
+    reads (`prepare_rows`) and writes them under the lock (`write_prepared`).
+    """
+    if rows:
+        write_prepared(tx, prepare_rows(table_name, rows))

@@ -86,7 +86,8 @@ def test_imported_ledger_verifies_and_matches_the_slow_path(ledger, tmp_path, mo
     ledger("register", "--from", f)
     from dvk.ledger import plan
 
-    monkeypatch.setattr(plan, "insert_rows", lambda tx, name, rows: tx.insert_many(name, rows))
+    # The slow path gets the rows back from what the plan kept (Prepared.rows: the round trip is tested too).
+    monkeypatch.setattr(plan, "write_prepared", lambda tx, prep: tx.insert_many(prep.table_name, prep.rows()))
     ledger("register", "--from", f, "--db", slow)
     a, b = _tables(ledger.db, "entry", "change"), _tables(slow, "entry", "change")
     assert a == b and len(a["entry"]) == 30
