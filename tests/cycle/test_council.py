@@ -237,10 +237,10 @@ def test_conflict_on_an_entry_of_another_year_or_unknown_member_refused(year):
     assert "chưa có Hội đồng" in council_fails(dvk, "conflict", "Ai Đó", b, "--year", "2027").stderr
 
 
-def test_the_demo_year_has_a_council_with_one_conflict_and_one_abstention(tmp_path, dvk):
-    out = tmp_path / "demo"
-    dvk("demo", "--out", str(out))
-    db = str(out / "dvk-demo.sqlite")
+def test_the_demo_year_has_a_council_with_one_conflict_and_one_abstention(demo_ledger, dvk):
+    # The demo's ledger (demo.build, as `dvk demo` makes it; built once per session): `dvk demo` itself,
+    # with its documents, is tests/reports/test_export.py::test_demo_writes_every_document.
+    db = str(demo_ledger[0])
     data = json.loads(dvk("council", "list", "--db", db, "--year", "2025", "--json").stdout)
     assert [m["role"] for m in data["members"]] == ["chair", "secretary", "member"]
     assert len(data["conflicts"]) == 1 and len(data["abstentions"]) == 1

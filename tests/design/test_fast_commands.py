@@ -25,10 +25,11 @@ def _modules_of(db, args: list[str]) -> tuple[set[str], subprocess.CompletedProc
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
-    from dvk import demo
+    """A copy of the demo ledger (`demo.build(db, user="kiểm thử", …)`, built once per session)."""
+    from conftest import build_demo_ledger, copy_template
 
     db = tmp_path_factory.mktemp("fast") / "l.sqlite"
-    demo.build(db, user="kiểm thử", echo=lambda _: None)
+    copy_template(tmp_path_factory, db, "demo", build_demo_ledger)
     return db
 
 
@@ -39,7 +40,8 @@ def test_the_common_commands_import_no_sqlmodel_pydantic_alembic_or_document_lib
     shutil.copyfile(demo_db, db)
     full = ["G1=8", "G2=9", "G3=8", "G4=8", "G5=9", "S1=9", "S2=8", "S3=na", "S4=9", "S5=8", "S6=9"]
     for args in (["show", "2025-001"], ["info"], ["check", "2025-001"], ["history", "2025-001"],
-                 ["list", "--year", "2025", "--json"], ["status", "--year", "2025"],
+                 ["list", "--year", "2025", "--json"], ["status", "--year", "2025"], ["check", "--year", "2025"],
+                 ["history", "-n", "1"],
                  ["register", "--year", "2027", "--unit", "VPSYT", "--title", "Mô hình mới", "--field", "2",
                   "--date", "10/02/2027"],  # 2026 is decided in the demo (the 2026–2030 phase's first year)
                  ["score", "2027-001", "--member", "Nguyễn Văn An", *full],

@@ -38,20 +38,8 @@ def test_version_fast_path_does_not_even_import_typer():
     assert out.stdout.strip() == f"dvk {__version__}"
 
 
-def test_commands_import_only_what_they_use(demo_ledger):
-    """Reading commands touch neither the document libraries nor Alembic (an up-to-date ledger)."""
-    db, _ = demo_ledger  # demo.build(db, user="kiểm thử", echo=…), built once per session
-    for args in (["list", "--year", "2025", "--json"], ["status", "--year", "2025"], ["check", "--year", "2025"],
-                 ["info"], ["history", "-n", "1"], ["show", "2025-001"]):
-        code = ("import sys, os\nos.environ['DVK_DB'] = sys.argv[1]\n"
-                f"sys.argv = ['dvk', *{args!r}]\nfrom dvk.entry import main\n"
-                "try:\n    main()\nexcept SystemExit:\n    pass\n"
-                "import io\nsys.stdout = io.StringIO()\n")
-        out = subprocess.run([sys.executable, "-c", code + "\nprint('\\n'.join(sys.modules), file=sys.stderr)",
-                              str(db)], capture_output=True, text=True, check=True)
-        mods = set(out.stderr.split())
-        assert "sqlalchemy" in mods, args  # the command really ran
-        assert not {m for m in mods if m.split(".")[0] in ("docx", "docxtpl", "openpyxl", "alembic")}, args
+# What the reading and writing commands import on an up-to-date ledger (no document library, no Alembic,
+# no SQLModel): tests/design/test_fast_commands.py, one process per command.
 
 
 def test_command_modules_do_not_postpone_annotations():
