@@ -1,0 +1,164 @@
+"""Every level of the union (issue 14): organisations in one ledger, proposals upward, `status --tree`,
+packages between ledgers. Through the CLI, on real ledger files and real package files."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zipfile
+from pathlib import Path
+
+from conftest import ASPECTS, FULL, Dvk
+
+
+def _recognised_group_entry(d: Dvk, org: str | None, unit: str, title: str, number: int = 3) -> str:
+    """Register an entry of `unit`, report, confirm, score it and recognise the year 2024 of `org`."""
+    o = ["--org", org] if org else []
+    eid = d("register", *o, "--year", "2024", "--unit", unit, "--title", title, "--field", "2",
+            "--date", "10/02/2024").stdout.strip()
+    d("report", eid, *ASPECTS)
+    d("confirm", eid, "--by", "Bí thư Lê Văn Cường")
+    d("score", eid, "--member", "Nguyễn Văn An", *FULL)
+    d("recognize", *o, "--year", "2024", "--number", str(number), "--date", "15/10/2024")
+    return eid
+
+
+def _history(db: Path) -> tuple[int, str]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT count(*), max(hash) FROM history").fetchone()[0], \
+            con.execute("SELECT hash FROM history ORDER BY id DESC LIMIT 1").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_two_levels_in_one_ledger_forward_show_and_status_tree(dvk):
+    dvk("init")
+    orgs = json.loads(dvk("org", "list", "--json").stdout)
+    assert [(o["code"], o["parent"], o["level"]) for o in orgs] == [("CDN", None, "sector")]
+    dvk("org", "add", "CDCS_BV", "--name", "Công đoàn cơ sở Bệnh viện Đa khoa", "--parent", "CDN",
+        "--level", "grassroots", "--committee", "Đảng ủy Bệnh viện Đa khoa")
+    dvk("org", "add", "TO_NOI", "--name", "Tổ công đoàn Khoa Nội", "--parent", "CDCS_BV", "--level", "group",
+        "--committee", "Chi bộ Khoa Nội")
+    tree = json.loads(dvk("org", "list", "--tree", "--json").stdout)
+    assert [(o["code"], o["depth"]) for o in tree] == [("CDN", 0), ("CDCS_BV", 1), ("TO_NOI", 2)]
+    # A child is a unit of its parent, same code.
+    units = json.loads(dvk("units", "list", "--org", "CDN", "--json").stdout)
+    assert [u["code"] for u in units] == ["CDCS_BV"]
+    # With several organisations a cycle command asks which one, naming the codes.
+    res = dvk.fails("list", "--year", "2024")
+    assert "CDN, CDCS_BV, TO_NOI" in res.stderr and "--org" in res.stderr
+
+    eid = _recognised_group_entry(dvk, "CDCS_BV", "TO_NOI", "Tổ tự quản an toàn lao động")
+    assert eid.startswith("CDCS_BV-2024-")
+    out = dvk("forward", "--year", "2024", "--org", "CDCS_BV", eid).stdout
+    upper = json.loads(dvk("list", "--org", "CDN", "--year", "2024", "--json").stdout)
+    assert len(upper) == 1 and upper[0]["unit"] == "CDCS_BV"
+    up_id = upper[0]["id"]
+    assert up_id in out
+    # Twice is refused, with the reason; nothing changes.
+    before = _history(dvk.db)
+    res = dvk.fails("forward", "--year", "2024", "--org", "CDCS_BV", eid)
+    assert "không đề nghị hai lần" in res.stderr and up_id in res.stderr
+    assert _history(dvk.db) == before
+
+    # The sector union scores and recognises it in its own cycle, numbered in its own series; its
+    # recognition needs the confirmation of the Party committee at the CĐCS's level (the group's was carried).
+    dvk("confirm", up_id, "--by", "Bí thư Phạm Văn Dũng")
+    dvk("score", up_id, "--member", "Trần Thị Bình", *FULL)
+    dvk("recognize", "--org", "CDN", "--year", "2024", "--number", "1", "--date", "20/10/2024")
+    low = json.loads(dvk("show", eid, "--json").stdout)
+    high = json.loads(dvk("show", up_id, "--json").stdout)
+    assert low["status"] == high["status"] == "recognized"
+    assert low["forwarded_to"] == [{"entry": up_id, "org": "CDN", "year": 2024}]
+    came = high["forwarded_from"]
+    assert came["org"] == "CDCS_BV" and came["entry"] == eid and came["ledger"] is None
+    assert "03/QĐ-CDCS_BV" in came["decision"] and came["score"] is not None
+    assert high["report"]["approach"] == low["report"]["approach"]
+    text = dvk("show", up_id).stdout
+    assert "Đề nghị từ" in text and eid in text
+    assert up_id in dvk("show", eid).stdout
+
+    st = json.loads(dvk("status", "--year", "2024", "--tree", "--json").stdout)
+    by = {r["org"]: r for r in st}
+    assert [r["org"] for r in st] == ["CDN", "CDCS_BV", "TO_NOI"]
+    assert by["CDN"]["counts"]["recognized"] == 1 and by["CDCS_BV"]["counts"]["recognized"] == 1
+    assert by["CDN"]["below"]["registered"] == 2 and by["CDCS_BV"]["forwarded"] == 1
+    sub = json.loads(dvk("status", "--year", "2024", "--tree", "--org", "CDCS_BV", "--json").stdout)
+    assert [r["org"] for r in sub] == ["CDCS_BV", "TO_NOI"] and sub[0]["counts"] == by["CDCS_BV"]["counts"]
+    assert "Sổ toàn vẹn" in dvk("verify").stdout
+
+
+def test_forward_refuses_an_entry_not_recognised(dvk):
+    dvk("init")
+    dvk("org", "add", "CDCS_A", "--name", "Công đoàn cơ sở A", "--parent", "CDN", "--level", "grassroots")
+    dvk("units", "add", "--org", "CDCS_A", "TO1", "Tổ công đoàn 1")
+    eid = dvk("register", "--org", "CDCS_A", "--year", "2024", "--unit", "TO1", "--title", "Chưa xét",
+              "--field", "1", "--date", "10/02/2024").stdout.strip()
+    res = dvk.fails("forward", "--year", "2024", "--org", "CDCS_A", eid)
+    assert eid in res.stderr and "chưa có quyết định công nhận" in res.stderr
+    assert json.loads(dvk("list", "--org", "CDN", "--year", "2024", "--json").stdout) == []
+
+
+def test_a_package_from_a_separate_ledger_received_twice_and_a_tampered_copy(tmp_path):
+    low = Dvk(tmp_path / "cdcs.sqlite")
+    low("init", "--name", "Công đoàn cơ sở Bệnh viện Nhi", "--symbol", "CĐCS", "--code", "CDCS_NHI",
+        "--level", "grassroots")
+    low("units", "add", "TO1", "Tổ công đoàn Khoa Sơ sinh", "--committee", "Chi bộ Khoa Sơ sinh")
+    eid = _recognised_group_entry(low, None, "TO1", "Chăm sóc bà mẹ và trẻ sơ sinh")
+    pkg = tmp_path / "nhi-2024.dvkpkg"
+    low("package", "--year", "2024", "--out", str(pkg))
+    assert "--force" in low.fails("package", "--year", "2024", "--out", str(pkg)).stderr
+
+    up = Dvk(tmp_path / "nganh.sqlite")
+    up("init")
+    before = _history(up.db)
+    res = up.fails("receive", str(pkg))
+    assert "CDCS_NHI" in res.stderr and _history(up.db) == before  # no such unit: refused, naming the code
+    up("units", "add", "CDCS_NHI", "Công đoàn cơ sở Bệnh viện Nhi")
+    before = _history(up.db)
+    dry = up("receive", str(pkg), "--dry-run").stdout
+    assert "Sẽ thêm 1" in dry and _history(up.db) == before
+    up("receive", str(pkg))
+    rows = json.loads(up("list", "--year", "2024", "--json").stdout)
+    assert [r["unit"] for r in rows] == ["CDCS_NHI"]
+    shown = json.loads(up("show", rows[0]["id"], "--json").stdout)
+    assert shown["forwarded_from"]["entry"] == eid and shown["forwarded_from"]["ledger"]
+    assert shown["confirmation"] is not None and shown["report"] is not None
+    once = _history(up.db)
+    con = sqlite3.connect(up.db)
+    [(recorded,)] = con.execute("SELECT summary FROM history ORDER BY id DESC LIMIT 1").fetchall()
+    con.close()
+    manifest = zipfile.ZipFile(pkg).read("manifest.json")
+    import hashlib
+    assert hashlib.sha256(manifest).hexdigest() in recorded
+    # The same package again: nothing changes (history count and last hash).
+    assert "không thay đổi" in up("receive", str(pkg)).stdout
+    assert _history(up.db) == once
+
+    # A tampered copy is refused, naming the part.
+    bad = tmp_path / "bad.dvkpkg"
+    with zipfile.ZipFile(pkg) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "forwarded.json":
+                data = data.replace("Chăm sóc".encode(), "Chăm lo".encode())
+            zout.writestr(info.filename, data)
+    res = up.fails("receive", str(bad))
+    assert "forwarded.json" in res.stderr and "SHA-256" in res.stderr
+    assert _history(up.db) == once
+    assert "Sổ toàn vẹn" in up("verify").stdout
+
+
+def test_a_zip_bomb_and_odd_names_are_refused(tmp_path, dvk):
+    dvk("init")
+    bomb = tmp_path / "bomb.dvkpkg"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("manifest.json", b"{}")
+        z.writestr("forwarded.json", b"0" * (40 * 1024 * 1024))
+    res = dvk.fails("receive", str(bomb))
+    assert "forwarded.json" in res.stderr and "quá lớn" in res.stderr
+    odd = tmp_path / "odd.dvkpkg"
+    with zipfile.ZipFile(odd, "w") as z:
+        z.writestr("../../etc/passwd", b"x")
+    assert "phần lạ" in dvk.fails("receive", str(odd)).stderr
