@@ -61,6 +61,8 @@ def profile_for(conn: Connection, year: int, *, org: str | None = None) -> dict:
         raise NotFound("Sổ chưa có thông tin đơn vị ban hành; hãy chạy dvk init.")
     out = dict(row)
     out["recipients"] = json.loads(out.get("recipients") or "[]")
+    ot = table("org")
+    out["level"] = conn.execute(select(ot.c.level).where(ot.c.code == out["org_code"])).scalar()
     return out
 
 

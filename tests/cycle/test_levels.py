@@ -162,3 +162,53 @@ def test_a_zip_bomb_and_odd_names_are_refused(tmp_path, dvk):
     with zipfile.ZipFile(odd, "w") as z:
         z.writestr("../../etc/passwd", b"x")
     assert "phần lạ" in dvk.fails("receive", str(odd)).stderr
+
+
+def _docx_text(path: Path) -> str:
+    from docx import Document
+
+    doc = Document(str(path))
+    parts = [p.text for p in doc.paragraphs]
+    for t in doc.tables:
+        for row in t.rows:
+            parts.extend(c.text for c in row.cells)
+    return "\n".join(parts)
+
+
+def test_a_grassroots_decision_uses_its_award_groups_committee_and_recipients(dvk, tmp_path):
+    dvk("init")
+    dvk("org", "add", "CDCS_BV", "--name", "Công đoàn cơ sở Bệnh viện Đa khoa Đồng Nai", "--parent", "CDN",
+        "--level", "grassroots", "--committee", "Đảng ủy Bệnh viện Đa khoa Đồng Nai", "--symbol", "CĐCS",
+        "--signer", "Nguyễn Thị Hoa")
+    dvk("org", "add", "TO_NOI", "--name", "Tổ công đoàn Khoa Nội", "--parent", "CDCS_BV", "--level", "group",
+        "--committee", "Chi bộ Khoa Nội")
+    _recognised_group_entry(dvk, "CDCS_BV", "TO_NOI", "Tổ tự quản an toàn lao động")
+    out = tmp_path / "out"
+    out.mkdir()
+    dvk("export", "--org", "CDCS_BV", "--year", "2024", "--out", str(out))
+    text = _docx_text(out / "quyet-dinh-cong-nhan-2024.docx")
+    assert "Số: 03/QĐ-CĐCS" in text and "BAN CHẤP HÀNH" in text.upper() and "Nguyễn Thị Hoa" in text
+    assert "được tặng Giấy khen của Công đoàn cơ sở Bệnh viện Đa khoa Đồng Nai" in text
+    assert "các tổ công đoàn trực thuộc" in text and "Tổ công đoàn Khoa Nội" in text
+    assert "Ban Thường vụ Công đoàn ngành Y tế tỉnh Đồng Nai (b/c)" in text
+    assert "Đảng ủy Bệnh viện Đa khoa Đồng Nai (b/c)" in text
+    # The award is the profile's, not a year's constant: changed from a year on, earlier years keep theirs.
+    dvk("org", "set", "--org", "CDCS_BV", "--from-year", "2025", "--award", "Giấy công nhận")
+    shown = json.loads(dvk("org", "show", "--org", "CDCS_BV", "--json").stdout)
+    assert [p.get("award") for p in shown] == ["Giấy khen", "Giấy công nhận"]
+
+
+def test_committed_fixtures_upgrade_to_a_one_organisation_tree(dvk):
+    fixtures = Path(__file__).parents[1] / "fixtures"
+    for f in sorted(fixtures.glob("ledger-*.sqlite")):
+        dvk.db.write_bytes(f.read_bytes())
+        for extra in ("-wal", "-shm"):
+            Path(f"{dvk.db}{extra}").unlink(missing_ok=True)
+        orgs = json.loads(dvk("org", "list", "--json").stdout)
+        assert len(orgs) == 1 and orgs[0]["parent"] is None and orgs[0]["code"] == "CDN", f.name
+        con = sqlite3.connect(dvk.db)
+        nulls = sum(con.execute(f"SELECT count(*) FROM {t} WHERE org_code IS NULL").fetchone()[0]
+                    for t in ("unit", "entry", "decision", "document", "org_profile", "criteria_set"))
+        con.close()
+        assert nulls == 0, f.name
+        assert "Sổ toàn vẹn" in dvk("verify").stdout, f.name
