@@ -31,7 +31,7 @@ from dvk.wording import decision_number
 
 def init_ledger(path: Path, *, user: str, profile: Mapping[str, str | None], criteria_file: Path | None,
                 command: str = "dvk init", code: str | None = None,
-                level: str = "sector") -> tuple[Ledger, bool]:
+                level: str = "sector", recipients: list[str] | None = None) -> tuple[Ledger, bool]:
     """Create the ledger (or open it unchanged when it already exists) with its first organisation
     (`code`, default derived from the symbol: CĐN → CDN). Returns (ledger, created)."""
     crit_text = load_file(criteria_file).text if criteria_file else default_text()
@@ -53,6 +53,10 @@ def init_ledger(path: Path, *, user: str, profile: Mapping[str, str | None], cri
     for k, v in DEFAULT_PROFILE.items():
         values.setdefault(k, v)
     code = code.strip() if code else org_code_of(values["symbol"])
+    grassroots = level in ("grassroots", "group")
+    if recipients is None:  # a CĐCS reports to its parent body; the sector union's defaults otherwise
+        recipients = ([f"Ban Thường vụ {values['parent_org']} (b/c)", "Như Điều 3"] if grassroots
+                      else DEFAULT_RECIPIENTS)
     with ledger.write(user=user, command=command, summary=f"Tạo sổ cho {values['org']}") as tx:
         tx.insert("meta", {"key": "ledger_id", "value": str(uuid.uuid4())})
         tx.insert("meta", {"key": "created_at", "value": dt.datetime.now(dt.timezone.utc).isoformat()})
@@ -60,8 +64,8 @@ def init_ledger(path: Path, *, user: str, profile: Mapping[str, str | None], cri
         tx.insert("org", {"code": code, "name": values["org"], "parent": None, "level": level, "committee": None,
                           "ordinal": 0})
         tx.insert("org_profile", {"org_code": code, "from_year": BASE_YEAR, **values,
-                                  "recipients": json.dumps(DEFAULT_RECIPIENTS, ensure_ascii=False),
-                                  "award": "Giấy khen" if level in ("grassroots", "group") else None})
+                                  "recipients": json.dumps(recipients, ensure_ascii=False),
+                                  "award": "Giấy khen" if grassroots else None})
         tx.insert("criteria_set", {"org_code": code, "from_year": BASE_YEAR, "phase": crit.phase, "text": crit.text,
                                    "sha256": crit.sha256})
     return ledger, True

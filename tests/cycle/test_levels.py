@@ -212,3 +212,30 @@ def test_committed_fixtures_upgrade_to_a_one_organisation_tree(dvk):
         con.close()
         assert nulls == 0, f.name
         assert "Sổ toàn vẹn" in dvk("verify").stdout, f.name
+
+
+def test_the_demo_has_a_second_level_sending_two_entries_in_a_package(tmp_path, dvk):
+    out = tmp_path / "demo"
+    dvk("demo", "--out", str(out))
+    d = Dvk(out / "dvk-demo.sqlite")
+    rows = json.loads(d("list", "--year", "2026", "--json").stdout)
+    came = [r for r in rows if json.loads(d("show", r["id"], "--json").stdout)["forwarded_from"]]
+    assert len(came) == 2 and {r["unit"] for r in came} == {"BVDKDN"}
+    assert all(r["status"] == "recognized" for r in came)
+    link = json.loads(d("show", came[0]["id"], "--json").stdout)["forwarded_from"]
+    assert link["ledger"] and link["package"] and "QĐ-CĐCS" in link["decision"]
+    cdcs = Dvk(out / "dvk-demo-cdcs.sqlite")
+    orgs = json.loads(cdcs("org", "list", "--json").stdout)
+    assert [(o["code"], o["level"]) for o in orgs] == [("BVDKDN", "grassroots")]
+    assert "Sổ toàn vẹn" in cdcs("verify").stdout and "Sổ toàn vẹn" in d("verify").stdout
+    text = _docx_text(out / "cdcs" / "quyet-dinh-cong-nhan-2026.docx")
+    assert "được tặng Giấy khen của Công đoàn cơ sở Bệnh viện Đa khoa Đồng Nai" in text
+    assert "Đảng ủy Bệnh viện Đa khoa Đồng Nai (b/c)" in text
+    # Received again (the package is in the demo folder): nothing changes.
+    con = sqlite3.connect(d.db)
+    before = con.execute("SELECT count(*), max(id) FROM history").fetchone()
+    con.close()
+    assert "không thay đổi" in d("receive", str(out / "cdcs-BVDKDN-2026.dvkpkg")).stdout
+    con = sqlite3.connect(d.db)
+    assert con.execute("SELECT count(*), max(id) FROM history").fetchone() == before
+    con.close()
