@@ -24,6 +24,7 @@ from sqlalchemy import select
 from dvk.errors import InvalidInput
 from dvk.ledger.history import table
 from dvk.cycle.common import today
+from dvk.text.safety import MAX_LEN
 
 FORMAT = "dvk-package"
 VERSION = 1
@@ -263,6 +264,7 @@ def _plan(conn, pkg: Package, year: int) -> dict:
     if conn.execute(select(ut.c.code).where(ut.c.code == m["org"], ut.c.org_code == org)).first() is None:
         raise InvalidInput(f"Tổ chức “{org}” không có đơn vị mã “{m['org']}” (mã của tổ chức gửi gói); hãy thêm "
                            f"đơn vị đó trước (dvk units add {m['org']} …), sổ không thay đổi.")
+    _check_entries(conn, pkg, year)
     ft = table("forward")
     for f in pkg.forwarded:
         e = f["entry"]
@@ -348,3 +350,52 @@ def _typed(r: dict | None, name: str) -> dict | None:
     if name == "confirmation" and not (out.get("committee") and out.get("confirmed_by")):
         return None
     return out
+
+
+_ASPECT_KEYS = ("approach", "experience", "spread", "effectiveness", "sustainability")
+
+
+def _check_entries(conn, pkg: Package, year: int) -> None:
+    """Every entry the package forwards, checked as a registration of the receiving year (dvk.rules:
+    fields of its criteria, kinds, texts) and its report and confirmation texts: every problem named
+    with the entry's id in the package, before anything is written."""
+    from dvk import rules
+    from dvk.cycle.config import criteria_for
+    from dvk.cycle.common import text_field
+
+    m = pkg.manifest
+    problems: list[str] = []
+    for f in pkg.forwarded:
+        e = f["entry"]
+        eid = str(e.get("id"))[:40]
+        try:
+            on = dt.date.fromisoformat(e["registered_on"]) if e.get("registered_on") else None
+        except (TypeError, ValueError):
+            problems.append(f"{eid}: ngày đăng ký “{str(e.get('registered_on'))[:40]}” không hợp lệ.")
+            continue
+        _row, issues = rules.registration(year=year, unit=m["org"], title=e.get("title"), kind=e.get("kind"),
+                                          subject=e.get("subject"), person=e.get("person"),
+                                          position=e.get("position"), field=e.get("field"), registered_on=on,
+                                          sudden=bool(e.get("sudden")), note=None, units=rules.Units([m["org"]]),
+                                          crit_of=lambda y: criteria_for(conn, y), today=today())
+        problems += [f"{eid}: {i.said or i.reason}." for i in issues]
+        texts = [(f.get("report"), _ASPECT_KEYS, "aspect"),
+                 (f.get("confirmation"), ("committee", "confirmed_by", "comment", "reason"), None)]
+        for row, keys, limit in texts:
+            if row is None:
+                continue
+            if not isinstance(row, dict):
+                problems.append(f"{eid}: báo cáo hoặc xác nhận không đúng dạng.")
+                continue
+            for k in keys:
+                v = row.get(k)
+                if v is None:
+                    continue
+                try:
+                    text_field(v if isinstance(v, str) else str(v), k, max_len=MAX_LEN[limit or k],
+                               multiline=True)
+                except InvalidInput as exc:
+                    problems.append(f"{eid}: {exc.message}")
+    if problems:
+        raise InvalidInput(f"Gói hồ sơ “{pkg.path}” có {len(problems)} lỗi ở các mô hình gửi lên; sổ không thay đổi.",
+                           details=problems[:50])

@@ -97,6 +97,11 @@ def test_forward_refuses_an_entry_not_recognised(dvk):
               "--field", "1", "--date", "10/02/2024").stdout.strip()
     res = dvk.fails("forward", "--year", "2024", "--org", "CDCS_A", eid)
     assert eid in res.stderr and "chưa có quyết định công nhận" in res.stderr
+    listed = dvk.db.with_name("de-nghi.txt")
+    listed.write_text(f"Mã đề nghị:\n{eid.lower()}\n", encoding="utf-8")  # as a clerk may type it
+    res = dvk.fails("forward", "--year", "2024", "--org", "CDCS_A", "--from", str(listed))
+    assert eid in res.stderr and "chưa có quyết định công nhận" in res.stderr
+    assert "cấp cao nhất" in dvk.fails("forward", "--year", "2024", "--org", "CDN", eid).stderr
     assert json.loads(dvk("list", "--org", "CDN", "--year", "2024", "--json").stdout) == []
 
 
@@ -239,3 +244,36 @@ def test_the_demo_has_a_second_level_sending_two_entries_in_a_package(tmp_path, 
     con = sqlite3.connect(d.db)
     assert con.execute("SELECT count(*), max(id) FROM history").fetchone() == before
     con.close()
+
+
+def test_a_package_with_consistent_hashes_but_bad_data_is_refused_naming_the_entry(tmp_path):
+    import hashlib
+
+    low = Dvk(tmp_path / "cdcs.sqlite")
+    low("init", "--name", "Công đoàn cơ sở Bệnh viện Nhi", "--symbol", "CĐCS", "--code", "CDCS_NHI",
+        "--level", "grassroots")
+    low("units", "add", "TO1", "Tổ công đoàn Khoa Sơ sinh", "--committee", "Chi bộ Khoa Sơ sinh")
+    eid = _recognised_group_entry(low, None, "TO1", "Chăm sóc trẻ sơ sinh")
+    pkg = tmp_path / "p.dvkpkg"
+    low("package", "--year", "2024", "--out", str(pkg))
+    # Rewritten by someone who also fixes the hashes: a control character in the title, field 9.
+    with zipfile.ZipFile(pkg) as z:
+        parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+    fwd = json.loads(parts["forwarded.json"])
+    fwd[0]["entry"]["title"] = "Chăm sóc\x1b[2J trẻ"
+    fwd[0]["entry"]["field"] = 9
+    parts["forwarded.json"] = json.dumps(fwd, ensure_ascii=False).encode()
+    manifest = json.loads(parts["manifest.json"])
+    manifest["parts"]["forwarded.json"] = hashlib.sha256(parts["forwarded.json"]).hexdigest()
+    parts["manifest.json"] = json.dumps(manifest).encode()
+    bad = tmp_path / "bad.dvkpkg"
+    with zipfile.ZipFile(bad, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    up = Dvk(tmp_path / "nganh.sqlite")
+    up("init")
+    up("units", "add", "CDCS_NHI", "Công đoàn cơ sở Bệnh viện Nhi")
+    before = _history(up.db)
+    res = up.fails("receive", str(bad))
+    assert eid in res.stderr and "lĩnh vực" in res.stderr and "ký tự điều khiển" in res.stderr
+    assert _history(up.db) == before
