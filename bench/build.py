@@ -20,6 +20,7 @@ BATCH = 20_000
 def build(path: Path, size: int, *, seed: int = 1) -> float:
     from dvk.cycle.config import criteria_for
     from dvk.cycle.entries import make_id, match_key
+    from dvk.cycle.orgs import first_org
     from dvk.cycle.evidence import score_row
     from dvk.cycle.setup import init_ledger
     from dvk.cycle.units import upsert_units
@@ -32,6 +33,7 @@ def build(path: Path, size: int, *, seed: int = 1) -> float:
         with led.write(user="bench", command="bench units", summary="units") as tx:
             upsert_units(tx, [{"code": c, "name": n, "committee": k} for c, n, k in UNITS])
             crit = criteria_for(tx.conn, YEAR)
+            org = first_org(tx.conn)
         codes = crit.codes
         for start in range(0, size, BATCH):
             n = min(BATCH, size - start)
@@ -49,7 +51,7 @@ def build(path: Path, size: int, *, seed: int = 1) -> float:
                                     "subject": "individual" if individual else "collective", "person": person,
                                     "position": "Điều dưỡng" if individual else None, "field": 1 + i % 5,
                                     "registered_on": day, "late": i % 50 == 0, "sudden": False, "note": None,
-                                    "match_key": match_key(code, title, person)})
+                                    "match_key": match_key(code, title, person), "org_code": org})
                     reports.append({"entry_id": eid, "approach": "Cách làm", "experience": "Kinh nghiệm",
                                     "spread": "Lan tỏa", "effectiveness": "Hiệu quả",
                                     "sustainability": "Bền vững" if i % 30 else None,

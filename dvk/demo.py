@@ -43,6 +43,20 @@ REPEATED = ("BVDKDN", "Nguyễn Thị Ánh", "Điều dưỡng trưởng khoa N�
 REPEATED_YEARS = (2023, 2025)
 PROPOSE_FROM = 88.0  # the demo union proposes its entries recognised with at least this score
 LEDGER_NAME = "dvk-demo.sqlite"
+#: The second level: one CĐCS (a unit of the sector union, same code) keeping its own ledger, with its
+#: trade-union groups and a small year of its own; it sends the sector union two recognised entries
+#: in a package, which the sector union receives, confirms, scores and recognises in NEW_YEAR.
+CDCS_LEDGER = "dvk-demo-cdcs.sqlite"
+CDCS_PACKAGE = "cdcs-BVDKDN-2026.dvkpkg"
+CDCS = {"code": "BVDKDN", "org": "Công đoàn cơ sở Bệnh viện Đa khoa Đồng Nai", "symbol": "CĐCS",
+        "parent_org": "Công đoàn ngành Y tế tỉnh Đồng Nai", "signer": "Phạm Thị Thanh Hương",
+        "committee": "Đảng ủy Bệnh viện Đa khoa Đồng Nai"}
+CDCS_GROUPS = [("TCD_NOI", "Tổ công đoàn Khoa Nội tổng hợp", "Chi bộ Khoa Nội tổng hợp"),
+               ("TCD_NGOAI", "Tổ công đoàn Khoa Ngoại", "Chi bộ Khoa Ngoại"),
+               ("TCD_HC", "Tổ công đoàn khối Hành chính", "Chi bộ khối Hành chính")]
+CDCS_ENTRIES = [("TCD_NOI", "Tổ tự quản chăm sóc người bệnh nặng", 9.0),
+                ("TCD_NGOAI", "Tổ công đoàn “Ba cùng” với người bệnh sau mổ", 8.8),
+                ("TCD_HC", "Số hóa hồ sơ đoàn viên khối Hành chính", 6.5)]
 
 UNITS: list[tuple[str, str, str]] = [
     ("BVDKDN", "Công đoàn Bệnh viện Đa khoa Đồng Nai", "Đảng ủy Bệnh viện Đa khoa Đồng Nai"),
@@ -210,7 +224,11 @@ def build(path: Path, *, user: str, echo: Callable[[str], None] = print) -> dict
         echo(f"Giai đoạn 2021-2025: đề nghị khen thưởng {n} mô hình, điển hình (điểm từ {PROPOSE_FROM:g}).")
         _new_phase(led, user)
         echo(f"Giai đoạn {NEW_PHASE}: bộ tiêu chí mới (Hướng dẫn số {NEW_GUIDANCE['number']}) từ năm {NEW_YEAR}.")
-        summary[NEW_YEAR] = s = _run_year(led, NEW_YEAR, 12, 4, rng, user)
+        cdcs = _grassroots(path, user)
+        echo(f"{CDCS['org']} (sổ riêng {CDCS_LEDGER}): năm {NEW_YEAR} công nhận {cdcs['recognized']} mô hình "
+             f"của các tổ công đoàn, gửi gói hồ sơ {CDCS_PACKAGE} lên Công đoàn ngành.")
+        summary[NEW_YEAR] = s = _run_year(led, NEW_YEAR, 12, 4, rng, user,
+                                          received=lambda: _receive(led, path.with_name(CDCS_PACKAGE), user))
         echo(f"Năm {NEW_YEAR}: {s['entries']} mô hình, điển hình; công nhận {s['recognized']}, "
              f"không công nhận {s['not_recognized']} ({decision_title(4)}).")
     finally:
@@ -251,7 +269,74 @@ def _new_phase(led: Ledger, user: str) -> None:
         use_criteria(tx, load_text(new_phase_text(crit, NEW_PHASE, NEW_GUIDANCE)), NEW_YEAR)
 
 
-def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, user: str) -> dict:
+def _grassroots(path: Path, user: str) -> dict:
+    """The CĐCS's own ledger beside the demo's: its groups, its year NEW_YEAR (three entries, two
+    recognised by its own decision, Giấy khen of the CĐCS) and the package it sends up."""
+    from dvk.cycle.orgs import choose
+    from dvk.cycle.packages import write_package
+
+    cpath = path.with_name(CDCS_LEDGER)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(cpath) + suffix).unlink(missing_ok=True)
+    shutil.rmtree(backup_dir(cpath), ignore_errors=True)
+    profile = {k: CDCS[k] for k in ("org", "symbol", "parent_org", "signer")}
+    profile["on_behalf"] = "TM. BAN CHẤP HÀNH"
+    led, _ = init_ledger(cpath, user=user, profile=profile, criteria_file=None, command="dvk init (demo CĐCS)",
+                         code=CDCS["code"], level="grassroots",
+                         recipients=[f"Ban Thường vụ {CDCS['parent_org']} (b/c)", f"{CDCS['committee']} (b/c)",
+                                     "Như Điều 3"])
+    rng = random.Random(NEW_YEAR)
+    try:
+        with led.write(user=user, command="dvk units add (demo CĐCS)", summary="Các tổ công đoàn") as tx:
+            upsert_units(tx, [{"code": c, "name": n, "committee": k} for c, n, k in CDCS_GROUPS])
+            src = criteria_for(tx.conn, DEMO_YEAR, org=CDCS["code"])
+        with led.write(user=user, command=f"dvk criteria use (demo CĐCS {NEW_PHASE})",
+                       summary=f"Bộ tiêu chí giai đoạn {NEW_PHASE}") as tx:
+            from dvk.criteria import load_text
+            from dvk.cycle.setup import new_phase_text, use_criteria
+
+            use_criteria(tx, load_text(new_phase_text(src, NEW_PHASE, NEW_GUIDANCE)), NEW_YEAR)
+        committees = {c: k for c, _, k in CDCS_GROUPS}
+        with led.write(user=user, command=f"dvk register/report/confirm/score (demo CĐCS {NEW_YEAR})",
+                       summary=f"Năm {NEW_YEAR} của {CDCS['code']}") as tx:
+            crit = criteria_for(tx.conn, NEW_YEAR)
+            for unit, title, level in CDCS_ENTRIES:
+                eid = register(tx, dict(year=NEW_YEAR, unit=unit, title=title, field=3, kind="model",
+                                        subject="collective", person=None, position=None,
+                                        registered_on=dt.date(NEW_YEAR, 2, 12), sudden=False, note=None))["id"]
+                save_report(tx, eid, _aspects(title, rng), dt.date(NEW_YEAR, 8, 10), None)
+                save_confirmation(tx, eid, committee=committees[unit], by="Bí thư chi bộ",
+                                  on=dt.date(NEW_YEAR, 9, 10), comment="Thiết thực, hiệu quả.", rejected=False,
+                                  reason=None)
+                for member in ("Phạm Thị Thanh Hương", "Lê Văn Phúc"):
+                    save_scores(tx, eid, member, _scores(rng, level, crit))
+        rplan, _ = decide(led, NEW_YEAR, 2, None, user=user, command=f"dvk recognize --year {NEW_YEAR} (demo CĐCS)")
+        info = write_package(led, NEW_YEAR, path.with_name(CDCS_PACKAGE), force=True)
+        with led.read() as conn:
+            choose(conn, None)
+    finally:
+        led.close()
+    return {"recognized": rplan.n_recognized, "package": info}
+
+
+def _receive(led: Ledger, package: Path, user: str) -> list[str]:
+    """The sector union receives the CĐCS's package into NEW_YEAR and confirms the two entries with
+    the CĐCS's Party committee (the same level as the CĐCS); returns their ids, to be scored."""
+    from dvk.cycle.packages import read_package, receive
+
+    res = receive(led, read_package(package), year=NEW_YEAR, dry_run=False, update=False, user=user,
+                  command=f"dvk receive {package.name} (demo)")
+    ids = [a["id"] for a in res["added"]]
+    with led.write(user=user, command=f"dvk confirm (demo {NEW_YEAR}, từ CĐCS)",
+                   summary=f"Xác nhận của {CDCS['committee']}") as tx:
+        for eid in ids:
+            save_confirmation(tx, eid, committee=CDCS["committee"], by="Bí thư Đảng ủy", on=dt.date(NEW_YEAR, 9, 20),
+                              comment="Đồng ý đề nghị Công đoàn ngành công nhận.", rejected=False, reason=None)
+    return ids
+
+
+def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, user: str,
+              received: Callable[[], list[str]] | None = None) -> dict:
     plan = _plan_year(year, n, rng)
     with led.write(user=user, command=f"dvk register (demo {year})", summary=f"Đăng ký năm {year}") as tx:
         crit = criteria_for(tx.conn, year)
@@ -288,6 +373,8 @@ def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, u
                                       comment="Mô hình thiết thực, hiệu quả, có sức lan tỏa.", rejected=False,
                                       reason=None)
     skip = _demo_council(led, year, plan, user) if year == DEMO_YEAR else set()
+    extra = received() if received is not None else []
+    side = random.Random(year * 7)  # the received entries' sheets: the main draws stay as they were
     for member in COUNCIL:
         with led.write(user=user, command=f"dvk score --member {member} (demo {year})",
                        summary=f"Chấm điểm năm {year}: {member}") as tx:
@@ -296,9 +383,11 @@ def _run_year(led: Ledger, year: int, n: int, number: int, rng: random.Random, u
                     continue
                 level = 6.8 if p["fate"] == "weak" else rng.uniform(8.2, 9.4)
                 save_scores(tx, p["id"], member, _scores(rng, level, crit))
+            for eid in extra:
+                save_scores(tx, eid, member, _scores(side, 9.0, crit))
     rplan, _profile = decide(led, year, number, None, user=user,
                              command=f"dvk recognize --year {year} --number {number} (demo)")
-    return {"entries": len(plan), "recognized": rplan.n_recognized, "not_recognized": rplan.total - rplan.n_recognized,
+    return {"entries": len(plan) + len(extra), "recognized": rplan.n_recognized, "not_recognized": rplan.total - rplan.n_recognized,
             "number": number}
 
 
@@ -307,6 +396,8 @@ def run(out: Path, *, user: str | None = None, force: bool = False, echo: Callab
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / LEDGER_NAME
+    if (out / CDCS_LEDGER).exists() and not force:
+        raise OutputError(f"Thư mục “{out}” đã có sổ mẫu {CDCS_LEDGER}; dùng --force để tạo lại.")
     if path.exists():
         if not force:
             raise OutputError(f"Thư mục “{out}” đã có sổ mẫu {LEDGER_NAME}; dùng --force để tạo lại.")
@@ -329,7 +420,12 @@ def run(out: Path, *, user: str | None = None, force: bool = False, echo: Callab
 def _write_documents(path: Path, out: Path, *, force: bool, echo: Callable[[str], None]) -> list[Path]:
     from dvk.reports.export import demo_documents
 
-    return demo_documents(path, out, years=[DEMO_YEAR, NEW_YEAR], phase="2021-2025", force=force, echo=echo)
+    written = demo_documents(path, out, years=[DEMO_YEAR, NEW_YEAR], phase="2021-2025", force=force, echo=echo)
+    cdcs = out / "cdcs"
+    cdcs.mkdir(exist_ok=True)
+    echo(f"Văn bản của {CDCS['org']}:")
+    return written + demo_documents(path.with_name(CDCS_LEDGER), cdcs, years=[NEW_YEAR], phase=None, force=force,
+                                    echo=echo)
 
 
 COUNCIL_ROLES = [("chair", "Chủ tịch Công đoàn ngành Y tế"), ("secretary", "Chánh Văn phòng Công đoàn ngành"),

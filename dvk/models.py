@@ -23,10 +23,26 @@ class Meta(SQLModel, table=True):
     value: str
 
 
+class Org(SQLModel, table=True):
+    """An organisation of the union's tree (tổ chức công đoàn): the federation, a sector union, a
+    grassroots union (CĐCS) or a trade-union group (tổ công đoàn). Each one has its own profiles,
+    criteria sets, units, entries, council, decisions and numbering; a child is also a unit of its
+    parent (same code)."""
+
+    __tablename__ = "org"
+    code: str = Field(primary_key=True)
+    name: str
+    parent: Optional[str] = None  # the parent organisation's code; NULL for the top of the tree
+    level: str  # federation | sector | grassroots | group
+    committee: Optional[str] = None  # its Party committee at the same level
+    ordinal: int = 0
+
+
 class OrgProfile(SQLModel, table=True):
     """The issuing organisation (đơn vị phát động) in force from a given year on."""
 
     __tablename__ = "org_profile"
+    org_code: str = Field(primary_key=True)
     from_year: int = Field(primary_key=True)
     org: str
     parent_org: str
@@ -36,12 +52,14 @@ class OrgProfile(SQLModel, table=True):
     signer_title: str
     on_behalf: str
     recipients: str = "[]"  # JSON list of "Nơi nhận" lines
+    award: Optional[str] = None  # what its recognition gives (a grassroots union: "Giấy khen"); NULL: a decision's list only
 
 
 class CriteriaSetRow(SQLModel, table=True):
     """A criteria file (bộ tiêu chí) in force from a given year on, stored whole."""
 
     __tablename__ = "criteria_set"
+    org_code: str = Field(primary_key=True)
     from_year: int = Field(primary_key=True)
     phase: str
     text: str
@@ -56,6 +74,7 @@ class Unit(SQLModel, table=True):
     name: str
     committee: Optional[str] = None
     ordinal: int = 0
+    org_code: Optional[str] = None  # the organisation it belongs to (always set; NULL only in no ledger)
 
 
 class Entry(SQLModel, table=True):
@@ -82,6 +101,9 @@ class Entry(SQLModel, table=True):
     sudden: bool = False
     note: Optional[str] = None
     match_key: str  # folded unit|title|person, for duplicate detection on import
+    # The organisation whose entry it is (always set). The ledger's first organisation numbers its
+    # entries YYYY-NNN, another one CODE-YYYY-NNN; `seq` stays unique within a year across the ledger.
+    org_code: Optional[str] = None
 
 
 class Report(SQLModel, table=True):
@@ -147,6 +169,7 @@ class Decision(SQLModel, table=True):
     revoked_on: Optional[date] = None
     revocation_number: Optional[int] = None  # the revoking decision's number (None: revoked without one)
     kind: str = Field(default="recognition", sa_column_kwargs={"server_default": "recognition"})  # | "none"
+    org_code: Optional[str] = None  # the deciding organisation (always set); numbering is per organisation
 
 
 class Outcome(SQLModel, table=True):
@@ -167,6 +190,7 @@ class Proposal(SQLModel, table=True):
     phase: str = Field(primary_key=True)
     entry_id: str = Field(primary_key=True, foreign_key="entry.id")
     award: Optional[str] = None
+    org_code: Optional[str] = None  # the proposing organisation (always set)
 
 
 class DecisionUnit(SQLModel, table=True):
@@ -198,6 +222,7 @@ class Document(SQLModel, table=True):
     phase: Optional[str] = None
     decision_id: Optional[int] = Field(default=None, foreign_key="decision.id")
     params: str = "{}"
+    org_code: Optional[str] = None  # the organisation whose document it is (always set)
 
 
 class History(SQLModel, table=True):
@@ -238,6 +263,7 @@ class CouncilMember(SQLModel, table=True):
     position, the unit they come from (a member does not score that unit's entries), role."""
 
     __tablename__ = "council_member"
+    org_code: str = Field(primary_key=True)
     year: int = Field(primary_key=True)
     member: str = Field(primary_key=True)
     position: Optional[str] = None
@@ -272,17 +298,49 @@ class CouncilMeeting(SQLModel, table=True):
     (a JSON list of names); the minutes and the decision's "Xét đề nghị …" line cite it."""
 
     __tablename__ = "council_meeting"
+    org_code: str = Field(primary_key=True)
     year: int = Field(primary_key=True)
     held_on: date
     place: Optional[str] = None
     absent: str = "[]"
 
 
+class Forward(SQLModel, table=True):
+    """An entry proposed upward (đề nghị lên cấp trên): the parent's entry `entry_id` rests on the
+    lower organisation's recognised entry — in this ledger (`from_ledger` NULL) or in the sender's
+    ledger of a received package (`package` its SHA-256)."""
+
+    __tablename__ = "forward"
+    entry_id: str = Field(primary_key=True, foreign_key="entry.id")
+    from_org: str
+    from_entry: str  # the original entry's id (in this ledger, or in the sender's)
+    from_ledger: Optional[str] = None  # the sender ledger's id; NULL: this ledger
+    from_decision: str  # "Quyết định số 03/QĐ-CĐCS ngày 15/10/2026"
+    from_score: Optional[float] = None
+    package: Optional[str] = None  # SHA-256 of the package it came in
+    data_sha256: Optional[str] = None  # SHA-256 of what the package said of it (a changed re-send conflicts)
+
+
+class Package(SQLModel, table=True):
+    """A package received from a lower ledger (gói hồ sơ): its hash, who sent it, the sender's last history hash."""
+
+    __tablename__ = "package"
+    sha256: str = Field(primary_key=True)
+    org_code: str  # the receiving organisation
+    from_org: str
+    from_ledger: str
+    year: int
+    sender_last_hash: str
+    received_on: date
+    entries: int = 0
+
+
 # Natural key columns of each table, used by the history and `dvk verify`.
 ROW_KEYS: dict[str, tuple[str, ...]] = {
     "meta": ("key",),
-    "org_profile": ("from_year",),
-    "criteria_set": ("from_year",),
+    "org": ("code",),
+    "org_profile": ("org_code", "from_year"),
+    "criteria_set": ("org_code", "from_year"),
     "unit": ("code",),
     "entry": ("id",),
     "report": ("entry_id",),
@@ -293,8 +351,10 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "decision_unit": ("decision_id", "code"),
     "proposal": ("phase", "entry_id"),
     "document": ("sha256",),
-    "council_member": ("year", "member"),
+    "council_member": ("org_code", "year", "member"),
     "council_conflict": ("entry_id", "member"),
     "council_abstention": ("entry_id", "member"),
-    "council_meeting": ("year",),
+    "council_meeting": ("org_code", "year"),
+    "forward": ("entry_id",),
+    "package": ("sha256",),
 }

@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -113,26 +114,52 @@ def check_year(year: int) -> int:
     return int(year)
 
 
-def make_id(year: int, seq: int) -> str:
-    """The ledger's one spelling of an entry id: 2024-007."""
-    return f"{year}-{seq:03d}"
+def make_id(year: int, seq: int, org: str | None = None) -> str:
+    """The ledger's one spelling of an entry id: 2024-007; an entry of another organisation than the
+    ledger's first one carries its code: CDCS1-2024-007."""
+    return f"{org}-{year}-{seq:03d}" if org else f"{year}-{seq:03d}"
 
 
-_ENTRY_ID = re.compile(r"\s*([0-9]{4})\s*-\s*([0-9]{1,6})\s*")
+_ENTRY_ID = re.compile(r"\s*(?:([A-Za-z][A-Za-z0-9_]*)\s*-\s*)?([0-9]{4})\s*-\s*([0-9]{1,6})\s*")
+_ORG_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,29}")
 
 
 def entry_id_of(text: str) -> str:
-    """An entry id as a clerk types it ("2024-7", " 2024 - 0007 ") in the ledger's one spelling
-    ("2024-007"); any other text comes back stripped (it names no entry). Every command and every
-    import reads entry ids through this."""
+    """An entry id as a clerk types it ("2024-7", " 2024 - 0007 ", "cdcs1-2024-7") in the ledger's one
+    spelling ("2024-007", "CDCS1-2024-007"); any other text comes back stripped (it names no entry).
+    Every command and every import reads entry ids through this."""
     m = _ENTRY_ID.fullmatch(text)
-    return make_id(int(m.group(1)), int(m.group(2))) if m else text.strip()
+    if not m:
+        return text.strip()
+    return make_id(int(m.group(2)), int(m.group(3)), m.group(1).upper() if m.group(1) else None)
 
 
 def entry_year(entry_id: str) -> int | None:
     """The year an entry id (in the ledger's spelling) belongs to, or None."""
-    head = entry_id.split("-", 1)[0]
+    parts = entry_id.split("-")
+    head = parts[-2] if len(parts) >= 3 else parts[0]
     return int(head) if head.isdigit() else None
+
+
+def org_code_of(symbol: str | None) -> str:
+    """An organisation's code derived from its document symbol: marks folded away, ASCII upper case
+    (CĐN → CDN, CĐCS-BV → CDCS_BV)."""
+    s = unicodedata.normalize("NFD", symbol or "").replace("đ", "d").replace("Đ", "D")
+    s = "".join(c for c in s if not unicodedata.combining(c)).upper()
+    s = re.sub(r"[^A-Z0-9]+", "_", s).strip("_")
+    return s[:30] or "ORG"
+
+
+ORG_LEVELS = {"federation": "Liên đoàn Lao động", "sector": "Công đoàn ngành",
+              "grassroots": "Công đoàn cơ sở", "group": "Tổ công đoàn"}
+
+
+def org_code_issue(code: str) -> str | None:
+    """Why `code` cannot be an organisation's code, or None."""
+    if not _ORG_CODE.fullmatch(code or ""):
+        return (f"mã tổ chức “{code}” không hợp lệ: chỉ chữ hoa không dấu A–Z, chữ số và dấu gạch dưới, bắt đầu "
+                "bằng chữ, tối đa 30 ký tự (ví dụ CDCS_BV)")
+    return None
 
 
 # ---------------------------------------------------------------- text

@@ -87,7 +87,8 @@ def build_year(db: Path, n: int, year: int = 2024) -> None:
                 entries.append({"id": eid, "year": year, "seq": i + 1, "unit_code": code, "title": title,
                                 "kind": "model", "subject": "collective", "person": None, "position": None,
                                 "field": 1 + i % 5, "registered_on": dt.date(year, 2, 1 + i % 28), "late": False,
-                                "sudden": False, "note": None, "match_key": match_key(code, title, None)})
+                                "sudden": False, "note": None, "match_key": match_key(code, title, None),
+                                "org_code": "CDN"})
                 reports.append({"entry_id": eid, "approach": "Cách làm", "experience": "Kinh nghiệm",
                                 "spread": "Lan tỏa", "effectiveness": "Hiệu quả", "sustainability": "Bền vững",
                                 "reported_on": dt.date(year, 8, 1), "file_path": None, "file_sha256": None})

@@ -113,6 +113,11 @@ UserOpt = Annotated[
     typer.Option("--user", help="Người thực hiện, ghi vào lịch sử (mặc định: biến DVK_USER, rồi tên đăng nhập).",
                  callback=check_user),
 ]
+OrgOpt = Annotated[
+    Optional[str],
+    typer.Option("--org", help="Mã tổ chức làm việc (mặc định: tổ chức duy nhất của sổ).",
+                 metavar="MÃ"),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON (cho chương trình khác).")]
 YearOpt = Annotated[int, typer.Option("--year", "-y", help="Năm.", callback=YEAR_CHECK)]
 DateOpt = Annotated[Optional[str], typer.Option("--date", help="Ngày, dạng dd/mm/yyyy hoặc yyyy-mm-dd.")]
@@ -219,7 +224,8 @@ def run_context(ctx: typer.Context, db: Optional[Path] = None, user: Optional[st
     if chosen is None and os.environ.get("DVK_USER"):
         chosen = checked_user(os.environ["DVK_USER"], "DVK_USER")
     command = getattr(state, "command", "dvk")
-    return RunContext(db if db is not None else root_db, current_user(chosen), command)
+    org = ctx.params.get("org") if isinstance(ctx.params.get("org"), str) else None
+    return RunContext(db if db is not None else root_db, current_user(chosen), command, org=org)
 
 
 @contextlib.contextmanager

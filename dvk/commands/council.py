@@ -5,7 +5,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import (YEAR_CHECK, DbOpt, JsonOpt, UserOpt, ViCommand, check_texts, ledger, opt_text,
+from dvk.commands.common import (OrgOpt, YEAR_CHECK, DbOpt, JsonOpt, UserOpt, ViCommand, check_texts, ledger, opt_text,
                                  print_json, say, sub_app, table, warn, writing)
 
 council_app = sub_app("Hội đồng Thi đua - Khen thưởng của từng năm: thành viên, xung đột lợi ích, "
@@ -25,6 +25,7 @@ def council_add(
     unit: Annotated[Optional[str], typer.Option("--unit", help="Mã đơn vị của thành viên: không chấm mô hình của đơn vị này.")] = None,
     role: Annotated[str, typer.Option("--role", help="Vai trò: chair (Chủ tịch), secretary (Thư ký), member (Ủy viên).")] = "member",
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
 ) -> None:
     """Thêm một thành viên vào Hội đồng của năm (năm đã có Hội đồng thì chỉ thành viên mới được chấm)."""
@@ -40,7 +41,7 @@ def council_add(
 
 
 @council_app.command("list", cls=ViCommand)
-def council_list(ctx: typer.Context, year: YearReq, db: DbOpt = None, json_: JsonOpt = False) -> None:
+def council_list(ctx: typer.Context, year: YearReq, db: DbOpt = None, org: OrgOpt = None, json_: JsonOpt = False) -> None:
     """Danh sách Hội đồng của năm, với xung đột lợi ích và việc không tham gia chấm."""
     from dvk.cycle.council import ROLES, council_of
 
@@ -74,7 +75,7 @@ def council_list(ctx: typer.Context, year: YearReq, db: DbOpt = None, json_: Jso
 
 
 @council_app.command("remove", cls=ViCommand)
-def council_remove(ctx: typer.Context, name: NameArg, year: YearReq, db: DbOpt = None, user: UserOpt = None) -> None:
+def council_remove(ctx: typer.Context, name: NameArg, year: YearReq, db: DbOpt = None, org: OrgOpt = None, user: UserOpt = None) -> None:
     """Bỏ một thành viên khỏi Hội đồng của năm (phiếu đã ghi của người đó không còn được tính)."""
     from dvk.cycle.council import remove_member
 
@@ -96,6 +97,7 @@ def council_conflict(
     reason: ReasonOpt = None,
     withdraw: Annotated[bool, typer.Option("--withdraw", help="Rút khai báo xung đột lợi ích.")] = False,
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -130,6 +132,7 @@ def council_abstain(
     reason: ReasonOpt = None,
     withdraw: Annotated[bool, typer.Option("--withdraw", help="Bỏ ghi không tham gia chấm.")] = False,
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
 ) -> None:
     """Ghi (hoặc bỏ ghi) một thành viên không tham gia chấm các mô hình (như dvk score ID --member TÊN --abstain)."""
@@ -166,6 +169,7 @@ def council_meeting(
     absent: Annotated[Optional[List[str]], typer.Option("--absent", metavar="TÊN",
                                                         help="Thành viên vắng mặt (lặp lại cho nhiều người).")] = None,
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
 ) -> None:
     """Ghi cuộc họp Hội đồng của năm (ngày, địa điểm, thành viên vắng mặt): biên bản họp và dòng “Xét đề
@@ -185,7 +189,7 @@ def council_meeting(
 
 
 @council_app.command("review", cls=ViCommand)
-def council_review(ctx: typer.Context, year: YearReq, db: DbOpt = None, json_: JsonOpt = False) -> None:
+def council_review(ctx: typer.Context, year: YearReq, db: DbOpt = None, org: OrgOpt = None, json_: JsonOpt = False) -> None:
     """Xem điểm của từng thành viên, độ chênh giữa các thành viên, người chấm chặt/rộng tay và các mô
     hình sát điểm đạt — để Hội đồng xem trước khi biểu quyết (không thay đổi điểm nào)."""
     from dvk.text.numbers import fmt_number, fmt_score

@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import (YEAR_CHECK, DateOpt, DbOpt, JsonOpt, UserOpt, add, int_range, print_json, say, warn,
+from dvk.commands.common import (OrgOpt, YEAR_CHECK, DateOpt, DbOpt, JsonOpt, UserOpt, add, int_range, print_json, say, warn,
                                  writing)
 from dvk.commands.intake import DryRunOpt, ForceOpt, FromOpt, RejectsOpt, SkipInvalidOpt, UpdateOpt
 
@@ -20,6 +20,7 @@ def register_cmd(
     field: Annotated[Optional[int], typer.Option("--field", "-f", help="Số thứ tự lĩnh vực trong bộ tiêu chí của năm (xem: dvk criteria show).",
                                                  callback=int_range(1, 99, "lĩnh vực"))] = None,
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
     exemplar: Annotated[bool, typer.Option("--exemplar", help="Là điển hình (mặc định: mô hình).")] = False,
     individual: Annotated[
@@ -111,6 +112,7 @@ def report_cmd(
         Optional[str], typer.Argument(metavar="[ID]", help="Mã mô hình, điển hình (2024-007); bỏ trống khi --from.")
     ] = None,
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
     approach: Annotated[Optional[str], typer.Option("--approach", help="Cách làm.")] = None,
     experience: Annotated[Optional[str], typer.Option("--experience", help="Kinh nghiệm.")] = None,
@@ -223,6 +225,7 @@ def confirm_cmd(
         Optional[str], typer.Argument(metavar="[ID]", help="Mã mô hình, điển hình; bỏ trống khi --from.")
     ] = None,
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
     committee: Annotated[
         Optional[str], typer.Option("--committee", help="Cấp ủy xác nhận (mặc định: cấp ủy của đơn vị).")
@@ -290,6 +293,7 @@ def score_cmd(
                                                             "cột Thành viên).")
     ] = None,
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
     json_: JsonOpt = False,
     from_: FromOpt = None,

@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import (run_context, YEAR_CHECK, DateOpt, DbOpt, JsonOpt, UserOpt, add, check_texts, int_range,
+from dvk.commands.common import (OrgOpt, run_context, YEAR_CHECK, DateOpt, DbOpt, JsonOpt, UserOpt, add, check_texts, int_range,
                                  json_stream, ledger, opt_text, parse_date_opt, print_json, rows_out, say, table,
                                  warn, writing)
 
@@ -17,6 +17,7 @@ def check_cmd(
     year: Annotated[Optional[int], typer.Option("--year", "-y", help="Kiểm tra mọi mô hình của năm.",
                                                 callback=YEAR_CHECK)] = None,
     db: DbOpt = None,
+    org: OrgOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Kiểm tra từng mô hình theo mọi điều kiện và tiêu chí, nêu lý do đạt/không đạt."""
@@ -93,6 +94,7 @@ def recognize_cmd(
     none: Annotated[bool, typer.Option("--none", help="Chốt năm không có mô hình nào đạt, không ra quyết định "
                                                       "(khóa năm; thu hồi được như một quyết định).")] = False,
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -231,6 +233,7 @@ def propose_cmd(
     remove: Annotated[Optional[List[str]], typer.Option("--remove", help="Bỏ mô hình này khỏi danh sách đề nghị (dùng nhiều lần được).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="Xem danh sách đề nghị của giai đoạn.")] = False,
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
     json_: JsonOpt = False,
 ) -> None:

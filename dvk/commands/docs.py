@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import (run_context, YEAR_CHECK, DbOpt, JsonOpt, UserOpt, add, check_texts, console, ledger, opt_text,
+from dvk.commands.common import (OrgOpt, run_context, YEAR_CHECK, DbOpt, JsonOpt, UserOpt, add, check_texts, console, ledger, opt_text,
                                  parse_date_opt, print_json, say, warn)
 
 
@@ -19,6 +19,7 @@ def export_cmd(
         Optional[str], typer.Option("--phase", help="Giai đoạn cần tổng kết, ví dụ 2021-2025 (tờ trình khen thưởng).")
     ] = None,
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Ghi đè tệp đã có (sổ và tệp cũ được sao lưu trước).")] = False,
     pdf: Annotated[
@@ -111,6 +112,7 @@ def verify_doc_cmd(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Tệp văn bản (.docx, .xlsx, .pdf) do dvk xuất.")],
     db: DbOpt = None,
+    org: OrgOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Cho biết tệp là văn bản nào và còn khớp với sổ không (mã 0: khớp; 1: không khớp hoặc không rõ)."""

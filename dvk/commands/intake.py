@@ -7,7 +7,7 @@ from typing import Annotated, Any, List, Optional
 
 import typer
 
-from dvk.commands.common import run_context, err_console, YEAR_CHECK, DbOpt, add, check_texts, ledger, opt_text, print_json, say, table, warn
+from dvk.commands.common import OrgOpt, run_context, err_console, YEAR_CHECK, DbOpt, add, check_texts, ledger, opt_text, print_json, say, table, warn
 from dvk.errors import InvalidInput, UsageProblem
 
 FromOpt = Annotated[
@@ -177,6 +177,7 @@ def template_cmd(
     entry: Annotated[Optional[str], typer.Option("--entry", help="report-form: mã mô hình điền sẵn vào mẫu.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Ghi đè tệp đã có.")] = False,
     db: DbOpt = None,
+    org: OrgOpt = None,
 ) -> None:
     """Ghi mẫu Excel để các đơn vị điền rồi gửi lại (đăng ký, báo cáo, xác nhận, chấm điểm) hoặc mẫu Word báo cáo."""
     from dvk.intake import forms

@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import (run_context, YEAR_CHECK, DbOpt, JsonOpt, UserOpt, ViCommand, add, check_texts, int_range, ledger,
+from dvk.commands.common import (OrgOpt, run_context, YEAR_CHECK, DbOpt, JsonOpt, UserOpt, ViCommand, add, check_texts, int_range, ledger,
                                  opt_text, print_json, say, sub_app, table, warn, writing)
 
 org_app = sub_app("Thông tin đơn vị ban hành (tên, ký hiệu, người ký) theo từng năm.")
@@ -18,7 +18,13 @@ def init(
     ctx: typer.Context,
     db: DbOpt = None,
     user: UserOpt = None,
-    org: Annotated[Optional[str], typer.Option("--org", help="Tên đơn vị phát động, ban hành quyết định.")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Tên đơn vị phát động, ban hành quyết định.")] = None,
+    old_name: Annotated[Optional[str], typer.Option("--org", hidden=True, help="Tên cũ của --name.")] = None,
+    code: Annotated[Optional[str], typer.Option("--code", metavar="MÃ", help=(
+        "Mã tổ chức đầu tiên của sổ (mặc định: theo ký hiệu, ví dụ CĐN → CDN)."))] = None,
+    level: Annotated[str, typer.Option("--level", help=(
+        "Cấp của tổ chức: federation (LĐLĐ), sector (công đoàn ngành), grassroots (CĐCS), group (tổ công đoàn)."
+    ))] = "sector",
     parent_org: Annotated[Optional[str], typer.Option("--parent-org", help="Tên cơ quan cấp trên.")] = None,
     place: Annotated[Optional[str], typer.Option("--place", help="Địa danh ghi trên văn bản.")] = None,
     symbol: Annotated[Optional[str], typer.Option("--symbol", help="Ký hiệu viết tắt của đơn vị (ví dụ CĐN).")] = None,
@@ -32,10 +38,12 @@ def init(
 
     run = run_context(ctx, db, user)
     path = run.path
-    profile = dict(org=org, parent_org=parent_org, place=place, symbol=symbol, signer=signer,
+    name, name_opt = _name_option(name, old_name)
+    profile = dict(org=name, parent_org=parent_org, place=place, symbol=symbol, signer=signer,
                    signer_title=signer_title, on_behalf=on_behalf)
-    _check_profile(profile)
-    led, created = init_ledger(path, user=run.user, profile=profile, criteria_file=criteria, command=run.command)
+    _check_profile(profile, name_opt)
+    led, created = init_ledger(path, user=run.user, profile=profile, criteria_file=criteria, command=run.command,
+                               code=code, level=level)
     led.close()
     if created:
         say(f"Đã tạo sổ: {path}")
@@ -65,11 +73,21 @@ def info(ctx: typer.Context, db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 # ---------------------------------------------------------------- org
 
-def _check_profile(values: dict) -> None:
+def _name_option(name: str | None, old: str | None) -> tuple[str | None, str]:
+    """The organisation's name from --name or its old spelling --org (kept for existing scripts), and the
+    option it came from (named in messages)."""
+    if name is not None and old is not None:
+        from dvk.errors import InvalidInput
+
+        raise InvalidInput("Chỉ dùng --name cho tên tổ chức (--org là cách viết cũ của cùng tùy chọn này).")
+    return (old, "--org") if old is not None else (name, "--name")
+
+
+def _check_profile(values: dict, name_opt: str = "--name") -> None:
     """Typed profile options (init, org set): the field rules, naming each option."""
     from dvk.cycle.config import PROFILE_LABELS
 
-    check_texts(*[opt_text("--" + k.replace("_", "-"), v, "recipient" if k == "recipients" else "profile",
+    check_texts(*[opt_text(name_opt if k == "org" else "--" + k.replace("_", "-"), v, "recipient" if k == "recipients" else "profile",
                            label=PROFILE_LABELS[k]) for k, v in values.items()])
 
 def _profile_lines(p: dict) -> list[list[str]]:
@@ -77,7 +95,7 @@ def _profile_lines(p: dict) -> list[list[str]]:
 
     rows = []
     for k, label in PROFILE_LABELS.items():
-        v = p[k]
+        v = p.get(k) or ("(danh sách kèm quyết định)" if k == "award" else "")
         rows.append([label, "; ".join(v) if isinstance(v, list) else v])
     return rows
 
@@ -86,6 +104,7 @@ def _profile_lines(p: dict) -> list[list[str]]:
 def org_show(
     ctx: typer.Context,
     db: DbOpt = None,
+    org: OrgOpt = None,
     year: Annotated[Optional[int], typer.Option("--year", "-y", help="Chỉ hiện thông tin áp dụng cho năm này.",
                                                 callback=YEAR_CHECK)] = None,
     json_: JsonOpt = False,
@@ -110,8 +129,11 @@ def org_set(
     from_year: Annotated[int, typer.Option("--from-year", help="Năm bắt đầu áp dụng; các năm trước giữ nguyên.",
                                            callback=YEAR_CHECK)],
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
-    org: Annotated[Optional[str], typer.Option("--org", help="Tên đơn vị ban hành.")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Tên đơn vị ban hành.")] = None,
+    award: Annotated[Optional[str], typer.Option("--award", help=(
+        "Hình thức công nhận tổ chức trao (ví dụ “Giấy khen”); ghi trong quyết định và danh sách."))] = None,
     parent_org: Annotated[Optional[str], typer.Option("--parent-org", help="Tên cơ quan cấp trên.")] = None,
     place: Annotated[Optional[str], typer.Option("--place", help="Địa danh.")] = None,
     symbol: Annotated[Optional[str], typer.Option("--symbol", help="Ký hiệu văn bản.")] = None,
@@ -124,14 +146,78 @@ def org_set(
 ) -> None:
     """Đổi thông tin đơn vị ban hành từ một năm trở đi."""
     from dvk.cycle.setup import set_profile
+    from dvk.rules import org_code_issue
 
-    changes = dict(org=org, parent_org=parent_org, place=place, symbol=symbol, signer=signer,
+    old_name = None
+    if org is not None and org_code_issue(org) is not None:
+        # Not a code: the old spelling of --name (`dvk org set --org "Tên"` in existing scripts).
+        old_name, org = org, None
+        ctx.params["org"] = None
+    name, name_opt = _name_option(name, old_name)
+    changes = dict(org=name, parent_org=parent_org, place=place, symbol=symbol, signer=signer,
                    signer_title=signer_title, on_behalf=on_behalf, recipients=recipient)
-    _check_profile({k: v for k, v in changes.items() if k != "recipients"})
-    check_texts(opt_text("--recipient", recipient, "recipient"))
+    _check_profile({k: v for k, v in changes.items() if k != "recipients"}, name_opt)
+    check_texts(opt_text("--recipient", recipient, "recipient"), opt_text("--award", award, "profile"))
+    if award is not None:
+        changes["award"] = award
     with writing(ctx, db, user, f"Đổi thông tin đơn vị ban hành từ năm {from_year}") as tx:
         row = set_profile(tx, from_year, changes)
     say(f"Đã cập nhật thông tin đơn vị ban hành từ năm {from_year}: {row['org']}.")
+
+
+@org_app.command("add", cls=ViCommand)
+def org_add(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(metavar="MÃ", help="Mã tổ chức mới (chữ hoa không dấu, ví dụ CDCS_BV).")],
+    name: Annotated[str, typer.Option("--name", help="Tên tổ chức (ví dụ “Công đoàn cơ sở Bệnh viện Đa khoa”).")],
+    parent: Annotated[str, typer.Option("--parent", metavar="MÃ", help="Mã tổ chức cấp trên trong sổ.")],
+    level: Annotated[str, typer.Option("--level", help=(
+        "Cấp: federation (LĐLĐ), sector (công đoàn ngành), grassroots (CĐCS), group (tổ công đoàn)."))],
+    committee: Annotated[Optional[str], typer.Option("--committee", help="Cấp ủy cùng cấp (xác nhận báo cáo).")] = None,
+    symbol: Annotated[Optional[str], typer.Option("--symbol", help="Ký hiệu văn bản (mặc định: mã).")] = None,
+    signer: Annotated[Optional[str], typer.Option("--signer", help="Họ tên người ký.")] = None,
+    award: Annotated[Optional[str], typer.Option("--award", help=(
+        "Hình thức công nhận (mặc định với CĐCS và tổ công đoàn: “Giấy khen”)."))] = None,
+    db: DbOpt = None,
+    user: UserOpt = None,
+) -> None:
+    """Thêm một tổ chức cấp dưới (đồng thời là đơn vị của tổ chức cấp trên, cùng mã)."""
+    from dvk.cycle.orgs import add_org
+
+    check_texts(opt_text("--name", name, "profile", label="tên tổ chức"),
+                opt_text("--committee", committee, "committee"), opt_text("--symbol", symbol, "profile"),
+                opt_text("--signer", signer, "profile"), opt_text("--award", award, "profile"))
+    with writing(ctx, db, user, f"Thêm tổ chức {code}") as tx:
+        row = add_org(tx, code, name=name, parent=parent, level=level, committee=committee, symbol=symbol,
+                      signer=signer, award=award)
+    say(f"Đã thêm tổ chức {row['code']} — {row['name']} (cấp dưới của {row['parent']}; cũng là đơn vị "
+        f"{row['code']} của {row['parent']}).")
+
+
+@org_app.command("list", cls=ViCommand)
+def org_list(
+    ctx: typer.Context,
+    tree: Annotated[bool, typer.Option("--tree", help="Hiện dạng cây theo cấp.")] = False,
+    db: DbOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Danh sách các tổ chức trong sổ (mã, tên, cấp trên, cấp)."""
+    from dvk.cycle.orgs import LEVELS, list_orgs, walk
+
+    with ledger(ctx, db) as led, led.read() as conn:
+        orgs = list_orgs(conn)
+        roots = [o for o in orgs if o["parent"] is None or o["parent"] not in {x["code"] for x in orgs}]
+        ordered = [(d, o) for r in roots for d, o in walk(conn, r["code"])] if tree else [(0, o) for o in orgs]
+    if json_:
+        print_json([{"code": o["code"], "name": o["name"], "parent": o["parent"], "level": o["level"],
+                     "committee": o["committee"], **({"depth": d} if tree else {})} for d, o in ordered])
+        return
+    if tree:
+        for d, o in ordered:
+            say(f"{'    ' * d}{'└── ' if d else ''}{o['code']} — {o['name']} ({LEVELS.get(o['level'], o['level'])})")
+        return
+    table("Các tổ chức trong sổ", ["Mã", "Tên", "Cấp trên", "Cấp"],
+          [[o["code"], o["name"], o["parent"] or "", LEVELS.get(o["level"], o["level"])] for o in orgs])
 
 
 # ---------------------------------------------------------------- units
@@ -142,6 +228,7 @@ def units_add(
     code: Annotated[str, typer.Argument(help="Mã đơn vị (ví dụ BVDK).")],
     name: Annotated[str, typer.Argument(help="Tên đơn vị.")],
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
     committee: Annotated[Optional[str], typer.Option("--committee", help="Tên cấp ủy cùng cấp của đơn vị.")] = None,
 ) -> None:
@@ -164,6 +251,7 @@ def units_import(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Tệp CSV hoặc XLSX có cột “Mã đơn vị”, “Tên đơn vị”, “Cấp ủy”.")],
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -196,7 +284,7 @@ def _years_text(years: list[int]) -> str:
 
 
 @units_app.command("list", cls=ViCommand)
-def units_list(ctx: typer.Context, db: DbOpt = None, json_: JsonOpt = False) -> None:
+def units_list(ctx: typer.Context, db: DbOpt = None, org: OrgOpt = None, json_: JsonOpt = False) -> None:
     """Liệt kê các đơn vị theo thứ tự đã cấu hình."""
     from dvk.cycle.units import list_units
 
@@ -216,6 +304,7 @@ def units_list(ctx: typer.Context, db: DbOpt = None, json_: JsonOpt = False) -> 
 def criteria_show(
     ctx: typer.Context,
     db: DbOpt = None,
+    org: OrgOpt = None,
     year: Annotated[Optional[int], typer.Option("--year", "-y", help="Bộ tiêu chí áp dụng cho năm này.",
                                                 callback=YEAR_CHECK)] = None,
     json_: JsonOpt = False,
@@ -278,6 +367,7 @@ def criteria_use(
     file: Annotated[Path, typer.Argument(help="Tệp tiêu chí TOML.")],
     from_year: Annotated[int, typer.Option("--from-year", help="Năm bắt đầu áp dụng.", callback=YEAR_CHECK)],
     db: DbOpt = None,
+    org: OrgOpt = None,
     user: UserOpt = None,
 ) -> None:
     """Áp dụng bộ tiêu chí khác từ một năm trở đi (các năm trước giữ bộ cũ).

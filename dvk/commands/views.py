@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dvk.commands.common import (YEAR_CHECK, DbOpt, JsonOpt, add, json_stream, ledger, print_json, rows_out, say,
+from dvk.commands.common import (OrgOpt, YEAR_CHECK, DbOpt, JsonOpt, add, json_stream, ledger, print_json, rows_out, say,
                                  table)
 
 
@@ -19,6 +19,7 @@ def list_cmd(
     ] = None,
     unit: Annotated[Optional[str], typer.Option("--unit", "-u", help="Lọc theo mã đơn vị.")] = None,
     db: DbOpt = None,
+    org: OrgOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Danh sách mô hình, điển hình của một năm."""
@@ -61,6 +62,7 @@ def show_cmd(
     ctx: typer.Context,
     entry_id: Annotated[str, typer.Argument(metavar="ID", help="Mã mô hình, điển hình.")],
     db: DbOpt = None,
+    org: OrgOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Toàn bộ thông tin một mô hình: đăng ký, báo cáo, xác nhận, điểm, kết quả."""
@@ -72,9 +74,12 @@ def show_cmd(
     from dvk.text.dates import fmt_date
     from dvk.wording import fmt_number
 
+    from dvk.cycle.forward import links
+
     with ledger(ctx, db) as led, led.read() as conn:
         e = get_entry(conn, entry_id)
         yd = load_year(conn, e["year"], entry_ids=[e["id"]])
+        link = links(conn, e["id"])
     ev = yd.evaluations[e["id"]]
     data = entry_json(yd, e)
     rep = yd.reports.get(e["id"])
@@ -93,6 +98,12 @@ def show_cmd(
     data["scores"] = {m: {c: (None if v is None else float(v)) for c, v in s.items()} for m, s in scores.items()}
     data["member_totals"] = {m: (None if t is None else round(float(t), 2)) for m, t in ev.member_totals.items()}
     data["gates"] = [g.as_dict() for g in ev.gates]
+    data["org"] = e["org_code"]
+    came = link["from"]
+    data["forwarded_from"] = None if came is None else {
+        "org": came["from_org"], "entry": came["from_entry"], "decision": came["from_decision"],
+        "score": came["from_score"], "ledger": came["from_ledger"], "package": came["package"]}
+    data["forwarded_to"] = link["to"]
     if json_:
         print_json(data)
         return
@@ -109,6 +120,12 @@ def show_cmd(
         ["Ghi chú", e["note"] or ""],
         ["Trạng thái", STATUSES[data["status"]]],
     ]
+    if came is not None:
+        where = "sổ này" if came["from_ledger"] is None else f"sổ {came['from_ledger']} (gói {(came['package'] or '')[:12]}…)"
+        lines.append(["Đề nghị từ", f"{came['from_org']}: mã {came['from_entry']} ({where}), {came['from_decision']}"
+                      + (f", điểm {fmt_score(came['from_score'])}" if came["from_score"] is not None else "")])
+    for t in link["to"]:
+        lines.append(["Đã đề nghị lên", f"{t['org']}: mã {t['entry']} (năm {t['year']})"])
     table(None, ["Mục", "Nội dung"], lines, show_header=False)
     if rep:
         table("Báo cáo thành tích", ["Nội dung", ""], [[label, rep[k] or "(trống)"] for k, label in ASPECTS]
@@ -132,10 +149,14 @@ def status_cmd(
     ctx: typer.Context,
     year: Annotated[int, typer.Option("--year", "-y", help="Năm.", callback=YEAR_CHECK)],
     db: DbOpt = None,
+    org: OrgOpt = None,
     missing: Annotated[bool, typer.Option("--missing", help="Liệt kê theo đơn vị những gì còn thiếu.")] = False,
+    tree: Annotated[bool, typer.Option("--tree", help="Số lượng ở từng bước của tổ chức và mọi cấp dưới của nó.")] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Tiến độ của năm: số lượng ở từng bước, theo đơn vị và lĩnh vực."""
+    if tree:
+        return _status_tree(ctx, year, db, json_)
     from dvk.cycle.common import STATUSES, check_year
     from dvk.cycle.config import profile_for
     from dvk.cycle.status import STAGES, status_summary
@@ -173,6 +194,23 @@ def status_cmd(
             say(f"\n{u} — {yd.units[u]['name']}:")
             for it in items:
                 say(f"  {it['id']} {it['title']}: còn thiếu " + "; ".join(it["missing"]))
+
+
+def _status_tree(ctx: typer.Context, year: int, db, json_: bool) -> None:
+    from dvk.cycle.common import STATUSES, check_year
+    from dvk.cycle.status import tree_status
+
+    with ledger(ctx, db) as led, led.read() as conn:
+        rows = tree_status(conn, check_year(year))
+    if json_:
+        print_json(rows)
+        return
+    from dvk.cycle.status import STAGES
+
+    names = [STATUSES[k] if k != "registered" else "Đăng ký" for k in STAGES]
+    table(f"Năm {year} theo cấp", ["Tổ chức", *names, "Cả cấp dưới"],
+          [["    " * r["depth"] + f"{r['org']} — {r['name']}", *[r["counts"][k] for k in STAGES],
+            r["below"]["registered"]] for r in rows])
 
 
 def register(app: typer.Typer) -> None:

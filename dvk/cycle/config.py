@@ -13,6 +13,7 @@ from dvk.criteria import CriteriaSet
 from dvk.errors import NotFound
 from dvk.ledger.history import table
 from dvk.cycle.common import BASE_YEAR
+from dvk.cycle.orgs import current
 
 
 DEFAULT_PROFILE = {
@@ -42,41 +43,47 @@ PROFILE_LABELS = {
     "signer_title": "Chức vụ người ký",
     "on_behalf": "Thẩm quyền ký",
     "recipients": "Nơi nhận",
+    "award": "Hình thức công nhận",
 }
 
 
-def profile_for(conn: Connection, year: int) -> dict:
-    """The organisation profile in force for `year` (the newest from_year ≤ year)."""
+def profile_for(conn: Connection, year: int, *, org: str | None = None) -> dict:
+    """The organisation profile in force for `year` (the newest from_year ≤ year) of `org` (default: the
+    organisation the connection works for)."""
     t = table("org_profile")
+    mine = t.c.org_code == (org or current(conn))
     row = conn.execute(
-        select(t).where(t.c.from_year <= year).order_by(t.c.from_year.desc()).limit(1)
+        select(t).where(mine, t.c.from_year <= year).order_by(t.c.from_year.desc()).limit(1)
     ).mappings().first()
     if row is None:
-        row = conn.execute(select(t).order_by(t.c.from_year).limit(1)).mappings().first()
+        row = conn.execute(select(t).where(mine).order_by(t.c.from_year).limit(1)).mappings().first()
     if row is None:
         raise NotFound("Sổ chưa có thông tin đơn vị ban hành; hãy chạy dvk init.")
     out = dict(row)
     out["recipients"] = json.loads(out.get("recipients") or "[]")
+    ot = table("org")
+    out["level"] = conn.execute(select(ot.c.level).where(ot.c.code == out["org_code"])).scalar()
     return out
 
 
 def profiles(conn: Connection) -> list[dict]:
     t = table("org_profile")
     out = []
-    for r in conn.execute(select(t).order_by(t.c.from_year)).mappings():
+    for r in conn.execute(select(t).where(t.c.org_code == current(conn)).order_by(t.c.from_year)).mappings():
         d = dict(r)
         d["recipients"] = json.loads(d.get("recipients") or "[]")
         out.append(d)
     return out
 
 
-def criteria_for(conn: Connection, year: int) -> CriteriaSet:
+def criteria_for(conn: Connection, year: int, *, org: str | None = None) -> CriteriaSet:
     t = table("criteria_set")
+    mine = t.c.org_code == (org or current(conn))
     row = conn.execute(
-        select(t.c.from_year, t.c.text).where(t.c.from_year <= year).order_by(t.c.from_year.desc()).limit(1)
+        select(t.c.from_year, t.c.text).where(mine, t.c.from_year <= year).order_by(t.c.from_year.desc()).limit(1)
     ).first()
     if row is None:
-        row = conn.execute(select(t.c.from_year, t.c.text).order_by(t.c.from_year).limit(1)).first()
+        row = conn.execute(select(t.c.from_year, t.c.text).where(mine).order_by(t.c.from_year).limit(1)).first()
     if row is None:
         raise NotFound("Sổ chưa có bộ tiêu chí; hãy chạy dvk init.")
     since = "từ đầu" if row.from_year == BASE_YEAR else f"từ năm {row.from_year}"
@@ -85,7 +92,8 @@ def criteria_for(conn: Connection, year: int) -> CriteriaSet:
 
 def criteria_sets(conn: Connection) -> list[dict]:
     t = table("criteria_set")
-    return [dict(r) for r in conn.execute(select(t.c.from_year, t.c.phase, t.c.sha256).order_by(t.c.from_year)).mappings()]
+    return [dict(r) for r in conn.execute(select(t.c.from_year, t.c.phase, t.c.sha256)
+                                          .where(t.c.org_code == current(conn)).order_by(t.c.from_year)).mappings()]
 
 
 def get_setting(conn: Connection, key: str, default: str | None = None) -> str | None:

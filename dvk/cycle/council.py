@@ -26,6 +26,7 @@ from dvk.cycle.common import check_year, text_field, today
 from dvk.cycle.decisions import ensure_unlocked
 from dvk.cycle.entries import get_entry
 from dvk.cycle.units import get_unit
+from dvk.cycle.orgs import current
 
 
 _key = functools.lru_cache(maxsize=4096)(fold)  # a member's name folded, once per spelling (hot in every reader)
@@ -141,14 +142,15 @@ def council_of(conn: Connection, year: int) -> Council | None:
     """A year's council, conflicts and abstentions (three small queries), or None when the year has
     none of them — the fast path of every reader."""
     mt, ct, at, et = (table(n) for n in ("council_member", "council_conflict", "council_abstention", "entry"))
-    members = [dict(r) for r in conn.execute(select(mt).where(mt.c.year == year)
+    org = current(conn)
+    members = [dict(r) for r in conn.execute(select(mt).where(mt.c.org_code == org, mt.c.year == year)
                                              .order_by(mt.c.ordinal, mt.c.member)).mappings()]
     conflicts = {(r["entry_id"], fold(r["member"])): dict(r) for r in conn.execute(
-        select(ct).join(et, et.c.id == ct.c.entry_id).where(et.c.year == year)).mappings()}
+        select(ct).join(et, et.c.id == ct.c.entry_id).where(et.c.org_code == org, et.c.year == year)).mappings()}
     abstentions = {(r["entry_id"], fold(r["member"])): dict(r) for r in conn.execute(
-        select(at).join(et, et.c.id == at.c.entry_id).where(et.c.year == year)).mappings()}
+        select(at).join(et, et.c.id == at.c.entry_id).where(et.c.org_code == org, et.c.year == year)).mappings()}
     mtg = table("council_meeting")
-    meeting = conn.execute(select(mtg).where(mtg.c.year == year)).mappings().first()
+    meeting = conn.execute(select(mtg).where(mtg.c.org_code == org, mtg.c.year == year)).mappings().first()
     meeting = {**meeting, "absent": _names(meeting["absent"])} if meeting else None
     if not (members or conflicts or abstentions or meeting):
         return None
@@ -199,8 +201,10 @@ def add_member(tx: Tx, year: int, name: str, *, position: str | None = None, uni
             raise InvalidInput(f"Hội đồng năm {year} đã có {ROLES[role]}: {holder['member']}; mỗi Hội đồng một "
                                f"{ROLES[role]} (bỏ người đó trước: dvk council remove --year {year} TÊN).")
     mt = table("council_member")
-    ordinal = (tx.conn.execute(select(func.max(mt.c.ordinal)).where(mt.c.year == year)).scalar() or 0) + 1
-    row = {"year": year, "member": name_c, "position": position_c, "unit_code": unit_code, "role": role,
+    org = current(tx.conn)
+    ordinal = (tx.conn.execute(select(func.max(mt.c.ordinal)).where(mt.c.org_code == org, mt.c.year == year))
+               .scalar() or 0) + 1
+    row = {"org_code": org, "year": year, "member": name_c, "position": position_c, "unit_code": unit_code, "role": role,
            "ordinal": ordinal}
     tx.insert("council_member", row)
     return row
@@ -221,7 +225,7 @@ def record_meeting(tx: Tx, year: int, held_on: dt.date, *, place: str | None = N
                                                   max_len=MAX_LEN["member"]) or "")
         if m["member"] not in names:
             names.append(m["member"])
-    row = {"year": year, "held_on": held_on, "place": place_c,
+    row = {"org_code": current(tx.conn), "year": year, "held_on": held_on, "place": place_c,
            "absent": json.dumps(names, ensure_ascii=False, separators=(",", ":"))}
     tx.upsert("council_meeting", row)
     return {**row, "absent": names}
@@ -248,10 +252,10 @@ def remove_member(tx: Tx, year: int, name: str) -> dict:
     for (eid, k), a in list(council.abstentions.items()):
         if k == key:
             tx.delete("council_abstention", {"entry_id": eid, "member": a["member"]})
-    tx.delete("council_member", {"year": year, "member": m["member"]})
+    tx.delete("council_member", {"org_code": current(tx.conn), "year": year, "member": m["member"]})
     st, et = table("score"), table("entry")
     sheets = [r[0] for r in tx.conn.execute(select(st.c.member).join(et, et.c.id == st.c.entry_id)
-                                            .where(et.c.year == year))]
+                                            .where(et.c.org_code == current(tx.conn), et.c.year == year))]
     n = sum(1 for s in sheets if fold(s) == key)
     return {**m, "sheets": n}
 

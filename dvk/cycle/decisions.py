@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from dvk.errors import LockedYear
 from dvk.ledger.history import table
 from dvk.cycle.config import profile_for
+from dvk.cycle.orgs import current
 from dvk.text.dates import fmt_date
 from dvk.wording import recognition_title
 
@@ -16,7 +17,7 @@ from dvk.wording import recognition_title
 def active_decision(conn: Connection, year: int) -> dict | None:
     t = table("decision")
     row = conn.execute(
-        select(t).where(and_(t.c.year == year, t.c.revoked == False)).order_by(t.c.id.desc()).limit(1)  # noqa: E712
+        select(t).where(and_(t.c.org_code == current(conn), t.c.year == year, t.c.revoked == False)).order_by(t.c.id.desc()).limit(1)  # noqa: E712
     ).mappings().first()
     return dict(row) if row else None
 
@@ -44,6 +45,7 @@ def first_decision_from(conn: Connection, year: int):
     """The earliest decision in force for `year` or a later year (a row with year, number), or None."""
     t = table("decision")
     return conn.execute(
-        select(t.c.year, t.c.number).where(and_(t.c.year >= year, t.c.revoked == False))  # noqa: E712
+        select(t.c.year, t.c.number).where(and_(t.c.org_code == current(conn), t.c.year >= year,
+                                                t.c.revoked == False))  # noqa: E712
         .order_by(t.c.year).limit(1)
     ).first()

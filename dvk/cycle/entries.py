@@ -17,6 +17,7 @@ from dvk.rules import Issue, entry_id_of, make_id, match_key
 from dvk.cycle.common import today
 from dvk.cycle.config import criteria_for
 from dvk.cycle.decisions import ensure_unlocked
+from dvk.cycle.orgs import ORG_KEY, current, id_prefix
 
 __all__ = ["NewEntry", "validate_entry", "register", "next_seq", "make_id", "entry_id_of", "match_key", "get_entry",
            "REGISTRATION_VALUES"]
@@ -99,21 +100,24 @@ def register(tx: Tx, values: Mapping[str, Any] | NewEntry, *, names: Mapping[str
         row = {"id": None, "seq": 0, **dataclasses.asdict(values), "match_key": values.key}
     else:
         if units is None:
-            units = rules.Units(c for (c,) in tx.conn.execute(select(table("unit").c.code)))
+            ut = table("unit")
+            units = rules.Units(c for (c,) in tx.conn.execute(select(ut.c.code).where(ut.c.org_code == current(tx.conn))))
         row = _checked(values, crit_of=(lambda _y: crit) if crit is not None else (lambda y: criteria_for(tx.conn, y)),
                        units=units, found=found, names=names)
     year = row["year"]
     ensure_unlocked(tx.conn, year, f"danh sách đăng ký năm {year}")
     t = table("entry")
+    org = current(tx.conn)
     dup = tx.conn.execute(
-        select(t.c.id).where(and_(t.c.year == year, t.c.match_key == row["match_key"]))
+        select(t.c.id).where(and_(t.c.year == year, t.c.match_key == row["match_key"], t.c.org_code == org))
     ).first()
     if dup:
         raise InvalidInput(
             f"Mô hình “{row['title']}” của đơn vị {row['unit_code']} đã đăng ký năm {year} (mã {dup.id})."
         )
     row["seq"] = seq = next_seq(tx.conn, year)
-    row["id"] = make_id(year, seq)
+    row["id"] = make_id(year, seq, id_prefix(tx.conn, org))
+    row["org_code"] = org
     tx.insert("entry", row)
     return row
 
@@ -125,4 +129,10 @@ def get_entry(conn: Connection, entry_id: str) -> dict:
     row = conn.execute(select(t).where(t.c.id == eid)).mappings().first()
     if row is None:
         raise NotFound(f"Không có mô hình, điển hình mã “{eid}” trong sổ (dạng mã: 2024-007).")
+    chosen = conn.info.get(ORG_KEY)
+    if chosen is None and row.org_code:
+        conn.info[ORG_KEY] = row.org_code  # no --org: the entry's own organisation
+    elif chosen is not None and row.org_code != chosen:
+        raise NotFound(f"Mô hình, điển hình mã “{eid}” thuộc tổ chức “{row.org_code}”, không phải “{chosen}” "
+                       f"(bỏ --org hoặc dùng --org {row.org_code}).")
     return dict(row)

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
+from dvk.cycle.orgs import current as org_of
 from dvk.cycle.common import check_year, text_field
 from dvk.cycle.decisions import active_decision
 from dvk.cycle.entries import entry_id_of
@@ -26,7 +27,7 @@ MAX_FILE_BYTES = 1 << 20
 
 _PHASE = re.compile(r"(\d{4})\s*[-–]\s*(\d{4})")
 
-_ID = re.compile(r"\b(\d{4}\s*-\s*\d{1,6})\b")
+_ID = re.compile(r"\b((?:[A-Za-z][A-Za-z0-9_]*-)?\d{4}\s*-\s*\d{1,6})\b")
 
 
 def phase_years(phase: str) -> tuple[str, list[int]]:
@@ -54,7 +55,8 @@ def ids_from_file(path: Path) -> list[str]:
 
 
 def _recognized_in_force(conn: Connection, entry_id: str) -> tuple[dict, dict] | None:
-    e = conn.execute(select(table("entry")).where(table("entry").c.id == entry_id)).mappings().first()
+    et = table("entry")
+    e = conn.execute(select(et).where(et.c.id == entry_id, et.c.org_code == org_of(conn))).mappings().first()
     if e is None:
         return None
     dec = active_decision(conn, e["year"])
@@ -92,7 +94,8 @@ def propose(tx: Tx, phase: str, ids: Sequence[str], *, award: str | None = None,
             continue
         if eid not in add:
             add.append(eid)
-    current = {r for (r,) in tx.conn.execute(select(t.c.entry_id).where(t.c.phase == phase))}
+    org = org_of(tx.conn)
+    current = {r for (r,) in tx.conn.execute(select(t.c.entry_id).where(t.c.org_code == org, t.c.phase == phase))}
     drop = []
     for raw in remove:
         eid = entry_id_of(raw)
@@ -110,7 +113,7 @@ def propose(tx: Tx, phase: str, ids: Sequence[str], *, award: str | None = None,
         if eid in drop:
             continue
         if eid not in current:
-            tx.insert("proposal", {"phase": phase, "entry_id": eid, "award": award_c})
+            tx.insert("proposal", {"phase": phase, "entry_id": eid, "award": award_c, "org_code": org})
             current.add(eid)
             added.append(eid)
     for eid in drop:
@@ -126,7 +129,8 @@ def propose(tx: Tx, phase: str, ids: Sequence[str], *, award: str | None = None,
 def proposed(conn: Connection, phase: str) -> list[dict]:
     """The phase's proposed entries (entry id, award), in id order (year, then number)."""
     t = table("proposal")
-    rows = conn.execute(select(t).where(t.c.phase == phase).order_by(t.c.entry_id)).mappings().all()
+    rows = conn.execute(select(t).where(t.c.org_code == org_of(conn), t.c.phase == phase)
+                        .order_by(t.c.entry_id)).mappings().all()
     return [dict(r) for r in rows]
 
 

@@ -19,6 +19,7 @@ from dvk.text.safety import MAX_LEN
 from dvk.cycle.common import text_field, check_year, today
 from dvk.cycle.decisions import _decision_title, active_decision
 from dvk.cycle.units import list_units
+from dvk.cycle.orgs import current
 from dvk.cycle.year import judged, year_context
 from dvk.wording import decision_title, doc_number
 
@@ -153,7 +154,7 @@ def recognize(tx: Tx, plan: RecognitionPlan, *, kind: str = "recognition") -> in
     the units it was taken with and every entry's outcome; the year is locked from then on."""
     if kind != NONE:
         ensure_recognizable(plan)
-    dec_id = tx.insert("decision", {"year": plan.year, "number": plan.number, "decided_on": plan.decided_on,
+    dec_id = tx.insert("decision", {"org_code": current(tx.conn), "year": plan.year, "number": plan.number, "decided_on": plan.decided_on,
                                     "revoked": False, "revoked_reason": None, "revoked_on": None,
                                     "revocation_number": None, "kind": kind})
     # The units as they are now, kept with the decision: the decided year prints them from now on.
@@ -177,11 +178,12 @@ def number_unused(conn: Connection, year: int, number: int) -> None:
     """A decision number is used once in a year: by a recognition decision (in force or revoked)
     or by a revocation decision (InvalidInput)."""
     t = table("decision")
-    used = conn.execute(select(t.c.id).where(and_(t.c.year == year, t.c.number == number))).first()
+    mine = t.c.org_code == current(conn)
+    used = conn.execute(select(t.c.id).where(and_(mine, t.c.year == year, t.c.number == number))).first()
     if used:
         raise InvalidInput(f"Số quyết định {doc_number(number)} năm {year} đã được dùng (kể cả quyết định đã thu hồi); "
                            "hãy dùng số khác.")
-    used = conn.execute(select(t.c.id).where(and_(t.c.year == year, t.c.revocation_number == number))).first()
+    used = conn.execute(select(t.c.id).where(and_(mine, t.c.year == year, t.c.revocation_number == number))).first()
     if used:
         raise InvalidInput(f"Số quyết định {doc_number(number)} năm {year} đã được dùng cho một quyết định thu hồi; "
                            "hãy dùng số khác.")
@@ -215,7 +217,8 @@ def revoked_decisions(conn: Connection, year: int) -> list[dict]:
     t, o = table("decision"), table("outcome")
     from sqlalchemy import func
 
-    rows = conn.execute(select(t).where(and_(t.c.year == year, t.c.revoked == True))  # noqa: E712
+    rows = conn.execute(select(t).where(and_(t.c.org_code == current(conn), t.c.year == year,
+                                             t.c.revoked == True))  # noqa: E712
                         .order_by(t.c.id)).mappings().all()
     out = []
     for r in rows:

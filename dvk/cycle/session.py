@@ -26,6 +26,7 @@ class RunContext:
     ledger: str | os.PathLike | None
     user: str
     command: str = "dvk"
+    org: str | None = None  # the organisation the run works for (`--org`); None: the ledger's only one
 
     @property
     def path(self) -> Path:
@@ -39,7 +40,21 @@ class RunContext:
     def open(self, *, create: bool = False) -> "Ledger":
         from dvk.ledger.sqlite import Ledger
 
-        return Ledger.open(self.path, create=create)
+        led = Ledger.open(self.path, create=create)
+        if self.org is not None:
+            try:
+                self.choose(led)
+            except BaseException:
+                led.close()
+                raise
+        return led
+
+    def choose(self, led: "Ledger") -> None:
+        """Make this run's organisation (checked: it must be in the ledger) the one `led` works for."""
+        from dvk.cycle.orgs import choose
+
+        with led.read() as conn:
+            choose(conn, self.org)
 
     @contextlib.contextmanager
     def reading(self) -> Iterator["Connection"]:

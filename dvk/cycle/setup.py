@@ -19,23 +19,30 @@ from dvk.criteria import CriteriaSet
 from dvk.ledger.sqlite import Ledger
 from dvk.errors import InvalidInput, LockedYear
 from dvk.ledger.history import Tx, table
-from dvk.rules import late_changes
+from dvk.rules import ORG_LEVELS, late_changes, org_code_issue, org_code_of
 from dvk.text.normalize import clean
 from dvk.text.safety import MAX_LEN, MAX_RECIPIENTS
 from dvk.cycle.common import BASE_YEAR, text_field, check_year
 from dvk.cycle.config import DEFAULT_PROFILE, DEFAULT_RECIPIENTS, PROFILE_LABELS, criteria_for, profile_for
 from dvk.cycle.decisions import first_decision_from
+from dvk.cycle.orgs import current as org_of
 from dvk.wording import decision_number
 
 
 def init_ledger(path: Path, *, user: str, profile: Mapping[str, str | None], criteria_file: Path | None,
-                command: str = "dvk init") -> tuple[Ledger, bool]:
-    """Create the ledger (or open it unchanged when it already exists). Returns (ledger, created)."""
+                command: str = "dvk init", code: str | None = None,
+                level: str = "sector", recipients: list[str] | None = None) -> tuple[Ledger, bool]:
+    """Create the ledger (or open it unchanged when it already exists) with its first organisation
+    (`code`, default derived from the symbol: CĐN → CDN). Returns (ledger, created)."""
     crit_text = load_file(criteria_file).text if criteria_file else default_text()
     crit = load_text(crit_text)
     for k, v in profile.items():
         if k in DEFAULT_PROFILE:
             text_field(v, PROFILE_LABELS[k], max_len=MAX_LEN["profile"])
+    if code is not None and org_code_issue(code.strip()):
+        raise InvalidInput(f"--code: {org_code_issue(code.strip())}.")
+    if level not in ORG_LEVELS:
+        raise InvalidInput(f"--level: cấp “{level}” không hợp lệ ({', '.join(ORG_LEVELS)}).")
     existed = Path(path).exists() and Path(path).stat().st_size > 0
     ledger = Ledger.open(path, create=True)
     with ledger.read() as conn:
@@ -45,13 +52,21 @@ def init_ledger(path: Path, *, user: str, profile: Mapping[str, str | None], cri
     values = {k: (clean(v) if v else None) or DEFAULT_PROFILE[k] for k, v in profile.items() if k in DEFAULT_PROFILE}
     for k, v in DEFAULT_PROFILE.items():
         values.setdefault(k, v)
+    code = code.strip() if code else org_code_of(values["symbol"])
+    grassroots = level in ("grassroots", "group")
+    if recipients is None:  # a CĐCS reports to its parent body; the sector union's defaults otherwise
+        recipients = ([f"Ban Thường vụ {values['parent_org']} (b/c)", "Như Điều 3"] if grassroots
+                      else DEFAULT_RECIPIENTS)
     with ledger.write(user=user, command=command, summary=f"Tạo sổ cho {values['org']}") as tx:
         tx.insert("meta", {"key": "ledger_id", "value": str(uuid.uuid4())})
         tx.insert("meta", {"key": "created_at", "value": dt.datetime.now(dt.timezone.utc).isoformat()})
         tx.insert("meta", {"key": "backup_keep", "value": "10"})
-        tx.insert("org_profile", {"from_year": BASE_YEAR, **values,
-                                  "recipients": json.dumps(DEFAULT_RECIPIENTS, ensure_ascii=False)})
-        tx.insert("criteria_set", {"from_year": BASE_YEAR, "phase": crit.phase, "text": crit.text,
+        tx.insert("org", {"code": code, "name": values["org"], "parent": None, "level": level, "committee": None,
+                          "ordinal": 0})
+        tx.insert("org_profile", {"org_code": code, "from_year": BASE_YEAR, **values,
+                                  "recipients": json.dumps(recipients, ensure_ascii=False),
+                                  "award": "Giấy khen" if grassroots else None})
+        tx.insert("criteria_set", {"org_code": code, "from_year": BASE_YEAR, "phase": crit.phase, "text": crit.text,
                                    "sha256": crit.sha256})
     return ledger, True
 
@@ -61,7 +76,7 @@ def set_profile(tx: Tx, from_year: int, changes: Mapping[str, Any]) -> dict:
     check_year(from_year)
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
-        raise InvalidInput("Chưa nêu thay đổi nào (ví dụ --org, --signer).")
+        raise InvalidInput("Chưa nêu thay đổi nào (ví dụ --name, --signer).")
     decided = first_decision_from(tx.conn, from_year)
     if decided:
         raise LockedYear(
@@ -71,14 +86,18 @@ def set_profile(tx: Tx, from_year: int, changes: Mapping[str, Any]) -> dict:
     current = profile_for(tx.conn, from_year)
     new = {k: current[k] for k in ("org", "parent_org", "place", "symbol", "signer", "signer_title", "on_behalf")}
     recipients = current["recipients"]
+    current_award = current.get("award")
     for k, v in changes.items():
-        if k == "recipients":
+        if k == "award":
+            current_award = text_field(v, "Hình thức công nhận", max_len=MAX_LEN["profile"]) or None
+        elif k == "recipients":
             recipients = [x for x in (text_field(x, "dòng nơi nhận", max_len=MAX_LEN["recipient"]) for x in v) if x]
             if len(recipients) > MAX_RECIPIENTS:
                 raise InvalidInput(f"Quá nhiều dòng nơi nhận ({len(recipients)}, tối đa {MAX_RECIPIENTS}).")
         else:
             new[k] = text_field(v, PROFILE_LABELS.get(k, k), required=True, max_len=MAX_LEN["profile"])
-    row = {"from_year": from_year, **new, "recipients": json.dumps(recipients, ensure_ascii=False)}
+    row = {"org_code": org_of(tx.conn), "from_year": from_year, **new,
+           "recipients": json.dumps(recipients, ensure_ascii=False), "award": current_award}
     tx.upsert("org_profile", row)
     row["recipients"] = recipients
     return row
@@ -113,7 +132,8 @@ def use_criteria(tx: Tx, crit: CriteriaSet | Path, from_year: int) -> CriteriaUs
         raise LockedYear(
             f"Năm {decided.year} đã có quyết định công nhận; không thể đổi bộ tiêu chí từ năm {from_year}."
         )
-    tx.upsert("criteria_set", {"from_year": from_year, "phase": crit.phase, "text": crit.text, "sha256": crit.sha256})
+    org = org_of(tx.conn)
+    tx.upsert("criteria_set", {"org_code": org, "from_year": from_year, "phase": crit.phase, "text": crit.text, "sha256": crit.sha256})
     t = table("entry")
     windows: dict[int, tuple[dt.date, dt.date]] = {}
 
@@ -122,7 +142,8 @@ def use_criteria(tx: Tx, crit: CriteriaSet | Path, from_year: int) -> CriteriaUs
             windows[year] = criteria_for(tx.conn, year).window(year)
         return windows[year]
 
-    entries = tx.conn.execute(select(t).where(t.c.year >= from_year).order_by(t.c.year, t.c.seq)).mappings().all()
+    entries = tx.conn.execute(select(t).where(t.c.org_code == org, t.c.year >= from_year)
+                              .order_by(t.c.year, t.c.seq)).mappings().all()
     changed = late_changes(entries, window_of)
     tx.update_many("entry", changed)
     return CriteriaUsed(crit, on_time=tuple(e["id"] for e in changed if not e["late"]),

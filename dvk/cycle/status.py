@@ -110,3 +110,37 @@ def ledger_info(conn: Connection) -> dict:
 
     return {"schema": _current_revision(conn), "counts": counts, "years": years(conn),
             "ledger_id": get_setting(conn, "ledger_id")}
+
+
+def tree_status(conn: Connection, year: int) -> list[dict]:
+    """The year's counts at each stage for the organisation the connection works for and every one
+    below it, depth first: each row its own `counts` and `below` (itself and everything under it)."""
+    from dvk.cycle.forward import acting_for
+    from dvk.cycle.orgs import ORG_KEY, current, first_org, walk
+    from dvk.cycle.year import iter_year, year_context
+
+    top = conn.info.get(ORG_KEY) or first_org(conn) or current(conn)  # no --org: the whole tree
+    rows: list[dict] = []
+    for depth, org in list(walk(conn, top)):
+        with acting_for(conn, org["code"]):
+            ctx = year_context(conn, year)
+            counts = dict.fromkeys(STAGES, 0)
+            forwarded = 0
+            for b in iter_year(conn, ctx, full=False, marks=False):
+                for k in reached(b):
+                    counts[k] += 1
+            ft, et = table("forward"), table("entry")
+            forwarded = conn.execute(select(func.count()).select_from(ft).join(et, et.c.id == ft.c.from_entry)
+                                     .where(et.c.org_code == org["code"], et.c.year == year)).scalar()
+            rows.append({"org": org["code"], "name": org["name"], "level": org["level"], "parent": org["parent"],
+                         "depth": depth, "decision": None if ctx.decision is None else ctx.decision["number"],
+                         "counts": counts, "forwarded": forwarded})
+    for i, r in enumerate(rows):
+        below = dict(r["counts"])
+        for s in rows[i + 1:]:
+            if s["depth"] <= r["depth"]:
+                break
+            for k in STAGES:
+                below[k] += s["counts"][k]
+        r["below"] = below
+    return rows

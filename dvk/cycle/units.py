@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from dvk import rules
 from dvk.errors import InvalidInput, NotFound
 from dvk.ledger.history import Tx, table
+from dvk.cycle.orgs import current
 
 
 def add_unit(tx: Tx, code: str, name: str, committee: str | None = None) -> dict:
@@ -27,8 +28,9 @@ def add_unit(tx: Tx, code: str, name: str, committee: str | None = None) -> dict
     if same:
         raise InvalidInput(f"Mã đơn vị “{code_c}” trùng với đơn vị “{same[0]}” đã có trong sổ (mã đơn vị không "
                            "phân biệt chữ hoa, chữ thường và khoảng trắng); hãy dùng mã khác.")
-    ordinal = (tx.conn.execute(select(func.max(t.c.ordinal))).scalar() or 0) + 1
-    row = {"code": code_c, "name": name_c, "committee": committee_c, "ordinal": ordinal}
+    org = current(tx.conn)
+    ordinal = (tx.conn.execute(select(func.max(t.c.ordinal)).where(t.c.org_code == org)).scalar() or 0) + 1
+    row = {"code": code_c, "name": name_c, "committee": committee_c, "ordinal": ordinal, "org_code": org}
     tx.insert("unit", row)
     return row
 
@@ -36,7 +38,13 @@ def add_unit(tx: Tx, code: str, name: str, committee: str | None = None) -> dict
 def upsert_units(tx: Tx, rows: Sequence[Mapping[str, str | None]]) -> dict[str, int]:
     """Add or update units from an import (file order = unit order for new ones)."""
     t = table("unit")
-    existing = {r.code: dict(r) for r in tx.conn.execute(select(t)).mappings()}
+    org = current(tx.conn)
+    everywhere = {r.code: r.org_code for r in tx.conn.execute(select(t.c.code, t.c.org_code))}
+    others = [r["code"] for r in rows if r["code"] in everywhere and everywhere[r["code"]] != org]
+    if others:
+        raise InvalidInput(f"Mã đơn vị “{others[0]}” đã là đơn vị của tổ chức “{everywhere[others[0]]}” trong sổ; "
+                           "một đơn vị thuộc một tổ chức.")
+    existing = {r.code: dict(r) for r in tx.conn.execute(select(t).where(t.c.org_code == org)).mappings()}
     ordinal = max([u["ordinal"] for u in existing.values()], default=0)
     counts = {"added": 0, "updated": 0, "unchanged": 0}
     for r in rows:
@@ -51,7 +59,8 @@ def upsert_units(tx: Tx, rows: Sequence[Mapping[str, str | None]]) -> dict[str, 
                 counts["updated"] += 1
         else:
             ordinal += 1
-            tx.insert("unit", {"code": code, "name": r["name"], "committee": r.get("committee"), "ordinal": ordinal})
+            tx.insert("unit", {"code": code, "name": r["name"], "committee": r.get("committee"), "ordinal": ordinal,
+                               "org_code": org})
             existing[code] = {"code": code, "ordinal": ordinal, **r}
             counts["added"] += 1
     return counts
@@ -59,12 +68,13 @@ def upsert_units(tx: Tx, rows: Sequence[Mapping[str, str | None]]) -> dict[str, 
 
 def list_units(conn: Connection) -> list[dict]:
     t = table("unit")
-    return [dict(r) for r in conn.execute(select(t).order_by(t.c.ordinal, t.c.code)).mappings()]
+    return [dict(r) for r in conn.execute(select(t).where(t.c.org_code == current(conn))
+                                          .order_by(t.c.ordinal, t.c.code)).mappings()]
 
 
 def get_unit(conn: Connection, code: str) -> dict:
     t = table("unit")
-    row = conn.execute(select(t).where(t.c.code == code)).mappings().first()
+    row = conn.execute(select(t).where(t.c.org_code == current(conn), t.c.code == code)).mappings().first()
     if row is None:
         # Be forgiving about case and spacing, never about identity.
         cands = [u for u in list_units(conn) if rules.unit_key(u["code"]) == rules.unit_key(code)]
@@ -90,5 +100,6 @@ def units_of_decision(conn: Connection, decision: Mapping | None) -> dict[str, d
 def decided_years(conn: Connection) -> list[int]:
     """The years that have a recognition decision in force (they keep the units they were decided with)."""
     t = table("decision")
-    return [r[0] for r in conn.execute(select(t.c.year).where(t.c.revoked == False)  # noqa: E712
+    return [r[0] for r in conn.execute(select(t.c.year).where(t.c.org_code == current(conn),
+                                                              t.c.revoked == False)  # noqa: E712
                                        .distinct().order_by(t.c.year))]

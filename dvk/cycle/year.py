@@ -18,6 +18,7 @@ from dvk.ledger.history import table
 from dvk.cycle.common import entry_year
 from dvk.cycle.config import criteria_for
 from dvk.cycle.decisions import active_decision
+from dvk.cycle.orgs import current
 from dvk.cycle.units import units_of_decision
 from dvk.wording import decision_number
 
@@ -66,7 +67,7 @@ def iter_year(conn: Connection, ctx: YearContext, *, full: bool = True,
     one (NULL, written under other criteria, marks changed behind it) — computed from the marks.
     """
     et, rt, ct, st, ot = (table(n) for n in ("entry", "report", "confirmation", "score", "outcome"))
-    cond = et.c.year == ctx.year
+    cond = and_(et.c.year == ctx.year, et.c.org_code == current(conn))
     if entry_ids is not None:
         cond = and_(cond, et.c.id.in_(list(entry_ids)))
 
@@ -320,4 +321,5 @@ def entry_json(yd: YearData, e: Mapping) -> dict:
 
 def years(conn: Connection) -> list[int]:
     t = table("entry")
-    return [r[0] for r in conn.execute(select(t.c.year).distinct().order_by(t.c.year))]
+    return [r[0] for r in conn.execute(select(t.c.year).where(t.c.org_code == current(conn)).distinct()
+                                       .order_by(t.c.year))]

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from dvk.cycle.config import criteria_for
 from dvk.cycle.decisions import ensure_unlocked
 from dvk.cycle.units import list_units
+from dvk.cycle.orgs import current as org_of
 from dvk.criteria import CriteriaSet
 from dvk.errors import InvalidInput, Problem, ValidationFailed
 from dvk.ledger.bulk import bulk_cache
@@ -191,7 +192,8 @@ class _Importer:
         out: dict[str, dict] = {}
         uniq = list(dict.fromkeys(ids))
         for i in range(0, len(uniq), LOOKUP_CHUNK):
-            q = select(et.c.id, et.c.year, et.c.unit_code, et.c.title).where(et.c.id.in_(uniq[i:i + LOOKUP_CHUNK]))
+            q = select(et.c.id, et.c.year, et.c.unit_code, et.c.title).where(et.c.id.in_(uniq[i:i + LOOKUP_CHUNK]),
+                                                                             et.c.org_code == org_of(self.conn))
             for r in self.conn.execute(q):
                 out[r.id] = {"id": r.id, "year": r.year, "unit_code": r.unit_code, "title": r.title}
         return out

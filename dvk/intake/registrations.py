@@ -10,6 +10,7 @@ from sqlalchemy import and_, bindparam, select
 
 from dvk.cycle.common import KINDS as ENTRY_KINDS, SUBJECTS, today
 from dvk.cycle.entries import next_seq
+from dvk.cycle.orgs import current as org_of, id_prefix
 from dvk.text.dates import DateError, parse_date
 from dvk.errors import Problem
 from dvk.ledger.history import table as db_table
@@ -176,7 +177,8 @@ class _Registrations(_Importer):
     def _known_keys(self, year: int, keys: list[str]) -> list[str]:
         """The keys among `keys` that an entry of `year` has (a SELECT per LOOKUP_CHUNK keys)."""
         et = db_table("entry")
-        q = select(et.c.match_key).distinct().where(et.c.year == year, et.c.match_key.in_(bindparam("keys", expanding=True)))
+        q = select(et.c.match_key).distinct().where(et.c.year == year, et.c.org_code == org_of(self.conn),
+                                                    et.c.match_key.in_(bindparam("keys", expanding=True)))
         out: list[str] = []
         for i in range(0, len(keys), LOOKUP_CHUNK):
             out.extend(self.conn.execute(q, {"keys": keys[i:i + LOOKUP_CHUNK]}).scalars())
@@ -195,7 +197,8 @@ class _Registrations(_Importer):
             # full rows (typed by SQLAlchemy) only for those -- none at all for a new list.
             hits = self._known_keys(year, list(dict.fromkeys(keys)))
             for i in range(0, len(hits), LOOKUP_CHUNK):
-                q = select(et).where(and_(et.c.year == year, et.c.match_key.in_(hits[i:i + LOOKUP_CHUNK])))
+                q = select(et).where(and_(et.c.year == year, et.c.org_code == org_of(self.conn),
+                                          et.c.match_key.in_(hits[i:i + LOOKUP_CHUNK])))
                 for r in self.conn.execute(q).mappings():
                     existing.setdefault((year, r["match_key"]), dict(r))
             for r in self.plan.get("entry", [f"{year}|{k}" for k in keys]).values():  # planned by earlier batches
@@ -206,6 +209,8 @@ class _Registrations(_Importer):
         for year in by_year:
             self._setup_year(year)
         unlocked, lines_of, new_ids, seqs = self._unlocked, self._lines, res.new_ids, self._seq
+        org = org_of(self.conn)
+        prefix = id_prefix(self.conn, org)
         for it in items:
             new, date_given = it.cand
             year = new["year"]
@@ -217,7 +222,8 @@ class _Registrations(_Importer):
                 seq = seqs[year]
                 seqs[year] = seq + 1
                 new["seq"] = seq
-                new["id"] = eid = make_id(year, seq)
+                new["id"] = eid = make_id(year, seq, prefix)
+                new["org_code"] = org
                 lines_of[year].append(it.row[0])
                 inserts.append(new)
                 pending[k] = new

@@ -32,7 +32,9 @@ class _Scores(_Importer):
         cs = db_table("criteria_set")
         self.codes: list[str] = []
         self._code_sets: list[set[str]] = []
-        for r in self.conn.execute(select(cs.c.text).order_by(cs.c.from_year)):
+        from dvk.cycle.orgs import current as org_of
+
+        for r in self.conn.execute(select(cs.c.text).where(cs.c.org_code == org_of(self.conn)).order_by(cs.c.from_year)):
             crit = load_text(r.text, stored=True)
             self._code_sets.append(set(crit.codes))
             for code in crit.codes:

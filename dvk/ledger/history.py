@@ -116,7 +116,7 @@ class Tx:
         # lines as change_line() for the digest.
         params = [(hid, seq, table_name, key, op, data) for seq, (key, data) in enumerate(rows, first)]
         self.conn.exec_driver_sql(_INSERT_CHANGE, params)
-        self._digest.update("".join([f"{seq}\t{table_name}\t{key}\t{op}\t{data}\n"
+        self._digest.update("".join([f"{seq}\t{table_name}\t{key}\t{op}\t{'' if data is None else data}\n"
                                      for seq, (key, data) in enumerate(rows, first)]).encode("utf-8"))
         self.n = first + len(rows) - 1
 

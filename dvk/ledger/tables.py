@@ -55,6 +55,7 @@ council_conflict = Table(
 
 council_meeting = Table(
     'council_meeting', metadata,
+    Column('org_code', String(), primary_key=True, nullable=False),
     Column('year', Integer(), primary_key=True, nullable=False),
     Column('held_on', Date(), nullable=False),
     Column('place', String(), nullable=True),
@@ -63,6 +64,7 @@ council_meeting = Table(
 
 council_member = Table(
     'council_member', metadata,
+    Column('org_code', String(), primary_key=True, nullable=False),
     Column('year', Integer(), primary_key=True, nullable=False),
     Column('member', String(), primary_key=True, nullable=False),
     Column('position', String(), nullable=True),
@@ -73,6 +75,7 @@ council_member = Table(
 
 criteria_set = Table(
     'criteria_set', metadata,
+    Column('org_code', String(), primary_key=True, nullable=False),
     Column('from_year', Integer(), primary_key=True, nullable=False),
     Column('phase', String(), nullable=False),
     Column('text', String(), nullable=False),
@@ -90,6 +93,7 @@ decision = Table(
     Column('revoked_on', Date(), nullable=True),
     Column('revocation_number', Integer(), nullable=True),
     Column('kind', String(), nullable=False, default='recognition', server_default='recognition'),
+    Column('org_code', String(), nullable=True),
 )
 Index('ix_decision_year', decision.c.year)
 
@@ -111,6 +115,7 @@ document = Table(
     Column('phase', String(), nullable=True),
     Column('decision_id', Integer(), ForeignKey('decision.id'), nullable=True),
     Column('params', String(), nullable=False, default='{}'),
+    Column('org_code', String(), nullable=True),
 )
 Index('ix_document_kind_year', document.c.kind, document.c.year)
 
@@ -131,10 +136,23 @@ entry = Table(
     Column('sudden', Boolean(), nullable=False, default=False),
     Column('note', String(), nullable=True),
     Column('match_key', String(), nullable=False),
+    Column('org_code', String(), nullable=True),
     UniqueConstraint('year', 'seq', name='uq_entry_year_seq'),
 )
 Index('ix_entry_year_match', entry.c.year, entry.c.match_key)
 Index('ix_entry_year_unit', entry.c.year, entry.c.unit_code)
+
+forward = Table(
+    'forward', metadata,
+    Column('entry_id', String(), ForeignKey('entry.id'), primary_key=True, nullable=False),
+    Column('from_org', String(), nullable=False),
+    Column('from_entry', String(), nullable=False),
+    Column('from_ledger', String(), nullable=True),
+    Column('from_decision', String(), nullable=False),
+    Column('from_score', Float(), nullable=True),
+    Column('package', String(), nullable=True),
+    Column('data_sha256', String(), nullable=True),
+)
 
 history = Table(
     'history', metadata,
@@ -154,8 +172,19 @@ meta = Table(
     Column('value', String(), nullable=False),
 )
 
+org = Table(
+    'org', metadata,
+    Column('code', String(), primary_key=True, nullable=False),
+    Column('name', String(), nullable=False),
+    Column('parent', String(), nullable=True),
+    Column('level', String(), nullable=False),
+    Column('committee', String(), nullable=True),
+    Column('ordinal', Integer(), nullable=False, default=0),
+)
+
 org_profile = Table(
     'org_profile', metadata,
+    Column('org_code', String(), primary_key=True, nullable=False),
     Column('from_year', Integer(), primary_key=True, nullable=False),
     Column('org', String(), nullable=False),
     Column('parent_org', String(), nullable=False),
@@ -165,6 +194,7 @@ org_profile = Table(
     Column('signer_title', String(), nullable=False),
     Column('on_behalf', String(), nullable=False),
     Column('recipients', String(), nullable=False, default='[]'),
+    Column('award', String(), nullable=True),
 )
 
 outcome = Table(
@@ -176,11 +206,24 @@ outcome = Table(
     Column('reasons', String(), nullable=False, default='[]'),
 )
 
+package = Table(
+    'package', metadata,
+    Column('sha256', String(), primary_key=True, nullable=False),
+    Column('org_code', String(), nullable=False),
+    Column('from_org', String(), nullable=False),
+    Column('from_ledger', String(), nullable=False),
+    Column('year', Integer(), nullable=False),
+    Column('sender_last_hash', String(), nullable=False),
+    Column('received_on', Date(), nullable=False),
+    Column('entries', Integer(), nullable=False, default=0),
+)
+
 proposal = Table(
     'proposal', metadata,
     Column('phase', String(), primary_key=True, nullable=False),
     Column('entry_id', String(), ForeignKey('entry.id'), primary_key=True, nullable=False),
     Column('award', String(), nullable=True),
+    Column('org_code', String(), nullable=True),
 )
 
 report = Table(
@@ -211,14 +254,16 @@ unit = Table(
     Column('name', String(), nullable=False),
     Column('committee', String(), nullable=True),
     Column('ordinal', Integer(), nullable=False, default=0),
+    Column('org_code', String(), nullable=True),
 )
 
 TABLES: dict[str, Table] = dict(metadata.tables)
 
 ROW_KEYS: dict[str, tuple[str, ...]] = {
     'meta': ('key',),
-    'org_profile': ('from_year',),
-    'criteria_set': ('from_year',),
+    'org': ('code',),
+    'org_profile': ('org_code', 'from_year'),
+    'criteria_set': ('org_code', 'from_year'),
     'unit': ('code',),
     'entry': ('id',),
     'report': ('entry_id',),
@@ -229,8 +274,10 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     'decision_unit': ('decision_id', 'code'),
     'proposal': ('phase', 'entry_id'),
     'document': ('sha256',),
-    'council_member': ('year', 'member'),
+    'council_member': ('org_code', 'year', 'member'),
     'council_conflict': ('entry_id', 'member'),
     'council_abstention': ('entry_id', 'member'),
-    'council_meeting': ('year',),
+    'council_meeting': ('org_code', 'year'),
+    'forward': ('entry_id',),
+    'package': ('sha256',),
 }

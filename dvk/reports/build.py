@@ -25,6 +25,7 @@ from dvk.reports.records import ConfirmationRecord, EntryRecords, RegistrationRe
 from dvk.criteria import CriteriaSet
 from dvk.text.dates import fmt_date
 from dvk.text.normalize import fold, sort_people
+from dvk.wording import GRASSROOTS
 from dvk.wording import inner_quotes, decision_ref, decision_title, doc_number, fmt_number, fmt_score, issuer_name, issuing_level, members_name, recognition_subject
 
 
@@ -51,9 +52,17 @@ def letterhead_for(profile: Mapping[str, Any], units: Mapping[str, Mapping]) -> 
         parent_org=profile["parent_org"], org=org, symbol=profile["symbol"], place=profile["place"],
         signer=profile["signer"], signer_title=profile["signer_title"], on_behalf=on_behalf,
         recipients=recipients, issuer_name=issuer_name(org, on_behalf),
-        members_name=members_name((u.get("name") or "" for u in units.values()),
-                                  issuing_level(org, profile.get("symbol") or "")),
+        members_name=members_name((u.get("name") or "" for u in units.values()), level_of(profile)),
     )
+
+
+def level_of(profile: Mapping[str, Any]) -> str:
+    """The issuing level of a profile: grassroots when its organisation is a CĐCS or a group in the
+    tree, else as its name and symbol say (a ledger made before the tree says "sector" for its one
+    organisation, whatever it is)."""
+    if profile.get("level") in ("grassroots", "group"):
+        return GRASSROOTS
+    return issuing_level(profile["org"], profile.get("symbol") or "")
 
 
 def names_body(line: str, body: str) -> bool:
@@ -336,7 +345,7 @@ def decision_doc(st: YearState, on: dt.date) -> DecisionDoc:
         letterhead=st.lh, year=st.year, number=doc_number(d["number"]), issued_on=d["decided_on"],
         groups=st.recognized.groups(), legal_bases=_legal_bases(st.crit, st.lh, meeting_phrase(st.ctx.council)),
         recipients=_decision_recipients(st.profile), phase=st.crit.phase, guidance=guidance_of(st.crit),
-        field_legend=field_legend(st.crit), replaces=replaced_by(st, d))
+        field_legend=field_legend(st.crit), replaces=replaced_by(st, d), award=st.profile.get("award") or "")
 
 
 def registration_doc(st: YearState, on: dt.date) -> RegistrationListDoc:

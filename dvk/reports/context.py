@@ -338,7 +338,9 @@ def decision_context(doc: DecisionDoc) -> dict:
         date_text=doc.date_text or fmt_date(doc.issued_on),
         field_legend=doc.field_legend,
         article2=doc.article2 or (
-            f"{_named(groups)} có tên tại Điều 1 tiếp tục duy trì, nhân rộng mô hình, phát huy tính lan tỏa "
+            f"{_named(groups)} có tên tại Điều 1 "
+            + (f"được tặng {doc.award} của {_one_line(lh.org)}; " if doc.award else "")
+            + "tiếp tục duy trì, nhân rộng mô hình, phát huy tính lan tỏa "
             "trong đoàn viên, người lao động. Quyết định này có hiệu lực kể từ ngày ký"
             + (f" và thay thế {doc.replaces}." if doc.replaces else ".")),
         article3=doc.article3 or (

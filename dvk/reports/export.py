@@ -431,15 +431,18 @@ def _convert_all(items: list[tuple[Job, RenderResult]], staging: Path, out: Path
 def _record(led: Ledger, written, pdfs, *, user: str, command: str, summary: str) -> None:
     """One history record listing every file written, with its SHA-256."""
     sources = {j.name: r.sha256 for j, r in written}
+    from dvk.cycle.orgs import current as org_of
+
     with led.write(user=user, command=command, summary=summary) as tx:
+        org = org_of(tx.conn)
         for j, r in written:
-            tx.upsert("document", {"sha256": r.sha256, "name": j.name, "kind": j.kind,
+            tx.upsert("document", {"org_code": org, "sha256": r.sha256, "name": j.name, "kind": j.kind,
                                    "year": j.key if isinstance(j.key, int) else None,
                                    "phase": j.key if isinstance(j.key, str) else None,
                                    "decision_id": j.decision_id,
                                    "params": json.dumps(j.params, ensure_ascii=False, sort_keys=True)})
         for j, path, digest in pdfs:
-            tx.upsert("document", {"sha256": digest, "name": path.name, "kind": j.kind,
+            tx.upsert("document", {"org_code": org, "sha256": digest, "name": path.name, "kind": j.kind,
                                    "year": j.key if isinstance(j.key, int) else None,
                                    "phase": j.key if isinstance(j.key, str) else None,
                                    "decision_id": j.decision_id,

@@ -181,6 +181,7 @@ class DecisionDoc(_Frozen):
     guidance: str = ""
     field_legend: str = ""
     replaces: str = ""
+    award: str = ""  # what the recognition gives (a grassroots union's "Giấy khen"); empty: the list only
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("groups", "legal_bases", "recipients")
 

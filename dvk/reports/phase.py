@@ -19,12 +19,12 @@ from dvk.cycle.proposals import proposed, proposed_award
 from dvk.cycle.units import list_units
 from dvk.ledger.history import table
 from dvk.reports.build import (COLLECTIVES, INDIVIDUALS, OrderedRows, YearState, guidance_of, iter_results,
-                               letterhead_for, names_body, read_year)
+                               letterhead_for, level_of, names_body, read_year)
 from dvk.reports.models import Group, ListRow, ProposalDoc, YearSummaryRow
 from dvk.reports.records import PhaseWorkbookData, PhaseYear
 from dvk.text.dates import fmt_date
 from dvk.text.normalize import fold, sort_people
-from dvk.wording import decision_note, default_award, issuing_level, standing_committee
+from dvk.wording import decision_note, default_award, standing_committee
 
 
 @dataclass
@@ -141,7 +141,7 @@ def proposal_doc(conn: Connection, ps: PhaseState, on: dt.date) -> ProposalDoc:
     # "Như trên" already sends it to the addressee: drop lines that name the parent body again.
     lh = dataclasses.replace(lh, recipients=tuple(r for r in lh.recipients if not names_body(r, lh.parent_org)))
     first = ps.states[ps.years[0]].crit if ps.years else None
-    award = ps.award or default_award(issuing_level(profile["org"], profile.get("symbol") or ""), lh.parent_org)
+    award = ps.award or default_award(level_of(profile), lh.parent_org)
     return ProposalDoc(letterhead=lh, phase=ps.phase, number="", issued_on=on, addressee=addressee,
                        groups=ps.rows(), years=tuple(ps.summary), award=award,
                        guidance=guidance_of(first) if first is not None else "")

@@ -152,6 +152,8 @@ def verify_document(led: Ledger, path: Path) -> DocCheck:
     with led.read() as conn:
         ledger = ledger_id(conn)
         row = conn.execute(select(dt_).where(dt_.c.sha256 == check.sha256)).mappings().first()
+        if row is not None and row["org_code"] and not conn.info.get("dvk.org"):
+            conn.info["dvk.org"] = row["org_code"]  # the document's own organisation
         if row is None:
             _unknown(conn, check, ledger)
             return check

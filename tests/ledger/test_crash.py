@@ -118,7 +118,8 @@ BULK = textwrap.dedent("""
     with led.write(user="kiểm thử", command="bulk", summary="12.000 đơn vị") as tx:
         for b in range(12):
             tx.insert_many("unit", [{"code": f"K{b:02d}-{i:04d}", "name": f"Công đoàn cơ sở {b}-{i}",
-                                     "committee": "Chi bộ", "ordinal": 100 + b * 1000 + i} for i in range(1000)])
+                                     "committee": "Chi bộ", "ordinal": 100 + b * 1000 + i, "org_code": "CDN"}
+                                    for i in range(1000)])
     led.close()
 """)
 

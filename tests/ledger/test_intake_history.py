@@ -25,7 +25,7 @@ def _rows(n: int, year: int = 2024) -> list[dict]:
                     "person": person, "position": "Điều dưỡng" if person else None, "field": 1 + i % 5,
                     "registered_on": dt.date(year, 2, 1 + i % 28) if i % 7 else None, "late": i % 5 == 0,
                     "sudden": i % 11 == 0, "note": 'ghi chú "ngoặc" \\ và xuống\ndòng' if i % 4 == 0 else None,
-                    "match_key": match_key("BVDK", title, person)})
+                    "match_key": match_key("BVDK", title, person), "org_code": "CDN"})
     return out
 
 
@@ -152,7 +152,7 @@ class _Recorder:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.fixed_dictionaries({k: _json_values for k in (
     "id", "year", "seq", "unit_code", "title", "kind", "subject", "person", "position", "field",
-    "registered_on", "late", "sudden", "note", "match_key")}), min_size=1, max_size=5),
+    "registered_on", "late", "sudden", "note", "match_key", "org_code")}), min_size=1, max_size=5),
     st.booleans())
 def test_bulk_insert_records_the_canonical_json(rows, extra_key):
     """Value by value JSON of complete rows (and the encoder for others) is history.canonical's."""

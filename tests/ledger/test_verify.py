@@ -98,7 +98,7 @@ def test_a_score_changed_with_sqlite_is_named_with_its_criterion(entry):
          "Mô hình, điển hình {eid} / ngày đăng ký: lịch sử ghi 10/02/2024, sổ hiện ghi “ngày 30/02”"),
         (["UPDATE confirmation SET rejected = 1, reason = 'x'"], "Xác nhận của cấp ủy cho {eid} / không xác nhận"),
         (["DELETE FROM report"], "Báo cáo thành tích của {eid}: lịch sử ghi có dòng này nhưng sổ không còn — bị xóa"),
-        (["INSERT INTO unit VALUES ('MA', 'Đơn vị ma', NULL, 9)"],
+        (["INSERT INTO unit VALUES ('MA', 'Đơn vị ma', NULL, 9, 'CDN')"],
          "Đơn vị MA: sổ có dòng này nhưng lịch sử không ghi — bị thêm ngoài dvk"),
         (["UPDATE meta SET value = '99' WHERE key = 'backup_keep'"],
          "Cài đặt backup_keep / giá trị: lịch sử ghi “10”, sổ hiện ghi “99”"),
@@ -212,9 +212,9 @@ def test_problems_are_listed_all_at_once_and_capped(entry):
     ledger, full_entry = entry
     from dvk.ledger import verify as v
 
-    rows = [(f"X{i:05d}", f"Đơn vị lạ {i}", None, 100 + i) for i in range(v.MAX_KEPT + 50)]
+    rows = [(f"X{i:05d}", f"Đơn vị lạ {i}", None, 100 + i, "CDN") for i in range(v.MAX_KEPT + 50)]
     con = sqlite3.connect(ledger.db)
-    con.executemany("INSERT INTO unit VALUES (?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO unit VALUES (?, ?, ?, ?, ?)", rows)
     con.commit()
     con.close()
     data = json.loads(ledger("verify", "--json", ok=False).stdout)
@@ -256,11 +256,11 @@ BUILD = textwrap.dedent("""
     led, _ = init_ledger(p, user="t", profile={}, criteria_file=None)
     marks = json.dumps({"G1": 8, "G2": 9})
     with led.write(user="t", command="bulk") as tx:
-        tx.insert("unit", {"code": "U", "name": "Đơn vị", "committee": None, "ordinal": 1})
+        tx.insert("unit", {"code": "U", "name": "Đơn vị", "committee": None, "ordinal": 1, "org_code": "CDN"})
         for start in range(0, n, 20000):
             ents = [{"id": f"2024-{i:06d}", "year": 2024, "seq": i, "unit_code": "U", "title": f"Mô hình {i}",
                      "kind": "model", "subject": "collective", "field": 1, "registered_on": dt.date(2024, 2, 10),
-                     "match_key": f"u|{i}"} for i in range(start + 1, min(n, start + 20000) + 1)]
+                     "match_key": f"u|{i}", "org_code": "CDN"} for i in range(start + 1, min(n, start + 20000) + 1)]
             tx.insert_many("entry", ents)
             tx.insert_many("score", [{"entry_id": e["id"], "member": "An", "marks": marks} for e in ents])
     led.close()
@@ -299,7 +299,8 @@ def test_record_inserted_matches_insert_many(tmp_path):
     from dvk.ledger.history import canonical, row_key
     from dvk.ledger.verify import verify
 
-    rows = [{"code": f"U{i}", "name": f"Đơn vị {i}", "committee": None, "ordinal": i} for i in range(5)]
+    rows = [{"code": f"U{i}", "name": f"Đơn vị {i}", "committee": None, "ordinal": i, "org_code": "CDN"}
+            for i in range(5)]
     seen = []
     for how in ("insert_many", "record_inserted"):
         led, _ = init_ledger(tmp_path / f"{how}.sqlite", user="t", profile={}, criteria_file=None)
@@ -308,7 +309,7 @@ def test_record_inserted_matches_insert_many(tmp_path):
                 if how == "insert_many":
                     tx.insert_many("unit", rows)
                 else:
-                    tx.conn.exec_driver_sql("INSERT INTO unit VALUES (?, ?, ?, ?)",
+                    tx.conn.exec_driver_sql("INSERT INTO unit VALUES (?, ?, ?, ?, ?)",
                                             [tuple(r.values()) for r in rows])
                     tx.record_inserted("unit", [(row_key("unit", r), canonical(r)) for r in rows])
             assert verify(led).ok

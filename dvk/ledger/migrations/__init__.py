@@ -4,7 +4,7 @@
 import; `tests/ledger/test_migrations.py` checks it against Alembic's own head.
 """
 
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 
 # A data migration that inserts rows leaves, under this key of the connection's `info`, a list of
 # (table name, [(row key, canonical JSON of the row), …]) — or (table name, rows, "update") for rows it
