@@ -28,18 +28,19 @@ class RunContext:
     command: str = "dvk"
 
     @property
-    def path(self) -> Path:
-        from dvk.ledger.paths import resolve_path
+    def path(self) -> "Path | str":
+        """Where the ledger is: a file's Path, or a PostgreSQL URL (`dvk.ledger.stores`)."""
+        from dvk.ledger.stores import resolve_location
 
-        return resolve_path(self.ledger)
+        return resolve_location(self.ledger)
 
     def with_command(self, command: str) -> "RunContext":
         return replace(self, command=command)
 
     def open(self, *, create: bool = False) -> "Ledger":
-        from dvk.ledger.sqlite import Ledger
+        from dvk.ledger.stores import open_ledger
 
-        return Ledger.open(self.path, create=create)
+        return open_ledger(self.path, create=create)
 
     @contextlib.contextmanager
     def reading(self) -> Iterator["Connection"]:

@@ -28,7 +28,7 @@ from dvk.cycle.decisions import first_decision_from
 from dvk.wording import decision_number
 
 
-def init_ledger(path: Path, *, user: str, profile: Mapping[str, str | None], criteria_file: Path | None,
+def init_ledger(path: "Path | str", *, user: str, profile: Mapping[str, str | None], criteria_file: Path | None,
                 command: str = "dvk init") -> tuple[Ledger, bool]:
     """Create the ledger (or open it unchanged when it already exists). Returns (ledger, created)."""
     crit_text = load_file(criteria_file).text if criteria_file else default_text()
@@ -36,8 +36,10 @@ def init_ledger(path: Path, *, user: str, profile: Mapping[str, str | None], cri
     for k, v in profile.items():
         if k in DEFAULT_PROFILE:
             text_field(v, PROFILE_LABELS[k], max_len=MAX_LEN["profile"])
-    existed = Path(path).exists() and Path(path).stat().st_size > 0
-    ledger = Ledger.open(path, create=True)
+    from dvk.ledger.stores import is_server, open_ledger
+
+    existed = is_server(path) or (Path(path).exists() and Path(path).stat().st_size > 0)
+    ledger = open_ledger(path, create=True)
     with ledger.read() as conn:
         has_meta = conn.execute(select(func.count()).select_from(table("meta"))).scalar()
     if existed and has_meta:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from sqlalchemy.exc import DBAPIError
 
-from dvk.ledger.history import canonical_text, table
+from dvk.ledger.history import canonical_text, driver_sql, table
 from dvk.ledger.tables import ROW_KEYS
 
 if TYPE_CHECKING:
@@ -28,6 +28,9 @@ def bulk_cache(conn: "Connection", kib: int = BULK_CACHE_KIB) -> Iterator[None]:
     """A bigger page cache for `conn` while a bulk write runs, put back afterwards: the (year, match_key)
     and change indexes grow in random order, and SQLite's default 2 MiB cache spills them to the journal
     again and again. Bounded (`kib`)."""
+    if conn.dialect.name != "sqlite":  # a server keeps its own cache (shared_buffers)
+        yield
+        return
     was = conn.exec_driver_sql("PRAGMA cache_size").scalar()
     conn.exec_driver_sql(f"PRAGMA cache_size=-{int(kib)}")
     try:
@@ -105,5 +108,5 @@ def insert_rows(tx: "Tx", table_name: str, rows: Sequence[Mapping[str, Any]]) ->
             except KeyError:  # a value of another type: the encoder decides
                 pass
         recorded.append((key, data if data is not None else enc(r)))
-    tx.conn.exec_driver_sql(sql, params)
+    tx.conn.exec_driver_sql(driver_sql(tx.conn, sql), params)
     tx.record_inserted(table_name, recorded)
