@@ -115,7 +115,7 @@ class Dvk:
 
     def _with_db(self, argv: list[str]) -> list[str]:
         # --db goes after the (sub)command names: find the first option or positional after them.
-        groups = {"org", "units", "criteria", "council"}
+        groups = {"org", "units", "criteria", "council", "users"}
         n = 2 if argv[0] in groups and len(argv) > 1 else 1
         return argv[:n] + ["--db", str(self.db)] + argv[n:]
 

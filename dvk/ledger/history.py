@@ -199,7 +199,14 @@ class Tx:
         gone = self.conn.execute(select(*[t.c[k] for k in keys]).where(cond)).mappings().all()
         if not gone:
             return 0
-        self.conn.execute(delete(t).where(cond))
+        res = self.conn.execute(delete(t).where(cond))
+        if res.rowcount is not None and 0 <= res.rowcount < len(gone):
+            # Rows the store let us see but not delete (a PostgreSQL row-level policy skips them silently):
+            # recording their deletion would make the history lie.
+            from dvk.errors import LedgerError
+
+            raise LedgerError(f"Không có quyền xóa {len(gone) - res.rowcount} dòng của bảng “{table_name}” với "
+                              "tài khoản này. Lệnh không ghi gì; sổ giữ nguyên.")
         for g in gone:
             self._record(table_name, row_key(table_name, g), "delete", None)
         return len(gone)

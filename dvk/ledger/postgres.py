@@ -98,9 +98,16 @@ def translate_pg(exc: BaseException, shown: str, url: str | None = None) -> Ledg
     if state in ("55P03", "40P01") or "lock timeout" in low:
         return LedgerError(f"Sổ “{shown}” đang bận (một lệnh khác đang ghi quá lâu). Hãy thử lại sau.")
     if state == "42501" or "row-level security" in low or "permission denied" in low:
+        import re
+
+        from dvk.ledger.labels import TABLE_LABELS
+
+        m = re.search(r'(?:table|relation) "?([a-z_]+)"?', msg)
+        what = f" (bảng {TABLE_LABELS.get(m.group(1), m.group(1))})" if m else ""
         return LedgerError(
-            f"Tài khoản{f' “{login}”' if login else ''} không có quyền ghi phần này của sổ “{shown}” (quyền do "
-            "máy chủ PostgreSQL cấp theo vai trò: thư ký, hội đồng, đơn vị). Lệnh không ghi gì; sổ giữ nguyên.")
+            f"Tài khoản{f' “{login}”' if login else ''} không có quyền ghi phần này của sổ “{shown}”{what}: máy chủ "
+            "PostgreSQL chỉ cho mỗi vai trò ghi phần của mình (đơn vị: đăng ký, báo cáo, xác nhận của đơn vị mình; "
+            "hội đồng: phiếu chấm của mình; thư ký: phần còn lại). Lệnh không ghi gì; sổ giữ nguyên.")
     if state == "25006" or "read-only transaction" in low:
         return LedgerError(f"Sổ “{shown}” chỉ cho phép đọc với tài khoản này. Sổ không bị thay đổi.")
     if state.startswith("08") or "server closed the connection" in low or "terminating connection" in low:
@@ -127,7 +134,7 @@ def _make_engine(url: str) -> Engine:
 
 def _backup_anchor(url: str) -> Path:
     """Where this ledger's automatic backups go: `$DVK_BACKUPS` (else the user data directory's
-    `server/`), in `<dbname>@<host>-<port>.backups/` — portable SQLite copies (`dvk backup --list`)."""
+    `server/`), in `<dbname>_<host>_<port>.backups/` — portable SQLite copies (`dvk backup --list`)."""
     base = os.environ.get("DVK_BACKUPS")
     if base:
         folder = Path(base).expanduser()
@@ -136,7 +143,7 @@ def _backup_anchor(url: str) -> Path:
 
         folder = Path(user_data_dir("dvk", appauthor=False)) / "server"
     host, port, dbname = _parts(url)
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in f"{dbname}@{host}-{port}")
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in f"{dbname}_{host}_{port}")  # no "." (a stem)
     return folder / safe
 
 
@@ -228,6 +235,13 @@ class PgLedger:
     def _db_user(self) -> str:
         return self.conn.exec_driver_sql("SELECT current_user").scalar()
 
+    def _history_user(self, given: str) -> str:
+        """Who the history records: a login made by `dvk users add` always as itself (its policies accept
+        nothing else); the ledger's owner, who administers it, as on SQLite (--user, $DVK_USER, the OS login)."""
+        from dvk.ledger.roles import records_login
+
+        return self._db_user() if records_login(self.conn) else given
+
     @contextlib.contextmanager
     def write(self, *, user: str, command: str, summary: str = "") -> Iterator["Tx"]:
         """A write transaction recorded in the history under the database login; whole or nothing."""
@@ -238,7 +252,7 @@ class PgLedger:
             with self.conn.begin():
                 self._lock()
                 check_before_write(self.conn, self.shown)
-                tx = Tx(self.conn, user=self._db_user(), command=command, summary=summary)
+                tx = Tx(self.conn, user=self._history_user(user), command=command, summary=summary)
                 yield tx
                 tx.finish()
         except SQLAlchemyError as exc:
@@ -296,7 +310,17 @@ class PgLedger:
         """A verified SQLite copy of this ledger at `dest` (a new file), from one read snapshot."""
         from dvk.ledger.copy import copy_into_sqlite
 
-        copy_into_sqlite(self, Path(dest))
+        # On a connection of its own: the backup before a decision is taken inside the decision's write
+        # transaction, and must read the committed ledger (nobody else can write: the lock is held).
+        try:
+            other = PgLedger(self.url, self.engine, self.engine.connect())
+        except (DBAPIError, OSError) as exc:
+            raise translate_pg(exc, self.shown, self.url)
+        try:
+            copy_into_sqlite(other, Path(dest))
+        finally:
+            with contextlib.suppress(Exception):
+                other.conn.close()
 
     # ------------------------------------------------------------ schema
     def schema_version(self) -> str | None:
