@@ -257,6 +257,14 @@ def file_digest(path: Path) -> str:
 
 def ledger_dump(path: Path) -> str:
     """Every row of every table, to compare a ledger before and after a refused command."""
+    import pg_support
+
+    if pg_support.is_url(path):
+        out = []
+        for name in pg_support.tables(path):
+            out.append(f"## {name}")
+            out.extend(sorted(repr(r) for r in pg_support.query(path, f'SELECT * FROM "{name}"')))
+        return "\n".join(out)
     con = sqlite3.connect(path)
     try:
         out = []

@@ -70,5 +70,19 @@ def query(url: str, sql: str, params=(), *, login: str | None = None):
     if login is not None:
         target = re.sub(r"//[^@/]*@", f"//{login}@", target)
     with psycopg.connect(target, autocommit=True) as con:
-        cur = con.execute(sql, params)
+        cur = con.execute(sql, params or None)
         return cur.fetchall() if cur.description else cur.rowcount
+
+
+def is_url(db) -> bool:
+    return isinstance(db, str) and db.startswith("postgresql")
+
+
+def tables(url: str) -> list[str]:
+    return [r[0] for r in query(url, "SELECT table_name FROM information_schema.tables "
+                                     "WHERE table_schema = current_schema() ORDER BY table_name")]
+
+
+def rows(url: str, sql: str, params=()) -> list[tuple]:
+    """`sql` written for SQLite's qmark placeholders, run on the PostgreSQL ledger."""
+    return query(url, sql.replace("?", "%s"), params)

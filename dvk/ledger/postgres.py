@@ -125,11 +125,20 @@ def _connection_errors() -> tuple[type, ...]:
     return (psycopg.OperationalError,)
 
 
+_ENGINES: dict[str, Engine] = {}
+
+
 def _make_engine(url: str) -> Engine:
-    return create_engine(
-        _driver_url(url), poolclass=NullPool,
-        connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "dvk"},
-    )
+    """One engine per URL and process: SQLAlchemy asks a new server a few questions on the first
+    connection (version, settings) only once. No pool: a closed ledger holds no connection (a database
+    can then be dropped, renamed or used as a template at once)."""
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES[url] = create_engine(
+            _driver_url(url), poolclass=NullPool,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "dvk"},
+        )
+    return engine
 
 
 def _backup_anchor(url: str) -> Path:
@@ -171,7 +180,6 @@ class PgLedger:
         try:
             conn = engine.connect()
         except (DBAPIError, OSError) as exc:
-            engine.dispose()
             raise translate_pg(exc, shown_url(url), url)
         return engine, conn
 
@@ -200,13 +208,10 @@ class PgLedger:
             raise translate_pg(exc, shown_url(url), url)
         finally:
             conn.close()
-            engine.dispose()
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self.conn.close()
-        with contextlib.suppress(Exception):
-            self.engine.dispose()
+            self.conn.close()  # NullPool: the connection itself is closed; the engine stays for the next open
 
     def __enter__(self) -> "PgLedger":
         return self
@@ -427,7 +432,6 @@ class PgLedger:
             raise translate_pg(exc, shown, url)
         finally:
             conn.close()
-            engine.dispose()
 
 
 def _has_table(conn: Connection, name: str) -> bool:
