@@ -19,8 +19,9 @@ def users_add(
     member: Annotated[Optional[str], typer.Option("--member", help="Tên thành viên hội đồng trên phiếu chấm "
                                                                    "(mặc định: tên đăng nhập).")] = None,
     org: Annotated[Optional[str], typer.Option("--org", help="Mã tổ chức của tài khoản (sổ một tổ chức: bỏ trống).")] = None,
-    password: Annotated[Optional[str], typer.Option("--password", help="Mật khẩu của tài khoản (bỏ trống: đặt sau, "
-                                                                       "hoặc máy chủ xác thực cách khác).")] = None,
+    password: Annotated[bool, typer.Option("--password", help="Hỏi mật khẩu của tài khoản (gõ ẩn, hai lần), hoặc "
+                                                              "lấy từ biến DVK_NEW_PASSWORD; mật khẩu không bao giờ "
+                                                              "vào lịch sử.")] = False,
     db: DbOpt = None,
     user: UserOpt = None,
 ) -> None:
@@ -28,9 +29,15 @@ def users_add(
     from dvk.commands.common import check_texts, opt_text
     from dvk.ledger.roles import ROLE_LABELS, add_user
 
+    import os
+
     check_texts(opt_text("--member", member, "member"))
+    secret = None
+    if password:
+        secret = os.environ.get("DVK_NEW_PASSWORD") or typer.prompt("Mật khẩu", hide_input=True,
+                                                                    confirmation_prompt=True)
     with writing(ctx, db, user, summary=f"Tạo tài khoản {login} ({ROLE_LABELS.get(role, role)})") as tx:
-        m = add_user(tx, login, role, unit=unit, member=member, org=org, password=password)
+        m = add_user(tx, login, role, unit=unit, member=member, org=org, password=secret)
     extra = f" của đơn vị {m['unit']}" if m.get("unit") else f" “{m['member']}”" if m.get("member") else ""
     say(f"Đã tạo tài khoản {login}: {ROLE_LABELS[role]}{extra}.")
 
