@@ -23,6 +23,11 @@ from pg_support import PG, create_database, db_name, drop_database, new_name, wo
 
 os.environ.pop("DVK_DB", None)
 
+if PG:
+    import pg_support as _pg_support
+
+    _pg_support.patch_sqlite3_connect()
+
 
 def _memoize_command_tree() -> None:
     """Build the Click command tree of the Typer app once per session, not once per invoke (~75 ms)."""
@@ -88,8 +93,10 @@ def db(tmp_path) -> Path:
     if not PG:
         yield tmp_path / "so-dvk.sqlite"
         return
+    from pg_support import ServerDb
+
     name = new_name()
-    url = create_database(name)
+    url = ServerDb(create_database(name))
     yield url
     drop_database(name)
 

@@ -75,7 +75,7 @@ def query(url: str, sql: str, params=(), *, login: str | None = None):
 
 
 def is_url(db) -> bool:
-    return isinstance(db, str) and db.startswith("postgresql")
+    return isinstance(db, str) and db.startswith("postgresql")  # a URL or a ServerDb
 
 
 def tables(url: str) -> list[str]:
@@ -86,3 +86,87 @@ def tables(url: str) -> list[str]:
 def rows(url: str, sql: str, params=()) -> list[tuple]:
     """`sql` written for SQLite's qmark placeholders, run on the PostgreSQL ledger."""
     return query(url, sql.replace("?", "%s"), params)
+
+
+class ServerDb(str):
+    """A test's PostgreSQL ledger URL, answering the few questions tests ask of a ledger file's Path
+    (`exists()`: a ledger was made there; `name`: its database name)."""
+
+    def exists(self) -> bool:
+        """Whether a ledger is there (as a file exists once `dvk init` made it): the database has tables."""
+        return bool(tables(self))
+
+    @property
+    def name(self) -> str:
+        return db_name(self)
+
+
+class _Compat:
+    """What a test does to a ledger with `sqlite3.connect(ledger)` — read it, or edit it behind dvk's back
+    — done to the test's PostgreSQL ledger: the same SQL (qmark placeholders) on a real connection."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self._con = psycopg.connect(str(url))
+        self.isolation_level = ""
+        self.row_factory = None
+
+    @staticmethod
+    def _sql(sql: str, params) -> str:
+        return sql.replace("%", "%%").replace("?", "%s") if params else sql
+
+    def execute(self, sql: str, params=()):
+        cur = self._con.cursor()
+        cur.execute(self._sql(sql, params), tuple(params) if params else None)
+        return cur
+
+    def executemany(self, sql: str, seq):
+        cur = self._con.cursor()
+        cur.executemany(self._sql(sql, True), [tuple(p) for p in seq])
+        return cur
+
+    def executescript(self, script: str):
+        cur = self._con.cursor()
+        cur.execute(script)
+        self._con.commit()
+        return cur
+
+    def commit(self) -> None:
+        self._con.commit()
+
+    def rollback(self) -> None:
+        self._con.rollback()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *_):
+        if exc_type is None:
+            self._con.commit()
+        else:
+            self._con.rollback()
+        return False
+
+
+def patch_sqlite3_connect() -> None:
+    """On the PostgreSQL run, `sqlite3.connect(<a test ledger's URL>)` reaches that database."""
+    import sqlite3
+
+    original = sqlite3.connect
+    if getattr(original, "_dvk_pg", False):
+        return
+
+    def connect(database, *args, **kwargs):
+        target = str(database)
+        if target.startswith("file:postgresql"):
+            target = target[5:].split("?mode=")[0]
+        if target.startswith("postgresql"):
+            return _Compat(target)
+        return original(database, *args, **kwargs)
+
+    connect._dvk_pg = True
+    sqlite3.connect = connect
