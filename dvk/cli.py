@@ -191,9 +191,9 @@ def root(
 
 
 def _register_commands() -> None:
-    from dvk.commands import council, cycle, decide, docs, intake, ledger, levels, safety, views
+    from dvk.commands import council, cycle, decide, docs, intake, ledger, levels, safety, users, views
 
-    for module in (ledger, cycle, decide, views, docs, safety, intake, council, levels):
+    for module in (ledger, cycle, decide, views, docs, safety, intake, council, levels, users):
         module.register(app)
 
 

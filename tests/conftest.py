@@ -19,7 +19,14 @@ from typing import Callable
 import pytest
 from typer.testing import CliRunner
 
+from pg_support import PG, create_database, db_name, drop_database, new_name, worker
+
 os.environ.pop("DVK_DB", None)
+
+if PG:
+    import pg_support as _pg_support
+
+    _pg_support.patch_sqlite3_connect()
 
 
 def _memoize_command_tree() -> None:
@@ -45,10 +52,24 @@ _memoize_command_tree()
 TIMING_MODULES = {"test_crash", "test_concurrency"}
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only(reason): about the SQLite file itself (WAL, file modes, "
+                            "a damaged file …); skipped when the suite runs on PostgreSQL")
+    config.addinivalue_line("markers", "postgres_only: needs the PostgreSQL server of the tests (DVK_TEST_PG_URL)")
+
+
 def pytest_collection_modifyitems(config, items):
+    import pg_support
+
     for item in items:
         if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in TIMING_MODULES:
             item.add_marker(pytest.mark.xdist_group("timing"))
+        mark = item.get_closest_marker("sqlite_only")
+        if PG and mark is not None:
+            reason = (mark.args[0] if mark.args else mark.kwargs.get("reason")) or "about the SQLite file"
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+        if item.get_closest_marker("postgres_only") is not None and not pg_support.PG_URL:
+            item.add_marker(pytest.mark.skip(reason="no PostgreSQL server for the tests (DVK_TEST_PG_URL)"))
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +78,7 @@ def _isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("DVK_DB", str(tmp_path / "default-ledger.sqlite"))
     monkeypatch.setenv("DVK_USER", "thư ký kiểm thử")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("DVK_BACKUPS", str(tmp_path / "server-backups"))  # a PostgreSQL ledger's backups
     monkeypatch.setenv("DVK_DEBUG", "1")
     # Wide enough that a message naming two temporary paths stays on one line (Rich wraps at the
     # terminal's width; pytest-xdist's paths are longer: …/popen-gw0/…).
@@ -66,7 +88,17 @@ def _isolated_env(tmp_path, monkeypatch):
 
 @pytest.fixture
 def db(tmp_path) -> Path:
-    return tmp_path / "so-dvk.sqlite"
+    """The test's ledger: a file in its temp dir, or with DVK_TEST_STORE=postgres a database of its own on
+    the tests' PostgreSQL server (a URL, dropped afterwards)."""
+    if not PG:
+        yield tmp_path / "so-dvk.sqlite"
+        return
+    from pg_support import ServerDb
+
+    name = new_name()
+    url = ServerDb(create_database(name))
+    yield url
+    drop_database(name)
 
 
 class Dvk:
@@ -90,7 +122,7 @@ class Dvk:
 
     def _with_db(self, argv: list[str]) -> list[str]:
         # --db goes after the (sub)command names: find the first option or positional after them.
-        groups = {"org", "units", "criteria", "council"}
+        groups = {"org", "units", "criteria", "council", "users"}
         n = 2 if argv[0] in groups and len(argv) > 1 else 1
         return argv[:n] + ["--db", str(self.db)] + argv[n:]
 
@@ -130,6 +162,8 @@ _TEMPLATES: dict[str, tuple[Path, object]] = {}
 def copy_template(tmp_path_factory, dest: Path, name: str, build: Callable[[Path], object]):
     """Copy to `dest` the ledger `build(path)` made once per session under `name` (built on first use);
     returns what `build` returned. The copy is a private file (0600), as `dvk init` makes it."""
+    if PG and isinstance(dest, str):
+        return _copy_pg_template(dest, name, build)
     if name not in _TEMPLATES:
         src = tmp_path_factory.mktemp(f"tpl-{name}") / "so-dvk.sqlite"
         info = build(src)
@@ -138,6 +172,20 @@ def copy_template(tmp_path_factory, dest: Path, name: str, build: Callable[[Path
     src, info = _TEMPLATES[name]
     shutil.copyfile(src, dest)
     os.chmod(dest, 0o600)
+    return info
+
+
+def _copy_pg_template(dest: str, name: str, build: Callable[[str], object]):
+    """The PostgreSQL `copy_template`: the ledger built once per worker as a template database, and the
+    test's database re-created from it (CREATE DATABASE … TEMPLATE …)."""
+    key = f"pg-{name}"
+    if key not in _TEMPLATES:
+        tpl = f"dvk_tpl_{name}_{worker()}_{os.getpid()}"
+        url = create_database(tpl)
+        info = build(url)
+        _TEMPLATES[key] = (tpl, info)
+    tpl, info = _TEMPLATES[key]
+    create_database(db_name(dest), template=tpl)
     return info
 
 
@@ -167,9 +215,28 @@ def demo_ledger(tmp_path, tmp_path_factory) -> tuple[Path, dict]:
     """(path, summary) of a copy of the demo ledger (`demo.build`, seeded), built once per session."""
     import copy
 
+    if PG:  # the demo is built as a file (as `dvk demo` does) and copied onto the server once per worker
+        name = new_name("demo")
+        url = create_database(name)
+        summary = copy_template(tmp_path_factory, url, "demo", _build_demo_on_server)
+        yield url, copy.deepcopy(summary)
+        drop_database(name)
+        return
     path = tmp_path / "demo.sqlite"
     summary = copy_template(tmp_path_factory, path, "demo", build_demo_ledger)
-    return path, copy.deepcopy(summary)
+    yield path, copy.deepcopy(summary)
+
+
+def _build_demo_on_server(url: str) -> dict:
+    import tempfile
+
+    from dvk.ledger.stores import copy_ledger
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "demo.sqlite"
+        summary = build_demo_ledger(path)
+        copy_ledger(path, url, force=True)
+    return summary
 
 
 def build_entry_ledger(db: Path) -> dict:
@@ -197,6 +264,14 @@ def file_digest(path: Path) -> str:
 
 def ledger_dump(path: Path) -> str:
     """Every row of every table, to compare a ledger before and after a refused command."""
+    import pg_support
+
+    if pg_support.is_url(path):
+        out = []
+        for name in pg_support.tables(path):
+            out.append(f"## {name}")
+            out.extend(sorted(repr(r) for r in pg_support.query(path, f'SELECT * FROM "{name}"')))
+        return "\n".join(out)
     con = sqlite3.connect(path)
     try:
         out = []

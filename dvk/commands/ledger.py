@@ -58,7 +58,7 @@ def info(ctx: typer.Context, db: DbOpt = None, json_: JsonOpt = False) -> None:
     with ledger(ctx, db) as led:
         with led.read() as conn:
             data = ledger_info(conn)
-        data = {"path": str(led.path), **data}
+        data = {"path": str(led.shown), **data}
     if json_:
         print_json(data)
         return
@@ -356,9 +356,9 @@ def criteria_show(
 
 
 def _ledger_exists(db) -> bool:
-    from dvk.ledger.paths import resolve_path
+    from dvk.ledger.stores import ledger_exists, resolve_location
 
-    return resolve_path(db).exists()
+    return ledger_exists(resolve_location(db))
 
 
 @criteria_app.command("use", cls=ViCommand)

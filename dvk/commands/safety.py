@@ -153,8 +153,34 @@ def settings_set(
     say(f"Đã đặt {key} = {stored}.")
 
 
+def copy_cmd(
+    src: Annotated[str, typer.Option("--from", help="Sổ nguồn: đường dẫn tệp hoặc địa chỉ postgresql://…")],
+    dst: Annotated[str, typer.Option("--to", help="Sổ đích (phải chưa có, hoặc cơ sở dữ liệu trống): tệp hoặc "
+                                                  "postgresql://…")],
+    force: Annotated[bool, typer.Option("--force", help="Thay sổ đang có ở đích (tệp cũ được sao lưu trước).")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Chép nguyên một sổ (cả lịch sử) sang nơi khác: tệp ↔ máy chủ PostgreSQL; bản chép được kiểm tra toàn vẹn."""
+    from dvk.ledger.stores import copy_ledger
+    from dvk.ledger.paths import check_path_text
+    from dvk.ledger.stores import is_server
+
+    for value in (src, dst):
+        if not is_server(value):
+            check_path_text(Path(value).expanduser())
+    res = copy_ledger(src if is_server(src) else Path(src).expanduser(),
+                      dst if is_server(dst) else Path(dst).expanduser(), force=force)
+    if json_:
+        print_json({"from": res.source, "to": res.dest, "history_records": res.records, "rows": res.rows,
+                    "head_id": res.head_id, "head_hash": res.head_hash})
+        return
+    say(f"Đã chép sổ {res.source} sang {res.dest}: {res.rows} dòng, {res.records} bản ghi lịch sử; bản chép toàn "
+        f"vẹn, mã kiểm tra cuối #{res.head_id} {(res.head_hash or '')[:16]} giống sổ gốc.")
+
+
 def register(app: typer.Typer) -> None:
     add(app, "verify", verify_cmd)
     add(app, "backup", backup_cmd)
     add(app, "restore", restore_cmd)
+    add(app, "copy", copy_cmd)
     app.add_typer(settings_app, name="settings")

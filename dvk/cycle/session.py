@@ -29,18 +29,19 @@ class RunContext:
     org: str | None = None  # the organisation the run works for (`--org`); None: the ledger's only one
 
     @property
-    def path(self) -> Path:
-        from dvk.ledger.paths import resolve_path
+    def path(self) -> "Path | str":
+        """Where the ledger is: a file's Path, or a PostgreSQL URL (`dvk.ledger.stores`)."""
+        from dvk.ledger.stores import resolve_location
 
-        return resolve_path(self.ledger)
+        return resolve_location(self.ledger)
 
     def with_command(self, command: str) -> "RunContext":
         return replace(self, command=command)
 
     def open(self, *, create: bool = False) -> "Ledger":
-        from dvk.ledger.sqlite import Ledger
+        from dvk.ledger.stores import open_ledger
 
-        led = Ledger.open(self.path, create=create)
+        led = open_ledger(self.path, create=create)
         if self.org is not None:
             try:
                 self.choose(led)

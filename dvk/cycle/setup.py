@@ -29,7 +29,7 @@ from dvk.cycle.orgs import current as org_of
 from dvk.wording import decision_number
 
 
-def init_ledger(path: Path, *, user: str, profile: Mapping[str, str | None], criteria_file: Path | None,
+def init_ledger(path: "Path | str", *, user: str, profile: Mapping[str, str | None], criteria_file: Path | None,
                 command: str = "dvk init", code: str | None = None,
                 level: str = "sector", recipients: list[str] | None = None) -> tuple[Ledger, bool]:
     """Create the ledger (or open it unchanged when it already exists) with its first organisation
@@ -43,8 +43,10 @@ def init_ledger(path: Path, *, user: str, profile: Mapping[str, str | None], cri
         raise InvalidInput(f"--code: {org_code_issue(code.strip())}.")
     if level not in ORG_LEVELS:
         raise InvalidInput(f"--level: cấp “{level}” không hợp lệ ({', '.join(ORG_LEVELS)}).")
-    existed = Path(path).exists() and Path(path).stat().st_size > 0
-    ledger = Ledger.open(path, create=True)
+    from dvk.ledger.stores import is_server, open_ledger
+
+    existed = is_server(path) or (Path(path).exists() and Path(path).stat().st_size > 0)
+    ledger = open_ledger(path, create=True)
     with ledger.read() as conn:
         has_meta = conn.execute(select(func.count()).select_from(table("meta"))).scalar()
     if existed and has_meta:

@@ -182,6 +182,16 @@ def _idle_raw(ledger: "Ledger") -> sqlite3.Connection | None:
     return None if ledger.conn.in_transaction() else ledger.raw()
 
 
+def _copy_store(ledger: "Ledger", dest: Path) -> None:
+    """A consistent copy of the ledger at `dest`: SQLite's online backup of the file, or for a store
+    that is not a file (PostgreSQL) its portable SQLite copy (`portable_copy`, verified)."""
+    portable = getattr(ledger, "portable_copy", None)
+    if portable is not None:
+        portable(dest)
+    else:
+        _copy_database(ledger.path, dest, src_conn=_idle_raw(ledger))
+
+
 def backup_to(ledger: "Ledger", dest: Path) -> Path:
     """A consistent copy with SQLite's online backup API (other commands may be running).
 
@@ -196,7 +206,7 @@ def backup_to(ledger: "Ledger", dest: Path) -> Path:
         raise LedgerError(f"Thư mục “{dest.parent}” không tồn tại; hãy tạo thư mục trước.")
     _fits(ledger, dest.parent, dest)
     try:
-        _copy_database(ledger.path, dest, src_conn=_idle_raw(ledger))
+        _copy_store(ledger, dest)
     except (OSError, sqlite3.Error) as exc:
         raise LedgerError(f"Không sao lưu được sổ vào “{dest}”: {os_reason(exc)}. Sổ không bị thay đổi.")
     return dest
@@ -215,7 +225,7 @@ def backup_before(ledger: "Ledger", reason: str, keep: int | None = None, *, des
         dest = folder / f"{ledger.path.stem}-{stamp}-{reason}.sqlite"
     _fits(ledger, folder, dest)
     try:
-        _copy_database(ledger.path, dest, src_conn=_idle_raw(ledger))
+        _copy_store(ledger, dest)
     except (OSError, sqlite3.Error) as exc:
         raise LedgerError(
             f"Không tạo được bản sao lưu tự động “{dest}”: {os_reason(exc)}. Lệnh chưa thực hiện; sổ không bị "

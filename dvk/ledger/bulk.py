@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from sqlalchemy.exc import DBAPIError
 
-from dvk.ledger.history import canonical_text, table
+from dvk.ledger.history import canonical_text, driver_sql, table
 from dvk.ledger.tables import ROW_KEYS
 
 if TYPE_CHECKING:
@@ -28,6 +28,9 @@ def bulk_cache(conn: "Connection", kib: int = BULK_CACHE_KIB) -> Iterator[None]:
     """A bigger page cache for `conn` while a bulk write runs, put back afterwards: the (year, match_key)
     and change indexes grow in random order, and SQLite's default 2 MiB cache spills them to the journal
     again and again. Bounded (`kib`)."""
+    if conn.dialect.name != "sqlite":  # a server keeps its own cache (shared_buffers)
+        yield
+        return
     was = conn.exec_driver_sql("PRAGMA cache_size").scalar()
     conn.exec_driver_sql(f"PRAGMA cache_size=-{int(kib)}")
     try:
@@ -137,7 +140,7 @@ def write_prepared(tx: "Tx", prepared: Prepared) -> None:
     """Insert prepared rows and record each in the history (`insert_rows`, its second half)."""
     if not prepared.params:
         return
-    tx.conn.exec_driver_sql(_insert_sql(prepared.table_name)[0], prepared.params)
+    tx.conn.exec_driver_sql(driver_sql(tx.conn, _insert_sql(prepared.table_name)[0]), prepared.params)
     tx.record_inserted(prepared.table_name, prepared.recorded)
 
 

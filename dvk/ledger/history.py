@@ -23,6 +23,14 @@ _INSERT_CHANGE = ('INSERT INTO "change" ("history_id", "seq", "table_name", "row
                   "VALUES (?, ?, ?, ?, ?, ?)")
 
 
+def driver_sql(conn: Connection, sql: str) -> str:
+    """A statement written with qmark placeholders (SQLite's), in the spelling of `conn`'s driver
+    (psycopg: %s). The statements given here hold no "?" or "%" other than their placeholders."""
+    if getattr(getattr(conn, "dialect", None), "paramstyle", "qmark") in ("format", "pyformat"):
+        return sql.replace("?", "%s")
+    return sql
+
+
 def table(name: str):
     return TABLES[name]
 
@@ -79,11 +87,13 @@ class Tx:
         self._digest = hashlib.sha256()
         self._pending: list[dict] = []
         self.n = 0
-        res = conn.execute(
-            insert(TABLES["history"]).values(
-                at=self.at, user=user, command=command, summary=summary, n_changes=0, prev_hash="", hash=""
-            )
-        )
+        values = dict(at=self.at, user=user, command=command, summary=summary, n_changes=0, prev_hash="", hash="")
+        if conn.dialect.name != "sqlite":
+            # A sequence would leave the gap of a rolled-back writer, which the chain check reports: the
+            # next id is taken under the write lock (dvk.ledger.postgres), as SQLite's rowid is.
+            ht = TABLES["history"]
+            values["id"] = (conn.execute(select(func.max(ht.c.id))).scalar() or 0) + 1
+        res = conn.execute(insert(TABLES["history"]).values(**values))
         self.history_id = res.inserted_primary_key[0]
 
     # ------------------------------------------------------------ recording
@@ -115,7 +125,7 @@ class Tx:
         # Positional tuples straight to the driver (no per-row parameter processing); the same
         # lines as change_line() for the digest.
         params = [(hid, seq, table_name, key, op, data) for seq, (key, data) in enumerate(rows, first)]
-        self.conn.exec_driver_sql(_INSERT_CHANGE, params)
+        self.conn.exec_driver_sql(driver_sql(self.conn, _INSERT_CHANGE), params)
         self._digest.update("".join([f"{seq}\t{table_name}\t{key}\t{op}\t{'' if data is None else data}\n"
                                      for seq, (key, data) in enumerate(rows, first)]).encode("utf-8"))
         self.n = first + len(rows) - 1
@@ -189,7 +199,14 @@ class Tx:
         gone = self.conn.execute(select(*[t.c[k] for k in keys]).where(cond)).mappings().all()
         if not gone:
             return 0
-        self.conn.execute(delete(t).where(cond))
+        res = self.conn.execute(delete(t).where(cond))
+        if res.rowcount is not None and 0 <= res.rowcount < len(gone):
+            # Rows the store let us see but not delete (a PostgreSQL row-level policy skips them silently):
+            # recording their deletion would make the history lie.
+            from dvk.errors import LedgerError
+
+            raise LedgerError(f"Không có quyền xóa {len(gone) - res.rowcount} dòng của bảng “{table_name}” với "
+                              "tài khoản này. Lệnh không ghi gì; sổ giữ nguyên.")
         for g in gone:
             self._record(table_name, row_key(table_name, g), "delete", None)
         return len(gone)
@@ -227,11 +244,17 @@ class Tx:
         )
 
 
-# The row key after its first "|", spelled exactly as the index ix_change_key_tail (migration 0004) is.
+# The row key after its first "|", spelled exactly as the index ix_change_key_tail (migration 0004) is —
+# on PostgreSQL with strpos, which like instr answers 0 when there is no "|" (the whole key).
 KEY_TAIL = "substr(row_key, instr(row_key, '|') + 1)"
+KEY_TAIL_PG = "substr(row_key, strpos(row_key, '|') + 1)"
 
 
-def _touching(row: str):
+def key_tail(conn: Connection) -> str:
+    return KEY_TAIL_PG if conn.dialect.name == "postgresql" else KEY_TAIL
+
+
+def _touching(row: str, tail_sql: str = KEY_TAIL):
     """The changes of a row: its key is `row`, starts with "row|" (a score sheet of an entry) or has
     `row` after its first "|" (an outcome of an entry, a decision's unit). Two indexed lookups — the
     key's tail through ix_change_key_tail, the key's start through ix_change_row per table — never a
@@ -239,7 +262,7 @@ def _touching(row: str):
     from sqlalchemy import literal_column, union
 
     ct = TABLES["change"]
-    tail = select(ct.c.history_id, ct.c.seq).where(literal_column(KEY_TAIL) == row)
+    tail = select(ct.c.history_id, ct.c.seq).where(literal_column(tail_sql) == row)
     tables = ct.c.table_name.in_(sorted(ROW_KEYS))
     head = select(ct.c.history_id, ct.c.seq).where(tables, ct.c.row_key >= row + "|",
                                                    ct.c.row_key < row + "}")  # "}" follows "|"
@@ -252,7 +275,7 @@ def list_history(conn: Connection, *, row: str | None = None, limit: int = 50) -
     ht = TABLES["history"]
     q = select(ht).order_by(ht.c.id.desc()).limit(limit)
     if row:
-        q = q.where(ht.c.id.in_(select(_touching(row).c.history_id)))
+        q = q.where(ht.c.id.in_(select(_touching(row, key_tail(conn)).c.history_id)))
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
@@ -260,7 +283,7 @@ def changes_of(conn: Connection, history_id: int, row: str | None = None, limit:
     ct = TABLES["change"]
     q = select(ct).where(ct.c.history_id == history_id).order_by(ct.c.seq).limit(limit)
     if row:
-        t = _touching(row)
+        t = _touching(row, key_tail(conn))
         q = (select(ct).join(t, and_(t.c.history_id == ct.c.history_id, t.c.seq == ct.c.seq))
              .where(t.c.history_id == history_id).order_by(ct.c.seq).limit(limit))
     return [dict(r) for r in conn.execute(q).mappings()]

@@ -299,6 +299,10 @@ class Ledger:
 
 
 def _has_table(conn: Connection, name: str) -> bool:
+    if conn.dialect.name == "postgresql":  # the same question to a PostgreSQL ledger (dvk.ledger.postgres)
+        return conn.exec_driver_sql(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = %(n)s",
+            {"n": name}).first() is not None
     return conn.exec_driver_sql(
         "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)
     ).first() is not None

@@ -26,8 +26,9 @@ The hash chain of the history and entry numbering rely on it (a store that break
    dvk's back.
 
 SQLite meets it with WAL, `BEGIN IMMEDIATE` (the database's single write lock, taken at the start) and
-a busy timeout; PostgreSQL would with a transaction-level advisory lock taken first in every write
-transaction (`pg_advisory_xact_lock`) under READ COMMITTED, and a snapshot per read transaction.
+a busy timeout; PostgreSQL (`dvk.ledger.postgres`) with a transaction-level advisory lock taken first in
+every write transaction (`pg_advisory_xact_lock`) under READ COMMITTED, and a REPEATABLE READ READ ONLY
+snapshot per read transaction.
 """
 
 from __future__ import annotations

@@ -150,8 +150,16 @@ SCHEMA_WORDS = {"table": "bảng", "index": "chỉ mục", "trigger": "trigger",
 def check_schema(conn: Connection, report: Report) -> None:
     """Compare the ledger's tables, columns, indexes, triggers and views with what the migrations make
     (`expected_schema` of the ledger's revision): anything added, dropped or changed behind dvk's back."""
-    for problem in schema_problems(conn.connection.dbapi_connection):
+    problems = _pg_problems(conn) if conn.dialect.name == "postgresql" else \
+        schema_problems(conn.connection.dbapi_connection)
+    for problem in problems:
         report.add(problem)
+
+
+def _pg_problems(conn: Connection) -> list[Problem]:
+    from dvk.ledger.pg_schema import pg_schema_problems
+
+    return [Problem("schema", **p) for p in pg_schema_problems(conn, SCHEMA_WORDS, _shown)]
 
 
 def schema_problems(raw) -> list[Problem]:
@@ -241,20 +249,26 @@ def check_before_write(conn: Connection, shown: str) -> None:
     from dvk.ledger.failures import damaged
     from dvk.ledger.failures import tables_sound
 
-    kinds = dict(conn.exec_driver_sql(
-        "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'trigger', 'view')").all())
+    pg = conn.dialect.name == "postgresql"
+    if pg:
+        from dvk.ledger.pg_schema import pg_objects
+
+        kinds = {n: k for n, (k, _t) in pg_objects(conn).items() if k in ("table", "trigger", "view")}
+    else:
+        kinds = dict(conn.exec_driver_sql(
+            "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'trigger', 'view')").all())
     way_out = ("Lệnh không ghi gì; sổ giữ nguyên. Chạy dvk verify để xem toàn bộ, rồi khôi phục từ bản sao lưu: "
                "dvk restore TỆP_SAO_LƯU (xem các bản sao lưu: dvk backup --list).")
     gone = [t for t in ("history", "change", *RELIED_ON) if kinds.get(t) != "table"]
     if gone:
         raise LedgerError(f"Sổ “{shown}” thiếu bảng {', '.join(f'“{t}”' for t in gone)} — bị xóa ngoài dvk. {way_out}")
     if any(k in ("trigger", "view") for k in kinds.values()):
-        odd = [p.message for p in schema_problems(conn.connection.dbapi_connection)
-               if p.key in kinds and kinds[p.key] in ("trigger", "view")]
+        found = _pg_problems(conn) if pg else schema_problems(conn.connection.dbapi_connection)
+        odd = [p.message for p in found if p.key in kinds and kinds[p.key] in ("trigger", "view")]
         if odd:
             raise LedgerError(f"Sổ “{shown}” có trigger hoặc view không do dvk tạo — bị thêm ngoài dvk. {way_out}",
                               details=odd)
-    if not tables_sound(conn, RELIED_ON):
+    if not pg and not tables_sound(conn, RELIED_ON):  # PostgreSQL checks its own pages (checksums, WAL)
         raise damaged(shown)
     report = Report()
     for name in RELIED_ON:

@@ -479,7 +479,9 @@ def demo_documents(path: Path, out: Path, *, years: Sequence[int], phase: str | 
 
     who = current_user(user)
     written: list[Path] = []
-    with Ledger.open(Path(path)) as led:
+    from dvk.ledger.stores import open_ledger
+
+    with open_ledger(path) as led:
         for y in years:
             res = export_year(led, y, out, Options(), user=who, command="dvk demo", force=force)
             _echo_result(res, echo)

@@ -17,6 +17,8 @@ import pytest
 
 from safety_support import cached_ledger, count, data_dump, dvk_process, integrity, verify_ok
 
+pytestmark = pytest.mark.sqlite_only("the ledger file's environment: missing folder, read-only file or file system, full disk, a file that is not SQLite")
+
 REGISTER = ["register", "--year", "2024", "--unit", "BVNHI", "--title", "Mô hình mới", "--field", "2",
             "--date", "12/02/2024"]
 

@@ -18,6 +18,8 @@ import pytest
 from conftest import FULL
 from safety_support import ROOT, cached_ledger, count, integrity, verify_ok
 
+pytestmark = pytest.mark.sqlite_only("SQLite's BEGIN IMMEDIATE, busy timeout and WAL; the PostgreSQL counterpart is test_pg_concurrency.py")
+
 WORKER = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path

@@ -28,7 +28,8 @@ import pytest
 
 from safety_support import ROOT, build_year, data_dump, integrity
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.sqlite_only("SIGKILL mid-write, then SQLite's PRAGMA integrity_check of the file and its -wal"),
+              pytest.mark.slow]
 
 
 def _env() -> dict:

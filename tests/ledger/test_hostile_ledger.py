@@ -17,6 +17,8 @@ import pytest
 from conftest import ledger_dump
 from safety_support import cached_ledger, count, data_dump, dvk_process, integrity
 
+pytestmark = pytest.mark.sqlite_only("a ledger file damaged, truncated or locked behind dvk's back (pages, -wal, file locks)")
+
 REGISTER = ["register", "--year", "2025", "--unit", "BVNHI", "--title", "Mô hình mới", "--field", "2",
             "--date", "12/02/2025"]
 DECISION_07 = "Quyết định số 07/QĐ-CĐN ngày 15/10/2024 (năm 2024)"

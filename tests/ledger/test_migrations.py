@@ -21,6 +21,8 @@ import pytest
 
 from safety_support import data_dump
 
+pytestmark = pytest.mark.sqlite_only("the released SQLite ledger files of each revision (tests/fixtures/ledger-*.sqlite)")
+
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 VERSIONS = Path(__file__).resolve().parents[2] / "dvk" / "ledger" / "migrations" / "versions"
 

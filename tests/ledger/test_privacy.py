@@ -14,7 +14,8 @@ import pytest
 
 from safety_support import ROOT
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+pytestmark = [pytest.mark.sqlite_only("file modes of the ledger file, its -wal/-shm and the backups beside it"),
+              pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")]
 
 
 def mode(p: Path) -> int:

@@ -14,6 +14,8 @@ import pytest
 from conftest import ASPECTS, FULL, Dvk
 from safety_support import build_entry_ledger, cached_ledger
 
+pytestmark = pytest.mark.sqlite_only("edits made behind dvk's back with the sqlite3 module on the file")
+
 
 @pytest.fixture
 def entry(dvk, tmp_path_factory):

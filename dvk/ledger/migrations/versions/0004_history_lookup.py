@@ -35,7 +35,10 @@ _BATCH = 5000
 
 
 def upgrade() -> None:
-    op.execute("CREATE INDEX ix_change_key_tail ON change (substr(row_key, instr(row_key, '|') + 1))")
+    if op.get_bind().dialect.name == "postgresql":  # no instr(); strpos() answers the same (0: no "|")
+        op.execute("CREATE INDEX ix_change_key_tail ON change (substr(row_key, strpos(row_key, '|') + 1))")
+    else:
+        op.execute("CREATE INDEX ix_change_key_tail ON change (substr(row_key, instr(row_key, '|') + 1))")
     op.add_column('score', sa.Column('total', sa.String(), nullable=True))
     _fill_totals(op.get_bind())
 

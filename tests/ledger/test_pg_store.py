@@ -1,0 +1,110 @@
+"""The PostgreSQL store itself: connection problems said in one Vietnamese line, what is not a ledger
+refused untouched, a newer schema refused, a ledger moved SQLite → PostgreSQL → SQLite with its history
+(same last hash, same documents byte for byte), and backups of a server ledger as portable SQLite files."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+import pytest
+
+import pg_support
+from conftest import Dvk, build_units_ledger
+from safety_support import count, dvk_process, verify_ok
+
+pytestmark = pytest.mark.postgres_only
+
+
+@pytest.fixture
+def empty_db():
+    name = pg_support.new_name("store")
+    url = pg_support.create_database(name)
+    yield url
+    pg_support.drop_database(name)
+
+
+def _free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _one_line(res) -> str:
+    assert "Traceback" not in res.stderr + res.stdout
+    return res.stderr
+
+
+def test_server_down_no_database_unknown_login_are_one_clear_line(empty_db, tmp_path):
+    down = f"postgresql://postgres@127.0.0.1:{_free_port()}/dvk"
+    err = _one_line(Dvk(down).fails("status", "--year", "2025"))
+    assert "Không kết nối được máy chủ PostgreSQL 127.0.0.1" in err
+    missing = pg_support.url_of("dvk_khong_co_" + pg_support.worker())
+    err = _one_line(Dvk(missing).fails("init"))
+    assert "chưa có cơ sở dữ liệu" in err and "createdb" in err
+    stranger = re.sub(r"//[^@/]*@", "//nguoi_la_khong_co@", empty_db)
+    err = _one_line(Dvk(stranger).fails("status", "--year", "2025"))
+    assert "từ chối đăng nhập “nguoi_la_khong_co”" in err
+
+
+def test_what_is_not_a_ledger_is_refused_untouched(empty_db):
+    err = _one_line(Dvk(empty_db).fails("status", "--year", "2025"))
+    assert "chưa phải là sổ dvk" in err and "dvk init" in err
+    pg_support.query(empty_db, "CREATE TABLE khach (x int)")
+    err = _one_line(Dvk(empty_db).fails("init"))
+    assert "không phải sổ dvk" in err
+    assert pg_support.tables(empty_db) == ["khach"]
+
+
+def test_a_newer_schema_is_refused_and_left_as_it_is(empty_db):
+    build_units_ledger(empty_db)
+    pg_support.query(empty_db, "UPDATE alembic_version SET version_num = '9999'")
+    before = pg_support.query(empty_db, "SELECT count(*) FROM history")
+    err = _one_line(Dvk(empty_db).fails("units", "add", "MOI", "Công đoàn mới"))
+    assert "phiên bản dvk mới hơn" in err
+    assert pg_support.query(empty_db, "SELECT count(*) FROM history") == before
+
+
+def test_demo_copied_to_postgres_and_back_keeps_its_last_hash_and_documents(tmp_path, empty_db):
+    d = Dvk(tmp_path / "x.sqlite")
+    d("demo", "--out", str(tmp_path / "demo"))
+    src = tmp_path / "demo" / "dvk-demo.sqlite"
+    head = re.search(r"#\d+ [0-9a-f]{16}", verify_ok(src)).group(0)
+    def copy(*args: str, code: int = 0) -> str:
+        res = dvk_process("copy", *args)
+        assert res.returncode == code and "Traceback" not in res.stderr, res.stderr
+        return res.stdout + res.stderr
+
+    assert head in copy("--from", str(src), "--to", empty_db)
+    assert head in Dvk(empty_db)("verify").stdout
+    back = tmp_path / "tro-ve.sqlite"
+    assert head in copy("--from", empty_db, "--to", str(back))
+    assert head in verify_ok(back)
+    assert "đã tồn tại" in copy("--from", empty_db, "--to", str(back), code=1)
+    assert "không trống" in copy("--from", str(src), "--to", empty_db, code=1)
+    for db, out_dir in ((empty_db, tmp_path / "pg"), (back, tmp_path / "sq")):
+        Dvk(db)("export", "--year", "2025", "--out", str(out_dir))
+    names = sorted(p.name for p in (tmp_path / "sq").iterdir())
+    assert names and names == sorted(p.name for p in (tmp_path / "pg").iterdir())
+    for name in names:
+        assert (tmp_path / "pg" / name).read_bytes() == (tmp_path / "sq" / name).read_bytes(), name
+
+
+def test_backup_of_a_server_ledger_is_a_verifiable_restorable_file(tmp_path, empty_db):
+    build_units_ledger(empty_db)
+    d = Dvk(empty_db)
+    d("register", "--year", "2025", "--unit", "BVDK", "--title", "Mô hình sao lưu", "--field", "1",
+      "--date", "10/02/2025")
+    head = re.search(r"#\d+ [0-9a-f]{16}", d("verify").stdout).group(0)
+    dest = tmp_path / "sao-luu.sqlite"
+    d("backup", str(dest))
+    assert head in verify_ok(dest)
+    restored = tmp_path / "khoi-phuc.sqlite"
+    Dvk(restored)("restore", str(dest))
+    verify_ok(restored)
+    assert count(restored, "entry") == 1 and count(restored, "history") == int(head[1:].split()[0]) + 1
+    auto = d("backup").stdout
+    assert "server-backups" in auto
+    assert len(d("backup", "--list", "--json").stdout.strip()) > 2

@@ -1,0 +1,156 @@
+"""Each login writes only where it belongs, enforced by PostgreSQL itself: through dvk (a clear message,
+exit 1) and through raw SQL as that login (the server refuses), and the ledger is unchanged either way.
+The history is append-only for every login and records the login as the user."""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+import pytest
+
+import pg_support
+from conftest import ASPECTS, FULL, Dvk, build_units_ledger
+
+pytestmark = pytest.mark.postgres_only
+
+# Roles are the server's, not the database's: each run names its own logins.
+TAG = f"{pg_support.worker()}_{__import__('os').getpid()}"
+UNIT_A, UNIT_B, COUNCIL, CLERK = (f"u_bvdk_{TAG}", f"u_bvnhi_{TAG}", f"hd_an_{TAG}", f"tk_so_{TAG}")
+
+
+def _as(url: str, login: str) -> str:
+    return re.sub(r"//[^@/]*@", f"//{login}@", url)
+
+
+def _dump(url: str) -> list:
+    out = []
+    for (name,) in pg_support.query(url, "SELECT table_name FROM information_schema.tables "
+                                         "WHERE table_schema = 'public' ORDER BY table_name"):
+        out.append((name, sorted(map(repr, pg_support.query(url, f'SELECT * FROM "{name}"')))))
+    return out
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory):
+    """A ledger with three units, one entry of BVNHI, and the three kinds of login."""
+    name = pg_support.new_name("users")
+    url = pg_support.create_database(name)
+    build_units_ledger(url)
+    d = Dvk(url)
+    d("users", "add", UNIT_A, "--role", "unit", "--unit", "BVDK")
+    d("users", "add", UNIT_B, "--role", "unit", "--unit", "BVNHI")
+    d("users", "add", COUNCIL, "--role", "council", "--member", "Nguyễn Văn An")
+    d("users", "add", CLERK, "--role", "clerk")
+    other = d("register", "--db", _as(url, UNIT_B), "--year", "2025", "--unit", "BVNHI", "--title",
+              "Mô hình của Nhi đồng", "--field", "2", "--date", "10/02/2025").stdout.strip()
+    d("report", "--db", _as(url, UNIT_B), other, *ASPECTS)
+    yield url, other
+    pg_support.drop_database(name)
+    for login in (UNIT_A, UNIT_B, COUNCIL, CLERK):
+        pg_support.query(pg_support.admin_url(), f"DROP ROLE IF EXISTS {login}")
+
+
+def _refused(url: str, login: str, *args: str) -> str:
+    before = _dump(url)
+    res = Dvk(_as(url, login)).fails(*args)
+    assert "không có quyền" in res.stderr and login in res.stderr, res.stderr
+    assert _dump(url) == before, "a refused write changes nothing"
+    return res.stderr
+
+
+def _raw_refused(url: str, login: str, sql: str, params=()) -> None:
+    before = _dump(url)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        pg_support.query(url, sql, params, login=login)
+    assert _dump(url) == before
+
+
+def _raw_noop(url: str, login: str, sql: str, params=()) -> None:
+    """A statement the policies make touch no row (a DELETE's USING): nothing changes."""
+    before = _dump(url)
+    assert pg_support.query(url, sql, params, login=login) == 0
+    assert _dump(url) == before
+
+
+def test_a_unit_writes_its_own_registrations_reports_and_confirmations(province):
+    url, _ = province
+    d = Dvk(_as(url, UNIT_A))
+    eid = d("register", "--year", "2025", "--unit", "BVDK", "--title", "Chăm lo đoàn viên", "--field", "1",
+            "--date", "11/02/2025").stdout.strip()
+    d("report", eid, *ASPECTS)
+    d("confirm", eid, "--by", "Bí thư Trần Văn Bình")
+    users = pg_support.query(url, "SELECT DISTINCT \"user\" FROM history WHERE command LIKE 'dvk register%%' "
+                                  "OR command LIKE 'dvk report%%' OR command LIKE 'dvk confirm%%'")
+    assert {u for (u,) in users} == {UNIT_A, UNIT_B}, "the history records the database login"
+    assert "Sổ toàn vẹn" in Dvk(url)("verify").stdout
+
+
+def test_a_unit_cannot_write_for_another_unit_through_dvk(province):
+    url, other = province
+    _refused(url, UNIT_A, "register", "--year", "2025", "--unit", "CDC", "--title", "Không phải của mình",
+             "--field", "1", "--date", "11/02/2025")
+    _refused(url, UNIT_A, "report", other, "--approach", "Cách làm do đơn vị khác ghi")
+    _refused(url, UNIT_A, "confirm", other, "--by", "Bí thư khác")
+    _refused(url, UNIT_A, "score", other, "--member", "Nguyễn Văn An", *FULL)
+    _refused(url, UNIT_A, "units", "add", "MOI", "Công đoàn mới")
+    _refused(url, UNIT_A, "org", "set", "--from-year", "2026", "--signer", "Người khác")
+
+
+def test_a_unit_cannot_write_for_another_unit_through_raw_sql(province):
+    url, other = province
+    _raw_refused(url, UNIT_A, "UPDATE entry SET title = 'sửa trộm' WHERE id = %s", (other,))
+    _raw_refused(url, UNIT_A, "INSERT INTO report (entry_id, approach) VALUES (%s, 'x')", (other,))
+    _raw_refused(url, UNIT_A, "UPDATE unit SET name = 'x'")
+    _raw_refused(url, UNIT_A, "INSERT INTO decision (year, number, decided_on, revoked, kind) "
+                                "VALUES (2025, 1, '2025-10-15', false, 'recognition')")
+    _raw_refused(url, UNIT_A, "UPDATE meta SET value = '{\"role\": \"unit\", \"unit\": \"BVNHI\"}' "
+                                "WHERE key = %s", (f"login:{UNIT_A}",))
+    _raw_noop(url, UNIT_A, "DELETE FROM entry WHERE id = %s", (other,))
+
+
+def test_council_writes_only_its_own_score_sheets(province):
+    url, other = province
+    d = Dvk(_as(url, COUNCIL))
+    d("score", other, "--member", "Nguyễn Văn An", *FULL)
+    _refused(url, COUNCIL, "score", other, "--member", "Lê Thị Bình", *FULL)
+    _refused(url, COUNCIL, "register", "--year", "2025", "--unit", "BVDK", "--title", "Hội đồng không đăng ký",
+             "--field", "1", "--date", "11/02/2025")
+    _raw_refused(url, COUNCIL, "INSERT INTO score (entry_id, member, marks) VALUES (%s, 'Lê Thị Bình', '{}')",
+                 (other,))
+    _raw_refused(url, COUNCIL, "UPDATE entry SET title = 'x'")
+
+
+def test_only_the_clerk_recognises_and_changes_criteria_profiles_units(province):
+    url, _ = province
+    _refused(url, UNIT_B, "recognize", "--year", "2025", "--none", "--date", "15/10/2025")
+    _refused(url, COUNCIL, "units", "add", "MOI", "Công đoàn mới")
+    Dvk(_as(url, CLERK))("units", "add", "MOI", "Công đoàn mới")
+    Dvk(_as(url, CLERK))("org", "set", "--from-year", "2027", "--signer", "Phạm Văn Công")
+    assert pg_support.query(url, "SELECT \"user\" FROM history ORDER BY id DESC LIMIT 1") == [(CLERK,)]
+
+
+@pytest.mark.parametrize("role", ["unit", "council", "clerk"])
+def test_the_history_is_append_only_for_every_login(province, role):
+    url, _ = province
+    login = {"unit": UNIT_A, "council": COUNCIL, "clerk": CLERK}[role]
+    _raw_refused(url, login, "DELETE FROM change")
+    _raw_refused(url, login, "UPDATE history SET \"user\" = 'ai đó' WHERE id = 1")
+    _raw_refused(url, login, "UPDATE change SET data = NULL")
+    _raw_refused(url, login, "INSERT INTO history (id, at, \"user\", command, summary, n_changes, prev_hash, hash) "
+                             "VALUES (99999, 'x', 'người khác', 'x', 'x', 0, '', '')")
+    _raw_noop(url, login, "UPDATE history SET summary = 'sửa' WHERE id = 1")  # finished: no row to change
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        pg_support.query(url, "DELETE FROM history", login=login)
+    assert "Sổ toàn vẹn" in Dvk(url)("verify").stdout
+
+
+def test_users_are_refused_clearly(province):
+    url, _ = province
+    d = Dvk(url)
+    assert "đã có" in d.fails("users", "add", UNIT_A, "--role", "unit", "--unit", "BVDK").stderr
+    assert "--unit" in d.fails("users", "add", "u_x", "--role", "unit").stderr
+    assert "Không có đơn vị" in d.fails("users", "add", "u_x", "--role", "unit", "--unit", "KHONG").stderr
+    assert "Vai trò" in d.fails("users", "add", "u_x", "--role", "admin").stderr
+    assert "không hợp lệ" in d.fails("users", "add", "Người Dùng", "--role", "clerk").stderr
+    assert "không có quyền" in Dvk(_as(url, UNIT_A)).fails("users", "add", "u_y", "--role", "clerk").stderr
