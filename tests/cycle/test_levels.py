@@ -8,6 +8,8 @@ import sqlite3
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from conftest import ASPECTS, FULL, Dvk
 
 
@@ -89,7 +91,7 @@ def test_two_levels_in_one_ledger_forward_show_and_status_tree(dvk):
     assert "Sổ toàn vẹn" in dvk("verify").stdout
 
 
-def test_forward_refuses_an_entry_not_recognised(dvk):
+def test_forward_refuses_an_entry_not_recognised(dvk, tmp_path):
     dvk("init")
     dvk("org", "add", "CDCS_A", "--name", "Công đoàn cơ sở A", "--parent", "CDN", "--level", "grassroots")
     dvk("units", "add", "--org", "CDCS_A", "TO1", "Tổ công đoàn 1")
@@ -97,7 +99,7 @@ def test_forward_refuses_an_entry_not_recognised(dvk):
               "--field", "1", "--date", "10/02/2024").stdout.strip()
     res = dvk.fails("forward", "--year", "2024", "--org", "CDCS_A", eid)
     assert eid in res.stderr and "chưa có quyết định công nhận" in res.stderr
-    listed = dvk.db.with_name("de-nghi.txt")
+    listed = tmp_path / "de-nghi.txt"
     listed.write_text(f"Mã đề nghị:\n{eid.lower()}\n", encoding="utf-8")  # as a clerk may type it
     res = dvk.fails("forward", "--year", "2024", "--org", "CDCS_A", "--from", str(listed))
     assert eid in res.stderr and "chưa có quyết định công nhận" in res.stderr
@@ -203,6 +205,7 @@ def test_a_grassroots_decision_uses_its_award_groups_committee_and_recipients(dv
     assert [p.get("award") for p in shown] == ["Giấy khen", "Giấy công nhận"]
 
 
+@pytest.mark.sqlite_only("upgrades the committed SQLite fixture files (a server ledger is created at the head)")
 def test_committed_fixtures_upgrade_to_a_one_organisation_tree(dvk):
     fixtures = Path(__file__).parents[1] / "fixtures"
     for f in sorted(fixtures.glob("ledger-*.sqlite")):
