@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import (YEAR_CHECK, DbOpt, JsonOpt, UserOpt, add, print_json, run_context, say, table,
+from dvk.commands.common import (YEAR_CHECK, DbOpt, JsonOpt, UserOpt, add, print_json, run_context, say,
                                  warn, writing)
 
 
