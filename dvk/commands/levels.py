@@ -10,6 +10,9 @@ from dvk.commands.common import (YEAR_CHECK, DbOpt, JsonOpt, UserOpt, add, print
                                  warn, writing)
 
 
+SHOWN = 20  # the entries a receive lists on screen (--json: every one)
+
+
 def forward_cmd(
     ctx: typer.Context,
     entry_ids: Annotated[Optional[List[str]], typer.Argument(metavar="[ID]...", help=(
@@ -87,8 +90,10 @@ def receive_cmd(
         print_json(res)
         return
     head = "Sẽ thêm" if dry_run else "Đã thêm"
-    for a in res["added"]:
+    for a in res["added"][:SHOWN]:
         say(f"  + {a.get('id', '(mã mới)')} ← {a['from_entry']}: {a['title']}")
+    if len(res["added"]) > SHOWN:
+        say(f"  … và {len(res['added']) - SHOWN} mô hình, điển hình nữa (xem đủ: --json).")
     for c in res["conflicts"]:
         warn(f"{c['from_entry']}: {c['reason']}")
     for u in res["updated"]:
