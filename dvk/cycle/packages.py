@@ -308,8 +308,9 @@ def _apply(tx, pkg: Package, year: int, res: dict, *, update: bool) -> None:
     for u in res["updated"]:
         f = by_id[u["from_entry"]]
         e = _typed_entry(f["entry"])
-        tx.update("entry", {"id": u["id"]}, {k: e[k] for k in ("title", "kind", "subject", "person", "position",
-                                                               "field")})
+        note = f"Đề nghị từ {m['org']}: mã {e['id']}, {str(f.get('decision') or '')[:300]}"
+        tx.update("entry", {"id": u["id"]}, {**{k: e[k] for k in ("title", "kind", "subject", "person", "position",
+                                                                  "field")}, "note": note[:1000]})
         for name in ("report", "confirmation"):
             row = _typed(f.get(name), name)
             tx.delete(name, {"entry_id": u["id"]})
