@@ -233,6 +233,7 @@ def test_the_demo_has_a_second_level_sending_two_entries_in_a_package(tmp_path, 
     orgs = json.loads(cdcs("org", "list", "--json").stdout)
     assert [(o["code"], o["level"]) for o in orgs] == [("BVDKDN", "grassroots")]
     assert "Sổ toàn vẹn" in cdcs("verify").stdout and "Sổ toàn vẹn" in d("verify").stdout
+    assert _docx_text(out / "quyet-dinh-cong-nhan-2026.docx").count("Đơn vị đề nghị (QĐ số 02/QĐ-CĐCS)") == 2
     text = _docx_text(out / "cdcs" / "quyet-dinh-cong-nhan-2026.docx")
     assert "được tặng Giấy khen của Công đoàn cơ sở Bệnh viện Đa khoa Đồng Nai" in text
     assert "Đảng ủy Bệnh viện Đa khoa Đồng Nai (b/c)" in text
