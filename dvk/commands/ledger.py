@@ -62,7 +62,7 @@ def info(ctx: typer.Context, db: DbOpt = None, json_: JsonOpt = False) -> None:
     if json_:
         print_json(data)
         return
-    labels = {"unit": "Đơn vị", "entry": "Mô hình, điển hình", "report": "Báo cáo", "confirmation": "Xác nhận",
+    labels = {"org": "Tổ chức", "unit": "Đơn vị", "entry": "Mô hình, điển hình", "report": "Báo cáo", "confirmation": "Xác nhận",
               "score": "Điểm thành phần", "decision": "Quyết định", "history": "Bản ghi lịch sử"}
     say(f"Sổ: {data['path']}")
     say(f"Phiên bản lược đồ: {data['schema']}")

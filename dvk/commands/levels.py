@@ -6,8 +6,11 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from dvk.commands.common import (YEAR_CHECK, DbOpt, JsonOpt, UserOpt, add, print_json, run_context, say, table,
+from dvk.commands.common import (YEAR_CHECK, DbOpt, JsonOpt, UserOpt, add, print_json, run_context, say,
                                  warn, writing)
+
+
+SHOWN = 20  # the entries a receive lists on screen (--json: every one)
 
 
 def forward_cmd(
@@ -87,8 +90,10 @@ def receive_cmd(
         print_json(res)
         return
     head = "Sẽ thêm" if dry_run else "Đã thêm"
-    for a in res["added"]:
+    for a in res["added"][:SHOWN]:
         say(f"  + {a.get('id', '(mã mới)')} ← {a['from_entry']}: {a['title']}")
+    if len(res["added"]) > SHOWN:
+        say(f"  … và {len(res['added']) - SHOWN} mô hình, điển hình nữa (xem đủ: --json).")
     for c in res["conflicts"]:
         warn(f"{c['from_entry']}: {c['reason']}")
     for u in res["updated"]:

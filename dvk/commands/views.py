@@ -208,9 +208,12 @@ def _status_tree(ctx: typer.Context, year: int, db, json_: bool) -> None:
     from dvk.cycle.status import STAGES
 
     names = [STATUSES[k] if k != "registered" else "Đăng ký" for k in STAGES]
-    table(f"Năm {year} theo cấp", ["Tổ chức", *names, "Cả cấp dưới"],
-          [["    " * r["depth"] + f"{r['org']} — {r['name']}", *[r["counts"][k] for k in STAGES],
-            r["below"]["registered"]] for r in rows])
+    for r in rows:
+        decided = f"quyết định số {r['decision']:02d}" if r["decision"] else "chưa có quyết định"
+        say(f"{'    ' * r['depth']}{r['org']} — {r['name']}: {r['below']['registered']} mô hình, điển hình "
+            f"(kể cả cấp dưới), {decided}, đã đề nghị lên cấp trên {r['forwarded']}.")
+    table(f"Năm {year} theo cấp (số của riêng từng tổ chức)", ["Tổ chức", *names],
+          [["  " * r["depth"] + r["org"], *[r["counts"][k] for k in STAGES]] for r in rows])
 
 
 def register(app: typer.Typer) -> None:

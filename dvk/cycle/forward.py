@@ -118,30 +118,47 @@ def add_forwarded(tx: Tx, year: int, parent: str, lower: str, e: Mapping, *, rep
                   from_ledger: str | None = None, package: str | None = None, data_sha256: str | None = None) -> dict:
     """Insert the parent's entry for `e` (a lower organisation's recognised entry), its report and
     confirmation, and the link. Returns the new entry row."""
+    return add_forwarded_many(tx, year, parent, lower, [dict(
+        e=e, report=report, confirmation=confirmation, from_decision=from_decision, from_score=from_score,
+        from_ledger=from_ledger, package=package, data_sha256=data_sha256)])[0]
+
+
+def add_forwarded_many(tx: Tx, year: int, parent: str, lower: str, items: Sequence[Mapping]) -> list[dict]:
+    """`add_forwarded` for many entries at once (a received package): the parent's year's match keys read
+    in one query, the rows written table by table (`Tx.insert_many`, each recorded in the history)."""
     conn = tx.conn
     et = table("entry")
-    key = match_key(lower, e["title"], e.get("person"))
-    dup = conn.execute(select(et.c.id).where(et.c.org_code == parent, et.c.year == year,
-                                             et.c.match_key == key)).first()
-    if dup is not None:
-        raise InvalidInput(f"Mô hình “{e['title']}” của đơn vị {lower} đã có trong năm {year} của {parent} "
-                           f"(mã {dup.id}).")
+    taken = {k: i for k, i in conn.execute(select(et.c.match_key, et.c.id).where(et.c.org_code == parent,
+                                                                               et.c.year == year))}
     seq = next_seq(conn, year)
-    new_id = make_id(year, seq, id_prefix(conn, parent))
-    note = f"Đề nghị từ {lower}: mã {e['id']}, {from_decision}"
-    row = {"id": new_id, "year": year, "seq": seq, "unit_code": lower, "title": e["title"], "kind": e["kind"],
-           "subject": e["subject"], "person": e.get("person"), "position": e.get("position"), "field": e["field"],
-           "registered_on": e.get("registered_on"), "late": False, "sudden": bool(e.get("sudden")),
-           "note": note[:1000], "match_key": key, "org_code": parent}
-    tx.insert("entry", row)
-    if report is not None:
-        tx.insert("report", {**report, "entry_id": new_id})
-    if confirmation is not None:
-        tx.insert("confirmation", {**confirmation, "entry_id": new_id})
-    tx.insert("forward", {"entry_id": new_id, "from_org": lower, "from_entry": e["id"], "from_ledger": from_ledger,
-                          "from_decision": from_decision, "from_score": from_score, "package": package,
-                          "data_sha256": data_sha256})
-    return row
+    prefix = id_prefix(conn, parent)
+    entries, reports, confs, links_ = [], [], [], []
+    for it in items:
+        e = it["e"]
+        key = match_key(lower, e["title"], e.get("person"))
+        if key in taken:
+            raise InvalidInput(f"Mô hình “{e['title']}” của đơn vị {lower} đã có trong năm {year} của {parent} "
+                               f"(mã {taken[key]}).")
+        new_id = make_id(year, seq, prefix)
+        taken[key] = new_id
+        note = f"Đề nghị từ {lower}: mã {e['id']}, {it['from_decision']}"
+        entries.append({"id": new_id, "year": year, "seq": seq, "unit_code": lower, "title": e["title"],
+                        "kind": e["kind"], "subject": e["subject"], "person": e.get("person"),
+                        "position": e.get("position"), "field": e["field"], "registered_on": e.get("registered_on"),
+                        "late": False, "sudden": bool(e.get("sudden")), "note": note[:1000], "match_key": key,
+                        "org_code": parent})
+        seq += 1
+        if it.get("report") is not None:
+            reports.append({**it["report"], "entry_id": new_id})
+        if it.get("confirmation") is not None:
+            confs.append({**it["confirmation"], "entry_id": new_id})
+        links_.append({"entry_id": new_id, "from_org": lower, "from_entry": e["id"],
+                       "from_ledger": it.get("from_ledger"), "from_decision": it["from_decision"],
+                       "from_score": it.get("from_score"), "package": it.get("package"),
+                       "data_sha256": it.get("data_sha256")})
+    for name, rows in (("entry", entries), ("report", reports), ("confirmation", confs), ("forward", links_)):
+        tx.insert_many(name, rows)
+    return entries
 
 
 def links(conn: Connection, entry_id: str) -> dict:

@@ -266,9 +266,11 @@ def _plan(conn, pkg: Package, year: int) -> dict:
                            f"đơn vị đó trước (dvk units add {m['org']} …), sổ không thay đổi.")
     _check_entries(conn, pkg, year)
     ft = table("forward")
+    known = {r["from_entry"]: dict(r) for r in conn.execute(select(ft).where(ft.c.from_ledger == m["ledger_id"]))
+             .mappings()}  # what this sender's earlier packages brought, in one query
     for f in pkg.forwarded:
         e = f["entry"]
-        old = conn.execute(select(ft).where(ft.c.from_ledger == m["ledger_id"], ft.c.from_entry == e["id"])).mappings().first()
+        old = known.get(e["id"])
         item = {"from_entry": e["id"], "title": e["title"]}
         if old is None:
             res["added"].append(item)
@@ -283,33 +285,32 @@ def _plan(conn, pkg: Package, year: int) -> dict:
 
 def _apply(tx, pkg: Package, year: int, res: dict, *, update: bool) -> None:
     from dvk.cycle.decisions import ensure_unlocked
-    from dvk.cycle.forward import add_forwarded
+    from dvk.cycle.forward import add_forwarded_many
     from dvk.cycle.orgs import current
 
     m = pkg.manifest
     org = current(tx.conn)
     ensure_unlocked(tx.conn, year, f"danh sách đăng ký năm {year}")
     by_id = {f["entry"]["id"]: f for f in pkg.forwarded}
-    added = {a["from_entry"] for a in res["added"]}
-    for eid in added:
-        f = by_id[eid]
-        e = _typed_entry(f["entry"])
-        row = add_forwarded(tx, year, org, m["org"], e, report=_typed(f.get("report"), "report"),
-                            confirmation=_typed(f.get("confirmation"), "confirmation"),
-                            from_decision=str(f.get("decision") or "")[:300],
-                            from_score=f.get("score") if isinstance(f.get("score"), (int, float)) else None,
-                            from_ledger=m["ledger_id"], package=pkg.sha256, data_sha256=_digest(f))
-        for a in res["added"]:
-            if a["from_entry"] == eid:
-                a["id"] = row["id"]
+    items = []
+    for item in res["added"]:
+        f = by_id[item["from_entry"]]
+        items.append(dict(e=_typed_entry(f["entry"]), report=_typed(f.get("report"), "report"),
+                          confirmation=_typed(f.get("confirmation"), "confirmation"),
+                          from_decision=str(f.get("decision") or "")[:300],
+                          from_score=f.get("score") if isinstance(f.get("score"), (int, float)) else None,
+                          from_ledger=m["ledger_id"], package=pkg.sha256, data_sha256=_digest(f)))
+    for item, row in zip(res["added"], add_forwarded_many(tx, year, org, m["org"], items)):
+        item["id"] = row["id"]
     if not update:
         res["updated"] = []
         return
     for u in res["updated"]:
         f = by_id[u["from_entry"]]
         e = _typed_entry(f["entry"])
-        tx.update("entry", {"id": u["id"]}, {k: e[k] for k in ("title", "kind", "subject", "person", "position",
-                                                               "field")})
+        note = f"Đề nghị từ {m['org']}: mã {e['id']}, {str(f.get('decision') or '')[:300]}"
+        tx.update("entry", {"id": u["id"]}, {**{k: e[k] for k in ("title", "kind", "subject", "person", "position",
+                                                                  "field")}, "note": note[:1000]})
         for name in ("report", "confirmation"):
             row = _typed(f.get(name), name)
             tx.delete(name, {"entry_id": u["id"]})
@@ -365,6 +366,14 @@ def _check_entries(conn, pkg: Package, year: int) -> None:
 
     m = pkg.manifest
     problems: list[str] = []
+    crits: dict[int, Any] = {}
+
+    def crit_of(y: int):
+        if y not in crits:
+            crits[y] = criteria_for(conn, y)
+        return crits[y]
+
+    units = rules.Units([m["org"]])
     for f in pkg.forwarded:
         e = f["entry"]
         eid = str(e.get("id"))[:40]
@@ -376,8 +385,8 @@ def _check_entries(conn, pkg: Package, year: int) -> None:
         _row, issues = rules.registration(year=year, unit=m["org"], title=e.get("title"), kind=e.get("kind"),
                                           subject=e.get("subject"), person=e.get("person"),
                                           position=e.get("position"), field=e.get("field"), registered_on=on,
-                                          sudden=bool(e.get("sudden")), note=None, units=rules.Units([m["org"]]),
-                                          crit_of=lambda y: criteria_for(conn, y), today=today())
+                                          sudden=bool(e.get("sudden")), note=None, units=units,
+                                          crit_of=crit_of, today=today())
         problems += [f"{eid}: {i.said or i.reason}." for i in issues]
         texts = [(f.get("report"), _ASPECT_KEYS, "aspect"),
                  (f.get("confirmation"), ("committee", "confirmed_by", "comment", "reason"), None)]

@@ -15,7 +15,7 @@ from dvk.scoring import _filled
 from dvk.criteria import ASPECTS
 from dvk.ledger.history import table
 from dvk.cycle.config import get_setting
-from dvk.cycle.year import Bundle, YearContext, counted_scores, status_of, years
+from dvk.cycle.year import Bundle, YearContext, counted_scores, status_of
 
 
 STAGES = ("registered", "reported", "confirmed", "scored", "recognized", "not_recognized")
@@ -104,11 +104,13 @@ def _decision_json(dec: Mapping | None) -> dict | None:
 
 def ledger_info(conn: Connection) -> dict:
     counts = {}
-    for name in ("unit", "entry", "report", "confirmation", "score", "decision", "history"):
+    for name in ("org", "unit", "entry", "report", "confirmation", "score", "decision", "history"):
         counts[name] = conn.execute(select(func.count()).select_from(table(name))).scalar()
     from dvk.ledger.sqlite import _current_revision
 
-    return {"schema": _current_revision(conn), "counts": counts, "years": years(conn),
+    et = table("entry")
+    every_year = [r[0] for r in conn.execute(select(et.c.year).distinct().order_by(et.c.year))]  # every organisation's
+    return {"schema": _current_revision(conn), "counts": counts, "years": every_year,
             "ledger_id": get_setting(conn, "ledger_id")}
 
 

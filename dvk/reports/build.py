@@ -240,6 +240,24 @@ def _unit_missing(ctx: YearContext, b: Bundle, ev) -> list[str]:
     return items
 
 
+def _forwarded_from(conn: Connection, year: int) -> dict[str, str]:
+    """Entry id → "Đơn vị đề nghị (QĐ số 02/QĐ-CĐCS)" (the lower organisation's recognition) for the year's
+    entries a lower organisation proposed (`dvk forward`, `dvk receive`)."""
+    from sqlalchemy import select
+
+    from dvk.cycle.orgs import current
+    from dvk.ledger.history import table
+
+    ft, et = table("forward"), table("entry")
+    rows = conn.execute(select(ft.c.entry_id, ft.c.from_decision).join(et, et.c.id == ft.c.entry_id)
+                        .where(et.c.org_code == current(conn), et.c.year == year))
+    out = {}
+    for eid, dec in rows:
+        m = re.search(r"số (\S+)", dec or "")
+        out[eid] = f"Đơn vị đề nghị (QĐ số {m[1]})" if m else "Đơn vị đề nghị"
+    return out
+
+
 def read_year(conn: Connection, year: int, *, decision: dict | None = None,
               before_decision: bool = False) -> YearState:
     """One pass over the year; ``decision`` replaces the decision in force (to render a revoked
@@ -260,6 +278,7 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
     st.by_unit_field = {code: [0] * len(nfields) for code in units}
     fidx = {n: i for i, n in enumerate(nfields)}
     counts = {"late": 0, "sudden": 0, **{s: 0 for s in STAGES}}  # "registered": every entry
+    came = _forwarded_from(conn, year)  # entries a lower organisation proposed: the list says whose
     for b, ev in judged(conn, ctx, full=False):
         e = b.entry
         code = e["unit_code"]
@@ -294,7 +313,8 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
                 f[1] += 1
                 st.recognized.add(e, rank, ListRow(
                     title=e["title"], subject_text=subject, unit=uname, field=str(e["field"]),
-                    score=fmt_score(score) if score is not None else "", note="Đột xuất" if e["sudden"] else "",
+                    score=fmt_score(score) if score is not None else "",
+                    note="; ".join(x for x in ("Đột xuất" if e["sudden"] else "", came.get(e["id"], "")) if x),
                     code=e["id"]))
             else:
                 st.not_recognized.append(NotRecognizedRow(code=e["id"], title=e["title"], unit=uname,

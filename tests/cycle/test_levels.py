@@ -236,6 +236,7 @@ def test_the_demo_has_a_second_level_sending_two_entries_in_a_package(tmp_path, 
     orgs = json.loads(cdcs("org", "list", "--json").stdout)
     assert [(o["code"], o["level"]) for o in orgs] == [("BVDKDN", "grassroots")]
     assert "Sổ toàn vẹn" in cdcs("verify").stdout and "Sổ toàn vẹn" in d("verify").stdout
+    assert _docx_text(out / "quyet-dinh-cong-nhan-2026.docx").count("Đơn vị đề nghị (QĐ số 02/QĐ-CĐCS)") == 2
     text = _docx_text(out / "cdcs" / "quyet-dinh-cong-nhan-2026.docx")
     assert "được tặng Giấy khen của Công đoàn cơ sở Bệnh viện Đa khoa Đồng Nai" in text
     assert "Đảng ủy Bệnh viện Đa khoa Đồng Nai (b/c)" in text
@@ -280,3 +281,35 @@ def test_a_package_with_consistent_hashes_but_bad_data_is_refused_naming_the_ent
     res = up.fails("receive", str(bad))
     assert eid in res.stderr and "lĩnh vực" in res.stderr and "ký tự điều khiển" in res.stderr
     assert _history(up.db) == before
+
+
+def test_a_changed_resent_package_is_a_conflict_unless_update(tmp_path):
+    low = Dvk(tmp_path / "cdcs.sqlite")
+    low("init", "--name", "Công đoàn cơ sở Bệnh viện Nhi", "--symbol", "CĐCS", "--code", "CDCS_NHI",
+        "--level", "grassroots")
+    low("units", "add", "TO1", "Tổ công đoàn Khoa Sơ sinh", "--committee", "Chi bộ Khoa Sơ sinh")
+    eid = _recognised_group_entry(low, None, "TO1", "Chăm sóc trẻ sơ sinh")
+    first = tmp_path / "lan-1.dvkpkg"
+    low("package", "--year", "2024", "--out", str(first))
+    up = Dvk(tmp_path / "nganh.sqlite")
+    up("init")
+    up("units", "add", "CDCS_NHI", "Công đoàn cơ sở Bệnh viện Nhi")
+    up("receive", str(first))
+    [row] = json.loads(up("list", "--year", "2024", "--json").stdout)
+    # The CĐCS revokes, corrects the report, confirms and decides again, and sends a new package.
+    low("recognize", "--revoke", "--year", "2024", "--reason", "Sửa báo cáo")
+    low("report", eid, "--approach", "Cách làm đã sửa", "--force")
+    low("confirm", eid, "--by", "Bí thư Lê Văn Cường")
+    low("recognize", "--year", "2024", "--number", "4", "--date", "16/10/2024")
+    second = tmp_path / "lan-2.dvkpkg"
+    low("package", "--year", "2024", "--out", str(second))
+    before = _history(up.db)
+    res = up.fails("receive", str(second))
+    assert eid in res.stderr and "--update" in res.stderr and row["id"] in res.stderr
+    assert _history(up.db) == before
+    up("receive", str(second), "--update")
+    shown = json.loads(up("show", row["id"], "--json").stdout)
+    assert shown["report"]["approach"] == "Cách làm đã sửa" and "04/QĐ-CĐCS" in shown["forwarded_from"]["decision"]
+    assert "04/QĐ-CĐCS" in shown["note"]
+    assert len(json.loads(up("list", "--year", "2024", "--json").stdout)) == 1
+    assert "Sổ toàn vẹn" in up("verify").stdout
