@@ -96,7 +96,7 @@ def db(tmp_path) -> Path:
     from pg_support import ServerDb
 
     name = new_name()
-    url = ServerDb(create_database(name))
+    url = ServerDb(create_database(name), tmp_path)
     yield url
     drop_database(name)
 

@@ -90,7 +90,19 @@ def rows(url: str, sql: str, params=()) -> list[tuple]:
 
 class ServerDb(str):
     """A test's PostgreSQL ledger URL, answering the few questions tests ask of a ledger file's Path
-    (`exists()`: a ledger was made there; `name`: its database name)."""
+    (`exists()`: a ledger was made there; `name`: its database name; `parent`: the test's own folder,
+    where a file ledger would have been)."""
+
+    def __new__(cls, url: str, folder=None):
+        obj = super().__new__(cls, url)
+        obj._folder = folder
+        return obj
+
+    @property
+    def parent(self):
+        from pathlib import Path
+
+        return Path(self._folder) if self._folder is not None else Path.cwd()
 
     def exists(self) -> bool:
         """Whether a ledger is there (as a file exists once `dvk init` made it): the database has tables."""
@@ -99,6 +111,62 @@ class ServerDb(str):
     @property
     def name(self) -> str:
         return db_name(self)
+
+
+def _as_sqlite(v):
+    """A value as sqlite3 reads it from a dvk ledger file: dates as ISO text, booleans as 0/1."""
+    import datetime as dt
+
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return v
+
+
+class _Rows:
+    """A cursor's rows as sqlite3 gives them (tuples, or name-indexed rows with `row_factory`)."""
+
+    def __init__(self, cur, named: bool) -> None:
+        self._cur, self._named = cur, named
+        self.rowcount = cur.rowcount
+        self.description = cur.description
+
+    def _row(self, r):
+        values = tuple(_as_sqlite(v) for v in r)
+        if not self._named:
+            return values
+        names = [d.name for d in self._cur.description]
+        return _Named(names, values)
+
+    def __iter__(self):
+        if self._cur.description is None:
+            return iter(())
+        return (self._row(r) for r in self._cur)
+
+    def fetchone(self):
+        r = self._cur.fetchone() if self._cur.description is not None else None
+        return None if r is None else self._row(r)
+
+    def fetchall(self):
+        return list(self)
+
+
+class _Named(tuple):
+    """sqlite3.Row's behaviour: by position or by name, keys(), dict(row)."""
+
+    def __new__(cls, names, values):
+        obj = super().__new__(cls, values)
+        obj._names = names
+        return obj
+
+    def keys(self):
+        return list(self._names)
+
+    def __getitem__(self, k):
+        if isinstance(k, str):
+            return tuple.__getitem__(self, self._names.index(k))
+        return tuple.__getitem__(self, k)
 
 
 class _Compat:
@@ -119,7 +187,7 @@ class _Compat:
     def execute(self, sql: str, params=()):
         cur = self._con.cursor()
         cur.execute(self._sql(sql, params), tuple(params) if params else None)
-        return cur
+        return _Rows(cur, self.row_factory is not None)
 
     def executemany(self, sql: str, seq):
         cur = self._con.cursor()

@@ -105,6 +105,15 @@ def restore_cmd(
     from dvk.ledger.restore import restore
 
     run = run_context(ctx, db, user)
+    from dvk.ledger.stores import is_server
+
+    if is_server(run.path):
+        from dvk.errors import LedgerError
+        from dvk.ledger.postgres import shown_url
+
+        raise LedgerError(f"dvk restore thay một tệp sổ. Muốn đưa bản sao lưu “{path}” lên máy chủ, hãy chép nó vào "
+                          f"cơ sở dữ liệu: dvk copy --from \"{path}\" --to \"{shown_url(run.path)}\" --force (sổ đang có ở đó "
+                          "bị thay; hãy sao lưu nó trước: dvk backup). Không có gì thay đổi.")
     res = restore(path, run.path, force=force, user=run.user, command=run.command)
     if json_:
         print_json({"restored": str(res.ledger), "from": str(res.source),

@@ -382,6 +382,11 @@ class PgLedger:
                 self.conn.info.pop(MIGRATION_ROWS, None)
                 upgrade(self.conn)
                 inserted = self.conn.info.pop(MIGRATION_ROWS, ())
+                if current is not None and self.conn.exec_driver_sql(
+                        "SELECT 1 FROM pg_roles WHERE rolname = 'dvk_writer'").first():
+                    from dvk.ledger.roles import ensure_policies
+
+                    ensure_policies(self.conn)  # a table the upgrade added gets the logins' grants and policies
                 if current is not None:
                     from dvk.ledger.history import Tx
 

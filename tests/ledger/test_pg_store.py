@@ -101,6 +101,9 @@ def test_backup_of_a_server_ledger_is_a_verifiable_restorable_file(tmp_path, emp
     dest = tmp_path / "sao-luu.sqlite"
     d("backup", str(dest))
     assert head in verify_ok(dest)
+    err = _one_line(d.fails("restore", str(dest)))
+    assert "dvk copy --from" in err and "--force" in err
+    assert head in d("verify").stdout  # the server ledger is untouched
     restored = tmp_path / "khoi-phuc.sqlite"
     Dvk(restored)("restore", str(dest))
     verify_ok(restored)
