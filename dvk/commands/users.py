@@ -18,7 +18,7 @@ def users_add(
     unit: Annotated[Optional[str], typer.Option("--unit", help="Mã đơn vị mà tài khoản unit được ghi.")] = None,
     member: Annotated[Optional[str], typer.Option("--member", help="Tên thành viên hội đồng trên phiếu chấm "
                                                                    "(mặc định: tên đăng nhập).")] = None,
-    org: Annotated[Optional[str], typer.Option("--org", help="Mã tổ chức của tài khoản (sổ một tổ chức: bỏ trống).")] = None,
+    org: Annotated[Optional[str], typer.Option("--org", help="Mã tổ chức của tài khoản: chỉ ghi được phần của tổ chức đó (bỏ trống: cả sổ).")] = None,
     password: Annotated[bool, typer.Option("--password", help="Hỏi mật khẩu của tài khoản (gõ ẩn, hai lần), hoặc "
                                                               "lấy từ biến DVK_NEW_PASSWORD; mật khẩu không bao giờ "
                                                               "vào lịch sử.")] = False,

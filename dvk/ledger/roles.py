@@ -15,9 +15,12 @@ its own login (`user = current_user`), finished once, never changed afterwards, 
 is inserted only into its login's unfinished record. The ledger's owner (the administrator who ran
 `dvk init`) is not subject to the policies, as PostgreSQL's table owners are not.
 
-`--org`: with one organisation per ledger today the mapping records it and the policies do not need it;
-once the ledger holds several organisations (an `org` column on units), each policy adds
-`AND <row's org> = (the login's org)` through the same mapping.
+`--org CODE` maps a login to one organisation of the ledger's tree: a clerk then writes only that
+organisation's rows (its profile, criteria, units, entries and what rests on them, council, decisions,
+documents; in `org`, itself and the organisations directly under it) and no ledger-wide setting; a council
+member only sheets of its entries; a unit login is its unit's already (a unit belongs to one organisation).
+Without `--org` a clerk writes for the whole ledger. Reading is not limited by organisation (yet): every
+login reads the whole ledger, as `dvk verify` and the hash chain need.
 """
 
 from __future__ import annotations
@@ -43,8 +46,30 @@ UNIT_OF_LOGIN = _MAPPED.format(field="unit")
 MEMBER_OF_LOGIN = _MAPPED.format(field="member")
 _OWN_ENTRY = f"EXISTS (SELECT 1 FROM entry e WHERE e.id = entry_id AND e.unit_code = {UNIT_OF_LOGIN})"
 UNIT_TABLES = {"entry": f"unit_code = {UNIT_OF_LOGIN}", "report": _OWN_ENTRY, "confirmation": _OWN_ENTRY}
-COUNCIL_TABLES = {"score": f"member = {MEMBER_OF_LOGIN}"}
+ORG_OF_LOGIN = _MAPPED.format(field="org")
+_OF_ORG_ENTRY = f"EXISTS (SELECT 1 FROM entry e WHERE e.id = entry_id AND e.org_code = {ORG_OF_LOGIN})"
+COUNCIL_TABLES = {"score": f"member = {MEMBER_OF_LOGIN} AND ({ORG_OF_LOGIN} IS NULL OR {_OF_ORG_ENTRY})"}
 APPEND_ONLY = ("history", "change")
+
+
+def org_rows(table_name: str, columns) -> str:
+    """The rows of `table_name` a clerk mapped to an organisation (`--org`) may write: that organisation's
+    own — by its `org_code`, through its entry or its decision; in `org`, the organisation itself and the
+    ones directly under it. The ledger's settings (`meta`) only a clerk of the whole ledger (no `--org`),
+    and never a login's mapping (`login:…`): those only the ledger's owner writes (`dvk users add`)."""
+    if table_name == "meta":
+        return f"({ORG_OF_LOGIN} IS NULL AND NOT starts_with(key, 'login:'))"
+    if table_name == "org":
+        own = f"(code = {ORG_OF_LOGIN} OR parent = {ORG_OF_LOGIN})"
+    elif "org_code" in columns:
+        own = f"org_code = {ORG_OF_LOGIN}"
+    elif "entry_id" in columns:
+        own = _OF_ORG_ENTRY
+    elif "decision_id" in columns:
+        own = f"EXISTS (SELECT 1 FROM decision d WHERE d.id = decision_id AND d.org_code = {ORG_OF_LOGIN})"
+    else:
+        raise ValueError(f"no organisation for the rows of {table_name}")  # a new table must say whose it is
+    return f"({ORG_OF_LOGIN} IS NULL OR {own})"
 
 
 def check_login(login: str) -> str:
@@ -94,11 +119,16 @@ def ensure_policies(conn) -> None:
             sql += f" WITH CHECK ({check})"
         _exec(conn, sql)
 
-    for t in TABLES:
+    for t, tab in TABLES.items():
         _exec(conn, f'ALTER TABLE "{t}" ENABLE ROW LEVEL SECURITY')
         policy(t, "dvk_read", "SELECT", WRITER, "true", None)
         if t not in APPEND_ONLY:
-            policy(t, "dvk_clerk_write", "ALL", GROUPS["clerk"], "true", "true")
+            _exec(conn, f'DROP POLICY IF EXISTS dvk_clerk_write ON "{t}"')  # one policy for all, before --org
+            own = org_rows(t, tab.columns.keys())
+            policy(t, "dvk_clerk_add", "INSERT", GROUPS["clerk"], None, own)
+            # USING true: an update of another organisation's row is refused with an error, not skipped.
+            policy(t, "dvk_clerk_change", "UPDATE", GROUPS["clerk"], "true", own)
+            policy(t, "dvk_clerk_remove", "DELETE", GROUPS["clerk"], own, None)
     policy("history", "dvk_history_add", "INSERT", WRITER, None, "\"user\" = current_user AND hash = ''")
     policy("history", "dvk_history_finish", "UPDATE", WRITER, "hash = '' AND \"user\" = current_user",
            "\"user\" = current_user")
@@ -138,6 +168,14 @@ def add_user(tx: "Tx", login: str, role: str, *, unit: str | None = None, member
         raise InvalidInput("--unit chỉ dùng với --role unit.")
     if member and role != "council":
         raise InvalidInput("--member chỉ dùng với --role council.")
+    if org is not None:
+        ot = table("org")
+        if conn.execute(select(ot.c.code).where(ot.c.code == org)).first() is None:
+            raise InvalidInput(f"Không có tổ chức mã “{org}” trong sổ (--org). Xem danh sách: dvk org list.")
+        if unit:
+            unit_org = conn.execute(select(ut.c.org_code).where(ut.c.code == unit)).scalar()
+            if unit_org != org:
+                raise InvalidInput(f"Đơn vị “{unit}” (--unit) thuộc tổ chức “{unit_org}”, không thuộc “{org}” (--org).")
     exists = conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %(n)s", {"n": login}).first()
     if exists:
         raise InvalidInput(f"Tài khoản “{login}” đã có trên máy chủ; chọn tên khác.")

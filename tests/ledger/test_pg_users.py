@@ -154,3 +154,72 @@ def test_users_are_refused_clearly(province):
     assert "Vai trò" in d.fails("users", "add", "u_x", "--role", "admin").stderr
     assert "không hợp lệ" in d.fails("users", "add", "Người Dùng", "--role", "clerk").stderr
     assert "không có quyền" in Dvk(_as(url, UNIT_A)).fails("users", "add", "u_y", "--role", "clerk").stderr
+
+
+# ---------------------------------------------------------------- logins of one organisation (--org)
+
+ORG_CLERK, WIDE_CLERK, ORG_COUNCIL = f"tk_cdcs_{TAG}", f"tk_toan_{TAG}", f"hd_cdcs_{TAG}"
+
+
+@pytest.fixture(scope="module")
+def two_levels(tmp_path_factory):
+    """The sector union CDN with its units and a CĐCS (CDCS_A) under it with one group; a clerk and a council
+    member of the CĐCS only, and a clerk of the whole ledger."""
+    name = pg_support.new_name("orgs")
+    url = pg_support.create_database(name)
+    build_units_ledger(url)
+    d = Dvk(url)
+    d("org", "add", "CDCS_A", "--name", "Công đoàn cơ sở Bệnh viện A", "--parent", "CDN", "--level", "grassroots")
+    d("units", "add", "--org", "CDCS_A", "TO1", "Tổ công đoàn Khoa Nội")
+    d("users", "add", ORG_CLERK, "--role", "clerk", "--org", "CDCS_A")
+    d("users", "add", ORG_COUNCIL, "--role", "council", "--member", "Trần Văn Tổ", "--org", "CDCS_A")
+    d("users", "add", WIDE_CLERK, "--role", "clerk")
+    sector = d("register", "--org", "CDN", "--year", "2025", "--unit", "BVDK", "--title", "Mô hình của ngành",
+               "--field", "1", "--date", "10/02/2025").stdout.strip()
+    yield url, sector
+    pg_support.drop_database(name)
+    for login in (ORG_CLERK, WIDE_CLERK, ORG_COUNCIL):
+        pg_support.query(pg_support.admin_url(), f"DROP ROLE IF EXISTS {login}")
+
+
+def test_a_clerk_of_one_organisation_runs_its_own_cycle(two_levels):
+    url, _ = two_levels
+    d = Dvk(_as(url, ORG_CLERK))
+    d("units", "add", "--org", "CDCS_A", "TO2", "Tổ công đoàn Khoa Ngoại")
+    eid = d("register", "--org", "CDCS_A", "--year", "2025", "--unit", "TO2", "--title", "Tổ tự quản",
+            "--field", "1", "--date", "10/02/2025").stdout.strip()
+    d("report", eid, *ASPECTS)
+    Dvk(_as(url, ORG_COUNCIL))("score", eid, "--member", "Trần Văn Tổ", *FULL)
+    d("recognize", "--org", "CDCS_A", "--year", "2025", "--none", "--date", "15/10/2025")
+    assert pg_support.query(url, "SELECT org_code FROM decision") == [("CDCS_A",)]
+    assert "Sổ toàn vẹn" in Dvk(url)("verify").stdout
+
+
+def test_a_clerk_of_one_organisation_cannot_write_for_another(two_levels):
+    url, sector = two_levels
+    _refused(url, ORG_CLERK, "units", "add", "--org", "CDN", "MOI", "Công đoàn mới")
+    _refused(url, ORG_CLERK, "register", "--org", "CDN", "--year", "2025", "--unit", "BVDK", "--title",
+             "Không phải của mình", "--field", "1", "--date", "11/02/2025")
+    _refused(url, ORG_CLERK, "report", sector, "--approach", "Cách làm do cấp dưới ghi")
+    _refused(url, ORG_CLERK, "org", "set", "--org", "CDN", "--from-year", "2026", "--signer", "Người khác")
+    _refused(url, ORG_CLERK, "recognize", "--org", "CDN", "--year", "2025", "--none", "--date", "15/10/2025")
+    _refused(url, ORG_CLERK, "settings", "set", "--db", _as(url, ORG_CLERK), "backup_keep", "3")
+    _refused(url, ORG_COUNCIL, "score", sector, "--member", "Trần Văn Tổ", *FULL)
+    _raw_refused(url, ORG_CLERK, "UPDATE unit SET name = 'x' WHERE code = 'BVDK'")
+    _raw_refused(url, ORG_CLERK, "UPDATE entry SET title = 'sửa trộm' WHERE id = %s", (sector,))
+    _raw_refused(url, ORG_CLERK, "INSERT INTO decision (year, number, decided_on, revoked, kind, org_code) "
+                                 "VALUES (2025, 1, '2025-10-15', false, 'recognition', 'CDN')")
+    _raw_refused(url, ORG_CLERK, "UPDATE org SET name = 'x' WHERE code = 'CDN'")
+    _raw_noop(url, ORG_CLERK, "DELETE FROM entry WHERE id = %s", (sector,))
+
+
+def test_no_clerk_changes_what_a_login_may_do(two_levels):
+    url, _ = two_levels
+    for login in (ORG_CLERK, WIDE_CLERK):
+        _raw_refused(url, login, "UPDATE meta SET value = '{\"role\": \"clerk\", \"org\": null}' WHERE key = %s",
+                     (f"login:{ORG_CLERK}",))
+        _raw_refused(url, login, "INSERT INTO meta (key, value) VALUES (%s, '{\"role\": \"clerk\"}')",
+                     (f"login:ke_khac_{TAG}",))
+    assert "Không có tổ chức" in Dvk(url).fails("users", "add", f"u_z_{TAG}", "--role", "clerk", "--org", "KHONG").stderr
+    res = Dvk(url).fails("users", "add", f"u_z_{TAG}", "--role", "unit", "--unit", "BVDK", "--org", "CDCS_A")
+    assert "thuộc tổ chức “CDN”" in res.stderr
