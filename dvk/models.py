@@ -82,7 +82,7 @@ class Entry(SQLModel, table=True):
 
     __tablename__ = "entry"
     __table_args__ = (
-        UniqueConstraint("year", "seq", name="uq_entry_year_seq"),
+        UniqueConstraint("org_code", "year", "seq", name="uq_entry_org_year_seq"),  # numbered per organisation
         Index("ix_entry_year_unit", "year", "unit_code"),
         Index("ix_entry_year_match", "year", "match_key"),
     )

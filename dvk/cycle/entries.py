@@ -80,9 +80,12 @@ def validate_entry(
     return NewEntry(**{f.name: row[f.name] for f in dataclasses.fields(NewEntry)})
 
 
-def next_seq(conn: Connection, year: int) -> int:
+def next_seq(conn: Connection, year: int, org: str | None = None) -> int:
+    """The next number of an entry of `year` in organisation `org` (default: the one the run works for):
+    each organisation numbers its own entries."""
     t = table("entry")
-    return (conn.execute(select(func.max(t.c.seq)).where(t.c.year == year)).scalar() or 0) + 1
+    org = org or current(conn)
+    return (conn.execute(select(func.max(t.c.seq)).where(t.c.year == year, t.c.org_code == org)).scalar() or 0) + 1
 
 
 def register(tx: Tx, values: Mapping[str, Any] | NewEntry, *, names: Mapping[str | None, str | None] | None = None,
@@ -115,7 +118,7 @@ def register(tx: Tx, values: Mapping[str, Any] | NewEntry, *, names: Mapping[str
         raise InvalidInput(
             f"Mô hình “{row['title']}” của đơn vị {row['unit_code']} đã đăng ký năm {year} (mã {dup.id})."
         )
-    row["seq"] = seq = next_seq(tx.conn, year)
+    row["seq"] = seq = next_seq(tx.conn, year, org)
     row["id"] = make_id(year, seq, id_prefix(tx.conn, org))
     row["org_code"] = org
     tx.insert("entry", row)

@@ -130,7 +130,7 @@ def add_forwarded_many(tx: Tx, year: int, parent: str, lower: str, items: Sequen
     et = table("entry")
     taken = {k: i for k, i in conn.execute(select(et.c.match_key, et.c.id).where(et.c.org_code == parent,
                                                                                et.c.year == year))}
-    seq = next_seq(conn, year)
+    seq = next_seq(conn, year, parent)
     prefix = id_prefix(conn, parent)
     entries, reports, confs, links_ = [], [], [], []
     for it in items:

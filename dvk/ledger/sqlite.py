@@ -275,6 +275,10 @@ class Ledger:
         if current is not None and backup:
             backup_before(self, "migrate")
         self.conn.info["begin_mode"] = "IMMEDIATE"
+        # A migration may rebuild a table other tables point to (SQLite's way to change a constraint:
+        # copy, drop, rename). Foreign keys are off for that, as SQLite's own procedure says — outside the
+        # transaction, where the pragma takes effect — and checked whole before the upgrade commits.
+        self.raw().execute("PRAGMA foreign_keys=OFF")
         try:
             with self.conn.begin():
                 current = _current_revision(self.conn)  # re-read under the write lock
@@ -282,6 +286,10 @@ class Ledger:
                     return  # another process upgraded it meanwhile
                 self.conn.info.pop(MIGRATION_ROWS, None)
                 upgrade(self.conn)
+                broken = self.conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise LedgerError(f"Nâng cấp sổ “{self.shown}” dừng lại: bảng {broken[0][0]} có dòng trỏ tới "
+                                      f"{broken[0][2]} không tồn tại. Sổ không bị thay đổi.")
                 inserted = self.conn.info.pop(MIGRATION_ROWS, ())
                 if current is not None:
                     from dvk.ledger.history import Tx
@@ -296,6 +304,8 @@ class Ledger:
         finally:
             self.conn.info.pop(MIGRATION_ROWS, None)
             self.conn.info["begin_mode"] = "DEFERRED"
+            with contextlib.suppress(sqlite3.Error):
+                self.raw().execute("PRAGMA foreign_keys=ON")
 
 
 def _has_table(conn: Connection, name: str) -> bool:

@@ -137,7 +137,7 @@ entry = Table(
     Column('note', String(), nullable=True),
     Column('match_key', String(), nullable=False),
     Column('org_code', String(), nullable=True),
-    UniqueConstraint('year', 'seq', name='uq_entry_year_seq'),
+    UniqueConstraint('org_code', 'year', 'seq', name='uq_entry_org_year_seq'),
 )
 Index('ix_entry_year_match', entry.c.year, entry.c.match_key)
 Index('ix_entry_year_unit', entry.c.year, entry.c.unit_code)

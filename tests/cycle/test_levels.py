@@ -58,6 +58,7 @@ def test_two_levels_in_one_ledger_forward_show_and_status_tree(dvk):
     assert len(upper) == 1 and upper[0]["unit"] == "CDCS_BV"
     up_id = upper[0]["id"]
     assert up_id in out
+    assert (eid, up_id) == ("CDCS_BV-2024-001", "2024-001"), "each organisation numbers its own entries"
     # Twice is refused, with the reason; nothing changes.
     before = _history(dvk.db)
     res = dvk.fails("forward", "--year", "2024", "--org", "CDCS_BV", eid)

@@ -1,6 +1,7 @@
 """Every level of the union: organisations as a tree in one ledger, entries proposed upward, packages.
 
 - New table `org(code, name, parent, level, committee, ordinal)`: the organisations of the ledger.
+- Entries numbered per organisation and year (`uq_entry_org_year_seq` replaces `uq_entry_year_seq`).
 - New column `org_code` on what belongs to an organisation: `unit`, `entry`, `decision`, `proposal`,
   `document` (a plain column, always set by dvk).
 - `org_profile`, `criteria_set`, `council_member`, `council_meeting` are keyed by organisation too:
@@ -97,6 +98,11 @@ def upgrade() -> None:
     )
     for name in _PLAIN:
         op.add_column(name, sa.Column('org_code', sa.String(), nullable=True))
+    # Each organisation numbers its own entries of a year (2026-001, CDCS_A-2026-001): seq is unique by
+    # organisation and year, no longer by year alone.
+    with op.batch_alter_table("entry") as batch_op:
+        batch_op.drop_constraint("uq_entry_year_seq", type_="unique")
+        batch_op.create_unique_constraint("uq_entry_org_year_seq", ["org_code", "year", "seq"])
     for name, key in _KEYED.items():
         # Rebuilt with org_code first in the primary key (a fresh ledger gets the same table).
         with warnings.catch_warnings(), op.batch_alter_table(name, recreate="always") as batch_op:
@@ -138,6 +144,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("entry") as batch_op:
+        batch_op.drop_constraint("uq_entry_org_year_seq", type_="unique")
+        batch_op.create_unique_constraint("uq_entry_year_seq", ["year", "seq"])
     for name, key in _KEYED.items():
         with op.batch_alter_table(name, recreate="always") as batch_op:
             batch_op.drop_column('org_code')
