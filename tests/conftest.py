@@ -276,6 +276,29 @@ def clone_ledger(src, dest) -> None:
     os.chmod(dest, 0o600)
 
 
+@pytest.fixture
+def ledger_copy(tmp_path):
+    """A factory: `ledger_copy(src, name)` is a new ledger, a copy of the closed ledger `src` — the file
+    `name` in the test's folder, or on PostgreSQL a database of its own (from `src` as its template,
+    dropped afterwards)."""
+    made: list[str] = []
+
+    def make(src, name: str):
+        if PG:
+            from pg_support import ServerDb
+
+            made.append(new_name("copy"))
+            return ServerDb(create_database(made[-1], template=db_name(src)), tmp_path)
+        dest = tmp_path / name
+        shutil.copyfile(src, dest)
+        os.chmod(dest, 0o600)
+        return dest
+
+    yield make
+    for name in made:
+        drop_database(name)
+
+
 def server_template(path: Path, prefix: str = "mod"):
     """On PostgreSQL, the ledger file `path` copied once onto a database of its own (for `clone_ledger` to
     re-create test databases from); yields its URL, dropped afterwards. On SQLite, yields `path`."""
