@@ -258,6 +258,76 @@ def full_entry(ledger, tmp_path_factory):
     return copy_template(tmp_path_factory, ledger.db, "entry", build_entry_ledger)["eid"]
 
 
+def clone_ledger(src, dest) -> None:
+    """Make the test's ledger `dest` a copy of the closed ledger `src`: a file copied byte for byte (a
+    private file, 0600, as `dvk init` makes it), or on PostgreSQL the test's database re-created from the
+    database `src` (CREATE DATABASE … TEMPLATE …) or filled from the ledger file `src` (`dvk copy`)."""
+    import pg_support
+
+    if pg_support.is_url(dest):
+        if pg_support.is_url(src):
+            create_database(db_name(dest), template=db_name(src))
+        else:
+            from dvk.ledger.stores import copy_ledger
+
+            copy_ledger(src, str(dest), force=True)
+        return
+    shutil.copyfile(src, dest)
+    os.chmod(dest, 0o600)
+
+
+@pytest.fixture
+def ledger_copy(tmp_path):
+    """A factory: `ledger_copy(src, name)` is a new ledger, a copy of the closed ledger `src` — the file
+    `name` in the test's folder, or on PostgreSQL a database of its own (from `src` as its template,
+    dropped afterwards)."""
+    made: list[str] = []
+
+    def make(src, name: str):
+        if PG:
+            from pg_support import ServerDb
+
+            made.append(new_name("copy"))
+            return ServerDb(create_database(made[-1], template=db_name(src)), tmp_path)
+        dest = tmp_path / name
+        shutil.copyfile(src, dest)
+        os.chmod(dest, 0o600)
+        return dest
+
+    yield make
+    for name in made:
+        drop_database(name)
+
+
+def server_template(path: Path, prefix: str = "mod"):
+    """On PostgreSQL, the ledger file `path` copied once onto a database of its own (for `clone_ledger` to
+    re-create test databases from); yields its URL, dropped afterwards. On SQLite, yields `path`."""
+    if not PG:
+        yield path
+        return
+    from dvk.ledger.stores import copy_ledger
+
+    name = new_name(prefix)
+    url = create_database(name)
+    copy_ledger(path, url, force=True)
+    yield url
+    drop_database(name)
+
+
+def backup_folder(db) -> Path:
+    """Where the automatic backups of the ledger `db` go: beside a ledger file, or for a PostgreSQL ledger
+    under `$DVK_BACKUPS` (a folder of the test's own)."""
+    from dvk.ledger.backup import backup_dir
+    from dvk.ledger.stores import open_ledger
+
+    import pg_support
+
+    if pg_support.is_url(db):
+        with open_ledger(str(db)) as led:
+            return backup_dir(led)
+    return backup_dir(Path(db))
+
+
 def file_digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

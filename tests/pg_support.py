@@ -238,3 +238,49 @@ def patch_sqlite3_connect() -> None:
 
     connect._dvk_pg = True
     sqlite3.connect = connect
+
+
+class _HeldWriter:
+    """A second connection inside a write transaction of the ledger, holding its writers' lock."""
+
+    def __init__(self, con, pg: bool) -> None:
+        self._con, self._pg = con, pg
+
+    def execute(self, sql: str, params=()):
+        if self._pg:
+            return self._con.execute(sql.replace("?", "%s") if params else sql, tuple(params) or None)
+        return self._con.execute(sql, params)
+
+
+def holding_write_lock(db):
+    """A context manager: another writer in the middle of a transaction on the ledger `db` (yields it, to
+    write rows that stay uncommitted; rolled back at the end). On SQLite `BEGIN IMMEDIATE` (the file's
+    RESERVED lock); on PostgreSQL a transaction that took `pg_advisory_xact_lock` with the key dvk's writers
+    take (dvk.ledger.postgres.LOCK_KEY)."""
+    import contextlib
+    import sqlite3
+
+    @contextlib.contextmanager
+    def held():
+        if is_url(db):
+            import psycopg
+
+            from dvk.ledger.postgres import LOCK_KEY
+
+            con = psycopg.connect(str(db))
+            try:
+                con.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+                yield _HeldWriter(con, True)
+            finally:
+                con.rollback()
+                con.close()
+            return
+        con = sqlite3.connect(db, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            yield _HeldWriter(con, False)
+        finally:
+            con.execute("ROLLBACK")
+            con.close()
+
+    return held()

@@ -41,7 +41,9 @@ def data_dump(db: Path) -> dict[str, list]:
 
     if pg_support.is_url(db):
         have = set(pg_support.tables(db))
-        return {t: sorted(map(repr, pg_support.query(db, f'SELECT * FROM "{t}"'))) for t in ROW_KEYS if t in have}
+        # values as sqlite3 reads them from a file (ISO dates, 0/1), so a server ledger and its SQLite copy compare
+        return {t: sorted(repr(tuple(map(pg_support._as_sqlite, r))) for r in pg_support.query(db, f'SELECT * FROM "{t}"'))
+                for t in ROW_KEYS if t in have}
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         have = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

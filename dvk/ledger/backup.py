@@ -217,6 +217,9 @@ def backup_before(ledger: "Ledger", reason: str, keep: int | None = None, *, des
     `dest`: the name, chosen beforehand by `_aside_name` (default: now's)."""
     folder = backup_dir(ledger)
     try:
+        if getattr(getattr(ledger, "engine", None), "name", "sqlite") != "sqlite":
+            # a server ledger's backups live under $DVK_BACKUPS (or the user data folder): maybe not made yet
+            folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         folder.mkdir(mode=0o700, exist_ok=True)
     except OSError as exc:
         raise LedgerError(f"Không tạo được thư mục sao lưu “{folder}”: {os_reason(exc)}. Lệnh chưa thực hiện.")

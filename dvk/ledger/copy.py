@@ -58,9 +58,10 @@ def _fill(src_conn: Connection, dst_conn: Connection) -> int:
     return n
 
 
-def copy_into_sqlite(src: "Store", dest: Path) -> int:
+def copy_into_sqlite(src: "Store", dest: Path, *, self_contained: bool = False) -> int:
     """Write `src` as a new SQLite ledger at `dest` (which must not exist): staged under a temporary name
-    beside it, verified against the source, then renamed. Returns the rows copied."""
+    beside it, verified against the source, then renamed. Returns the rows copied. `self_contained` (a
+    backup): the copy is left in rollback-journal mode, one file like SQLite's own backups."""
     from dvk.ledger.paths import _fsync_dir
     from dvk.ledger.sqlite import Ledger
     from dvk.ledger.verify import verify
@@ -84,6 +85,14 @@ def copy_into_sqlite(src: "Store", dest: Path) -> int:
         if not report.ok or (report.head_id, report.head_hash) != head:
             raise LedgerError(f"Bản sao “{dest}” không khớp với sổ gốc sau khi chép ({report.summary()}); "
                               "không có gì được ghi.", details=report.details()[:20])
+        if self_contained:
+            import sqlite3
+
+            raw = sqlite3.connect(staged)
+            try:
+                raw.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                raw.close()
         for suffix in ("-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 Path(f"{staged}{suffix}").unlink()

@@ -322,7 +322,7 @@ class PgLedger:
         except (DBAPIError, OSError) as exc:
             raise translate_pg(exc, self.shown, self.url)
         try:
-            copy_into_sqlite(other, Path(dest))
+            copy_into_sqlite(other, Path(dest), self_contained=True)  # like a SQLite ledger's backups
         finally:
             with contextlib.suppress(Exception):
                 other.conn.close()

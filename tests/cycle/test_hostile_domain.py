@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ASPECTS, FULL, ledger_dump
+from pg_support import holding_write_lock
 from safety_support import dvk_process
 
 INTERNAL = "Lỗi nội bộ"
@@ -22,13 +23,6 @@ def _default_criteria() -> str:
     from dvk.criteria import default_text
 
     return default_text()
-
-
-def _hold_write_lock(db: Path) -> sqlite3.Connection:
-    """Another writer in the middle of a transaction (what a long import looks like to SQLite)."""
-    con = sqlite3.connect(db, isolation_level=None, timeout=1)
-    con.execute("BEGIN IMMEDIATE")
-    return con
 
 
 # ---------------------------------------------------------------- criteria files (point 13, part of 6)
@@ -112,13 +106,9 @@ def test_a_huge_criteria_file_a_device_and_a_fifo_are_refused_before_reading(led
 def test_a_criteria_file_is_checked_before_the_write_lock(ledger, tmp_path):
     bad = tmp_path / "sai.toml"
     bad.write_text(_default_criteria().replace("decimals = 1 ", 'decimals = "abc" '), encoding="utf-8")
-    con = _hold_write_lock(ledger.db)
-    try:
+    with holding_write_lock(ledger.db):  # another writer in the middle of a transaction (a long import)
         # Checked first: the answer is the file's problem, not a wait for the lock ("đang bận" after 60 s).
         res = dvk_process("criteria", "use", str(bad), "--from-year", "2026", "--db", str(ledger.db), timeout=45)
-    finally:
-        con.rollback()
-        con.close()
     assert res.returncode == 1 and "“scoring.decimals”" in res.stderr and "đang bận" not in res.stderr
 
 
@@ -248,6 +238,7 @@ def test_adding_a_unit_says_decided_years_keep_their_list(decided_2025, ledger):
     assert "BVMAT" not in json.dumps(json.loads(ledger("status", "--year", "2025", "--json").stdout))
 
 
+@pytest.mark.sqlite_only("upgrades the committed SQLite fixture file of revision 0002 in place")
 def test_the_migration_gives_decided_years_the_units_they_were_printed_with(dvk, tmp_path):
     """ledger-0002: the 2023 decision was exported, then BVDK renamed by `units import` (which that release
     applied to the decided year too). After the upgrade the decision printed then matches again."""

@@ -28,7 +28,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from conftest import ASPECTS, FULL, ledger_dump
+from conftest import ASPECTS, FULL, backup_folder, clone_ledger, ledger_dump
+from pg_support import PG, holding_write_lock
 from safety_support import ROOT, dvk_process, verify_ok
 
 HEAD = ["Năm", "Mã đơn vị", "Tên mô hình, điển hình", "Loại", "Đối tượng", "Họ và tên", "Chức vụ", "Lĩnh vực",
@@ -102,6 +103,7 @@ def mixed_csv(tmp_path: Path) -> Path:
     return write_csv(tmp_path / "in.csv", [HEAD, GOOD, BAD])
 
 
+@pytest.mark.sqlite_only("--rejects naming the ledger file, its side files or a link to it (a server ledger is no file)")
 @pytest.mark.parametrize("force", [False, True], ids=["plain", "force"])
 def test_rejects_file_is_never_the_ledger(ledger, tmp_path, force):
     f = mixed_csv(tmp_path)
@@ -114,6 +116,7 @@ def test_rejects_file_is_never_the_ledger(ledger, tmp_path, force):
     verify_ok(ledger.db)
 
 
+@pytest.mark.sqlite_only("--rejects naming the ledger file, its side files or a link to it (a server ledger is no file)")
 @pytest.mark.parametrize("suffix", ["-wal", "-shm", "-journal"])
 def test_rejects_file_is_never_a_side_file_of_the_ledger(ledger, tmp_path, suffix):
     f = mixed_csv(tmp_path)
@@ -126,6 +129,7 @@ def test_rejects_file_is_never_a_side_file_of_the_ledger(ledger, tmp_path, suffi
     verify_ok(ledger.db)
 
 
+@pytest.mark.sqlite_only("--rejects naming the ledger file, its side files or a link to it (a server ledger is no file)")
 @pytest.mark.parametrize("how", ["hardlink", "symlink"])
 def test_rejects_file_is_never_a_link_to_the_ledger(ledger, tmp_path, how):
     f = mixed_csv(tmp_path)
@@ -141,7 +145,7 @@ def test_rejects_file_is_never_a_link_to_the_ledger(ledger, tmp_path, how):
 def test_rejects_file_is_never_a_backup_nor_any_sqlite_database(ledger, tmp_path):
     f = mixed_csv(tmp_path)
     ledger("backup")
-    folder = Path(f"{ledger.db}.backups")
+    folder = backup_folder(ledger.db)
     kept = sorted(folder.iterdir())
     assert kept
     before = ledger_dump(ledger.db)
@@ -152,7 +156,10 @@ def test_rejects_file_is_never_a_backup_nor_any_sqlite_database(ledger, tmp_path
     assert sorted(folder.iterdir()) == kept
     # any SQLite database, whatever its name (a copied ledger, another ledger)
     copy = tmp_path / "so-cu.csv"
-    shutil.copy(ledger.db, copy)
+    if PG:  # a server ledger's own copy as a SQLite database: its portable backup
+        ledger("backup", copy)
+    else:
+        shutil.copy(ledger.db, copy)
     digest = copy.read_bytes()
     err = ledger.fails("register", "--from", f, "--skip-invalid", "--rejects", copy, "--force").stderr
     assert "SQLite" in err
@@ -498,13 +505,8 @@ def test_dry_run_never_takes_the_write_lock(ready, tmp_path, kind):
     else:
         f = write_csv(tmp_path / "diem.csv", [["Mã", "Thành viên", *CODES], ["2024-001", "Lê Văn C", *MARKS]])
         args = ["score", "--from", str(f)]
-    holder = sqlite3.connect(ready.db, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another process is writing, for longer than this test
-    try:
+    with holding_write_lock(ready.db):  # another process is writing, for longer than this test
         res = dvk_process(*args, "--dry-run", "--json", "--db", str(ready.db), env=_env(), timeout=30)
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["added"] == (2 if kind == "registrations" else 1)
 
@@ -608,13 +610,8 @@ def test_a_bad_file_is_refused_while_another_process_writes(ready, tmp_path, com
     else:
         f = write_csv(tmp_path / "don-vi.csv", [["Mã đơn vị", "Cấp ủy"], ["BVX", "Chi bộ"]])  # no "Tên đơn vị"
         args = ["units", "import", str(f)]
-    holder = sqlite3.connect(ready.db, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
+    with holding_write_lock(ready.db):
         res = dvk_process(*args, "--db", str(ready.db), env=_env(), timeout=30)
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     assert res.returncode == 1 and ("KHONGCO" in res.stderr or "Tên đơn vị" in res.stderr), res.stderr
     fifo = tmp_path / "ong.csv"
     os.mkfifo(fifo)
@@ -706,19 +703,18 @@ def _fd_pos(pid: int, name: str) -> int | None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/fdinfo").exists(), reason="needs /proc to see how far the import read")
-def test_ctrl_c_during_an_import_always_ends_in_vietnamese_with_130(ledger, tmp_path):
+def test_ctrl_c_during_an_import_always_ends_in_vietnamese_with_130(ledger, tmp_path, ledger_copy):
     units = ["BVDK", "BVNHI", "CDC"]
     f = write_csv(tmp_path / "lon.csv", [HEAD] + [
         ["2024", units[i % 3], f"Mô hình Ctrl-C số {i}", "", "", "", "", str(1 + i % 5), "10/02/2024", "", ""]
         for i in range(20000)])
     size = f.stat().st_size
-    template = tmp_path / "mau.sqlite"
-    shutil.copy(ledger.db, template)
+    template = ledger_copy(ledger.db, "mau.sqlite")
     before = ledger_dump(template)
     outcomes = []
     # several moments while the file is read, then moments after it was read (checking, writing)
     for moment in (0.1, 0.5, 0.9, "read", "read+0.1"):
-        shutil.copy(template, ledger.db)
+        clone_ledger(template, ledger.db)
         p = subprocess.Popen([sys.executable, "-m", "dvk", "register", "--from", str(f), "--db", str(ledger.db)],
                              env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         seen = False

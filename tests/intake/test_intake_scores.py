@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -60,9 +59,8 @@ def fill_form(path: Path, marks=MARKS) -> None:
     wb.save(path)
 
 
-def test_several_members_sheets_give_the_same_results_as_dvk_score_by_hand(ready, tmp_path):
-    by_file = tmp_path / "by-file.sqlite"
-    shutil.copy(ready.db, by_file)
+def test_several_members_sheets_give_the_same_results_as_dvk_score_by_hand(ready, tmp_path, ledger_copy):
+    by_file = ledger_copy(ready.db, "by-file.sqlite")
     for eid, per_member in MARKS.items():
         for member, marks in per_member.items():
             ready("score", eid, "--member", member, *[f"{c}={v}" for c, v in zip(CODES, marks)])

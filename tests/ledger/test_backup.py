@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ledger_dump
+from conftest import backup_folder, ledger_dump
+from pg_support import holding_write_lock
 from safety_support import cached_ledger, count, data_dump, integrity
 
 
@@ -32,7 +33,12 @@ def settings(d, *args, ok=True):
 
 
 def backups_of(db: Path) -> list[Path]:
-    return sorted(db.with_name(db.name + ".backups").glob("*.sqlite"))
+    return sorted(backup_folder(db).glob("*.sqlite"))
+
+
+# `dvk restore` replaces a ledger file; a server ledger is restored with `dvk copy --from BACKUP --to URL
+# --force` (tests/ledger/test_pg_store.py), and `dvk restore` on one is refused there.
+restores_a_file = pytest.mark.sqlite_only("dvk restore replaces the ledger file (a server ledger: dvk copy --force)")
 
 
 # ---------------------------------------------------------------- backup
@@ -40,7 +46,7 @@ def backups_of(db: Path) -> list[Path]:
 def test_backup_without_path_goes_beside_the_ledger(entry):
     d, _ = entry
     b = backup(d)
-    assert b.parent == d.db.with_name(d.db.name + ".backups") and b.name.endswith("-manual.sqlite")
+    assert b.parent == backup_folder(d.db) and b.name.endswith("-manual.sqlite")
     assert stat.S_IMODE(b.stat().st_mode) == 0o600 and stat.S_IMODE(b.parent.stat().st_mode) == 0o700
     assert integrity(b) == "ok"
     assert data_dump(b) == data_dump(d.db)
@@ -71,14 +77,9 @@ def test_backup_to_a_file_or_a_folder_never_overwrites(entry, tmp_path):
 
 def test_backup_does_not_wait_for_a_writer_and_holds_only_committed_data(entry, tmp_path):
     d, _ = entry
-    other = sqlite3.connect(d.db, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    other.execute("INSERT INTO meta VALUES ('chưa-ghi', 'x')")
-    try:
+    with holding_write_lock(d.db) as other:
+        other.execute("INSERT INTO meta VALUES ('chưa-ghi', 'x')")
         b = backup(d, str(tmp_path / "b.sqlite"))
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
     assert count(b, "meta", "key = 'chưa-ghi'") == 0 and data_dump(b) == data_dump(d.db)
 
 
@@ -115,24 +116,25 @@ def test_settings_are_checked_and_recorded(entry):
 
 def test_backup_before_overwrite_keeps_the_files_it_replaces(entry, tmp_path):
     from dvk.ledger.backup import backup_before_overwrite
-    from dvk.ledger.sqlite import Ledger
+    from dvk.ledger.stores import open_ledger
 
     d, _ = entry
     settings(d, "set", "backup_keep", "1")
     doc = tmp_path / "QĐ-05.docx"
     doc.write_bytes(b"signed decision")
-    with Ledger.open(d.db) as led:
+    with open_ledger(d.db) as led:
         first = backup_before_overwrite(led, [doc, tmp_path / "chua-co.xlsx"])
     kept = first.with_suffix(".files")
     assert (kept / "QĐ-05.docx").read_bytes() == b"signed decision"
     assert stat.S_IMODE((kept / "QĐ-05.docx").stat().st_mode) == 0o600 and integrity(first) == "ok"
-    with Ledger.open(d.db) as led:
+    with open_ledger(d.db) as led:
         second = backup_before_overwrite(led, [doc])
     assert second.exists() and not first.exists() and not kept.exists()  # rotated together
 
 
 # ---------------------------------------------------------------- restore
 
+@restores_a_file
 def test_restore_brings_back_a_backup_and_keeps_the_replaced_ledger(entry, tmp_path):
     d, eid = entry
     b = backup(d, str(tmp_path / "b.sqlite"))
@@ -191,6 +193,7 @@ def _newer(p: Path) -> Path:
     return p
 
 
+@restores_a_file
 @pytest.mark.parametrize("spoil,message", [
     (_tamper, "không khớp với lịch sử của chính nó"),
     (_truncate, "bị hỏng"),
@@ -210,6 +213,7 @@ def test_restore_refuses_a_bad_backup_and_changes_nothing(entry, tmp_path, spoil
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
+@restores_a_file
 def test_restore_refuses_another_ledgers_backup_unless_forced(entry, tmp_path):
     from conftest import Dvk
 
@@ -227,6 +231,7 @@ def test_restore_refuses_another_ledgers_backup_unless_forced(entry, tmp_path):
     assert count(replaced, "unit") == 3
 
 
+@restores_a_file
 def test_restore_over_a_file_that_is_no_longer_a_ledger(entry, tmp_path):
     d, _ = entry
     b = backup(d, str(tmp_path / "b.sqlite"))
@@ -238,6 +243,7 @@ def test_restore_over_a_file_that_is_no_longer_a_ledger(entry, tmp_path):
     assert kept.read_bytes() == b"\x00garbage" * 100
 
 
+@restores_a_file
 def test_restore_into_a_missing_ledger_and_from_an_older_schema(dvk, tmp_path):
     """The released-schema fixture is a backup like any other: upgraded on the staged copy, not in place."""
     from dvk.ledger.migrations import SCHEMA_HEAD
@@ -254,6 +260,7 @@ def test_restore_into_a_missing_ledger_and_from_an_older_schema(dvk, tmp_path):
     dvk("verify")
 
 
+@restores_a_file
 def test_restore_of_a_missing_file(entry, tmp_path):
     d, _ = entry
     assert "Không có tệp sao lưu" in d.fails("restore", str(tmp_path / "khong-co.sqlite")).stderr

@@ -31,9 +31,9 @@ def _rows(n: int, year: int = 2024) -> list[dict]:
 
 def _write(db, rows, fast: bool) -> str:
     from dvk.ledger.bulk import insert_rows as bulk_insert
-    from dvk.ledger.sqlite import Ledger
+    from dvk.ledger.stores import open_ledger
 
-    led = Ledger.open(db)
+    led = open_ledger(db)
     try:
         with led.write(user="u", command="c") as tx:
             tx.insert("meta", {"key": "x", "value": "before"})  # a record made before the bulk rows
@@ -56,12 +56,8 @@ def _tables(db, *names) -> dict:
         con.close()
 
 
-def test_bulk_insert_equals_insert_many(ledger, tmp_path):
-    import shutil
-
-    fast_db, slow_db = tmp_path / "fast.sqlite", tmp_path / "slow.sqlite"
-    shutil.copy(ledger.db, fast_db)
-    shutil.copy(ledger.db, slow_db)
+def test_bulk_insert_equals_insert_many(ledger, ledger_copy):
+    fast_db, slow_db = ledger_copy(ledger.db, "fast.sqlite"), ledger_copy(ledger.db, "slow.sqlite")
     rows = _rows(40)
     assert _write(fast_db, rows, True) == _write(slow_db, rows, False)
     a, b = _tables(fast_db, "entry", "change", "meta"), _tables(slow_db, "entry", "change", "meta")
@@ -71,9 +67,8 @@ def test_bulk_insert_equals_insert_many(ledger, tmp_path):
         assert "toàn vẹn" in res.stdout, res.stdout
 
 
-def test_imported_ledger_verifies_and_matches_the_slow_path(ledger, tmp_path, monkeypatch):
+def test_imported_ledger_verifies_and_matches_the_slow_path(ledger, tmp_path, monkeypatch, ledger_copy):
     """A whole import through the fast path and through Tx.insert_many: same tables, same changes."""
-    import shutil
 
     head = "Năm,Mã đơn vị,Tên mô hình, điển hình,Lĩnh vực,Ngày đăng ký,Đột xuất\n"
     lines = [f"2024,{u},\"Mô hình {i}\",{1 + i % 5},{1 + i % 28:02d}/02/2024,{'x' if i % 9 == 0 else ''}"
@@ -81,8 +76,7 @@ def test_imported_ledger_verifies_and_matches_the_slow_path(ledger, tmp_path, mo
     f = tmp_path / "dk.csv"
     f.write_text(head.replace("Tên mô hình, điển hình", "\"Tên mô hình, điển hình\"") + "\n".join(lines),
                  encoding="utf-8")
-    slow = tmp_path / "slow.sqlite"
-    shutil.copy(ledger.db, slow)
+    slow = ledger_copy(ledger.db, "slow.sqlite")
     ledger("register", "--from", f)
     from dvk.ledger import plan
 

@@ -22,7 +22,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
 
-from conftest import UNITS
+from conftest import UNITS, backup_folder, clone_ledger, server_template
 
 YEAR = 2024
 FULL = {"G1": 9, "G2": 9, "G3": 8.5, "G4": 9, "G5": 9, "S1": 9, "S2": 8.5, "S3": None, "S4": 9, "S5": 9, "S6": 9}
@@ -117,16 +117,17 @@ def _year(led, year: int, entries, *, number: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
+def built(tmp_path_factory):
+    """The ledger built once per module: a file (on PostgreSQL, also copied onto a template database)."""
     path = tmp_path_factory.mktemp("ledger") / "so.sqlite"
     _build(path)
-    return path
+    yield from server_template(path, "export")
 
 
 @pytest.fixture
 def led(built, dvk, db):
     """A fresh copy of the built ledger for this test, used by the `dvk` runner."""
-    shutil.copy(built, db)
+    clone_ledger(built, db)
     return dvk
 
 
@@ -329,7 +330,7 @@ def test_refuses_to_overwrite_then_force_backs_up(led, tmp_path, db):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     led("export", "--year", YEAR, "--out", out, "--force")
     assert (out / "quyet-dinh-cong-nhan-2024.docx").read_bytes() != b"signed copy"
-    kept = list((db.parent / (db.name + ".backups")).glob("*-force.files/quyet-dinh-cong-nhan-2024.docx"))
+    kept = list(backup_folder(db).glob("*-force.files/quyet-dinh-cong-nhan-2024.docx"))
     assert len(kept) == 1 and kept[0].read_bytes() == b"signed copy"
 
 
@@ -464,6 +465,7 @@ def test_phase_proposal_lists_the_years_exemplars(led, tmp_path):
     assert led("verify-doc", path).exit_code == 0
 
 
+@pytest.mark.sqlite_only("templates in a folder beside the ledger file (a server ledger has none: --templates)")
 def test_templates_beside_the_ledger_are_used(led, tmp_path, db):
     from dvk.reports.sandbox import find_template
 

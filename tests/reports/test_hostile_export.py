@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from conftest import ledger_dump
+from conftest import backup_folder, ledger_dump
 from safety_support import ROOT, build_year, cached_ledger, count, data_dump
 from test_bad_env import read_only_file, tiny_tmpfs
 
@@ -181,7 +181,7 @@ def test_force_still_backs_up_what_it_replaces(led, tmp_path):
     old = (out / "danh-sach-dang-ky-2024.docx").read_bytes()
     res = led("export", "--year", "2024", "--out", out, "--force", "--date", "01/03/2024")
     assert "Đã sao lưu sổ và 4 tệp" in " ".join(res.stdout.split())
-    kept = list(led.db.parent.glob(f"{led.db.name}.backups/*-force.files/danh-sach-dang-ky-2024.docx"))
+    kept = list(backup_folder(led.db).glob("*-force.files/danh-sach-dang-ky-2024.docx"))
     assert len(kept) == 1 and kept[0].read_bytes() == old
     assert listing(out) == YEAR_FILES
     recorded_and_matching(led, out)

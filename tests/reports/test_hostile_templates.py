@@ -22,6 +22,7 @@ import pytest
 from docx import Document
 
 from conftest import ledger_dump
+from pg_support import PG
 from dvk.reports.kinds import TEMPLATE_SHAPES
 from safety_support import cached_ledger
 
@@ -102,7 +103,16 @@ def led(dvk, tmp_path_factory):
     return dvk
 
 
-@pytest.mark.parametrize("where", ["beside-ledger", "--templates"])
+def clerk_templates(led) -> tuple[Path, list]:
+    """A clerk's template folder and the export options that use it: `templates/` beside a ledger file
+    (found without an option); a server ledger has no folder beside it, so there `--templates` names it."""
+    folder = led.db.parent / "templates"
+    return folder, (["--templates", folder] if PG else [])
+
+
+@pytest.mark.parametrize("where", [
+    pytest.param("beside-ledger", marks=pytest.mark.sqlite_only("a templates/ folder beside the ledger file")),
+    "--templates"])
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_a_hostile_template_is_refused_by_export(led, tmp_path, attack, where):
     marker = tmp_path / "PWNED"
@@ -146,11 +156,12 @@ def test_a_hostile_template_is_refused_by_verify_doc(led, tmp_path, attack):
 def test_a_template_walking_to_popen_inside_a_loop_of_the_document_is_refused(led, tmp_path):
     """The payload inside the list's own row loop, as `{%tr for r in g.rows %}` leaves it."""
     marker = tmp_path / "PWNED"
-    edited(led.db.parent / "templates",
+    folder, opts = clerk_templates(led)
+    edited(folder,
            body("{{ r.code }}", "{{ r.__class__.__mro__[1].__subclasses__()[0].__init__.__globals__ }}"
                                 "{{ loop.cycle.__globals__ }}{{ loop.__class__ }}"))
     before = ledger_dump(led.db)
-    res = led.fails("export", "--year", "2024", "--out", tmp_path / "van-ban")
+    res = led.fails("export", "--year", "2024", "--out", tmp_path / "van-ban", *opts)
     refused(res, "__subclasses__")
     err = " ".join(res.stderr.split())
     assert "loop.cycle" in err and "__class__" in err
@@ -178,18 +189,19 @@ def test_a_template_walking_to_popen_inside_a_loop_of_the_document_is_refused(le
     ("{{ groups ~ '' }}", "groups"),
 ])
 def test_other_constructs_outside_the_documented_family_are_refused(led, tmp_path, payload, construct):
-    edited(led.db.parent / "templates", body("{{ as_of }}", payload))
+    folder, opts = clerk_templates(led)
+    edited(folder, body("{{ as_of }}", payload))
     before = ledger_dump(led.db)
-    res = led.fails("export", "--year", "2024", "--out", tmp_path / "van-ban")
+    res = led.fails("export", "--year", "2024", "--out", tmp_path / "van-ban", *opts)
     refused(res, construct)
     assert not (tmp_path / "van-ban").exists() and ledger_dump(led.db) == before
 
 
 def test_a_template_that_is_not_a_docx_or_too_big_is_refused(led, tmp_path):
-    folder = led.db.parent / "templates"
+    folder, opts = clerk_templates(led)
     folder.mkdir()
     (folder / TEMPLATE).write_bytes(b"PK\x03\x04" + b"\0" * 100)
-    res = led.fails("export", "--year", "2024", "--out", tmp_path / "a")
+    res = led.fails("export", "--year", "2024", "--out", tmp_path / "a", *opts)
     assert TEMPLATE in res.stderr and "Lỗi nội bộ" not in res.stderr
     # a zip whose parts claim more than a template can hold is refused before it is read
     (folder / TEMPLATE).unlink()
@@ -198,20 +210,20 @@ def test_a_template_that_is_not_a_docx_or_too_big_is_refused(led, tmp_path):
             for info in src.infolist():
                 z.writestr(info, src.read(info.filename))
         z.writestr("word/media/big.bin", b"\0" * (120 << 20))
-    res = led.fails("export", "--year", "2024", "--out", tmp_path / "b")
+    res = led.fails("export", "--year", "2024", "--out", tmp_path / "b", *opts)
     err = " ".join(res.stderr.split())
     assert TEMPLATE in err and "quá lớn" in err and "Lỗi nội bộ" not in err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
 def test_an_edited_template_still_renders_and_the_export_says_where_it_came_from(led, tmp_path):
-    folder = led.db.parent / "templates"
+    folder, opts = clerk_templates(led)
     # reworded text, a placeholder moved from the title line into the subtitle
     edited(folder, {"word/document.xml": [
         ("Đăng ký mô hình, điển hình “Dân vận khéo” năm {{ year }}", "Danh sách đăng ký “Dân vận khéo” (bản sửa)"),
         ("(Tính đến ngày {{ as_of }})", "(Năm {{ year }}, tính đến ngày {{ as_of }})")]})
     out = tmp_path / "van-ban"
-    res = led("export", "--year", "2024", "--out", out)
+    res = led("export", "--year", "2024", "--out", out, *opts)
     text = " ".join(res.stdout.split())
     assert str(folder) in text and TEMPLATE in text, res.stdout
     assert "mẫu có sẵn" in text  # the other documents came from the packaged templates
@@ -219,7 +231,7 @@ def test_an_edited_template_still_renders_and_the_export_says_where_it_came_from
     assert "Danh sách đăng ký “Dân vận khéo” (bản sửa)" in doc and "(Năm 2024, tính đến ngày" in doc
     assert led("verify-doc", out / DOCUMENT).exit_code == 0
     # --json says the same, for scripts
-    data = json.loads(led("export", "--year", "2024", "--out", tmp_path / "json", "--json").stdout)
+    data = json.loads(led("export", "--year", "2024", "--out", tmp_path / "json", "--json", *opts).stdout)
     assert data["templates"]["folder"] == str(folder)
     assert data["templates"]["files"] == [TEMPLATE]
     assert any(str(folder) in n for n in data["notes"])
@@ -245,6 +257,7 @@ def test_packaged_templates_only_say_nothing_about_a_template_folder(led, tmp_pa
     assert not any("mẫu" in n.lower() and "thư mục" in n for n in data["notes"])
 
 
+@pytest.mark.sqlite_only("a templates/ folder appearing beside the ledger file")
 def test_verify_doc_of_a_document_rendered_with_packaged_templates_ignores_a_new_folder(led, tmp_path):
     """A `templates/` folder that appears beside the ledger later is not used to re-render documents
     recorded with the packaged templates (they are checked against what they were made with)."""

@@ -122,7 +122,7 @@ def test_a_file_of_a_kind_dvk_no_longer_knows_is_reported_not_crashed(titles_kin
 def test_every_registered_word_kind_has_a_template_that_passes_the_sandbox_check(full_entry, ledger):
     """Each kind's packaged template uses only what the kind's context gives, with the kind's
     shapes, and every placeholder the kind requires: checked on view models built from a ledger."""
-    from dvk.ledger.sqlite import Ledger
+    from dvk.ledger.stores import open_ledger
     from dvk.reports.jobs import plan_phase, plan_year
     from dvk.reports.sandbox import check_template, find_template
 
@@ -133,7 +133,7 @@ def test_every_registered_word_kind_has_a_template_that_passes_the_sandbox_check
     ledger("recognize", "--revoke", "--year", "2024", "--reason", "Sai sót", "--number", "4")  # a revocation decision
     ledger("recognize", "--year", "2024", "--number", "5")
     ledger("propose", "--phase", "2021-2025", full_entry)
-    with Ledger.open(ledger.db) as led, led.read() as conn:
+    with open_ledger(ledger.db) as led, led.read() as conn:
         jobs = plan_year(conn, 2024, Options(reminders=True, extra=("certificates", "launch")))[0]
         jobs += plan_year(conn, 2024, Options(), kinds=("reminder",), before_decision=True)[0]
         jobs += plan_phase(conn, "2021-2025", Options())[0]

@@ -433,7 +433,7 @@ def test_rules_under_the_subject_and_the_motto_have_their_widths(decided):
 
 
 def test_the_phase_workbook_data_holds_the_proposed_list(ledger):
-    from dvk.ledger.sqlite import Ledger
+    from dvk.ledger.stores import open_ledger
     from dvk.reports.jobs import plan_phase
     from dvk.reports.kinds import Options
 
@@ -441,7 +441,7 @@ def test_the_phase_workbook_data_holds_the_proposed_list(ledger):
     _entry(ledger, 2024, "CDC", "Mô hình không đề nghị")
     ledger("recognize", "--year", "2024", "--number", "2")
     ledger("propose", "--phase", "2021-2025", eid)
-    with Ledger.open(ledger.db) as led, led.read() as conn:
+    with open_ledger(ledger.db) as led, led.read() as conn:
         jobs, _ = plan_phase(conn, "2021-2025", Options(), kinds=("phase-workbook",))
         data = jobs[0].draft.workbook(conn, "id")
         assert [r.code for r in data.proposed] == [eid] and data.proposed[0].year == "2024"
