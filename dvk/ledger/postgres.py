@@ -37,7 +37,7 @@ from sqlalchemy.pool import NullPool
 
 from dvk.errors import LedgerError
 from dvk.ledger.failures import _unencodable
-from dvk.ledger.migrations import MIGRATION_ROWS, SCHEMA_HEAD
+from dvk.ledger.migrations import MIGRATION_ROWS, SCHEMA_HEAD, refuse_newer
 from dvk.ledger.settings import BUSY_TIMEOUT_MS
 
 if TYPE_CHECKING:
@@ -343,14 +343,7 @@ class PgLedger:
         if current is None and not create:
             raise LedgerError(f"Cơ sở dữ liệu “{self.shown}” chưa phải là sổ dvk (trống). "
                               f"Hãy tạo sổ bằng lệnh: dvk init --db \"{self.shown}\".")
-        if current is not None and current != SCHEMA_HEAD:
-            from dvk.ledger.migrations.runner import known_revisions
-
-            if current not in known_revisions():
-                raise LedgerError(
-                    f"Sổ “{self.shown}” được tạo bởi phiên bản dvk mới hơn (lược đồ {current}, phiên bản này "
-                    f"chỉ biết đến {SCHEMA_HEAD}). Hãy cập nhật dvk; sổ không bị thay đổi."
-                )
+        refuse_newer(current, self.shown)
         if current is None:
             self._check_collation()
         if current != SCHEMA_HEAD:

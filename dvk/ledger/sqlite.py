@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from dvk.errors import LedgerError
-from dvk.ledger.migrations import MIGRATION_ROWS, SCHEMA_HEAD
+from dvk.ledger.migrations import MIGRATION_ROWS, SCHEMA_HEAD, refuse_newer
 from dvk.ledger.backup import backup_before
 from dvk.ledger.settings import BUSY_TIMEOUT_MS
 from dvk.ledger.failures import _unencodable, damaged, is_corrupt, os_reason, translate
@@ -246,14 +246,7 @@ class Ledger:
         if current is None and not create:
             raise LedgerError(f"Tệp “{self.shown}” chưa phải là sổ dvk (cơ sở dữ liệu trống). "
                               f"Hãy tạo sổ bằng lệnh: dvk init --db \"{self.shown}\".")
-        if current is not None and current != SCHEMA_HEAD:
-            from dvk.ledger.migrations.runner import known_revisions
-
-            if current not in known_revisions():
-                raise LedgerError(
-                    f"Sổ “{self.shown}” được tạo bởi phiên bản dvk mới hơn (lược đồ {current}, phiên bản này "
-                    f"chỉ biết đến {SCHEMA_HEAD}). Hãy cập nhật dvk; sổ không bị thay đổi."
-                )
+        refuse_newer(current, self.shown)
         self._ensure_wal()
         if current != SCHEMA_HEAD:
             self._migrate(current, backup=backup_on_migrate)
