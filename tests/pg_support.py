@@ -284,3 +284,62 @@ def holding_write_lock(db):
             con.close()
 
     return held()
+
+
+def server_bindir() -> str | None:
+    """PostgreSQL's server programs (initdb, pg_ctl) on this machine, as tools/test-both finds them."""
+    import glob
+    import shutil
+    import subprocess
+
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+        if out and os.path.exists(os.path.join(out, "initdb")):
+            return out
+    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: [int(x) for x in re.findall(r"\d+", d)])
+    return dirs[-1] if dirs and os.path.exists(os.path.join(dirs[-1], "initdb")) else None
+
+
+def password_cluster(password: str):
+    """A context manager: a second throw-away cluster on 127.0.0.1 that checks passwords (scram-sha-256),
+    its superuser `postgres` with `password`; yields its admin URL without the password."""
+    import contextlib
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    @contextlib.contextmanager
+    def cluster():
+        bindir = server_bindir()
+        if bindir is None:
+            import pytest
+
+            pytest.skip("PostgreSQL's server programs are not installed")
+        folder = tempfile.mkdtemp(prefix="dvk-pg-pw-")
+        as_pg: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(folder, "postgres")
+            as_pg = ["runuser", "-u", "postgres", "--"]
+        pwfile = os.path.join(folder, "pw")
+        with open(pwfile, "w") as f:
+            f.write(password + "\n")
+        if as_pg:
+            shutil.chown(pwfile, "postgres")
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        data = os.path.join(folder, "data")
+        try:
+            subprocess.run([*as_pg, f"{bindir}/initdb", "-D", data, "-A", "scram-sha-256", "-U", "postgres",
+                            f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
+            subprocess.run([*as_pg, f"{bindir}/pg_ctl", "-D", data, "-l", os.path.join(folder, "log"), "-w", "start",
+                            "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off"],
+                           check=True, capture_output=True)
+            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        finally:
+            subprocess.run([*as_pg, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
+            shutil.rmtree(folder, ignore_errors=True)
+
+    return cluster()

@@ -212,9 +212,17 @@ def backup_to(ledger: "Ledger", dest: Path) -> Path:
     return dest
 
 
-def backup_before(ledger: "Ledger", reason: str, keep: int | None = None, *, dest: Path | None = None) -> Path:
+def backup_before(ledger: "Ledger", reason: str, keep: int | None = None, *,
+                  dest: Path | None = None) -> Path | None:
     """Automatic backup beside the ledger before a risky command; keeps the newest `keep`.
-    `dest`: the name, chosen beforehand by `_aside_name` (default: now's)."""
+    `dest`: the name, chosen beforehand by `_aside_name` (default: now's).
+
+    A login of a server ledger that reads only its organisation's part (dvk.ledger.roles) cannot copy the
+    whole ledger: its automatic backups are skipped (None; the server's are its administrator's:
+    `dvk backup` as the owner, or pg_dump) and `dvk backup` tells it so."""
+    partial = getattr(ledger, "partial_reader", None)
+    if reason != "manual" and partial is not None and partial() is not None:
+        return None
     folder = backup_dir(ledger)
     try:
         if getattr(getattr(ledger, "engine", None), "name", "sqlite") != "sqlite":
@@ -261,7 +269,7 @@ def rotate_backups(ledger: "Ledger", keep: int | None = None) -> list[Path]:
     return gone
 
 
-def backup_before_overwrite(ledger: "Ledger", files: Iterable[Path] = ()) -> Path:
+def backup_before_overwrite(ledger: "Ledger", files: Iterable[Path] = ()) -> Path | None:
     """Before a `--force` overwrite: back up the ledger and keep a copy of each file about to be
     replaced, in `<ledger>.backups/<stem>-<stamp>-force.files/`; rotated like the other automatic
     backups. Returns the ledger backup's path. Call it before writing anything.
@@ -269,7 +277,16 @@ def backup_before_overwrite(ledger: "Ledger", files: Iterable[Path] = ()) -> Pat
     dest = backup_before(ledger, "force")
     existing = [Path(f) for f in files if Path(f).is_file()]
     if existing:
-        folder = dest.with_suffix(".files")
+        if dest is None:  # no copy of the ledger for this login (see backup_before): the files still kept
+            stamp = dt.datetime.now(dt.timezone.utc).strftime(_STAMP)
+            folder = backup_dir(ledger) / f"{ledger.path.stem}-{stamp}-force.files"
+            try:
+                folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LedgerError(f"Không tạo được thư mục sao lưu “{folder.parent}”: {os_reason(exc)}. "
+                                  "Chưa ghi đè gì.")
+        else:
+            folder = dest.with_suffix(".files")
         try:
             folder.mkdir(mode=0o700)
             for i, f in enumerate(existing):

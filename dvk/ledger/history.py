@@ -71,6 +71,24 @@ def change_line(seq: int, table_name: str, key: str, op: str, data: str | None) 
     return f"{seq}\t{table_name}\t{key}\t{op}\t{data if data is not None else ''}\n".encode("utf-8")
 
 
+def _head_functions(conn: Connection) -> bool:
+    """Whether the server ledger has the history-head functions of its logins (dvk.ledger.roles), checked
+    once per connection (they are made before any such login can connect, and never dropped)."""
+    has = conn.info.get("dvk.head_functions")
+    if has is None:
+        has = conn.info["dvk.head_functions"] = bool(conn.exec_driver_sql(
+            "SELECT to_regprocedure('dvk_history_last_id()') IS NOT NULL").scalar())
+    return has
+
+
+def _refused(user: str, verb: str, n: int, table_name: str) -> None:
+    from dvk.errors import LedgerError
+    from dvk.ledger.labels import TABLE_LABELS
+
+    raise LedgerError(f"Tài khoản “{user}” không có quyền {verb} {n} dòng của bảng “{TABLE_LABELS.get(table_name, table_name)}” "
+                      "(máy chủ chỉ cho mỗi vai trò ghi phần của mình). Lệnh không ghi gì; sổ giữ nguyên.")
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
@@ -91,8 +109,11 @@ class Tx:
         if conn.dialect.name != "sqlite":
             # A sequence would leave the gap of a rolled-back writer, which the chain check reports: the
             # next id is taken under the write lock (dvk.ledger.postgres), as SQLite's rowid is.
-            ht = TABLES["history"]
-            values["id"] = (conn.execute(select(func.max(ht.c.id))).scalar() or 0) + 1
+            if _head_functions(conn):  # a login that may read only part of the history
+                values["id"] = conn.exec_driver_sql("SELECT dvk_history_last_id()").scalar() + 1
+            else:
+                ht = TABLES["history"]
+                values["id"] = (conn.execute(select(func.max(ht.c.id))).scalar() or 0) + 1
         res = conn.execute(insert(TABLES["history"]).values(**values))
         self.history_id = res.inserted_primary_key[0]
 
@@ -156,10 +177,14 @@ class Tx:
     def update(self, table_name: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         t = table(table_name)
         cond = and_(*[t.c[k] == v for k, v in key.items()])
-        self.conn.execute(update(t).where(cond).values(**values))
+        res = self.conn.execute(update(t).where(cond).values(**values))
         after = self.conn.execute(select(t).where(cond)).mappings().first()
         if after is None:
             return
+        if res.rowcount == 0:
+            # A row the store lets us see but not change (a PostgreSQL row-level policy skips it silently):
+            # recording an update would make the history claim what did not happen.
+            _refused(self.user, "sửa", 1, table_name)
         self._record(table_name, row_key(table_name, after), "update", canonical(dict(after)))
 
     def update_many(self, table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -176,7 +201,9 @@ class Tx:
         params = [
             {**{"k_" + k: r[k] for k in keys}, **{"v_" + c: v for c, v in r.items() if c not in keys}} for r in rows
         ]
-        self.conn.execute(stmt, params)
+        res = self.conn.execute(stmt, params)
+        if self.conn.dialect.supports_sane_multi_rowcount and 0 <= res.rowcount < len(rows):
+            _refused(self.user, "sửa", len(rows) - res.rowcount, table_name)
         for row in rows:
             self._record(table_name, row_key(table_name, row), "update", canonical(row))
 
@@ -203,10 +230,7 @@ class Tx:
         if res.rowcount is not None and 0 <= res.rowcount < len(gone):
             # Rows the store let us see but not delete (a PostgreSQL row-level policy skips them silently):
             # recording their deletion would make the history lie.
-            from dvk.errors import LedgerError
-
-            raise LedgerError(f"Không có quyền xóa {len(gone) - res.rowcount} dòng của bảng “{table_name}” với "
-                              "tài khoản này. Lệnh không ghi gì; sổ giữ nguyên.")
+            _refused(self.user, "xóa", len(gone) - res.rowcount, table_name)
         for g in gone:
             self._record(table_name, row_key(table_name, g), "delete", None)
         return len(gone)
@@ -230,9 +254,12 @@ class Tx:
     def finish(self) -> None:
         self._flush()
         ht = TABLES["history"]
-        prev = self.conn.execute(
-            select(ht.c.hash).where(ht.c.id < self.history_id).order_by(ht.c.id.desc()).limit(1)
-        ).scalar()
+        if self.conn.dialect.name != "sqlite" and _head_functions(self.conn):
+            prev = self.conn.exec_driver_sql("SELECT dvk_history_hash_before(%(i)s)", {"i": self.history_id}).scalar()
+        else:
+            prev = self.conn.execute(
+                select(ht.c.hash).where(ht.c.id < self.history_id).order_by(ht.c.id.desc()).limit(1)
+            ).scalar()
         prev = prev or GENESIS
         rec = {"id": self.history_id, "at": self.at, "user": self.user, "command": self.command,
                "summary": self.summary, "n_changes": self.n}

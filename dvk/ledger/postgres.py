@@ -294,6 +294,17 @@ class PgLedger:
         return default if v is None else v
 
     # ------------------------------------------------------------ backups: portable SQLite copies
+    def partial_reader(self) -> list[str] | None:
+        """The organisations this login reads when it reads only part of the ledger (dvk.ledger.roles),
+        else None: a copy or backup of the ledger must be all of it, to verify."""
+        from dvk.ledger.roles import scope_of
+
+        try:
+            with self.engine.connect() as c:
+                return scope_of(c)
+        except (DBAPIError, OSError) as exc:
+            raise translate_pg(exc, self.shown, self.url)
+
     def backup_before(self, reason: str, keep: int | None = None) -> Path:
         from dvk.ledger.backup import backup_before, backup_dir
 

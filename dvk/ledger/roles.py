@@ -19,8 +19,24 @@ is inserted only into its login's unfinished record. The ledger's owner (the adm
 organisation's rows (its profile, criteria, units, entries and what rests on them, council, decisions,
 documents; in `org`, itself and the organisations directly under it) and no ledger-wide setting; a council
 member only sheets of its entries; a unit login is its unit's already (a unit belongs to one organisation).
-Without `--org` a clerk writes for the whole ledger. Reading is not limited by organisation (yet): every
-login reads the whole ledger, as `dvk verify` and the hash chain need.
+Without `--org` a clerk writes for the whole ledger.
+
+Reading follows the organisation too. A login with an organisation — `--org`, or for a unit login the
+organisation its unit belongs to — reads the cycle's rows (entries and what rests on them, council,
+decisions, documents, forwards, packages: `READ_SCOPED`) of that organisation and the ones below it, and of
+the history's changes only those of rows it can read (so a replay of what it sees matches what it sees).
+Of the history's records it reads those it wrote and those with a change it reads (a record's command
+line names what it wrote). The tree of organisations, their profiles and criteria, the units and the
+ledger's settings every login reads: they are the shared frame of the ledger, and numbering entries
+needs them; the history's next id and the hash it chains to come from two SECURITY DEFINER functions. A clerk or council member without `--org` reads
+the whole ledger. `dvk verify` recomputes the chain from every change, so it needs such a login (or the
+owner). The organisations a login sees come from `dvk_scope(login)`, a SECURITY DEFINER function the owner
+makes here (it reads the mapping and the tree without the policies, once per statement).
+
+Updates are limited on both sides: the row before (USING) and after (WITH CHECK) must be the login's own,
+so no login moves another's row into its own part or its own row out of it (nor a clerk of one
+organisation its organisation elsewhere in the tree). PostgreSQL skips a row an UPDATE or DELETE may not
+touch; dvk's `Tx` notices a skipped row it can see and refuses the whole command.
 """
 
 from __future__ import annotations
@@ -51,6 +67,113 @@ _OF_ORG_ENTRY = f"EXISTS (SELECT 1 FROM entry e WHERE e.id = entry_id AND e.org_
 COUNCIL_TABLES = {"score": f"member = {MEMBER_OF_LOGIN} AND ({ORG_OF_LOGIN} IS NULL OR {_OF_ORG_ENTRY})"}
 APPEND_ONLY = ("history", "change")
 
+# The organisations a login reads (None: the whole ledger), computed once per statement (an initplan).
+SCOPE = "(SELECT dvk_scope(current_user))"
+_SEEN_ENTRY = "EXISTS (SELECT 1 FROM entry e WHERE e.id = {key})"  # entry's own policy decides
+_SEEN_DECISION = "EXISTS (SELECT 1 FROM decision d WHERE d.id::text = {key})"
+_IN_SCOPE = f"{{col}} = ANY ({SCOPE}::text[])"  # the cast: an array, not ANY over a subquery's rows
+# Rows of the cycle a login with an organisation reads only within it: how each table finds its organisation.
+READ_SCOPED = {
+    "entry": _IN_SCOPE.format(col="org_code"),
+    "report": _SEEN_ENTRY.format(key="entry_id"),
+    "confirmation": _SEEN_ENTRY.format(key="entry_id"),
+    "score": _SEEN_ENTRY.format(key="entry_id"),
+    "council_abstention": _SEEN_ENTRY.format(key="entry_id"),
+    "council_conflict": _SEEN_ENTRY.format(key="entry_id"),
+    "forward": _SEEN_ENTRY.format(key="entry_id"),
+    "proposal": _IN_SCOPE.format(col="org_code"),
+    "council_member": _IN_SCOPE.format(col="org_code"),
+    "council_meeting": _IN_SCOPE.format(col="org_code"),
+    "decision": _IN_SCOPE.format(col="org_code"),
+    "outcome": "EXISTS (SELECT 1 FROM decision d WHERE d.id = decision_id)",
+    "decision_unit": "EXISTS (SELECT 1 FROM decision d WHERE d.id = decision_id)",
+    "document": _IN_SCOPE.format(col="org_code"),
+    "package": _IN_SCOPE.format(col="org_code"),
+}
+# A change of the history is read when the row it is about can be read (its key: `ROW_KEYS`, joined by "|").
+_PART = "split_part(row_key, '|', {n})"
+CHANGE_SEEN = {
+    "entry": _SEEN_ENTRY.format(key="row_key"),
+    "report": _SEEN_ENTRY.format(key="row_key"),
+    "confirmation": _SEEN_ENTRY.format(key="row_key"),
+    "forward": _SEEN_ENTRY.format(key="row_key"),
+    "score": _SEEN_ENTRY.format(key=_PART.format(n=1)),
+    "council_abstention": _SEEN_ENTRY.format(key=_PART.format(n=1)),
+    "council_conflict": _SEEN_ENTRY.format(key=_PART.format(n=1)),
+    "proposal": _SEEN_ENTRY.format(key=_PART.format(n=2)),
+    "council_member": _IN_SCOPE.format(col=_PART.format(n=1)),
+    "council_meeting": _IN_SCOPE.format(col=_PART.format(n=1)),
+    "decision": _SEEN_DECISION.format(key="row_key"),
+    "outcome": _SEEN_DECISION.format(key=_PART.format(n=1)),
+    "decision_unit": _SEEN_DECISION.format(key=_PART.format(n=1)),
+    "document": "EXISTS (SELECT 1 FROM document x WHERE x.sha256 = row_key)",
+    "package": "EXISTS (SELECT 1 FROM package x WHERE x.sha256 = row_key)",
+}
+
+# The organisations `login` reads: its mapping's organisation (a unit login: its unit's) and every one
+# below it; NULL for the whole ledger (no organisation, or not a login of dvk). SECURITY DEFINER: it reads
+# the mapping and the tree as the owner, so the policies that call it do not call themselves.
+SCOPE_FUNCTION = """
+CREATE OR REPLACE FUNCTION dvk_scope(login text) RETURNS text[]
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+  WITH RECURSIVE m AS (SELECT value::json AS v FROM meta WHERE key = 'login:' || login),
+  root AS (SELECT COALESCE(m.v->>'org', (SELECT u.org_code FROM unit u WHERE u.code = m.v->>'unit')) AS code
+           FROM m),
+  below(code) AS (SELECT code FROM root WHERE code IS NOT NULL
+                  UNION SELECT o.code FROM org o JOIN below b ON o.parent = b.code)
+  SELECT CASE WHEN EXISTS (SELECT 1 FROM root WHERE code IS NOT NULL) THEN (SELECT array_agg(code) FROM below)
+         END
+$fn$
+"""
+# The parent an organisation has now (for the check that a clerk leaves its own organisation's place alone).
+PARENT_FUNCTION = """
+CREATE OR REPLACE FUNCTION dvk_org_parent(org_code text) RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+  SELECT parent FROM org WHERE code = org_code
+$fn$
+"""
+
+
+# The history's head for a writer that reads only part of it: the next record's id and the hash it chains to
+# are the whole ledger's (dvk.ledger.history.Tx uses these when they exist).
+HEAD_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION dvk_history_last_id() RETURNS integer
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+  SELECT coalesce(max(id), 0) FROM history
+$fn$;
+CREATE OR REPLACE FUNCTION dvk_history_hash_before(record integer) RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+  SELECT hash FROM history WHERE id < record ORDER BY id DESC LIMIT 1
+$fn$
+"""
+# Whether history record `record` is `login`'s own and unfinished (the check on each change it inserts; a
+# function, so the change table's policies and the history's do not call each other).
+OPEN_FUNCTION = """
+CREATE OR REPLACE FUNCTION dvk_history_open(record integer, login text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+  SELECT EXISTS (SELECT 1 FROM history h WHERE h.id = record AND h.hash = '' AND h."user" = login)
+$fn$
+"""
+FUNCTIONS = ("dvk_scope(text)", "dvk_org_parent(text)", "dvk_history_last_id()", "dvk_history_hash_before(integer)",
+             "dvk_history_open(integer, text)")
+# A record of the history is read by a login with an organisation when it wrote it or reads one of its changes.
+HISTORY_SEEN = (f"{SCOPE} IS NULL OR \"user\" = current_user "
+                "OR EXISTS (SELECT 1 FROM change c WHERE c.history_id = history.id)")
+
+
+def change_seen() -> str:
+    """Which changes of the history a login reads (see `CHANGE_SEEN`)."""
+    cases = " ".join(f"WHEN '{t}' THEN {expr}" for t, expr in CHANGE_SEEN.items())
+    return f"{SCOPE} IS NULL OR CASE table_name {cases} ELSE true END"
+
+
+def scope_of(conn) -> list[str] | None:
+    """The organisations this connection's login reads (None: the whole ledger)."""
+    has = conn.exec_driver_sql("SELECT to_regprocedure('dvk_scope(text)') IS NOT NULL").scalar()
+    if not has:
+        return None
+    return conn.exec_driver_sql("SELECT dvk_scope(current_user)").scalar()
+
 
 def org_rows(table_name: str, columns) -> str:
     """The rows of `table_name` a clerk mapped to an organisation (`--org`) may write: that organisation's
@@ -60,7 +183,9 @@ def org_rows(table_name: str, columns) -> str:
     if table_name == "meta":
         return f"({ORG_OF_LOGIN} IS NULL AND NOT starts_with(key, 'login:'))"
     if table_name == "org":
-        own = f"(code = {ORG_OF_LOGIN} OR parent = {ORG_OF_LOGIN})"
+        # Itself where the tree has it (its place stays), and the ones directly under it.
+        own = (f"((code = {ORG_OF_LOGIN} AND parent IS NOT DISTINCT FROM dvk_org_parent({ORG_OF_LOGIN})) "
+               f"OR (parent = {ORG_OF_LOGIN} AND code <> {ORG_OF_LOGIN}))")
     elif "org_code" in columns:
         own = f"org_code = {ORG_OF_LOGIN}"
     elif "entry_id" in columns:
@@ -119,27 +244,40 @@ def ensure_policies(conn) -> None:
             sql += f" WITH CHECK ({check})"
         _exec(conn, sql)
 
+    _exec(conn, SCOPE_FUNCTION)
+    _exec(conn, PARENT_FUNCTION)
+    _exec(conn, HEAD_FUNCTIONS)
+    _exec(conn, OPEN_FUNCTION)
+    for fn in FUNCTIONS:
+        _exec(conn, f"REVOKE ALL ON FUNCTION {fn} FROM PUBLIC")
+        _exec(conn, f"GRANT EXECUTE ON FUNCTION {fn} TO {WRITER}")
     for t, tab in TABLES.items():
         _exec(conn, f'ALTER TABLE "{t}" ENABLE ROW LEVEL SECURITY')
-        policy(t, "dvk_read", "SELECT", WRITER, "true", None)
+        seen = "true"
+        if t in READ_SCOPED:
+            seen = f"{SCOPE} IS NULL OR {READ_SCOPED[t]}"
+        elif t == "change":
+            seen = change_seen()
+        elif t == "history":
+            seen = HISTORY_SEEN
+        policy(t, "dvk_read", "SELECT", WRITER, seen, None)
         if t not in APPEND_ONLY:
             _exec(conn, f'DROP POLICY IF EXISTS dvk_clerk_write ON "{t}"')  # one policy for all, before --org
             own = org_rows(t, tab.columns.keys())
             policy(t, "dvk_clerk_add", "INSERT", GROUPS["clerk"], None, own)
-            # USING true: an update of another organisation's row is refused with an error, not skipped.
-            policy(t, "dvk_clerk_change", "UPDATE", GROUPS["clerk"], "true", own)
+            # Own before and after: nothing moves into or out of the organisation's part.
+            policy(t, "dvk_clerk_change", "UPDATE", GROUPS["clerk"], own, own)
             policy(t, "dvk_clerk_remove", "DELETE", GROUPS["clerk"], own, None)
     policy("history", "dvk_history_add", "INSERT", WRITER, None, "\"user\" = current_user AND hash = ''")
     policy("history", "dvk_history_finish", "UPDATE", WRITER, "hash = '' AND \"user\" = current_user",
            "\"user\" = current_user")
-    policy("change", "dvk_change_add", "INSERT", WRITER, None,
-           "EXISTS (SELECT 1 FROM history h WHERE h.id = history_id AND h.hash = '' AND h.\"user\" = current_user)")
+    policy("change", "dvk_change_add", "INSERT", WRITER, None, "dvk_history_open(history_id, current_user)")
     for group, tables in (("unit", UNIT_TABLES), ("council", COUNCIL_TABLES)):
         for t, own in tables.items():
             policy(t, f"dvk_{group}_add", "INSERT", GROUPS[group], None, own)
-            # USING true: an update of another's row is refused with an error (its new state fails the
-            # check), not silently skipped.
-            policy(t, f"dvk_{group}_change", "UPDATE", GROUPS[group], "true", own)
+            # Own before and after: no login takes another's row as its own (PostgreSQL skips the row;
+            # dvk's Tx refuses a skipped update it can see).
+            policy(t, f"dvk_{group}_change", "UPDATE", GROUPS[group], own, own)
             policy(t, f"dvk_{group}_remove", "DELETE", GROUPS[group], own, None)
 
 

@@ -360,10 +360,13 @@ def _run(led: Ledger, plan: Callable[[Connection, Options], tuple[list[Job], lis
     pdfs: list[tuple[Job, Path, str]] = []
     try:
         if existing:
-            from dvk.ledger.backup import backup_before_overwrite
+            from dvk.ledger.backup import backup_before_overwrite, backup_dir
 
             kept = backup_before_overwrite(led, existing)
-            result.notes.append(f"Đã sao lưu sổ và {len(existing)} tệp sắp bị ghi đè vào “{kept.parent}”.")
+            if kept is not None:
+                result.notes.append(f"Đã sao lưu sổ và {len(existing)} tệp sắp bị ghi đè vào “{kept.parent}”.")
+            else:  # a login that reads only part of a server ledger: the files, not the ledger
+                result.notes.append(f"Đã giữ bản sao {len(existing)} tệp sắp bị ghi đè trong “{backup_dir(led)}”.")
         try:
             with led.read() as conn:
                 if _state_mark(conn) != mark:

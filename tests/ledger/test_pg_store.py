@@ -111,3 +111,40 @@ def test_backup_of_a_server_ledger_is_a_verifiable_restorable_file(tmp_path, emp
     auto = d("backup").stdout
     assert "server-backups" in auto
     assert len(d("backup", "--list", "--json").stdout.strip()) > 2
+
+
+def test_a_wrong_password_is_one_clear_line_and_a_right_one_works(tmp_path, monkeypatch):
+    """On a server that checks passwords: a login made with `dvk users add --password` gets in with its
+    password, is refused in one Vietnamese line with a wrong one or none, and the password is nowhere in
+    the ledger's history."""
+    import psycopg
+
+    with pg_support.password_cluster("mat-khau-quan-tri") as admin:
+        monkeypatch.setenv("PGPASSWORD", "mat-khau-quan-tri")
+        with psycopg.connect(admin, autocommit=True) as con:
+            con.execute("CREATE DATABASE dvk_pw")
+        owner = admin.rpartition("/")[0] + "/dvk_pw"
+        build_units_ledger(owner)
+        monkeypatch.setenv("DVK_NEW_PASSWORD", "Mật-khẩu đúng 1")
+        Dvk(owner)("users", "add", "tk_pw", "--role", "clerk", "--password")
+        monkeypatch.delenv("DVK_NEW_PASSWORD")
+        clerk = owner.replace("//postgres@", "//tk_pw@")
+        before = pg_support.query(owner, "SELECT count(*), max(hash) FROM history")
+        monkeypatch.setenv("PGPASSWORD", "Mật-khẩu đúng 1")
+        assert "Tài khoản" in Dvk(clerk)("users", "list").stdout
+        for wrong in ("sai mật khẩu", None):
+            if wrong is None:
+                monkeypatch.delenv("PGPASSWORD")
+            else:
+                monkeypatch.setenv("PGPASSWORD", wrong)
+            monkeypatch.setenv("PGPASSFILE", str(tmp_path / "khong-co.pgpass"))
+            err = _one_line(Dvk(clerk).fails("units", "add", "MOI", "Công đoàn mới"))
+            assert "từ chối đăng nhập “tk_pw”" in err and "mật khẩu" in err and "Sổ không bị thay đổi" in err, err
+        monkeypatch.setenv("PGPASSWORD", "mat-khau-quan-tri")
+        assert pg_support.query(owner, "SELECT count(*), max(hash) FROM history") == before
+        dump = pg_support.query(owner, "SELECT string_agg(command || summary, ' ') FROM history")[0][0]
+        dump += pg_support.query(owner, "SELECT string_agg(coalesce(data, ''), ' ') FROM change")[0][0]
+        assert "đúng 1" not in dump, "the password never reaches the history"
+        with psycopg.connect(admin, autocommit=True) as con:
+            con.execute("DROP DATABASE dvk_pw WITH (FORCE)")
+            con.execute("DROP ROLE tk_pw")

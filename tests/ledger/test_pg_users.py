@@ -99,7 +99,11 @@ def test_a_unit_cannot_write_for_another_unit_through_dvk(province):
 
 def test_a_unit_cannot_write_for_another_unit_through_raw_sql(province):
     url, other = province
-    _raw_refused(url, UNIT_A, "UPDATE entry SET title = 'sửa trộm' WHERE id = %s", (other,))
+    # Another unit's row of the same organisation: seen, but an UPDATE may not touch it (skipped), nor take
+    # it as its own.
+    _raw_noop(url, UNIT_A, "UPDATE entry SET title = 'sửa trộm' WHERE id = %s", (other,))
+    _raw_noop(url, UNIT_A, "UPDATE entry SET unit_code = 'BVDK' WHERE id = %s", (other,))
+    _raw_noop(url, UNIT_A, "UPDATE report SET entry_id = entry_id WHERE entry_id = %s", (other,))
     _raw_refused(url, UNIT_A, "INSERT INTO report (entry_id, approach) VALUES (%s, 'x')", (other,))
     _raw_refused(url, UNIT_A, "UPDATE unit SET name = 'x'")
     _raw_refused(url, UNIT_A, "INSERT INTO decision (year, number, decided_on, revoked, kind) "
@@ -158,7 +162,7 @@ def test_users_are_refused_clearly(province):
 
 # ---------------------------------------------------------------- logins of one organisation (--org)
 
-ORG_CLERK, WIDE_CLERK, ORG_COUNCIL = f"tk_cdcs_{TAG}", f"tk_toan_{TAG}", f"hd_cdcs_{TAG}"
+ORG_CLERK, WIDE_CLERK, ORG_COUNCIL, GROUP = f"tk_cdcs_{TAG}", f"tk_toan_{TAG}", f"hd_cdcs_{TAG}", f"u_to1_{TAG}"
 
 
 @pytest.fixture(scope="module")
@@ -174,11 +178,12 @@ def two_levels(tmp_path_factory):
     d("users", "add", ORG_CLERK, "--role", "clerk", "--org", "CDCS_A")
     d("users", "add", ORG_COUNCIL, "--role", "council", "--member", "Trần Văn Tổ", "--org", "CDCS_A")
     d("users", "add", WIDE_CLERK, "--role", "clerk")
+    d("users", "add", GROUP, "--role", "unit", "--unit", "TO1")
     sector = d("register", "--org", "CDN", "--year", "2025", "--unit", "BVDK", "--title", "Mô hình của ngành",
                "--field", "1", "--date", "10/02/2025").stdout.strip()
     yield url, sector
     pg_support.drop_database(name)
-    for login in (ORG_CLERK, WIDE_CLERK, ORG_COUNCIL):
+    for login in (ORG_CLERK, WIDE_CLERK, ORG_COUNCIL, GROUP):
         pg_support.query(pg_support.admin_url(), f"DROP ROLE IF EXISTS {login}")
 
 
@@ -195,29 +200,94 @@ def test_a_clerk_of_one_organisation_runs_its_own_cycle(two_levels):
     assert "Sổ toàn vẹn" in Dvk(url)("verify").stdout
 
 
+def _unseen(url: str, login: str, *args: str, what: str) -> None:
+    """A command about a row the login cannot read: told it is not there (nothing about it leaks), exit 1,
+    nothing changed."""
+    before = _dump(url)
+    res = Dvk(_as(url, login)).fails(*args)
+    assert what in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert _dump(url) == before
+
+
 def test_a_clerk_of_one_organisation_cannot_write_for_another(two_levels):
     url, sector = two_levels
     _refused(url, ORG_CLERK, "units", "add", "--org", "CDN", "MOI", "Công đoàn mới")
     _refused(url, ORG_CLERK, "register", "--org", "CDN", "--year", "2025", "--unit", "BVDK", "--title",
              "Không phải của mình", "--field", "1", "--date", "11/02/2025")
-    _refused(url, ORG_CLERK, "report", sector, "--approach", "Cách làm do cấp dưới ghi")
     _refused(url, ORG_CLERK, "org", "set", "--org", "CDN", "--from-year", "2026", "--signer", "Người khác")
-    _refused(url, ORG_CLERK, "recognize", "--org", "CDN", "--year", "2025", "--none", "--date", "15/10/2025")
+    # The sector's entries it does not see: for it the sector's year has nothing to decide.
+    _unseen(url, ORG_CLERK, "recognize", "--org", "CDN", "--year", "2025", "--none", "--date", "15/10/2025",
+            what="chưa có mô hình")
     _refused(url, ORG_CLERK, "settings", "set", "--db", _as(url, ORG_CLERK), "backup_keep", "3")
-    _refused(url, ORG_COUNCIL, "score", sector, "--member", "Trần Văn Tổ", *FULL)
-    _raw_refused(url, ORG_CLERK, "UPDATE unit SET name = 'x' WHERE code = 'BVDK'")
-    _raw_refused(url, ORG_CLERK, "UPDATE entry SET title = 'sửa trộm' WHERE id = %s", (sector,))
+    # The sector's entry is not the CĐCS's to read: for its logins it is not there.
+    _unseen(url, ORG_CLERK, "report", sector, "--approach", "Cách làm do cấp dưới ghi", what=sector)
+    _unseen(url, ORG_COUNCIL, "score", sector, "--member", "Trần Văn Tổ", *FULL, what=sector)
     _raw_refused(url, ORG_CLERK, "INSERT INTO decision (year, number, decided_on, revoked, kind, org_code) "
                                  "VALUES (2025, 1, '2025-10-15', false, 'recognition', 'CDN')")
-    _raw_refused(url, ORG_CLERK, "UPDATE org SET name = 'x' WHERE code = 'CDN'")
+    _raw_refused(url, ORG_CLERK, "INSERT INTO report (entry_id, approach) VALUES (%s, 'x')", (sector,))
+    _raw_noop(url, ORG_CLERK, "UPDATE unit SET name = 'x' WHERE code = 'BVDK'")
+    _raw_noop(url, ORG_CLERK, "UPDATE entry SET title = 'sửa trộm' WHERE id = %s", (sector,))
+    _raw_noop(url, ORG_CLERK, "UPDATE entry SET org_code = 'CDCS_A' WHERE id = %s", (sector,))
+    _raw_noop(url, ORG_CLERK, "UPDATE org SET name = 'x' WHERE code = 'CDN'")
     _raw_noop(url, ORG_CLERK, "DELETE FROM entry WHERE id = %s", (sector,))
+
+
+def test_a_clerk_of_one_organisation_leaves_the_tree_where_it_is(two_levels):
+    """Its own organisation keeps its place (no clerk moves it out from under its parent), and no
+    organisation elsewhere is taken in under it."""
+    url, _ = two_levels
+    _raw_refused(url, ORG_CLERK, "UPDATE org SET parent = NULL WHERE code = 'CDCS_A'")
+    _raw_refused(url, ORG_CLERK, "UPDATE org SET parent = 'BVDK' WHERE code = 'CDCS_A'")
+    _raw_noop(url, ORG_CLERK, "UPDATE org SET parent = 'CDCS_A' WHERE code = 'CDN'")
+    before = _dump(url)
+    assert pg_support.query(url, "UPDATE org SET name = 'Công đoàn cơ sở Bệnh viện A (đổi tên)' "
+                                 "WHERE code = 'CDCS_A'", login=ORG_CLERK) == 1, "its own name it may change"
+    pg_support.query(url, "UPDATE org SET name = 'Công đoàn cơ sở Bệnh viện A' WHERE code = 'CDCS_A'")
+    assert _dump(url) == before
+
+
+def _count(url: str, login: str, sql: str) -> int:
+    return pg_support.query(url, sql, login=login)[0][0]
+
+
+def test_each_login_reads_what_its_organisation_may_see(two_levels):
+    """The cycle's rows of the sector union are not the CĐCS's to read — through dvk or raw SQL — while the
+    shared frame (the tree, units, the history's records) is; the whole-ledger clerk reads everything."""
+    url, sector = two_levels
+    cdcs = Dvk(_as(url, ORG_CLERK))("register", "--org", "CDCS_A", "--year", "2026", "--unit", "TO1", "--title",
+                                      "Tổ đọc được", "--field", "1", "--date", "10/02/2026").stdout.strip()
+    for login in (ORG_CLERK, ORG_COUNCIL, GROUP):  # GROUP: a unit login reads its unit's organisation's part
+        assert _count(url, login, "SELECT count(*) FROM entry WHERE org_code = 'CDN'") == 0
+        assert _count(url, login, f"SELECT count(*) FROM change WHERE row_key = '{sector}'") == 0
+        assert _count(url, login, f"SELECT count(*) FROM entry WHERE id = '{cdcs}'") == 1
+        assert _count(url, login, f"SELECT count(*) FROM change WHERE row_key = '{cdcs}'") >= 1
+    assert _count(url, WIDE_CLERK, "SELECT count(*) FROM entry WHERE org_code = 'CDN'") >= 1
+    assert _count(url, WIDE_CLERK, f"SELECT count(*) FROM change WHERE row_key = '{sector}'") >= 1
+    everyone = _count(url, "postgres", "SELECT count(*) FROM history")
+    sector_record = "SELECT count(*) FROM history WHERE command LIKE '%%Mô hình của ngành%%'"
+    for login in (ORG_CLERK, ORG_COUNCIL, GROUP):  # its command line names what it wrote
+        assert _count(url, login, sector_record) == 0
+        assert 0 < _count(url, login, "SELECT count(*) FROM history") < everyone
+        assert _count(url, login, "SELECT count(*) FROM org") == 2, "the tree is the shared frame"
+    assert _count(url, WIDE_CLERK, sector_record) == 1
+    assert _count(url, WIDE_CLERK, "SELECT count(*) FROM history") == everyone
+    d = Dvk(_as(url, ORG_CLERK))
+    listed = d("list", "--org", "CDN", "--year", "2025", "--json").stdout
+    assert sector not in listed and "Mô hình của ngành" not in listed
+    assert cdcs in d("list", "--org", "CDCS_A", "--year", "2026", "--json").stdout
+    _unseen(url, ORG_CLERK, "show", sector, what=sector)
+    assert "Mô hình của ngành" not in d("history", "--limit", "500").stdout
+    assert "Mô hình của ngành" in Dvk(_as(url, WIDE_CLERK))("show", sector).stdout
+    res = d.fails("verify")
+    assert "cần tài khoản đọc được toàn bộ sổ" in res.stderr and ORG_CLERK in res.stderr, res.stderr
+    assert "Sổ toàn vẹn" in Dvk(_as(url, WIDE_CLERK))("verify").stdout
 
 
 def test_no_clerk_changes_what_a_login_may_do(two_levels):
     url, _ = two_levels
     for login in (ORG_CLERK, WIDE_CLERK):
-        _raw_refused(url, login, "UPDATE meta SET value = '{\"role\": \"clerk\", \"org\": null}' WHERE key = %s",
-                     (f"login:{ORG_CLERK}",))
+        _raw_noop(url, login, "UPDATE meta SET value = '{\"role\": \"clerk\", \"org\": null}' WHERE key = %s",
+                  (f"login:{ORG_CLERK}",))
         _raw_refused(url, login, "INSERT INTO meta (key, value) VALUES (%s, '{\"role\": \"clerk\"}')",
                      (f"login:ke_khac_{TAG}",))
     assert "Không có tổ chức" in Dvk(url).fails("users", "add", f"u_z_{TAG}", "--role", "clerk", "--org", "KHONG").stderr
