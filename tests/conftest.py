@@ -337,11 +337,7 @@ def ledger_dump(path: Path) -> str:
     import pg_support
 
     if pg_support.is_url(path):
-        out = []
-        for name in pg_support.tables(path):
-            out.append(f"## {name}")
-            out.extend(sorted(repr(r) for r in pg_support.query(path, f'SELECT * FROM "{name}"')))
-        return "\n".join(out)
+        return pg_support.dump(path)
     con = sqlite3.connect(path)
     try:
         out = []
