@@ -10,7 +10,7 @@ import socket
 import pytest
 
 import pg_support
-from conftest import Dvk, build_units_ledger
+from conftest import Dvk, build_demo_ledger, build_units_ledger, copy_template
 from safety_support import count, dvk_process, verify_ok
 
 pytestmark = pytest.mark.postgres_only
@@ -67,10 +67,10 @@ def test_a_newer_schema_is_refused_and_left_as_it_is(empty_db):
     assert pg_support.query(empty_db, "SELECT count(*) FROM history") == before
 
 
-def test_demo_copied_to_postgres_and_back_keeps_its_last_hash_and_documents(tmp_path, empty_db):
-    d = Dvk(tmp_path / "x.sqlite")
-    d("demo", "--out", str(tmp_path / "demo"))
-    src = tmp_path / "demo" / "dvk-demo.sqlite"
+def test_demo_copied_to_postgres_and_back_keeps_its_last_hash_and_documents(tmp_path, tmp_path_factory, empty_db):
+    # The demo's ledger as `dvk demo` makes it (dvk.demo.build), built once per session as a file.
+    src = tmp_path / "dvk-demo.sqlite"
+    copy_template(tmp_path_factory, src, "demo", build_demo_ledger)
     head = re.search(r"#\d+ [0-9a-f]{16}", verify_ok(src)).group(0)
     def copy(*args: str, code: int = 0) -> str:
         res = dvk_process("copy", *args)
