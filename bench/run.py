@@ -151,14 +151,16 @@ print(json.dumps({"entry": e, "report": r, "confirmation": c, "scores": s}, ensu
     "register": ONE_COMMON + r'''
 con.execute("BEGIN IMMEDIATE")
 year = 2024
-seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM entry WHERE year=?", (year,)).fetchone()[0]
+org = con.execute("SELECT code FROM org ORDER BY ordinal, code LIMIT 1").fetchone()[0]  # the ledger's first
+seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM entry WHERE org_code=? AND year=?", (org, year)).fetchone()[0]
 eid = f"{year}-{seq:03d}"
 row = {"id": eid, "year": year, "seq": seq, "unit_code": "BVDKDN", "title": f"Mô hình {seq}", "kind": "model",
        "subject": "collective", "person": None, "position": None, "field": 1, "registered_on": "2024-02-10",
-       "late": False, "sudden": False, "note": None, "match_key": f"bvdkdn|mo hinh {seq}|"}
-dup = con.execute("SELECT id FROM entry WHERE year=? AND match_key=?", (year, row["match_key"])).fetchone()
+       "late": False, "sudden": False, "note": None, "match_key": f"bvdkdn|mo hinh {seq}|", "org_code": org}
+dup = con.execute("SELECT id FROM entry WHERE org_code=? AND year=? AND match_key=?",
+                  (org, year, row["match_key"])).fetchone()
 con.execute("INSERT INTO entry VALUES (:id, :year, :seq, :unit_code, :title, :kind, :subject, :person, :position, "
-            ":field, :registered_on, :late, :sudden, :note, :match_key)", row)
+            ":field, :registered_on, :late, :sudden, :note, :match_key, :org_code)", row)
 record("bench register", [("entry", eid, "insert", json.dumps(row, sort_keys=True, ensure_ascii=False))])
 con.execute("COMMIT")
 print(eid)

@@ -111,7 +111,21 @@ def backup_space(ledger: "Ledger | Path") -> BackupSpace:
         free = shutil.disk_usage(folder if folder.is_dir() else path.parent).free
     except OSError:
         free = 0
-    return BackupSpace(len(backups), total, free, _ledger_size(path))
+    one = _copy_size(ledger) if hasattr(ledger, "engine") else _ledger_size(path)
+    return BackupSpace(len(backups), total, free, one)
+
+
+def _copy_size(ledger: "Ledger") -> int:
+    """About what one more backup of `ledger` takes: the file with its -wal; for a server ledger (which has
+    no file) its newest portable copy's size, or, before the first, what its tables take on the server."""
+    estimate = getattr(ledger, "data_size", None)
+    if estimate is None:
+        return _ledger_size(ledger.path)
+    made = list_backups(ledger)
+    if made:
+        with contextlib.suppress(OSError):
+            return made[-1].path.stat().st_size
+    return estimate()
 
 
 def _fits(ledger: "Ledger", folder: Path, dest: Path) -> None:
@@ -119,7 +133,7 @@ def _fits(ledger: "Ledger", folder: Path, dest: Path) -> None:
     the ledger with its -wal; the rotation frees the oldest ones only once the new one is safe)."""
     from dvk.text.numbers import fmt_bytes
 
-    need = _ledger_size(ledger.path)
+    need = _copy_size(ledger)
     try:
         free = shutil.disk_usage(folder).free
     except OSError:

@@ -305,6 +305,19 @@ class PgLedger:
         except (DBAPIError, OSError) as exc:
             raise translate_pg(exc, self.shown, self.url)
 
+    def data_size(self) -> int:
+        """What the ledger's tables (with their indexes) take on the server: about the size of a portable
+        SQLite copy before one has been made (dvk.ledger.backup)."""
+        try:
+            with self.engine.connect() as c:
+                return int(c.exec_driver_sql(
+                    "SELECT coalesce(sum(pg_total_relation_size((quote_ident(table_schema) || '.' || "
+                    "quote_ident(table_name))::regclass)), 0) "
+                    "FROM information_schema.tables WHERE table_schema = current_schema() "
+                    "AND table_type = 'BASE TABLE'").scalar())
+        except (DBAPIError, OSError) as exc:
+            raise translate_pg(exc, self.shown, self.url)
+
     def backup_before(self, reason: str, keep: int | None = None) -> Path:
         from dvk.ledger.backup import backup_before, backup_dir
 

@@ -4,8 +4,10 @@ refused untouched, a newer schema refused, a ledger moved SQLite → PostgreSQL 
 
 from __future__ import annotations
 
+import json
 import re
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +150,30 @@ def test_a_wrong_password_is_one_clear_line_and_a_right_one_works(tmp_path, monk
         with psycopg.connect(admin, autocommit=True) as con:
             con.execute("DROP DATABASE dvk_pw WITH (FORCE)")
             con.execute("DROP ROLE tk_pw")
+
+
+def test_a_server_backup_that_would_not_fit_is_refused_before_anything_is_written(tmp_path, empty_db, monkeypatch):
+    """A server ledger has no file to measure: the next backup is estimated from its newest portable copy,
+    or before the first from what its tables take on the server — so a disk that cannot hold it is
+    refused, in Vietnamese, before anything is written."""
+    from collections import namedtuple
+
+    import dvk.ledger.backup as backup
+    from dvk.ledger.stores import open_ledger
+
+    build_units_ledger(empty_db)
+    d = Dvk(empty_db)
+    with open_ledger(empty_db) as led:
+        on_server = backup.backup_space(led).ledger
+    assert on_server > 100_000, "the tables' size on the server, before any copy"
+    usage = namedtuple("Usage", "total used free")
+    real = backup.shutil.disk_usage
+    monkeypatch.setattr(backup.shutil, "disk_usage", lambda p: usage(10 ** 9, 10 ** 9, backup._MARGIN + 4096))
+    err = _one_line(d.fails("backup"))
+    assert "Không đủ chỗ trống để sao lưu sổ" in err and "Lệnh chưa thực hiện" in err, err
+    folder = tmp_path / "server-backups"
+    assert not folder.exists() or not any(folder.rglob("*.sqlite")), "nothing written"
+    monkeypatch.setattr(backup.shutil, "disk_usage", real)
+    made = Path(json.loads(d("backup", "--json").stdout)["backup"])
+    with open_ledger(empty_db) as led:
+        assert backup.backup_space(led).ledger == made.stat().st_size, "then: the newest copy's size"
