@@ -27,6 +27,7 @@ if PG:
     import pg_support as _pg_support
 
     _pg_support.patch_sqlite3_connect()
+    _pg_support.patch_store_open()
 
 
 def _memoize_command_tree() -> None:
@@ -72,6 +73,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="no PostgreSQL server for the tests (DVK_TEST_PG_URL)"))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    """On PostgreSQL, every database the test's fixtures asked for exists before its body runs (they are
+    made lazily only while the fixtures are set up: see pg_support.PENDING)."""
+    if PG:
+        _pg_support.ensure_all()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path, monkeypatch):
     """Point the default ledger and user data dir at a temp dir; internal errors re-raise."""
@@ -93,12 +102,14 @@ def db(tmp_path) -> Path:
     if not PG:
         yield tmp_path / "so-dvk.sqlite"
         return
+    import pg_support
     from pg_support import ServerDb
 
     name = new_name()
-    url = ServerDb(create_database(name), tmp_path)
+    url = ServerDb(pg_support.url_of(name), tmp_path)
+    pg_support.want(name)  # made on first use, from the last template a fixture asks for
     yield url
-    drop_database(name)
+    pg_support.forget(name)
 
 
 class Dvk:
@@ -114,6 +125,8 @@ class Dvk:
         argv = [str(a) for a in args]
         if "--db" not in argv and argv and argv[0] not in ("demo", "--help", "--version"):
             argv = self._with_db(argv)
+        if PG:
+            _pg_support.ensure_all()
         res = self.runner.invoke(app, argv, input=input, catch_exceptions=False)
         if ok and res.exit_code != 0:
             raise AssertionError(f"dvk {' '.join(argv)} exited {res.exit_code}\nstdout:\n{res.stdout}\n"
@@ -185,7 +198,12 @@ def _copy_pg_template(dest: str, name: str, build: Callable[[str], object]):
         info = build(url)
         _TEMPLATES[key] = (tpl, info)
     tpl, info = _TEMPLATES[key]
-    create_database(db_name(dest), template=tpl)
+    import pg_support
+
+    if db_name(dest) in pg_support.PENDING or db_name(dest) in pg_support.CREATED:
+        pg_support.want(db_name(dest), tpl)  # a test's own database: made from it on first use
+    else:
+        create_database(db_name(dest), template=tpl)
     return info
 
 
@@ -265,6 +283,7 @@ def clone_ledger(src, dest) -> None:
     import pg_support
 
     if pg_support.is_url(dest):
+        pg_support.ensure_all()
         if pg_support.is_url(src):
             create_database(db_name(dest), template=db_name(src))
         else:
@@ -287,6 +306,9 @@ def ledger_copy(tmp_path):
         if PG:
             from pg_support import ServerDb
 
+            import pg_support
+
+            pg_support.ensure_all()
             made.append(new_name("copy"))
             return ServerDb(create_database(made[-1], template=db_name(src)), tmp_path)
         dest = tmp_path / name

@@ -67,6 +67,9 @@ def dvk_process(*args: str, env: dict | None = None, **kw) -> subprocess.Complet
     e = {k: v for k, v in os.environ.items() if k != "DVK_DEBUG"}
     e.update(env or {})
     e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
+    import pg_support
+
+    pg_support.ensure_all()  # the test's server databases, made on first use
     return subprocess.run([sys.executable, "-m", "dvk", *args], capture_output=True, text=True, env=e, **kw)
 
 
