@@ -49,8 +49,7 @@ def create_database(name: str, template: str = "template0") -> str:
     the files and one checkpoint, a third of the default WAL_LOG's time for the tests' small ledgers)."""
     with _admin() as con:
         if not _FILE_COPY:
-            strategy = os.environ.get("DVK_TEST_PG_STRATEGY", "FILE_COPY")
-            _FILE_COPY.append(f" STRATEGY {strategy}" if con.info.server_version >= 150000 else "")
+            _FILE_COPY.append(" STRATEGY FILE_COPY" if con.info.server_version >= 150000 else "")
         con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         con.execute(f"CREATE DATABASE \"{name}\" TEMPLATE \"{template}\" ENCODING 'UTF8' LC_COLLATE 'C' "
                     f"LC_CTYPE 'C'{_FILE_COPY[0]}")

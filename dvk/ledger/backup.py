@@ -206,6 +206,11 @@ def _copy_store(ledger: "Ledger", dest: Path) -> None:
         _copy_database(ledger.path, dest, src_conn=_idle_raw(ledger))
 
 
+def _named(folder: Path, ledger: "Ledger", reason: str) -> Path:
+    """The name of a backup of `ledger` made now for `reason`, in `folder` (what `list_backups` reads)."""
+    return folder / f"{ledger.path.stem}-{dt.datetime.now(dt.timezone.utc).strftime(_STAMP)}-{reason}.sqlite"
+
+
 def backup_to(ledger: "Ledger", dest: Path) -> Path:
     """A consistent copy with SQLite's online backup API (other commands may be running).
 
@@ -213,7 +218,7 @@ def backup_to(ledger: "Ledger", dest: Path) -> Path:
     """
     dest = Path(dest)
     if _exists(dest, dest) and dest.is_dir():
-        dest = dest / f"{ledger.path.stem}-{dt.datetime.now(dt.timezone.utc).strftime(_STAMP)}-manual.sqlite"
+        dest = _named(dest, ledger, "manual")
     if _exists(dest, dest):
         raise LedgerError(f"Tệp “{dest}” đã tồn tại; dvk không ghi đè. Hãy chọn tên khác.")
     if not _exists(dest.parent, dest.parent):
@@ -246,8 +251,7 @@ def backup_before(ledger: "Ledger", reason: str, keep: int | None = None, *,
     except OSError as exc:
         raise LedgerError(f"Không tạo được thư mục sao lưu “{folder}”: {os_reason(exc)}. Lệnh chưa thực hiện.")
     if dest is None:
-        stamp = dt.datetime.now(dt.timezone.utc).strftime(_STAMP)
-        dest = folder / f"{ledger.path.stem}-{stamp}-{reason}.sqlite"
+        dest = _named(folder, ledger, reason)
     _fits(ledger, folder, dest)
     try:
         _copy_store(ledger, dest)
@@ -292,8 +296,7 @@ def backup_before_overwrite(ledger: "Ledger", files: Iterable[Path] = ()) -> Pat
     existing = [Path(f) for f in files if Path(f).is_file()]
     if existing:
         if dest is None:  # no copy of the ledger for this login (see backup_before): the files still kept
-            stamp = dt.datetime.now(dt.timezone.utc).strftime(_STAMP)
-            folder = backup_dir(ledger) / f"{ledger.path.stem}-{stamp}-force.files"
+            folder = _named(backup_dir(ledger), ledger, "force").with_suffix(".files")
             try:
                 folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             except OSError as exc:

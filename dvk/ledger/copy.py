@@ -58,16 +58,6 @@ def _fill(src_conn: Connection, dst_conn: Connection) -> int:
     return n
 
 
-def refuse_partial(src: "Store", what: str) -> None:
-    """A login that reads only its organisation's part of a server ledger cannot copy the whole of it."""
-    partial = getattr(src, "partial_reader", None)
-    scope = partial() if partial is not None else None
-    if scope is not None:
-        raise LedgerError(f"Tài khoản này chỉ xem được phần sổ của tổ chức {', '.join(sorted(scope))}; {what} cần "
-                          "tài khoản đọc được toàn bộ sổ (chủ sổ, hoặc thư ký tạo không có --org), để bản chép kiểm "
-                          "tra được bằng dvk verify. Không có gì được ghi.")
-
-
 def copy_into_sqlite(src: "Store", dest: Path, *, self_contained: bool = False) -> int:
     """Write `src` as a new SQLite ledger at `dest` (which must not exist): staged under a temporary name
     beside it, verified against the source, then renamed. Returns the rows copied. `self_contained` (a
@@ -77,12 +67,15 @@ def copy_into_sqlite(src: "Store", dest: Path, *, self_contained: bool = False) 
     from dvk.ledger.verify import verify
 
     dest = Path(dest)
-    refuse_partial(src, "chép hoặc sao lưu sổ")
     staged = dest.with_name(f".{dest.name}.copy-{os.getpid()}.tmp")
     with contextlib.suppress(FileNotFoundError):
         staged.unlink()
     try:
         with src.read() as sconn:
+            if sconn.dialect.name == "postgresql":
+                from dvk.ledger.roles import require_whole_ledger
+
+                require_whole_ledger(sconn, "chép hoặc sao lưu sổ", str(getattr(src, "shown", "")))
             head = _head(sconn)
             with Ledger.open(staged, create=True, shown=str(dest)) as dst:
                 dst.conn.info["begin_mode"] = "IMMEDIATE"

@@ -85,8 +85,9 @@ def _refused(user: str, verb: str, n: int, table_name: str) -> None:
     from dvk.errors import LedgerError
     from dvk.ledger.labels import TABLE_LABELS
 
-    raise LedgerError(f"Tài khoản “{user}” không có quyền {verb} {n} dòng của bảng “{TABLE_LABELS.get(table_name, table_name)}” "
-                      "(máy chủ chỉ cho mỗi vai trò ghi phần của mình). Lệnh không ghi gì; sổ giữ nguyên.")
+    label = TABLE_LABELS.get(table_name, table_name)
+    raise LedgerError(f"Tài khoản “{user}” không có quyền {verb} {n} dòng của bảng “{label}” (máy chủ chỉ cho mỗi "
+                      "vai trò ghi phần của mình). Lệnh không ghi gì; sổ giữ nguyên.")
 
 
 def now_iso() -> str:

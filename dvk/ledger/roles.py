@@ -167,6 +167,19 @@ def change_seen() -> str:
     return f"{SCOPE} IS NULL OR CASE table_name {cases} ELSE true END"
 
 
+def require_whole_ledger(conn, what: str, shown: str) -> None:
+    """Refuse `what` (verify, a copy or backup: the chain is recomputed from every change) to a login that
+    reads only its organisation's part of the ledger, naming the login and what it reads."""
+    scope = scope_of(conn)
+    if scope is None:
+        return
+    login = conn.exec_driver_sql("SELECT current_user").scalar()
+    raise LedgerError(
+        f"Tài khoản “{login}” chỉ xem được phần sổ của tổ chức {', '.join(sorted(scope))}; {what} tính lại chuỗi "
+        "băm từ mọi thay đổi của cả sổ nên cần tài khoản đọc được toàn bộ sổ (chủ sổ, hoặc thư ký tạo không có "
+        f"--org). Sổ “{shown}” không bị thay đổi; không có gì được ghi.")
+
+
 def scope_of(conn) -> list[str] | None:
     """The organisations this connection's login reads (None: the whole ledger)."""
     has = conn.exec_driver_sql("SELECT to_regprocedure('dvk_scope(text)') IS NOT NULL").scalar()

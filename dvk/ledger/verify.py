@@ -131,7 +131,9 @@ def _verify(ledger) -> Report:
     report = Report()
     with ledger.read() as conn:
         if conn.dialect.name == "postgresql":
-            _whole_ledger_login(conn, ledger)
+            from dvk.ledger.roles import require_whole_ledger
+
+            require_whole_ledger(conn, "dvk verify", getattr(ledger, "shown", ""))
         existing = set(inspect(conn).get_table_names())
         for name in ("history", "change", *ROW_KEYS):
             if name not in existing:
@@ -142,21 +144,6 @@ def _verify(ledger) -> Report:
         check_state(conn, report, existing)
         check_schema(conn, report)
     return report
-
-
-def _whole_ledger_login(conn: Connection, ledger) -> None:
-    """The chain is recomputed from every change: a login that reads only its organisation's part
-    (dvk.ledger.roles) cannot check it, and is told so instead of being shown a broken chain."""
-    from dvk.ledger.roles import scope_of
-
-    scope = scope_of(conn)
-    if scope is None:
-        return
-    login = conn.exec_driver_sql("SELECT current_user").scalar()
-    raise LedgerError(
-        f"Tài khoản “{login}” chỉ xem được phần sổ của tổ chức {', '.join(sorted(scope))}; dvk verify tính lại chuỗi "
-        f"băm từ mọi thay đổi của cả sổ nên cần tài khoản đọc được toàn bộ sổ (chủ sổ, hoặc thư ký tạo không có --org). "
-        f"Sổ “{getattr(ledger, 'shown', '')}” không bị thay đổi.")
 
 
 # ---------------------------------------------------------------- pass 3: the schema

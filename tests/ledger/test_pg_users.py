@@ -11,6 +11,7 @@ import pytest
 
 import pg_support
 from conftest import ASPECTS, FULL, Dvk, build_units_ledger
+from safety_support import dvk_process
 
 pytestmark = pytest.mark.postgres_only
 
@@ -250,7 +251,7 @@ def _count(url: str, login: str, sql: str) -> int:
     return pg_support.query(url, sql, login=login)[0][0]
 
 
-def test_each_login_reads_what_its_organisation_may_see(two_levels):
+def test_each_login_reads_what_its_organisation_may_see(two_levels, tmp_path):
     """The cycle's rows of the sector union are not the CĐCS's to read — through dvk or raw SQL — while the
     shared frame (the tree, units, the history's records) is; the whole-ledger clerk reads everything."""
     url, sector = two_levels
@@ -280,6 +281,13 @@ def test_each_login_reads_what_its_organisation_may_see(two_levels):
     assert "Mô hình của ngành" in Dvk(_as(url, WIDE_CLERK))("show", sector).stdout
     res = d.fails("verify")
     assert "cần tài khoản đọc được toàn bộ sổ" in res.stderr and ORG_CLERK in res.stderr, res.stderr
+    # A copy of part of the ledger would not verify: backup and copy are refused too.
+    res = d.fails("backup", str(tmp_path / "mot-phan.sqlite"))
+    assert "cần tài khoản đọc được toàn bộ sổ" in res.stderr and ORG_CLERK in res.stderr, res.stderr
+    res = dvk_process("copy", "--from", _as(url, ORG_CLERK), "--to", str(tmp_path / "mot-phan.sqlite"))
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+    assert "cần tài khoản đọc được toàn bộ sổ" in res.stderr and ORG_CLERK in res.stderr, res.stderr
+    assert [p.name for p in tmp_path.iterdir() if p.name != "xdg"] == [], "nothing written"
     assert "Sổ toàn vẹn" in Dvk(_as(url, WIDE_CLERK))("verify").stdout
 
 
