@@ -22,6 +22,10 @@ from typer.testing import CliRunner
 from pg_support import PG, create_database, db_name, drop_database, new_name, worker
 
 os.environ.pop("DVK_DB", None)
+# Wide enough that a message naming two temporary paths stays on one line (Rich wraps at the terminal's
+# width; pytest-xdist's paths are longer: …/popen-gw0/…). Set for the whole session, not per test: dvk's
+# console is made once per process, and a module-scoped fixture's command can be the one that makes it.
+os.environ["COLUMNS"] = "400"
 
 if PG:
     import pg_support as _pg_support
@@ -89,9 +93,7 @@ def _isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("DVK_BACKUPS", str(tmp_path / "server-backups"))  # a PostgreSQL ledger's backups
     monkeypatch.setenv("DVK_DEBUG", "1")
-    # Wide enough that a message naming two temporary paths stays on one line (Rich wraps at the
-    # terminal's width; pytest-xdist's paths are longer: …/popen-gw0/…).
-    monkeypatch.setenv("COLUMNS", "400")
+    monkeypatch.setenv("COLUMNS", "400")  # as the session's (above), should a test have changed it
     yield
 
 
