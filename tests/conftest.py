@@ -63,9 +63,35 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "postgres_only: needs the PostgreSQL server of the tests (DVK_TEST_PG_URL)")
 
 
+# The fixtures through which a test reaches the store under test: with DVK_TEST_STORE=postgres each is a
+# database on the tests' server. A test whose fixtures include none of them (nor the postgres_only mark)
+# touches no store under test: it reads texts, templates or files, or builds its own SQLite file.
+STORE_FIXTURES = {"db", "demo_ledger", "ledger_copy"}
+
+# When tools/test-both runs both stores, each test runs where it says something:
+#   DVK_TEST_SERVER_LATER=1 (the SQLite pass): the server's own tests are left to the PostgreSQL pass;
+#   DVK_TEST_STORE_ONLY=1 (the PostgreSQL pass): the tests that touch no store under test are left out,
+#     as the SQLite pass has just run them exactly as they would run again.
+SERVER_LATER = os.environ.get("DVK_TEST_SERVER_LATER") == "1"
+STORE_ONLY = os.environ.get("DVK_TEST_STORE_ONLY") == "1"
+
+
+def touches_store(item) -> bool:
+    return bool(STORE_FIXTURES & set(getattr(item, "fixturenames", ()))) \
+        or item.get_closest_marker("postgres_only") is not None
+
+
 def pytest_collection_modifyitems(config, items):
     import pg_support
 
+    if SERVER_LATER or (STORE_ONLY and PG):
+        keep, left = [], []
+        for item in items:
+            server = item.get_closest_marker("postgres_only") is not None
+            (left if (SERVER_LATER and server) or (STORE_ONLY and PG and not touches_store(item)) else keep).append(item)
+        if left:
+            config.hook.pytest_deselected(items=left)
+            items[:] = keep
     for item in items:
         if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in TIMING_MODULES:
             item.add_marker(pytest.mark.xdist_group("timing"))
@@ -75,6 +101,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
         if item.get_closest_marker("postgres_only") is not None and not pg_support.PG_URL:
             item.add_marker(pytest.mark.skip(reason="no PostgreSQL server for the tests (DVK_TEST_PG_URL)"))
+
+
+def pytest_report_header(config):
+    if SERVER_LATER:
+        return "SQLite pass of two: the server's own tests (postgres_only) are left to the PostgreSQL pass"
+    if STORE_ONLY and PG:
+        return ("PostgreSQL pass of two: only the tests that touch the store under test (fixtures "
+                f"{', '.join(sorted(STORE_FIXTURES))}, or postgres_only); the SQLite pass has run the others")
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)
