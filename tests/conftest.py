@@ -112,6 +112,18 @@ def pytest_report_header(config):
     return None
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """On PostgreSQL, a test that touches no store under test is held to it (pg_support.UNSTORED_TEST)."""
+    if PG and not touches_store(item):
+        _pg_support.UNSTORED_TEST[:] = [item.nodeid]
+    try:
+        yield
+    finally:
+        if PG:
+            _pg_support.UNSTORED_TEST.clear()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item):
     """On PostgreSQL, every database the test's fixtures asked for exists before its body runs (they are

@@ -44,9 +44,22 @@ def _admin():
 _FILE_COPY: list[str] = []
 
 
+# The test running now when it touches no store under test (tests/conftest.py, STORE_FIXTURES): on the
+# PostgreSQL run such a test must not reach the server, or the two-pass run, which leaves it to the SQLite
+# pass, would never run its server side.
+UNSTORED_TEST: list[str] = []
+
+
+def _not_unstored() -> None:
+    if UNSTORED_TEST:
+        raise RuntimeError(f"{UNSTORED_TEST[0]} reaches the tests' PostgreSQL server but has none of the store "
+                           "fixtures (tests/conftest.py, STORE_FIXTURES): use one, or mark it postgres_only")
+
+
 def create_database(name: str, template: str = "template0") -> str:
     """A database of its own, copied from `template`: with FILE_COPY on PostgreSQL 15 and later (a copy of
     the files and one checkpoint, a third of the default WAL_LOG's time for the tests' small ledgers)."""
+    _not_unstored()
     with _admin() as con:
         if not _FILE_COPY:
             _FILE_COPY.append(" STRATEGY FILE_COPY" if con.info.server_version >= 150000 else "")
@@ -291,6 +304,7 @@ def patch_store_open() -> None:
         return
 
     def open_(cls, url, *args, **kwargs):
+        _not_unstored()
         ensure_all()
         return original(cls, url, *args, **kwargs)
 
