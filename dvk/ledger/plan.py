@@ -4,6 +4,7 @@ file blocks no other writer (the writer-serialisation contract of `dvk.ledger.st
 
 from __future__ import annotations
 
+import marshal
 import pickle
 import sqlite3
 from array import array
@@ -14,6 +15,24 @@ from dvk.ledger.bulk import Prepared, bulk_cache, prepare_rows, write_prepared
 
 if TYPE_CHECKING:
     from dvk.ledger.history import Tx
+
+
+def _dumps(kept: Any) -> bytes:
+    """A planned batch as bytes: prepared inserts (tuples of text, numbers, flags and None) through
+    marshal, faster than pickle for them; anything else (rows as dicts with dates) pickled."""
+    if isinstance(kept, Prepared):
+        try:
+            return b"M" + marshal.dumps((kept.table_name, kept.params, kept.recorded), 4)
+        except ValueError:  # a value marshal does not write (a datetime…): pickle writes it
+            pass
+    return b"P" + pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _loads(blob: bytes) -> Any:
+    """The batch `_dumps` wrote (read back by the process that wrote it, from its private database)."""
+    if blob[:1] == b"M":
+        return Prepared(*marshal.loads(memoryview(blob)[1:]))
+    return pickle.loads(memoryview(blob)[1:])
 
 
 class WritePlan:
@@ -73,8 +92,7 @@ class WritePlan:
         # Inserts are kept prepared (driver tuples and history records, `dvk.ledger.bulk.prepare_rows`):
         # made now, before the lock, and pickled several times faster than the rows' dicts.
         kept: Any = prepare_rows(table_name, rows) if op == "insert" else list(rows)
-        self.db.execute("INSERT INTO log VALUES (?, ?, ?, ?)",
-                        (seq, op, table_name, pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)))
+        self.db.execute("INSERT INTO log VALUES (?, ?, ?, ?)", (seq, op, table_name, _dumps(kept)))
         if op == "delete":
             return
         key, group = self.keys[table_name], self.groups.get(table_name)
@@ -97,7 +115,7 @@ class WritePlan:
             if len(self._batches) >= 4:
                 self._batches.clear()
             blob = self.db.execute("SELECT rows FROM log WHERE seq = ?", (seq,)).fetchone()[0]
-            batch = pickle.loads(blob)
+            batch = _loads(blob)
             batch = self._batches[seq] = batch.rows() if isinstance(batch, Prepared) else batch
         return batch
 
@@ -154,7 +172,7 @@ class WritePlan:
         self._batches.clear()
         for seq in range(1, self.n_ops + 1):
             op, table_name, blob = self.db.execute("SELECT op, tbl, rows FROM log WHERE seq = ?", (seq,)).fetchone()
-            yield op, table_name, pickle.loads(blob)
+            yield op, table_name, _loads(blob)
 
     def close(self) -> None:
         self.db.close()
