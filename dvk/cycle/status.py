@@ -8,7 +8,7 @@ queries and compute in Python, so a year of 100,000 entries costs the same few q
 from __future__ import annotations
 
 from typing import Iterable, Mapping
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, exists, func, literal, not_, select
 from sqlalchemy.engine import Connection
 
 from dvk.scoring import _filled
@@ -96,6 +96,60 @@ def status_summary(ctx: YearContext, bundles: Iterable[Bundle]) -> dict:
     }
 
 
+def stage_counts(conn: Connection, ctx: YearContext) -> list[tuple]:
+    """The year's entries counted in the ledger, by (unit, field): (unit_code, field, entries, late, sudden,
+    then one count per stage of STAGES after "registered"). The stages are `reached`'s, decided by the
+    database in one GROUP BY instead of streaming every entry (tests hold both to the same numbers)."""
+    from dvk.cycle.orgs import current
+
+    et, rt, ct, st, ot = (table(n) for n in ("entry", "report", "confirmation", "score", "outcome"))
+
+    def count(cond):
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    has = {
+        "reported": exists().where(rt.c.entry_id == et.c.id),
+        "confirmed": exists().where(ct.c.entry_id == et.c.id, not_(ct.c.rejected)),
+        "scored": exists().where(st.c.entry_id == et.c.id),
+    }
+    if ctx.decision is not None:
+        decided = and_(ot.c.entry_id == et.c.id, ot.c.decision_id == ctx.decision["id"])
+        has["recognized"] = exists().where(decided, ot.c.recognized)
+        has["not_recognized"] = exists().where(decided, not_(ot.c.recognized))
+    cols = [count(has[s_]) if s_ in has else literal(0) for s_ in STAGES[1:]]
+    q = (select(et.c.unit_code, et.c.field, func.count(), count(et.c.late), count(et.c.sudden), *cols)
+         .where(et.c.year == ctx.year, et.c.org_code == current(conn))
+         .group_by(et.c.unit_code, et.c.field))
+    return [tuple(r) for r in conn.execute(q)]
+
+
+def status_counts(conn: Connection, ctx: YearContext) -> dict:
+    """`status_summary` without what each entry lacks: the same counts, from `stage_counts`."""
+    counts = {s: 0 for s in STAGES}
+    by_unit: dict[str, dict[str, int]] = {}
+    by_field: dict[int, dict[str, int]] = {f.number: {s: 0 for s in STAGES} for f in ctx.crit.fields}
+    total = late = sudden = 0
+    for unit, fnum, n, n_late, n_sudden, *stages in stage_counts(conn, ctx):
+        total, late, sudden = total + n, late + int(n_late), sudden + int(n_sudden)
+        u = by_unit.setdefault(unit, {s: 0 for s in STAGES})
+        f = by_field.setdefault(fnum, {s: 0 for s in STAGES})
+        for s_, k in zip(STAGES, (n, *stages)):
+            counts[s_] += int(k)
+            u[s_] += int(k)
+            f[s_] += int(k)
+    order = list(ctx.units)  # configured unit order
+    return {
+        "year": ctx.year,
+        "total": total,
+        "late": late,
+        "sudden": sudden,
+        "decision": _decision_json(ctx.decision),
+        "counts": counts,
+        "by_unit": {k: by_unit[k] for k in order if k in by_unit},
+        "by_field": {str(k): v for k, v in sorted(by_field.items())},
+    }
+
+
 def _decision_json(dec: Mapping | None) -> dict | None:
     if not dec:
         return None
@@ -119,7 +173,7 @@ def tree_status(conn: Connection, year: int) -> list[dict]:
     below it, depth first: each row its own `counts` and `below` (itself and everything under it)."""
     from dvk.cycle.forward import acting_for
     from dvk.cycle.orgs import ORG_KEY, current, first_org, walk
-    from dvk.cycle.year import iter_year, year_context
+    from dvk.cycle.year import year_context
 
     top = conn.info.get(ORG_KEY) or first_org(conn) or current(conn)  # no --org: the whole tree
     rows: list[dict] = []
@@ -127,10 +181,9 @@ def tree_status(conn: Connection, year: int) -> list[dict]:
         with acting_for(conn, org["code"]):
             ctx = year_context(conn, year)
             counts = dict.fromkeys(STAGES, 0)
-            forwarded = 0
-            for b in iter_year(conn, ctx, full=False, marks=False):
-                for k in reached(b):
-                    counts[k] += 1
+            for _unit, _field, n, _late, _sudden, *stages in stage_counts(conn, ctx):
+                for s_, k in zip(STAGES, (n, *stages)):
+                    counts[s_] += int(k)
             ft, et = table("forward"), table("entry")
             forwarded = conn.execute(select(func.count()).select_from(ft).join(et, et.c.id == ft.c.from_entry)
                                      .where(et.c.org_code == org["code"], et.c.year == year)).scalar()

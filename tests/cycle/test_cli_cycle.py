@@ -503,3 +503,21 @@ def test_demo_refuses_to_replace_an_existing_demo_without_force(tmp_path):
     os.environ.pop("DVK_DEBUG", None)
     res = CliRunner().invoke(app, ["demo", "--out", str(out)])
     assert res.exit_code == 1 and "--force" in res.stderr
+
+
+def test_status_counts_from_the_database_are_the_streamed_ones_in_every_demo_year(demo_ledger):
+    """`dvk status` counts with one GROUP BY (dvk.cycle.status.stage_counts); with --missing it streams every
+    entry (`reached`). Both give the same counts in every year of the demo: decided and undecided, late and
+    sudden entries, rejected confirmations, sheets of non-members, revoked and none decisions."""
+    from conftest import Dvk
+
+    path, summary = demo_ledger
+    d = Dvk(path)
+    for year in sorted(summary):
+        counted = json.loads(d("status", "--year", str(year), "--json").stdout)
+        streamed = json.loads(d("status", "--year", str(year), "--json", "--missing").stdout)
+        streamed.pop("missing")
+        assert counted == streamed, year
+        assert counted["total"] == summary[year]["entries"]
+    tree = json.loads(d("status", "--year", "2025", "--tree", "--json").stdout)
+    assert tree[0]["counts"] == json.loads(d("status", "--year", "2025", "--json").stdout)["counts"]
