@@ -33,6 +33,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from operator import itemgetter
 from typing import Any, Iterator
 
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String, cast, select
@@ -376,6 +377,9 @@ def check_state(conn: Connection, report: Report, existing: set[str]) -> None:
 def _check_table(conn: Connection, name: str, report: Report) -> None:
     cols = _columns(table(name))
     defaults = [(n, d) for n, _, d in cols]
+    names = [n for n, _d in defaults]
+    positions = {n: i for i, n in enumerate(names, 1)}  # a raw row: its key, then the table's columns
+    pick = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     expected = _replayed(conn, name)
     current = _current(conn, name)
     e, c = next(expected, None), next(current, None)
@@ -391,11 +395,16 @@ def _check_table(conn: Connection, name: str, report: Report) -> None:
             c = next(current, None)
         else:
             report.rows += 1
-            want, raw = e[1], c[1]._row
+            want, raw = e[1], c[1]
             # Fast path: every column equal as Python compares them (1 == True == 1.0, "x" == "x"), as the
-            # per-column fast path of _compare would find; otherwise look column by column.
-            if [want.get(n, d) for n, d in defaults] != list(raw[1:]):
-                _compare(cols, name, e[0], want, c[1], report)
+            # per-column fast path of _compare would find; otherwise look column by column. A state
+            # recorded before a column existed lacks it: its default stands for it.
+            try:
+                values = pick(want)
+            except KeyError:
+                values = tuple([want.get(n, d) for n, d in defaults])
+            if values != raw[1:]:
+                _compare(cols, name, e[0], want, _RawRow(positions, raw), report)
             e, c = next(expected, None), next(current, None)
 
 
@@ -420,16 +429,29 @@ def _replayed(conn: Connection, name: str) -> Iterator[tuple[str, dict]]:
         yield key, _loads(last[4])
 
 
+_SCAN = json.JSONDecoder().scan_once  # the C scanner json.loads ends in, without its two Python layers
+
+
 def _loads(data: str | None) -> dict:
-    try:
-        v = json.loads(data) if data is not None else {}
+    if data is None:
+        return {}
+    if type(data) is str:
+        try:  # the history's canonical JSON: one object, nothing around it
+            v, end = _SCAN(data, 0)
+            if end == len(data):
+                return v if isinstance(v, dict) else {}
+        except (StopIteration, ValueError):
+            pass
+    try:  # anything else exactly as json.loads takes it (spaces around, bytes…)
+        v = json.loads(data)
     except (TypeError, ValueError):
         return {}
     return v if isinstance(v, dict) else {}
 
 
-def _current(conn: Connection, name: str) -> Iterator[tuple[str, dict]]:
-    """(row key, raw values by column) of the table's rows, in the order of the history's row keys.
+def _current(conn: Connection, name: str) -> Iterator[tuple[str, tuple]]:
+    """(row key, raw row: the key, then the table's columns in order) of the table's rows, in the order of
+    the history's row keys.
 
     A one-column text key is read in its own index's order (no sort); a two-column key is ordered by
     its spelling in the history ("5|2024-007"), which SQLite sorts."""
@@ -443,9 +465,8 @@ def _current(conn: Connection, name: str) -> Iterator[tuple[str, dict]]:
             part = cast(t.c[k], String)
             key_expr = part if key_expr is None else key_expr + "|" + part
     # Raw values (no type processing): a date edited into nonsense must be reported, not crash.
-    pos = {c.name: i for i, c in enumerate(t.columns, 1)}
     for r in _raw(conn, select(key_expr.label("_key"), *t.columns).order_by(_binary(conn, key_expr))):
-        yield str(r[0]), _RawRow(pos, r)
+        yield (r[0] if type(r[0]) is str else str(r[0])), r
 
 
 class _RawRow:
