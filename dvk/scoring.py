@@ -83,6 +83,7 @@ class _Fast:
     pass_float: float
     pass_text: str
     sha: str  # of the criteria file: part of each stored total's tag
+    tag_seed: int  # CRC-32 of that SHA-256 and its newline: a tag continues from it over the marks
 
 
 _FAST: dict[int, tuple[CriteriaSet, _Fast]] = {}
@@ -100,7 +101,7 @@ def _fast(crit: CriteriaSet) -> _Fast:
     span = (crit.scale_max - crit.scale_min) * unit
     f = _Fast({c.code: int(c.weight * lcm) for c in crit.criteria}, unit,
               int(low) if low.denominator == 1 else low, span, float(span), float(crit.pass_mark),
-              fmt_number(crit.pass_mark), crit.sha256)
+              fmt_number(crit.pass_mark), crit.sha256, zlib.crc32((crit.sha256 + "\n").encode("utf-8")))
     _FAST[id(crit)] = (crit, f)
     return f
 
@@ -153,7 +154,9 @@ NOT_STORED = object()  # stored_total's answer when the stored text cannot be us
 
 
 def _tag(marks_text: str, crit: CriteriaSet) -> str:
-    return format(zlib.crc32((_fast(crit).sha + "\n" + marks_text).encode("utf-8")), "08x")
+    """CRC-32 of the criteria file's SHA-256, a newline and the marks as stored (continued from `tag_seed`,
+    the same value as over the whole text)."""
+    return format(zlib.crc32(marks_text.encode("utf-8"), _fast(crit).tag_seed), "08x")
 
 
 def total_text(marks_text: str, scores: Mapping[str, Fraction | float | int | None], crit: CriteriaSet) -> str:
