@@ -327,6 +327,8 @@ def main() -> None:
     ap.add_argument("--size", default="1000,10000,100000",
                     help="comma-separated entry counts (default 1000,10000,100000)")
     ap.add_argument("--no-single", action="store_true", help="skip the single commands (show, register, …)")
+    ap.add_argument("--single-only", action="store_true",
+                    help="only start-up and the single commands (at 100 entries and at each --size)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per command; the best time is kept")
     ap.add_argument("--keep", type=Path, help="keep the built ledgers in this folder (reused next time)")
     ap.add_argument("--all", action="store_true", help="also run import_bench.py, export_bench.py, sort_bench.py")
@@ -340,7 +342,7 @@ def main() -> None:
     singles = sorted({100, *sizes}) if not a.no_single else []
     for size in singles:
         rows += bench_single(size, tmp, max(a.repeat, 5) if size < 500_000 else 3)
-    for size in sizes:
+    for size in sizes if not a.single_only else []:
         rows += bench_size(size, tmp, a.repeat if size < 500_000 else 1)
     print()
     print(f"| {'entries':>9} | {'command':<38} | {'time':>8} | {'baseline':>8} | {'ratio':>5} | {'peak MB':>7} | "

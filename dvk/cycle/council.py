@@ -14,7 +14,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.engine import Connection
 
 from dvk.errors import InvalidInput, NotFound
@@ -145,10 +145,14 @@ def council_of(conn: Connection, year: int) -> Council | None:
     org = current(conn)
     members = [dict(r) for r in conn.execute(select(mt).where(mt.c.org_code == org, mt.c.year == year)
                                              .order_by(mt.c.ordinal, mt.c.member)).mappings()]
+    # Driven from the (small) declarations, each looking its entry up by id: a join let SQLite walk the
+    # whole year's entries instead (0.35 s at 1,000,000 entries, for every single command of the year).
     conflicts = {(r["entry_id"], fold(r["member"])): dict(r) for r in conn.execute(
-        select(ct).join(et, et.c.id == ct.c.entry_id).where(et.c.org_code == org, et.c.year == year)).mappings()}
+        select(ct).where(exists().where(et.c.id == ct.c.entry_id, et.c.org_code == org, et.c.year == year))
+    ).mappings()}
     abstentions = {(r["entry_id"], fold(r["member"])): dict(r) for r in conn.execute(
-        select(at).join(et, et.c.id == at.c.entry_id).where(et.c.org_code == org, et.c.year == year)).mappings()}
+        select(at).where(exists().where(et.c.id == at.c.entry_id, et.c.org_code == org, et.c.year == year))
+    ).mappings()}
     mtg = table("council_meeting")
     meeting = conn.execute(select(mtg).where(mtg.c.org_code == org, mtg.c.year == year)).mappings().first()
     meeting = {**meeting, "absent": _names(meeting["absent"])} if meeting else None
