@@ -55,6 +55,28 @@ def canonical(row: Mapping[str, Any]) -> str:
     return _ENCODE(row)
 
 
+_SCAN = json.JSONDecoder().scan_once  # the C scanner json.loads ends in, without its two Python layers
+
+
+def load_state(data: str | None) -> dict:
+    """A row's state as a change records it (`change.data`, written by `canonical`): a dict, or {} for
+    none or for anything that is not a JSON object (a value edited behind dvk's back)."""
+    if data is None:
+        return {}
+    if type(data) is str:
+        try:  # the canonical spelling: one object, nothing around it
+            v, end = _SCAN(data, 0)
+            if end == len(data):
+                return v if isinstance(v, dict) else {}
+        except (StopIteration, ValueError):
+            pass
+    try:  # anything else exactly as json.loads takes it (spaces around, bytes…)
+        v = json.loads(data)
+    except (TypeError, ValueError):
+        return {}
+    return v if isinstance(v, dict) else {}
+
+
 def row_key(table_name: str, row: Mapping[str, Any]) -> str:
     return "|".join(str(row[k]) for k in ROW_KEYS[table_name])
 

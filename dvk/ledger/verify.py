@@ -40,7 +40,7 @@ from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String,
 from sqlalchemy.engine import Connection
 
 from dvk.errors import LedgerError
-from dvk.ledger.history import GENESIS, record_hash, table
+from dvk.ledger.history import GENESIS, load_state, record_hash, table
 from dvk.ledger.labels import COLUMN_LABELS, COLUMN_LABELS_BY_TABLE, TABLE_LABELS
 from dvk.ledger.tables import ROW_KEYS, TABLES
 from dvk.text.numbers import thousands
@@ -421,32 +421,12 @@ def _replayed(conn: Connection, name: str) -> Iterator[tuple[str, dict]]:
     for r in rows:
         if r[0] != key:
             if last is not None and last[3] != "delete":
-                yield key, _loads(last[4])
+                yield key, load_state(last[4])
             key, last = r[0], r
         elif (r[1], r[2]) > (last[1], last[2]):
             last = r
     if last is not None and last[3] != "delete":
-        yield key, _loads(last[4])
-
-
-_SCAN = json.JSONDecoder().scan_once  # the C scanner json.loads ends in, without its two Python layers
-
-
-def _loads(data: str | None) -> dict:
-    if data is None:
-        return {}
-    if type(data) is str:
-        try:  # the history's canonical JSON: one object, nothing around it
-            v, end = _SCAN(data, 0)
-            if end == len(data):
-                return v if isinstance(v, dict) else {}
-        except (StopIteration, ValueError):
-            pass
-    try:  # anything else exactly as json.loads takes it (spaces around, bytes…)
-        v = json.loads(data)
-    except (TypeError, ValueError):
-        return {}
-    return v if isinstance(v, dict) else {}
+        yield key, load_state(last[4])
 
 
 def _current(conn: Connection, name: str) -> Iterator[tuple[str, tuple]]:

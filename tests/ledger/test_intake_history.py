@@ -171,3 +171,19 @@ def test_clean_fast_equals_clean(text):
     from dvk.text.normalize import clean
 
     assert clean_fast(text) == clean(text)
+
+
+def test_a_recorded_state_reads_back_as_json_loads_reads_it():
+    """dvk.ledger.history.load_state (verify's replay) reads the canonical spelling through the C scanner and
+    anything else exactly as json.loads would: the same dict, or {} for what is not one JSON object."""
+    import json
+
+    from dvk.ledger.history import canonical, load_state
+
+    row = {"id": "2024-001", "title": "Chăm lo \"đoàn viên\"", "late": False, "field": 2, "note": None}
+    text = canonical(row)
+    assert load_state(text) == row == json.loads(text)
+    assert load_state(f"  {text}\n") == row  # spaces around: json.loads takes them
+    assert load_state(text.encode("utf-8")) == row
+    for not_an_object in (None, "", "[1, 2]", "42", "null", f"{text}{text}", text[:-1], "{'a': 1}", b"\xff"):
+        assert load_state(not_an_object) == {}, not_an_object
