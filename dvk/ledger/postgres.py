@@ -26,6 +26,7 @@ another's name; `--user` is ignored on this store.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
@@ -39,6 +40,13 @@ from dvk.errors import LedgerError
 from dvk.ledger.failures import _unencodable
 from dvk.ledger.migrations import MIGRATION_ROWS, SCHEMA_HEAD, refuse_newer
 from dvk.ledger.settings import BUSY_TIMEOUT_MS
+
+# After Ctrl-C in the middle of a pipelined executemany, psycopg logs the error it ignores ending the pipeline
+# (the server's "canceling statement", its SQL) and SQLAlchemy a failure to reset the connection (with a
+# traceback); with no handler of their own, logging's last resort printed both on the terminal. What matters
+# is raised as an error dvk says in Vietnamese; a second failure while unwinding is not the user's to read.
+for _name in ("psycopg", "sqlalchemy.pool"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from dvk.ledger.history import Tx
@@ -213,6 +221,13 @@ class PgLedger:
         with contextlib.suppress(Exception):
             self.conn.close()  # NullPool: the connection itself is closed; the engine stays for the next open
 
+    def _drop(self) -> None:
+        """After an interrupt (Ctrl-C, a signal) the driver may be in the middle of its protocol (a pipelined
+        executemany): the connection is thrown away, never reset for another use. The server rolls the
+        transaction back when the connection goes."""
+        with contextlib.suppress(Exception):
+            self.conn.invalidate()
+
     def __enter__(self) -> "PgLedger":
         return self
 
@@ -231,6 +246,9 @@ class PgLedger:
             raise _unencodable(exc) or translate_pg(exc, self.shown, self.url)
         except UnicodeEncodeError as exc:
             raise _unencodable(exc)
+        except (KeyboardInterrupt, SystemExit):
+            self._drop()
+            raise
 
     def _lock(self) -> None:
         """The writers' lock, first in the transaction (see the module's contract)."""
@@ -264,6 +282,9 @@ class PgLedger:
             raise _unencodable(exc) or translate_pg(exc, self.shown, self.url)
         except UnicodeEncodeError as exc:
             raise _unencodable(exc)
+        except (KeyboardInterrupt, SystemExit):
+            self._drop()
+            raise
 
     @contextlib.contextmanager
     def raw_write(self) -> Iterator[Connection]:
@@ -274,6 +295,9 @@ class PgLedger:
                 yield self.conn
         except SQLAlchemyError as exc:
             raise _unencodable(exc) or translate_pg(exc, self.shown, self.url)
+        except (KeyboardInterrupt, SystemExit):
+            self._drop()
+            raise
 
     def integrity_errors(self) -> list[str]:
         """PostgreSQL keeps its pages itself (checksums, WAL): what can be checked here is that the

@@ -177,3 +177,56 @@ def test_a_server_backup_that_would_not_fit_is_refused_before_anything_is_writte
     made = Path(json.loads(d("backup", "--json").stdout)["backup"])
     with open_ledger(empty_db) as led:
         assert backup.backup_space(led).ledger == made.stat().st_size, "then: the newest copy's size"
+
+
+_INTERRUPTED_IMPORT = """
+import sys
+import psycopg
+original = psycopg.Cursor.executemany
+
+def executemany(self, query, params_seq, *args, **kwargs):
+    params_seq = list(params_seq)
+    if len(params_seq) < 1000:
+        return original(self, query, params_seq, *args, **kwargs)
+
+    def part():  # the driver is sending the batch when Ctrl-C comes
+        for i, p in enumerate(params_seq):
+            if i == 500:
+                sys.stdout.write("interrupted\\n")
+                raise KeyboardInterrupt
+            yield p
+    return original(self, query, part(), *args, **kwargs)
+
+psycopg.Cursor.executemany = executemany
+from dvk.entry import main
+sys.argv = ["dvk", *sys.argv[1:]]
+main()
+"""
+
+
+def test_ctrl_c_in_the_middle_of_a_pipelined_write_is_one_vietnamese_line(empty_db, tmp_path):
+    """Ctrl-C while psycopg pipelines a batch of an import (in a process of its own, whose stderr is what a
+    user sees): the connection is thrown away, not reset — resetting a connection left mid-pipeline failed,
+    and psycopg's and SQLAlchemy's logs of that (SQL in English, a traceback) reached the terminal. The user
+    reads one Vietnamese line, exit 130, the ledger as it was."""
+    import os
+    import subprocess
+    import sys
+
+    from safety_support import ROOT
+
+    build_units_ledger(empty_db)
+    before = pg_support.dump(empty_db)
+    rows = "\n".join(f"2024,{('BVDK', 'BVNHI', 'CDC')[i % 3]},Mô hình số {i},,,,,{1 + i % 5},10/02/2024,,"
+                     for i in range(3000))
+    src = tmp_path / "dang-ky.csv"
+    src.write_text("Năm,Mã đơn vị,Tên mô hình điển hình,Loại,Đối tượng,Họ và tên,Chức vụ,Lĩnh vực,Ngày đăng ký,"
+                   "Đột xuất,Ghi chú\n" + rows + "\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "DVK_DEBUG"}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    res = subprocess.run([sys.executable, "-c", _INTERRUPTED_IMPORT, "register", "--from", str(src), "--db", empty_db],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert "interrupted" in res.stdout, "the import reached its pipelined batch"
+    assert res.returncode == 130, res.stderr
+    assert res.stderr.strip() == "Đã dừng (Ctrl-C). Sổ giữ nguyên như trước lệnh.", res.stderr
+    assert pg_support.dump(empty_db) == before
