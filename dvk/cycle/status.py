@@ -61,39 +61,21 @@ def missing_items(ctx: YearContext, b: Bundle) -> list[str]:
 
 def status_summary(ctx: YearContext, bundles: Iterable[Bundle]) -> dict:
     """Counts at each stage, by unit and by field, and what each entry still lacks (streamed)."""
-    counts = {s: 0 for s in STAGES}
-    by_unit: dict[str, dict[str, int]] = {}
-    by_field: dict[int, dict[str, int]] = {f.number: {s: 0 for s in STAGES} for f in ctx.crit.fields}
     missing: dict[str, list[dict]] = {}
-    total = late = sudden = 0
-    for b in bundles:
-        e = b.entry
-        total += 1
-        late += bool(e["late"])
-        sudden += bool(e["sudden"])
-        r = reached(b)
-        u = by_unit.setdefault(e["unit_code"], {s: 0 for s in STAGES})
-        f = by_field.setdefault(e["field"], {s: 0 for s in STAGES})
-        for s_ in r:
-            counts[s_] += 1
-            u[s_] += 1
-            f[s_] += 1
-        if ctx.decision is None:
-            m = missing_items(ctx, b)
-            if m:
-                missing.setdefault(e["unit_code"], []).append({"id": e["id"], "title": e["title"], "missing": m})
-    order = list(ctx.units)  # configured unit order
-    return {
-        "year": ctx.year,
-        "total": total,
-        "late": late,
-        "sudden": sudden,
-        "decision": _decision_json(ctx.decision),
-        "counts": counts,
-        "by_unit": {k: by_unit[k] for k in order if k in by_unit},
-        "by_field": {str(k): v for k, v in sorted(by_field.items())},
-        "missing": {k: missing[k] for k in order if k in missing},
-    }
+
+    def rows():
+        for b in bundles:
+            e = b.entry
+            r = reached(b)
+            if ctx.decision is None:
+                m = missing_items(ctx, b)
+                if m:
+                    missing.setdefault(e["unit_code"], []).append({"id": e["id"], "title": e["title"], "missing": m})
+            yield (e["unit_code"], e["field"], 1, bool(e["late"]), bool(e["sudden"]), *(s_ in r for s_ in STAGES[1:]))
+
+    out = _tally(ctx, rows())
+    out["missing"] = {k: missing[k] for k in ctx.units if k in missing}  # configured unit order
+    return out
 
 
 def stage_counts(conn: Connection, ctx: YearContext) -> list[tuple]:
@@ -125,12 +107,18 @@ def stage_counts(conn: Connection, ctx: YearContext) -> list[tuple]:
 
 def status_counts(conn: Connection, ctx: YearContext) -> dict:
     """`status_summary` without what each entry lacks: the same counts, from `stage_counts`."""
+    return _tally(ctx, stage_counts(conn, ctx))
+
+
+def _tally(ctx: YearContext, rows: Iterable[tuple]) -> dict:
+    """The year's counts from rows (unit, field, entries, late, sudden, one count per stage after
+    "registered"): of the database's GROUP BY, or one row per entry streamed."""
     counts = {s: 0 for s in STAGES}
     by_unit: dict[str, dict[str, int]] = {}
     by_field: dict[int, dict[str, int]] = {f.number: {s: 0 for s in STAGES} for f in ctx.crit.fields}
     total = late = sudden = 0
-    for unit, fnum, n, n_late, n_sudden, *stages in stage_counts(conn, ctx):
-        total, late, sudden = total + n, late + int(n_late), sudden + int(n_sudden)
+    for unit, fnum, n, n_late, n_sudden, *stages in rows:
+        total, late, sudden = total + int(n), late + int(n_late), sudden + int(n_sudden)
         u = by_unit.setdefault(unit, {s: 0 for s in STAGES})
         f = by_field.setdefault(fnum, {s: 0 for s in STAGES})
         for s_, k in zip(STAGES, (n, *stages)):
