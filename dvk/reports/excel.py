@@ -118,8 +118,9 @@ class _Book:
             "bold_score": f({**base, "bold": True, "num_format": "0.00"}),
         }
 
-    def sheet(self, title: str, columns: Sequence[tuple[str, float, str]], *, table: bool = True) -> "_Sheet":
-        return _Sheet(self, title, columns, table=table)
+    def sheet(self, title: str, columns: Sequence[tuple[str, float, str]], *, table: bool = True,
+              charts: bool = False) -> "_Sheet":
+        return _Sheet(self, title, columns, table=table, charts=charts)
 
     def save(self, when: dt.datetime, identifier: str, raw: Path, path: Path, force: bool) -> str:
         self.wb.set_properties({**self.wb.doc_properties, "keywords": identifier})
@@ -141,7 +142,8 @@ class _Sheet:
     """A sheet with a header row (frozen, repeated on every printed page, filtered), a format per
     column and print settings that keep text readable."""
 
-    def __init__(self, book: _Book, title: str, columns: Sequence[tuple[str, float, str]], *, table: bool) -> None:
+    def __init__(self, book: _Book, title: str, columns: Sequence[tuple[str, float, str]], *, table: bool,
+                 charts: bool = False) -> None:
         self.book = book
         self.ws = book.wb.add_worksheet(title)
         self.title = title
@@ -151,6 +153,10 @@ class _Sheet:
         self.wraps = [k == "text" and w >= _WRAP_WIDTH for _, w, k in columns]
         self.row = 0
         self.table = table
+        # XlsxWriter keeps every set_row's height (row_info, row_sizes) to the end, even in constant-memory
+        # mode, where a row is written once the next one starts: 220 MB of a 100,000-entry year's workbook.
+        # A sheet without charts (whose places are counted from the rows' heights) lets them go.
+        self._kept_from = None if charts else 0
         fmt = book.fmt
         for i, (_, width, kind) in enumerate(columns):
             name = {"text": "wrap" if width >= _WRAP_WIDTH else "text"}.get(kind, kind)
@@ -206,6 +212,12 @@ class _Sheet:
             else:
                 ws.write_number(r, i, v, fmt["bold_int"] if bold else None)
         self.row += 1
+        if self._kept_from is not None and r - self._kept_from >= 1000:
+            written = min(r, getattr(ws, "previous_row", 0))  # the rows before it are in the file
+            for row in range(self._kept_from, written):
+                ws.row_info.pop(row, None)
+                ws.row_sizes.pop(row, None)
+            self._kept_from = max(self._kept_from, written)
 
     def skip(self, rows: int = 1) -> None:
         self.row += rows
@@ -319,7 +331,7 @@ def _stats_sheet(book: _Book, fields: Sequence[str], unit_counts: Sequence[UnitF
     fields = list(fields)
     nf = len(fields)
     cols = [("STT", 5, "int"), ("Đơn vị", 30, "text")] + [(f, 12, "int") for f in fields] + [("Tổng", 8, "int")]
-    sheet = book.sheet("Thống kê", cols)
+    sheet = book.sheet("Thống kê", cols, charts=True)
     totals = [0] * nf
     for i, uc in enumerate(unit_counts, 1):
         counts = list(uc.counts)[:nf] + [0] * max(0, nf - len(uc.counts))

@@ -4,7 +4,6 @@ written by `dvk export` from a real ledger and read back with openpyxl and from 
 from __future__ import annotations
 
 import re
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -125,3 +124,32 @@ def test_charts_fit_a_page_and_count_in_whole_numbers(out):
     page_px = (21 - 2 * 2.54 * 0.75) / 2.54 * 96 / 0.82  # a landscape page's printable height on the sheet
     assert len(spans) == 2 and all(0 < h <= page_px for h in spans)
     assert "<rowBreaks" in sheet  # each chart starts a page of its own
+
+
+def test_a_long_sheet_keeps_every_row_height_without_holding_them_all(tmp_path):
+    """XlsxWriter keeps each row's height until the end, even in constant-memory mode (220 MB for a
+    100,000-entry year). A data sheet lets the heights of rows already written go. Every wrapped row still
+    has its height in the file, and a sheet with charts keeps them all (it places its charts by them)."""
+    import datetime as dt
+
+    from openpyxl import load_workbook
+
+    from dvk.reports.excel import _new_book
+
+    path = tmp_path / "dai.xlsx"
+    book, raw = _new_book(path, "Công đoàn ngành Y tế", dt.datetime(2024, 11, 1), "Thử", [])
+    data = book.sheet("Dữ liệu", [("Mã", 11, "text"), ("Tên mô hình, điển hình", 20, "text")])
+    charts = book.sheet("Có biểu đồ", [("Mã", 11, "text"), ("Tên", 20, "text")], charts=True)
+    long = "Chăm lo đời sống vật chất và tinh thần cho đoàn viên, người lao động có hoàn cảnh khó khăn"
+    for i in range(5000):
+        data.append((f"2024-{i:04d}", long if i % 2 else "Ngắn"))
+    for i in range(1500):
+        charts.append((f"2024-{i:04d}", long))
+    assert len(data.ws.row_info) <= 1001 and len(data.ws.row_sizes) <= 1001
+    assert len(charts.ws.row_info) == 1501  # the header row and every row
+    data.close(), charts.close()
+    book.save(dt.datetime(2024, 11, 1), "", raw, path, force=False)
+    ws = load_workbook(path)["Dữ liệu"]
+    tall = [r for r in range(2, 5002) if ws.row_dimensions[r].height]
+    assert tall == list(range(3, 5002, 2)), "every wrapped row keeps its height, and only those"
+    assert ws.cell(5001, 2).value == long
