@@ -101,9 +101,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
         if item.get_closest_marker("postgres_only") is not None and not pg_support.PG_URL:
             item.add_marker(pytest.mark.skip(reason="no PostgreSQL server for the tests (DVK_TEST_PG_URL)"))
-    # The slow tests first (stable order otherwise): pytest-xdist hands tests out in this order, and a
-    # slow one left to the end keeps one worker busy while the other waits.
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_report_header(config):
