@@ -238,10 +238,16 @@ class PgLedger:
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         """A REPEATABLE READ READ ONLY transaction: one snapshot, never blocked by a writer."""
+        with self._said(), self.conn.begin():
+            self.conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield self.conn
+
+    @contextlib.contextmanager
+    def _said(self) -> Iterator[None]:
+        """What goes wrong in a transaction, as dvk says it: the server's errors and text it cannot store in
+        Vietnamese (`translate_pg`, `_unencodable`); after an interrupt the connection is dropped (`_drop`)."""
         try:
-            with self.conn.begin():
-                self.conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                yield self.conn
+            yield
         except SQLAlchemyError as exc:
             raise _unencodable(exc) or translate_pg(exc, self.shown, self.url)
         except UnicodeEncodeError as exc:
@@ -271,33 +277,19 @@ class PgLedger:
         from dvk.ledger.history import Tx
         from dvk.ledger.verify import check_before_write
 
-        try:
-            with self.conn.begin():
-                self._lock()
-                check_before_write(self.conn, self.shown)
-                tx = Tx(self.conn, user=self._history_user(user), command=command, summary=summary)
-                yield tx
-                tx.finish()
-        except SQLAlchemyError as exc:
-            raise _unencodable(exc) or translate_pg(exc, self.shown, self.url)
-        except UnicodeEncodeError as exc:
-            raise _unencodable(exc)
-        except (KeyboardInterrupt, SystemExit):
-            self._drop()
-            raise
+        with self._said(), self.conn.begin():
+            self._lock()
+            check_before_write(self.conn, self.shown)
+            tx = Tx(self.conn, user=self._history_user(user), command=command, summary=summary)
+            yield tx
+            tx.finish()
 
     @contextlib.contextmanager
     def raw_write(self) -> Iterator[Connection]:
         """A transaction under the writers' lock that is not recorded (`dvk copy` filling a new ledger)."""
-        try:
-            with self.conn.begin():
-                self._lock()
-                yield self.conn
-        except SQLAlchemyError as exc:
-            raise _unencodable(exc) or translate_pg(exc, self.shown, self.url)
-        except (KeyboardInterrupt, SystemExit):
-            self._drop()
-            raise
+        with self._said(), self.conn.begin():
+            self._lock()
+            yield self.conn
 
     def integrity_errors(self) -> list[str]:
         """PostgreSQL keeps its pages itself (checksums, WAL): what can be checked here is that the
