@@ -168,10 +168,7 @@ def tree_status(conn: Connection, year: int) -> list[dict]:
     for depth, org in list(walk(conn, top)):
         with acting_for(conn, org["code"]):
             ctx = year_context(conn, year)
-            counts = dict.fromkeys(STAGES, 0)
-            for _unit, _field, n, _late, _sudden, *stages in stage_counts(conn, ctx):
-                for s_, k in zip(STAGES, (n, *stages)):
-                    counts[s_] += int(k)
+            counts = _tally(ctx, stage_counts(conn, ctx))["counts"]
             ft, et = table("forward"), table("entry")
             forwarded = conn.execute(select(func.count()).select_from(ft).join(et, et.c.id == ft.c.from_entry)
                                      .where(et.c.org_code == org["code"], et.c.year == year)).scalar()
