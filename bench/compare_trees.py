@@ -64,24 +64,26 @@ def main() -> None:
         a.python = os.path.abspath(a.python)  # the commands run in a temporary folder (not resolved: a venv's link)
     work = Path(tempfile.mkdtemp(prefix="dvk-compare-"))
     trees = {"old": a.old.resolve(), "new": a.new.resolve()}
+    # name -> (its interpreter, the tree to put first on PYTHONPATH or None for the tree's own venv)
+    runners = {name: (a.python, tree) if a.python else (str(tree / ".venv/bin/python"), None)
+               for name, tree in trees.items()}
     if a.import_file is not None:
         try:
-            compare_import(trees, a.import_file.resolve(), a.python, a.repeat, work)
+            compare_import(trees, runners, a.import_file.resolve(), a.repeat, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return
     dbs = {}
-    for name, tree in trees.items():
+    for name in trees:
         dbs[name] = work / f"{name}.sqlite"
         shutil.copyfile(a.ledger, dbs[name])
-        cpu_of(a.python or str(tree / ".venv/bin/python"), ["info"], dbs[name], tree if a.python else None)  # upgrade once
+        cpu_of(runners[name][0], ["info"], dbs[name], runners[name][1])  # upgrade once, outside the timing
     best: dict[tuple[str, str], float] = {}
     for _ in range(a.repeat):
         for args in COMMANDS:
-            for name, tree in trees.items():
+            for name in trees:
                 key = (name, " ".join(args))
-                best[key] = min(best.get(key, float("inf")),
-                                cpu_of(a.python or str(tree / ".venv/bin/python"), args, dbs[name], tree if a.python else None))
+                best[key] = min(best.get(key, float("inf")), cpu_of(runners[name][0], args, dbs[name], runners[name][1]))
     print(f"{'command':58} {'old CPU s':>9} {'new CPU s':>9} {'new/old':>8}")
     for args in COMMANDS:
         k = " ".join(args)
@@ -90,7 +92,8 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
-def compare_import(trees: dict[str, Path], file: Path, python: str | None, repeat: int, work: Path) -> None:
+def compare_import(trees: dict[str, Path], runners: dict[str, tuple[str, Path | None]], file: Path, repeat: int,
+                   work: Path) -> None:
     import csv
     import sys
 
@@ -102,20 +105,19 @@ def compare_import(trees: dict[str, Path], file: Path, python: str | None, repea
         w = csv.writer(f)
         w.writerow(["Mã đơn vị", "Tên đơn vị", "Cấp ủy"])
         w.writerows(UNITS)
-    pythons = {name: python or str(tree / ".venv/bin/python") for name, tree in trees.items()}
     bases = {}
-    for name, tree in trees.items():
+    for name, (python, on_path) in runners.items():
         bases[name] = work / f"{name}-base.sqlite"
-        cpu_of(pythons[name], ["init"], bases[name], tree)
-        cpu_of(pythons[name], ["units", "import", str(units)], bases[name], tree)
+        cpu_of(python, ["init"], bases[name], on_path)
+        cpu_of(python, ["units", "import", str(units)], bases[name], on_path)
     runs: dict[str, list[float]] = {name: [] for name in trees}
     for _ in range(repeat):  # alternately, so a busy moment of the machine weighs on both
-        for name, tree in trees.items():
+        for name, (python, on_path) in runners.items():
             db = work / f"{name}.sqlite"
             for side in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
                 side.unlink(missing_ok=True)
             shutil.copyfile(bases[name], db)
-            runs[name].append(cpu_of(pythons[name], ["register", "--from", str(file), "--json"], db, tree))
+            runs[name].append(cpu_of(python, ["register", "--from", str(file), "--json"], db, on_path))
     o, n = sorted(runs["old"]), sorted(runs["new"])
     print(f"dvk register --from {file.name}, {repeat} runs each (CPU s)")
     print(f"  old {trees['old']}: best {o[0]:.2f}, median {o[len(o) // 2]:.2f}")

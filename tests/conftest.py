@@ -85,10 +85,12 @@ def pytest_collection_modifyitems(config, items):
     import pg_support
 
     if SERVER_LATER or (STORE_ONLY and PG):
-        keep, left = [], []
-        for item in items:
+        def elsewhere(item) -> bool:  # run by the other pass
             server = item.get_closest_marker("postgres_only") is not None
-            (left if (SERVER_LATER and server) or (STORE_ONLY and PG and not touches_store(item)) else keep).append(item)
+            return (SERVER_LATER and server) or (STORE_ONLY and PG and not touches_store(item))
+
+        keep = [item for item in items if not elsewhere(item)]
+        left = [item for item in items if elsewhere(item)]
         if left:
             config.hook.pytest_deselected(items=left)
             items[:] = keep
