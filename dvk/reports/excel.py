@@ -13,6 +13,7 @@ long text columns wrap, the title row repeats on every page, the footer reads "T
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import unicodedata
@@ -25,6 +26,7 @@ from typing import Any
 from dvk.files import sha256_file
 from dvk.reports.models import Criterion, RenderResult
 from dvk.reports.ooxml import exists_error, fixed_when, publish, rewrite_ooxml, temp_beside
+from dvk.reports.xlsx_rows import Cell, RowWriter
 from dvk.reports.records import (PhaseWorkbookData, ResultRecord, ScoreRecord, UnitFieldCount,
                                  YearWorkbookData)
 
@@ -103,6 +105,7 @@ class _Book:
         self.wb.set_properties({"title": title, "author": author, "created": when, "comments": ""})
         self.wb.set_calc_mode("auto")
         self.warnings = warnings
+        self.sheets: list[_Sheet] = []
         base = {"font_name": FONT, "font_size": FONT_SIZE, "valign": "top"}
         self.wb.formats[0].set_font_name(FONT)
         self.wb.formats[0].set_font_size(FONT_SIZE)
@@ -124,6 +127,8 @@ class _Book:
 
     def save(self, when: dt.datetime, identifier: str, raw: Path, path: Path, force: bool) -> str:
         self.wb.set_properties({**self.wb.doc_properties, "keywords": identifier})
+        for sheet in self.sheets:
+            sheet.finish()
         self.wb.close()
         fd, tmp = temp_beside(path, ".tmp")
         try:
@@ -145,7 +150,11 @@ class _Sheet:
     def __init__(self, book: _Book, title: str, columns: Sequence[tuple[str, float, str]], *, table: bool,
                  charts: bool = False) -> None:
         self.book = book
-        self.ws = book.wb.add_worksheet(title)
+        self.ws = ws = book.wb.add_worksheet(title)
+        # XlsxWriter (constant memory) writes a text that starts "<r>" and ends "</r>" unescaped, as rich text:
+        # a title or a unit's name typed that way would put its own XML into the sheet.  dvk writes no rich
+        # text, so such a text is written as the text it is.
+        ws._xml_rich_inline_string = lambda text, attributes=(): ws._xml_inline_string(text, False, attributes)
         self.title = title
         self.labels = [h for h, _, _ in columns]
         self.kinds = [k for _, _, k in columns]
@@ -153,14 +162,11 @@ class _Sheet:
         self.wraps = [k == "text" and w >= _WRAP_WIDTH for _, w, k in columns]
         self.row = 0
         self.table = table
-        # XlsxWriter keeps every set_row's height (row_info, row_sizes) to the end, even in constant-memory
-        # mode, where a row is written once the next one starts: 220 MB of a 100,000-entry year's workbook.
-        # A sheet without charts (whose places are counted from the rows' heights) lets them go.
-        self._kept_from = None if charts else 0
         fmt = book.fmt
+        formats = []
         for i, (_, width, kind) in enumerate(columns):
-            name = {"text": "wrap" if width >= _WRAP_WIDTH else "text"}.get(kind, kind)
-            self.ws.set_column(i, i, width, fmt[name])
+            formats.append(fmt[{"text": "wrap" if width >= _WRAP_WIDTH else "text"}.get(kind, kind)])
+            self.ws.set_column(i, i, width, formats[-1])
         ws = self.ws
         ws.set_landscape()
         ws.set_paper(9)  # A4
@@ -174,6 +180,10 @@ class _Sheet:
             ws.write_string(0, i, h, fmt["header"])
         self.row = 1
         self.data_rows = 0
+        # A sheet with charts places them by its rows' heights, which XlsxWriter keeps (set_row): its rows
+        # go through XlsxWriter cell by cell.  Every other sheet's data rows are written as XML (xlsx_rows).
+        self.rows = None if charts or not RowWriter.usable(self.ws) else RowWriter(self.ws, formats)
+        book.sheets.append(self)
 
     def _text(self, value: str, col: int, owner: str) -> str:
         if value.isprintable() and unicodedata.is_normalized("NFC", value):  # the ledger's text, mostly
@@ -189,11 +199,42 @@ class _Sheet:
     def append(self, values: Sequence[Any], *, owner: str = "", bold: bool = False) -> None:
         """One row; text stays text (``=SUM(…)`` typed by a clerk is never a formula), dates are dates,
         a `Formula` is a formula with its computed value.  Bold rows are totals, not data."""
-        ws, r, fmt = self.ws, self.row, self.book.fmt
+        r = self.row
+        self.row += 1
         lines = max([_lines(v, w) for v, w, wrap in zip(values, self.widths, self.wraps)
                      if wrap and isinstance(v, str) and v] or [1])
-        if lines > 1:  # a wrapped cell's lines need their height (LibreOffice does not fit rows itself)
-            ws.set_row(r, _row_height(lines))
+        height = _row_height(lines) if lines > 1 else None  # LibreOffice does not fit rows itself
+        if bold or any(isinstance(v, Formula) for v in values):  # a total: through XlsxWriter, as it is
+            if self.rows is not None:
+                self.rows.flush(r)
+            self._write_total(r, values, height, bold, owner)
+            return
+        cells: list[Cell] = []
+        for i, (kind, v) in enumerate(zip(self.kinds, values)):
+            if v is None or v == "":
+                continue
+            if kind == "text" or isinstance(v, str):
+                cells.append((i, "s", self._text(str(v), i, owner)))
+            elif kind == "date":
+                cells.append((i, "d", v))
+            elif kind == "bool":
+                if v:
+                    cells.append((i, "s", "Có"))
+            elif type(v) in (int, float) and math.isfinite(v):
+                cells.append((i, "n", float(v) if kind == "score" else v))
+            else:  # anything else as XlsxWriter takes (or refuses) it
+                cells.append((i, "x", float(v) if kind == "score" else v))
+        if self.rows is not None and all(k != "x" for _, k, _ in cells):
+            self.rows.add(r, cells, height)
+        else:
+            if self.rows is not None:
+                self.rows.flush(r)
+            self._write(r, cells, height)
+
+    def _write_total(self, r: int, values: Sequence[Any], height: float | None, bold: bool, owner: str) -> None:
+        ws, fmt = self.ws, self.book.fmt
+        if height is not None:
+            ws.set_row(r, height)
         for i, (kind, v) in enumerate(zip(self.kinds, values)):
             if v is None or v == "":
                 continue
@@ -211,13 +252,25 @@ class _Sheet:
                     ws.write_string(r, i, "Có")
             else:
                 ws.write_number(r, i, v, fmt["bold_int"] if bold else None)
-        self.row += 1
-        if self._kept_from is not None and r - self._kept_from >= 1000:
-            written = min(r, getattr(ws, "previous_row", 0))  # the rows before it are in the file
-            for row in range(self._kept_from, written):
-                ws.row_info.pop(row, None)
-                ws.row_sizes.pop(row, None)
-            self._kept_from = max(self._kept_from, written)
+
+    def _write(self, r: int, cells: list[Cell], height: float | None) -> None:
+        """A data row through XlsxWriter, cell by cell."""
+        ws = self.ws
+        if height is not None:
+            ws.set_row(r, height)
+        for i, kind, v in cells:  # kind "n" or "x": a number
+            if kind == "s":
+                ws.write_string(r, i, v)
+            elif kind == "d":
+                ws.write_datetime(r, i, dt.datetime(v.year, v.month, v.day))
+            else:
+                ws.write_number(r, i, v)
+
+    def finish(self) -> None:
+        """The row held back goes to XlsxWriter, which writes it with its own last row when the book closes."""
+        last = self.rows.take_pending() if self.rows is not None else None
+        if last is not None:
+            self._write(*last)
 
     def skip(self, rows: int = 1) -> None:
         self.row += rows
@@ -475,7 +528,7 @@ def write_phase_workbook(path: str | os.PathLike, data: PhaseWorkbookData, force
     try:
         cols = [("Năm", 12, "int"), ("Đăng ký", 12, "int"), ("Công nhận", 12, "int"),
                 ("Không công nhận", 16, "int"), ("Tỷ lệ công nhận (%)", 18, "score")]
-        summary = book.sheet("Tổng hợp", cols)
+        summary = book.sheet("Tổng hợp", cols, charts=True)
         for y in data.years:
             rate = round(100.0 * y.recognized / y.registered, 2) if y.registered else ""
             summary.append((y.year, y.registered, y.recognized, y.not_recognized, _rate(summary.row + 1, rate)))
