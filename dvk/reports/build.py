@@ -258,11 +258,33 @@ def _forwarded_from(conn: Connection, year: int) -> dict[str, str]:
     return out
 
 
+class NotRead:
+    """What `read_year` did not read (``lists=False``): using it is a mistake in dvk, said as such."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _fail(self, *_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError(f"read_year(lists=False) did not read {self.name}: the document kind that uses it "
+                           "must say lists=True (dvk.reports.kinds.DocKind)")
+
+    __len__ = __iter__ = __bool__ = __contains__ = __getitem__ = _fail
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        self._fail()
+
+
 def read_year(conn: Connection, year: int, *, decision: dict | None = None,
-              before_decision: bool = False) -> YearState:
+              before_decision: bool = False, lists: bool = True) -> YearState:
     """One pass over the year; ``decision`` replaces the decision in force (to render a revoked
     one); ``before_decision`` reads the year as it stood before any decision (the records a
-    decision adds are its outcomes only, so that state is exactly reproducible)."""
+    decision adds are its outcomes only, so that state is exactly reproducible).
+
+    With ``lists=False`` (the documents planned read no list: the workbook, which reads the year in a
+    pass of its own) the year is not judged: only the entries by unit and field are counted, in the
+    database, and the lists, verdicts and stages are `NotRead`."""
     ctx = year_context(conn, check_year(year))
     if decision is not None:
         ctx.decision = decision
@@ -277,6 +299,9 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
     st.by_field = {n: [0, 0] for n in nfields}
     st.by_unit_field = {code: [0] * len(nfields) for code in units}
     fidx = {n: i for i, n in enumerate(nfields)}
+    if not lists:
+        _count_only(conn, st, fidx)
+        return st
     counts = {"late": 0, "sudden": 0, **{s: 0 for s in STAGES}}  # "registered": every entry
     came = _forwarded_from(conn, year)  # entries a lower organisation proposed: the list says whose
     for b, ev in judged(conn, ctx, full=False):
@@ -331,6 +356,40 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
     st.counts = counts
     st.revoked = revoked_decisions(conn, year)
     return st
+
+
+def _count_only(conn: Connection, st: YearState, fidx: dict[int, int]) -> None:
+    """`read_year` without lists: the year's entries by unit and field (one GROUP BY), units in
+    the order a pass over the entries meets them (the year's units first)."""
+    from sqlalchemy import func, select
+
+    from dvk.cycle.orgs import current
+    from dvk.ledger.history import table
+
+    et = table("entry")
+    rows = conn.execute(select(et.c.unit_code, et.c.field, func.count(), func.min(et.c.seq))
+                        .where(et.c.year == st.year, et.c.org_code == current(conn))
+                        .group_by(et.c.unit_code, et.c.field)).all()
+    first: dict[str, int] = {}
+    for code, _, _, seq in rows:
+        first[code] = min(first.get(code, seq), seq)
+    for code in sorted(first, key=first.__getitem__):
+        st.by_unit_field.setdefault(code, [0] * len(fidx))
+    for code, fld, n, _ in rows:
+        if fld in fidx:
+            st.by_unit_field[code][fidx[fld]] += n
+    st.counts = _Counted(registered=sum(n for _, _, n, _ in rows))
+    for name in ("registrations", "recognized", "ready", "not_recognized", "missing", "members", "stage",
+                 "by_field", "ready_units"):
+        setattr(st, name, NotRead(f"the year's {name}"))
+    st.revoked = revoked_decisions(conn, st.year)
+
+
+class _Counted(dict):
+    """The counts `read_year` made without lists: the registered entries only."""
+
+    def __missing__(self, key: str) -> int:
+        return NotRead(f"the count {key!r}")._fail()
 
 
 def replaced_by(st: YearState, d: Mapping) -> str:

@@ -127,7 +127,9 @@ def plan_year(conn: Connection, year: int, opts: Options, *, kinds: Sequence[str
               decision: dict | None = None, before_decision: bool = False) -> tuple[list[Job], list[str]]:
     """Plan a year's files (every year kind, or those named in ``kinds``).  Returns the jobs and
     notes (files not written and why).  ``decision`` and ``before_decision``: see `build.read_year`."""
-    st = read_year(conn, year, decision=decision, before_decision=before_decision)
+    planned = [k for k in _selected(YEAR, kinds) if _asked(k, opts, kinds)]
+    st = read_year(conn, year, decision=decision, before_decision=before_decision,
+                   lists=any(k.lists for k in planned))
     ledger = ledger_id(conn)
     on = _doc_date(st, opts)
     tdir = str(opts.templates) if opts.templates else None
@@ -144,9 +146,7 @@ def plan_year(conn: Connection, year: int, opts: Options, *, kinds: Sequence[str
         known = ", ".join(str(y) for y in ledger_years(conn)) or "chưa có năm nào"
         raise InvalidInput(f"Năm {year} chưa có mô hình, điển hình nào trong sổ (các năm có trong sổ: {known}); "
                            "không có gì để xuất.")
-    for kind in _selected(YEAR, kinds):
-        if not _asked(kind, opts, kinds):
-            continue
+    for kind in planned:
         if kind.needs_decision and dec is None:
             notes.append(f"Năm {year} chưa có quyết định công nhận (chạy: dvk recognize --year {year} --number SỐ): "
                          f"chưa xuất {kind.file(year)}; các văn bản khác vẫn được ghi.")

@@ -152,6 +152,9 @@ class DocKind:
         is_decision: the document is the decision itself: `verify-doc` names it by the decision's
             number and date and renders it again with that decision, even a revoked one.
         on_request: written only when asked for (``dvk export --reminders``, or the kind alone).
+        lists: a year kind reads the lists `read_year` keeps (the rows of the Word lists, the members,
+            each stage's counts); False for one that reads the year in its own pass (the workbook), so
+            an export of it alone does not hold the year's rows.
     """
 
     key: str
@@ -169,6 +172,7 @@ class DocKind:
     decision_dependent: bool = False
     is_decision: bool = False
     on_request: bool = False
+    lists: bool = True
 
     def __post_init__(self) -> None:
         problems = []
@@ -448,7 +452,7 @@ register(DocKind(
 
 register(DocKind(
     "workbook", "tong-hop-{}.xlsx", "Bảng tổng hợp năm (Excel)", YEAR, _year_workbook,
-    view_model=YearWorkbookData, writer=write_year_workbook, decision_dependent=True))
+    view_model=YearWorkbookData, writer=write_year_workbook, decision_dependent=True, lists=False))
 
 register(DocKind(
     "reminder", "cong-van-nhac-{}.docx", "Công văn đôn đốc", YEAR, _reminder,

@@ -166,6 +166,7 @@ def test_the_registry_is_the_one_table_of_kinds():
                                                                        "council-minutes", "score-summary",
                                                                        "certificates"]
     assert [k.key for k in KINDS.values() if k.on_request] == ["reminder", "certificates", "launch"]
+    assert [k.key for k in KINDS.values() if not k.lists] == ["workbook"]
 
 
 def test_the_derived_tables_follow_the_registry(titles_kind):
@@ -196,3 +197,43 @@ def test_a_kind_is_registered_once_and_described_completely(titles_kind):
         with pytest.raises(ValueError, match="document kind"):
             DocKind(**spec)
     assert "x" not in KINDS
+
+
+def test_a_workbook_alone_holds_no_list_of_the_year_and_is_the_same_file(demo_ledger, tmp_path, monkeypatch):
+    """Issue 11: the workbook reads the year in a pass of its own; planned alone, the year is counted, not
+    judged, and no list of it is kept. Its file is the one the whole export writes, in every demo year."""
+    from dvk.cycle.year import years
+    from dvk.ledger.stores import open_ledger
+    from dvk.reports.build import NotRead, read_year
+    from dvk.reports import jobs as planning
+    from dvk.reports.jobs import plan_year
+
+    states = []
+
+    def read(*args, **kwargs):
+        states.append(read_year(*args, **kwargs))
+        return states[-1]
+
+    monkeypatch.setattr(planning, "read_year", read)
+    db, _ = demo_ledger
+    with open_ledger(db) as led, led.read() as conn:
+        for year in years(conn):
+            whole, alone = read_year(conn, year), read_year(conn, year, lists=False)
+            assert list(alone.by_unit_field.items()) == list(whole.by_unit_field.items()), year
+            assert alone.counts["registered"] == whole.counts["registered"], year
+            for name in ("registrations", "recognized", "ready", "not_recognized", "missing", "members"):
+                with pytest.raises(RuntimeError, match="lists=True"):
+                    len(getattr(alone, name))
+            with pytest.raises(RuntimeError, match="lists=True"):
+                alone.counts["recognized"]
+            with pytest.raises(RuntimeError, match="lists=True"):
+                alone.recognized.groups()
+            on = Options(on=dt.date(year, 11, 20) if whole.decision is None else None)
+            jobs, _ = plan_year(conn, year, on)
+            book = next(j for j in jobs if j.kind == "workbook")
+            assert not isinstance(states[-1].registrations, NotRead)
+            [only], _ = plan_year(conn, year, on, kinds=("workbook",))
+            assert isinstance(states[-1].registrations, NotRead) and isinstance(states[-1].stage, NotRead)
+            a = book.write(conn, tmp_path / f"whole-{year}.xlsx", templates=None, force=False)
+            b = only.write(conn, tmp_path / f"alone-{year}.xlsx", templates=None, force=False)
+            assert a.sha256 == b.sha256, year

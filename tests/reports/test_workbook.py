@@ -128,8 +128,9 @@ def test_charts_fit_a_page_and_count_in_whole_numbers(out):
 
 def test_a_long_sheet_keeps_every_row_height_without_holding_them_all(tmp_path):
     """XlsxWriter keeps each row's height until the end, even in constant-memory mode (220 MB for a
-    100,000-entry year). A data sheet lets the heights of rows already written go. Every wrapped row still
-    has its height in the file, and a sheet with charts keeps them all (it places its charts by them)."""
+    100,000-entry year). A data sheet's rows are written by dvk (`xlsx_rows`), their heights in the row's
+    XML, none kept. Every wrapped row still has its height in the file, and a sheet with charts keeps them
+    all (it places its charts by them)."""
     import datetime as dt
 
     from openpyxl import load_workbook
