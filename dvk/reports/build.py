@@ -10,18 +10,17 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from sqlalchemy.engine import Connection
 
-from dvk.cycle.common import STATUSES, SUBJECTS, check_year
+from dvk.cycle.common import check_year
 from dvk.cycle.config import profile_for
 from dvk.cycle.status import STAGES, missing_items, reached
 from dvk.cycle.recognition import revoked_decisions
 from dvk.cycle.units import units_of_decision
-from dvk.cycle.year import Bundle, YearContext, iter_year, judged, status_of, year_context
+from dvk.cycle.year import Bundle, YearContext, judged, year_context
 from dvk.reports.models import Criterion, DecisionDoc, FieldCountRow, Group, Letterhead, ListRow, NotRecognizedRow, RegistrationListDoc, ReminderDoc, ReminderItem, ReminderUnit, ResultsReportDoc, RevocationDoc, ScoreSheetDoc, ScoreSheetEntry, UnitCountRow
-from dvk.reports.records import ConfirmationRecord, EntryRecords, RegistrationRecord, ReportRecord, ResultRecord, ScoreRecord, UnitFieldCount, YearWorkbookData
+from dvk.reports.spool import Spool, SpooledList, SpooledRows
 from dvk.criteria import CriteriaSet
 from dvk.text.dates import fmt_date
 from dvk.text.normalize import fold, sort_people
@@ -151,6 +150,22 @@ class OrderedRows:
         c, i = self.groups()
         return list(c.rows) + list(i.rows)
 
+    def collective_items(self) -> Iterator[tuple[tuple, ListRow]]:
+        return iter(self.collectives)
+
+    def individual_items(self) -> Iterator[tuple[tuple, str, ListRow]]:
+        return iter(self.individuals)
+
+
+class YearRows(SpooledRows):
+    """`OrderedRows` of a year, on disk (`dvk.reports.spool`)."""
+
+    def groups(self, *, by_year: bool = False) -> tuple[Group, Group]:
+        """"Tập thể" in unit order (then registration order); "Cá nhân" by given name, middle
+        names, family name (Vietnamese collation).  With ``by_year`` collectives go year by year."""
+        coll, ind = self.ordered(by_year=by_year)
+        return Group(COLLECTIVES, coll), Group(INDIVIDUALS, ind)
+
 
 @dataclass
 class YearState:
@@ -160,18 +175,30 @@ class YearState:
     profile: dict
     lh: Letterhead
     unit_rank: dict[str, int]
-    registrations: OrderedRows = field(default_factory=OrderedRows)
-    recognized: OrderedRows = field(default_factory=OrderedRows)
-    ready: OrderedRows = field(default_factory=OrderedRows)
-    not_recognized: list[NotRecognizedRow] = field(default_factory=list)
-    missing: dict[str, list[ReminderItem]] = field(default_factory=dict)
+    # The lists are kept on disk as they are read (`dvk.reports.spool`), in one temporary file.
+    spool: Spool = field(default_factory=Spool)
+    registrations: YearRows = None  # type: ignore[assignment]
+    recognized: YearRows = None  # type: ignore[assignment]
+    ready: YearRows = None  # type: ignore[assignment]  # each row's extra: the entry's unit code
+    not_recognized: SpooledList = None  # type: ignore[assignment]
+    missing: dict[str, SpooledList] = field(default_factory=dict)  # unit code -> its ReminderItems
     members: set[str] = field(default_factory=set)
     stage: dict[str, dict[str, int]] = field(default_factory=dict)
     by_field: dict[int, list[int]] = field(default_factory=dict)  # field -> [registered, recognized]
     by_unit_field: dict[str, list[int]] = field(default_factory=dict)
-    ready_units: dict[str, str] = field(default_factory=dict)  # entry ready to score -> its unit code
     counts: dict[str, int] = field(default_factory=dict)
     revoked: list[dict] = field(default_factory=list)  # the year's revoked decisions, oldest first
+
+    def __post_init__(self) -> None:
+        self.registrations = YearRows(ListRow, self.spool)
+        self.recognized = YearRows(ListRow, self.spool)
+        self.ready = YearRows(ListRow, self.spool)
+        self.not_recognized = SpooledList(NotRecognizedRow, self.spool)
+
+    def ready_units(self) -> Iterator[tuple[str, str]]:
+        """(entry id, unit code) of each entry ready to score, in the order read."""
+        for row, unit in self.ready.extras():
+            yield row.code, unit
 
     @property
     def year(self) -> int:
@@ -347,12 +374,13 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
         conf = b.confirmation
         if b.report is not None and conf is not None and not conf["rejected"]:
             st.ready.add(e, rank, ListRow(title=e["title"], subject_text=subject, unit=uname,
-                                             field=str(e["field"]), code=e["id"]))
-            st.ready_units[e["id"]] = e["unit_code"]
+                                             field=str(e["field"]), code=e["id"]), e["unit_code"])
         if st.decision is None:
             items = _unit_missing(ctx, b, ev)
             if items:
-                st.missing.setdefault(code, []).append(ReminderItem(e["id"], inner_quotes(e["title"]), "; ".join(items)))
+                if code not in st.missing:
+                    st.missing[code] = SpooledList(ReminderItem, st.spool)
+                st.missing[code].append(ReminderItem(e["id"], inner_quotes(e["title"]), "; ".join(items)))
     st.counts = counts
     st.revoked = revoked_decisions(conn, year)
     return st
@@ -380,7 +408,7 @@ def _count_only(conn: Connection, st: YearState, fidx: dict[int, int]) -> None:
             st.by_unit_field[code][fidx[fld]] += n
     st.counts = _Counted(registered=sum(n for _, _, n, _ in rows))
     for name in ("registrations", "recognized", "ready", "not_recognized", "missing", "members", "stage",
-                 "by_field", "ready_units"):
+                 "by_field"):
         setattr(st, name, NotRead(f"the year's {name}"))
     st.revoked = revoked_decisions(conn, st.year)
 
@@ -469,17 +497,15 @@ def score_doc(st: YearState, on: dt.date, members: Sequence[str]) -> ScoreSheetD
     crit = st.crit
     criteria = _criteria(crit, notes=True)
     total = fmt_number(sum(c.weight for c in crit.criteria))
-    entries = tuple(
-        ScoreSheetEntry(code=r.code, title=r.title, unit=r.unit, subject_text=r.subject_text,
-                           field=f"{r.field}. {crit.field_short(int(r.field))}", criteria=criteria,
-                           total_weight=total)
-        for r in st.ready.flat())
+    entries = st.ready.flat().map(lambda r: ScoreSheetEntry(
+        code=r.code, title=r.title, unit=r.unit, subject_text=r.subject_text,
+        field=f"{r.field}. {crit.field_short(int(r.field))}", criteria=criteria, total_weight=total))
     council = st.ctx.council
     skip: frozenset[tuple[str, str]] = frozenset()
     if council is not None and council.has_members:
         # No paper sheet for a member on an entry they may not score (own unit, declared conflict,
         # abstention): the test the Excel form uses (dvk.intake.forms), Council.problem.
-        skip = frozenset((code, m) for m in members for code, unit in st.ready_units.items()
+        skip = frozenset((code, m) for code, unit in st.ready_units() for m in members
                          if council.problem({"id": code, "unit_code": unit}, m)[1] is not None)
     return ScoreSheetDoc(letterhead=st.lh, year=st.year, entries=entries, members=tuple(members), skip=skip,
                             instructions=_instructions(crit),
@@ -508,7 +534,7 @@ def results_doc(st: YearState, on: dt.date) -> ResultsReportDoc:
         letterhead=st.lh, year=st.year, number="", issued_on=on, registered=c["registered"], late=c["late"],
         sudden=c["sudden"], reported=c["reported"], confirmed=c["confirmed"], scored=c["scored"],
         recognized=n_rec, not_recognized=len(st.not_recognized), units=units, fields=fields,
-        recognized_groups=st.recognized.groups(), not_recognized_rows=tuple(st.not_recognized),
+        recognized_groups=st.recognized.groups(), not_recognized_rows=st.not_recognized.rows(),
         decision_ref=decision_title(d["number"], st.lh.symbol, d["decided_on"]) if d is not None else "",
         decision_sentence=sentence, assessment=assessment(st), proposals=proposals(st),
         phase=crit.phase, guidance=guidance_of(crit))
@@ -572,7 +598,7 @@ def reminder_deadline(st: YearState, on: dt.date, given: dt.date | None) -> dt.d
 
 
 def reminder_doc(st: YearState, on: dt.date, deadline: dt.date) -> ReminderDoc:
-    units = tuple(ReminderUnit(st.unit_name(code), tuple(items))
+    units = tuple(ReminderUnit(st.unit_name(code), items.rows())
                   for code, items in sorted(st.missing.items(), key=lambda kv: st.unit_rank.get(kv[0], 1 << 30)))
     return ReminderDoc(letterhead=st.lh, year=st.year, number="", issued_on=on, units=units,
                           deadline=fmt_date(deadline), guidance=guidance_of(st.crit),
@@ -582,110 +608,3 @@ def reminder_doc(st: YearState, on: dt.date, deadline: dt.date) -> ReminderDoc:
 def unregistered_units(st: YearState) -> tuple[str, ...]:
     """The names of the units (in unit order) that registered nothing in the year (issue 13)."""
     return tuple(st.unit_name(code) for code in st.ctx.units if not st.stage.get(code, {}).get("registered"))
-
-
-def _field_label(crit: CriteriaSet, n: int) -> str:
-    return f"{n}. {crit.field_short(n)}"
-
-
-def _registration_record(ctx: YearContext, e: Mapping, uname: str) -> RegistrationRecord:
-    person = e["subject"] == "individual"
-    return RegistrationRecord(
-        code=e["id"], unit=uname, title=e["title"], subject_kind=SUBJECTS.get(e["subject"], e["subject"]),
-        subject_name=(e.get("person") or "") if person else uname, position=e.get("position") or "",
-        field=_field_label(ctx.crit, e["field"]), registered_on=e["registered_on"], late=bool(e["late"]),
-        sudden=bool(e["sudden"]), note=e.get("note") or "")
-
-
-def _report_record(e: Mapping, uname: str, r: Mapping) -> ReportRecord:
-    return ReportRecord(
-        code=e["id"], unit=uname, title=e["title"], received_on=r.get("reported_on"),
-        approach=r.get("approach") or "", experience=r.get("experience") or "", spread=r.get("spread") or "",
-        effectiveness=r.get("effectiveness") or "", sustainability=r.get("sustainability") or "",
-        note=f"Tệp: {Path(r['file_path']).name}" if r.get("file_path") else "")
-
-
-def _confirmation_record(ctx: YearContext, e: Mapping, uname: str, c: Mapping) -> ConfirmationRecord:
-    from dvk.scoring import _same_committee  # the gate's own test of "the same level"
-
-    unit_committee = (ctx.units.get(e["unit_code"]) or {}).get("committee")
-    same = not c["rejected"] and (not unit_committee or _same_committee(c["committee"], unit_committee))
-    comment = c.get("comment") or ""
-    if c["rejected"]:
-        comment = f"Không xác nhận: {c.get('reason') or ''}".strip()
-    return ConfirmationRecord(code=e["id"], unit=uname, title=e["title"], committee=c["committee"],
-                              same_level=same, confirmed_on=c.get("confirmed_on"), comment=comment)
-
-
-def _score_records(ctx: YearContext, b: Bundle, ev) -> tuple[ScoreRecord, ...]:
-    codes = ctx.crit.codes
-    e = b.entry
-    out = []
-    for member in sort_people(b.scores):
-        marks = b.scores[member]
-        row = tuple(("KAD" if marks[c] is None else marks[c]) if c in marks else None for c in codes)
-        total = ev.member_totals.get(member)
-        out.append(ScoreRecord(code=e["id"], title=e["title"], member=member, marks=row,
-                               score=None if total is None else round(total, 2)))
-    return tuple(out)
-
-
-def _result_record(ctx: YearContext, b: Bundle, ev, uname: str, decision_ref: str) -> ResultRecord:
-    e = b.entry
-    if b.outcome is not None:
-        score, reasons = b.outcome["score"], b.outcome["reasons"]
-    elif ev is not None:
-        score, reasons = ev.score_float, ev.reasons
-    else:  # registered after the decision: not judged by it
-        score, reasons = None, []
-    recognized = b.outcome is not None and bool(b.outcome["recognized"])
-    return ResultRecord(
-        code=e["id"], unit=uname, title=e["title"], subject_text=_subject_text(e, uname),
-        field=_field_label(ctx.crit, e["field"]), status=STATUSES[status_of(b)], score=score,
-        reasons=_reasons_text(reasons), decision=decision_ref if recognized else "")
-
-
-def _iter_entries(conn: Connection, ctx: YearContext, decision_ref: str) -> Iterator[EntryRecords]:
-    """The year read once (reports' full text, members' marks): every workbook row of each entry."""
-    units = ctx.units
-    for b, ev in judged(conn, ctx, full=True):
-        e = b.entry
-        uname = (units.get(e["unit_code"]) or {}).get("name") or e["unit_code"]
-        yield EntryRecords(
-            registration=_registration_record(ctx, e, uname),
-            report=_report_record(e, uname, b.report) if b.report is not None else None,
-            confirmation=(_confirmation_record(ctx, e, uname, b.confirmation)
-                          if b.confirmation is not None else None),
-            scores=_score_records(ctx, b, ev) if b.scores else (),
-            result=_result_record(ctx, b, ev if b.outcome is None else None, uname, decision_ref))
-
-
-def iter_results(conn: Connection, ctx: YearContext, decision_ref: str) -> Iterator[ResultRecord]:
-    """The "Kết quả" rows of a year (the decision named on recognised rows only)."""
-    units = ctx.units
-    # A decided year's outcomes carry score and reasons: no need to judge the entries again.
-    pairs = ((b, None) for b in iter_year(conn, ctx, full=False, marks=False)) if ctx.decision is not None \
-        else judged(conn, ctx, full=False)
-    for b, ev in pairs:
-        uname = (units.get(b.entry["unit_code"]) or {}).get("name") or b.entry["unit_code"]
-        yield _result_record(ctx, b, ev, uname, decision_ref)
-
-
-def year_workbook_data(conn: Connection, st: YearState, on: dt.date, identifier: str) -> YearWorkbookData:
-    ctx = st.ctx
-    crit = st.crit
-    unit_counts = [UnitFieldCount(st.unit_name(code), tuple(counts)) for code, counts in st.by_unit_field.items()]
-    return YearWorkbookData(
-        year=st.year, author=st.lh.org, generated_on=on, entries=_iter_entries(conn, ctx, st.decision_ref()),
-        unit_counts=unit_counts, fields=[_field_label(crit, f.number) for f in crit.fields],
-        score_criteria=_criteria(crit), identifier=identifier, council=_council_rows(conn, st))
-
-
-def _council_rows(conn: Connection, st: YearState) -> list[tuple]:
-    """The rows of the workbook's "Hội đồng" sheet (issue 13); none without a council."""
-    if st.ctx.council is None or not st.ctx.council.has_members:
-        return []
-    from dvk.reports.council import council_sheet_rows
-
-    return council_sheet_rows(conn, st)
-

@@ -8,11 +8,12 @@ import dataclasses
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dvk.reports.models import (BLANK_NUMBER, DOTS, DecisionDoc, Group, Letterhead, ProposalDoc, RegistrationListDoc,
                                 ReminderDoc, ResultsReportDoc, RevocationDoc, ScoreSheetDoc)
+from dvk.reports.spool import Lazy
 from dvk.text.dates import date_words, fmt_date
 from dvk.wording import office_name, unprintable
 
@@ -164,6 +165,11 @@ def sanitize(obj: Any, warnings: list[str], *, label: str = "", owner: str = "",
             if new is not value:
                 changes[f.name] = new
         return dataclasses.replace(obj, **changes) if changes else obj
+    if isinstance(obj, Lazy):  # a year's rows on disk: cleaned as they are read, warned of now, in order
+        changed = False
+        for v in obj:
+            changed = sanitize(v, warnings, label=label, owner=owner) is not v or changed
+        return obj.map(lambda v: sanitize(v, [], label=label, owner=owner)) if changed else obj
     if isinstance(obj, (tuple, list)):
         new_items = [sanitize(v, warnings, label=label, owner=owner) for v in obj]
         if all(a is b for a, b in zip(new_items, obj)):
@@ -223,24 +229,24 @@ def _groups_context(groups: Sequence[Group]) -> list[dict]:
         if not g.rows:
             continue
         numeral = _ROMAN[len(out)] if len(out) < len(_ROMAN) else str(len(out) + 1)
-        rows = []
-        for i, row in enumerate(g.rows, 1):
-            d = _row_dict(row)
-            if not d["stt"]:
-                d["stt"] = str(i)
-            rows.append(d)
-        out.append({"heading": f"{numeral}. {g.heading}", "label": g.heading, "rows": rows})
+        out.append({"heading": f"{numeral}. {g.heading}", "label": g.heading, "rows": _numbered(g.rows)})
     return out
 
 
-def _numbered(rows: Sequence[Any]) -> list[dict]:
-    out = []
+def _numbered_rows(rows: Sequence[Any]) -> Iterator[dict]:
     for i, row in enumerate(rows, 1):
         d = _row_dict(row)
         if "stt" in d and not d["stt"]:
             d["stt"] = str(i)
-        out.append(d)
-    return out
+        yield d
+
+
+def _numbered(rows: Sequence[Any]) -> Sequence[dict]:
+    """Rows as the template sees them, numbered 1, 2, … unless given: made as the template reads them
+    when the rows are a year's (`Lazy`, on disk), else a list."""
+    if isinstance(rows, Lazy):
+        return Lazy(lambda: _numbered_rows(rows), len(rows))
+    return list(_numbered_rows(rows))
 
 
 #: Width of the header's left column for text (mm): 41 % of the 165 mm line, less the cell margins.
@@ -424,16 +430,19 @@ def score_context(doc: ScoreSheetDoc) -> dict:
             "Ghi chú: mỗi tiêu chí chấm từ 0 đến 10 điểm (có thể lẻ đến 0,5); tiêu chí không áp dụng "
             "ghi “KAD”. Điểm của mô hình = tổng (điểm × trọng số) / 10, thang điểm 100."),
     }
-    sheets = []
-    for member in (doc.members or ("",)):
-        for entry in doc.entries:
-            if (entry.code, member) in doc.skip:  # a conflict of interest or an abstention
-                continue
-            d = _row_dict(entry)
-            d["criteria"] = [_row_dict(c) for c in entry.criteria]
-            d["member"] = member or DOTS
-            sheets.append(d)
-    ctx["sheets"] = sheets
+
+    def sheets() -> Iterator[dict]:
+        for member in (doc.members or ("",)):
+            for entry in doc.entries:
+                if (entry.code, member) in doc.skip:  # a conflict of interest or an abstention
+                    continue
+                d = _row_dict(entry)
+                d["criteria"] = [_row_dict(c) for c in entry.criteria]
+                d["member"] = member or DOTS
+                yield d
+
+    # One page per entry and member: made as the template reads them (a year's entries are on disk).
+    ctx["sheets"] = Lazy(sheets) if isinstance(doc.entries, Lazy) else list(sheets())
     return ctx
 
 

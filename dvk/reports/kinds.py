@@ -27,7 +27,8 @@ from dvk.cycle.config import profile_for
 from dvk.reports.context import (decision_context, proposal_context, registration_context, reminder_context,
                                  report_context, revocation_context, score_context)
 from dvk.reports.build import (YearState, decision_doc, registration_doc, reminder_deadline, reminder_doc, results_doc,
-                               revocation_doc, score_doc, unregistered_units, year_workbook_data)
+                               revocation_doc, score_doc, unregistered_units)
+from dvk.reports.yearbook import year_workbook_data
 from dvk.reports.phase import PhaseState, phase_workbook_data, proposal_doc
 from dvk.reports.excel import write_phase_workbook, write_year_workbook
 from dvk.reports.models import (Criterion, DecisionDoc, FieldCountRow, ListRow, NotRecognizedRow, ProposalDoc,

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from dvk.reports.spool import Lazy
+
 
 #: Printed in place of an empty document number, so the records office (văn thư) can write it by hand.
 BLANK_NUMBER = "\u00a0" * 6
@@ -40,6 +42,8 @@ def _tuple(value: Any) -> tuple:
         return ()
     if isinstance(value, (str, bytes)):
         return (value,)
+    if isinstance(value, Lazy):  # a year's rows, read from disk as they are used (dvk.reports.spool)
+        return value  # type: ignore[return-value]
     return tuple(value)
 
 

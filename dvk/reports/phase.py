@@ -18,7 +18,8 @@ from dvk.cycle.config import profile_for
 from dvk.cycle.proposals import proposed, proposed_award
 from dvk.cycle.units import list_units
 from dvk.ledger.history import table
-from dvk.reports.build import (COLLECTIVES, INDIVIDUALS, OrderedRows, YearState, guidance_of, iter_results,
+from dvk.reports.yearbook import iter_results
+from dvk.reports.build import (COLLECTIVES, INDIVIDUALS, OrderedRows, YearState, guidance_of,
                                letterhead_for, level_of, names_body, read_year)
 from dvk.reports.models import Group, ListRow, ProposalDoc, YearSummaryRow
 from dvk.reports.records import PhaseWorkbookData, PhaseYear
@@ -96,14 +97,14 @@ def read_phase(conn: Connection, phase: str, years: Sequence[int], notes: list[s
         ref = f"{decision_note(dec['number'], st.lh.symbol)} ngày {fmt_date(dec['decided_on'])}"
         n = len(st.recognized)
         k = 0
-        for item in st.recognized.collectives:
+        for item in st.recognized.collective_items():
             key, row = item
             if row.code in wanted:
                 k += 1
                 found.add(row.code)
                 ps.proposed.collectives.append((key, dataclasses.replace(
                     row, year=str(y), note=ref, score="", achievement=achievement.get(row.code, ""))))
-        for key, person, row in st.recognized.individuals:
+        for key, person, row in st.recognized.individual_items():
             if row.code not in wanted:
                 continue
             k += 1
