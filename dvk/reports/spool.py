@@ -2,7 +2,7 @@
 are written to an anonymous temporary file as they are read, and the documents read them back in print
 order, one row at a time, as lazy sequences (`Rows`, `Lazy`) that the view models, their cleaning
 (`context.sanitize`), the template contexts and the streamed Word render pass along without copying.
-So an export's memory does not grow with the year (issue 11: ≤ 200 MB for any year).
+So an export's memory hardly grows with the year (issue 11; the README gives the figures).
 
 In memory stay only what orders the rows: one integer per row (its unit's rank, year, sequence number
 and place in the file, packed), and an individual's name to sort by.
