@@ -328,6 +328,7 @@ def read_year(conn: Connection, year: int, *, decision: dict | None = None,
     fidx = {n: i for i, n in enumerate(nfields)}
     if not lists:
         _count_only(conn, st, fidx)
+        st.revoked = revoked_decisions(conn, year)
         return st
     counts = {"late": 0, "sudden": 0, **{s: 0 for s in STAGES}}  # "registered": every entry
     came = _forwarded_from(conn, year)  # entries a lower organisation proposed: the list says whose
@@ -410,7 +411,6 @@ def _count_only(conn: Connection, st: YearState, fidx: dict[int, int]) -> None:
     for name in ("registrations", "recognized", "ready", "not_recognized", "missing", "members", "stage",
                  "by_field"):
         setattr(st, name, NotRead(f"the year's {name}"))
-    st.revoked = revoked_decisions(conn, st.year)
 
 
 class _Counted(dict):

@@ -204,67 +204,47 @@ class _Sheet:
         lines = max([_lines(v, w) for v, w, wrap in zip(values, self.widths, self.wraps)
                      if wrap and isinstance(v, str) and v] or [1])
         height = _row_height(lines) if lines > 1 else None  # LibreOffice does not fit rows itself
-        if bold or any(isinstance(v, Formula) for v in values):  # a total: through XlsxWriter, as it is
-            if self.rows is not None:
-                self.rows.flush(r)
-            self._write_total(r, values, height, bold, owner)
-            return
         cells: list[Cell] = []
         for i, (kind, v) in enumerate(zip(self.kinds, values)):
             if v is None or v == "":
                 continue
-            if kind == "text" or isinstance(v, str):
+            if isinstance(v, Formula):
+                cells.append((i, "f", v))
+            elif kind == "text" or isinstance(v, str):
                 cells.append((i, "s", self._text(str(v), i, owner)))
             elif kind == "date":
                 cells.append((i, "d", v))
             elif kind == "bool":
                 if v:
-                    cells.append((i, "s", "Có"))
+                    cells.append((i, "b", "Có"))
             elif type(v) in (int, float) and math.isfinite(v):
                 cells.append((i, "n", float(v) if kind == "score" else v))
             else:  # anything else as XlsxWriter takes (or refuses) it
                 cells.append((i, "x", float(v) if kind == "score" else v))
-        if self.rows is not None and all(k != "x" for _, k, _ in cells):
+        if self.rows is not None and not bold and all(k not in "fx" for _, k, _ in cells):
             self.rows.add(r, cells, height)
-        else:
-            if self.rows is not None:
-                self.rows.flush(r)
-            self._write(r, cells, height)
+            return
+        if self.rows is not None:
+            self.rows.flush(r)
+        self._write(r, cells, height, bold)
 
-    def _write_total(self, r: int, values: Sequence[Any], height: float | None, bold: bool, owner: str) -> None:
+    def _write(self, r: int, cells: list[Cell], height: float | None, bold: bool = False) -> None:
+        """A row through XlsxWriter, cell by cell (a total: ``bold``, formulas)."""
         ws, fmt = self.ws, self.book.fmt
         if height is not None:
             ws.set_row(r, height)
-        for i, (kind, v) in enumerate(zip(self.kinds, values)):
-            if v is None or v == "":
-                continue
-            if isinstance(v, Formula):
-                name = ("bold_score" if kind == "score" else "bold_int") if bold else None
-                ws.write_formula(r, i, v.text, fmt[name] if name else None, v.value)
-            elif kind == "text" or isinstance(v, str):
-                ws.write_string(r, i, self._text(str(v), i, owner), fmt["bold"] if bold else None)
-            elif kind == "date":
-                ws.write_datetime(r, i, dt.datetime(v.year, v.month, v.day))
-            elif kind == "score":
-                ws.write_number(r, i, float(v), fmt["bold_score"] if bold else None)
-            elif kind == "bool":
-                if v:
-                    ws.write_string(r, i, "Có")
-            else:
-                ws.write_number(r, i, v, fmt["bold_int"] if bold else None)
-
-    def _write(self, r: int, cells: list[Cell], height: float | None) -> None:
-        """A data row through XlsxWriter, cell by cell."""
-        ws = self.ws
-        if height is not None:
-            ws.set_row(r, height)
-        for i, kind, v in cells:  # kind "n" or "x": a number
-            if kind == "s":
+        for i, kind, v in cells:
+            number = "bold_score" if self.kinds[i] == "score" else "bold_int"
+            if kind == "f":
+                ws.write_formula(r, i, v.text, fmt[number] if bold else None, v.value)
+            elif kind == "s":
+                ws.write_string(r, i, v, fmt["bold"] if bold else None)
+            elif kind == "b":
                 ws.write_string(r, i, v)
             elif kind == "d":
                 ws.write_datetime(r, i, dt.datetime(v.year, v.month, v.day))
-            else:
-                ws.write_number(r, i, v)
+            else:  # "n", "x": a number
+                ws.write_number(r, i, v, fmt[number] if bold else None)
 
     def finish(self) -> None:
         """The row held back goes to XlsxWriter, which writes it with its own last row when the book closes."""

@@ -89,13 +89,6 @@ class Lazy(Sequence):
         return f"Lazy(<{len(self)} items>)"
 
 
-def lazy_map(items: Sequence, fn: Callable[[Any], Any]) -> Sequence:
-    """``items`` through ``fn``: a `Lazy` of a `Lazy`, else a tuple (small lists stay plain)."""
-    if isinstance(items, Lazy):
-        return items.map(fn)
-    return tuple(fn(v) for v in items)
-
-
 def _fields(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 

@@ -33,7 +33,8 @@ _TRAILING = re.compile(r"\s$")
 #: Excel's limit for a cell's text, in UTF-16 units.
 _STRMAX = 32767
 
-#: A cell of a row: its column, what it holds ("s" text, "n" number, "d" date) and the value.
+#: A cell of a row: its column, what it holds ("s" text, "b" a yes written "Có", "n" number, "d" date) and
+#: the value.
 Cell = tuple[int, str, Any]
 
 
@@ -113,7 +114,7 @@ class RowWriter:
         formats, letters = self.formats, self.letters
         for col, kind, v in cells:
             s = formats[col]._get_xf_index()
-            if kind == "s":
+            if kind == "s" or kind == "b":
                 text, preserve = inline_text(v)
                 space = ' xml:space="preserve"' if preserve else ""
                 parts.append(f'<c r="{letters[col]}{n}" s="{s}" t="inlineStr"><is><t{space}>{text}</t></is></c>')
