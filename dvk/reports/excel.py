@@ -99,9 +99,11 @@ class _Book:
     def __init__(self, raw: Path, author: str, when: dt.datetime, title: str, warnings: list[str]) -> None:
         import xlsxwriter
 
+        # zip64 allowed in the raw file (a sheet may pass zip's 2 GB member limit); the file written is
+        # its rewrite, where a member is zip64 only when its size asks for it.
         self.wb = xlsxwriter.Workbook(str(raw), {
-            "constant_memory": True, "tmpdir": str(raw.parent), "strings_to_numbers": False,
-            "strings_to_formulas": False, "strings_to_urls": False})
+            "constant_memory": True, "tmpdir": str(raw.parent), "use_zip64": True,
+            "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False})
         self.wb.set_properties({"title": title, "author": author, "created": when, "comments": ""})
         self.wb.set_calc_mode("auto")
         self.warnings = warnings

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
@@ -38,12 +38,14 @@ def fixed_when(when: dt.datetime | dt.date) -> dt.datetime:
 
 def rewrite_ooxml(zin: zipfile.ZipFile, out: Any, when: dt.datetime, *, core_dates: bool = True,
                   members: Mapping[str, Callable[[Any], None]] | None = None,
-                  core_extra: Mapping[str, str] | None = None) -> None:
+                  core_extra: Mapping[str, str] | None = None, zip64: Collection[str] = ()) -> None:
     """Copy ``zin`` into a new zip on ``out`` member by member (streamed, so a 100,000-row sheet is
     never held in memory), with fixed timestamps, stable order and fixed core-property dates.
     ``members`` maps a member's name to a function that writes its content instead (given the
     member's open, writable stream: a Word list's body streamed row by row).  ``core_extra`` adds
-    core properties the writer could not set (``{"dc:identifier": "dvk:…"}``)."""
+    core properties the writer could not set (``{"dc:identifier": "dvk:…"}``).  A member named in
+    ``zip64`` is written as a zip64 member (its size may pass zip's 2 GB limit; a written member's size
+    is not known before it is written); a copied member is one when its size asks for it."""
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     names = sorted((i.filename for i in zin.infolist()), key=_zip_rank)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zout:
@@ -62,10 +64,11 @@ def rewrite_ooxml(zin: zipfile.ZipFile, out: Any, when: dt.datetime, *, core_dat
                 zout.writestr(info, xml.encode("utf-8"))
                 continue
             if members and name in members:
-                with zout.open(info, "w") as dst:
+                with zout.open(info, "w", force_zip64=name in zip64) as dst:
                     members[name](dst)
                 continue
-            with zin.open(name) as src, zout.open(info, "w") as dst:
+            info.file_size = zin.getinfo(name).file_size  # so that zipfile knows when it needs zip64
+            with zin.open(name) as src, zout.open(info, "w", force_zip64=name in zip64) as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
 
 

@@ -17,7 +17,7 @@ import os
 import re
 import secrets
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -220,12 +220,56 @@ class _Regions:
                     pending, size = [text[k:]], len(text) - k
 
 
-def _document_writer(tpl: Any, split: _Split, side_template: Any, context: dict, doc_xml: bytes
-                     ) -> Callable[[Any], None]:
+#: What a streamed item (a row, a score sheet's page) is taken to weigh at most when choosing how the
+#: document's body is stored in the zip: a page of the score sheets is about 24 KB, a row about 1 KB.
+_ITEM_BYTES = 64 << 10
+
+
+class _PastZipLimit(Exception):
+    """The document's body, written as a plain zip member, passed zip's member size limit."""
+
+
+def _streamed_items(value: Any) -> int:
+    """How many items the streamed lists of a template context hold (``rows`` in every group,
+    ``sheets``, …)."""
+    if isinstance(value, Mapping):
+        return sum(len(v) if k in STREAMED_LISTS and isinstance(v, Sized) else _streamed_items(v)
+                   for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return sum(_streamed_items(v) for v in value)
+    return 0
+
+
+def _needs_zip64(context: dict) -> bool:
+    """Whether the document's body is written as a zip64 member from the start: when its items could
+    pass zip's 2 GB member limit at ``_ITEM_BYTES`` each (at 32,767 items; a 10,000-entry year's
+    30,000 score-sheet pages are below).  A smaller document keeps the plain member, and so the bytes
+    it always had; one whose items weigh more after all is written again as zip64 (see
+    ``_render_into``)."""
+    return _streamed_items(context) * _ITEM_BYTES > zipfile.ZIP64_LIMIT
+
+
+class _Bounded:
+    """A member's stream that stops the write (``_PastZipLimit``) when it passes zip's member limit."""
+
+    def __init__(self, dst: Any) -> None:
+        self._dst, self._size = dst, 0
+
+    def write(self, data: bytes) -> int:
+        self._size += len(data)
+        if self._size > zipfile.ZIP64_LIMIT:
+            raise _PastZipLimit
+        return self._dst.write(data)
+
+
+def _document_writer(tpl: Any, split: _Split, side_template: Any, context: dict, doc_xml: bytes,
+                     *, zip64: bool) -> Callable[[Any], None]:
     marker = split.marker.encode("ascii")
     pieces = doc_xml.split(marker)
 
     def write(dst: Any) -> None:
+        if not zip64:
+            dst = _Bounded(dst)
         serialize = _Serializer(tpl.docx._element.nsmap)
         regions = _Regions(tpl, split, side_template, context, serialize)
         dst.write(pieces[0])
@@ -292,17 +336,27 @@ def _render_into(template_name: str, view_model: Any, out: Any, *, templates_dir
     cp.identifier = identifier
     buf = io.BytesIO()
     tpl.save(buf)
+    start = out.tell()
     with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin:
-        members = {}
-        if side is not None:
-            name = tpl.docx.part.partname.lstrip("/")
-            members[name] = _document_writer(tpl, tpl.split, side, context, zin.read(name))
-        try:
-            rewrite_ooxml(zin, out, fixed_when(when), members=members)
-        except TemplateError:
-            raise
-        except jinja2.TemplateError as exc:
-            raise TemplateError(f"Mẫu “{path.name}” bị lỗi khi điền dữ liệu: {exc}") from None
+        name = tpl.docx.part.partname.lstrip("/")
+        if side is None:
+            attempts: tuple[bool, ...] = (False,)  # no list streamed: the body is a copied member
+        else:
+            attempts = (True,) if _needs_zip64(context) else (False, True)
+        for zip64 in attempts:
+            members = {}
+            if side is not None:
+                members[name] = _document_writer(tpl, tpl.split, side, context, zin.read(name), zip64=zip64)
+            try:
+                rewrite_ooxml(zin, out, fixed_when(when), members=members, zip64={name} if zip64 else ())
+                break
+            except _PastZipLimit:  # its items weigh more than _ITEM_BYTES: written again, as zip64
+                out.seek(start)
+                out.truncate()
+            except TemplateError:
+                raise
+            except jinja2.TemplateError as exc:
+                raise TemplateError(f"Mẫu “{path.name}” bị lỗi khi điền dữ liệu: {exc}") from None
     return tuple(warnings)
 
 

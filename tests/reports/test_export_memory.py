@@ -173,3 +173,107 @@ def test_export_of_a_1000_entry_year_stays_under_200_mb(tmp_path):
     peak_mb = int(res.stdout.strip().splitlines()[-1])
     assert (tmp_path / "out" / "phieu-cham-diem-2024.docx").exists()
     assert peak_mb <= 200, f"peak {peak_mb} MB"
+
+
+def _zip64_in_local_header(path: Path, member: str) -> bool:
+    """Whether ``member``'s local header carries a zip64 extra field (id 0x0001)."""
+    import struct
+
+    with zipfile.ZipFile(path) as z:
+        offset = z.getinfo(member).header_offset
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        head = fh.read(30)
+        name_len, extra_len = struct.unpack("<HH", head[26:30])
+        fh.seek(offset + 30 + name_len)
+        extra = fh.read(extra_len)
+    ids = []
+    while len(extra) >= 4:
+        kind, size = struct.unpack("<HH", extra[:4])
+        ids.append(kind)
+        extra = extra[4 + size:]
+    return 0x0001 in ids
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["known from its items", "found while writing"])
+def test_a_document_past_zips_member_limit_is_written_as_zip64(decided, tmp_path, monkeypatch, known):
+    """A 100,000-entry year's score sheets are more than zip's member limit (2 GB in Python's
+    zipfile) of XML: the export failed with zipfile's "File size too large".  Here the limit is
+    lowered to 1 MB (zipfile's own check follows it), so the score sheets of 90 entries (4 MB) pass
+    it.  The body is written as a zip64 member, either because its pages could pass the limit or,
+    when its pages weigh more than dvk assumed, written again once it did; the file opens, holds
+    every page, and `verify-doc` renders the same bytes again.  Documents below the limit are
+    unchanged."""
+    from docx import Document
+
+    from dvk.reports import word
+
+    db = tmp_path / "so.sqlite"
+    shutil.copy(decided, db)
+    members = ("--member", "Trần Thị Mai", "--member", "Lê Văn Hùng")
+    _export(db, tmp_path / "plain", *members)
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 1 << 20)
+    if not known:
+        monkeypatch.setattr(word, "_ITEM_BYTES", 1)  # every count looks small: the write finds out
+    rewrites = []
+    writer = word._document_writer
+    monkeypatch.setattr(word, "_document_writer", lambda *a, zip64: rewrites.append(zip64) or writer(*a, zip64=zip64))
+    _export(db, tmp_path / "big", *members)
+
+    sheets, plain = tmp_path / "big" / "phieu-cham-diem-2024.docx", tmp_path / "plain" / "phieu-cham-diem-2024.docx"
+    with zipfile.ZipFile(plain) as z:
+        assert z.getinfo("word/document.xml").file_size > 1 << 20
+        parts = {name: z.read(name) for name in z.namelist()}
+    assert not _zip64_in_local_header(plain, "word/document.xml")
+    assert _zip64_in_local_header(sheets, "word/document.xml")
+    with zipfile.ZipFile(sheets) as z:
+        assert z.testzip() is None
+        assert {name: z.read(name) for name in z.namelist()} == parts  # the same document, stored as zip64
+    doc = Document(str(sheets))
+    assert sum(p.text.count("Trần Thị Mai") for t in doc.tables for r in t.rows for c in r.cells
+               for p in c.paragraphs) + sum(p.text.count("Trần Thị Mai") for p in doc.paragraphs) > 50
+    if known:  # the count asked for zip64 from the start: written once
+        assert False not in rewrites
+    else:  # written as a plain member until it passed the limit, then again as zip64
+        assert rewrites.count(True) == 1
+    # The lists of 90 rows are far below the limit: as they were, byte for byte, unless the count
+    # of their rows (90 × 64 KB > 1 MB) asked for zip64.
+    for name in ("danh-sach-dang-ky-2024.docx", "bao-cao-ket-qua-2024.docx"):
+        same = (tmp_path / "big" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
+        assert same is not known, name
+    res = CliRunner().invoke(__import__("dvk.cli", fromlist=["app"]).app,
+                             ["verify-doc", "--db", str(db), str(sheets), "--json"])
+    assert res.exit_code == 0, res.output
+    assert '"matches": true' in res.output
+    openxml_audit = pytest.importorskip("openxml_audit")
+    result = openxml_audit.OpenXmlValidator().validate(str(sheets))
+    assert [e.description for e in result.errors if str(getattr(e.severity, "value", e.severity)).lower() == "error"] == []
+
+
+def test_a_workbook_sheet_past_zips_member_limit_is_written_as_zip64(decided, tmp_path, monkeypatch):
+    """The workbook's sheets, too, may pass zip's member limit (lowered here to 64 KB, below the
+    data sheets of 90 entries): XlsxWriter refused it ("Filesize would require ZIP64 extensions").
+    The sheet is stored as zip64, the workbook holds the same parts, and a sheet below the limit is
+    stored as before."""
+    from openpyxl import load_workbook
+
+    db = tmp_path / "so.sqlite"
+    shutil.copy(decided, db)
+    _export(db, tmp_path / "plain")
+    plain = tmp_path / "plain" / "tong-hop-2024.xlsx"
+    with zipfile.ZipFile(plain) as z:
+        sizes = {i.filename: i.file_size for i in z.infolist()}
+        parts = {name: z.read(name) for name in z.namelist()}
+    big = [n for n, size in sizes.items() if size > 64 << 10]
+    small = [n for n, size in sizes.items() if size < 32 << 10 and n.startswith("xl/worksheets/")]
+    assert big and small
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 64 << 10)
+    _export(db, tmp_path / "big")
+    book = tmp_path / "big" / "tong-hop-2024.xlsx"
+    assert all(_zip64_in_local_header(book, n) for n in big)
+    assert not any(_zip64_in_local_header(book, n) for n in small)
+    with zipfile.ZipFile(book) as z:
+        assert z.testzip() is None
+        assert {name: z.read(name) for name in z.namelist()} == parts
+    wb = load_workbook(book, read_only=True)
+    assert [ws.title for ws in wb.worksheets] == [ws.title for ws in load_workbook(plain, read_only=True).worksheets]
