@@ -11,9 +11,9 @@ Three passes over one read snapshot:
    a missing row, an extra row, or a column whose value differs is reported with the table,
    the key, the column, what the history says and what the ledger now holds.
 3. **The schema.** The tables (and their columns), indexes, triggers and views of `sqlite_master`
-   are compared with what the migrations make for the ledger's revision (`expected_schema`, built
-   once per process on an in-memory database): a trigger, view, index, table or column added, dropped
-   or changed with SQL is reported by name.
+   are compared with what the migrations make for the ledger's revision (`expected_schema`: shipped for
+   the head revision, built once per process on an in-memory database for an older one): a trigger,
+   view, index, table or column added, dropped or changed with SQL is reported by name.
 
 Every write also runs `check_before_write` under the write lock: the same replay, for the few rows
 every command relies on (decisions, settings), with their pages and no foreign trigger or view.
@@ -170,6 +170,7 @@ def _pg_problems(conn: Connection) -> list[Problem]:
 def schema_problems(raw) -> list[Problem]:
     """The differences between a ledger's schema and the one its revision's migrations make (`raw`: a
     sqlite3 connection). Nothing for a file that is not a ledger of a known revision (refused elsewhere)."""
+    from dvk.ledger.migrations import SCHEMA_HEAD
     from dvk.ledger.migrations.runner import known_revisions
     from dvk.ledger.schema import expected_schema, read_schema
 
@@ -177,7 +178,7 @@ def schema_problems(raw) -> list[Problem]:
     if have.objects.get("alembic_version", None) is None or have.objects["alembic_version"].type != "table":
         return []
     revision = (raw.execute("SELECT version_num FROM alembic_version").fetchone() or (None,))[0]
-    if revision not in known_revisions():
+    if revision != SCHEMA_HEAD and revision not in known_revisions():  # the head needs no Alembic
         return []
     want = expected_schema(revision)
     out: list[Problem] = []

@@ -45,7 +45,8 @@ def test_the_common_commands_import_no_sqlmodel_pydantic_alembic_or_document_lib
                  ["register", "--year", "2027", "--unit", "VPSYT", "--title", "Mô hình mới", "--field", "2",
                   "--date", "10/02/2027"],  # 2026 is decided in the demo (the 2026–2030 phase's first year)
                  ["score", "2027-001", "--member", "Nguyễn Văn An", *full],
-                 ["history", "-n", "3", "--changes"]):
+                 ["history", "-n", "3", "--changes"],
+                 ["verify"]):  # the schema of an up-to-date ledger is compared with the shipped one
         mods, out = _modules_of(db, args)
         assert out.stderr.endswith("EXIT 0"), (args, out.stdout, out.stderr[-500:])
         assert "sqlalchemy" in mods, args  # the command really opened the ledger
