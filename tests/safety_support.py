@@ -120,3 +120,41 @@ def build_year(db: Path, n: int, year: int = 2024) -> None:
             tx.insert_many("score", scores)
     finally:
         led.close()
+
+
+def build_odd_keys_ledger(path) -> None:
+    """A ledger written through dvk's Tx whose keys order differently by tuple and by history spelling:
+    entry ids that are prefixes of others ("E" / "E0" / "E~" / "Eé"), a member whose name holds '|',
+    council years 999 and 2024 (as numbers and as text), decision ids 1…12 ("1" / "10"), and a score sheet
+    deleted and one deleted then written again. `path`: a file or a server URL (tests/ledger/test_verify.py,
+    test_pg_store.py)."""
+    import datetime as dt
+
+    from dvk.cycle.setup import init_ledger
+
+    led, _ = init_ledger(path, user="t", profile={}, criteria_file=None)
+    ids = ["E", "E0", "E~", "Eé", "E1", "E10"]
+    members = ["Lê|Văn", "An", "Lê"]
+    try:
+        with led.write(user="t", command="odd keys") as tx:
+            tx.insert("unit", {"code": "U", "name": "Đơn vị", "committee": None, "ordinal": 1, "org_code": "CDN"})
+            tx.insert_many("entry", [{"id": e, "year": 2024, "seq": i, "unit_code": "U", "title": f"Mô hình {e}",
+                                      "kind": "model", "subject": "collective", "field": 1,
+                                      "registered_on": dt.date(2024, 2, 10), "match_key": f"u|{e}",
+                                      "org_code": "CDN"} for i, e in enumerate(ids, 1)])
+            tx.insert_many("score", [{"entry_id": e, "member": m, "marks": '{"G1":8}'} for e in ids for m in members])
+            tx.insert_many("council_member", [{"org_code": "CDN", "year": y, "member": m, "position": None,
+                                               "unit_code": None, "role": "member", "ordinal": i}
+                                              for y in (999, 2024) for i, m in enumerate(members)])
+            for n in range(1, 13):
+                tx.insert("decision", {"id": n, "year": 2024, "number": n, "decided_on": dt.date(2024, 10, 1),
+                                       "revoked": False, "kind": "recognition", "org_code": "CDN"})
+            tx.insert_many("outcome", [{"decision_id": n, "entry_id": e, "recognized": n % 2 == 0, "score": 90.0,
+                                        "reasons": "[]"} for n in (1, 10, 12) for e in ids])
+        with led.write(user="t", command="deletes") as tx:
+            tx.delete("score", {"entry_id": "E0", "member": "An"})
+            tx.delete("score", {"entry_id": "E1", "member": "Lê"})
+        with led.write(user="t", command="again") as tx:
+            tx.insert("score", {"entry_id": "E1", "member": "Lê", "marks": '{"G1":9}'})
+    finally:
+        led.close()

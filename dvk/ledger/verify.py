@@ -18,8 +18,10 @@ Three passes over one read snapshot:
 Every write also runs `check_before_write` under the write lock: the same replay, for the few rows
 every command relies on (decisions, settings), with their pages and no foreign trigger or view.
 
-Memory stays bounded whatever the ledger's size: both sides are streamed from SQLite in the
-same key order and merged (no dictionary of all rows).
+Memory stays bounded and the work linear whatever the ledger's size, with no sort: a table with a
+one-column text key and its replay are both read in their indexes' order and merged; any other table
+is reached from its replay, key by key in the history's index order, through its primary key (no
+dictionary of all rows, no temporary sort file; tests/ledger/test_verify.py checks every query's plan).
 
 A data migration must record its changes through `dvk.ledger.history.Tx` like any command, or this
 check reports the rows it touched. The chain has no secret key: someone who knows the format
@@ -33,6 +35,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from itertools import chain, groupby, islice
 from operator import itemgetter
 from typing import Any, Iterator
 
@@ -288,37 +291,37 @@ def check_before_write(conn: Connection, shown: str) -> None:
 # ---------------------------------------------------------------- pass 1: the chain
 
 def check_chain(conn: Connection, report: Report) -> None:
-    """Pass 1. Plain tuples straight from the driver, in primary-key order (no sort), and each
-    record's change lines hashed in blocks of CHUNK: per change one f-string, nothing else."""
+    """Pass 1. Plain tuples straight from the driver, in primary-key order (no sort); the changes grouped by
+    their record (`groupby`) and each record's change lines hashed in blocks of CHUNK: per change one
+    f-string, nothing else."""
     ht, ct = TABLES["history"], TABLES["change"]
     records = _raw(conn, select(ht.c.id, ht.c.at, ht.c.user, ht.c.command, ht.c.summary, ht.c.n_changes,
                                 ht.c.prev_hash, ht.c.hash).order_by(ht.c.id))
-    changes = _Peek(_raw(conn, select(ct.c.history_id, ct.c.seq, ct.c.table_name, ct.c.row_key, ct.c.op,
-                                      ct.c.data).order_by(ct.c.history_id, ct.c.seq)))
+    groups = groupby(_raw(conn, select(ct.c.history_id, ct.c.seq, ct.c.table_name, ct.c.row_key, ct.c.op,
+                                       ct.c.data).order_by(ct.c.history_id, ct.c.seq)), key=_first)
+    group = next(groups, None)
     prev_hash, prev_id = GENESIS, 0
     for h in records:
         hid, at, user, command, summary, n_changes, h_prev, h_hash = h
         report.records += 1
-        _orphans(changes, hid, report)
+        while group is not None and _sorts_before(group[0], hid):  # changes whose record does not exist
+            _orphan(group, report)
+            group = next(groups, None)
         if hid != prev_id + 1:
             gone = f"#{prev_id + 1}" if hid == prev_id + 2 else f"#{prev_id + 1}–#{hid - 1}"
             report.add(Problem("chain", f"Thiếu bản ghi lịch sử {gone} (trước {_record_where(h)}) — bị xóa ngoài dvk.",
                                history_id=hid))
         digest = hashlib.sha256()
         n, gap = 0, False
-        lines: list[str] = []
-        while (c := changes.peek()) is not None and c[0] == hid:
-            changes.next()
-            n += 1
-            seq, data = c[1], c[5]
-            if seq != n:
-                gap = True
-            lines.append(f"{seq}\t{c[2]}\t{c[3]}\t{c[4]}\t{'' if data is None else data}\n")
-            if len(lines) >= CHUNK:
-                digest.update("".join(lines).encode("utf-8"))
-                lines = []
-        if lines:
-            digest.update("".join(lines).encode("utf-8"))
+        if group is not None and group[0] == hid:
+            changes = group[1]
+            while part := list(islice(changes, CHUNK)):
+                if not gap and list(map(_second, part)) != list(range(n + 1, n + 1 + len(part))):
+                    gap = True  # seq runs 1…n without gaps
+                n += len(part)
+                digest.update("".join([f"{c[1]}\t{c[2]}\t{c[3]}\t{c[4]}\t{'' if c[5] is None else c[5]}\n"
+                                       for c in part]).encode("utf-8"))
+            group = next(groups, None)
         report.changes += n
         if gap or n != n_changes:
             report.add(Problem("chain", f"{_record_where(h)}: ghi {n_changes} thay đổi nhưng sổ còn {n}"
@@ -337,19 +340,26 @@ def check_chain(conn: Connection, report: Report) -> None:
                                "các thay đổi của nó bị sửa ngoài dvk.", history_id=hid))
         prev_hash, prev_id = h_hash, hid
         report.head_id, report.head_hash = hid, h_hash
-    _orphans(changes, None, report)
+    while group is not None:  # changes after the last record
+        _orphan(group, report)
+        group = next(groups, None)
 
 
-def _orphans(changes: "_Peek", before: int | None, report: Report) -> None:
-    """Changes whose history record does not exist (ids below `before`, or all that remain)."""
-    while (c := changes.peek()) is not None and (before is None or c[0] < before):
-        hid, n = c[0], 0
-        while (c := changes.peek()) is not None and c[0] == hid:
-            changes.next()
-            n += 1
-        report.changes += n
-        report.add(Problem("chain", f"Có {n} thay đổi thuộc bản ghi lịch sử #{hid} không tồn tại — bản ghi lịch sử "
-                           "bị xóa ngoài dvk.", history_id=hid))
+_first, _second = itemgetter(0), itemgetter(1)
+
+
+def _sorts_before(history_id: Any, record_id: int) -> bool:
+    """A change's record id comes before a record's (SQLite orders numbers before text: a record id edited
+    into text comes after every record, and is an orphan)."""
+    return isinstance(history_id, (int, float)) and history_id < record_id
+
+
+def _orphan(group: tuple[Any, Iterator[tuple]], report: Report) -> None:
+    """The changes of one history record that does not exist (`group`: its id and its changes)."""
+    hid, n = group[0], sum(1 for _ in group[1])
+    report.changes += n
+    report.add(Problem("chain", f"Có {n} thay đổi thuộc bản ghi lịch sử #{hid} không tồn tại — bản ghi lịch sử "
+                       "bị xóa ngoài dvk.", history_id=hid))
 
 
 def _record_where(h) -> str:
@@ -376,41 +386,97 @@ def check_state(conn: Connection, report: Report, existing: set[str]) -> None:
 
 
 def _check_table(conn: Connection, name: str, report: Report) -> None:
-    cols = _columns(table(name))
-    defaults = [(n, d) for n, _, d in cols]
-    names = [n for n, _d in defaults]
-    positions = {n: i for i, n in enumerate(names, 1)}  # a raw row: its key, then the table's columns
-    pick = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    """Compare one table's rows with the replay of its history, without sorting either side.
+
+    A one-column text key: both sides in their own index's order, merged (`_merged`). Any other key (two
+    or three columns, or a number): each key's changes in the history's index order, joined to the table's
+    row through its primary key (`_joined`); the rows no change reaches are then found the same way."""
+    t = table(name)
+    keys = ROW_KEYS[name]
+    if len(keys) == 1 and isinstance(t.c[keys[0]].type, String):
+        _merged(conn, name, report)
+    else:
+        _joined(conn, name, report)
+
+
+class _Rows:
+    """How a table's raw rows compare with a replayed state (`same`), and the column-by-column report of
+    a difference (`compare`): `start` is where the table's columns begin in a raw row."""
+
+    def __init__(self, name: str, start: int) -> None:
+        self.name = name
+        self.cols = _columns(table(name))
+        self.defaults = [(n, d) for n, _, d in self.cols]
+        names = [n for n, _d in self.defaults]
+        self.start = start
+        self.positions = {n: i for i, n in enumerate(names, start)}
+        self.pick = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+
+    def check(self, key: str, data: str | None, raw: tuple, report: Report) -> None:
+        # Fast path: every column equal as Python compares them (1 == True == 1.0, "x" == "x"), as the
+        # per-column fast path of _compare would find; otherwise look column by column. A state
+        # recorded before a column existed lacks it: its default stands for it.
+        want = load_state(data)
+        try:
+            values = self.pick(want)
+        except KeyError:
+            values = tuple([want.get(n, d) for n, d in self.defaults])
+        if values != raw[self.start:]:
+            _compare(self.cols, self.name, key, want, _RawRow(self.positions, raw), report)
+
+
+def _missing(name: str, key: str, report: Report) -> None:
+    report.add(Problem("missing", f"{_where(name, key)}: lịch sử ghi có dòng này nhưng sổ không còn — "
+                       "bị xóa ngoài dvk.", table=name, key=key))
+
+
+def _extra(name: str, key: str, report: Report) -> None:
+    report.add(Problem("extra", f"{_where(name, key)}: sổ có dòng này nhưng lịch sử không ghi — "
+                       "bị thêm ngoài dvk.", table=name, key=key))
+
+
+def _merged(conn: Connection, name: str, report: Report) -> None:
+    """A table with a one-column text key: the replay (`_replayed`) and the table, both read in key order
+    through their indexes, merged."""
+    rows = _Rows(name, 0)
+    key_col = table(name).c[ROW_KEYS[name][0]]
     expected = _replayed(conn, name)
-    current = _current(conn, name)
+    # Raw values (no type processing): a date edited into nonsense must be reported, not crash.
+    current = _raw(conn, select(*table(name).columns).order_by(_binary(conn, key_col)))
+    at = rows.positions[key_col.name]
+    seen = 0
     e, c = next(expected, None), next(current, None)
-    while e is not None or c is not None:
-        if c is None or (e is not None and e[0] < c[0]):
-            report.add(Problem("missing", f"{_where(name, e[0])}: lịch sử ghi có dòng này nhưng sổ không còn — "
-                               "bị xóa ngoài dvk.", table=name, key=e[0]))
+    while e is not None and c is not None:
+        ek, ck = e[0], c[at]
+        if ek == ck:
+            seen += 1
+            rows.check(ek, e[1], c, report)
+            e, c = next(expected, None), next(current, None)
+            continue
+        ek, ck = _text(ek), _text(ck)  # a key edited into a number or bytes compares as its text
+        if ek < ck:
+            _missing(name, ek, report)
             e = next(expected, None)
-        elif e is None or c[0] < e[0]:
-            report.rows += 1
-            report.add(Problem("extra", f"{_where(name, c[0])}: sổ có dòng này nhưng lịch sử không ghi — "
-                               "bị thêm ngoài dvk.", table=name, key=c[0]))
+        elif ck < ek:
+            seen += 1
+            _extra(name, ck, report)
             c = next(current, None)
         else:
-            report.rows += 1
-            want, raw = e[1], c[1]
-            # Fast path: every column equal as Python compares them (1 == True == 1.0, "x" == "x"), as the
-            # per-column fast path of _compare would find; otherwise look column by column. A state
-            # recorded before a column existed lacks it: its default stands for it.
-            try:
-                values = pick(want)
-            except KeyError:
-                values = tuple([want.get(n, d) for n, d in defaults])
-            if values != raw[1:]:
-                _compare(cols, name, e[0], want, _RawRow(positions, raw), report)
+            seen += 1
+            rows.check(ek, e[1], c, report)
             e, c = next(expected, None), next(current, None)
+    while e is not None:
+        _missing(name, _text(e[0]), report)
+        e = next(expected, None)
+    while c is not None:
+        seen += 1
+        _extra(name, _text(c[at]), report)
+        c = next(current, None)
+    report.rows += seen
 
 
-def _replayed(conn: Connection, name: str) -> Iterator[tuple[str, dict]]:
-    """(row key, state) per row the history says exists now, in key order; streamed.
+def _replayed(conn: Connection, name: str) -> Iterator[tuple[str, str | None]]:
+    """(row key, the latest change's data) per row the history says exists now, in key order; streamed.
 
     Ordered by row key only, so SQLite walks the index `ix_change_row (table_name, row_key)`
     without a sort; within one key the latest change is picked by (history_id, seq).
@@ -418,36 +484,112 @@ def _replayed(conn: Connection, name: str) -> Iterator[tuple[str, dict]]:
     ct = TABLES["change"]
     rows = _raw(conn, select(ct.c.row_key, ct.c.history_id, ct.c.seq, ct.c.op, ct.c.data)
                 .where(ct.c.table_name == name).order_by(_binary(conn, ct.c.row_key)))
-    key, last = None, None
-    for r in rows:
-        if r[0] != key:
-            if last is not None and last[3] != "delete":
-                yield key, load_state(last[4])
-            key, last = r[0], r
-        elif (r[1], r[2]) > (last[1], last[2]):
-            last = r
-    if last is not None and last[3] != "delete":
-        yield key, load_state(last[4])
+    for key, changes in groupby(rows, key=_first):
+        last = next(changes)
+        for r in changes:
+            if _later(r, last):
+                last = r
+        if last[3] != "delete":
+            yield key, last[4]
 
 
-def _current(conn: Connection, name: str) -> Iterator[tuple[str, tuple]]:
-    """(row key, raw row: the key, then the table's columns in order) of the table's rows, in the order of
-    the history's row keys.
+def _joined(conn: Connection, name: str, report: Report) -> None:
+    """A table whose key is not one text column: each key's changes in the history's index order (no sort),
+    each joined to the table's row with that key through the primary key; then, when fewer rows were
+    reached than the table holds, the rows no change of the history reaches (a second look-up, not a sort).
 
-    A one-column text key is read in its own index's order (no sort); a two-column key is ordered by
-    its spelling in the history ("5|2024-007"), which SQLite sorts."""
+    A change reaches a row when the row's key spells the change's row key ("5|2024-007") and the parts
+    of that row key, split at '|' (the last part keeps any '|' of its own), are the row's key columns."""
+    from sqlalchemy import and_, exists, func
+
     t = table(name)
-    keys = ROW_KEYS[name]
-    if len(keys) == 1 and isinstance(t.c[keys[0]].type, String):
-        key_expr = t.c[keys[0]]  # its own index already has the order of the string key
-    else:
-        key_expr = None
-        for k in keys:
-            part = cast(t.c[k], String)
-            key_expr = part if key_expr is None else key_expr + "|" + part
-    # Raw values (no type processing): a date edited into nonsense must be reported, not crash.
-    for r in _raw(conn, select(key_expr.label("_key"), *t.columns).order_by(_binary(conn, key_expr))):
-        yield (r[0] if type(r[0]) is str else str(r[0])), r
+    ct = TABLES["change"]
+    cols = [t.c[k] for k in ROW_KEYS[name]]
+    reaches = _reaches(conn, cols, ct.c.row_key)
+    stmt = (select(ct.c.row_key, ct.c.history_id, ct.c.seq, ct.c.op, ct.c.data, *t.columns)
+            .select_from(ct.outerjoin(t, reaches)).where(ct.c.table_name == name)
+            .order_by(_binary(conn, ct.c.row_key)))
+    rows = _Rows(name, 5)
+    present = 5 + [c.name for c in t.columns].index(cols[0].name)  # a key column: NULL when no row is reached
+    seen = 0
+    for key, changes in groupby(_raw(conn, stmt), key=_first):
+        last = next(changes)
+        for r in changes:
+            if _later(r, last):
+                last = r
+        key = _text(key)
+        if last[present] is None:
+            if last[3] != "delete":
+                _missing(name, key, report)
+        elif last[3] == "delete":
+            seen += 1
+            _extra(name, key, report)
+        else:
+            seen += 1
+            rows.check(key, last[4], last, report)
+    total = conn.execute(select(func.count()).select_from(t)).scalar_one()
+    if seen < total:
+        unreached = select(_spelling(cols)).where(~exists().where(and_(ct.c.table_name == name, reaches)))
+        for (key,) in _raw(conn, unreached):
+            seen += 1
+            _extra(name, _text(key), report)
+    report.rows += seen
+
+
+def _spelling(cols):
+    """The key columns as the history spells a row key: "5|2024-007"."""
+    out = None
+    for col in cols:
+        part = col if isinstance(col.type, String) else cast(col, String)
+        out = part if out is None else out + "|" + part
+    return out
+
+
+def _reaches(conn: Connection, cols, row_key):
+    """The condition that a change's `row_key` names the row with these key columns: the spelling is the
+    same and the row key's parts are the columns — on SQLite as equalities on the primary key's columns,
+    so each is one index look-up."""
+    from sqlalchemy import and_, func
+
+    pg = conn.dialect.name == "postgresql"
+    conds = [_binary(conn, _spelling(cols)) == row_key]
+    rest = row_key
+    for i, col in enumerate(cols):
+        if i == len(cols) - 1:
+            part = rest
+        else:
+            bar = func.strpos(rest, "|") if pg else func.instr(rest, "|")
+            part, rest = func.substr(rest, 1, bar - 1), func.substr(rest, bar + 1)
+        if isinstance(col.type, String):
+            conds.append(col == part)
+        elif pg:  # a text that is no number must not fail the cast: compare as text
+            conds.append(cast(col, String) == part)
+        else:
+            conds.append(col == cast(part, Integer))
+    return and_(*conds)
+
+
+def _later(change: tuple, last: tuple) -> bool:
+    """Whether a change (row key, history id, seq, …) comes after another of the same row: by (history id,
+    seq), in SQLite's order of values when an edit made one of them text or bytes."""
+    try:
+        return (change[1], change[2]) > (last[1], last[2])
+    except TypeError:
+        return (_rank(change[1]), _rank(change[2])) > (_rank(last[1]), _rank(last[2]))
+
+
+def _rank(v: Any) -> tuple:
+    """A value where SQLite orders it: NULL, then numbers, then text, then bytes."""
+    if v is None:
+        return (0, 0)
+    if isinstance(v, (int, float)):
+        return (1, v)
+    return (2, v) if isinstance(v, str) else (3, bytes(v))
+
+
+def _text(key: Any) -> str:
+    """A row key as text, whatever an edit behind dvk's back made of it."""
+    return key if type(key) is str else str(key)
 
 
 class _RawRow:
@@ -464,7 +606,11 @@ class _RawRow:
 
 def _raw(conn: Connection, stmt) -> Iterator[tuple]:
     """Rows of `stmt` as the driver's plain tuples — raw values, no result processing — fetched CHUNK at a
-    time on the connection's own cursor (the same read snapshot)."""
+    time on the connection's own cursor (the same read snapshot), flattened without a Python frame per row."""
+    return chain.from_iterable(_chunks(conn, stmt))
+
+
+def _chunks(conn: Connection, stmt) -> Iterator[list[tuple]]:
     compiled = stmt.compile(dialect=conn.dialect)
     params = compiled.construct_params()
     args = tuple(params[k] for k in compiled.positiontup) if compiled.positional else params
@@ -474,7 +620,7 @@ def _raw(conn: Connection, stmt) -> Iterator[tuple]:
     try:
         cur.execute(sql, args)
         while part := cur.fetchmany(CHUNK):
-            yield from part
+            yield part
     except base as exc:  # as SQLAlchemy would raise it, so the ledger's translation of errors applies
         from sqlalchemy.exc import DBAPIError
 
@@ -614,19 +760,3 @@ def _plain(v: Any) -> Any:
     if isinstance(v, bytes):
         return v.hex()
     return v
-
-
-class _Peek:
-    """An iterator with one item of look-ahead."""
-
-    def __init__(self, it) -> None:
-        self._it = iter(it)
-        self._head = next(self._it, None)
-
-    def peek(self):
-        return self._head
-
-    def next(self):
-        head = self._head
-        self._head = next(self._it, None)
-        return head

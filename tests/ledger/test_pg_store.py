@@ -230,3 +230,38 @@ def test_ctrl_c_in_the_middle_of_a_pipelined_write_is_one_vietnamese_line(empty_
     assert res.returncode == 130, res.stderr
     assert res.stderr.strip() == "Đã dừng (Ctrl-C). Sổ giữ nguyên như trước lệnh.", res.stderr
     assert pg_support.dump(empty_db) == before
+
+
+_OFF = "SET session_replication_role = replica; "  # an edit behind dvk's back that skips the foreign keys
+
+
+@pytest.mark.parametrize("statements,expected", [
+    ([], []),
+    (["INSERT INTO score (entry_id, member, marks) VALUES ('E|Lê', 'Văn', '{}')"], [("extra", "E|Lê|Văn")]),
+    (["INSERT INTO score (entry_id, member, marks) VALUES ('E0', 'An', '{}')"], [("extra", "E0|An")]),
+    (["DELETE FROM score WHERE entry_id = 'E1' AND member = 'Lê'"], [("missing", "E1|Lê")]),
+    (["UPDATE score SET marks = '{\"G1\":7}' WHERE entry_id = 'E' AND member = 'Lê|Văn'"],
+     [("differs", "E|Lê|Văn")]),
+    (["DELETE FROM outcome WHERE decision_id = 10 AND entry_id = 'E~'",
+      "INSERT INTO outcome (decision_id, entry_id, recognized, score, reasons) VALUES (11, 'E~', true, 90, '[]')"],
+     [("extra", "11|E~"), ("missing", "10|E~")]),
+    (["INSERT INTO council_member (year, member, role, ordinal, org_code) VALUES (998, 'An', 'member', 0, 'CDN')"],
+     [("extra", "CDN|998|An")]),
+    (["UPDATE change SET row_key = '010|E~' WHERE table_name = 'outcome' AND row_key = '10|E~'"],
+     [("extra", "10|E~"), ("missing", "010|E~")]),
+    (["UPDATE change SET row_key = 'x|E~' WHERE table_name = 'outcome' AND row_key = '10|E~'"],  # not a number
+     [("extra", "10|E~"), ("missing", "x|E~")]),
+], ids=["clean", "spelling-collision", "deleted-then-back", "missing-after-rewrite", "differs", "outcome-moved",
+        "three-part-extra", "key-spelled-otherwise", "key-not-a-number"])
+def test_verify_on_the_server_finds_edits_of_keys_that_order_differently(empty_db, statements, expected):
+    """The replay joined to each table through its key on PostgreSQL too (text comparisons there: a row key
+    whose part is no number must not fail a cast)."""
+    from safety_support import build_odd_keys_ledger
+
+    build_odd_keys_ledger(empty_db)
+    for s in statements:
+        pg_support.query(empty_db, _OFF + s)
+    data = json.loads(Dvk(empty_db)("verify", "--json", ok=not statements).stdout)
+    found = sorted((p["kind"], p["key"]) for p in data["problems"] if p["kind"] != "chain")
+    assert found == sorted(expected), data["problems"][:5]
+    assert data["ok"] is (not statements)

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from conftest import ASPECTS, FULL, Dvk
-from safety_support import build_entry_ledger, cached_ledger
+from safety_support import build_entry_ledger, build_odd_keys_ledger, cached_ledger
 
 pytestmark = pytest.mark.sqlite_only("edits made behind dvk's back with the sqlite3 module on the file")
 
@@ -145,8 +145,11 @@ def test_a_decision_changed_behind_dvk(cycle):
         (["DELETE FROM history WHERE id = 4"], "Thiếu bản ghi lịch sử #4 (trước Bản ghi lịch sử #5"),
         (["DELETE FROM history WHERE id IN (3, 4)"], "Thiếu bản ghi lịch sử #3–#4"),
         (["UPDATE history SET prev_hash = hash WHERE id = 2"], "Bản ghi lịch sử #2 ("),
+        (["UPDATE change SET history_id = 'sau' WHERE history_id = (SELECT max(id) FROM history)"],
+         "thay đổi thuộc bản ghi lịch sử #sau không tồn tại"),
     ],
-    ids=["record-field", "change-data", "deleted-changes", "deleted-record", "deleted-records", "relinked"],
+    ids=["record-field", "change-data", "deleted-changes", "deleted-record", "deleted-records", "relinked",
+         "record-id-as-text"],
 )
 def test_history_edits_break_the_chain(entry, statements, expected):
     ledger, full_entry = entry
@@ -247,6 +250,88 @@ def test_demo_ledger_verifies(demo_ledger):
     assert res.exit_code == 0 and res.stdout.startswith("Sổ toàn vẹn"), res.stderr
 
 
+# ---------------------------------------------------------------- keys, orders, sorts
+
+def test_keys_that_order_differently_by_column_and_by_spelling_verify(dvk, tmp_path):
+    db = tmp_path / "odd.sqlite"
+    build_odd_keys_ledger(db)
+    d = Dvk(db)
+    data = json.loads(d("verify", "--json").stdout)
+    assert data["ok"] is True, data["problems"][:5]
+    assert data["rows"] == 1 + 6 + (18 - 1) + 6 + 12 + 18 + _settings_rows(db)
+
+
+def _settings_rows(db) -> int:
+    """The rows init_ledger writes besides the test's own (settings, organisation, profile, criteria)."""
+    con = sqlite3.connect(db)
+    try:
+        return sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                   for t in ("meta", "org", "org_profile", "criteria_set"))
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("statements,expected", [
+    (["INSERT INTO score VALUES ('E|Lê', 'Văn', '{}', NULL)"],  # spells the key of ("E", "Lê|Văn")
+     [("extra", "E|Lê|Văn")]),
+    (["INSERT INTO score VALUES ('E0', 'An', '{}', NULL)"], [("extra", "E0|An")]),  # its history deleted it
+    (["DELETE FROM score WHERE entry_id = 'E1' AND member = 'Lê'"], [("missing", "E1|Lê")]),  # written again
+    (["UPDATE score SET marks = '{\"G1\":7}' WHERE entry_id = 'E' AND member = 'Lê|Văn'"],
+     [("differs", "E|Lê|Văn")]),
+    (["DELETE FROM outcome WHERE decision_id = 10 AND entry_id = 'E~'",
+      "INSERT INTO outcome VALUES (11, 'E~', 1, 90.0, '[]')"], [("extra", "11|E~"), ("missing", "10|E~")]),
+    (["UPDATE council_member SET ordinal = 7 WHERE year = 999 AND member = 'An'"], [("differs", "CDN|999|An")]),
+    (["INSERT INTO council_member VALUES (998, 'An', NULL, NULL, 'member', 0, 'CDN')"],
+     [("extra", "CDN|998|An")]),
+    (["DELETE FROM decision WHERE id = 10"], [("missing", "10")]),
+    (["UPDATE change SET row_key = '010|E~' WHERE table_name = 'outcome' AND row_key = '10|E~'"],  # a number
+     [("extra", "10|E~"), ("missing", "010|E~")]),  # spelled otherwise names no row (the chain breaks too)
+    (["UPDATE change SET history_id = 'sau' WHERE table_name = 'score' AND row_key = 'E1|Lê' AND op = 'delete'"],
+     [("extra", "E1|Lê")]),  # text after numbers: the delete is now the latest change of that sheet
+    (["UPDATE change SET seq = x'00', history_id = (SELECT max(history_id) FROM change WHERE table_name = 'score' "
+      "AND row_key = 'E1|Lê') WHERE table_name = 'score' AND row_key = 'E1|Lê' AND op = 'delete'"],
+     [("extra", "E1|Lê")]),  # bytes after numbers, within the same record
+], ids=["spelling-collision", "deleted-then-back", "missing-after-rewrite", "differs", "outcome-moved",
+        "three-part-key", "three-part-extra", "integer-key", "key-spelled-otherwise", "record-id-as-text",
+        "seq-as-bytes"])
+def test_edits_of_rows_whose_keys_order_differently_are_found(dvk, tmp_path, statements, expected):
+    db = tmp_path / "odd.sqlite"
+    build_odd_keys_ledger(db)
+    sql(db, *statements)
+    data = json.loads(Dvk(db)("verify", "--json", ok=False).stdout)
+    found = sorted((p["kind"], p["key"]) for p in data["problems"] if p["kind"] != "chain")
+    assert found == sorted(expected), data["problems"][:5]
+
+
+def test_verify_reads_every_table_without_a_sort(demo_ledger):
+    """Linear at any size and no temporary sort files: every query verify sends SQLite on a ledger table is
+    read in an index's order (the demo holds every kind of key: one text column, two and three columns, a
+    number)."""
+    from dvk.ledger.sqlite import Ledger
+    from dvk.ledger.verify import verify
+
+    db, _ = demo_ledger
+    led = Ledger.open(db)
+    sent: list[str] = []
+    try:
+        led.raw().set_trace_callback(sent.append)
+        report = verify(led)
+    finally:
+        led.close()
+    assert report.ok and report.rows > 500
+    reads = [q for q in sent if q.lstrip().upper().startswith("SELECT") and "sqlite_master" not in q]
+    con = sqlite3.connect(db)
+    try:
+        plans = {q: [r[3] for r in con.execute("EXPLAIN QUERY PLAN " + q)] for q in reads}
+    finally:
+        con.close()
+    joined = [q for q in reads if "LEFT OUTER JOIN" in q]
+    assert {q.split("LEFT OUTER JOIN ")[1].split()[0] for q in joined} >= {"score", "outcome", "council_member",
+                                                                           "decision", "decision_unit"}
+    sorted_ = {q[:120]: p for q, p in plans.items() if any("TEMP B-TREE" in step for step in p)}
+    assert not sorted_, sorted_
+
+
 # ---------------------------------------------------------------- bounded memory
 
 BUILD = textwrap.dedent("""
@@ -297,7 +382,6 @@ def test_memory_stays_bounded_as_the_ledger_grows(tmp_path):
 def test_record_inserted_matches_insert_many(tmp_path):
     """The public bulk-recording path leaves the same rows and changes as insert_many, and a sound chain."""
     from dvk.cycle.setup import init_ledger
-    from dvk.ledger.sqlite import Ledger
     from dvk.ledger.history import canonical, row_key
     from dvk.ledger.verify import verify
 
