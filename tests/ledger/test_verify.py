@@ -215,7 +215,7 @@ def test_rewriting_one_record_consistently_still_breaks_the_link_to_the_next(ent
 
 def test_problems_are_listed_all_at_once_and_capped(entry):
     ledger, full_entry = entry
-    from dvk.ledger import verify as v
+    from dvk.ledger import findings as v
 
     rows = [(f"X{i:05d}", f"Đơn vị lạ {i}", None, 100 + i, "CDN") for i in range(v.MAX_KEPT + 50)]
     con = sqlite3.connect(ledger.db)
