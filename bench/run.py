@@ -10,7 +10,9 @@ baseline process that does the same work with plain `sqlite3` and the standard l
 * `dvk list` (plain lines, its output not a terminal) against its own `--json`;
 * `list --json`, `check --json`, `status --json`, `recognize` (dry run and real, on a copy)
   vs a baseline that reads the same tables with sqlite3, computes the same scores and writes
-  the same JSON (or inserts the same outcome rows);
+  the same JSON — for `list`, `check` and the dry run the same bytes, Vietnamese reasons and every
+  gate's text included (tests/design/test_bench_baselines.py compares them) — or inserts the same
+  outcome rows;
 * `verify` (hash chain + replay) vs a baseline that only recomputes the chain's hashes.
 
 It prints a table: time, baseline, ratio, peak memory (maximum resident set size of each
@@ -46,48 +48,112 @@ BASE_COMMON = r'''
 import json, sqlite3, sys
 db = sys.argv[1]
 con = sqlite3.connect(db)
+YEAR = %(year)d
 W = {"G1": 8, "G2": 8, "G3": 8, "G4": 8, "G5": 8, "S1": 10, "S2": 10, "S3": 10, "S4": 10, "S5": 10, "S6": 10}
+PASS, MIN_MEMBERS = 80, 1
+START, END = f"{YEAR}-02-01", f"{YEAR}-02-29"
+ASPECTS = (("approach", "Cách làm"), ("experience", "Kinh nghiệm"), ("spread", "Tính lan tỏa"),
+           ("effectiveness", "Hiệu quả"), ("sustainability", "Sự bền vững"))
+def vn_date(iso):
+    y, m, d = iso.split("-")
+    return f"{d}/{m}/{y}"
+def vn_score(x):
+    return f"{x:.2f}".replace(".", ",")
 def total(marks):
     num = den = 0
     for c, v in marks.items():
         if v is None: continue
         num += v * W[c]; den += W[c]
     return num * 10 / den if den else None
-def rows():
+units = {c: (n, k) for c, n, k in con.execute("SELECT code, name, committee FROM unit")}
+def rows(texts):
+    # Every entry of the year judged as dvk judges it, with its Vietnamese reasons: all five gates' texts when
+    # `texts` (check), else only the failing ones' (list, recognize).
     ents = con.execute("SELECT id, unit_code, title, kind, subject, person, position, field, registered_on, "
-                       "late, sudden, note, seq FROM entry WHERE year=? ORDER BY seq", (%(year)d,))
+                       "late, sudden, note, seq FROM entry WHERE year=? ORDER BY seq", (YEAR,))
     reps = {r[0]: r for r in con.execute("SELECT r.entry_id, r.approach, r.experience, r.spread, r.effectiveness, "
                                          "r.sustainability FROM report r JOIN entry e ON e.id=r.entry_id WHERE e.year=?",
-                                         (%(year)d,))}
-    confs = {r[0]: r for r in con.execute("SELECT c.entry_id, c.committee, c.rejected FROM confirmation c "
-                                          "JOIN entry e ON e.id=c.entry_id WHERE e.year=?", (%(year)d,))}
+                                         (YEAR,))}
+    confs = {r[0]: r for r in con.execute("SELECT c.entry_id, c.committee, c.rejected, c.reason FROM confirmation c "
+                                          "JOIN entry e ON e.id=c.entry_id WHERE e.year=?", (YEAR,))}
     sheets = {}
     for eid, m, marks in con.execute("SELECT s.entry_id, s.member, s.marks FROM score s JOIN entry e "
-                                     "ON e.id=s.entry_id WHERE e.year=?", (%(year)d,)):
-        sheets.setdefault(eid, []).append(total(json.loads(marks)))
+                                     "ON e.id=s.entry_id WHERE e.year=?", (YEAR,)):
+        sheets.setdefault(eid, {})[m] = total(json.loads(marks))
     for e in ents:
-        r = reps.get(e[0]); c = confs.get(e[0]); s = [t for t in sheets.get(e[0], []) if t is not None]
-        score = sum(s) / len(s) if s else None
-        reasons = []
-        if e[10] == 0 and not ("%(year)d-02-01" <= (e[8] or "") <= "%(year)d-02-29"): reasons.append("late")
-        if r is None or not all(x and x.strip() for x in r[1:]): reasons.append("report")
-        if c is None or c[2]: reasons.append("confirmation")
-        if score is None or score < 80: reasons.append("score")
-        yield e, score, reasons
+        eid, on, sudden = e[0], e[8], e[10]
+        r, c, totals = reps.get(eid), confs.get(eid), sheets.get(eid, {})
+        gates = []
+        if sudden:
+            gates.append(("registration", "Đăng ký", True, "Thành tích đột xuất, không phải đăng ký."))
+        elif on is None:
+            gates.append(("registration", "Đăng ký", False, "Chưa có ngày đăng ký."))
+        elif START <= on <= END:
+            gates.append(("registration", "Đăng ký", True, texts and f"Đăng ký ngày {vn_date(on)}, đúng hạn."))
+        else:
+            gates.append(("registration", "Đăng ký", False, f"Đăng ký ngày {vn_date(on)}, ngoài thời hạn "
+                          f"{vn_date(START)}–{vn_date(END)} và không phải thành tích đột xuất."))
+        if r is None:
+            gates.append(("report", "Báo cáo thành tích", False, "Chưa có báo cáo thành tích."))
+        else:
+            empty = [label for (_, label), v in zip(ASPECTS, r[1:]) if not (v and v.strip())]
+            gates.append(("report", "Báo cáo thành tích", False, "Báo cáo thành tích còn thiếu: " + ", ".join(empty) + ".")
+                         if empty else ("report", "Báo cáo thành tích", True, "Báo cáo nêu đủ 5 nội dung."))
+        if c is None:
+            gates.append(("confirmation", "Xác nhận của cấp ủy", False, "Chưa có xác nhận của cấp ủy cùng cấp."))
+        elif c[2]:
+            gates.append(("confirmation", "Xác nhận của cấp ủy", False,
+                          f"Cấp ủy “{c[1]}” không xác nhận: {c[3] or 'không nêu lý do'}."))
+        else:
+            gates.append(("confirmation", "Xác nhận của cấp ủy", True, texts and f"Đã được “{c[1]}” xác nhận."))
+        n = len(totals)
+        gates.append(("scores", "Chấm điểm", False, f"Mới có {n} thành viên Hội đồng chấm điểm, cần ít nhất {MIN_MEMBERS}.")
+                     if n < MIN_MEMBERS else ("scores", "Chấm điểm", True, texts and f"{n} thành viên Hội đồng đã chấm điểm."))
+        values = [t for t in totals.values() if t is not None]
+        score = sum(values) / len(values) if values else None
+        if score is None:
+            gates.append(("pass_mark", "Điểm đạt", False, f"Chưa có điểm (điểm đạt {PASS})."))
+        elif score >= PASS:
+            gates.append(("pass_mark", "Điểm đạt", True, texts and f"Điểm {vn_score(score)} ≥ điểm đạt {PASS}."))
+        else:
+            gates.append(("pass_mark", "Điểm đạt", False, f"Điểm {vn_score(score)} thấp hơn điểm đạt {PASS}."))
+        status = "scored" if totals else "confirmed" if c and not c[2] else "reported" if r else "registered"
+        yield e, status, score, gates, totals
+def entry_json(e, status, score, gates):
+    reasons = [g[3] for g in gates if not g[2]]
+    return {"id": e[0], "year": YEAR, "unit": e[1], "unit_name": units[e[1]][0], "title": e[2], "kind": e[3],
+            "subject": e[4], "person": e[5], "position": e[6], "field": e[7], "registered_on": e[8],
+            "late": bool(e[9]), "sudden": bool(e[10]), "note": e[11], "status": status,
+            "score": None if score is None else round(score, 2), "eligible": not reasons, "reasons": reasons}
+def stream(items):
+    out = sys.stdout
+    out.write("[")
+    for i, it in enumerate(items):
+        out.write((",\n  " if i else "\n  ") + json.dumps(it, ensure_ascii=False))
+    out.write("\n]\n")
 '''
 
 BASELINES = {
     "list": BASE_COMMON + r'''
-out = sys.stdout
-out.write("[")
-for i, (e, score, reasons) in enumerate(rows()):
-    out.write((",\n" if i else "\n") + json.dumps({"id": e[0], "unit": e[1], "title": e[2], "kind": e[3],
-        "subject": e[4], "person": e[5], "position": e[6], "field": e[7], "registered_on": e[8], "late": bool(e[9]),
-        "sudden": bool(e[10]), "note": e[11], "score": score, "eligible": not reasons, "reasons": reasons},
-        ensure_ascii=False))
-out.write("\n]\n")
+stream(entry_json(e, status, score, gates) for e, status, score, gates, _ in rows(False))
 ''',
-    "check": None,  # same work as list plus per-gate detail: reuse "list"
+    "check": BASE_COMMON + r'''
+stream({**entry_json(e, status, score, gates),
+        "gates": [{"code": g[0], "label": g[1], "ok": g[2], "reason": g[3]} for g in gates],
+        "member_totals": {m: None if t is None else round(t, 2) for m, t in totals.items()},
+        "pass_mark": float(PASS)} for e, status, score, gates, totals in rows(True))
+''',
+    "recognize_dry": BASE_COMMON + r'''
+ok, bad = [], []
+for e, status, score, gates, _ in rows(False):
+    reasons = [g[3] for g in gates if not g[2]]
+    (bad.append({"id": e[0], "reasons": reasons}) if reasons else ok.append(e[0]))
+out = sys.stdout
+out.write(f'{{\n  "year": {YEAR},\n  "number": 1,\n  "date": "{YEAR}-10-15",\n  "dry_run": true,\n  "recognized": [')
+out.write(",".join("\n    " + json.dumps(x) for x in ok) + "\n  ],\n" if ok else "],\n")
+out.write('  "not_recognized": [')
+out.write(",".join("\n    " + json.dumps(x, ensure_ascii=False) for x in bad) + "\n  ]\n}\n" if bad else "]\n}\n")
+''',
     "status": r'''
 import json, sqlite3, sys
 con = sqlite3.connect(sys.argv[1])
@@ -100,8 +166,9 @@ print(json.dumps([list(r) for r in con.execute(q, (%(year)d,))]))
 ''',
     "recognize": BASE_COMMON + r'''
 out = []
-for e, score, reasons in rows():
-    out.append((1, e[0], not reasons, score, json.dumps(reasons)))
+for e, status, score, gates, _ in rows(False):
+    reasons = [g[3] for g in gates if not g[2]]
+    out.append((1, e[0], not reasons, score, json.dumps(reasons, ensure_ascii=False)))
 con.execute("CREATE TEMP TABLE o (d INT, e TEXT, r INT, s REAL, reasons TEXT)")
 con.executemany("INSERT INTO o VALUES (?,?,?,?,?)", out)
 con.commit()
@@ -110,16 +177,17 @@ con.commit()
 import hashlib, sqlite3, sys
 con = sqlite3.connect(sys.argv[1])
 prev = "0" * 64
-for hid, in con.execute("SELECT id FROM history ORDER BY id"):
+for hid, at, user, command, summary, n in con.execute(
+        "SELECT id, at, user, command, summary, n_changes FROM history ORDER BY id").fetchall():
     h = hashlib.sha256()
-    for row in con.execute("SELECT seq, table_name, row_key, op, data FROM change WHERE history_id=? ORDER BY seq",
-                           (hid,)):
-        h.update("\t".join("" if x is None else str(x) for x in row).encode())
-    prev = hashlib.sha256((prev + h.hexdigest()).encode()).hexdigest()
+    for seq, t, k, op, data in con.execute("SELECT seq, table_name, row_key, op, data FROM change "
+                                           "WHERE history_id=? ORDER BY seq", (hid,)):
+        h.update(f"{seq}\t{t}\t{k}\t{op}\t{'' if data is None else data}\n".encode())
+    prev = hashlib.sha256("\n".join([prev, str(hid), at, user, command, summary, str(n), h.hexdigest()]).encode()
+                          ).hexdigest()
 print(prev)
 ''',
 }
-BASELINES["check"] = BASELINES["list"]
 
 # Single commands a clerk types, each against a plain process doing the same read or write with sqlite3
 # (the entry in the middle of the year; writes in one BEGIN IMMEDIATE with their history record).
@@ -229,6 +297,12 @@ def best_of(n: int, argv: list[str], **kw) -> tuple[float, float]:
     return min(times), max(mems)
 
 
+# The whole-year commands whose baselines write the same bytes (tests/design/test_bench_baselines.py checks it).
+SAME_OUTPUT = {"list": ["list", "--year", str(YEAR), "--json"], "check": ["check", "--year", str(YEAR), "--json"]}
+DRY_RUN = ["recognize", "--year", str(YEAR), "--number", "1", "--date", f"15/10/{YEAR}", "--dry-run", "--json"]
+SAME_OUTPUT["recognize_dry"] = DRY_RUN
+
+
 def baseline(name: str, db: Path, tmp: Path) -> list[str]:
     script = tmp / f"base_{name}.py"
     script.write_text(BASELINES[name] % {"year": YEAR}, encoding="utf-8")
@@ -282,22 +356,26 @@ def bench_size(size: int, tmp: Path, repeat: int) -> list[tuple]:
     t, m = best_of(repeat, dvk("list", "--year", str(YEAR)), env=env)
     bt, bm = best_of(repeat, dvk("list", "--year", str(YEAR), "--json"), env=env)
     rows.append((size, "dvk list (plain lines) vs its --json", t, bt, m, bm))
-    for name, args in [("list", ["list", "--year", str(YEAR), "--json"]),
-                       ("check", ["check", "--year", str(YEAR), "--json"]),
+    for name, args in [("list", SAME_OUTPUT["list"]), ("check", SAME_OUTPUT["check"]),
                        ("status", ["status", "--year", str(YEAR), "--json"])]:
         t, m = best_of(repeat, dvk(*args), env=env)
         bt, bm = best_of(repeat, baseline(name, db, tmp))
         rows.append((size, f"dvk {' '.join(args[:1])} --json", t, bt, m, bm))
-    t, m = best_of(repeat, dvk("recognize", "--year", str(YEAR), "--number", "1", "--dry-run", "--json"), env=env)
-    bt, bm = best_of(repeat, baseline("recognize", db, tmp))
+    t, m = best_of(repeat, dvk(*DRY_RUN), env=env)
+    bt, bm = best_of(repeat, baseline("recognize_dry", db, tmp))
     rows.append((size, "dvk recognize --dry-run", t, bt, m, bm))
     copy = tmp / f"bench-{size}-copy.sqlite"
     shutil.copyfile(db, copy)
-    t, m, _ = run(dvk("recognize", "--year", str(YEAR), "--number", "1", "--json"), env={**env, "DVK_DB": str(copy)})
+    t, m, _ = run(dvk("recognize", "--year", str(YEAR), "--number", "1", "--date", f"15/10/{YEAR}", "--json"),
+                  env={**env, "DVK_DB": str(copy)})
     bt, bm, _ = run(baseline("recognize", copy, tmp))
     rows.append((size, "dvk recognize (writes, incl. backup)", t, bt, m, bm))
-    t, m, _ = run(dvk("verify"), env={**env, "DVK_DB": str(copy)})
-    bt, bm, _ = run(baseline("verify", copy, tmp))
+    times, btimes, mems, bmems = [], [], [], []
+    for _ in range(repeat):  # read only: alternating with its baseline, so both see the same load
+        t, m, _ = run(dvk("verify"), env={**env, "DVK_DB": str(copy)})
+        bt, bm, _ = run(baseline("verify", copy, tmp))
+        times.append(t), btimes.append(bt), mems.append(m), bmems.append(bm)
+    t, bt, m, bm = min(times), min(btimes), max(mems), max(bmems)
     rows.append((size, "dvk verify", t, bt, m, bm))
     for p in tmp.glob(f"bench-{size}-copy.sqlite*"):
         if p.is_dir():
