@@ -251,8 +251,11 @@ _OFF = "SET session_replication_role = replica; "  # an edit behind dvk's back t
      [("extra", "10|E~"), ("missing", "010|E~")]),
     (["UPDATE change SET row_key = 'x|E~' WHERE table_name = 'outcome' AND row_key = '10|E~'"],  # not a number
      [("extra", "10|E~"), ("missing", "x|E~")]),
+    (["UPDATE entry SET title = 'Khác' WHERE id = 'E0'", "DELETE FROM entry WHERE id = 'E10'",
+      "INSERT INTO unit (code, name, ordinal, org_code) VALUES ('MA', 'Đơn vị ma', 9, 'CDN')"],
+     [("differs", "E0"), ("extra", "MA"), ("missing", "E10")]),  # one-column text keys: merged, not joined
 ], ids=["clean", "spelling-collision", "deleted-then-back", "missing-after-rewrite", "differs", "outcome-moved",
-        "three-part-extra", "key-spelled-otherwise", "key-not-a-number"])
+        "three-part-extra", "key-spelled-otherwise", "key-not-a-number", "one-column-keys"])
 def test_verify_on_the_server_finds_edits_of_keys_that_order_differently(empty_db, statements, expected):
     """The replay joined to each table through its key on PostgreSQL too (text comparisons there: a row key
     whose part is no number must not fail a cast)."""

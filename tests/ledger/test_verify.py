@@ -272,6 +272,7 @@ def _settings_rows(db) -> int:
 
 
 @pytest.mark.parametrize("statements,expected", [
+    ([], []),
     (["INSERT INTO score VALUES ('E|Lê', 'Văn', '{}', NULL)"],  # spells the key of ("E", "Lê|Văn")
      [("extra", "E|Lê|Văn")]),
     (["INSERT INTO score VALUES ('E0', 'An', '{}', NULL)"], [("extra", "E0|An")]),  # its history deleted it
@@ -291,16 +292,41 @@ def _settings_rows(db) -> int:
     (["UPDATE change SET seq = x'00', history_id = (SELECT max(history_id) FROM change WHERE table_name = 'score' "
       "AND row_key = 'E1|Lê') WHERE table_name = 'score' AND row_key = 'E1|Lê' AND op = 'delete'"],
      [("extra", "E1|Lê")]),  # bytes after numbers, within the same record
-], ids=["spelling-collision", "deleted-then-back", "missing-after-rewrite", "differs", "outcome-moved",
+    (["UPDATE score SET total = CAST('x' AS BLOB) WHERE entry_id = 'E' AND member = 'An'",
+      "UPDATE entry SET title = CAST(title AS BLOB) WHERE id = 'E'"],
+     [("differs", "E"), ("differs", "E|An")]),  # bytes (the same text, for the title)
+    (["UPDATE entry SET late = 2 WHERE id = 'E0'"], [("differs", "E0")]),  # a boolean column holding 2
+    (["UPDATE change SET data = json_set(data, '$.late', '0') WHERE table_name = 'entry' AND row_key = 'E0'"],
+     [("differs", "E0")]),  # a history state holding the text "0" where the row holds false
+    (["UPDATE change SET data = json_remove(data, '$.note') WHERE table_name = 'entry' AND row_key = 'E~'"], []),
+    # a state recorded before a column existed: its default (NULL) stands for it
+    (["UPDATE change SET op = 'delete' WHERE table_name = 'entry' AND row_key = 'E~'"], [("extra", "E~")]),
+    # the row's one change made a delete that still holds the row's state
+], ids=["clean", "spelling-collision", "deleted-then-back", "missing-after-rewrite", "differs", "outcome-moved",
         "three-part-key", "three-part-extra", "integer-key", "key-spelled-otherwise", "record-id-as-text",
-        "seq-as-bytes"])
-def test_edits_of_rows_whose_keys_order_differently_are_found(dvk, tmp_path, statements, expected):
+        "seq-as-bytes", "bytes", "boolean-two", "history-text-for-boolean", "state-without-a-column",
+        "delete-holding-the-row"])
+@pytest.mark.parametrize("way", ["sqlite-json", "row-by-row"])
+def test_edits_of_rows_whose_keys_order_differently_are_found(dvk, tmp_path, monkeypatch, statements, expected, way):
+    """Both ways of comparing on SQLite find the same: SQLite passing over the rows it shows equal to their one
+    change (`_shown_equal`), and every row compared in Python (a SQLite without its JSON functions)."""
+    from dvk.ledger import replay
+    from dvk.ledger.sqlite import Ledger
+    from dvk.ledger.verify import verify
+
     db = tmp_path / "odd.sqlite"
     build_odd_keys_ledger(db)
     sql(db, *statements)
-    data = json.loads(Dvk(db)("verify", "--json", ok=False).stdout)
-    found = sorted((p["kind"], p["key"]) for p in data["problems"] if p["kind"] != "chain")
-    assert found == sorted(expected), data["problems"][:5]
+    if way == "row-by-row":
+        monkeypatch.setattr(replay, "_json_functions", lambda conn: False)
+    led = Ledger.open(db)
+    try:
+        report = verify(led)
+    finally:
+        led.close()
+    found = sorted((p.kind, p.key) for p in report.problems if p.kind != "chain")
+    assert found == sorted(expected), report.problems[:5]
+    assert report.ok is (not statements)
 
 
 def test_verify_reads_every_table_without_a_sort(demo_ledger):
