@@ -232,11 +232,17 @@ def ensure_policies(conn) -> None:
     caller's transaction)."""
     from dvk.ledger.tables import TABLES
 
+    # The roles are the server's, shared by every ledger on it, and each ledger's write lock is its own
+    # database's: two ledgers set up at once both find a group role missing and both create it; the
+    # second waits for the first and then finds it made (a unique violation of pg_authid, or "already
+    # exists"), which here means only that it is there. The same for the groups' membership in WRITER.
     for role in (WRITER, *GROUPS.values()):
         _exec(conn, f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN "
-                    f"CREATE ROLE {role} NOLOGIN; END IF; END $$")
+                    f"BEGIN CREATE ROLE {role} NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation "
+                    f"THEN NULL; END; END IF; END $$")
     for role in GROUPS.values():
-        _exec(conn, f"GRANT {WRITER} TO {role}")
+        _exec(conn, f"DO $$ BEGIN GRANT {WRITER} TO {role}; EXCEPTION WHEN duplicate_object OR unique_violation "
+                    f"THEN NULL; END $$")
     _exec(conn, f"GRANT USAGE ON SCHEMA public TO {WRITER}")
     _exec(conn, f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {WRITER}")
     _exec(conn, f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {GROUPS['clerk']}")
@@ -299,6 +305,7 @@ def add_user(tx: "Tx", login: str, role: str, *, unit: str | None = None, member
     """Create the PostgreSQL login `login` with `role` on this ledger (in `tx`'s transaction, so the
     role, its grants and its mapping in the history commit together)."""
     from sqlalchemy import select
+    from sqlalchemy.exc import DBAPIError
 
     from dvk.ledger.history import table
 
@@ -332,7 +339,13 @@ def add_user(tx: "Tx", login: str, role: str, *, unit: str | None = None, member
         raise InvalidInput(f"Tài khoản “{login}” đã có trên máy chủ; chọn tên khác.")
     ensure_policies(conn)
     pw = f" PASSWORD {_literal(password)}" if password else ""
-    _exec(conn, f"CREATE ROLE {login} LOGIN{pw} IN ROLE {GROUPS[role]}")
+    try:
+        with conn.begin_nested():  # made at the same moment by another ledger of the server: said as above
+            _exec(conn, f"CREATE ROLE {login} LOGIN{pw} IN ROLE {GROUPS[role]}")
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) not in ("42710", "23505"):  # duplicate_object, unique_violation
+            raise
+        raise InvalidInput(f"Tài khoản “{login}” đã có trên máy chủ; chọn tên khác.") from None
     db = conn.exec_driver_sql("SELECT current_database()").scalar()
     _exec(conn, f'REVOKE CONNECT ON DATABASE "{db}" FROM PUBLIC')
     _exec(conn, f'GRANT CONNECT ON DATABASE "{db}" TO {login}')

@@ -301,3 +301,108 @@ def test_no_clerk_changes_what_a_login_may_do(two_levels):
     assert "Không có tổ chức" in Dvk(url).fails("users", "add", f"u_z_{TAG}", "--role", "clerk", "--org", "KHONG").stderr
     res = Dvk(url).fails("users", "add", f"u_z_{TAG}", "--role", "unit", "--unit", "BVDK", "--org", "CDCS_A")
     assert "thuộc tổ chức “CDN”" in res.stderr
+
+
+def test_two_ledgers_of_one_server_set_up_their_logins_at_the_same_moment(monkeypatch):
+    """The group roles are the server's, and each ledger's write lock its own database's: the first `users add`
+    of two ledgers at once both create the groups. The second waits for the first, then goes on (CI once
+    failed here with a unique violation of pg_authid). Fresh group names, so that the groups are missing."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from dvk.ledger import roles
+
+    tag = f"{pg_support.worker()}_{__import__('os').getpid()}_race"
+    groups = {k: f"{v}_{tag}" for k, v in roles.GROUPS.items()}
+    writer = f"dvk_writer_{tag}"
+    monkeypatch.setattr(roles, "GROUPS", groups)
+    monkeypatch.setattr(roles, "WRITER", writer)
+    names = [pg_support.new_name("race"), pg_support.new_name("race")]
+    engines = []
+    try:
+        for name in names:
+            url = pg_support.create_database(name)
+            build_units_ledger(url)
+            engines.append(sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"),
+                                            poolclass=sa.pool.NullPool))
+        failed: list[BaseException] = []
+
+        def second() -> None:
+            try:
+                with engines[1].begin() as conn:
+                    roles.ensure_policies(conn)
+            except BaseException as exc:  # noqa: BLE001 - reported by the test below
+                failed.append(exc)
+
+        with engines[0].connect() as first:
+            with first.begin():
+                roles.ensure_policies(first)  # the groups made, not committed yet
+                thread = threading.Thread(target=second)
+                thread.start()
+                waiting = []
+                for _ in range(200):  # the second set-up waits on the first's new roles
+                    waiting = pg_support.query(pg_support.admin_url(),
+                                               "SELECT 1 FROM pg_stat_activity WHERE datname = %s "
+                                               "AND wait_event_type = 'Lock'", (names[1],))
+                    if waiting or not thread.is_alive():
+                        break
+                    __import__("time").sleep(0.05)
+                assert waiting, f"the second set-up did not wait for the first: {failed}"
+            thread.join(60)
+        assert not thread.is_alive()
+        assert not failed, failed
+        members = pg_support.query(pg_support.admin_url(),
+                                   "SELECT m.rolname FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid "
+                                   "JOIN pg_roles m ON m.oid = a.member WHERE r.rolname = %s ORDER BY 1", (writer,))
+        assert [m for (m,) in members] == sorted(groups.values())
+    finally:
+        for e in engines:
+            e.dispose()
+        for name in names:
+            pg_support.drop_database(name)
+        for role in (*groups.values(), writer):
+            pg_support.query(pg_support.admin_url(), f"DROP ROLE IF EXISTS {role}")
+
+
+def test_a_login_made_at_the_same_moment_by_another_ledger_is_refused_clearly(tmp_path):
+    """Two clerks of one server pick the same login at once: the second `users add` waits for the first,
+    then says the login is taken (exit 1) and its ledger is as it was."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from safety_support import ROOT
+
+    name = pg_support.new_name("samelogin")
+    url = pg_support.create_database(name)
+    build_units_ledger(url)
+    Dvk(url)("users", "add", f"tk_first_{TAG}", "--role", "clerk")  # the groups exist: only the login races
+    login = f"tk_same_{TAG}"
+    before = _dump(url)
+    other = psycopg.connect(pg_support.admin_url())  # the other ledger's `users add`, not committed yet
+    try:
+        other.execute(f"CREATE ROLE {login} LOGIN")
+        env = {**{k: v for k, v in os.environ.items() if k != "DVK_DEBUG"},
+               "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        proc = subprocess.Popen([sys.executable, "-m", "dvk", "users", "add", "--db", url, login, "--role", "clerk"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        waiting = []
+        for _ in range(400):
+            waiting = pg_support.query(pg_support.admin_url(), "SELECT 1 FROM pg_stat_activity WHERE datname = %s "
+                                       "AND wait_event_type = 'Lock'", (name,))
+            if waiting or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert waiting, "dvk users add did not wait for the other transaction's login"
+        other.commit()
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1, (out, err)
+        assert f"Tài khoản “{login}” đã có trên máy chủ" in err and "Traceback" not in err, err
+        assert _dump(url) == before
+    finally:
+        other.close()
+        pg_support.drop_database(name)
+        for role in (login, f"tk_first_{TAG}"):
+            pg_support.query(pg_support.admin_url(), f"DROP ROLE IF EXISTS {role}")
