@@ -295,6 +295,8 @@ def _settings_rows(db) -> int:
     (["UPDATE score SET total = CAST('x' AS BLOB) WHERE entry_id = 'E' AND member = 'An'",
       "UPDATE entry SET title = CAST(title AS BLOB) WHERE id = 'E'"],
      [("differs", "E"), ("differs", "E|An")]),  # bytes (the same text, for the title)
+    (["UPDATE score SET marks = CAST(marks AS BLOB) WHERE entry_id = 'E10' AND member = 'An'"],
+     [("differs", "E10|An")]),  # a JSON column's text as bytes: the same JSON, not the same value
     (["UPDATE entry SET late = 2 WHERE id = 'E0'"], [("differs", "E0")]),  # a boolean column holding 2
     (["UPDATE change SET data = json_set(data, '$.late', '0') WHERE table_name = 'entry' AND row_key = 'E0'"],
      [("differs", "E0")]),  # a history state holding the text "0" where the row holds false
@@ -304,7 +306,7 @@ def _settings_rows(db) -> int:
     # the row's one change made a delete that still holds the row's state
 ], ids=["clean", "spelling-collision", "deleted-then-back", "missing-after-rewrite", "differs", "outcome-moved",
         "three-part-key", "three-part-extra", "integer-key", "key-spelled-otherwise", "record-id-as-text",
-        "seq-as-bytes", "bytes", "boolean-two", "history-text-for-boolean", "state-without-a-column",
+        "seq-as-bytes", "bytes", "json-as-bytes", "boolean-two", "history-text-for-boolean", "state-without-a-column",
         "delete-holding-the-row"])
 @pytest.mark.parametrize("way", ["sqlite-json", "row-by-row"])
 def test_edits_of_rows_whose_keys_order_differently_are_found(dvk, tmp_path, monkeypatch, statements, expected, way):
