@@ -62,15 +62,21 @@ def count(db: Path, table: str, where: str = "1") -> int:
         con.close()
 
 
-def dvk_process(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
-    """Run `python -m dvk …` in a fresh process (what a clerk's shell or script does)."""
+def dvk_env(env: dict | None = None) -> dict:
+    """The environment of a `python -m dvk …` process: this one's, without DVK_DEBUG, with `env` and this
+    checkout on PYTHONPATH."""
     e = {k: v for k, v in os.environ.items() if k != "DVK_DEBUG"}
     e.update(env or {})
     e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
+    return e
+
+
+def dvk_process(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
+    """Run `python -m dvk …` in a fresh process (what a clerk's shell or script does)."""
     import pg_support
 
     pg_support.ensure_all()  # the test's server databases, made on first use
-    return subprocess.run([sys.executable, "-m", "dvk", *args], capture_output=True, text=True, env=e, **kw)
+    return subprocess.run([sys.executable, "-m", "dvk", *args], capture_output=True, text=True, env=dvk_env(env), **kw)
 
 
 def verify_ok(db: Path) -> str:

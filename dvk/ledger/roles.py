@@ -334,9 +334,9 @@ def add_user(tx: "Tx", login: str, role: str, *, unit: str | None = None, member
             unit_org = conn.execute(select(ut.c.org_code).where(ut.c.code == unit)).scalar()
             if unit_org != org:
                 raise InvalidInput(f"Đơn vị “{unit}” (--unit) thuộc tổ chức “{unit_org}”, không thuộc “{org}” (--org).")
-    exists = conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %(n)s", {"n": login}).first()
-    if exists:
-        raise InvalidInput(f"Tài khoản “{login}” đã có trên máy chủ; chọn tên khác.")
+    taken = f"Tài khoản “{login}” đã có trên máy chủ; chọn tên khác."
+    if conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %(n)s", {"n": login}).first():
+        raise InvalidInput(taken)
     ensure_policies(conn)
     pw = f" PASSWORD {_literal(password)}" if password else ""
     try:
@@ -345,7 +345,7 @@ def add_user(tx: "Tx", login: str, role: str, *, unit: str | None = None, member
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) not in ("42710", "23505"):  # duplicate_object, unique_violation
             raise
-        raise InvalidInput(f"Tài khoản “{login}” đã có trên máy chủ; chọn tên khác.") from None
+        raise InvalidInput(taken) from None
     db = conn.exec_driver_sql("SELECT current_database()").scalar()
     _exec(conn, f'REVOKE CONNECT ON DATABASE "{db}" FROM PUBLIC')
     _exec(conn, f'GRANT CONNECT ON DATABASE "{db}" TO {login}')

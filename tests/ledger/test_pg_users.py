@@ -11,7 +11,7 @@ import pytest
 
 import pg_support
 from conftest import ASPECTS, FULL, Dvk, build_units_ledger
-from safety_support import dvk_process
+from safety_support import dvk_env, dvk_process
 
 pytestmark = pytest.mark.postgres_only
 
@@ -303,6 +303,20 @@ def test_no_clerk_changes_what_a_login_may_do(two_levels):
     assert "thuộc tổ chức “CDN”" in res.stderr
 
 
+def _waits_on_a_lock(database: str, running) -> bool:
+    """Whether a session of `database` comes to wait on a lock while `running()` holds (up to 20 s)."""
+    import time
+
+    for _ in range(400):
+        if pg_support.query(pg_support.admin_url(), "SELECT 1 FROM pg_stat_activity WHERE datname = %s "
+                            "AND wait_event_type = 'Lock'", (database,)):
+            return True
+        if not running():
+            return False
+        time.sleep(0.05)
+    return False
+
+
 def test_two_ledgers_of_one_server_set_up_their_logins_at_the_same_moment(monkeypatch):
     """The group roles are the server's, and each ledger's write lock its own database's: the first `users add`
     of two ledgers at once both create the groups. The second waits for the first, then goes on (CI once
@@ -340,15 +354,8 @@ def test_two_ledgers_of_one_server_set_up_their_logins_at_the_same_moment(monkey
                 roles.ensure_policies(first)  # the groups made, not committed yet
                 thread = threading.Thread(target=second)
                 thread.start()
-                waiting = []
-                for _ in range(200):  # the second set-up waits on the first's new roles
-                    waiting = pg_support.query(pg_support.admin_url(),
-                                               "SELECT 1 FROM pg_stat_activity WHERE datname = %s "
-                                               "AND wait_event_type = 'Lock'", (names[1],))
-                    if waiting or not thread.is_alive():
-                        break
-                    __import__("time").sleep(0.05)
-                assert waiting, f"the second set-up did not wait for the first: {failed}"
+                # the second set-up waits on the first's new roles
+                assert _waits_on_a_lock(names[1], thread.is_alive), f"the second set-up did not wait: {failed}"
             thread.join(60)
         assert not thread.is_alive()
         assert not failed, failed
@@ -368,12 +375,8 @@ def test_two_ledgers_of_one_server_set_up_their_logins_at_the_same_moment(monkey
 def test_a_login_made_at_the_same_moment_by_another_ledger_is_refused_clearly(tmp_path):
     """Two clerks of one server pick the same login at once: the second `users add` waits for the first,
     then says the login is taken (exit 1) and its ledger is as it was."""
-    import os
     import subprocess
     import sys
-    import time
-
-    from safety_support import ROOT
 
     name = pg_support.new_name("samelogin")
     url = pg_support.create_database(name)
@@ -384,18 +387,10 @@ def test_a_login_made_at_the_same_moment_by_another_ledger_is_refused_clearly(tm
     other = psycopg.connect(pg_support.admin_url())  # the other ledger's `users add`, not committed yet
     try:
         other.execute(f"CREATE ROLE {login} LOGIN")
-        env = {**{k: v for k, v in os.environ.items() if k != "DVK_DEBUG"},
-               "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         proc = subprocess.Popen([sys.executable, "-m", "dvk", "users", "add", "--db", url, login, "--role", "clerk"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        waiting = []
-        for _ in range(400):
-            waiting = pg_support.query(pg_support.admin_url(), "SELECT 1 FROM pg_stat_activity WHERE datname = %s "
-                                       "AND wait_event_type = 'Lock'", (name,))
-            if waiting or proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert waiting, "dvk users add did not wait for the other transaction's login"
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dvk_env())
+        assert _waits_on_a_lock(name, lambda: proc.poll() is None), \
+            f"dvk users add did not wait for the other transaction's login: {proc.communicate()}"
         other.commit()
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 1, (out, err)

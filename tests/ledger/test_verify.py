@@ -435,7 +435,7 @@ def test_record_inserted_matches_insert_many(tmp_path):
 
 
 @pytest.mark.parametrize("which", ["odd keys", "demo"])
-def test_sqlite_passes_over_every_row_its_one_change_shows(which, demo_ledger, tmp_path, monkeypatch):
+def test_sqlite_passes_over_every_row_its_one_change_shows(which, request, tmp_path, monkeypatch):
     """What makes verify fast on SQLite: a row with one change that is exactly the row (keys sorted,
     booleans false/true, numbers and dates as the history writes them) never reaches Python; only rows
     changed more than once are compared there. Booleans (a decision's `revoked`, an outcome's
@@ -445,7 +445,7 @@ def test_sqlite_passes_over_every_row_its_one_change_shows(which, demo_ledger, t
     from dvk.ledger.verify import verify
 
     if which == "demo":
-        db = demo_ledger[0]  # the test's own copy
+        db = request.getfixturevalue("demo_ledger")[0]  # the test's own copy
     else:
         db = tmp_path / "odd.sqlite"
         build_odd_keys_ledger(db)
